@@ -1,0 +1,285 @@
+//! Validation of GeoParquet metadata: findings with stable codes.
+//!
+//! Validation results are data, not errors. Three entry points, from the
+//! least to the most context:
+//!
+//! - [`validate_geo_json`]: a bare `geo` JSON value (what the JSON Schema of
+//!   its version checks, plus the rules that need no file).
+//! - [`validate_geo_text`]: the raw bytes of a `geo` key/value entry (adds
+//!   UTF-8 and JSON syntax).
+//! - [`validate_file`]: a Parquet file's footer described by [`FileFacts`]
+//!   (adds the cross-checks between `geo` and the Parquet schema, logical
+//!   types and geospatial statistics).
+//!
+//! Codes are those of the official corpus manifest
+//! (`bad_data/manifest.json`) where one applies, see [`Code`].
+//!
+//! # Examples
+//!
+//! ```
+//! use geoparquet_meta::validate::{validate_geo_json, Code};
+//! use serde_json::json;
+//!
+//! let report = validate_geo_json(&json!({
+//!     "version": "1.1.0", "primary_column": "geom",
+//!     "columns": {"geometry": {"encoding": "WKB", "geometry_types": []}}
+//! }));
+//! assert!(!report.is_valid());
+//! assert!(report.has(Code::SchemaValidationError));
+//! ```
+
+mod file;
+pub(crate) mod projjson;
+mod schema;
+
+use std::fmt;
+
+use serde_json::{Value, json};
+
+pub use file::{validate_file, validate_file_metadata};
+
+pub use crate::file::FileFacts;
+
+/// How serious a finding is. Only [`Severity::Error`] makes a file invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Breaks a MUST of the specification.
+    Error,
+    /// Breaks a SHOULD, or a known quirk that readers tolerate.
+    Warning,
+    /// Worth knowing.
+    Info,
+}
+
+impl Severity {
+    /// `"error"`, `"warning"` or `"info"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident => $s:literal,)*) => {
+        /// A stable rule code. The first fourteen are the official corpus
+        /// manifest's `expected_failure` vocabulary.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// Every code.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as written in reports, e.g. `"bbox_mismatch"`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $s,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// A data bbox lies outside the metadata `bbox`.
+    BboxMismatch => "bbox_mismatch",
+    /// The `geo` CRS and the Parquet logical type's CRS differ.
+    CrsMismatch => "crs_mismatch",
+    /// `edges` disagrees with the logical type (GEOMETRY is planar).
+    EdgesMismatch => "edges_mismatch",
+    /// `epoch` on a CRS that cannot carry one.
+    EpochUnsupported => "epoch_unsupported",
+    /// A geometry type present in the data is not declared.
+    GeometryTypeMismatch => "geometry_type_mismatch",
+    /// The `geo` value is not JSON.
+    MetadataInvalidJson => "metadata_invalid_json",
+    /// The `geo` value is not UTF-8.
+    MetadataInvalidUtf8 => "metadata_invalid_utf8",
+    /// There is no `geo` key.
+    MetadataMissing => "metadata_missing",
+    /// Rings are not wound as `orientation` says.
+    OrientationMismatch => "orientation_mismatch",
+    /// The metadata breaks the JSON Schema of its version (or a structural
+    /// rule the schema cannot express, like the primary column's presence).
+    SchemaValidationError => "schema_validation_error",
+    /// The version is older than a feature the file uses.
+    VersionFeatureMismatch => "version_feature_mismatch",
+    /// The `version` string is not a known GeoParquet version.
+    VersionUnknown => "version_unknown",
+    /// A geometry value is not valid ISO WKB.
+    WkbParseError => "wkb_parse_error",
+    /// Declared and actual coordinate dimensions (Z/M) differ.
+    ZmMismatch => "zm_mismatch",
+    /// More than one `geo` key/value entry.
+    MetadataDuplicateKey => "metadata_duplicate_key",
+    /// A column named in `columns` is not a root column of the Parquet schema.
+    GeometryColumnMissing => "geometry_column_missing",
+    /// A geometry column has the wrong Parquet physical type, nesting or repetition.
+    GeometryColumnType => "geometry_column_type",
+    /// A native encoding's Parquet layout does not match the GeoArrow separated layout.
+    NativeEncodingLayout => "native_encoding_layout",
+    /// The `covering` is malformed or its column does not match it.
+    CoveringInvalid => "covering_invalid",
+    /// A 2.0 geometry column lacks the Parquet GEOMETRY/GEOGRAPHY logical type.
+    LogicalTypeMissing => "logical_type_missing",
+    /// A Parquet `crs` cannot be resolved (`projjson:KEY` without KEY, unknown form).
+    CrsUnresolved => "crs_unresolved",
+    /// CRS equivalence cannot be decided from identifiers.
+    CrsUndetermined => "crs_undetermined",
+    /// A GEOGRAPHY column whose CRS is not geographic.
+    GeographyCrsNotGeographic => "geography_crs_not_geographic",
+    /// The metadata `bbox` is malformed (south above north, or wrapping in a projected CRS).
+    BboxInvalid => "bbox_invalid",
+    /// The Parquet geospatial statistics disagree with the metadata.
+    StatsMismatch => "stats_mismatch",
+    /// Encoding spelled other than the specification (e.g. `"wkb"`).
+    EncodingSpelling => "encoding_spelling",
+    /// A recommendation of the specification is not followed.
+    Recommendation => "recommendation",
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding of a validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Stable rule code.
+    pub code: Code,
+    /// How serious it is.
+    pub severity: Severity,
+    /// A sentence for people.
+    pub message: String,
+    /// The geometry column concerned, if any.
+    pub column: Option<String>,
+}
+
+impl Finding {
+    /// An error.
+    pub fn error(code: Code, column: Option<&str>, message: impl Into<String>) -> Self {
+        Self::new(code, Severity::Error, column, message)
+    }
+
+    /// A warning.
+    pub fn warning(code: Code, column: Option<&str>, message: impl Into<String>) -> Self {
+        Self::new(code, Severity::Warning, column, message)
+    }
+
+    /// A finding of any severity.
+    pub fn new(code: Code, severity: Severity, column: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            severity,
+            message: message.into(),
+            column: column.map(str::to_owned),
+        }
+    }
+
+    /// `{"code", "severity", "message", "column"?}`.
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({"code": self.code.as_str(), "severity": self.severity.as_str(), "message": self.message});
+        if let (Some(c), Value::Object(m)) = (&self.column, &mut v) {
+            m.insert("column".into(), Value::String(c.clone()));
+        }
+        v
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} [{}]", self.severity.as_str(), self.code)?;
+        if let Some(c) = &self.column {
+            write!(f, " column \"{c}\"")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// The findings of a validation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// Findings, in the order rules ran.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// True when no finding is an error.
+    pub fn is_valid(&self) -> bool {
+        !self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// Whether a finding with this code exists, at any severity.
+    pub fn has(&self, code: Code) -> bool {
+        self.findings.iter().any(|f| f.code == code)
+    }
+
+    /// Whether an error with this code exists.
+    pub fn has_error(&self, code: Code) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.code == code && f.severity == Severity::Error)
+    }
+
+    /// Findings of one severity.
+    pub fn with_severity(&self, severity: Severity) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.severity == severity)
+    }
+
+    /// `{"valid": bool, "findings": [...]}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "valid": self.is_valid(),
+            "findings": self.findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
+        })
+    }
+
+    pub(crate) fn push(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+}
+
+/// Validates a bare `geo` value: the JSON Schema of its version (which
+/// the version string selects), then the rules that need no file: the primary
+/// column is a column, features fit the version, `epoch` fits the CRS, the
+/// bbox is well formed.
+pub fn validate_geo_json(geo: &Value) -> Report {
+    let mut report = Report::default();
+    schema::check(geo, &mut report);
+    schema::semantic(geo, &mut report);
+    report
+}
+
+/// Validates the raw bytes of a `geo` key/value entry: UTF-8, JSON, then
+/// [`validate_geo_json`].
+///
+/// ```
+/// use geoparquet_meta::validate::{validate_geo_text, Code};
+///
+/// assert!(validate_geo_text(b"{\"version\": ").has(Code::MetadataInvalidJson));
+/// assert!(validate_geo_text(b"{\"v\xff\": 1}").has(Code::MetadataInvalidUtf8));
+/// ```
+pub fn validate_geo_text(bytes: &[u8]) -> Report {
+    match parse_geo_bytes(bytes) {
+        Ok(v) => validate_geo_json(&v),
+        Err(f) => Report { findings: vec![f] },
+    }
+}
+
+/// UTF-8 then JSON; a finding when either fails.
+pub(crate) fn parse_geo_bytes(bytes: &[u8]) -> Result<Value, Finding> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Finding::error(Code::MetadataInvalidUtf8, None, format!("the geo metadata is not valid UTF-8: {e}"))
+    })?;
+    serde_json::from_str(text).map_err(|e| {
+        Finding::error(Code::MetadataInvalidJson, None, format!("the geo metadata is not valid JSON: {e}"))
+    })
+}
