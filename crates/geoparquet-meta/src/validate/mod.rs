@@ -258,6 +258,15 @@ pub fn validate_geo_json(geo: &Value) -> Report {
     report
 }
 
+/// Only the rules of the version's JSON Schema (what a JSON Schema validator
+/// with the published schema would say), without the rules that need more
+/// than the schema can express.
+pub fn validate_geo_schema(geo: &Value) -> Report {
+    let mut report = Report::default();
+    schema::check(geo, &mut report);
+    report
+}
+
 /// Validates the raw bytes of a `geo` key/value entry: UTF-8, JSON, then
 /// [`validate_geo_json`].
 ///
