@@ -14,7 +14,7 @@ pub enum Error {
         source: serde_json::Error,
     },
     /// A required key is absent.
-    #[error("{}missing required key \"{key}\"", column_prefix(.column))]
+    #[error("{}the geo metadata lacks required key \"{key}\"", column_prefix(.column))]
     MissingKey {
         /// The key, e.g. `"primary_column"`.
         key: &'static str,

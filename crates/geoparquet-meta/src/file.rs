@@ -41,6 +41,23 @@ pub enum PhysicalType {
     Group,
 }
 
+impl PhysicalType {
+    /// The Parquet spelling, e.g. `"BYTE_ARRAY"`, or `"group"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhysicalType::Boolean => "BOOLEAN",
+            PhysicalType::Int32 => "INT32",
+            PhysicalType::Int64 => "INT64",
+            PhysicalType::Int96 => "INT96",
+            PhysicalType::Float => "FLOAT",
+            PhysicalType::Double => "DOUBLE",
+            PhysicalType::ByteArray => "BYTE_ARRAY",
+            PhysicalType::FixedLenByteArray => "FIXED_LEN_BYTE_ARRAY",
+            PhysicalType::Group => "group",
+        }
+    }
+}
+
 /// Parquet field repetition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repetition {

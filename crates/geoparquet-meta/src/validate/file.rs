@@ -99,7 +99,7 @@ fn layout(report: &mut Report, name: &str, col: &GeoParquetColumnMetadata, field
                 report.push(Finding::error(
                     Code::GeometryColumnType,
                     c,
-                    format!("a WKB column must be BYTE_ARRAY, found {:?}", field.physical),
+                    format!("a WKB column must be BYTE_ARRAY, found {}", field.physical.as_str()),
                 ));
             }
         }
@@ -177,7 +177,7 @@ fn covering(report: &mut Report, name: &str, cov: &crate::metadata::CoveringBbox
             continue;
         };
         if !matches!(child.physical, PhysicalType::Float | PhysicalType::Double) {
-            report.push(Finding::error(Code::CoveringInvalid, c, format!("covering field \"{target}.{}\" must be FLOAT or DOUBLE, found {:?}", child.name, child.physical)));
+            report.push(Finding::error(Code::CoveringInvalid, c, format!("covering field \"{target}.{}\" must be FLOAT or DOUBLE, found {}", child.name, child.physical.as_str())));
         }
         leaf_types.push(child.physical);
     }

@@ -1,0 +1,55 @@
+//! The error type of this crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong reading or writing GeoParquet.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened or read.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a Parquet file (or its footer is damaged).
+    #[error("{}: not a readable Parquet file: {message}", .path.display())]
+    NotParquet {
+        /// The file.
+        path: PathBuf,
+        /// What the Parquet reader said.
+        message: String,
+    },
+    /// The file has no `geo` metadata and no native geospatial column.
+    #[error("{}: no \"geo\" metadata and no Parquet GEOMETRY/GEOGRAPHY column: not a GeoParquet file", .path.display())]
+    NotGeoParquet {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The footer's key/value metadata is not UTF-8.
+    #[error("{}: the footer's key/value metadata is not valid UTF-8: {detail}", .path.display())]
+    InvalidUtf8Metadata {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder said.
+        detail: String,
+    },
+    /// The `geo` metadata could not be interpreted.
+    #[error("{}: {source}", .path.display())]
+    Meta {
+        /// The file.
+        path: PathBuf,
+        /// The metadata error.
+        #[source]
+        source: geoparquet_meta::Error,
+    },
+    /// An error from the Parquet library.
+    #[error(transparent)]
+    Parquet(#[from] parquet::errors::ParquetError),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+mod footer;
+mod inspect;
+mod validate;
+
+pub use error::{Error, Result};
+pub use footer::{Footer, facts_from_metadata, read_footer};
+pub use inspect::{GeometryColumnInfo, Inspection, MetadataSource, inspect};
+pub use validate::validate_footer;
+
+/// The metadata model this crate reads and writes, re-exported.
+pub use geoparquet_meta as meta;

@@ -1,0 +1,4 @@
+//! Integration tests of geoparquet-io (one test binary).
+
+mod corpus;
+mod sample;
