@@ -1,1 +1,64 @@
-fn main() {}
+//! Workspace automation for geoquet (`cargo xtask <command>`).
+//!
+//! - `ci`: exactly what `.ci/run` runs, with a timing table.
+//! - `tidy`: manifest and architecture rules (also a `#[test]`).
+//! - `fixtures`: regenerates the committed sample files.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod ci;
+mod tidy;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&args[1..]),
+        Some("tidy") => {
+            let problems = tidy::check(&project_root())?;
+            if problems.is_empty() {
+                println!("tidy: ok");
+                Ok(())
+            } else {
+                for p in &problems {
+                    eprintln!("tidy: {p}");
+                }
+                anyhow::bail!("{} tidy problem(s)", problems.len())
+            }
+        }
+        Some("fixtures") => {
+            let status = cargo()
+                .args([
+                    "run",
+                    "-q",
+                    "-p",
+                    "geoparquet-io",
+                    "--example",
+                    "make_sample",
+                ])
+                .status()?;
+            anyhow::ensure!(status.success(), "make_sample failed");
+            Ok(())
+        }
+        _ => {
+            eprintln!("usage: cargo xtask <ci [--skip-deny]|tidy|fixtures>");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The workspace root.
+pub(crate) fn project_root() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    dir.parent()
+        .map_or(dir.clone(), std::path::Path::to_path_buf)
+}
+
+/// `cargo` as cargo itself was invoked (respects the toolchain file).
+pub(crate) fn cargo() -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(project_root());
+    c
+}

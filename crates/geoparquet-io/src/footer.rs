@@ -112,7 +112,10 @@ fn field_facts(t: &Type) -> ColumnFacts {
     let is_list = matches!(info.logical_type_ref(), Some(LogicalType::List))
         || info.converted_type() == ConvertedType::LIST;
     let (physical_type, children) = if t.is_group() {
-        (PhysicalType::Group, t.get_fields().iter().map(|f| field_facts(f)).collect())
+        (
+            PhysicalType::Group,
+            t.get_fields().iter().map(|f| field_facts(f)).collect(),
+        )
     } else {
         (physical(t.get_physical_type()), Vec::new())
     };
@@ -132,26 +135,44 @@ pub fn facts_from_metadata(metadata: &ParquetMetaData) -> FileFacts {
     let file = metadata.file_metadata();
     let key_value = file
         .key_value_metadata()
-        .map(|kv| kv.iter().map(|e| (e.key.clone(), e.value.clone())).collect())
+        .map(|kv| {
+            kv.iter()
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect()
+        })
         .unwrap_or_default();
     let schema = file.schema_descr();
-    let mut columns: Vec<ColumnFacts> = schema.root_schema().get_fields().iter().map(|f| field_facts(f)).collect();
+    let mut columns: Vec<ColumnFacts> = schema
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| field_facts(f))
+        .collect();
     // Geospatial statistics of root-level leaf columns.
     for (leaf_idx, leaf) in schema.columns().iter().enumerate() {
         let parts = leaf.path().parts();
         let [root_name] = parts else { continue };
-        let Some(col) = columns.iter_mut().find(|c| &c.name == root_name) else { continue };
+        let Some(col) = columns.iter_mut().find(|c| &c.name == root_name) else {
+            continue;
+        };
         if col.native.is_none() {
             continue;
         }
         let mut stats = GeoStatsFacts::default();
         for rg in metadata.row_groups() {
-            let Some(chunk) = rg.columns().get(leaf_idx) else { continue };
+            let Some(chunk) = rg.columns().get(leaf_idx) else {
+                continue;
+            };
             let (types, bbox) = match chunk.geo_statistics() {
                 Some(gs) => (
                     gs.geospatial_types().map(Vec::as_slice),
                     gs.bounding_box().map(|b| {
-                        let mut bb = BoundingBox::new(b.get_xmin(), b.get_ymin(), b.get_xmax(), b.get_ymax());
+                        let mut bb = BoundingBox::new(
+                            b.get_xmin(),
+                            b.get_ymin(),
+                            b.get_xmax(),
+                            b.get_ymax(),
+                        );
                         if let (Some(z0), Some(z1)) = (b.get_zmin(), b.get_zmax()) {
                             bb = bb.with_z(z0, z1);
                         }

@@ -97,12 +97,20 @@ fn describe(f: &geoparquet_meta::file::ColumnFacts) -> String {
     use geoparquet_meta::file::PhysicalType;
     let base = match f.physical {
         PhysicalType::Group if f.is_list => {
-            let inner = f.children.first().and_then(|r| r.children.first()).map_or_else(String::new, describe);
+            let inner = f
+                .children
+                .first()
+                .and_then(|r| r.children.first())
+                .map_or_else(String::new, describe);
             format!("list<{inner}>")
         }
         PhysicalType::Group => format!(
             "struct<{}>",
-            f.children.iter().map(|c| format!("{}: {}", c.name, describe(c))).collect::<Vec<_>>().join(", ")
+            f.children
+                .iter()
+                .map(|c| format!("{}: {}", c.name, describe(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         p => p.as_str().to_owned(),
     };
@@ -115,7 +123,9 @@ fn describe(f: &geoparquet_meta::file::ColumnFacts) -> String {
 /// Inspects a local file from its footer: nothing but the footer is read.
 pub fn inspect(path: &Path) -> Result<Inspection> {
     let footer = read_footer(path)?;
-    if let Some(geoparquet_meta::file::FooterProblem::InvalidUtf8(detail)) = &footer.facts.footer_problem {
+    if let Some(geoparquet_meta::file::FooterProblem::InvalidUtf8(detail)) =
+        &footer.facts.footer_problem
+    {
         return Err(Error::InvalidUtf8Metadata {
             path: path.to_path_buf(),
             detail: detail.clone(),
@@ -149,9 +159,11 @@ pub fn inspect(path: &Path) -> Result<Inspection> {
         .map(|(name, col)| {
             let field = facts.column(name);
             let native = field.and_then(|f| f.native.clone());
-            let native_crs = native
-                .as_ref()
-                .and_then(|n| n.parquet_crs().resolve(|k| facts.key_value(k).map(str::to_owned)).ok());
+            let native_crs = native.as_ref().and_then(|n| {
+                n.parquet_crs()
+                    .resolve(|k| facts.key_value(k).map(str::to_owned))
+                    .ok()
+            });
             let stats = field.and_then(|f| f.geo_stats.as_ref());
             GeometryColumnInfo {
                 name: name.clone(),
@@ -160,7 +172,9 @@ pub fn inspect(path: &Path) -> Result<Inspection> {
                 native,
                 native_crs,
                 stats_bbox: stats.and_then(|s| s.bbox),
-                stats_types: stats.map(|s| s.types.iter().copied().collect()).unwrap_or_default(),
+                stats_types: stats
+                    .map(|s| s.types.iter().copied().collect())
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -178,20 +192,32 @@ pub fn inspect(path: &Path) -> Result<Inspection> {
         statistics,
         page_index,
         created_by: pq.file_metadata().created_by().map(str::to_owned),
-        fields: facts.columns.iter().map(|f| (f.name.clone(), describe(f))).collect(),
+        fields: facts
+            .columns
+            .iter()
+            .map(|f| (f.name.clone(), describe(f)))
+            .collect(),
         schema_text: String::from_utf8_lossy(&schema_text).into_owned(),
         metadata,
     })
 }
 
-fn chunk_summary(pq: &ParquetMetaData, meta: &GeoParquetMetadata) -> (BTreeSet<String>, bool, bool) {
+fn chunk_summary(
+    pq: &ParquetMetaData,
+    meta: &GeoParquetMetadata,
+) -> (BTreeSet<String>, bool, bool) {
     let mut codecs = BTreeSet::new();
     let mut stats = true;
     let mut index = pq.num_row_groups() > 0;
     for rg in pq.row_groups() {
         for chunk in rg.columns() {
             codecs.insert(codec_name(chunk.compression()).to_owned());
-            let root = chunk.column_path().parts().first().map(String::as_str).unwrap_or("");
+            let root = chunk
+                .column_path()
+                .parts()
+                .first()
+                .map(String::as_str)
+                .unwrap_or("");
             if !meta.columns.contains_key(root) && chunk.statistics().is_none() {
                 stats = false;
             }

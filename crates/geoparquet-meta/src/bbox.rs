@@ -97,11 +97,11 @@ impl BoundingBox {
             [xmin, ymin, zmin, xmax, ymax, zmax] => {
                 Ok(Self::new(xmin, ymin, xmax, ymax).with_z(zmin, zmax))
             }
-            [xmin, ymin, zmin, mmin, xmax, ymax, zmax, mmax] => Ok(Self::new(
-                xmin, ymin, xmax, ymax,
-            )
-            .with_z(zmin, zmax)
-            .with_m(mmin, mmax)),
+            [xmin, ymin, zmin, mmin, xmax, ymax, zmax, mmax] => {
+                Ok(Self::new(xmin, ymin, xmax, ymax)
+                    .with_z(zmin, zmax)
+                    .with_m(mmin, mmax))
+            }
             _ => Err(Error::InvalidBboxLength { len: values.len() }),
         }
     }
@@ -111,9 +111,9 @@ impl BoundingBox {
     /// is written as XY.
     pub fn to_vec(&self) -> Vec<f64> {
         match (self.zrange, self.mrange) {
-            (Some((z0, z1)), Some((m0, m1))) => vec![
-                self.xmin, self.ymin, z0, m0, self.xmax, self.ymax, z1, m1,
-            ],
+            (Some((z0, z1)), Some((m0, m1))) => {
+                vec![self.xmin, self.ymin, z0, m0, self.xmax, self.ymax, z1, m1]
+            }
             (Some((z0, z1)), None) => vec![self.xmin, self.ymin, z0, self.xmax, self.ymax, z1],
             _ => vec![self.xmin, self.ymin, self.xmax, self.ymax],
         }
@@ -205,12 +205,10 @@ impl BoundingBox {
         if !self.is_usable() || !other.is_usable() {
             return true;
         }
-        let x_hit = self.x_intervals().iter().any(|a| {
-            other
-                .x_intervals()
-                .iter()
-                .any(|b| a.0 <= b.1 && b.0 <= a.1)
-        });
+        let x_hit = self
+            .x_intervals()
+            .iter()
+            .any(|a| other.x_intervals().iter().any(|b| a.0 <= b.1 && b.0 <= a.1));
         x_hit
             && self.ymin <= other.ymax
             && other.ymin <= self.ymax

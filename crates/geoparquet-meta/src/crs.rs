@@ -94,7 +94,9 @@ impl Crs {
             Crs::Default => None,
             Crs::Unknown => Some(Value::Null),
             Crs::Projjson(v) | Crs::Other(v) => Some(v.clone()),
-            Crs::Identifier { authority, code } => Some(Value::String(format!("{authority}:{code}"))),
+            Crs::Identifier { authority, code } => {
+                Some(Value::String(format!("{authority}:{code}")))
+            }
         }
     }
 
@@ -218,11 +220,17 @@ impl Crs {
         match v.get("type").and_then(Value::as_str)? {
             "GeographicCRS" => Some(true),
             "GeodeticCRS" => Some(
-                v.pointer("/coordinate_system/subtype").and_then(Value::as_str)
+                v.pointer("/coordinate_system/subtype")
+                    .and_then(Value::as_str)
                     == Some("ellipsoidal"),
             ),
-            "ProjectedCRS" | "VerticalCRS" | "EngineeringCRS" | "CompoundCRS"
-            | "DerivedProjectedCRS" | "TemporalCRS" | "ParametricCRS" => Some(false),
+            "ProjectedCRS"
+            | "VerticalCRS"
+            | "EngineeringCRS"
+            | "CompoundCRS"
+            | "DerivedProjectedCRS"
+            | "TemporalCRS"
+            | "ParametricCRS" => Some(false),
             _ => None,
         }
     }
@@ -302,10 +310,10 @@ fn projjson_datum_kind(v: &Value) -> DatumKind {
             return projjson_datum_kind(base);
         }
     }
-    if let Some(Value::Array(components)) = v.get("components") {
-        if let Some(first) = components.first() {
-            return projjson_datum_kind(first);
-        }
+    if let Some(Value::Array(components)) = v.get("components")
+        && let Some(first) = components.first()
+    {
+        return projjson_datum_kind(first);
     }
     DatumKind::Unknown
 }
@@ -353,10 +361,10 @@ impl ParquetCrs {
         if let Some(key) = s.strip_prefix("projjson:") {
             return ParquetCrs::ProjjsonKey(key.to_owned());
         }
-        if s.starts_with('{') {
-            if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(s) {
-                return ParquetCrs::Projjson(v);
-            }
+        if s.starts_with('{')
+            && let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(s)
+        {
+            return ParquetCrs::Projjson(v);
         }
         ParquetCrs::Other(s.to_owned())
     }
@@ -404,7 +412,9 @@ impl ParquetCrs {
                 })),
             ParquetCrs::ProjjsonKey(key) => {
                 let text = lookup(key).ok_or_else(|| Error::InvalidCrs {
-                    message: format!("crs \"projjson:{key}\" names a key/value entry the file does not have"),
+                    message: format!(
+                        "crs \"projjson:{key}\" names a key/value entry the file does not have"
+                    ),
                 })?;
                 match serde_json::from_str::<Value>(&text) {
                     Ok(v @ Value::Object(_)) => Ok(Crs::Projjson(v)),
@@ -415,7 +425,9 @@ impl ParquetCrs {
             }
             ParquetCrs::Projjson(v) => Ok(Crs::Projjson(v.clone())),
             ParquetCrs::Other(s) => match s.split_once(':') {
-                Some((authority, code)) if !authority.is_empty() && !code.is_empty() && !code.contains(['[', '"']) => {
+                Some((authority, code))
+                    if !authority.is_empty() && !code.is_empty() && !code.contains(['[', '"']) =>
+                {
                     Ok(Crs::parse_user(s).unwrap_or(Crs::Identifier {
                         authority: authority.to_owned(),
                         code: code.to_owned(),
@@ -451,7 +463,11 @@ fn wgs84_ensemble() -> Value {
 fn lat_lon_axes(lon_first: bool) -> Value {
     let lat = json!({"name": "Geodetic latitude", "abbreviation": "Lat", "direction": "north", "unit": "degree"});
     let lon = json!({"name": "Geodetic longitude", "abbreviation": "Lon", "direction": "east", "unit": "degree"});
-    let axis = if lon_first { vec![lon, lat] } else { vec![lat, lon] };
+    let axis = if lon_first {
+        vec![lon, lat]
+    } else {
+        vec![lat, lon]
+    };
     json!({"subtype": "ellipsoidal", "axis": axis})
 }
 
@@ -480,10 +496,8 @@ fn wgs84_geographic(with_schema: bool) -> Value {
         "coordinate_system": lat_lon_axes(false),
         "id": {"authority": "EPSG", "code": 4326}
     });
-    if with_schema {
-        if let Value::Object(m) = &mut v {
-            m.shift_insert(0, "$schema".into(), PROJJSON_SCHEMA_URL.into());
-        }
+    if with_schema && let Value::Object(m) = &mut v {
+        m.shift_insert(0, "$schema".into(), PROJJSON_SCHEMA_URL.into());
     }
     v
 }
@@ -578,7 +592,10 @@ mod tests {
     fn forms_stay_apart() {
         assert_eq!(Crs::from_json(None), Crs::Default);
         assert_eq!(Crs::from_json(Some(&Value::Null)), Crs::Unknown);
-        assert!(matches!(Crs::from_json(Some(&json!("EPSG:4326"))), Crs::Other(_)));
+        assert!(matches!(
+            Crs::from_json(Some(&json!("EPSG:4326"))),
+            Crs::Other(_)
+        ));
         assert_eq!(Crs::Default.to_json(), None);
         assert_eq!(Crs::Unknown.to_json(), Some(Value::Null));
     }
@@ -597,7 +614,10 @@ mod tests {
             Crs::from_epsg(3857).unwrap().compare(&Crs::Default),
             CrsComparison::Different
         );
-        assert_eq!(no_id.compare(&Crs::Projjson(json!({"x": 1}))), CrsComparison::Undetermined);
+        assert_eq!(
+            no_id.compare(&Crs::Projjson(json!({"x": 1}))),
+            CrsComparison::Undetermined
+        );
     }
 
     #[test]
@@ -605,8 +625,14 @@ mod tests {
         let s = Crs::from_epsg(32733).unwrap();
         assert_eq!(s.name().as_deref(), Some("WGS 84 / UTM zone 33S"));
         let v = s.projjson().unwrap();
-        assert_eq!(v.pointer("/conversion/parameters/1/value"), Some(&json!(15.0)));
-        assert_eq!(v.pointer("/conversion/parameters/4/value"), Some(&json!(10000000.0)));
+        assert_eq!(
+            v.pointer("/conversion/parameters/1/value"),
+            Some(&json!(15.0))
+        );
+        assert_eq!(
+            v.pointer("/conversion/parameters/4/value"),
+            Some(&json!(10000000.0))
+        );
         assert!(Crs::from_epsg(32661).is_err());
         assert!(Crs::from_epsg(5070).is_err());
         assert_eq!(Crs::parse_user("epsg:5070").unwrap().epsg(), Some(5070));
@@ -616,23 +642,51 @@ mod tests {
     #[test]
     fn datum_kinds() {
         assert_eq!(Crs::Default.datum_kind(), DatumKind::Ensemble);
-        assert_eq!(Crs::from_epsg(32618).unwrap().datum_kind(), DatumKind::Ensemble);
-        let dynamic = Crs::Projjson(json!({"type": "GeographicCRS", "datum": {"type": "DynamicGeodeticReferenceFrame"}}));
+        assert_eq!(
+            Crs::from_epsg(32618).unwrap().datum_kind(),
+            DatumKind::Ensemble
+        );
+        let dynamic = Crs::Projjson(
+            json!({"type": "GeographicCRS", "datum": {"type": "DynamicGeodeticReferenceFrame"}}),
+        );
         assert_eq!(dynamic.datum_kind(), DatumKind::Dynamic);
-        assert_eq!(Crs::Projjson(json!({"id": {}})).datum_kind(), DatumKind::Unknown);
+        assert_eq!(
+            Crs::Projjson(json!({"id": {}})).datum_kind(),
+            DatumKind::Unknown
+        );
     }
 
     #[test]
     fn parquet_forms() {
         assert_eq!(ParquetCrs::parse(Some("")), ParquetCrs::Default);
-        assert!(matches!(ParquetCrs::parse(Some("{\"type\": \"GeographicCRS\"}")), ParquetCrs::Projjson(_)));
-        assert_eq!(ParquetCrs::parse(Some("EPSG:4326")), ParquetCrs::Other("EPSG:4326".into()));
-        assert!(ParquetCrs::ProjjsonKey("missing".into()).resolve(|_| None).is_err());
+        assert!(matches!(
+            ParquetCrs::parse(Some("{\"type\": \"GeographicCRS\"}")),
+            ParquetCrs::Projjson(_)
+        ));
+        assert_eq!(
+            ParquetCrs::parse(Some("EPSG:4326")),
+            ParquetCrs::Other("EPSG:4326".into())
+        );
+        assert!(
+            ParquetCrs::ProjjsonKey("missing".into())
+                .resolve(|_| None)
+                .is_err()
+        );
         let srid = ParquetCrs::Srid("5070".into()).resolve(|_| None).unwrap();
         assert_eq!(srid.epsg(), Some(5070));
-        assert_eq!(ParquetCrs::from_crs(&Crs::Unknown), ParquetCrs::Srid("0".into()));
+        assert_eq!(
+            ParquetCrs::from_crs(&Crs::Unknown),
+            ParquetCrs::Srid("0".into())
+        );
         assert_eq!(ParquetCrs::from_crs(&Crs::Default), ParquetCrs::Default);
-        assert_eq!(ParquetCrs::from_crs(&Crs::from_epsg(4326).unwrap()), ParquetCrs::Default);
-        assert!(ParquetCrs::Other("garbage".into()).resolve(|_| None).is_err());
+        assert_eq!(
+            ParquetCrs::from_crs(&Crs::from_epsg(4326).unwrap()),
+            ParquetCrs::Default
+        );
+        assert!(
+            ParquetCrs::Other("garbage".into())
+                .resolve(|_| None)
+                .is_err()
+        );
     }
 }

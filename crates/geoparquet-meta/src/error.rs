@@ -32,7 +32,9 @@ pub enum Error {
         message: String,
     },
     /// A geometry type string is not one the specification defines.
-    #[error("invalid geometry type \"{value}\" (expected e.g. \"Point\", \"Polygon Z\", \"LineString ZM\")")]
+    #[error(
+        "invalid geometry type \"{value}\" (expected e.g. \"Point\", \"Polygon Z\", \"LineString ZM\")"
+    )]
     InvalidGeometryType {
         /// The string as found.
         value: String,

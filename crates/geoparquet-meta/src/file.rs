@@ -90,7 +90,9 @@ impl NativeGeoType {
     /// The raw crs string of the logical type.
     pub fn crs(&self) -> Option<&str> {
         match self {
-            NativeGeoType::Geometry { crs } | NativeGeoType::Geography { crs, .. } => crs.as_deref(),
+            NativeGeoType::Geometry { crs } | NativeGeoType::Geography { crs, .. } => {
+                crs.as_deref()
+            }
         }
     }
 
@@ -266,7 +268,9 @@ impl FileFacts {
     /// it does not parse.
     pub fn geo_metadata(&self) -> Option<Result<GeoParquetMetadata>> {
         let (_, value) = self.key_value.iter().find(|(k, _)| k == GEO_METADATA_KEY)?;
-        Some(GeoParquetMetadata::from_json_str(value.as_deref().unwrap_or("")))
+        Some(GeoParquetMetadata::from_json_str(
+            value.as_deref().unwrap_or(""),
+        ))
     }
 
     /// Metadata for a file with native GEOMETRY/GEOGRAPHY columns and no
@@ -286,7 +290,10 @@ impl FileFacts {
         let mut columns = IndexMap::new();
         for c in &natives {
             let Some(native) = &c.native else { continue };
-            let crs = match native.parquet_crs().resolve(|k| self.key_value(k).map(str::to_owned)) {
+            let crs = match native
+                .parquet_crs()
+                .resolve(|k| self.key_value(k).map(str::to_owned))
+            {
                 Ok(crs) => crs,
                 Err(e) => return Some(Err(e)),
             };
@@ -305,7 +312,10 @@ impl FileFacts {
             col.bbox = c.geo_stats.as_ref().and_then(|s| s.bbox);
             columns.insert(c.name.clone(), col);
         }
-        let mut meta = GeoParquetMetadata::new(primary, GeoParquetColumnMetadata::new(Encoding::Wkb, vec![]));
+        let mut meta = GeoParquetMetadata::new(
+            primary,
+            GeoParquetColumnMetadata::new(Encoding::Wkb, vec![]),
+        );
         meta.columns = columns;
         meta.version = Version::V2_0_0;
         Some(Ok(meta))

@@ -65,7 +65,9 @@ impl GeometryType {
 
     /// The geometry type of a WKB base code (1 to 7), if it is one.
     pub fn from_wkb_code(code: u32) -> Option<Self> {
-        Self::ALL.get(usize::try_from(code).ok()?.checked_sub(1)?).copied()
+        Self::ALL
+            .get(usize::try_from(code).ok()?.checked_sub(1)?)
+            .copied()
     }
 
     /// The GeoParquet 1.1 native encoding name of this type (`"point"`, ...),
@@ -263,7 +265,11 @@ mod tests {
             assert!(bad.parse::<GeometryTypeAndDimension>().is_err(), "{bad}");
         }
         for code in [0, 8, 1000, 1008, 4001, 999] {
-            assert_eq!(GeometryTypeAndDimension::from_wkb_code(code), None, "{code}");
+            assert_eq!(
+                GeometryTypeAndDimension::from_wkb_code(code),
+                None,
+                "{code}"
+            );
         }
     }
 }

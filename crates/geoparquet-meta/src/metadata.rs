@@ -243,7 +243,11 @@ impl Source {
 
     /// Writes `fields` (known keys, canonical order, `None` = absent) and
     /// `extra` into a map, in the original key order where there is one.
-    fn emit(&self, fields: Vec<(&str, Option<Value>)>, extra: &Map<String, Value>) -> Map<String, Value> {
+    fn emit(
+        &self,
+        fields: Vec<(&str, Option<Value>)>,
+        extra: &Map<String, Value>,
+    ) -> Map<String, Value> {
         let mut known: IndexMap<&str, Value> = IndexMap::new();
         for (k, v) in fields {
             if let Some(v) = v {
@@ -348,7 +352,10 @@ impl GeoParquetColumnMetadata {
             message,
         };
         let Value::Object(map) = value else {
-            return Err(err_value("columns", format!("column metadata must be an object, got {}", kind(value))));
+            return Err(err_value(
+                "columns",
+                format!("column metadata must be an object, got {}", kind(value)),
+            ));
         };
         let mut source = Source::from_map(map);
         let mut extra = Map::new();
@@ -365,7 +372,12 @@ impl GeoParquetColumnMetadata {
                         encoding = Some(e);
                         Some(canon)
                     }
-                    None => return Err(err_value("encoding", format!("must be a string, got {}", kind(v)))),
+                    None => {
+                        return Err(err_value(
+                            "encoding",
+                            format!("must be a string, got {}", kind(v)),
+                        ));
+                    }
                 },
                 "geometry_types" => {
                     let types = parse_types(column, v, false)?;
@@ -436,7 +448,9 @@ impl GeoParquetColumnMetadata {
             }
             (None, Some(t)) => {
                 // Serialise back under the legacy key, at its position.
-                source.canonical.insert("geometry_type".into(), types_json(&t));
+                source
+                    .canonical
+                    .insert("geometry_type".into(), types_json(&t));
                 out.geometry_types = t;
             }
             (None, None) => {
@@ -464,12 +478,30 @@ impl GeoParquetColumnMetadata {
                 ("geometry_types", types)
             };
         let mut fields = vec![
-            ("encoding", Some(Value::String(self.encoding.as_str().to_owned()))),
+            (
+                "encoding",
+                Some(Value::String(self.encoding.as_str().to_owned())),
+            ),
             (types_key, Some(types_value)),
             ("crs", self.crs.to_json()),
-            ("edges", self.edges.as_ref().map(|e| Value::String(e.as_str().into()))),
-            ("algorithm", self.algorithm.as_ref().map(|e| Value::String(e.as_str().into()))),
-            ("orientation", self.orientation.as_ref().map(|o| Value::String(o.as_str().into()))),
+            (
+                "edges",
+                self.edges
+                    .as_ref()
+                    .map(|e| Value::String(e.as_str().into())),
+            ),
+            (
+                "algorithm",
+                self.algorithm
+                    .as_ref()
+                    .map(|e| Value::String(e.as_str().into())),
+            ),
+            (
+                "orientation",
+                self.orientation
+                    .as_ref()
+                    .map(|o| Value::String(o.as_str().into())),
+            ),
             ("bbox", self.bbox.as_ref().map(bbox_json)),
             ("epoch", self.epoch.map(number)),
             ("covering", self.covering.as_ref().map(covering_json)),
@@ -540,7 +572,10 @@ impl GeoParquetMetadata {
             return Err(Error::InvalidValue {
                 key: "geo",
                 column: None,
-                message: format!("the geo metadata must be a JSON object, got {}", kind(value)),
+                message: format!(
+                    "the geo metadata must be a JSON object, got {}",
+                    kind(value)
+                ),
             });
         };
         let mut source = Source::from_map(map);
@@ -568,7 +603,10 @@ impl GeoParquetMetadata {
                     Value::Object(cols) => {
                         let mut parsed = IndexMap::new();
                         for (name, col) in cols {
-                            parsed.insert(name.clone(), GeoParquetColumnMetadata::from_json(name, col)?);
+                            parsed.insert(
+                                name.clone(),
+                                GeoParquetColumnMetadata::from_json(name, col)?,
+                            );
                         }
                         columns = Some(parsed);
                         true
@@ -587,7 +625,10 @@ impl GeoParquetMetadata {
         let version = version.ok_or_else(|| missing("version"))?;
         if source.canonical.contains_key("schema_version") {
             source.canonical.remove("schema_version");
-            source.canonical.insert("schema_version".into(), Value::String(version.as_str().into()));
+            source.canonical.insert(
+                "schema_version".into(),
+                Value::String(version.as_str().into()),
+            );
         }
         Ok(Self {
             version,
@@ -618,8 +659,14 @@ impl GeoParquetMetadata {
             .map(|(k, c)| (k.clone(), c.to_json()))
             .collect();
         let fields = vec![
-            (version_key, Some(Value::String(self.version.as_str().to_owned()))),
-            ("primary_column", Some(Value::String(self.primary_column.clone()))),
+            (
+                version_key,
+                Some(Value::String(self.version.as_str().to_owned())),
+            ),
+            (
+                "primary_column",
+                Some(Value::String(self.primary_column.clone())),
+            ),
             ("columns", Some(Value::Object(columns))),
         ];
         Value::Object(self.source.emit(fields, &self.extra))
@@ -647,7 +694,11 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
 }
 
 fn parse_types(column: &str, v: &Value, legacy: bool) -> Result<Vec<GeometryTypeAndDimension>> {
-    let key = if legacy { "geometry_type" } else { "geometry_types" };
+    let key = if legacy {
+        "geometry_type"
+    } else {
+        "geometry_types"
+    };
     let one = |s: &str| -> Result<Option<GeometryTypeAndDimension>> {
         if legacy && s == "Unknown" {
             return Ok(None);
@@ -672,10 +723,10 @@ fn parse_types(column: &str, v: &Value, legacy: bool) -> Result<Vec<GeometryType
             column: Some(column.to_owned()),
             message: format!("entries must be strings, got {}", kind(item)),
         })?;
-        if let Some(t) = one(s)? {
-            if !out.contains(&t) {
-                out.push(t);
-            }
+        if let Some(t) = one(s)?
+            && !out.contains(&t)
+        {
+            out.push(t);
         }
     }
     Ok(out)
@@ -791,7 +842,12 @@ mod tests {
         assert_eq!(out["version"], "1.1.0");
         assert_eq!(out["columns"]["g"]["bbox"], json!([0.5, 2.0, 3.0, 4.0]));
         assert_eq!(out["columns"]["g"]["crs"], Value::Null);
-        let keys: Vec<_> = out["columns"]["g"].as_object().unwrap().keys().cloned().collect();
+        let keys: Vec<_> = out["columns"]["g"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(keys, ["encoding", "geometry_types", "bbox", "crs"]);
     }
 
@@ -811,7 +867,10 @@ mod tests {
         let no_primary = json!({"version": "1.1.0", "columns": {}});
         assert!(matches!(
             GeoParquetMetadata::from_json(&no_primary),
-            Err(Error::MissingKey { key: "primary_column", .. })
+            Err(Error::MissingKey {
+                key: "primary_column",
+                ..
+            })
         ));
         let bad_type = json!({"version": "1.1.0", "primary_column": "g", "columns": {"g": {
             "encoding": "WKB", "geometry_types": ["Pointy"]}}});
@@ -819,7 +878,10 @@ mod tests {
             GeoParquetMetadata::from_json(&bad_type),
             Err(Error::InvalidGeometryType { .. })
         ));
-        assert!(matches!(GeoParquetMetadata::from_json_str("{,}"), Err(Error::Json { .. })));
+        assert!(matches!(
+            GeoParquetMetadata::from_json_str("{,}"),
+            Err(Error::Json { .. })
+        ));
         assert!(GeoParquetMetadata::from_json(&json!([1])).is_err());
     }
 
@@ -839,7 +901,10 @@ mod tests {
     fn new_metadata_is_canonical() {
         let m = GeoParquetMetadata::new(
             "geometry",
-            GeoParquetColumnMetadata::new(Encoding::Native(GeometryType::Point), vec!["Point".parse().unwrap()]),
+            GeoParquetColumnMetadata::new(
+                Encoding::Native(GeometryType::Point),
+                vec!["Point".parse().unwrap()],
+            ),
         );
         assert_eq!(
             m.to_json(),

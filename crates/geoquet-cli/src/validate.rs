@@ -31,18 +31,25 @@ pub(crate) fn run(cli: &Cli, args: &ValidateArgs, out: &mut dyn Write) -> anyhow
         geoquet::io::validate_footer(&args.file).map_err(|e| Unreadable(e.to_string()))?
     };
     if args.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&report.to_json())?).context("writing to stdout")?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&report.to_json())?)
+            .context("writing to stdout")?;
     } else if !cli.quiet || !report.is_valid() {
         text(&args.file.display().to_string(), &report, cli, out).context("writing to stdout")?;
     }
-    Ok(Outcome(if report.is_valid() { EXIT_OK } else { EXIT_INVALID }))
+    Ok(Outcome(if report.is_valid() {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    }))
 }
 
 fn validate_document(args: &ValidateArgs) -> anyhow::Result<Report> {
     let path = args.file.display();
     let bytes = std::fs::read(&args.file).map_err(|e| Unreadable(format!("{path}: {e}")))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| Unreadable(format!("{path}: not UTF-8: {e}")))?;
-    let doc: Value = serde_json::from_str(text).map_err(|e| Unreadable(format!("{path}: not JSON: {e}")))?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|e| Unreadable(format!("{path}: not UTF-8: {e}")))?;
+    let doc: Value =
+        serde_json::from_str(text).map_err(|e| Unreadable(format!("{path}: not JSON: {e}")))?;
     Ok(validate_geo_json(unwrap_geo(&doc)))
 }
 
@@ -66,7 +73,10 @@ fn text(name: &str, report: &Report, cli: &Cli, out: &mut dyn Write) -> std::io:
     if report.is_valid() {
         writeln!(out, "{name}: valid ({warnings} warning(s))")?;
     } else {
-        writeln!(out, "{name}: INVALID ({errors} error(s), {warnings} warning(s))")?;
+        writeln!(
+            out,
+            "{name}: INVALID ({errors} error(s), {warnings} warning(s))"
+        )?;
     }
     for f in shown {
         if cli.quiet && f.severity != Severity::Error {

@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, StructArray};
+use arrow_array::{
+    ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, StructArray,
+};
 use arrow_schema::{DataType, Field, Fields, Schema};
 use geoparquet_meta::{
-    BoundingBox, Covering, CoveringBbox, Crs, Encoding, GeoParquetColumnMetadata, GeoParquetMetadata,
+    BoundingBox, Covering, CoveringBbox, Crs, Encoding, GeoParquetColumnMetadata,
+    GeoParquetMetadata,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -43,11 +46,18 @@ pub(crate) fn sample_bytes() -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     let xs = Float64Array::from_iter_values(CITIES.iter().map(|c| c.3));
     let ys = Float64Array::from_iter_values(CITIES.iter().map(|c| c.4));
     let bbox_fields = Fields::from(
-        ["xmin", "ymin", "xmax", "ymax"].map(|n| Field::new(n, DataType::Float64, false)).to_vec(),
+        ["xmin", "ymin", "xmax", "ymax"]
+            .map(|n| Field::new(n, DataType::Float64, false))
+            .to_vec(),
     );
     let bbox = StructArray::new(
         bbox_fields.clone(),
-        vec![Arc::new(xs.clone()) as ArrayRef, Arc::new(ys.clone()), Arc::new(xs), Arc::new(ys)],
+        vec![
+            Arc::new(xs.clone()) as ArrayRef,
+            Arc::new(ys.clone()),
+            Arc::new(xs),
+            Arc::new(ys),
+        ],
         None,
     );
     let schema = Arc::new(Schema::new(vec![
@@ -59,7 +69,13 @@ pub(crate) fn sample_bytes() -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     ]));
     let batch = RecordBatch::try_new(
         schema.clone(),
-        vec![Arc::new(names), Arc::new(countries), Arc::new(population), Arc::new(geometry), Arc::new(bbox)],
+        vec![
+            Arc::new(names),
+            Arc::new(countries),
+            Arc::new(population),
+            Arc::new(geometry),
+            Arc::new(bbox),
+        ],
     )?;
 
     let mut extent = BoundingBox::empty();
@@ -78,7 +94,10 @@ pub(crate) fn sample_bytes() -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(15)?))
         .set_created_by("geoquet make_sample".into())
-        .set_key_value_metadata(Some(vec![KeyValue::new("geo".into(), geo.to_json_string())]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "geo".into(),
+            geo.to_json_string(),
+        )]))
         .build();
     let mut out = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut out, schema, Some(props))?;
@@ -86,4 +105,3 @@ pub(crate) fn sample_bytes() -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     writer.close()?;
     Ok(out)
 }
-

@@ -10,7 +10,9 @@ use geoparquet_meta::{Crs, GeoParquetMetadata};
 use serde_json::Value;
 
 fn parquet_files(sub: &str) -> Vec<PathBuf> {
-    test_support::corpus(sub).map_or_else(Vec::new, |d| test_support::files_with_suffix(&d, ".parquet"))
+    test_support::corpus(sub).map_or_else(Vec::new, |d| {
+        test_support::files_with_suffix(&d, ".parquet")
+    })
 }
 
 #[test]
@@ -27,9 +29,13 @@ fn every_corpus_footer_reads_and_geo_round_trips() {
             Ok(footer) => footer,
             Err(e) => panic!("{}: {e}", f.display()),
         };
-        let Some(text) = footer.facts.key_value("geo") else { continue };
+        let Some(text) = footer.facts.key_value("geo") else {
+            continue;
+        };
         with_geo += 1;
-        let Ok(original) = serde_json::from_str::<Value>(text) else { continue };
+        let Ok(original) = serde_json::from_str::<Value>(text) else {
+            continue;
+        };
         if let Ok(meta) = GeoParquetMetadata::from_json(&original) {
             assert_eq!(meta.to_json(), original, "{}", f.display());
             round_tripped += 1;
@@ -37,7 +43,10 @@ fn every_corpus_footer_reads_and_geo_round_trips() {
         // Inspection and validation never fail on a readable footer.
         validate_footer(f).unwrap();
     }
-    println!("{} files, {with_geo} with geo, {round_tripped} geo values round-tripped", files.len());
+    println!(
+        "{} files, {with_geo} with geo, {round_tripped} geo values round-tripped",
+        files.len()
+    );
     assert!(round_tripped > 200);
 }
 
@@ -52,8 +61,11 @@ const DATA_LEVEL: [&str; 4] = [
 
 #[test]
 fn bad_data_manifest_codes_found_from_footers() {
-    let Some(dir) = test_support::corpus("geoparquet/geoparquet-testing/bad_data") else { return };
-    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let Some(dir) = test_support::corpus("geoparquet/geoparquet-testing/bad_data") else {
+        return;
+    };
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     let manifest = manifest.as_object().unwrap();
     assert_eq!(manifest.len(), 22);
     let mut failures = Vec::new();
@@ -61,12 +73,18 @@ fn bad_data_manifest_codes_found_from_footers() {
         let expected = entry["expected_failure"].as_str().unwrap();
         let report = validate_footer(&dir.join(file)).unwrap();
         if DATA_LEVEL.contains(&file.as_str()) {
-            println!("data-level check needed for {file} ({expected}); footer findings: {:?}", report.findings);
+            println!(
+                "data-level check needed for {file} ({expected}); footer findings: {:?}",
+                report.findings
+            );
             continue;
         }
         let found = report.findings.iter().any(|f| f.code.as_str() == expected);
         if !found || report.is_valid() {
-            failures.push(format!("{file}: expected {expected}, got {:?}", report.findings));
+            failures.push(format!(
+                "{file}: expected {expected}, got {:?}",
+                report.findings
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -75,24 +93,44 @@ fn bad_data_manifest_codes_found_from_footers() {
 /// Good files that break a rule of the specification as written: each is a
 /// documented corpus quirk (docs/src/validation.md), with the code it gets.
 const QUIRKS: [(&str, Code); 13] = [
-    ("data/zm/linestring-xym-native-geometry.parquet", Code::ZmMismatch),
-    ("data/zm/linestring-xyz-native-geometry.parquet", Code::ZmMismatch),
-    ("data/zm/linestring-xyzm-native-geometry.parquet", Code::ZmMismatch),
+    (
+        "data/zm/linestring-xym-native-geometry.parquet",
+        Code::ZmMismatch,
+    ),
+    (
+        "data/zm/linestring-xyz-native-geometry.parquet",
+        Code::ZmMismatch,
+    ),
+    (
+        "data/zm/linestring-xyzm-native-geometry.parquet",
+        Code::ZmMismatch,
+    ),
     ("data/crs/crs-epsg-3857.parquet", Code::CrsMismatch),
     ("data/epoch/epoch-itrf2014-2020.parquet", Code::CrsMismatch),
     ("data/epoch/epoch-itrf2014-2024.parquet", Code::CrsMismatch),
-    ("data/multi_geometry/two-geom-columns-different-crs.parquet", Code::CrsMismatch),
+    (
+        "data/multi_geometry/two-geom-columns-different-crs.parquet",
+        Code::CrsMismatch,
+    ),
     ("samples/us-states.parquet", Code::CrsMismatch),
     ("samples/australia-gnss-stations.parquet", Code::CrsMismatch),
-    ("samples/australia-gnss-stations-2024.parquet", Code::CrsMismatch),
+    (
+        "samples/australia-gnss-stations-2024.parquet",
+        Code::CrsMismatch,
+    ),
     ("data/edges/edges-spherical.parquet", Code::EdgesMismatch),
     ("samples/buildings-3d.parquet", Code::LogicalTypeMissing),
-    ("samples/bathymetry-contours.parquet", Code::LogicalTypeMissing),
+    (
+        "samples/bathymetry-contours.parquet",
+        Code::LogicalTypeMissing,
+    ),
 ];
 
 #[test]
 fn good_files_have_no_errors_but_documented_quirks() {
-    let Some(dir) = test_support::corpus("geoparquet/geoparquet-testing") else { return };
+    let Some(dir) = test_support::corpus("geoparquet/geoparquet-testing") else {
+        return;
+    };
     let mut files = parquet_files("geoparquet/geoparquet-testing/data");
     files.extend(parquet_files("geoparquet/geoparquet-testing/samples"));
     assert_eq!(files.len(), 43);
@@ -100,7 +138,11 @@ fn good_files_have_no_errors_but_documented_quirks() {
     for f in files {
         let rel = f.strip_prefix(&dir).unwrap().to_string_lossy().to_string();
         let report = validate_footer(&f).unwrap();
-        let allowed: Vec<Code> = QUIRKS.iter().filter(|(q, _)| *q == rel).map(|(_, c)| *c).collect();
+        let allowed: Vec<Code> = QUIRKS
+            .iter()
+            .filter(|(q, _)| *q == rel)
+            .map(|(_, c)| *c)
+            .collect();
         for finding in report.with_severity(Severity::Error) {
             if !allowed.contains(&finding.code) {
                 failures.push(format!("{rel}: {finding}"));
@@ -108,7 +150,9 @@ fn good_files_have_no_errors_but_documented_quirks() {
         }
         for code in &allowed {
             if !report.has_error(*code) {
-                failures.push(format!("{rel}: the documented quirk {code} is no longer reported"));
+                failures.push(format!(
+                    "{rel}: the documented quirk {code} is no longer reported"
+                ));
             }
         }
     }
@@ -127,23 +171,36 @@ fn other_valid_corpora_have_valid_footers() {
 }
 
 fn synthesised(path: &Path) -> GeoParquetMetadata {
-    read_footer(path).unwrap().facts.synthesize_metadata().unwrap().unwrap()
+    read_footer(path)
+        .unwrap()
+        .facts
+        .synthesize_metadata()
+        .unwrap()
+        .unwrap()
 }
 
 #[test]
 fn native_crs_forms_resolve() {
-    let Some(dir) = test_support::corpus("geoparquet/parquet-testing-geospatial") else { return };
+    let Some(dir) = test_support::corpus("geoparquet/parquet-testing-geospatial") else {
+        return;
+    };
     let crs_of = |f: &str| synthesised(&dir.join(f)).primary().unwrap().crs.clone();
     assert_eq!(crs_of("crs-default.parquet"), Crs::Default);
     assert_eq!(crs_of("crs-srid.parquet").epsg(), Some(5070));
     let resolved = crs_of("crs-projjson.parquet");
     assert_eq!(resolved.epsg(), Some(5070));
-    assert!(resolved.projjson().is_some(), "projjson:KEY must resolve to the PROJJSON object");
+    assert!(
+        resolved.projjson().is_some(),
+        "projjson:KEY must resolve to the PROJJSON object"
+    );
     let inline = crs_of("crs-arbitrary-value.parquet");
     assert!(inline.projjson().is_some());
     assert_eq!(inline.name().as_deref(), Some("NAD83 / Conus Albers"));
     let geog = synthesised(&dir.join("crs-geography.parquet"));
-    assert_eq!(geog.primary().unwrap().effective_edges().as_str(), "spherical");
+    assert_eq!(
+        geog.primary().unwrap().effective_edges().as_str(),
+        "spherical"
+    );
     // Statistics: exact types and box from the footer.
     let srid = synthesised(&dir.join("crs-srid.parquet"));
     let col = srid.primary().unwrap();
@@ -154,20 +211,39 @@ fn native_crs_forms_resolve() {
 
 #[test]
 fn wraparound_statistics_are_counted() {
-    let Some(dir) = test_support::corpus("geoparquet/parquet-testing-geospatial") else { return };
+    let Some(dir) = test_support::corpus("geoparquet/parquet-testing-geospatial") else {
+        return;
+    };
     for (file, wrapping, rows) in [
         ("geography-points.parquet", 2, 50),
         ("geography-lines.parquet", 3, 50),
         ("geography-polygons.parquet", 6, 50),
     ] {
         let facts = read_footer(&dir.join(file)).unwrap().facts;
-        let stats = facts.column("geography").or_else(|| facts.native_columns().next()).unwrap().geo_stats.clone().unwrap();
+        let stats = facts
+            .column("geography")
+            .or_else(|| facts.native_columns().next())
+            .unwrap()
+            .geo_stats
+            .clone()
+            .unwrap();
         assert_eq!(stats.row_groups, rows, "{file}");
         assert_eq!(stats.wrapping_row_groups, wrapping, "{file}");
     }
-    let nan = read_footer(&dir.join("geospatial-with-nan.parquet")).unwrap().facts;
-    let stats = nan.native_columns().next().unwrap().geo_stats.clone().unwrap();
-    assert_eq!(stats.types.iter().copied().collect::<Vec<_>>(), vec![3001, 3002]);
+    let nan = read_footer(&dir.join("geospatial-with-nan.parquet"))
+        .unwrap()
+        .facts;
+    let stats = nan
+        .native_columns()
+        .next()
+        .unwrap()
+        .geo_stats
+        .clone()
+        .unwrap();
+    assert_eq!(
+        stats.types.iter().copied().collect::<Vec<_>>(),
+        vec![3001, 3002]
+    );
     let b = stats.bbox.unwrap();
     assert_eq!((b.xmin, b.xmax, b.ymin, b.ymax), (10.0, 130.0, 20.0, 140.0));
     assert_eq!(b.z(), Some((30.0, 150.0)));
@@ -179,7 +255,10 @@ fn unreadable_inputs_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let not_parquet = dir.path().join("x.parquet");
     std::fs::write(&not_parquet, b"hello, not parquet").unwrap();
-    assert!(matches!(read_footer(&not_parquet), Err(geoparquet_io::Error::NotParquet { .. })));
+    assert!(matches!(
+        read_footer(&not_parquet),
+        Err(geoparquet_io::Error::NotParquet { .. })
+    ));
     let empty = dir.path().join("empty.parquet");
     std::fs::write(&empty, b"").unwrap();
     assert!(read_footer(&empty).is_err());
@@ -187,6 +266,9 @@ fn unreadable_inputs_are_errors_not_panics() {
     let sample = std::fs::read(test_support::fixture("test-data/sample.parquet")).unwrap();
     std::fs::write(&truncated, &sample[..sample.len() / 2]).unwrap();
     assert!(read_footer(&truncated).is_err());
-    assert!(matches!(read_footer(&dir.path().join("missing.parquet")), Err(geoparquet_io::Error::Io { .. })));
+    assert!(matches!(
+        read_footer(&dir.path().join("missing.parquet")),
+        Err(geoparquet_io::Error::Io { .. })
+    ));
     assert!(read_footer(dir.path()).is_err());
 }

@@ -1,4 +1,5 @@
 //! Integration tests of geoparquet-io (one test binary).
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod corpus;
 mod sample;

@@ -24,5 +24,8 @@ fn sample_is_valid_geoparquet() {
     assert_eq!(info.num_rows, 7);
     let col = &info.geometry_columns[0];
     assert_eq!(col.metadata.geometry_types, vec!["Point".parse().unwrap()]);
-    assert_eq!(col.metadata.covering.as_ref().unwrap().bbox.column(), Some("bbox"));
+    assert_eq!(
+        col.metadata.covering.as_ref().unwrap().bbox.column(),
+        Some("bbox")
+    );
 }

@@ -35,14 +35,21 @@ pub fn validate_file(facts: &FileFacts) -> Report {
                 " (columns {natives:?} carry Parquet native geospatial types: valid Parquet, but not GeoParquet)"
             )
         };
-        report.push(Finding::error(Code::MetadataMissing, None, format!("the file has no \"geo\" key/value metadata{hint}")));
+        report.push(Finding::error(
+            Code::MetadataMissing,
+            None,
+            format!("the file has no \"geo\" key/value metadata{hint}"),
+        ));
         return report;
     };
     if entries.len() > 1 {
         report.push(Finding::error(
             Code::MetadataDuplicateKey,
             None,
-            format!("the file has {} \"geo\" key/value entries; readers take the first", entries.len()),
+            format!(
+                "the file has {} \"geo\" key/value entries; readers take the first",
+                entries.len()
+            ),
         ));
     }
     let bytes = first.as_deref().unwrap_or("").as_bytes();
@@ -91,7 +98,11 @@ pub fn validate_file_metadata(meta: &GeoParquetMetadata, facts: &FileFacts) -> R
 fn layout(report: &mut Report, name: &str, col: &GeoParquetColumnMetadata, field: &ColumnFacts) {
     let c = Some(name);
     if field.repetition == Repetition::Repeated {
-        report.push(Finding::error(Code::GeometryColumnType, c, "geometry columns must be required or optional, not repeated"));
+        report.push(Finding::error(
+            Code::GeometryColumnType,
+            c,
+            "geometry columns must be required or optional, not repeated",
+        ));
     }
     match &col.encoding {
         Encoding::Wkb => {
@@ -99,7 +110,10 @@ fn layout(report: &mut Report, name: &str, col: &GeoParquetColumnMetadata, field
                 report.push(Finding::error(
                     Code::GeometryColumnType,
                     c,
-                    format!("a WKB column must be BYTE_ARRAY, found {}", field.physical.as_str()),
+                    format!(
+                        "a WKB column must be BYTE_ARRAY, found {}",
+                        field.physical.as_str()
+                    ),
                 ));
             }
         }
@@ -125,7 +139,9 @@ fn native_layout(report: &mut Report, name: &str, t: GeometryType, field: &Colum
     let mut node = field;
     let mut depth = 0;
     while node.is_list {
-        let Some(element) = node.children.first().and_then(|rep| rep.children.first()) else { break };
+        let Some(element) = node.children.first().and_then(|rep| rep.children.first()) else {
+            break;
+        };
         depth += 1;
         node = element;
     }
@@ -133,14 +149,24 @@ fn native_layout(report: &mut Report, name: &str, t: GeometryType, field: &Colum
         report.push(Finding::error(
             Code::NativeEncodingLayout,
             c,
-            format!("encoding \"{}\" needs {} nested list level(s), the column has {depth}", t.native_encoding_name().unwrap_or("?"), list_depth(t)),
+            format!(
+                "encoding \"{}\" needs {} nested list level(s), the column has {depth}",
+                t.native_encoding_name().unwrap_or("?"),
+                list_depth(t)
+            ),
         ));
         return;
     }
     let names: Vec<&str> = node.children.iter().map(|f| f.name.as_str()).collect();
-    let ok_names = matches!(names.as_slice(), ["x", "y"] | ["x", "y", "z"] | ["x", "y", "m"] | ["x", "y", "z", "m"]);
+    let ok_names = matches!(
+        names.as_slice(),
+        ["x", "y"] | ["x", "y", "z"] | ["x", "y", "m"] | ["x", "y", "z", "m"]
+    );
     let ok_types = node.physical == PhysicalType::Group
-        && node.children.iter().all(|f| f.physical == PhysicalType::Double);
+        && node
+            .children
+            .iter()
+            .all(|f| f.physical == PhysicalType::Double);
     if !ok_names || !ok_types {
         report.push(Finding::error(
             Code::NativeEncodingLayout,
@@ -150,21 +176,40 @@ fn native_layout(report: &mut Report, name: &str, t: GeometryType, field: &Colum
     }
 }
 
-fn covering(report: &mut Report, name: &str, cov: &crate::metadata::CoveringBbox, geom: &ColumnFacts, facts: &FileFacts) {
+fn covering(
+    report: &mut Report,
+    name: &str,
+    cov: &crate::metadata::CoveringBbox,
+    geom: &ColumnFacts,
+    facts: &FileFacts,
+) {
     let c = Some(name);
     let Some(target) = cov.column() else {
         return; // Reported by the metadata rules.
     };
     let Some(field) = facts.column(target) else {
-        report.push(Finding::error(Code::CoveringInvalid, c, format!("the covering column \"{target}\" is not a root column of the Parquet schema")));
+        report.push(Finding::error(
+            Code::CoveringInvalid,
+            c,
+            format!("the covering column \"{target}\" is not a root column of the Parquet schema"),
+        ));
         return;
     };
     if field.physical != PhysicalType::Group {
-        report.push(Finding::error(Code::CoveringInvalid, c, format!("the covering column \"{target}\" must be a struct")));
+        report.push(Finding::error(
+            Code::CoveringInvalid,
+            c,
+            format!("the covering column \"{target}\" must be a struct"),
+        ));
         return;
     }
     let mut leaf_types = Vec::new();
-    let mut entries = vec![("xmin", &cov.xmin), ("ymin", &cov.ymin), ("xmax", &cov.xmax), ("ymax", &cov.ymax)];
+    let mut entries = vec![
+        ("xmin", &cov.xmin),
+        ("ymin", &cov.ymin),
+        ("xmax", &cov.xmax),
+        ("ymax", &cov.ymax),
+    ];
     if let Some(z) = &cov.zmin {
         entries.push(("zmin", z));
     }
@@ -173,17 +218,33 @@ fn covering(report: &mut Report, name: &str, cov: &crate::metadata::CoveringBbox
     }
     for (key, path) in entries {
         let Some(child) = path.get(1).and_then(|f| field.child(f)) else {
-            report.push(Finding::error(Code::CoveringInvalid, c, format!("the covering column \"{target}\" has no field for \"{key}\"")));
+            report.push(Finding::error(
+                Code::CoveringInvalid,
+                c,
+                format!("the covering column \"{target}\" has no field for \"{key}\""),
+            ));
             continue;
         };
         if !matches!(child.physical, PhysicalType::Float | PhysicalType::Double) {
-            report.push(Finding::error(Code::CoveringInvalid, c, format!("covering field \"{target}.{}\" must be FLOAT or DOUBLE, found {}", child.name, child.physical.as_str())));
+            report.push(Finding::error(
+                Code::CoveringInvalid,
+                c,
+                format!(
+                    "covering field \"{target}.{}\" must be FLOAT or DOUBLE, found {}",
+                    child.name,
+                    child.physical.as_str()
+                ),
+            ));
         }
         leaf_types.push(child.physical);
     }
     leaf_types.dedup();
     if leaf_types.len() > 1 {
-        report.push(Finding::error(Code::CoveringInvalid, c, format!("covering fields of \"{target}\" mix FLOAT and DOUBLE")));
+        report.push(Finding::error(
+            Code::CoveringInvalid,
+            c,
+            format!("covering fields of \"{target}\" mix FLOAT and DOUBLE"),
+        ));
     }
     if field.repetition != geom.repetition {
         report.push(Finding::error(
@@ -194,7 +255,14 @@ fn covering(report: &mut Report, name: &str, cov: &crate::metadata::CoveringBbox
     }
 }
 
-fn native(report: &mut Report, meta: &GeoParquetMetadata, name: &str, col: &GeoParquetColumnMetadata, field: &ColumnFacts, facts: &FileFacts) {
+fn native(
+    report: &mut Report,
+    meta: &GeoParquetMetadata,
+    name: &str,
+    col: &GeoParquetColumnMetadata,
+    field: &ColumnFacts,
+    facts: &FileFacts,
+) {
     let c = Some(name);
     let Some(native) = &field.native else {
         if meta.version.is_v2() {
@@ -218,7 +286,10 @@ fn native(report: &mut Report, meta: &GeoParquetMetadata, name: &str, col: &GeoP
         ));
     }
     // CRS agreement.
-    let parquet_crs = match native.parquet_crs().resolve(|k| facts.key_value(k).map(str::to_owned)) {
+    let parquet_crs = match native
+        .parquet_crs()
+        .resolve(|k| facts.key_value(k).map(str::to_owned))
+    {
         Ok(crs) => crs,
         Err(e) => {
             report.push(Finding::error(Code::CrsUnresolved, c, e.to_string()));
@@ -245,9 +316,20 @@ fn native(report: &mut Report, meta: &GeoParquetMetadata, name: &str, col: &GeoP
         )),
     }
     if matches!(native, NativeGeoType::Geography { .. }) {
-        let crs = if col.crs == Crs::Default { &parquet_crs } else { &col.crs };
+        let crs = if col.crs == Crs::Default {
+            &parquet_crs
+        } else {
+            &col.crs
+        };
         if crs.is_geographic() == Some(false) {
-            report.push(Finding::error(Code::GeographyCrsNotGeographic, c, format!("a GEOGRAPHY column needs a geographic CRS, found {}", crs.label())));
+            report.push(Finding::error(
+                Code::GeographyCrsNotGeographic,
+                c,
+                format!(
+                    "a GEOGRAPHY column needs a geographic CRS, found {}",
+                    crs.label()
+                ),
+            ));
         }
     }
     // Edges agreement.
@@ -271,12 +353,18 @@ fn native(report: &mut Report, meta: &GeoParquetMetadata, name: &str, col: &GeoP
 
 fn stats(report: &mut Report, name: &str, col: &GeoParquetColumnMetadata, field: &ColumnFacts) {
     let c = Some(name);
-    let Some(stats) = &field.geo_stats else { return };
+    let Some(stats) = &field.geo_stats else {
+        return;
+    };
     let declared = &col.geometry_types;
     if !declared.is_empty() {
         for code in &stats.types {
             let Some(actual) = GeometryTypeAndDimension::from_wkb_code(*code) else {
-                report.push(Finding::error(Code::StatsMismatch, c, format!("the geospatial statistics list an invalid WKB type code {code}")));
+                report.push(Finding::error(
+                    Code::StatsMismatch,
+                    c,
+                    format!("the geospatial statistics list an invalid WKB type code {code}"),
+                ));
                 continue;
             };
             if declared.contains(&actual) {
@@ -313,9 +401,11 @@ fn stats(report: &mut Report, name: &str, col: &GeoParquetColumnMetadata, field:
             }
         }
     }
-    if let (Some(meta_bbox), Some(stats_bbox)) = (&col.bbox, &stats.bbox) {
-        if meta_bbox.is_usable() && !meta_bbox.contains(stats_bbox) {
-            report.push(Finding::error(
+    if let (Some(meta_bbox), Some(stats_bbox)) = (&col.bbox, &stats.bbox)
+        && meta_bbox.is_usable()
+        && !meta_bbox.contains(stats_bbox)
+    {
+        report.push(Finding::error(
                 Code::BboxMismatch,
                 c,
                 format!(
@@ -324,12 +414,18 @@ fn stats(report: &mut Report, name: &str, col: &GeoParquetColumnMetadata, field:
                     meta_bbox.to_vec()
                 ),
             ));
-        }
     }
 }
 
 fn list(types: &[GeometryTypeAndDimension]) -> String {
-    format!("[{}]", types.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        types
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -349,7 +445,10 @@ mod tests {
         let mut c = ColumnFacts::leaf("geometry", PhysicalType::ByteArray, Repetition::Optional);
         c.native = native;
         let mut s = GeoStatsFacts::default();
-        s.add_row_group(Some(types), Some(crate::BoundingBox::new(0.0, 0.0, 10.0, 10.0)));
+        s.add_row_group(
+            Some(types),
+            Some(crate::BoundingBox::new(0.0, 0.0, 10.0, 10.0)),
+        );
         c.geo_stats = Some(s);
         c
     }
@@ -358,7 +457,10 @@ mod tests {
     fn missing_and_duplicate_keys() {
         let r = validate_file(&FileFacts::default());
         assert!(r.has_error(Code::MetadataMissing));
-        let mut f = facts(r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#, vec![geom_col(None, &[1])]);
+        let mut f = facts(
+            r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#,
+            vec![geom_col(None, &[1])],
+        );
         f.key_value.push(f.key_value[0].clone());
         assert!(validate_file(&f).has_error(Code::MetadataDuplicateKey));
     }
@@ -366,34 +468,61 @@ mod tests {
     #[test]
     fn zm_and_type_mismatch_from_statistics() {
         let g = Some(NativeGeoType::Geometry { crs: None });
-        let f = facts(r#"{"version":"2.0-dev","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point Z"]}}}"#, vec![geom_col(g.clone(), &[1])]);
+        let f = facts(
+            r#"{"version":"2.0-dev","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point Z"]}}}"#,
+            vec![geom_col(g.clone(), &[1])],
+        );
         assert!(validate_file(&f).has_error(Code::ZmMismatch));
-        let f = facts(r#"{"version":"2.0-dev","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"]}}}"#, vec![geom_col(g.clone(), &[2])]);
+        let f = facts(
+            r#"{"version":"2.0-dev","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"]}}}"#,
+            vec![geom_col(g.clone(), &[2])],
+        );
         assert!(validate_file(&f).has_error(Code::GeometryTypeMismatch));
-        let f = facts(r#"{"version":"2.0-dev","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"],"bbox":[100,100,101,101]}}}"#, vec![geom_col(g, &[1])]);
+        let f = facts(
+            r#"{"version":"2.0-dev","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"],"bbox":[100,100,101,101]}}}"#,
+            vec![geom_col(g, &[1])],
+        );
         assert!(validate_file(&f).has_error(Code::BboxMismatch));
     }
 
     #[test]
     fn crs_and_edges_against_logical_type() {
         let g = Some(NativeGeoType::Geometry { crs: None });
-        let f = facts(r#"{"version":"2.0-dev","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[],"edges":"spherical","crs":null}}}"#, vec![geom_col(g, &[1])]);
+        let f = facts(
+            r#"{"version":"2.0-dev","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[],"edges":"spherical","crs":null}}}"#,
+            vec![geom_col(g, &[1])],
+        );
         let r = validate_file(&f);
         assert!(r.has_error(Code::EdgesMismatch));
         assert!(r.has_error(Code::CrsMismatch));
-        let geog = Some(NativeGeoType::Geography { crs: None, algorithm: None });
-        let f = facts(r#"{"version":"2.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"],"edges":"spherical"}}}"#, vec![geom_col(geog, &[1])]);
+        let geog = Some(NativeGeoType::Geography {
+            crs: None,
+            algorithm: None,
+        });
+        let f = facts(
+            r#"{"version":"2.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"],"edges":"spherical"}}}"#,
+            vec![geom_col(geog, &[1])],
+        );
         assert!(validate_file(&f).is_valid(), "{:?}", validate_file(&f));
     }
 
     #[test]
     fn version_features_and_layout() {
         let g = Some(NativeGeoType::Geometry { crs: None });
-        let f = facts(r#"{"version":"1.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#, vec![geom_col(g, &[1])]);
+        let f = facts(
+            r#"{"version":"1.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#,
+            vec![geom_col(g, &[1])],
+        );
         assert!(validate_file(&f).has_error(Code::VersionFeatureMismatch));
-        let f = facts(r#"{"version":"2.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#, vec![geom_col(None, &[1])]);
+        let f = facts(
+            r#"{"version":"2.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#,
+            vec![geom_col(None, &[1])],
+        );
         assert!(validate_file(&f).has_error(Code::LogicalTypeMissing));
-        let f = facts(r#"{"version":"1.1.0","primary_column":"geom","columns":{"geom":{"encoding":"WKB","geometry_types":[]}}}"#, vec![geom_col(None, &[1])]);
+        let f = facts(
+            r#"{"version":"1.1.0","primary_column":"geom","columns":{"geom":{"encoding":"WKB","geometry_types":[]}}}"#,
+            vec![geom_col(None, &[1])],
+        );
         let r = validate_file(&f);
         assert!(r.has_error(Code::GeometryColumnMissing));
         assert!(!r.has(Code::SchemaValidationError));

@@ -175,7 +175,12 @@ impl Finding {
     }
 
     /// A finding of any severity.
-    pub fn new(code: Code, severity: Severity, column: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn new(
+        code: Code,
+        severity: Severity,
+        column: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             code,
             severity,
@@ -286,9 +291,17 @@ pub fn validate_geo_text(bytes: &[u8]) -> Report {
 /// UTF-8 then JSON; a finding when either fails.
 pub(crate) fn parse_geo_bytes(bytes: &[u8]) -> Result<Value, Finding> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        Finding::error(Code::MetadataInvalidUtf8, None, format!("the geo metadata is not valid UTF-8: {e}"))
+        Finding::error(
+            Code::MetadataInvalidUtf8,
+            None,
+            format!("the geo metadata is not valid UTF-8: {e}"),
+        )
     })?;
     serde_json::from_str(text).map_err(|e| {
-        Finding::error(Code::MetadataInvalidJson, None, format!("the geo metadata is not valid JSON: {e}"))
+        Finding::error(
+            Code::MetadataInvalidJson,
+            None,
+            format!("the geo metadata is not valid JSON: {e}"),
+        )
     })
 }

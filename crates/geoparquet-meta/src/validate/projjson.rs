@@ -15,8 +15,16 @@ struct Checker {
 type Obj = Map<String, Value>;
 
 const USAGE_KEYS: &[&str] = &[
-    "$schema", "scope", "area", "bbox", "vertical_extent", "temporal_extent", "usages", "remarks",
-    "id", "ids",
+    "$schema",
+    "scope",
+    "area",
+    "bbox",
+    "vertical_extent",
+    "temporal_extent",
+    "usages",
+    "remarks",
+    "id",
+    "ids",
 ];
 
 const CRS_TYPES: &[&str] = &[
@@ -98,17 +106,26 @@ impl Checker {
             }
         }
         for key in ["name", "$schema", "scope", "area", "remarks"] {
-            if let Some(v) = o.get(key) {
-                if !v.is_string() && allowed.contains(&key) {
-                    self.fail(&format!("{path}.{key}"), "must be a string");
-                }
+            if let Some(v) = o.get(key)
+                && !v.is_string()
+                && allowed.contains(&key)
+            {
+                self.fail(&format!("{path}.{key}"), "must be a string");
             }
         }
     }
 
     fn id(&mut self, path: &str, v: &Value) {
-        let Some(o) = self.object(path, v) else { return };
-        self.shape(path, o, &[], &["authority", "code"], &["authority", "code", "version", "authority_citation", "uri"]);
+        let Some(o) = self.object(path, v) else {
+            return;
+        };
+        self.shape(
+            path,
+            o,
+            &[],
+            &["authority", "code"],
+            &["authority", "code", "version", "authority_citation", "uri"],
+        );
         if o.get("authority").is_some_and(|a| !a.is_string()) {
             self.fail(path, "\"authority\" must be a string");
         }
@@ -126,7 +143,9 @@ impl Checker {
     }
 
     fn crs(&mut self, path: &str, v: &Value) {
-        let Some(o) = self.object(path, v) else { return };
+        let Some(o) = self.object(path, v) else {
+            return;
+        };
         let Some(t) = o.get("type").and_then(Value::as_str) else {
             // Without a `type`, only a geodetic CRS can match the schema.
             self.geodetic_crs(path, o);
@@ -134,11 +153,21 @@ impl Checker {
         };
         match t {
             "GeographicCRS" | "GeodeticCRS" => self.geodetic_crs(path, o),
-            "ProjectedCRS" | "DerivedGeodeticCRS" | "DerivedGeographicCRS" | "DerivedProjectedCRS"
-            | "DerivedVerticalCRS" | "DerivedEngineeringCRS" | "DerivedParametricCRS"
+            "ProjectedCRS"
+            | "DerivedGeodeticCRS"
+            | "DerivedGeographicCRS"
+            | "DerivedProjectedCRS"
+            | "DerivedVerticalCRS"
+            | "DerivedEngineeringCRS"
+            | "DerivedParametricCRS"
             | "DerivedTemporalCRS" => {
-                self.shape(path, o, &[t], &["name", "base_crs", "conversion", "coordinate_system"],
-                    &Self::with_usage(&["name", "base_crs", "conversion", "coordinate_system"]));
+                self.shape(
+                    path,
+                    o,
+                    &[t],
+                    &["name", "base_crs", "conversion", "coordinate_system"],
+                    &Self::with_usage(&["name", "base_crs", "conversion", "coordinate_system"]),
+                );
                 if let Some(b) = o.get("base_crs") {
                     self.crs(&format!("{path}.base_crs"), b);
                 }
@@ -150,7 +179,13 @@ impl Checker {
                 }
             }
             "CompoundCRS" => {
-                self.shape(path, o, &[t], &["name", "components"], &Self::with_usage(&["name", "components"]));
+                self.shape(
+                    path,
+                    o,
+                    &[t],
+                    &["name", "components"],
+                    &Self::with_usage(&["name", "components"]),
+                );
                 match o.get("components").map(Value::as_array) {
                     Some(Some(a)) => {
                         for (i, c) in a.iter().enumerate() {
@@ -162,33 +197,67 @@ impl Checker {
                 }
             }
             "BoundCRS" => {
-                self.shape(path, o, &[t], &["source_crs", "target_crs", "transformation"],
-                    &Self::with_usage(&["name", "source_crs", "target_crs", "transformation"]));
+                self.shape(
+                    path,
+                    o,
+                    &[t],
+                    &["source_crs", "target_crs", "transformation"],
+                    &Self::with_usage(&["name", "source_crs", "target_crs", "transformation"]),
+                );
                 for k in ["source_crs", "target_crs"] {
                     if let Some(c) = o.get(k) {
                         self.crs(&format!("{path}.{k}"), c);
                     }
                 }
-                if let Some(tr) = o.get("transformation") {
-                    if let Some(to) = self.object(&format!("{path}.transformation"), tr) {
-                        self.shape(&format!("{path}.transformation"), to, &["AbridgedTransformation"],
-                            &["name", "method", "parameters"],
-                            &["$schema", "name", "source_crs", "method", "parameters", "id", "ids"]);
-                    }
+                if let Some(tr) = o.get("transformation")
+                    && let Some(to) = self.object(&format!("{path}.transformation"), tr)
+                {
+                    self.shape(
+                        &format!("{path}.transformation"),
+                        to,
+                        &["AbridgedTransformation"],
+                        &["name", "method", "parameters"],
+                        &[
+                            "$schema",
+                            "name",
+                            "source_crs",
+                            "method",
+                            "parameters",
+                            "id",
+                            "ids",
+                        ],
+                    );
                 }
             }
             "VerticalCRS" => {
-                self.shape(path, o, &[t], &["name"], &Self::with_usage(&[
-                    "name", "datum", "datum_ensemble", "coordinate_system", "geoid_model", "geoid_models",
-                    "deformation_models",
-                ]));
+                self.shape(
+                    path,
+                    o,
+                    &[t],
+                    &["name"],
+                    &Self::with_usage(&[
+                        "name",
+                        "datum",
+                        "datum_ensemble",
+                        "coordinate_system",
+                        "geoid_model",
+                        "geoid_models",
+                        "deformation_models",
+                    ]),
+                );
                 self.datum_xor_ensemble(path, o);
                 if let Some(cs) = o.get("coordinate_system") {
                     self.coordinate_system(&format!("{path}.coordinate_system"), cs);
                 }
             }
             "EngineeringCRS" | "ParametricCRS" | "TemporalCRS" => {
-                self.shape(path, o, &[t], &["name", "datum"], &Self::with_usage(&["name", "datum", "coordinate_system"]));
+                self.shape(
+                    path,
+                    o,
+                    &[t],
+                    &["name", "datum"],
+                    &Self::with_usage(&["name", "datum", "coordinate_system"]),
+                );
                 if let Some(d) = o.get("datum") {
                     self.object(&format!("{path}.datum"), d);
                 }
@@ -196,25 +265,52 @@ impl Checker {
                     self.coordinate_system(&format!("{path}.coordinate_system"), cs);
                 }
             }
-            other => self.fail(path, format!("\"type\" \"{other}\" is not a CRS type (expected one of {CRS_TYPES:?})")),
+            other => self.fail(
+                path,
+                format!("\"type\" \"{other}\" is not a CRS type (expected one of {CRS_TYPES:?})"),
+            ),
         }
     }
 
     fn geodetic_crs(&mut self, path: &str, o: &Obj) {
-        self.shape(path, o, &["GeodeticCRS", "GeographicCRS"], &["name"], &Self::with_usage(&[
-            "name", "datum", "datum_ensemble", "coordinate_system", "deformation_models",
-        ]));
+        self.shape(
+            path,
+            o,
+            &["GeodeticCRS", "GeographicCRS"],
+            &["name"],
+            &Self::with_usage(&[
+                "name",
+                "datum",
+                "datum_ensemble",
+                "coordinate_system",
+                "deformation_models",
+            ]),
+        );
         self.datum_xor_ensemble(path, o);
         if let Some(d) = o.get("datum") {
             let p = format!("{path}.datum");
             if let Some(d) = self.object(&p, d) {
-                let dynamic = d.get("type").and_then(Value::as_str) == Some("DynamicGeodeticReferenceFrame");
+                let dynamic =
+                    d.get("type").and_then(Value::as_str) == Some("DynamicGeodeticReferenceFrame");
                 let mut required = vec!["name", "ellipsoid"];
                 if dynamic {
                     required.push("frame_reference_epoch");
                 }
-                self.shape(&p, d, &["GeodeticReferenceFrame", "DynamicGeodeticReferenceFrame"], &required,
-                    &Self::with_usage(&["name", "anchor", "anchor_epoch", "ellipsoid", "prime_meridian", "frame_reference_epoch", "deformation_model"]));
+                self.shape(
+                    &p,
+                    d,
+                    &["GeodeticReferenceFrame", "DynamicGeodeticReferenceFrame"],
+                    &required,
+                    &Self::with_usage(&[
+                        "name",
+                        "anchor",
+                        "anchor_epoch",
+                        "ellipsoid",
+                        "prime_meridian",
+                        "frame_reference_epoch",
+                        "deformation_model",
+                    ]),
+                );
                 if let Some(e) = d.get("ellipsoid") {
                     self.ellipsoid(&format!("{p}.ellipsoid"), e);
                 }
@@ -223,8 +319,21 @@ impl Checker {
         if let Some(e) = o.get("datum_ensemble") {
             let p = format!("{path}.datum_ensemble");
             if let Some(e) = self.object(&p, e) {
-                self.shape(&p, e, &["DatumEnsemble"], &["name", "members", "accuracy"],
-                    &["$schema", "name", "members", "ellipsoid", "accuracy", "id", "ids"]);
+                self.shape(
+                    &p,
+                    e,
+                    &["DatumEnsemble"],
+                    &["name", "members", "accuracy"],
+                    &[
+                        "$schema",
+                        "name",
+                        "members",
+                        "ellipsoid",
+                        "accuracy",
+                        "id",
+                        "ids",
+                    ],
+                );
                 if e.get("members").is_some_and(|m| !m.is_array()) {
                     self.fail(&p, "\"members\" must be an array");
                 }
@@ -250,7 +359,9 @@ impl Checker {
     }
 
     fn ellipsoid(&mut self, path: &str, v: &Value) {
-        let Some(o) = self.object(path, v) else { return };
+        let Some(o) = self.object(path, v) else {
+            return;
+        };
         let sphere = o.contains_key("radius");
         let required: &[&str] = if sphere {
             &["name", "radius"]
@@ -259,32 +370,76 @@ impl Checker {
         } else {
             &["name", "semi_major_axis", "inverse_flattening"]
         };
-        self.shape(path, o, &["Ellipsoid"], required, &[
-            "$schema", "name", "semi_major_axis", "semi_minor_axis", "inverse_flattening", "radius", "id", "ids",
-        ]);
+        self.shape(
+            path,
+            o,
+            &["Ellipsoid"],
+            required,
+            &[
+                "$schema",
+                "name",
+                "semi_major_axis",
+                "semi_minor_axis",
+                "inverse_flattening",
+                "radius",
+                "id",
+                "ids",
+            ],
+        );
     }
 
     fn coordinate_system(&mut self, path: &str, v: &Value) {
-        let Some(o) = self.object(path, v) else { return };
-        self.shape(path, o, &["CoordinateSystem"], &["subtype", "axis"], &["$schema", "name", "subtype", "axis", "id", "ids"]);
+        let Some(o) = self.object(path, v) else {
+            return;
+        };
+        self.shape(
+            path,
+            o,
+            &["CoordinateSystem"],
+            &["subtype", "axis"],
+            &["$schema", "name", "subtype", "axis", "id", "ids"],
+        );
         const SUBTYPES: &[&str] = &[
-            "Cartesian", "spherical", "ellipsoidal", "vertical", "ordinal", "parametric", "affine",
-            "TemporalDateTime", "TemporalCount", "TemporalMeasure",
+            "Cartesian",
+            "spherical",
+            "ellipsoidal",
+            "vertical",
+            "ordinal",
+            "parametric",
+            "affine",
+            "TemporalDateTime",
+            "TemporalCount",
+            "TemporalMeasure",
         ];
-        if let Some(s) = o.get("subtype") {
-            if !s.as_str().is_some_and(|s| SUBTYPES.contains(&s)) {
-                self.fail(path, format!("unknown coordinate system subtype {s}"));
-            }
+        if let Some(s) = o.get("subtype")
+            && !s.as_str().is_some_and(|s| SUBTYPES.contains(&s))
+        {
+            self.fail(path, format!("unknown coordinate system subtype {s}"));
         }
         match o.get("axis").map(Value::as_array) {
             Some(Some(axes)) => {
                 for (i, a) in axes.iter().enumerate() {
                     let p = format!("{path}.axis[{i}]");
                     if let Some(ao) = self.object(&p, a) {
-                        self.shape(&p, ao, &["Axis"], &["name", "abbreviation", "direction"], &[
-                            "$schema", "name", "abbreviation", "direction", "meridian", "unit", "minimum_value",
-                            "maximum_value", "range_meaning", "id", "ids",
-                        ]);
+                        self.shape(
+                            &p,
+                            ao,
+                            &["Axis"],
+                            &["name", "abbreviation", "direction"],
+                            &[
+                                "$schema",
+                                "name",
+                                "abbreviation",
+                                "direction",
+                                "meridian",
+                                "unit",
+                                "minimum_value",
+                                "maximum_value",
+                                "range_meaning",
+                                "id",
+                                "ids",
+                            ],
+                        );
                         if let Some(u) = ao.get("unit") {
                             self.unit(&format!("{p}.unit"), u);
                         }
@@ -299,19 +454,48 @@ impl Checker {
     fn unit(&mut self, path: &str, v: &Value) {
         match v {
             Value::String(s) if ["metre", "degree", "unity"].contains(&s.as_str()) => {}
-            Value::Object(o) => self.shape(path, o, &["LinearUnit", "AngularUnit", "ScaleUnit", "TimeUnit", "ParametricUnit", "Unit"],
-                &["type", "name"], &["name", "conversion_factor", "id", "ids"]),
-            _ => self.fail(path, "must be \"metre\", \"degree\", \"unity\" or a unit object"),
+            Value::Object(o) => self.shape(
+                path,
+                o,
+                &[
+                    "LinearUnit",
+                    "AngularUnit",
+                    "ScaleUnit",
+                    "TimeUnit",
+                    "ParametricUnit",
+                    "Unit",
+                ],
+                &["type", "name"],
+                &["name", "conversion_factor", "id", "ids"],
+            ),
+            _ => self.fail(
+                path,
+                "must be \"metre\", \"degree\", \"unity\" or a unit object",
+            ),
         }
     }
 
     fn conversion(&mut self, path: &str, v: &Value) {
-        let Some(o) = self.object(path, v) else { return };
-        self.shape(path, o, &["Conversion"], &["name", "method"], &["$schema", "name", "method", "parameters", "id", "ids"]);
+        let Some(o) = self.object(path, v) else {
+            return;
+        };
+        self.shape(
+            path,
+            o,
+            &["Conversion"],
+            &["name", "method"],
+            &["$schema", "name", "method", "parameters", "id", "ids"],
+        );
         if let Some(m) = o.get("method") {
             let p = format!("{path}.method");
             if let Some(mo) = self.object(&p, m) {
-                self.shape(&p, mo, &["OperationMethod"], &["name"], &["$schema", "name", "id", "ids"]);
+                self.shape(
+                    &p,
+                    mo,
+                    &["OperationMethod"],
+                    &["name"],
+                    &["$schema", "name", "id", "ids"],
+                );
             }
         }
         match o.get("parameters").map(Value::as_array) {
@@ -319,8 +503,17 @@ impl Checker {
                 for (i, pv) in ps.iter().enumerate() {
                     let p = format!("{path}.parameters[{i}]");
                     if let Some(po) = self.object(&p, pv) {
-                        self.shape(&p, po, &["ParameterValue"], &["name", "value"], &["$schema", "name", "value", "unit", "id", "ids"]);
-                        if po.get("value").is_some_and(|v| !(v.is_string() || v.is_number())) {
+                        self.shape(
+                            &p,
+                            po,
+                            &["ParameterValue"],
+                            &["name", "value"],
+                            &["$schema", "name", "value", "unit", "id", "ids"],
+                        );
+                        if po
+                            .get("value")
+                            .is_some_and(|v| !(v.is_string() || v.is_number()))
+                        {
                             self.fail(&p, "\"value\" must be a string or a number");
                         }
                         if let Some(u) = po.get("unit") {
@@ -346,7 +539,11 @@ mod tests {
         assert_eq!(check_crs(&ogc_crs84_projjson()), Vec::<String>::new());
         for code in [4326, 3857, 32601, 32660, 32718] {
             let crs = Crs::from_epsg(code).unwrap();
-            assert_eq!(check_crs(crs.projjson().unwrap()), Vec::<String>::new(), "{code}");
+            assert_eq!(
+                check_crs(crs.projjson().unwrap()),
+                Vec::<String>::new(),
+                "{code}"
+            );
         }
     }
 

@@ -55,7 +55,13 @@ impl Ctx<'_> {
         self.report
             .push(Finding::error(Code::SchemaValidationError, column, msg));
     }
-    fn add(&mut self, code: Code, severity: Severity, column: Option<&str>, msg: impl Into<String>) {
+    fn add(
+        &mut self,
+        code: Code,
+        severity: Severity,
+        column: Option<&str>,
+        msg: impl Into<String>,
+    ) {
         self.report.push(Finding::new(code, severity, column, msg));
     }
 }
@@ -66,13 +72,22 @@ const V1_TYPES_HINT: &str = "a geometry type with an optional \" Z\"";
 pub(super) fn check(geo: &Value, report: &mut Report) {
     let mut cx = Ctx { report };
     let Value::Object(geo) = geo else {
-        cx.schema(None, format!("the geo metadata must be a JSON object, got {}", json_kind(geo)));
+        cx.schema(
+            None,
+            format!(
+                "the geo metadata must be a JSON object, got {}",
+                json_kind(geo)
+            ),
+        );
         return;
     };
     let version = match geo.get("version") {
         Some(Value::String(s)) => Some(Version::parse(s)),
         Some(other) => {
-            cx.schema(None, format!("\"version\" must be a string, got {}", json_kind(other)));
+            cx.schema(
+                None,
+                format!("\"version\" must be a string, got {}", json_kind(other)),
+            );
             None
         }
         None => match geo.get("schema_version").and_then(Value::as_str) {
@@ -84,10 +99,19 @@ pub(super) fn check(geo: &Value, report: &mut Report) {
         },
     };
     if let Some(Version::Other(s)) = &version {
-        cx.add(Code::VersionUnknown, Severity::Error, None, format!(
-            "unknown GeoParquet version \"{s}\" (known: {})",
-            Version::KNOWN.iter().map(Version::as_str).collect::<Vec<_>>().join(", ")
-        ));
+        cx.add(
+            Code::VersionUnknown,
+            Severity::Error,
+            None,
+            format!(
+                "unknown GeoParquet version \"{s}\" (known: {})",
+                Version::KNOWN
+                    .iter()
+                    .map(Version::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
     }
     let family = version.as_ref().map_or(Family::V1_1, family_of);
 
@@ -96,14 +120,23 @@ pub(super) fn check(geo: &Value, report: &mut Report) {
             cx.schema(None, "\"primary_column\" must not be empty");
         }
         Some(Value::String(_)) => {}
-        Some(other) => cx.schema(None, format!("\"primary_column\" must be a string, got {}", json_kind(other))),
+        Some(other) => cx.schema(
+            None,
+            format!(
+                "\"primary_column\" must be a string, got {}",
+                json_kind(other)
+            ),
+        ),
         None => cx.schema(None, "missing required key \"primary_column\""),
     }
 
     let columns = match geo.get("columns") {
         Some(Value::Object(c)) => c,
         Some(other) => {
-            cx.schema(None, format!("\"columns\" must be an object, got {}", json_kind(other)));
+            cx.schema(
+                None,
+                format!("\"columns\" must be an object, got {}", json_kind(other)),
+            );
             return;
         }
         None => {
@@ -116,7 +149,11 @@ pub(super) fn check(geo: &Value, report: &mut Report) {
     }
     for (name, col) in columns {
         // JSON Schema `.+`: at least one character that is not a line terminator.
-        if family != Family::V0 && !name.chars().any(|c| !matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')) {
+        if family != Family::V0
+            && !name
+                .chars()
+                .any(|c| !matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}'))
+        {
             cx.schema(None, format!("column name {name:?} is empty"));
             continue;
         }
@@ -127,14 +164,24 @@ pub(super) fn check(geo: &Value, report: &mut Report) {
 fn check_column(cx: &mut Ctx<'_>, family: Family, name: &str, col: &Value) {
     let c = Some(name);
     let Value::Object(col) = col else {
-        cx.schema(c, format!("column metadata must be an object, got {}", json_kind(col)));
+        cx.schema(
+            c,
+            format!("column metadata must be an object, got {}", json_kind(col)),
+        );
         return;
     };
     // encoding
     match col.get("encoding") {
         None => cx.schema(c, "missing required key \"encoding\""),
         Some(Value::String(e)) => {
-            let native = ["point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon"];
+            let native = [
+                "point",
+                "linestring",
+                "polygon",
+                "multipoint",
+                "multilinestring",
+                "multipolygon",
+            ];
             let ok = e == "WKB" || (family == Family::V1_1 && native.contains(&e.as_str()));
             if !ok {
                 let canonical = e.eq_ignore_ascii_case("wkb")
@@ -144,20 +191,29 @@ fn check_column(cx: &mut Ctx<'_>, family: Family, name: &str, col: &Value) {
                         "encoding \"{e}\" is not spelled as the specification says (\"WKB\" or lower-case native names)"
                     ));
                 } else if native.contains(&e.as_str()) {
-                    cx.add(Code::VersionFeatureMismatch, Severity::Error, c, format!(
-                        "native encoding \"{e}\" exists only in GeoParquet 1.1"
-                    ));
+                    cx.add(
+                        Code::VersionFeatureMismatch,
+                        Severity::Error,
+                        c,
+                        format!("native encoding \"{e}\" exists only in GeoParquet 1.1"),
+                    );
                 } else {
                     let allowed = if family == Family::V1_1 {
                         "\"WKB\", \"point\", \"linestring\", \"polygon\", \"multipoint\", \"multilinestring\" or \"multipolygon\""
                     } else {
                         "\"WKB\""
                     };
-                    cx.schema(c, format!("unsupported encoding \"{e}\", expected {allowed}"));
+                    cx.schema(
+                        c,
+                        format!("unsupported encoding \"{e}\", expected {allowed}"),
+                    );
                 }
             }
         }
-        Some(other) => cx.schema(c, format!("\"encoding\" must be a string, got {}", json_kind(other))),
+        Some(other) => cx.schema(
+            c,
+            format!("\"encoding\" must be a string, got {}", json_kind(other)),
+        ),
     }
     // geometry types
     if family == Family::V0 {
@@ -171,10 +227,19 @@ fn check_column(cx: &mut Ctx<'_>, family: Family, name: &str, col: &Value) {
         Some(v @ Value::Object(_)) => {
             let problems = projjson::check_crs(v);
             if !problems.is_empty() {
-                cx.schema(c, format!("\"crs\" is not valid PROJJSON: {}", problems.join("; ")));
+                cx.schema(
+                    c,
+                    format!("\"crs\" is not valid PROJJSON: {}", problems.join("; ")),
+                );
             }
         }
-        Some(other) => cx.schema(c, format!("\"crs\" must be a PROJJSON object or null, got {}: {other}", json_kind(other))),
+        Some(other) => cx.schema(
+            c,
+            format!(
+                "\"crs\" must be a PROJJSON object or null, got {}: {other}",
+                json_kind(other)
+            ),
+        ),
     }
     // edges and algorithm
     let algorithms = ["spherical", "vincenty", "thomas", "andoyer", "karney"];
@@ -188,28 +253,36 @@ fn check_column(cx: &mut Ctx<'_>, family: Family, name: &str, col: &Value) {
             _ => cx.schema(c, format!("unsupported edges {e}, expected \"planar\" or \"spherical\"")),
         }
     }
-    if let Some(a) = col.get("algorithm") {
-        if matches!(family, Family::V2Dev | Family::V2) {
-            if !a.as_str().is_some_and(|s| algorithms.contains(&s)) {
-                cx.schema(c, format!("unsupported algorithm {a}, expected one of {algorithms:?}"));
-            }
-        }
+    if let Some(a) = col.get("algorithm")
+        && matches!(family, Family::V2Dev | Family::V2)
+        && !a.as_str().is_some_and(|s| algorithms.contains(&s))
+    {
+        cx.schema(
+            c,
+            format!("unsupported algorithm {a}, expected one of {algorithms:?}"),
+        );
     }
     // orientation
-    if let Some(o) = col.get("orientation") {
-        if o.as_str() != Some("counterclockwise") {
-            cx.schema(c, format!("unsupported orientation {o}, expected \"counterclockwise\""));
-        }
+    if let Some(o) = col.get("orientation")
+        && o.as_str() != Some("counterclockwise")
+    {
+        cx.schema(
+            c,
+            format!("unsupported orientation {o}, expected \"counterclockwise\""),
+        );
     }
     // bbox
     if let Some(b) = col.get("bbox") {
         check_bbox(cx, family, name, b);
     }
     // epoch
-    if let Some(e) = col.get("epoch") {
-        if !e.is_number() {
-            cx.schema(c, format!("\"epoch\" must be a number, got {}", json_kind(e)));
-        }
+    if let Some(e) = col.get("epoch")
+        && !e.is_number()
+    {
+        cx.schema(
+            c,
+            format!("\"epoch\" must be a number, got {}", json_kind(e)),
+        );
     }
     // covering
     if let Some(cov) = col.get("covering") {
@@ -225,7 +298,14 @@ fn check_column(cx: &mut Ctx<'_>, family: Family, name: &str, col: &Value) {
 
 fn check_legacy_types(cx: &mut Ctx<'_>, name: &str, v: Option<&Value>) {
     const ALLOWED: [&str; 8] = [
-        "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection", "Unknown",
+        "Point",
+        "LineString",
+        "Polygon",
+        "MultiPoint",
+        "MultiLineString",
+        "MultiPolygon",
+        "GeometryCollection",
+        "Unknown",
     ];
     let c = Some(name);
     let ok = |v: &Value| v.as_str().is_some_and(|s| ALLOWED.contains(&s));
@@ -233,7 +313,10 @@ fn check_legacy_types(cx: &mut Ctx<'_>, name: &str, v: Option<&Value>) {
         None => cx.schema(c, "missing required key \"geometry_type\""),
         Some(v @ Value::String(_)) if ok(v) => {}
         Some(Value::Array(a)) if a.iter().all(ok) && unique(a) => {}
-        Some(v) => cx.schema(c, format!("invalid \"geometry_type\" {v}: expected one of {ALLOWED:?} or a list of them")),
+        Some(v) => cx.schema(
+            c,
+            format!("invalid \"geometry_type\" {v}: expected one of {ALLOWED:?} or a list of them"),
+        ),
     }
 }
 
@@ -249,7 +332,10 @@ fn check_types(cx: &mut Ctx<'_>, family: Family, name: &str, v: Option<&Value>) 
         return;
     };
     let Value::Array(items) = v else {
-        cx.schema(c, format!("\"geometry_types\" must be a list, got {}", json_kind(v)));
+        cx.schema(
+            c,
+            format!("\"geometry_types\" must be a list, got {}", json_kind(v)),
+        );
         return;
     };
     if !unique(items) {
@@ -257,7 +343,10 @@ fn check_types(cx: &mut Ctx<'_>, family: Family, name: &str, v: Option<&Value>) 
     }
     for item in items {
         let Some(s) = item.as_str() else {
-            cx.schema(c, format!("\"geometry_types\" entries must be strings, got {item}"));
+            cx.schema(
+                c,
+                format!("\"geometry_types\" entries must be strings, got {item}"),
+            );
             continue;
         };
         match s.parse::<GeometryTypeAndDimension>() {
@@ -275,7 +364,10 @@ fn check_types(cx: &mut Ctx<'_>, family: Family, name: &str, v: Option<&Value>) 
 fn check_bbox(cx: &mut Ctx<'_>, family: Family, name: &str, b: &Value) {
     let c = Some(name);
     let Value::Array(items) = b else {
-        cx.schema(c, format!("\"bbox\" must be a list of numbers, got {}", json_kind(b)));
+        cx.schema(
+            c,
+            format!("\"bbox\" must be a list of numbers, got {}", json_kind(b)),
+        );
         return;
     };
     if family == Family::V0 {
@@ -290,8 +382,15 @@ fn check_bbox(cx: &mut Ctx<'_>, family: Family, name: &str, b: &Value) {
     }
     match (items.len(), family) {
         (4 | 6, _) | (8, Family::V2Dev | Family::V2) => {}
-        (8, _) => cx.add(Code::VersionFeatureMismatch, Severity::Error, c, "an 8-value (XYZM) bbox needs GeoParquet 2.0"),
-        (n, Family::V2Dev | Family::V2) => cx.schema(c, format!("\"bbox\" must have 4, 6 or 8 numbers, got {n}")),
+        (8, _) => cx.add(
+            Code::VersionFeatureMismatch,
+            Severity::Error,
+            c,
+            "an 8-value (XYZM) bbox needs GeoParquet 2.0",
+        ),
+        (n, Family::V2Dev | Family::V2) => {
+            cx.schema(c, format!("\"bbox\" must have 4, 6 or 8 numbers, got {n}"))
+        }
         (n, _) => cx.schema(c, format!("\"bbox\" must have 4 or 6 numbers, got {n}")),
     }
 }
@@ -304,7 +403,12 @@ fn check_covering(cx: &mut Ctx<'_>, name: &str, cov: &Value, severity: Severity)
         (Code::CoveringInvalid, Severity::Warning)
     };
     let Value::Object(cov) = cov else {
-        cx.add(code, sev, c, format!("\"covering\" must be an object, got {}", json_kind(cov)));
+        cx.add(
+            code,
+            sev,
+            c,
+            format!("\"covering\" must be an object, got {}", json_kind(cov)),
+        );
         return;
     };
     let Some(bbox) = cov.get("bbox") else {
@@ -312,7 +416,15 @@ fn check_covering(cx: &mut Ctx<'_>, name: &str, cov: &Value, severity: Severity)
         return;
     };
     let Value::Object(bbox) = bbox else {
-        cx.add(code, sev, c, format!("\"covering.bbox\" must be an object, got {}", json_kind(bbox)));
+        cx.add(
+            code,
+            sev,
+            c,
+            format!(
+                "\"covering.bbox\" must be an object, got {}",
+                json_kind(bbox)
+            ),
+        );
         return;
     };
     for key in ["xmin", "xmax", "ymin", "ymax"] {
@@ -323,13 +435,26 @@ fn check_covering(cx: &mut Ctx<'_>, name: &str, cov: &Value, severity: Severity)
                     && p[0].as_str().is_some_and(|s| !s.is_empty())
                     && p[1].as_str() == Some(key);
                 if !ok {
-                    cx.add(code, sev, c, format!(
-                        "\"covering.bbox.{key}\" must be [\"<column>\", \"{key}\"], got {}",
-                        Value::Array(p.clone())
-                    ));
+                    cx.add(
+                        code,
+                        sev,
+                        c,
+                        format!(
+                            "\"covering.bbox.{key}\" must be [\"<column>\", \"{key}\"], got {}",
+                            Value::Array(p.clone())
+                        ),
+                    );
                 }
             }
-            Some(other) => cx.add(code, sev, c, format!("\"covering.bbox.{key}\" must be a list, got {}", json_kind(other))),
+            Some(other) => cx.add(
+                code,
+                sev,
+                c,
+                format!(
+                    "\"covering.bbox.{key}\" must be a list, got {}",
+                    json_kind(other)
+                ),
+            ),
         }
     }
 }
@@ -339,41 +464,61 @@ pub(super) fn semantic(geo: &Value, report: &mut Report) {
     let mut cx = Ctx { report };
     let Value::Object(geo) = geo else { return };
     let version = version_of(geo);
-    let Some(Value::Object(columns)) = geo.get("columns") else { return };
-    if let Some(Value::String(primary)) = geo.get("primary_column") {
-        if !columns.contains_key(primary) {
-            cx.schema(None, format!("primary column \"{primary}\" is not described in \"columns\""));
-        }
+    let Some(Value::Object(columns)) = geo.get("columns") else {
+        return;
+    };
+    if let Some(Value::String(primary)) = geo.get("primary_column")
+        && !columns.contains_key(primary)
+    {
+        cx.schema(
+            None,
+            format!("primary column \"{primary}\" is not described in \"columns\""),
+        );
     }
     for (name, col) in columns {
         let Value::Object(col) = col else { continue };
         let c = Some(name.as_str());
         let crs = Crs::from_json(col.get("crs"));
         // The covering column must be one and the same for every entry.
-        if let Some(paths) = col.get("covering").and_then(|cv| cv.get("bbox")).and_then(Value::as_object) {
+        if let Some(paths) = col
+            .get("covering")
+            .and_then(|cv| cv.get("bbox"))
+            .and_then(Value::as_object)
+        {
             let firsts: HashSet<&str> = paths
                 .values()
                 .filter_map(|p| p.as_array()?.first()?.as_str())
                 .collect();
             if firsts.len() > 1 {
-                cx.add(Code::CoveringInvalid, Severity::Error, c, format!(
-                    "covering paths name several columns: {:?}", firsts.into_iter().collect::<Vec<_>>()
-                ));
+                cx.add(
+                    Code::CoveringInvalid,
+                    Severity::Error,
+                    c,
+                    format!(
+                        "covering paths name several columns: {:?}",
+                        firsts.into_iter().collect::<Vec<_>>()
+                    ),
+                );
             }
-            if let Some(v) = &version {
-                if v.is_v1_0() || v.is_legacy() {
-                    cx.add(Code::VersionFeatureMismatch, Severity::Warning, c, format!(
+            if let Some(v) = &version
+                && (v.is_v1_0() || v.is_legacy())
+            {
+                cx.add(Code::VersionFeatureMismatch, Severity::Warning, c, format!(
                         "\"covering\" was introduced in GeoParquet 1.1; version {v} readers ignore it"
                     ));
-                }
             }
         }
-        if let (Some(v), Some(_)) = (&version, col.get("algorithm")) {
-            if !v.is_v2() {
-                cx.add(Code::VersionFeatureMismatch, Severity::Warning, c, format!(
+        if let (Some(v), Some(_)) = (&version, col.get("algorithm"))
+            && !v.is_v2()
+        {
+            cx.add(
+                Code::VersionFeatureMismatch,
+                Severity::Warning,
+                c,
+                format!(
                     "\"algorithm\" exists only in GeoParquet 2.0; version {v} readers ignore it"
-                ));
-            }
+                ),
+            );
         }
         if let Some(epoch) = col.get("epoch").and_then(Value::as_f64) {
             epoch_rule(&mut cx, name, epoch, &crs, col.contains_key("crs"));
@@ -423,15 +568,29 @@ fn epoch_rule(cx: &mut Ctx<'_>, name: &str, epoch: f64, crs: &Crs, explicit: boo
 
 fn bbox_rule(cx: &mut Ctx<'_>, name: &str, b: &[Value], crs: &Crs) {
     let c = Some(name);
-    let Some(vals) = b.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>() else { return };
-    let Ok(bbox) = crate::BoundingBox::from_slice(&vals) else { return };
+    let Some(vals) = b.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>() else {
+        return;
+    };
+    let Ok(bbox) = crate::BoundingBox::from_slice(&vals) else {
+        return;
+    };
     if bbox.ymin > bbox.ymax {
-        cx.add(Code::BboxInvalid, Severity::Error, c, format!("bbox ymin {} is above ymax {}", bbox.ymin, bbox.ymax));
+        cx.add(
+            Code::BboxInvalid,
+            Severity::Error,
+            c,
+            format!("bbox ymin {} is above ymax {}", bbox.ymin, bbox.ymax),
+        );
     }
-    if let Some((z0, z1)) = bbox.z() {
-        if z0 > z1 {
-            cx.add(Code::BboxInvalid, Severity::Error, c, format!("bbox zmin {z0} is above zmax {z1}"));
-        }
+    if let Some((z0, z1)) = bbox.z()
+        && z0 > z1
+    {
+        cx.add(
+            Code::BboxInvalid,
+            Severity::Error,
+            c,
+            format!("bbox zmin {z0} is above zmax {z1}"),
+        );
     }
     match crs.is_geographic() {
         Some(false) if bbox.wraps() => cx.add(Code::BboxInvalid, Severity::Error, c, format!(

@@ -1,4 +1,5 @@
 //! Integration tests of geoparquet-meta against the shared conformance corpus.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod metadata_cases;
 mod schema_agreement;

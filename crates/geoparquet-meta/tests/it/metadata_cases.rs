@@ -26,10 +26,17 @@ fn verdicts_match_file_names() {
     for (path, doc) in &cases {
         let name = path.file_name().unwrap().to_string_lossy();
         let expect_valid = name.starts_with("metadata_valid_");
-        assert!(expect_valid || name.starts_with("metadata_invalid_"), "{name}");
+        assert!(
+            expect_valid || name.starts_with("metadata_invalid_"),
+            "{name}"
+        );
         let report = validate_geo_json(&doc["geo"]);
         if report.is_valid() != expect_valid {
-            failures.push(format!("{}: expected valid={expect_valid}, findings {:?}", path.display(), report.findings));
+            failures.push(format!(
+                "{}: expected valid={expect_valid}, findings {:?}",
+                path.display(),
+                report.findings
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -43,7 +50,9 @@ fn parsable_cases_round_trip() {
     let mut parsed = 0;
     for (path, doc) in cases() {
         let geo = &doc["geo"];
-        let Ok(meta) = GeoParquetMetadata::from_json(geo) else { continue };
+        let Ok(meta) = GeoParquetMetadata::from_json(geo) else {
+            continue;
+        };
         parsed += 1;
         assert_eq!(&meta.to_json(), geo, "{}", path.display());
         // Through text as well.
@@ -65,13 +74,16 @@ fn every_valid_case_parses() {
 
 #[test]
 fn spec_example_metadata_documents() {
-    let Some(dir) = test_support::corpus("geoparquet/opengeospatial-geoparquet") else { return };
+    let Some(dir) = test_support::corpus("geoparquet/opengeospatial-geoparquet") else {
+        return;
+    };
     let files = test_support::files_with_suffix(&dir, ".json");
     assert!(!files.is_empty());
     for p in files {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
         let geo = v.get("geo").cloned().unwrap_or(v);
-        let meta = GeoParquetMetadata::from_json(&geo).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let meta =
+            GeoParquetMetadata::from_json(&geo).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert_eq!(meta.to_json(), geo, "{}", p.display());
         let report = validate_geo_json(&geo);
         assert!(report.is_valid(), "{}: {:?}", p.display(), report.findings);

@@ -1,0 +1,247 @@
+//! The `geoquet` binary end to end: exit codes, one-line errors, JSON shapes.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn geoquet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(args)
+        .current_dir(test_support::workspace_root())
+        .output()
+        .unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_one_line_error(o: &Output) {
+    let err = stderr(o);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn readme_quick_start_inspect() {
+    let o = geoquet(&["inspect", "test-data/sample.parquet"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    for needle in [
+        "version:       1.1.0",
+        "rows:          7",
+        "geometry types: Point",
+        "OGC:CRS84",
+        "covering:       bbox column \"bbox\"",
+        "ZSTD",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+}
+
+#[test]
+fn inspect_json_has_the_documented_keys() {
+    let o = geoquet(&["inspect", "--json", "test-data/sample.parquet"]);
+    assert_eq!(code(&o), 0);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in [
+        "version",
+        "geometry_columns",
+        "num_rows",
+        "row_groups",
+        "compression",
+        "fields",
+        "geo",
+        "primary_column",
+    ] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    let col = &v["geometry_columns"][0];
+    assert_eq!(col["encoding"], "WKB");
+    assert_eq!(col["crs"]["crs84_equivalent"], true);
+    assert_eq!(col["covering"]["column"], "bbox");
+    assert_eq!(col["bbox"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn bad_inputs_get_one_line_errors_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.parquet");
+    std::fs::write(&text, "not parquet at all").unwrap();
+    let missing = dir.path().join("missing.parquet");
+    let plain = dir.path().join("plain.json");
+    for args in [
+        vec!["inspect", missing.to_str().unwrap()],
+        vec!["inspect", text.to_str().unwrap()],
+        vec!["inspect", dir.path().to_str().unwrap()],
+        vec!["validate", missing.to_str().unwrap()],
+        vec!["validate", text.to_str().unwrap()],
+        vec!["validate", "--metadata", missing.to_str().unwrap()],
+        vec!["validate", "--metadata", text.to_str().unwrap()],
+    ] {
+        let o = geoquet(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert_one_line_error(&o);
+    }
+    std::fs::write(&plain, [0xff, 0xfe, b'{']).unwrap();
+    let o = geoquet(&["validate", "--metadata", plain.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert_one_line_error(&o);
+    // Usage errors are exit 2 as well.
+    assert_eq!(code(&geoquet(&["inspect"])), 2);
+    assert_eq!(code(&geoquet(&["frobnicate"])), 2);
+}
+
+#[test]
+fn broken_geo_metadata_in_files() {
+    let Some(bad) = test_support::corpus("geoparquet/geoparquet-testing/bad_data") else {
+        return;
+    };
+    for (file, code_expected) in [
+        ("geo-invalid-json.parquet", "metadata_invalid_json"),
+        ("geo-invalid-utf8.parquet", "metadata_invalid_utf8"),
+        ("missing-geo-metadata.parquet", "metadata_missing"),
+        ("missing-version.parquet", "schema_validation_error"),
+    ] {
+        let path = bad.join(file);
+        let p = path.to_str().unwrap();
+        // inspect cannot summarise them: one-line error, exit 2 (the file without
+        // geo has a native column, so inspect synthesises metadata instead).
+        let o = geoquet(&["inspect", p]);
+        if file == "missing-geo-metadata.parquet" {
+            assert_eq!(code(&o), 0, "{}", stderr(&o));
+        } else {
+            assert_eq!(code(&o), 2, "{file}");
+            assert_one_line_error(&o);
+        }
+        // validate reads them and says why they are invalid: exit 1.
+        let o = geoquet(&["validate", "--json", p]);
+        assert_eq!(code(&o), 1, "{file}: {}", stderr(&o));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["valid"], false);
+        let codes: Vec<&str> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            .collect();
+        assert!(codes.contains(&code_expected), "{file}: {codes:?}");
+    }
+    // A plain Parquet file without any geometry: inspect says it is not GeoParquet.
+    if let Some(sr) = test_support::corpus("sliderule") {
+        let f = test_support::files_with_suffix(&sr, ".parquet")
+            .into_iter()
+            .find(|f| {
+                !String::from_utf8_lossy(&std::fs::read(f).unwrap()).contains("\"primary_column\"")
+            });
+        if let Some(f) = f {
+            let o = geoquet(&["inspect", f.to_str().unwrap()]);
+            assert_eq!(code(&o), 2);
+            assert_one_line_error(&o);
+            assert!(stderr(&o).contains("not a GeoParquet file"));
+        }
+    }
+}
+
+#[test]
+fn validate_metadata_verdicts_on_every_case() {
+    let Some(dir) = test_support::corpus("geoparquet/metadata-cases") else {
+        return;
+    };
+    let files = test_support::files_with_suffix(&dir, ".json");
+    assert_eq!(files.len(), 105);
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let expected = if name.starts_with("metadata_valid_") {
+            0
+        } else {
+            1
+        };
+        let o = geoquet(&["validate", "--metadata", "--json", f.to_str().unwrap()]);
+        assert_eq!(
+            code(&o),
+            expected,
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["valid"], expected == 0);
+        for finding in v["findings"].as_array().unwrap() {
+            assert!(
+                finding["code"].is_string()
+                    && finding["severity"].is_string()
+                    && finding["message"].is_string()
+            );
+        }
+    }
+}
+
+#[test]
+fn validate_metadata_accepts_bare_and_wrapped_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let geo = r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"]}}}"#;
+    let bare = dir.path().join("bare.json");
+    let wrapped = dir.path().join("wrapped.json");
+    std::fs::write(&bare, geo).unwrap();
+    std::fs::write(&wrapped, format!("{{\"geo\": {geo}}}")).unwrap();
+    for p in [&bare, &wrapped] {
+        let o = geoquet(&["validate", "--metadata", p.to_str().unwrap()]);
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    }
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, r#"{"geo": {"version": "1.1.0", "primary_column": "g", "columns": {"g": {"encoding": "WKT", "geometry_types": []}}}}"#).unwrap();
+    let o = geoquet(&["validate", "--metadata", broken.to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("schema_validation_error"));
+}
+
+#[test]
+fn inspect_json_never_crashes_on_the_corpus() {
+    let Some(root) = test_support::test_data_dir() else {
+        println!("SKIP: no corpus");
+        return;
+    };
+    let files = test_support::files_with_suffix(&root, ".parquet");
+    let mut ok = 0;
+    for f in &files {
+        let o = geoquet(&["inspect", "--json", f.to_str().unwrap()]);
+        match code(&o) {
+            0 => {
+                let v: Value = serde_json::from_slice(&o.stdout)
+                    .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+                assert!(v["geometry_columns"].is_array());
+                ok += 1;
+            }
+            2 => assert_one_line_error(&o),
+            other => panic!("{}: exit {other}: {}", f.display(), stderr(&o)),
+        }
+    }
+    println!("{ok} of {} corpus files inspected", files.len());
+    assert!(ok > 200);
+}
+
+#[test]
+fn arguments_parse() {
+    use clap::Parser;
+    let cli = geoquet_cli::Cli::try_parse_from([
+        "geoquet",
+        "-q",
+        "validate",
+        "--metadata",
+        "--json",
+        "x.json",
+    ])
+    .unwrap();
+    assert!(cli.quiet);
+    assert!(matches!(cli.command, geoquet_cli::Command::Validate(ref a) if a.metadata && a.json));
+    assert!(geoquet_cli::Cli::try_parse_from(["geoquet", "inspect"]).is_err());
+}

@@ -1,0 +1,111 @@
+//! `cargo xtask ci`: the whole CI, step by step, with a timing table.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::{cargo, project_root};
+
+struct Step {
+    name: &'static str,
+    took: Duration,
+    ok: bool,
+}
+
+fn step(steps: &mut Vec<Step>, name: &'static str, mut cmd: Command) -> bool {
+    println!("\n==> {name}: {cmd:?}");
+    let start = Instant::now();
+    let ok = cmd.status().map(|s| s.success()).unwrap_or(false);
+    steps.push(Step {
+        name,
+        took: start.elapsed(),
+        ok,
+    });
+    ok
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
+    let skip_deny = args.iter().any(|a| a == "--skip-deny");
+    let mut steps = Vec::new();
+    let mut all_ok = true;
+
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    all_ok &= step(&mut steps, "fmt", fmt);
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    all_ok &= step(&mut steps, "clippy", clippy);
+
+    // The README's test command.
+    let mut test = cargo();
+    test.args(["test", "--workspace"]);
+    all_ok &= step(&mut steps, "test", test);
+
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    all_ok &= step(&mut steps, "doc", doc);
+
+    let tidy_start = Instant::now();
+    println!("\n==> tidy");
+    let problems = crate::tidy::check(&project_root())?;
+    for p in &problems {
+        eprintln!("tidy: {p}");
+    }
+    steps.push(Step {
+        name: "tidy",
+        took: tidy_start.elapsed(),
+        ok: problems.is_empty(),
+    });
+    all_ok &= problems.is_empty();
+
+    if !skip_deny {
+        let mut deny = Command::new("cargo-deny");
+        // Advisories need the advisory database from the network; CI has none.
+        deny.current_dir(project_root()).args([
+            "--all-features",
+            "check",
+            "bans",
+            "licenses",
+            "sources",
+        ]);
+        if have("cargo-deny") {
+            all_ok &= step(&mut steps, "deny", deny);
+        } else {
+            println!("\n==> deny: cargo-deny is not installed (.ci/run installs it); skipped");
+        }
+    }
+
+    println!("\n| step | result | seconds |\n|---|---|---|");
+    let mut total = Duration::ZERO;
+    for s in &steps {
+        total += s.took;
+        println!(
+            "| {} | {} | {:.1} |",
+            s.name,
+            if s.ok { "ok" } else { "FAILED" },
+            s.took.as_secs_f64()
+        );
+    }
+    println!(
+        "| total | {} | {:.1} |",
+        if all_ok { "ok" } else { "FAILED" },
+        total.as_secs_f64()
+    );
+    anyhow::ensure!(all_ok, "CI failed");
+    Ok(())
+}
