@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ci;
+mod interop;
 mod tidy;
 
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ fn main() -> anyhow::Result<()> {
                 anyhow::bail!("{} tidy problem(s)", problems.len())
             }
         }
+        Some("interop") => interop::run(&args[1..]),
         Some("fixtures") => {
             let status = cargo()
                 .args([
@@ -43,7 +45,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!("usage: cargo xtask <ci [--skip-deny]|tidy|fixtures>");
+            eprintln!("usage: cargo xtask <ci [--skip-deny]|tidy|interop|fixtures>");
             std::process::exit(2);
         }
     }

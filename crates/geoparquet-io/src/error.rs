@@ -49,6 +49,32 @@ pub enum Error {
     /// An error from the Parquet library.
     #[error(transparent)]
     Parquet(#[from] parquet::errors::ParquetError),
+    /// An error from the Arrow library.
+    #[error(transparent)]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// GeoJSON input that cannot be read, with where it went wrong.
+    #[error("{source_name}{}: {message}", .feature.map(|n| format!(" (feature {n})")).unwrap_or_default())]
+    GeoJson {
+        /// The file, `-` for standard input.
+        source_name: String,
+        /// The 1-based feature number (or line number for NDJSON), when known.
+        feature: Option<u64>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A geometry value that is not valid ISO WKB.
+    #[error("column \"{column}\", row {row}: invalid WKB: {message}")]
+    InvalidWkb {
+        /// The geometry column.
+        column: String,
+        /// The 0-based row within the file or stream.
+        row: u64,
+        /// What the decoder said.
+        message: String,
+    },
+    /// A requested column or option does not fit the data.
+    #[error("{0}")]
+    InvalidInput(String),
 }
 
 /// `Result` with this crate's [`Error`].

@@ -3,6 +3,7 @@
 
 mod error;
 mod footer;
+pub mod geojson;
 mod inspect;
 mod validate;
 

@@ -1,0 +1,1 @@
+//! GeoJSON FeatureCollection and newline-delimited GeoJSON to and from Arrow record batches.

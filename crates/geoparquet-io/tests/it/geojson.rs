@@ -1,0 +1,1 @@
+//! GeoJSON conversion tests.
