@@ -4,8 +4,13 @@
 mod error;
 mod footer;
 pub mod geojson;
+pub mod geometry;
 mod inspect;
+pub mod native;
+pub mod reader;
 mod validate;
+pub mod wkb_column;
+pub mod writer;
 
 pub use error::{Error, Result};
 pub use footer::{Footer, facts_from_metadata, read_footer};

@@ -3,4 +3,5 @@
 
 mod corpus;
 mod geojson;
+mod read_write;
 mod sample;

@@ -77,6 +77,7 @@ pub fn validate_file(facts: &FileFacts) -> Report {
 pub fn validate_file_metadata(meta: &GeoParquetMetadata, facts: &FileFacts) -> Report {
     let mut report = Report::default();
     for (name, col) in &meta.columns {
+        epoch_in_file(&mut report, name, col, facts);
         let Some(field) = facts.column(name) else {
             report.push(Finding::error(
                 Code::GeometryColumnMissing,
@@ -93,6 +94,30 @@ pub fn validate_file_metadata(meta: &GeoParquetMetadata, facts: &FileFacts) -> R
         stats(&mut report, name, col, field);
     }
     report
+}
+
+/// In a file, an absent `crs` is confirmed to mean OGC:CRS84 (unless a
+/// logical type says otherwise, which the CRS rules report): an epoch cannot
+/// apply to that datum ensemble. A bare document only gets a warning for it,
+/// as the JSON Schemas (and the official metadata cases) accept it.
+fn epoch_in_file(
+    report: &mut Report,
+    name: &str,
+    col: &GeoParquetColumnMetadata,
+    facts: &FileFacts,
+) {
+    let Some(epoch) = col.epoch else { return };
+    let native_default = facts
+        .column(name)
+        .and_then(|f| f.native.as_ref())
+        .is_none_or(|n| n.crs().is_none());
+    if col.crs == Crs::Default && native_default {
+        report.push(Finding::error(
+            Code::EpochUnsupported,
+            Some(name),
+            format!("epoch {epoch} on the file's CRS, OGC:CRS84 (crs absent): a datum ensemble cannot be tied to a coordinate epoch"),
+        ));
+    }
 }
 
 fn layout(report: &mut Report, name: &str, col: &GeoParquetColumnMetadata, field: &ColumnFacts) {
@@ -275,7 +300,9 @@ fn native(
         return;
     };
     if !meta.version.is_v2() {
-        report.push(Finding::error(
+        // A warning: DuckDB's BOTH mode and geoarrow-data write 1.x metadata
+        // beside the logical type on purpose, for readers of either kind.
+        report.push(Finding::warning(
             Code::VersionFeatureMismatch,
             c,
             format!(
@@ -511,9 +538,16 @@ mod tests {
         let g = Some(NativeGeoType::Geometry { crs: None });
         let f = facts(
             r#"{"version":"1.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#,
+            vec![geom_col(g.clone(), &[1])],
+        );
+        let r = validate_file(&f);
+        assert!(r.has(Code::VersionFeatureMismatch) && r.is_valid(), "{r:?}");
+        // With an epoch on the default CRS (the official bad file), it is invalid.
+        let f = facts(
+            r#"{"version":"1.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[],"epoch":2024.0}}}"#,
             vec![geom_col(g, &[1])],
         );
-        assert!(validate_file(&f).has_error(Code::VersionFeatureMismatch));
+        assert!(validate_file(&f).has_error(Code::EpochUnsupported));
         let f = facts(
             r#"{"version":"2.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#,
             vec![geom_col(None, &[1])],

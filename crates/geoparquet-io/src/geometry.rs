@@ -1,0 +1,600 @@
+//! What the writer, the reader's exact filter and the validator need to know
+//! about one WKB value: strict ISO parsing, its type and dimension, its
+//! bounding box, and whether it intersects a query box.
+
+use geo_traits::{
+    CoordTrait, Dimensions, GeometryCollectionTrait, GeometryTrait, GeometryType as GT,
+    LineStringTrait, MultiLineStringTrait, MultiPointTrait, MultiPolygonTrait, PointTrait,
+    PolygonTrait,
+};
+use geoparquet_meta::{BoundingBox, Dimension, GeometryType, GeometryTypeAndDimension};
+use wkb::reader::Wkb;
+
+/// Parses a WKB value strictly: ISO type codes only (no EWKB flags or SRID
+/// prefix, no curve types), and the value must end exactly where the geometry
+/// ends (no truncation, no trailing bytes).
+///
+/// ```
+/// use geoparquet_io::geometry::parse_wkb;
+///
+/// let mut point = vec![1u8, 1, 0, 0, 0];
+/// point.extend_from_slice(&1.0f64.to_le_bytes());
+/// point.extend_from_slice(&2.0f64.to_le_bytes());
+/// assert!(parse_wkb(&point).is_ok());
+/// assert!(parse_wkb(&point[..13]).is_err()); // truncated
+/// let mut ewkb = point.clone();
+/// ewkb[4] = 0x20; // the PostGIS SRID flag
+/// assert!(parse_wkb(&ewkb).is_err());
+/// ```
+pub fn parse_wkb(bytes: &[u8]) -> Result<Wkb<'_>, String> {
+    check_header(bytes)?;
+    let geom = wkb::reader::read_wkb(bytes).map_err(|e| e.to_string())?;
+    let used = geom.buf().len();
+    if used != bytes.len() {
+        return Err(format!(
+            "the geometry ends at byte {used} but the value has {} bytes",
+            bytes.len()
+        ));
+    }
+    Ok(geom)
+}
+
+fn check_header(bytes: &[u8]) -> Result<(), String> {
+    let [order, b0, b1, b2, b3, ..] = *bytes else {
+        return Err(format!(
+            "{} bytes is too short for a WKB header",
+            bytes.len()
+        ));
+    };
+    let code = match order {
+        0 => u32::from_be_bytes([b0, b1, b2, b3]),
+        1 => u32::from_le_bytes([b0, b1, b2, b3]),
+        other => return Err(format!("byte order {other} is neither 0 nor 1")),
+    };
+    if code & 0xE000_0000 != 0 {
+        return Err(format!(
+            "type code {code:#010x} carries EWKB flags (SRID/Z/M high bits); GeoParquet requires ISO WKB"
+        ));
+    }
+    if GeometryTypeAndDimension::from_wkb_code(code).is_none() {
+        return Err(format!("type code {code} is not an ISO WKB geometry type"));
+    }
+    Ok(())
+}
+
+/// The type, dimension and box of one geometry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeometryInfo {
+    /// Geometry type and dimension, from the WKB header.
+    pub type_and_dimension: GeometryTypeAndDimension,
+    /// The bounding box of the coordinates (NaN coordinates skipped), with Z
+    /// and M ranges when the geometry has them; `None` for an empty geometry.
+    pub bbox: Option<BoundingBox>,
+}
+
+/// Accumulates a box over coordinates, the Parquet statistics way: NaN skipped.
+#[derive(Debug, Clone, Copy)]
+struct Bounder {
+    b: BoundingBox,
+    z: (f64, f64),
+    m: (f64, f64),
+}
+
+impl Bounder {
+    fn new() -> Self {
+        Self {
+            b: BoundingBox::empty(),
+            z: (f64::INFINITY, f64::NEG_INFINITY),
+            m: (f64::INFINITY, f64::NEG_INFINITY),
+        }
+    }
+
+    fn add<C: CoordTrait<T = f64>>(&mut self, c: &C, dim: Dimension) {
+        self.b.expand_xy(c.x(), c.y());
+        let (zi, mi) = match dim {
+            Dimension::Xy => (None, None),
+            Dimension::Xyz => (Some(2), None),
+            Dimension::Xym => (None, Some(2)),
+            Dimension::Xyzm => (Some(2), Some(3)),
+        };
+        if let Some(z) = zi.and_then(|i| c.nth(i)).filter(|v| !v.is_nan()) {
+            self.z = (self.z.0.min(z), self.z.1.max(z));
+        }
+        if let Some(m) = mi.and_then(|i| c.nth(i)).filter(|v| !v.is_nan()) {
+            self.m = (self.m.0.min(m), self.m.1.max(m));
+        }
+    }
+
+    fn finish(self) -> Option<BoundingBox> {
+        if self.b.is_empty() {
+            return None;
+        }
+        let mut b = self.b;
+        if self.z.0 <= self.z.1 {
+            b = b.with_z(self.z.0, self.z.1);
+        }
+        if self.m.0 <= self.m.1 {
+            b = b.with_m(self.m.0, self.m.1);
+        }
+        Some(b)
+    }
+}
+
+fn dimension(d: Dimensions) -> Dimension {
+    match d {
+        Dimensions::Xyz => Dimension::Xyz,
+        Dimensions::Xym => Dimension::Xym,
+        Dimensions::Xyzm => Dimension::Xyzm,
+        _ => Dimension::Xy,
+    }
+}
+
+fn geometry_type<G: GeometryTrait>(g: &G) -> GeometryType {
+    match g.as_type() {
+        GT::Point(_) => GeometryType::Point,
+        GT::LineString(_) | GT::Line(_) => GeometryType::LineString,
+        GT::Polygon(_) | GT::Rect(_) | GT::Triangle(_) => GeometryType::Polygon,
+        GT::MultiPoint(_) => GeometryType::MultiPoint,
+        GT::MultiLineString(_) => GeometryType::MultiLineString,
+        GT::MultiPolygon(_) => GeometryType::MultiPolygon,
+        GT::GeometryCollection(_) => GeometryType::GeometryCollection,
+    }
+}
+
+/// Calls `f` on every coordinate of the geometry.
+fn for_each_coord<G, F>(g: &G, f: &mut F)
+where
+    G: GeometryTrait<T = f64>,
+    F: FnMut(Xyzm),
+{
+    match g.as_type() {
+        GT::Point(p) => {
+            if let Some(c) = p.coord() {
+                f(Xyzm::of(&c));
+            }
+        }
+        GT::LineString(ls) => ls.coords().for_each(|c| f(Xyzm::of(&c))),
+        GT::Polygon(p) => {
+            for ring in p.exterior().into_iter().chain(p.interiors()) {
+                ring.coords().for_each(|c| f(Xyzm::of(&c)));
+            }
+        }
+        GT::MultiPoint(mp) => {
+            for p in mp.points() {
+                if let Some(c) = p.coord() {
+                    f(Xyzm::of(&c));
+                }
+            }
+        }
+        GT::MultiLineString(ml) => {
+            for ls in ml.line_strings() {
+                ls.coords().for_each(|c| f(Xyzm::of(&c)));
+            }
+        }
+        GT::MultiPolygon(mp) => {
+            for p in mp.polygons() {
+                for ring in p.exterior().into_iter().chain(p.interiors()) {
+                    ring.coords().for_each(|c| f(Xyzm::of(&c)));
+                }
+            }
+        }
+        GT::GeometryCollection(gc) => {
+            for child in gc.geometries() {
+                for_each_coord(&child, f);
+            }
+        }
+        GT::Rect(_) | GT::Triangle(_) | GT::Line(_) => {}
+    }
+}
+
+/// A coordinate copied out of any [`CoordTrait`].
+#[derive(Debug, Clone, Copy)]
+struct Xyzm {
+    v: [f64; 4],
+}
+
+impl Xyzm {
+    fn of<C: CoordTrait<T = f64>>(c: &C) -> Self {
+        let mut v = [c.x(), c.y(), f64::NAN, f64::NAN];
+        for (i, slot) in v.iter_mut().enumerate().skip(2) {
+            if let Some(x) = c.nth(i) {
+                *slot = x;
+            }
+        }
+        Self { v }
+    }
+}
+
+impl CoordTrait for Xyzm {
+    type T = f64;
+    fn dim(&self) -> Dimensions {
+        Dimensions::Xyzm
+    }
+    fn x(&self) -> f64 {
+        self.v[0]
+    }
+    fn y(&self) -> f64 {
+        self.v[1]
+    }
+    fn nth_or_panic(&self, n: usize) -> f64 {
+        self.v.get(n).copied().unwrap_or(f64::NAN)
+    }
+}
+
+/// Type, dimension and box of a parsed geometry.
+pub fn geometry_info<G: GeometryTrait<T = f64>>(g: &G) -> GeometryInfo {
+    let dim = dimension(g.dim());
+    let mut bounder = Bounder::new();
+    // The third and fourth ordinates are Z or M as the dimension says.
+    for_each_coord(g, &mut |c| bounder.add(&c, dim));
+    GeometryInfo {
+        type_and_dimension: GeometryTypeAndDimension::new(geometry_type(g), dim),
+        bbox: bounder.finish(),
+    }
+}
+
+/// [`parse_wkb`] then [`geometry_info`].
+///
+/// ```
+/// use geoparquet_io::geometry::wkb_info;
+///
+/// // POINT Z (1 2 3), little endian, ISO code 1001.
+/// let mut wkb = vec![1u8];
+/// wkb.extend_from_slice(&1001u32.to_le_bytes());
+/// for v in [1.0f64, 2.0, 3.0] { wkb.extend_from_slice(&v.to_le_bytes()); }
+/// let info = wkb_info(&wkb).unwrap();
+/// assert_eq!(info.type_and_dimension.to_string(), "Point Z");
+/// assert_eq!(info.bbox.unwrap().z(), Some((3.0, 3.0)));
+/// ```
+pub fn wkb_info(bytes: &[u8]) -> Result<GeometryInfo, String> {
+    Ok(geometry_info(&parse_wkb(bytes)?))
+}
+
+/// Whether the geometry (as planar geometry) shares at least one point with
+/// the query box; the box may cross the antimeridian (`xmin > xmax`), in which
+/// case it is tested as its two halves. Only X and Y are considered.
+pub fn intersects<G: GeometryTrait<T = f64>>(g: &G, query: &BoundingBox) -> bool {
+    intersects_with_edges(g, query, false)
+}
+
+/// Like [`intersects`]; with `wrap_edges` (for non-planar edges on
+/// longitude/latitude) an edge whose longitudes differ by more than 180
+/// degrees goes the short way, across the antimeridian, as a geodesic does.
+/// Edges are otherwise straight in longitude/latitude (the bulge of great
+/// circles toward the poles is not modelled).
+pub fn intersects_with_edges<G: GeometryTrait<T = f64>>(
+    g: &G,
+    query: &BoundingBox,
+    wrap_edges: bool,
+) -> bool {
+    if !query.is_usable() {
+        return true;
+    }
+    let ctx = Ctx { wrap: wrap_edges };
+    if query.wraps() {
+        let east = BoundingBox::new(
+            query.xmin,
+            query.ymin,
+            180.0_f64.max(query.xmin),
+            query.ymax,
+        );
+        let west = BoundingBox::new(
+            (-180.0_f64).min(query.xmax),
+            query.ymin,
+            query.xmax,
+            query.ymax,
+        );
+        return ctx.hits(g, &east) || ctx.hits(g, &west);
+    }
+    ctx.hits(g, query)
+}
+
+/// [`parse_wkb`] then [`intersects`].
+pub fn wkb_intersects(bytes: &[u8], query: &BoundingBox) -> Result<bool, String> {
+    Ok(intersects(&parse_wkb(bytes)?, query))
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    wrap: bool,
+}
+
+type Pt = (f64, f64);
+
+fn in_box(p: Pt, b: &BoundingBox) -> bool {
+    p.0 >= b.xmin && p.0 <= b.xmax && p.1 >= b.ymin && p.1 <= b.ymax
+}
+
+/// Whether segment `a`–`b` touches the box (Liang–Barsky clipping).
+fn segment_hits_box(a: Pt, b: Pt, r: &BoundingBox) -> bool {
+    if in_box(a, r) || in_box(b, r) {
+        return true;
+    }
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let mut t0: f64 = 0.0;
+    let mut t1: f64 = 1.0;
+    for (p, q) in [
+        (-dx, a.0 - r.xmin),
+        (dx, r.xmax - a.0),
+        (-dy, a.1 - r.ymin),
+        (dy, r.ymax - a.1),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return false;
+            }
+        } else {
+            let t = q / p;
+            if p < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+            if t0 > t1 {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn ring_points<R: LineStringTrait<T = f64>>(r: &R) -> Vec<Pt> {
+    r.coords()
+        .map(|c| (c.x(), c.y()))
+        .filter(|p| !p.0.is_nan() && !p.1.is_nan())
+        .collect()
+}
+
+fn shifted(r: &BoundingBox, dx: f64) -> BoundingBox {
+    BoundingBox::new(r.xmin + dx, r.ymin, r.xmax + dx, r.ymax)
+}
+
+impl Ctx {
+    fn segment(self, a: Pt, b: Pt, r: &BoundingBox) -> bool {
+        if self.wrap && (b.0 - a.0).abs() > 180.0 {
+            // The short way round: continue past +-180 and test the box
+            // where it repeats.
+            let b = (if b.0 < a.0 { b.0 + 360.0 } else { b.0 - 360.0 }, b.1);
+            return [0.0, 360.0, -360.0]
+                .iter()
+                .any(|dx| segment_hits_box(a, b, &shifted(r, *dx)));
+        }
+        segment_hits_box(a, b, r)
+    }
+
+    fn path(self, pts: &[Pt], r: &BoundingBox) -> bool {
+        match pts {
+            [] => false,
+            [p] => in_box(*p, r),
+            _ => pts.windows(2).any(|w| self.segment(w[0], w[1], r)),
+        }
+    }
+
+    fn polygon<P: PolygonTrait<T = f64>>(self, p: &P, r: &BoundingBox) -> bool {
+        let mut rings: Vec<Vec<Pt>> = p
+            .exterior()
+            .into_iter()
+            .chain(p.interiors())
+            .map(|ring| ring_points(&ring))
+            .collect();
+        if rings.iter().any(|ring| self.path(ring, r)) {
+            return true;
+        }
+        // No edge touches the box: either the box lies inside the polygon, or they are apart.
+        let corner = (r.xmin.max(-f64::MAX), r.ymin.max(-f64::MAX));
+        if !self.wrap {
+            return point_in_rings(corner, &rings);
+        }
+        for ring in &mut rings {
+            unwrap_longitudes(ring);
+        }
+        [0.0, 360.0, -360.0]
+            .iter()
+            .any(|dx| point_in_rings((corner.0 + dx, corner.1), &rings))
+    }
+
+    fn hits<G: GeometryTrait<T = f64>>(self, g: &G, r: &BoundingBox) -> bool {
+        match g.as_type() {
+            GT::Point(p) => p.coord().is_some_and(|c| in_box((c.x(), c.y()), r)),
+            GT::LineString(ls) => self.path(&ring_points(ls), r),
+            GT::Polygon(p) => self.polygon(p, r),
+            GT::MultiPoint(mp) => mp
+                .points()
+                .any(|p| p.coord().is_some_and(|c| in_box((c.x(), c.y()), r))),
+            GT::MultiLineString(ml) => ml.line_strings().any(|ls| self.path(&ring_points(&ls), r)),
+            GT::MultiPolygon(mp) => mp.polygons().any(|p| self.polygon(&p, r)),
+            GT::GeometryCollection(gc) => gc.geometries().any(|child| self.hits(&child, r)),
+            GT::Rect(_) | GT::Triangle(_) | GT::Line(_) => false,
+        }
+    }
+}
+
+/// Makes consecutive longitudes differ by at most 180 degrees.
+fn unwrap_longitudes(ring: &mut [Pt]) {
+    for i in 1..ring.len() {
+        let prev = ring[i - 1].0;
+        let mut x = ring[i].0;
+        while x - prev > 180.0 {
+            x -= 360.0;
+        }
+        while prev - x > 180.0 {
+            x += 360.0;
+        }
+        ring[i].0 = x;
+    }
+}
+
+/// Even-odd point in polygon over all rings.
+fn point_in_rings(p: Pt, rings: &[Vec<Pt>]) -> bool {
+    let mut inside = false;
+    for ring in rings {
+        let n = ring.len();
+        if n < 3 {
+            continue;
+        }
+        let mut j = n - 1;
+        for i in 0..n {
+            let (xi, yi) = ring[i];
+            let (xj, yj) = ring[j];
+            if (yi > p.1) != (yj > p.1) && p.0 < (xj - xi) * (p.1 - yi) / (yj - yi) + xi {
+                inside = !inside;
+            }
+            j = i;
+        }
+    }
+    inside
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(code: u32) -> Vec<u8> {
+        let mut v = vec![1u8];
+        v.extend_from_slice(&code.to_le_bytes());
+        v
+    }
+
+    fn f(v: &mut Vec<u8>, xs: &[f64]) {
+        for x in xs {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+
+    fn n(v: &mut Vec<u8>, k: u32) {
+        v.extend_from_slice(&k.to_le_bytes());
+    }
+
+    fn point(x: f64, y: f64) -> Vec<u8> {
+        let mut v = header(1);
+        f(&mut v, &[x, y]);
+        v
+    }
+
+    fn line(pts: &[(f64, f64)]) -> Vec<u8> {
+        let mut v = header(2);
+        n(&mut v, pts.len() as u32);
+        for p in pts {
+            f(&mut v, &[p.0, p.1]);
+        }
+        v
+    }
+
+    fn polygon(rings: &[&[(f64, f64)]]) -> Vec<u8> {
+        let mut v = header(3);
+        n(&mut v, rings.len() as u32);
+        for ring in rings {
+            n(&mut v, ring.len() as u32);
+            for p in *ring {
+                f(&mut v, &[p.0, p.1]);
+            }
+        }
+        v
+    }
+
+    const SQUARE: &[(f64, f64)] = &[(0., 0.), (10., 0.), (10., 10.), (0., 10.), (0., 0.)];
+    const HOLE: &[(f64, f64)] = &[(4., 4.), (6., 4.), (6., 6.), (4., 6.), (4., 4.)];
+
+    #[test]
+    fn strict_parsing() {
+        let p = point(1., 2.);
+        assert!(parse_wkb(&p).is_ok());
+        let mut trailing = p.clone();
+        trailing.push(0);
+        assert!(parse_wkb(&trailing).is_err());
+        assert!(parse_wkb(&p[..20]).is_err());
+        assert!(parse_wkb(&[]).is_err());
+        assert!(parse_wkb(&[7, 1, 0, 0, 0]).is_err());
+        let mut curve = header(8);
+        f(&mut curve, &[0., 0.]);
+        assert!(parse_wkb(&curve).is_err());
+        // Header says LineString, body is a point: fails or leaves bytes over.
+        let mut wrong = header(2);
+        f(&mut wrong, &[1., 2.]);
+        assert!(parse_wkb(&wrong).is_err());
+    }
+
+    #[test]
+    fn info_of_each_kind() {
+        let i = wkb_info(&line(&[(0., 1.), (5., -2.)])).unwrap();
+        assert_eq!(i.type_and_dimension.to_string(), "LineString");
+        assert_eq!(i.bbox, Some(BoundingBox::new(0., -2., 5., 1.)));
+        let empty = wkb_info(&point(f64::NAN, f64::NAN)).unwrap();
+        assert_eq!(empty.bbox, None);
+        let mut zm = header(3001);
+        f(&mut zm, &[1., 2., 3., 4.]);
+        let i = wkb_info(&zm).unwrap();
+        assert_eq!(i.type_and_dimension.to_string(), "Point ZM");
+        let b = i.bbox.unwrap();
+        assert_eq!((b.z(), b.m()), (Some((3., 3.)), Some((4., 4.))));
+        let mut m = header(2001);
+        f(&mut m, &[1., 2., 7.]);
+        let b = wkb_info(&m).unwrap().bbox.unwrap();
+        assert_eq!((b.z(), b.m()), (None, Some((7., 7.))));
+    }
+
+    #[test]
+    fn exact_intersection() {
+        let q = BoundingBox::new(4.5, 4.5, 5.5, 5.5);
+        // The box sits in the hole: the polygon's bbox intersects, the polygon does not.
+        assert!(!wkb_intersects(&polygon(&[SQUARE, HOLE]), &q).unwrap());
+        assert!(wkb_intersects(&polygon(&[SQUARE]), &q).unwrap());
+        // A diagonal line whose bbox covers the query box but that misses it.
+        let l = line(&[(0., 10.), (10., 0.)]);
+        assert!(!wkb_intersects(&l, &BoundingBox::new(0., 0., 2., 2.)).unwrap());
+        assert!(wkb_intersects(&l, &BoundingBox::new(4., 4., 6., 6.)).unwrap());
+        assert!(wkb_intersects(&point(5., 5.), &q).unwrap());
+        assert!(!wkb_intersects(&point(7., 5.), &q).unwrap());
+        // A wrapping query.
+        let w = BoundingBox::new(170., -10., -170., 10.);
+        assert!(wkb_intersects(&point(-175., 0.), &w).unwrap());
+        assert!(!wkb_intersects(&point(0., 0.), &w).unwrap());
+        // A line crossing the box without a vertex inside.
+        assert!(wkb_intersects(&line(&[(0., 5.), (10., 5.)]), &q).unwrap());
+    }
+
+    #[test]
+    fn edges_across_the_antimeridian() {
+        let l = line(&[(179., 0.), (-179., 0.)]);
+        let g = parse_wkb(&l).unwrap();
+        let europe = BoundingBox::new(-10., -5., 30., 5.);
+        // Planar: the segment runs through longitude 0.
+        assert!(intersects(&g, &europe));
+        // Geodesic: it crosses the antimeridian instead.
+        assert!(!intersects_with_edges(&g, &europe, true));
+        assert!(intersects_with_edges(
+            &g,
+            &BoundingBox::new(179.5, -1., 180., 1.),
+            true
+        ));
+        assert!(intersects_with_edges(
+            &g,
+            &BoundingBox::new(-180., -1., -179.5, 1.),
+            true
+        ));
+        assert!(intersects_with_edges(
+            &g,
+            &BoundingBox::new(179.9, -1., -179.9, 1.),
+            true
+        ));
+        // A polygon around the antimeridian contains a box at 180.
+        let p = polygon(&[&[
+            (170., -10.),
+            (-170., -10.),
+            (-170., 10.),
+            (170., 10.),
+            (170., -10.),
+        ]]);
+        let g = parse_wkb(&p).unwrap();
+        assert!(intersects_with_edges(
+            &g,
+            &BoundingBox::new(178., -1., 179., 1.),
+            true
+        ));
+        assert!(!intersects_with_edges(
+            &g,
+            &BoundingBox::new(0., -1., 1., 1.),
+            true
+        ));
+    }
+}

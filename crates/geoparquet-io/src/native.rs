@@ -1,0 +1,594 @@
+//! GeoArrow native (separated) encodings of GeoParquet 1.1: WKB to nested
+//! list/struct arrays and back.
+
+use std::sync::Arc;
+
+use arrow_array::builder::BinaryBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, ArrayRef, BinaryArray, Float64Array, ListArray, StructArray};
+use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{DataType, Field, Fields};
+use geo_traits::{
+    CoordTrait, GeometryTrait, GeometryType as GT, LineStringTrait, MultiLineStringTrait,
+    MultiPointTrait, MultiPolygonTrait, PointTrait, PolygonTrait,
+};
+use geoparquet_meta::{Dimension, GeometryType, GeometryTypeAndDimension};
+
+use crate::error::{Error, Result};
+use crate::geometry::parse_wkb;
+use crate::wkb_column::WkbColumn;
+
+/// Picks the one native type a column can be stored as: a single type, or a
+/// type with its Multi form (stored as the Multi form), all of one dimension.
+pub fn choose_type(declared: &[GeometryTypeAndDimension]) -> Option<(GeometryType, Dimension)> {
+    let first = declared.first()?;
+    if declared.iter().any(|t| t.dimension != first.dimension) {
+        return None;
+    }
+    let multi_of = |t: GeometryType| match t {
+        GeometryType::Point => Some(GeometryType::MultiPoint),
+        GeometryType::LineString => Some(GeometryType::MultiLineString),
+        GeometryType::Polygon => Some(GeometryType::MultiPolygon),
+        GeometryType::MultiPoint | GeometryType::MultiLineString | GeometryType::MultiPolygon => {
+            Some(t)
+        }
+        GeometryType::GeometryCollection => None,
+    };
+    let family = multi_of(first.geometry_type)?;
+    let mut has_multi = false;
+    for t in declared {
+        if multi_of(t.geometry_type)? != family {
+            return None;
+        }
+        has_multi |= t.geometry_type == family;
+    }
+    let t = if has_multi {
+        family
+    } else {
+        first.geometry_type
+    };
+    if declared.iter().any(|d| d.geometry_type != t && !has_multi) {
+        return None;
+    }
+    Some((t, first.dimension))
+}
+
+fn coord_fields(dim: Dimension) -> Fields {
+    let mut names = vec!["x", "y"];
+    if dim.has_z() {
+        names.push("z");
+    }
+    if dim.has_m() {
+        names.push("m");
+    }
+    Fields::from(
+        names
+            .into_iter()
+            .map(|n| Field::new(n, DataType::Float64, false))
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn list_of(name: &str, inner: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new(name, inner, false)))
+}
+
+/// Nesting depth (list levels) of each native type.
+fn depth(t: GeometryType) -> usize {
+    match t {
+        GeometryType::Point | GeometryType::GeometryCollection => 0,
+        GeometryType::LineString | GeometryType::MultiPoint => 1,
+        GeometryType::Polygon | GeometryType::MultiLineString => 2,
+        GeometryType::MultiPolygon => 3,
+    }
+}
+
+fn level_names(t: GeometryType) -> &'static [&'static str] {
+    match t {
+        GeometryType::LineString => &["vertices"],
+        GeometryType::MultiPoint => &["points"],
+        GeometryType::Polygon => &["rings", "vertices"],
+        GeometryType::MultiLineString => &["linestrings", "vertices"],
+        GeometryType::MultiPolygon => &["polygons", "rings", "vertices"],
+        GeometryType::Point | GeometryType::GeometryCollection => &[],
+    }
+}
+
+/// The Arrow type of a native column.
+pub fn data_type(t: GeometryType, dim: Dimension) -> DataType {
+    let mut dt = DataType::Struct(coord_fields(dim));
+    for name in level_names(t).iter().rev() {
+        dt = list_of(name, dt);
+    }
+    dt
+}
+
+/// Collected coordinates and offsets for up to three list levels.
+struct Parts {
+    coords: [Vec<f64>; 4],
+    offsets: Vec<Vec<i32>>,
+    dim: Dimension,
+}
+
+impl Parts {
+    fn new(levels: usize, dim: Dimension) -> Self {
+        Self {
+            coords: Default::default(),
+            offsets: (0..levels).map(|_| vec![0]).collect(),
+            dim,
+        }
+    }
+
+    fn push_coord<C: CoordTrait<T = f64>>(&mut self, c: &C) {
+        let (zi, mi) = match self.dim {
+            Dimension::Xy => (None, None),
+            Dimension::Xyz => (Some(2), None),
+            Dimension::Xym => (None, Some(2)),
+            Dimension::Xyzm => (Some(2), Some(3)),
+        };
+        self.coords[0].push(c.x());
+        self.coords[1].push(c.y());
+        if let Some(i) = zi {
+            self.coords[2].push(c.nth(i).unwrap_or(f64::NAN));
+        }
+        if let Some(i) = mi {
+            self.coords[3].push(c.nth(i).unwrap_or(f64::NAN));
+        }
+    }
+
+    fn push_empty_coord(&mut self) {
+        self.coords[0].push(f64::NAN);
+        self.coords[1].push(f64::NAN);
+        if self.dim.has_z() {
+            self.coords[2].push(f64::NAN);
+        }
+        if self.dim.has_m() {
+            self.coords[3].push(f64::NAN);
+        }
+    }
+
+    /// Closes the current item at `level` (its end = the current length of the level below).
+    fn close(&mut self, level: usize) -> Result<()> {
+        let end = if level + 1 < self.offsets.len() {
+            self.offsets[level + 1].len() - 1
+        } else {
+            self.coords[0].len()
+        };
+        let end = i32::try_from(end).map_err(|_| {
+            Error::InvalidInput("a native column exceeds 2^31 coordinates in one batch".into())
+        })?;
+        self.offsets[level].push(end);
+        Ok(())
+    }
+
+    fn line<L: LineStringTrait<T = f64>>(&mut self, l: &L, level: usize) -> Result<()> {
+        l.coords().for_each(|c| self.push_coord(&c));
+        self.close(level)
+    }
+
+    fn polygon<P: PolygonTrait<T = f64>>(&mut self, p: &P, level: usize) -> Result<()> {
+        for ring in p.exterior().into_iter().chain(p.interiors()) {
+            self.line(&ring, level + 1)?;
+        }
+        self.close(level)
+    }
+
+    fn finish(self, t: GeometryType, nulls: Option<NullBuffer>) -> Result<ArrayRef> {
+        let dim = self.dim;
+        let fields = coord_fields(dim);
+        let mut children: Vec<ArrayRef> = vec![
+            Arc::new(Float64Array::from(self.coords[0].clone())),
+            Arc::new(Float64Array::from(self.coords[1].clone())),
+        ];
+        if dim.has_z() {
+            children.push(Arc::new(Float64Array::from(self.coords[2].clone())));
+        }
+        if dim.has_m() {
+            children.push(Arc::new(Float64Array::from(self.coords[3].clone())));
+        }
+        let levels = self.offsets.len();
+        let struct_nulls = if levels == 0 { nulls.clone() } else { None };
+        let mut array: ArrayRef = Arc::new(StructArray::try_new(fields, children, struct_nulls)?);
+        let names = level_names(t);
+        for (level, offsets) in self.offsets.into_iter().enumerate().rev() {
+            let field = Arc::new(Field::new(
+                names.get(level).copied().unwrap_or("item"),
+                array.data_type().clone(),
+                false,
+            ));
+            let level_nulls = if level == 0 { nulls.clone() } else { None };
+            let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+            array = Arc::new(ListArray::try_new(field, offsets, array, level_nulls)?);
+        }
+        debug_assert_eq!(levels, depth(t));
+        Ok(array)
+    }
+}
+
+/// Builds the native column of type `t` and dimension `dim` from WKB values.
+/// Single geometries in a Multi column become one-part Multi geometries.
+pub fn from_wkb(
+    values: &WkbColumn<'_>,
+    t: GeometryType,
+    dim: Dimension,
+    column: &str,
+    base_row: u64,
+) -> Result<ArrayRef> {
+    let levels = depth(t);
+    let mut parts = Parts::new(levels, dim);
+    let mut validity = Vec::with_capacity(values.len());
+    for row in 0..values.len() {
+        let row_no = base_row + row as u64;
+        let bad = |message: String| Error::InvalidWkb {
+            column: column.to_owned(),
+            row: row_no,
+            message,
+        };
+        let Some(bytes) = values.value(row) else {
+            validity.push(false);
+            // An empty item keeps offsets aligned.
+            if levels == 0 {
+                parts.push_empty_coord();
+            } else {
+                parts.close(0)?;
+            }
+            continue;
+        };
+        validity.push(true);
+        let g = parse_wkb(bytes).map_err(bad)?;
+        let gdim = match g.dim() {
+            geo_traits::Dimensions::Xyz => Dimension::Xyz,
+            geo_traits::Dimensions::Xym => Dimension::Xym,
+            geo_traits::Dimensions::Xyzm => Dimension::Xyzm,
+            _ => Dimension::Xy,
+        };
+        if gdim != dim {
+            return Err(bad(format!(
+                "a {gdim:?} geometry in a native column of dimension {dim:?} (GeoArrow columns have one dimension)"
+            )));
+        }
+        let mismatch = |found: &str| {
+            bad(format!(
+                "a {found} cannot be stored in a native \"{}\" column",
+                t.native_encoding_name().unwrap_or("?")
+            ))
+        };
+        match (t, g.as_type()) {
+            (GeometryType::Point, GT::Point(p)) => match p.coord() {
+                Some(c) => parts.push_coord(&c),
+                None => parts.push_empty_coord(),
+            },
+            (GeometryType::LineString, GT::LineString(l)) => parts.line(l, 0)?,
+            (GeometryType::Polygon, GT::Polygon(p)) => parts.polygon(p, 0)?,
+            (GeometryType::MultiPoint, GT::Point(p)) => {
+                if let Some(c) = p.coord() {
+                    parts.push_coord(&c);
+                }
+                parts.close(0)?;
+            }
+            (GeometryType::MultiPoint, GT::MultiPoint(mp)) => {
+                for p in mp.points() {
+                    if let Some(c) = p.coord() {
+                        parts.push_coord(&c);
+                    }
+                }
+                parts.close(0)?;
+            }
+            (GeometryType::MultiLineString, GT::LineString(l)) => {
+                parts.line(l, 1)?;
+                parts.close(0)?;
+            }
+            (GeometryType::MultiLineString, GT::MultiLineString(ml)) => {
+                for l in ml.line_strings() {
+                    parts.line(&l, 1)?;
+                }
+                parts.close(0)?;
+            }
+            (GeometryType::MultiPolygon, GT::Polygon(p)) => {
+                parts.polygon(p, 1)?;
+                parts.close(0)?;
+            }
+            (GeometryType::MultiPolygon, GT::MultiPolygon(mp)) => {
+                for p in mp.polygons() {
+                    parts.polygon(&p, 1)?;
+                }
+                parts.close(0)?;
+            }
+            (_, other) => {
+                let name = match other {
+                    GT::Point(_) => "Point",
+                    GT::LineString(_) => "LineString",
+                    GT::Polygon(_) => "Polygon",
+                    GT::MultiPoint(_) => "MultiPoint",
+                    GT::MultiLineString(_) => "MultiLineString",
+                    GT::MultiPolygon(_) => "MultiPolygon",
+                    GT::GeometryCollection(_) => "GeometryCollection",
+                    _ => "geometry",
+                };
+                return Err(mismatch(name));
+            }
+        }
+    }
+    let nulls = validity
+        .iter()
+        .any(|v| !v)
+        .then(|| NullBuffer::from(validity));
+    parts.finish(t, nulls)
+}
+
+/// Reads a native column back to WKB. `t` is the declared encoding; the
+/// dimension comes from the coordinate struct's fields.
+pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<BinaryArray> {
+    let bad = |m: String| Error::InvalidInput(format!("column \"{column}\": {m}"));
+    // Peel list levels.
+    let mut lists: Vec<(Vec<i64>, Option<NullBuffer>)> = Vec::new();
+    let mut node: ArrayRef = array.slice(0, array.len());
+    for _ in 0..depth(t) {
+        let (offsets, nulls, values): (Vec<i64>, Option<NullBuffer>, ArrayRef) =
+            match node.data_type() {
+                DataType::List(_) => {
+                    let l = node.as_list::<i32>();
+                    (
+                        l.value_offsets().iter().map(|o| i64::from(*o)).collect(),
+                        l.nulls().cloned(),
+                        l.values().clone(),
+                    )
+                }
+                DataType::LargeList(_) => {
+                    let l = node.as_list::<i64>();
+                    (
+                        l.value_offsets().to_vec(),
+                        l.nulls().cloned(),
+                        l.values().clone(),
+                    )
+                }
+                other => {
+                    return Err(bad(format!(
+                        "expected a list level for encoding {t:?}, found {other}"
+                    )));
+                }
+            };
+        lists.push((offsets, nulls));
+        node = values;
+    }
+    let DataType::Struct(fields) = node.data_type() else {
+        return Err(bad(format!(
+            "expected a coordinate struct, found {}",
+            node.data_type()
+        )));
+    };
+    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+    let dim = match names.as_slice() {
+        ["x", "y"] => Dimension::Xy,
+        ["x", "y", "z"] => Dimension::Xyz,
+        ["x", "y", "m"] => Dimension::Xym,
+        ["x", "y", "z", "m"] => Dimension::Xyzm,
+        other => {
+            return Err(bad(format!(
+                "coordinate fields must be x, y[, z][, m], found {other:?}"
+            )));
+        }
+    };
+    let st = node.as_struct();
+    let mut coords: Vec<Float64Array> = Vec::new();
+    for c in st.columns() {
+        let c = arrow_cast_f64(c.as_ref()).ok_or_else(|| {
+            bad(format!(
+                "coordinates must be DOUBLE, found {}",
+                c.data_type()
+            ))
+        })?;
+        coords.push(c);
+    }
+    let outer_nulls = match lists.first() {
+        Some((_, n)) => n.clone(),
+        None => st.nulls().cloned(),
+    };
+    let n_rows = array.len();
+    let mut out = BinaryBuilder::with_capacity(n_rows, n_rows * 21);
+    let mut buf: Vec<u8> = Vec::new();
+    let code = |base: GeometryType| GeometryTypeAndDimension::new(base, dim).wkb_code();
+    let coord = |buf: &mut Vec<u8>, i: usize| -> Result<()> {
+        for c in &coords {
+            if i >= c.len() {
+                return Err(Error::InvalidInput(format!(
+                    "column \"{column}\": coordinate index {i} out of range"
+                )));
+            }
+            buf.extend_from_slice(&c.value(i).to_le_bytes());
+        }
+        Ok(())
+    };
+    let range = |level: usize, i: usize| -> Result<(usize, usize)> {
+        let offs = &lists[level].0;
+        match (offs.get(i), offs.get(i + 1)) {
+            (Some(a), Some(b)) if *a >= 0 && b >= a => Ok((*a as usize, *b as usize)),
+            _ => Err(Error::InvalidInput(format!(
+                "column \"{column}\": list offsets out of range"
+            ))),
+        }
+    };
+    let header = |buf: &mut Vec<u8>, c: u32| {
+        buf.push(1);
+        buf.extend_from_slice(&c.to_le_bytes());
+    };
+    let count = |buf: &mut Vec<u8>, n: usize| {
+        buf.extend_from_slice(&(u32::try_from(n).unwrap_or(u32::MAX)).to_le_bytes());
+    };
+    for row in 0..n_rows {
+        if outer_nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+            out.append_null();
+            continue;
+        }
+        buf.clear();
+        match t {
+            GeometryType::Point => {
+                header(&mut buf, code(GeometryType::Point));
+                coord(&mut buf, row)?;
+            }
+            GeometryType::LineString | GeometryType::MultiPoint => {
+                let (a, b) = range(0, row)?;
+                header(&mut buf, code(t));
+                count(&mut buf, b - a);
+                for i in a..b {
+                    if t == GeometryType::MultiPoint {
+                        header(&mut buf, code(GeometryType::Point));
+                    }
+                    coord(&mut buf, i)?;
+                }
+            }
+            GeometryType::Polygon | GeometryType::MultiLineString => {
+                let (a, b) = range(0, row)?;
+                header(&mut buf, code(t));
+                count(&mut buf, b - a);
+                for part in a..b {
+                    let (c0, c1) = range(1, part)?;
+                    if t == GeometryType::MultiLineString {
+                        header(&mut buf, code(GeometryType::LineString));
+                    }
+                    count(&mut buf, c1 - c0);
+                    for i in c0..c1 {
+                        coord(&mut buf, i)?;
+                    }
+                }
+            }
+            GeometryType::MultiPolygon => {
+                let (a, b) = range(0, row)?;
+                header(&mut buf, code(t));
+                count(&mut buf, b - a);
+                for poly in a..b {
+                    let (r0, r1) = range(1, poly)?;
+                    header(&mut buf, code(GeometryType::Polygon));
+                    count(&mut buf, r1 - r0);
+                    for ring in r0..r1 {
+                        let (c0, c1) = range(2, ring)?;
+                        count(&mut buf, c1 - c0);
+                        for i in c0..c1 {
+                            coord(&mut buf, i)?;
+                        }
+                    }
+                }
+            }
+            GeometryType::GeometryCollection => {
+                return Err(bad("GeometryCollection has no native encoding".into()));
+            }
+        }
+        out.append_value(&buf);
+    }
+    Ok(out.finish())
+}
+
+fn arrow_cast_f64(a: &dyn Array) -> Option<Float64Array> {
+    match a.data_type() {
+        DataType::Float64 => Some(a.as_primitive::<Float64Type>().clone()),
+        DataType::Float32 => Some(
+            a.as_primitive::<arrow_array::types::Float32Type>()
+                .unary::<_, Float64Type>(f64::from),
+        ),
+        _ => None,
+    }
+}
+
+/// The native type a column's Arrow type has, from its nesting (for files
+/// whose metadata does not say: empty `geometry_types` with a native
+/// encoding is resolved through the encoding name, this is the check).
+pub fn nesting_depth(dt: &DataType) -> usize {
+    match dt {
+        DataType::List(f) | DataType::LargeList(f) => 1 + nesting_depth(f.data_type()),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wkb_column::wkb_values;
+
+    fn wkb_of(code: u32, body: &[u8]) -> Vec<u8> {
+        let mut v = vec![1u8];
+        v.extend_from_slice(&code.to_le_bytes());
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn le(xs: &[f64]) -> Vec<u8> {
+        xs.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    fn u(n: u32) -> Vec<u8> {
+        n.to_le_bytes().to_vec()
+    }
+
+    #[test]
+    fn round_trip_every_type() {
+        let point = wkb_of(1, &le(&[1., 2.]));
+        let line = wkb_of(2, &[u(2), le(&[0., 0., 1., 1.])].concat());
+        let ring = [u(4), le(&[0., 0., 1., 0., 1., 1., 0., 0.])].concat();
+        let poly = wkb_of(3, &[u(1), ring.clone()].concat());
+        let mpoly = wkb_of(6, &[u(2), poly.clone(), poly.clone()].concat());
+        let mline = wkb_of(5, &[u(1), line.clone()].concat());
+        let mpoint = wkb_of(4, &[u(2), point.clone(), point.clone()].concat());
+        for (t, values) in [
+            (GeometryType::Point, vec![Some(point.clone()), None]),
+            (
+                GeometryType::LineString,
+                vec![Some(line.clone()), None, Some(line.clone())],
+            ),
+            (GeometryType::Polygon, vec![Some(poly.clone()), None]),
+            (
+                GeometryType::MultiPolygon,
+                vec![Some(mpoly.clone()), None, Some(mpoly.clone())],
+            ),
+            (GeometryType::MultiLineString, vec![Some(mline.clone())]),
+            (GeometryType::MultiPoint, vec![Some(mpoint.clone()), None]),
+        ] {
+            let arr: BinaryArray = values.iter().map(|v| v.as_deref()).collect();
+            let col = wkb_values(&arr).unwrap();
+            let native = from_wkb(&col, t, Dimension::Xy, "g", 0).unwrap();
+            assert_eq!(native.data_type(), &data_type(t, Dimension::Xy));
+            let back = to_wkb(native.as_ref(), t, "g").unwrap();
+            assert_eq!(back, arr, "{t:?}");
+        }
+        // Promotion of a single polygon into a MultiPolygon column.
+        let arr: BinaryArray = vec![Some(poly.as_slice())].into_iter().collect();
+        let native = from_wkb(
+            &wkb_values(&arr).unwrap(),
+            GeometryType::MultiPolygon,
+            Dimension::Xy,
+            "g",
+            0,
+        )
+        .unwrap();
+        let back = to_wkb(native.as_ref(), GeometryType::MultiPolygon, "g").unwrap();
+        assert_eq!(back.value(0), wkb_of(6, &[u(1), poly].concat()).as_slice());
+        // A line in a point column is an error naming the row.
+        let arr: BinaryArray = vec![Some(line.as_slice())].into_iter().collect();
+        let err = from_wkb(
+            &wkb_values(&arr).unwrap(),
+            GeometryType::Point,
+            Dimension::Xy,
+            "g",
+            7,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("row 7"), "{err}");
+    }
+
+    #[test]
+    fn choose() {
+        let p = |s: &str| s.parse::<GeometryTypeAndDimension>().unwrap();
+        assert_eq!(
+            choose_type(&[p("Polygon"), p("MultiPolygon")]),
+            Some((GeometryType::MultiPolygon, Dimension::Xy))
+        );
+        assert_eq!(
+            choose_type(&[p("Point Z")]),
+            Some((GeometryType::Point, Dimension::Xyz))
+        );
+        assert_eq!(choose_type(&[p("Point"), p("LineString")]), None);
+        assert_eq!(choose_type(&[p("Point"), p("Point Z")]), None);
+        assert_eq!(choose_type(&[]), None);
+        assert_eq!(choose_type(&[p("GeometryCollection")]), None);
+    }
+}

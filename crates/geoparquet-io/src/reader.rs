@@ -1,0 +1,779 @@
+//! Reading GeoParquet: an extension trait on upstream
+//! [`ArrowReaderBuilder`](parquet::arrow::arrow_reader::ArrowReaderBuilder)
+//! for metadata and spatial filtering, and a convenient file reader on top.
+//!
+//! A bbox query prunes in four steps, each reported in [`ScanStats`]:
+//! 1. the whole file, by the primary column's `geo` bbox;
+//! 2. row groups, by the covering column's statistics, the Parquet
+//!    `GeospatialStatistics` (wraparound-aware) or a native point column's
+//!    x/y statistics;
+//! 3. pages, by the covering column's page index;
+//! 4. rows, by an exact test: the geometry itself must intersect the box
+//!    (a covering box test runs first when there is a covering).
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, StructArray};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+use geoparquet_meta::file::FileFacts;
+use geoparquet_meta::{
+    BoundingBox, Crs, Encoding, GEO_METADATA_KEY, GeoParquetMetadata, GeometryType,
+};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowPredicate, ArrowPredicateFn, ArrowReaderBuilder, ArrowReaderOptions,
+    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowFilter, RowSelection,
+};
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::statistics::Statistics;
+
+use crate::error::{Error, Result};
+use crate::footer::facts_from_metadata;
+use crate::geometry::{intersects_with_edges, parse_wkb};
+use crate::native;
+use crate::wkb_column::wkb_values;
+
+/// Default rows per batch.
+pub const DEFAULT_BATCH_SIZE: usize = 65_536;
+
+/// Options of [`open`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadOptions {
+    /// Keep only rows whose primary geometry intersects this box
+    /// (`xmin > xmax` crosses the antimeridian).
+    pub bbox: Option<BoundingBox>,
+    /// Root columns to read (geometry columns are not added implicitly).
+    pub columns: Option<Vec<String>>,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// Test the geometry itself, not only its bbox (default true).
+    pub exact: bool,
+    /// Keep covering columns in the output (default false: they describe the
+    /// stored file, a writer recomputes them).
+    pub keep_covering: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self {
+            bbox: None,
+            columns: None,
+            batch_size: DEFAULT_BATCH_SIZE,
+            exact: true,
+            keep_covering: false,
+        }
+    }
+}
+
+/// What a scan skipped and read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Row groups in the file.
+    pub row_groups_total: usize,
+    /// Row groups left after pruning.
+    pub row_groups_read: usize,
+    /// Compressed bytes of all row groups.
+    pub bytes_total: u64,
+    /// Compressed bytes of pruned row groups.
+    pub bytes_skipped: u64,
+    /// Rows in the file.
+    pub rows_total: u64,
+    /// Rows skipped by the page index (within read row groups).
+    pub rows_skipped_by_pages: u64,
+    /// Rows returned so far.
+    pub rows_returned: u64,
+}
+
+/// Which source pruned row groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BoxSource<'a> {
+    Covering { column: &'a str },
+    GeoStats { leaf: usize },
+    NativeXy { x: usize, y: usize },
+    None,
+}
+
+/// GeoParquet additions to the upstream reader builders.
+pub trait GeoParquetReaderExt {
+    /// The file's GeoParquet metadata: the `geo` key, else metadata
+    /// synthesised from native GEOMETRY/GEOGRAPHY columns; `None` if neither.
+    fn geoparquet_metadata(&self) -> Result<Option<GeoParquetMetadata>>;
+
+    /// Row groups (and, with the page index loaded, rows) that may hold
+    /// geometries of `column` intersecting `bbox`.
+    fn bbox_plan(&self, meta: &GeoParquetMetadata, column: &str, bbox: &BoundingBox) -> ScanPlan;
+}
+
+/// The result of pruning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanPlan {
+    /// Row groups to read.
+    pub row_groups: Vec<usize>,
+    /// Rows to read within them (from the page index), if it pruned anything.
+    pub selection: Option<RowSelection>,
+    /// Counts.
+    pub stats: ScanStats,
+}
+
+fn facts_meta(metadata: &ParquetMetaData) -> (FileFacts, Result<Option<GeoParquetMetadata>>) {
+    let facts = facts_from_metadata(metadata);
+    let meta = match facts.geo_metadata() {
+        Some(r) => r.map(Some),
+        None => match facts.synthesize_metadata() {
+            Some(r) => r.map(Some),
+            None => Ok(None),
+        },
+    };
+    (
+        facts,
+        meta.map_err(|source| Error::Meta {
+            path: "<parquet>".into(),
+            source,
+        }),
+    )
+}
+
+impl<T> GeoParquetReaderExt for ArrowReaderBuilder<T> {
+    fn geoparquet_metadata(&self) -> Result<Option<GeoParquetMetadata>> {
+        facts_meta(self.metadata()).1
+    }
+
+    fn bbox_plan(&self, meta: &GeoParquetMetadata, column: &str, bbox: &BoundingBox) -> ScanPlan {
+        plan(self.metadata(), meta, column, bbox)
+    }
+}
+
+fn leaf_index(metadata: &ParquetMetaData, path: &[&str]) -> Option<usize> {
+    metadata
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .position(|c| {
+            c.path()
+                .parts()
+                .iter()
+                .map(String::as_str)
+                .eq(path.iter().copied())
+        })
+}
+
+fn stat_range(s: Option<&Statistics>) -> Option<(f64, f64)> {
+    match s? {
+        Statistics::Double(v) => Some((*v.min_opt()?, *v.max_opt()?)),
+        Statistics::Float(v) => Some((f64::from(*v.min_opt()?), f64::from(*v.max_opt()?))),
+        _ => None,
+    }
+}
+
+fn covering_leaves<'a>(
+    metadata: &ParquetMetaData,
+    meta: &'a GeoParquetMetadata,
+    column: &str,
+) -> Option<[usize; 4]> {
+    let cov = &meta.columns.get(column)?.covering.as_ref()?.bbox;
+    let idx = |p: &Vec<String>| -> Option<usize> {
+        let parts: Vec<&str> = p.iter().map(String::as_str).collect();
+        leaf_index(metadata, &parts)
+    };
+    Some([
+        idx(&cov.xmin)?,
+        idx(&cov.ymin)?,
+        idx(&cov.xmax)?,
+        idx(&cov.ymax)?,
+    ])
+}
+
+fn box_source<'a>(
+    metadata: &ParquetMetaData,
+    meta: &'a GeoParquetMetadata,
+    column: &'a str,
+) -> BoxSource<'a> {
+    if let Some(cov) = meta.columns.get(column).and_then(|c| c.covering.as_ref()) {
+        if covering_leaves(metadata, meta, column).is_some() {
+            if let Some(c) = cov.bbox.column() {
+                return BoxSource::Covering { column: c };
+            }
+        }
+    }
+    if let Some(leaf) = leaf_index(metadata, &[column]) {
+        let has_geo_stats = metadata.row_groups().iter().any(|rg| {
+            rg.columns()
+                .get(leaf)
+                .is_some_and(|c| c.geo_statistics().is_some())
+        });
+        if has_geo_stats {
+            return BoxSource::GeoStats { leaf };
+        }
+    }
+    if let Some(col) = meta.columns.get(column) {
+        if col.encoding == Encoding::Native(GeometryType::Point) {
+            if let (Some(x), Some(y)) = (
+                leaf_index(metadata, &[column, "x"]),
+                leaf_index(metadata, &[column, "y"]),
+            ) {
+                return BoxSource::NativeXy { x, y };
+            }
+        }
+    }
+    BoxSource::None
+}
+
+/// The box of row group `rg` from `source`, `None` when unknown.
+fn row_group_box(
+    metadata: &ParquetMetaData,
+    meta: &GeoParquetMetadata,
+    column: &str,
+    source: BoxSource<'_>,
+    rg: usize,
+) -> Option<BoundingBox> {
+    let rgm = metadata.row_groups().get(rg)?;
+    match source {
+        BoxSource::Covering { .. } => {
+            let [x0, y0, x1, y1] = covering_leaves(metadata, meta, column)?;
+            let r = |leaf: usize| stat_range(rgm.columns().get(leaf)?.statistics());
+            let (xmin, _) = r(x0)?;
+            let (ymin, _) = r(y0)?;
+            let (_, xmax) = r(x1)?;
+            let (_, ymax) = r(y1)?;
+            Some(BoundingBox::new(xmin, ymin, xmax, ymax))
+        }
+        BoxSource::GeoStats { leaf } => {
+            let b = rgm.columns().get(leaf)?.geo_statistics()?.bounding_box()?;
+            Some(BoundingBox::new(
+                b.get_xmin(),
+                b.get_ymin(),
+                b.get_xmax(),
+                b.get_ymax(),
+            ))
+        }
+        BoxSource::NativeXy { x, y } => {
+            let (xmin, xmax) = stat_range(rgm.columns().get(x)?.statistics())?;
+            let (ymin, ymax) = stat_range(rgm.columns().get(y)?.statistics())?;
+            Some(BoundingBox::new(xmin, ymin, xmax, ymax))
+        }
+        BoxSource::None => None,
+    }
+}
+
+fn plan(
+    metadata: &ParquetMetaData,
+    meta: &GeoParquetMetadata,
+    column: &str,
+    bbox: &BoundingBox,
+) -> ScanPlan {
+    let n = metadata.num_row_groups();
+    let sizes: Vec<u64> = metadata
+        .row_groups()
+        .iter()
+        .map(|rg| u64::try_from(rg.compressed_size()).unwrap_or(0))
+        .collect();
+    let mut stats = ScanStats {
+        row_groups_total: n,
+        bytes_total: sizes.iter().sum(),
+        rows_total: u64::try_from(metadata.file_metadata().num_rows()).unwrap_or(0),
+        ..ScanStats::default()
+    };
+    let file_box = meta.columns.get(column).and_then(|c| c.bbox);
+    let file_misses = file_box.is_some_and(|b| b.is_usable() && !b.intersects(bbox));
+    let source = box_source(metadata, meta, column);
+    let row_groups: Vec<usize> = (0..n)
+        .filter(|&rg| {
+            !file_misses
+                && row_group_box(metadata, meta, column, source, rg)
+                    .is_none_or(|b| b.intersects(bbox))
+        })
+        .collect();
+    stats.row_groups_read = row_groups.len();
+    stats.bytes_skipped = (0..n)
+        .filter(|rg| !row_groups.contains(rg))
+        .map(|rg| sizes.get(rg).copied().unwrap_or(0))
+        .sum();
+    let selection = if let BoxSource::Covering { .. } = source {
+        page_selection(metadata, meta, column, bbox, &row_groups)
+    } else {
+        None
+    };
+    if let Some(sel) = &selection {
+        let rows_in_groups: usize = row_groups
+            .iter()
+            .filter_map(|rg| metadata.row_groups().get(*rg))
+            .map(|rg| usize::try_from(rg.num_rows()).unwrap_or(0))
+            .sum();
+        stats.rows_skipped_by_pages = (rows_in_groups.saturating_sub(sel.row_count())) as u64;
+    }
+    ScanPlan {
+        row_groups,
+        selection,
+        stats,
+    }
+}
+
+fn page_minmax(index: &ColumnIndexMetaData, page: usize) -> Option<(f64, f64)> {
+    if index.is_null_page(page) {
+        return None;
+    }
+    match index {
+        ColumnIndexMetaData::DOUBLE(i) => Some((*i.min_value(page)?, *i.max_value(page)?)),
+        ColumnIndexMetaData::FLOAT(i) => Some((
+            f64::from(*i.min_value(page)?),
+            f64::from(*i.max_value(page)?),
+        )),
+        _ => None,
+    }
+}
+
+/// Row ranges (relative to the selected row groups, concatenated) whose
+/// covering pages may match; `None` when there is no page index.
+fn page_selection(
+    metadata: &ParquetMetaData,
+    meta: &GeoParquetMetadata,
+    column: &str,
+    bbox: &BoundingBox,
+    row_groups: &[usize],
+) -> Option<RowSelection> {
+    let column_index = metadata.column_index()?;
+    let offset_index = metadata.offset_index()?;
+    let [x0, y0, x1, y1] = covering_leaves(metadata, meta, column)?;
+    // Per leaf, the page test; X is skipped for queries crossing the antimeridian.
+    let mut tests: Vec<(usize, Box<dyn Fn(f64, f64) -> bool>)> = vec![
+        (
+            y0,
+            Box::new({
+                let q = bbox.ymax;
+                move |min, _| min <= q
+            }),
+        ),
+        (
+            y1,
+            Box::new({
+                let q = bbox.ymin;
+                move |_, max| max >= q
+            }),
+        ),
+    ];
+    if !bbox.wraps() {
+        let (qx0, qx1) = (bbox.xmin, bbox.xmax);
+        tests.push((x0, Box::new(move |min, _| min <= qx1)));
+        tests.push((x1, Box::new(move |_, max| max >= qx0)));
+    }
+    let mut total: Option<RowSelection> = None;
+    for (leaf, test) in &tests {
+        let mut ranges: Vec<Range<usize>> = Vec::new();
+        let mut base = 0usize;
+        for &rg in row_groups {
+            let rg_rows = usize::try_from(metadata.row_groups().get(rg)?.num_rows()).ok()?;
+            let ci = column_index.get(rg)?.get(*leaf)?;
+            let oi = offset_index.get(rg)?.get(*leaf)?;
+            let locs = oi.page_locations();
+            for (p, loc) in locs.iter().enumerate() {
+                let start = usize::try_from(loc.first_row_index).ok()?;
+                let end = match locs.get(p + 1) {
+                    Some(next) => usize::try_from(next.first_row_index).ok()?,
+                    None => rg_rows,
+                };
+                let keep = page_minmax(ci, p)
+                    .is_none_or(|(min, max)| test(min, max) || min.is_nan() || max.is_nan());
+                if keep && end > start {
+                    ranges.push(base + start..base + end);
+                }
+            }
+            base += rg_rows;
+        }
+        let sel = RowSelection::from_consecutive_ranges(ranges.into_iter(), base);
+        total = Some(match total {
+            Some(t) => t.intersection(&sel),
+            None => sel,
+        });
+    }
+    total
+}
+
+/// Turns native columns into WKB and tags geometry columns as `geoarrow.wkb`
+/// with their CRS; drops the `geo` key from the schema metadata.
+#[derive(Debug, Clone)]
+struct OutputShape {
+    schema: SchemaRef,
+    /// (output index, native encoding type if the stored column is native)
+    geometry: Vec<(usize, Option<GeometryType>, String)>,
+}
+
+fn extension_metadata(col: &geoparquet_meta::GeoParquetColumnMetadata) -> String {
+    let mut m = serde_json::Map::new();
+    match &col.crs {
+        Crs::Default => {
+            m.insert("crs".into(), serde_json::Value::String("OGC:CRS84".into()));
+        }
+        Crs::Unknown => {}
+        other => {
+            if let Some(v) = other.to_json() {
+                m.insert("crs".into(), v);
+            }
+        }
+    }
+    let edges = col.effective_edges();
+    if edges.is_non_planar() {
+        m.insert(
+            "edges".into(),
+            serde_json::Value::String(edges.as_str().to_owned()),
+        );
+    }
+    serde_json::Value::Object(m).to_string()
+}
+
+fn output_shape(schema: &Schema, meta: &GeoParquetMetadata) -> OutputShape {
+    let mut geometry = Vec::new();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match meta.columns.get(f.name()) {
+            Some(col) => {
+                let native = match &col.encoding {
+                    Encoding::Native(t)
+                        if !matches!(
+                            f.data_type(),
+                            DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+                        ) =>
+                    {
+                        Some(*t)
+                    }
+                    _ => None,
+                };
+                geometry.push((i, native, f.name().clone()));
+                let dt = if native.is_some() {
+                    DataType::Binary
+                } else {
+                    f.data_type().clone()
+                };
+                let mut md = f.metadata().clone();
+                md.insert("ARROW:extension:name".into(), "geoarrow.wkb".into());
+                md.insert("ARROW:extension:metadata".into(), extension_metadata(col));
+                Field::new(f.name(), dt, f.is_nullable()).with_metadata(md)
+            }
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    let mut md = schema.metadata().clone();
+    md.remove(GEO_METADATA_KEY);
+    OutputShape {
+        schema: Arc::new(Schema::new_with_metadata(fields, md)),
+        geometry,
+    }
+}
+
+impl OutputShape {
+    fn convert(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
+        for (i, native, name) in &self.geometry {
+            if let (Some(t), Some(c)) = (native, cols.get(*i)) {
+                let wkb = native::to_wkb(c.as_ref(), *t, name)?;
+                cols[*i] = Arc::new(wkb);
+            }
+        }
+        Ok(RecordBatch::try_new(self.schema.clone(), cols)?)
+    }
+}
+
+/// A GeoParquet file being read: batches with geometry as WKB.
+pub struct GeoParquetReader {
+    inner: ParquetRecordBatchReader,
+    shape: OutputShape,
+    metadata: GeoParquetMetadata,
+    stats: ScanStats,
+}
+
+impl std::fmt::Debug for GeoParquetReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeoParquetReader")
+            .field("schema", &self.shape.schema)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GeoParquetReader {
+    /// The file's GeoParquet metadata (covering entries of dropped covering columns removed).
+    pub fn metadata(&self) -> &GeoParquetMetadata {
+        &self.metadata
+    }
+
+    /// Pruning and row counts so far.
+    pub fn stats(&self) -> ScanStats {
+        self.stats
+    }
+}
+
+impl Iterator for GeoParquetReader {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.inner.next()?;
+        let out = batch
+            .map_err(Error::from)
+            .and_then(|b| self.shape.convert(b));
+        if let Ok(b) = &out {
+            self.stats.rows_returned += b.num_rows() as u64;
+        }
+        Some(out)
+    }
+}
+
+impl GeoParquetReader {
+    /// The schema of the batches returned.
+    pub fn schema(&self) -> SchemaRef {
+        self.shape.schema.clone()
+    }
+}
+
+fn struct_box(array: &StructArray, row: usize) -> Option<BoundingBox> {
+    let get = |name: &str| -> Option<f64> {
+        let c = array.column_by_name(name)?;
+        if c.is_null(row) {
+            return None;
+        }
+        match c.data_type() {
+            DataType::Float64 => Some(c.as_primitive::<Float64Type>().value(row)),
+            DataType::Float32 => Some(f64::from(c.as_primitive::<Float32Type>().value(row))),
+            _ => None,
+        }
+    };
+    Some(BoundingBox::new(
+        get("xmin")?,
+        get("ymin")?,
+        get("xmax")?,
+        get("ymax")?,
+    ))
+}
+
+fn arrow_err(e: Error) -> ArrowError {
+    ArrowError::ExternalError(Box::new(e))
+}
+
+/// Opens a local GeoParquet file for reading.
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// use geoparquet_io::reader::{open, ReadOptions};
+/// use geoparquet_io::meta::BoundingBox;
+///
+/// // Cities in Europe and Africa only.
+/// let options = ReadOptions { bbox: Some(BoundingBox::new(-20.0, -40.0, 60.0, 60.0)), ..Default::default() };
+/// let reader = open(path.as_ref(), &options)?;
+/// let rows: usize = reader.map(|b| b.map(|b| b.num_rows())).sum::<Result<usize, _>>()?;
+/// assert_eq!(rows, 2); // Paris, Nairobi
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+pub fn open(path: &Path, options: &ReadOptions) -> Result<GeoParquetReader> {
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let reader_options = ArrowReaderOptions::new()
+        .with_page_index_policy(PageIndexPolicy::from(options.bbox.is_some()));
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, reader_options)
+        .map_err(|e| Error::NotParquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let (_, meta) = facts_meta(builder.metadata());
+    let mut meta = meta
+        .map_err(|e| match e {
+            Error::Meta { source, .. } => Error::Meta {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => other,
+        })?
+        .ok_or_else(|| Error::NotGeoParquet {
+            path: path.to_path_buf(),
+        })?;
+    build(builder, &mut meta, options).map(|(inner, shape, stats)| GeoParquetReader {
+        inner,
+        shape,
+        metadata: meta,
+        stats,
+    })
+}
+
+fn build(
+    builder: ParquetRecordBatchReaderBuilder<File>,
+    meta: &mut GeoParquetMetadata,
+    options: &ReadOptions,
+) -> Result<(ParquetRecordBatchReader, OutputShape, ScanStats)> {
+    let arrow_schema = builder.schema().clone();
+    let names: Vec<String> = arrow_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let covering_cols: Vec<String> = meta
+        .columns
+        .values()
+        .filter_map(|c| {
+            c.covering
+                .as_ref()
+                .and_then(|cv| cv.bbox.column())
+                .map(str::to_owned)
+        })
+        .collect();
+    let wanted: Vec<usize> = match &options.columns {
+        Some(cols) => {
+            let mut idx = Vec::new();
+            for c in cols {
+                let i = names.iter().position(|n| n == c).ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "no column \"{c}\" in the file (columns: {})",
+                        names.join(", ")
+                    ))
+                })?;
+                idx.push(i);
+            }
+            idx.sort_unstable();
+            idx.dedup();
+            idx
+        }
+        None => (0..names.len())
+            .filter(|&i| options.keep_covering || !covering_cols.contains(&names[i]))
+            .collect(),
+    };
+    let parquet_schema = builder.parquet_schema().clone();
+    let primary = meta.primary_column.clone();
+    let mut stats = ScanStats {
+        row_groups_total: builder.metadata().num_row_groups(),
+        row_groups_read: builder.metadata().num_row_groups(),
+        rows_total: u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0),
+        bytes_total: builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|rg| u64::try_from(rg.compressed_size()).unwrap_or(0))
+            .sum(),
+        ..ScanStats::default()
+    };
+    let mut builder = builder.with_batch_size(options.batch_size.max(1));
+    if let Some(bbox) = options.bbox {
+        let p = plan(builder.metadata(), meta, &primary, &bbox);
+        stats = p.stats;
+        builder = builder.with_row_groups(p.row_groups);
+        if let Some(sel) = p.selection {
+            builder = builder.with_row_selection(sel);
+        }
+        let mut predicates: Vec<Box<dyn ArrowPredicate>> = Vec::new();
+        if let Some(cov) = meta
+            .columns
+            .get(&primary)
+            .and_then(|c| c.covering.as_ref())
+            .and_then(|c| c.bbox.column())
+        {
+            if let Some(i) = names.iter().position(|n| n == cov) {
+                let mask = ProjectionMask::roots(&parquet_schema, [i]);
+                predicates.push(Box::new(ArrowPredicateFn::new(
+                    mask,
+                    move |batch: RecordBatch| {
+                        let Some(col) = batch.columns().first() else {
+                            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+                        };
+                        let Some(st) = col.as_struct_opt() else {
+                            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+                        };
+                        Ok((0..st.len())
+                            .map(|row| {
+                                Some(
+                                    !st.is_null(row)
+                                        && struct_box(st, row).is_none_or(|b| b.intersects(&bbox)),
+                                )
+                            })
+                            .collect())
+                    },
+                )));
+            }
+        }
+        if options.exact {
+            if let Some(i) = names.iter().position(|n| *n == primary) {
+                let native = match meta.columns.get(&primary).map(|c| &c.encoding) {
+                    Some(Encoding::Native(t)) => Some(*t),
+                    _ => None,
+                };
+                let column = primary.clone();
+                let wrap_edges = meta
+                    .columns
+                    .get(&primary)
+                    .is_some_and(|c| c.effective_edges().is_non_planar());
+                let mask = ProjectionMask::roots(&parquet_schema, [i]);
+                predicates.push(Box::new(ArrowPredicateFn::new(
+                    mask,
+                    move |batch: RecordBatch| {
+                        let Some(col) = batch.columns().first() else {
+                            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+                        };
+                        let converted;
+                        let wkb_array: &dyn Array = match native {
+                            Some(t)
+                                if !matches!(
+                                    col.data_type(),
+                                    DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+                                ) =>
+                            {
+                                converted =
+                                    native::to_wkb(col.as_ref(), t, &column).map_err(arrow_err)?;
+                                &converted
+                            }
+                            _ => col.as_ref(),
+                        };
+                        let values = wkb_values(wkb_array).map_err(arrow_err)?;
+                        let mut out = Vec::with_capacity(values.len());
+                        for row in 0..values.len() {
+                            out.push(Some(match values.value(row) {
+                                None => false,
+                                Some(bytes) => match parse_wkb(bytes) {
+                                    Ok(g) => intersects_with_edges(&g, &bbox, wrap_edges),
+                                    Err(message) => {
+                                        return Err(arrow_err(Error::InvalidWkb {
+                                            column: column.clone(),
+                                            row: row as u64,
+                                            message,
+                                        }));
+                                    }
+                                },
+                            }));
+                        }
+                        Ok(BooleanArray::from(out))
+                    },
+                )));
+            }
+        }
+        if !predicates.is_empty() {
+            builder = builder.with_row_filter(RowFilter::new(predicates));
+        }
+    }
+    let mask = ProjectionMask::roots(&parquet_schema, wanted.iter().copied());
+    let projected = Arc::new(arrow_schema.project(&wanted)?);
+    // Metadata of what is returned: drop columns and coverings not read.
+    meta.columns
+        .retain(|name, _| projected.field_with_name(name).is_ok());
+    for col in meta.columns.values_mut() {
+        if col
+            .covering
+            .as_ref()
+            .and_then(|c| c.bbox.column())
+            .is_some_and(|c| projected.field_with_name(c).is_err())
+        {
+            col.covering = None;
+        }
+    }
+    if !meta.columns.contains_key(&meta.primary_column) {
+        if let Some(first) = meta.columns.keys().next() {
+            meta.primary_column = first.clone();
+        }
+    }
+    let shape = output_shape(&projected, meta);
+    let inner = builder.with_projection(mask).build()?;
+    Ok((inner, shape, stats))
+}

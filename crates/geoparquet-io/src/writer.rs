@@ -1,0 +1,881 @@
+//! Writing GeoParquet: an encoder that is additive to upstream
+//! [`ArrowWriter`](parquet::arrow::ArrowWriter), and a convenient atomic
+//! file writer on top of it.
+//!
+//! The encoder turns record batches whose geometry columns hold WKB into the
+//! batches to store (covering columns added, native encodings built, the
+//! Parquet GEOMETRY/GEOGRAPHY logical types requested for 2.0) and computes
+//! the `geo` metadata from the data: exact `geometry_types`, the bbox, the CRS
+//! carried from the input. The caller passes the resulting key/value to
+//! `ArrowWriter::append_key_value_metadata`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::builder::{Float32Builder, Float64Builder};
+use arrow_array::{Array, ArrayRef, RecordBatch, StructArray};
+use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
+use geoparquet_meta::{
+    BoundingBox, Covering, CoveringBbox, Crs, Dimension, Edges, Encoding, GEO_METADATA_KEY,
+    GeoParquetColumnMetadata, GeoParquetMetadata, GeometryType, GeometryTypeAndDimension, Version,
+};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use crate::error::{Error, Result};
+use crate::geometry::{geometry_info, parse_wkb};
+use crate::native;
+use crate::wkb_column::wkb_values;
+
+/// The GeoParquet version (or native-types-only layout) to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetVersion {
+    /// GeoParquet 1.0.0: WKB, `geo` metadata.
+    V1_0,
+    /// GeoParquet 1.1.0: WKB or native encodings, optional covering (the default).
+    #[default]
+    V1_1,
+    /// GeoParquet 2.0.0: Parquet GEOMETRY/GEOGRAPHY logical types plus `geo` metadata.
+    V2_0,
+    /// Parquet GEOMETRY/GEOGRAPHY logical types only, no `geo` key.
+    NativeOnly,
+}
+
+impl TargetVersion {
+    /// Parses `1.0`, `1.1`, `2.0` or `native` (also `1.0.0`, `1.1.0`, `2.0.0`).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "1.0" | "1.0.0" => Ok(Self::V1_0),
+            "1.1" | "1.1.0" => Ok(Self::V1_1),
+            "2.0" | "2.0.0" => Ok(Self::V2_0),
+            "native" | "parquet-geo-only" => Ok(Self::NativeOnly),
+            other => Err(Error::InvalidInput(format!(
+                "unknown GeoParquet version \"{other}\" (expected 1.0, 1.1, 2.0 or native)"
+            ))),
+        }
+    }
+
+    fn metadata_version(self) -> Version {
+        match self {
+            Self::V1_0 => Version::V1_0_0,
+            Self::V1_1 => Version::V1_1_0,
+            Self::V2_0 | Self::NativeOnly => Version::V2_0_0,
+        }
+    }
+
+    fn logical_types(self) -> bool {
+        matches!(self, Self::V2_0 | Self::NativeOnly)
+    }
+}
+
+/// How geometries are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GeometryEncoding {
+    /// ISO WKB in a binary column (every version).
+    #[default]
+    Wkb,
+    /// GeoArrow native, separated coordinates (1.1 only; single geometry type
+    /// per column, Polygon+MultiPolygon stored as MultiPolygon etc.).
+    GeoArrow,
+}
+
+/// The per-row bounding-box covering column.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CoveringOptions {
+    /// Column name; default `bbox` for a geometry column named `geometry` or
+    /// `geography`, else `<column>_bbox`.
+    pub name: Option<String>,
+    /// Store FLOAT instead of DOUBLE (rounded outward, so boxes still contain
+    /// their geometry).
+    pub float32: bool,
+    /// Add `zmin`/`zmax` when the data has Z.
+    pub with_z: bool,
+}
+
+/// Default ZSTD level.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 6;
+/// Default maximum rows per row group.
+pub const DEFAULT_ROW_GROUP_ROWS: usize = 100_000;
+/// Default maximum (uncompressed, in-memory) bytes per row group.
+pub const DEFAULT_ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
+/// Default rows per data page (the page index prunes at this granularity).
+pub const DEFAULT_DATA_PAGE_ROWS: usize = 10_000;
+
+/// Options of the writer; `Default` follows best practice (1.1, WKB,
+/// covering on for 1.1, ZSTD, statistics and page index on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterOptions {
+    /// Target version.
+    pub version: TargetVersion,
+    /// Geometry encoding.
+    pub encoding: GeometryEncoding,
+    /// Covering column: `None` = the default for the version (on for 1.1,
+    /// off otherwise), `Some(None)` = off, `Some(Some(o))` = on with `o`.
+    pub covering: Option<Option<CoveringOptions>>,
+    /// Compression of every column.
+    pub compression: Compression,
+    /// Maximum rows per row group.
+    pub row_group_rows: usize,
+    /// Maximum buffered bytes per row group.
+    pub row_group_bytes: usize,
+    /// Override the CRS of every geometry column.
+    pub crs: Option<Crs>,
+    /// Edges to declare (`None`: keep the input's, else planar).
+    pub edges: Option<Edges>,
+    /// The primary column (default: the input's, else `geometry`, else the first).
+    pub primary_column: Option<String>,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            version: TargetVersion::default(),
+            encoding: GeometryEncoding::default(),
+            covering: None,
+            compression: Compression::ZSTD(
+                ZstdLevel::try_new(DEFAULT_ZSTD_LEVEL).unwrap_or_default(),
+            ),
+            row_group_rows: DEFAULT_ROW_GROUP_ROWS,
+            row_group_bytes: DEFAULT_ROW_GROUP_BYTES,
+            crs: None,
+            edges: None,
+            primary_column: None,
+        }
+    }
+}
+
+impl WriterOptions {
+    /// The same options for another version.
+    pub fn with_version(mut self, version: TargetVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The same options with another encoding.
+    pub fn with_encoding(mut self, encoding: GeometryEncoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// Turns the covering column on (with options) or off.
+    pub fn with_covering(mut self, covering: Option<CoveringOptions>) -> Self {
+        self.covering = Some(covering);
+        self
+    }
+
+    fn covering_for(&self) -> Option<CoveringOptions> {
+        match &self.covering {
+            Some(c) => c.clone(),
+            None if self.version == TargetVersion::V1_1 => Some(CoveringOptions::default()),
+            None => None,
+        }
+    }
+}
+
+/// What the encoder knows of one geometry column.
+#[derive(Debug, Clone)]
+struct GeomColumn {
+    index: usize,
+    name: String,
+    crs: Crs,
+    edges: Edges,
+    orientation: Option<geoparquet_meta::Orientation>,
+    epoch: Option<f64>,
+    types: BTreeSet<GeometryTypeAndDimension>,
+    bbox: BoundingBox,
+    has_z: bool,
+    all_z: bool,
+    has_m: bool,
+    rows: u64,
+    covering: Option<(String, CoveringOptions)>,
+    native: Option<(GeometryType, Dimension)>,
+}
+
+/// Turns input batches into the batches to store and computes the `geo`
+/// metadata. Geometry columns must hold WKB (`Binary`, `LargeBinary` or
+/// `BinaryView`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{BinaryArray, RecordBatch, Int32Array};
+/// use arrow_schema::{DataType, Field, Schema};
+/// use geoparquet_io::writer::{GeoParquetEncoder, WriterOptions};
+/// use parquet::arrow::ArrowWriter;
+///
+/// let mut wkb = vec![1u8, 1, 0, 0, 0];
+/// wkb.extend_from_slice(&10.0f64.to_le_bytes());
+/// wkb.extend_from_slice(&20.0f64.to_le_bytes());
+/// let schema = Arc::new(Schema::new(vec![
+///     Field::new("id", DataType::Int32, false),
+///     Field::new("geometry", DataType::Binary, true),
+/// ]));
+/// let batch = RecordBatch::try_new(schema.clone(), vec![
+///     Arc::new(Int32Array::from(vec![1])),
+///     Arc::new(BinaryArray::from(vec![Some(wkb.as_slice())])),
+/// ])?;
+///
+/// let mut encoder = GeoParquetEncoder::try_new(&schema, None, &WriterOptions::default())?;
+/// let mut out = Vec::new();
+/// let mut writer = ArrowWriter::try_new(&mut out, encoder.target_schema(), Some(encoder.writer_properties()))?;
+/// writer.write(&encoder.encode(&batch)?)?;
+/// if let Some(kv) = encoder.key_value()? {
+///     writer.append_key_value_metadata(kv);
+/// }
+/// writer.close()?;
+/// let meta = encoder.metadata()?;
+/// assert_eq!(meta.primary().unwrap().geometry_types[0].to_string(), "Point");
+/// assert_eq!(meta.primary().unwrap().bbox.unwrap().to_vec(), vec![10.0, 20.0, 10.0, 20.0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct GeoParquetEncoder {
+    options: WriterOptions,
+    columns: Vec<GeomColumn>,
+    primary: String,
+    input_extra: serde_json::Map<String, serde_json::Value>,
+    target: SchemaRef,
+    rows_seen: u64,
+}
+
+fn is_wkb_type(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+    )
+}
+
+/// The CRS an Arrow field's GeoArrow extension metadata carries, if any.
+fn field_crs(field: &Field) -> Option<Crs> {
+    let meta = field.metadata().get("ARROW:extension:metadata")?;
+    let v: serde_json::Value = serde_json::from_str(meta).ok()?;
+    match v.get("crs") {
+        None => Some(Crs::Default),
+        Some(serde_json::Value::Null) => Some(Crs::Unknown),
+        Some(serde_json::Value::String(s)) => Crs::parse_user(s).ok(),
+        Some(obj) => Some(Crs::Projjson(obj.clone())),
+    }
+}
+
+fn field_edges(field: &Field) -> Option<Edges> {
+    let meta = field.metadata().get("ARROW:extension:metadata")?;
+    let v: serde_json::Value = serde_json::from_str(meta).ok()?;
+    v.get("edges").and_then(|e| e.as_str()).map(Edges::parse)
+}
+
+impl GeoParquetEncoder {
+    /// Prepares an encoder for batches of `schema`. Geometry columns are those
+    /// described by `input` (the input file's metadata), else fields with a
+    /// `geoarrow.wkb` extension, else a binary column named `geometry` or
+    /// `geography`.
+    pub fn try_new(
+        schema: &Schema,
+        input: Option<&GeoParquetMetadata>,
+        options: &WriterOptions,
+    ) -> Result<Self> {
+        let mut names: Vec<String> = match input {
+            Some(m) => m.columns.keys().cloned().collect(),
+            None => schema
+                .fields()
+                .iter()
+                .filter(|f| {
+                    f.metadata().get("ARROW:extension:name").map(String::as_str)
+                        == Some("geoarrow.wkb")
+                })
+                .map(|f| f.name().clone())
+                .collect(),
+        };
+        if names.is_empty() {
+            names = ["geometry", "geography"]
+                .into_iter()
+                .filter(|n| {
+                    schema
+                        .field_with_name(n)
+                        .is_ok_and(|f| is_wkb_type(f.data_type()))
+                })
+                .map(str::to_owned)
+                .collect();
+        }
+        if names.is_empty() {
+            return Err(Error::InvalidInput(
+                "no geometry column: expected a WKB column named \"geometry\" or \"geography\", or a geoarrow.wkb field".into(),
+            ));
+        }
+        if options.encoding == GeometryEncoding::GeoArrow && options.version != TargetVersion::V1_1
+        {
+            return Err(Error::InvalidInput(
+                "the GeoArrow (native) encoding exists only in GeoParquet 1.1".into(),
+            ));
+        }
+        let covering = options.covering_for();
+        let mut columns = Vec::new();
+        for name in &names {
+            let (index, field) = schema.column_with_name(name).ok_or_else(|| {
+                Error::InvalidInput(format!("geometry column \"{name}\" is not in the input"))
+            })?;
+            if !is_wkb_type(field.data_type()) {
+                return Err(Error::InvalidInput(format!(
+                    "geometry column \"{name}\" must hold WKB (Binary, LargeBinary or BinaryView), found {}",
+                    field.data_type()
+                )));
+            }
+            let meta = input.and_then(|m| m.columns.get(name));
+            let crs = options
+                .crs
+                .clone()
+                .or_else(|| meta.map(|m| m.crs.clone()))
+                .or_else(|| field_crs(field))
+                .unwrap_or(Crs::Default);
+            let edges = options
+                .edges
+                .clone()
+                .or_else(|| meta.map(GeoParquetColumnMetadata::effective_edges))
+                .or_else(|| field_edges(field))
+                .unwrap_or(Edges::Planar);
+            let cov = match covering.clone() {
+                None => None,
+                Some(c) => Some((covering_name(schema, name, &c, &columns)?, c)),
+            };
+            let native = match options.encoding {
+                GeometryEncoding::Wkb => None,
+                GeometryEncoding::GeoArrow => Some(native_target(name, meta)?),
+            };
+            columns.push(GeomColumn {
+                index,
+                name: name.clone(),
+                crs,
+                edges,
+                orientation: meta.and_then(|m| m.orientation.clone()),
+                epoch: meta.and_then(|m| m.epoch),
+                types: BTreeSet::new(),
+                bbox: BoundingBox::empty(),
+                has_z: false,
+                all_z: true,
+                has_m: false,
+                rows: 0,
+                covering: cov,
+                native,
+            });
+        }
+        let primary = options
+            .primary_column
+            .clone()
+            .or_else(|| input.map(|m| m.primary_column.clone()))
+            .filter(|p| names.contains(p))
+            .or_else(|| names.iter().find(|n| *n == "geometry").cloned())
+            .unwrap_or_else(|| names[0].clone());
+        let mut enc = Self {
+            options: options.clone(),
+            columns,
+            primary,
+            input_extra: input.map(|m| m.extra.clone()).unwrap_or_default(),
+            target: Arc::new(Schema::empty()),
+            rows_seen: 0,
+        };
+        enc.target = enc.build_target_schema(schema)?;
+        Ok(enc)
+    }
+
+    fn geometry_field(&self, col: &GeomColumn, input: &Field) -> Result<Field> {
+        if let Some((t, dim)) = col.native {
+            let dt = native::data_type(t, dim);
+            return Ok(Field::new(&col.name, dt, input.is_nullable()));
+        }
+        let mut metadata = HashMap::new();
+        if self.options.version.logical_types() {
+            let crs_json = match &col.crs {
+                Crs::Default => Some(serde_json::Value::String("OGC:CRS84".into())),
+                Crs::Unknown => None,
+                // The Parquet form for an identifier is `srid:<code>`.
+                Crs::Identifier { authority, code } if authority.eq_ignore_ascii_case("EPSG") => {
+                    Some(serde_json::Value::String(format!("srid:{code}")))
+                }
+                other => other.to_json(),
+            };
+            let mut ext = serde_json::Map::new();
+            if let Some(c) = crs_json {
+                ext.insert("crs".into(), c);
+            }
+            if col.edges.is_non_planar() {
+                ext.insert(
+                    "edges".into(),
+                    serde_json::Value::String(col.edges.as_str().to_owned()),
+                );
+            }
+            metadata.insert("ARROW:extension:name".to_owned(), "geoarrow.wkb".to_owned());
+            metadata.insert(
+                "ARROW:extension:metadata".to_owned(),
+                serde_json::Value::Object(ext).to_string(),
+            );
+        }
+        Ok(Field::new(&col.name, DataType::Binary, input.is_nullable()).with_metadata(metadata))
+    }
+
+    fn build_target_schema(&self, schema: &Schema) -> Result<SchemaRef> {
+        let mut fields: Vec<FieldRef> = Vec::new();
+        for (i, f) in schema.fields().iter().enumerate() {
+            match self.columns.iter().find(|c| c.index == i) {
+                Some(col) => fields.push(Arc::new(self.geometry_field(col, f)?)),
+                None => fields.push(f.clone()),
+            }
+        }
+        for col in &self.columns {
+            if let Some((name, opts)) = &col.covering {
+                let nullable = schema.field(col.index).is_nullable();
+                fields.push(Arc::new(Field::new(
+                    name,
+                    DataType::Struct(covering_fields(opts, self.z_for(col, opts))),
+                    nullable,
+                )));
+            }
+        }
+        // Never carry the input's `geo` (or other footer copies) in ARROW:schema.
+        let mut metadata = schema.metadata().clone();
+        metadata.remove(GEO_METADATA_KEY);
+        Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
+    }
+
+    fn z_for(&self, _col: &GeomColumn, opts: &CoveringOptions) -> bool {
+        opts.with_z
+    }
+
+    /// The schema of the batches [`GeoParquetEncoder::encode`] returns.
+    pub fn target_schema(&self) -> SchemaRef {
+        self.target.clone()
+    }
+
+    /// Writer properties following the options: compression, row-group rows,
+    /// statistics and page index on (off for the geometry columns' min/max,
+    /// which mean nothing for WKB), dictionary off for covering columns.
+    pub fn writer_properties(&self) -> WriterProperties {
+        let mut b = WriterProperties::builder()
+            .set_compression(self.options.compression)
+            .set_max_row_group_row_count(Some(self.options.row_group_rows.max(1)))
+            .set_max_row_group_bytes(Some(self.options.row_group_bytes.max(1)))
+            .set_data_page_row_count_limit(DEFAULT_DATA_PAGE_ROWS)
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_created_by(format!(
+                "geoquet {} (parquet-rs)",
+                env!("CARGO_PKG_VERSION")
+            ));
+        for col in &self.columns {
+            if col.native.is_none() && !self.options.version.logical_types() {
+                b = b
+                    .set_column_statistics_enabled(
+                        ColumnPath::from(col.name.as_str()),
+                        EnabledStatistics::None,
+                    )
+                    .set_column_dictionary_enabled(ColumnPath::from(col.name.as_str()), false);
+            }
+            if let Some((name, opts)) = &col.covering {
+                let mut leaves = vec!["xmin", "ymin", "xmax", "ymax"];
+                if opts.with_z {
+                    leaves.extend(["zmin", "zmax"]);
+                }
+                for leaf in leaves {
+                    let path = ColumnPath::new(vec![name.clone(), leaf.to_owned()]);
+                    b = b.set_column_dictionary_enabled(path, false);
+                }
+            }
+        }
+        b.build()
+    }
+
+    /// Converts one input batch: geometry validated and accounted for,
+    /// covering columns appended, encodings applied.
+    pub fn encode(&mut self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let mut arrays: Vec<ArrayRef> = batch.columns().to_vec();
+        let mut coverings: Vec<ArrayRef> = Vec::new();
+        let base_row = self.rows_seen;
+        for col in &mut self.columns {
+            let column = batch.column(col.index);
+            let values = wkb_values(column.as_ref())?;
+            let mut boxes: Vec<Option<BoundingBox>> = Vec::with_capacity(values.len());
+            let mut valid: Vec<bool> = Vec::with_capacity(values.len());
+            for row in 0..values.len() {
+                let Some(bytes) = values.value(row) else {
+                    boxes.push(None);
+                    valid.push(false);
+                    continue;
+                };
+                let geom = parse_wkb(bytes).map_err(|message| Error::InvalidWkb {
+                    column: col.name.clone(),
+                    row: base_row + row as u64,
+                    message,
+                })?;
+                let info = geometry_info(&geom);
+                col.types.insert(info.type_and_dimension);
+                let dim = info.type_and_dimension.dimension;
+                col.has_z |= dim.has_z();
+                col.all_z &= dim.has_z();
+                col.has_m |= dim.has_m();
+                if let Some(b) = info.bbox {
+                    col.bbox = col.bbox.union(&b);
+                }
+                boxes.push(info.bbox);
+                valid.push(true);
+            }
+            col.rows += values.len() as u64;
+            if let Some((_, opts)) = &col.covering {
+                coverings.push(covering_array(
+                    &boxes,
+                    &valid,
+                    opts,
+                    column.is_nullable() || column.null_count() > 0,
+                )?);
+            }
+            if let Some((t, dim)) = col.native {
+                arrays[col.index] = native::from_wkb(&values, t, dim, &col.name, base_row)?;
+            } else if self.options.version.logical_types()
+                || column.data_type() != &DataType::Binary
+            {
+                arrays[col.index] = Arc::new(values.to_binary());
+            }
+        }
+        self.rows_seen += batch.num_rows() as u64;
+        arrays.extend(coverings);
+        Ok(RecordBatch::try_new(self.target.clone(), arrays)?)
+    }
+
+    /// The `geo` metadata of everything encoded so far.
+    pub fn metadata(&self) -> Result<GeoParquetMetadata> {
+        let version = self.options.version;
+        let mut out: Option<GeoParquetMetadata> = None;
+        for col in &self.columns {
+            if let Crs::Identifier { authority, code } = &col.crs {
+                if version != TargetVersion::NativeOnly {
+                    return Err(Error::InvalidInput(format!(
+                        "column \"{}\": the CRS {authority}:{code} is known only by its identifier and GeoParquet metadata needs PROJJSON; pass the CRS as PROJJSON (--crs with a PROJJSON file or text) or write native Parquet geometry (--geoparquet-version native)",
+                        col.name
+                    )));
+                }
+            }
+            let mut types: Vec<GeometryTypeAndDimension> = col.types.iter().copied().collect();
+            if version != TargetVersion::V2_0 && version != TargetVersion::NativeOnly {
+                if col.has_m {
+                    return Err(Error::InvalidInput(format!(
+                        "column \"{}\" has M values, which GeoParquet {} cannot declare; write version 2.0",
+                        col.name,
+                        version.metadata_version()
+                    )));
+                }
+            }
+            if let Some((t, _)) = col.native {
+                // Stored as one type: declare what is stored.
+                types = col
+                    .types
+                    .iter()
+                    .map(|td| GeometryTypeAndDimension::new(t, td.dimension))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+            }
+            let mut meta = GeoParquetColumnMetadata::new(
+                col.native
+                    .map_or(Encoding::Wkb, |(t, _)| Encoding::Native(t)),
+                types,
+            );
+            meta.crs = col.crs.clone();
+            if col.edges.is_non_planar() {
+                meta.edges = Some(col.edges.clone());
+            } else if version.logical_types() {
+                meta.edges = Some(Edges::Planar);
+            }
+            meta.orientation = col.orientation.clone();
+            meta.epoch = col.epoch;
+            if !col.bbox.is_empty() && col.bbox.is_finite() {
+                let mut b =
+                    BoundingBox::new(col.bbox.xmin, col.bbox.ymin, col.bbox.xmax, col.bbox.ymax);
+                if col.all_z {
+                    if let Some((z0, z1)) = col.bbox.z() {
+                        b = b.with_z(z0, z1);
+                        if version.logical_types() && col.has_m {
+                            if let Some((m0, m1)) = col.bbox.m() {
+                                b = b.with_m(m0, m1);
+                            }
+                        }
+                    }
+                }
+                meta.bbox = Some(b);
+            }
+            if let Some((name, opts)) = &col.covering {
+                meta.covering = Some(Covering {
+                    bbox: CoveringBbox::for_column(name, opts.with_z),
+                    extra: serde_json::Map::new(),
+                });
+            }
+            match &mut out {
+                None => {
+                    let mut m = GeoParquetMetadata::new(col.name.clone(), meta);
+                    m.version = version.metadata_version();
+                    m.primary_column = self.primary.clone();
+                    m.extra = self.input_extra.clone();
+                    m.extra.insert(
+                        "creator".into(),
+                        serde_json::json!({"library": "geoquet", "version": env!("CARGO_PKG_VERSION")}),
+                    );
+                    out = Some(m);
+                }
+                Some(m) => {
+                    m.columns.insert(col.name.clone(), meta);
+                }
+            }
+        }
+        out.ok_or_else(|| Error::InvalidInput("no geometry column".into()))
+    }
+
+    /// The `geo` key/value to append to the file; `None` for native-types-only output.
+    pub fn key_value(&self) -> Result<Option<KeyValue>> {
+        if self.options.version == TargetVersion::NativeOnly {
+            return Ok(None);
+        }
+        Ok(Some(KeyValue::new(
+            GEO_METADATA_KEY.to_owned(),
+            self.metadata()?.to_json_string(),
+        )))
+    }
+}
+
+fn native_target(
+    name: &str,
+    meta: Option<&GeoParquetColumnMetadata>,
+) -> Result<(GeometryType, Dimension)> {
+    let declared: &[GeometryTypeAndDimension] = meta.map_or(&[], |m| m.geometry_types.as_slice());
+    native::choose_type(declared).ok_or_else(|| {
+        let list: Vec<String> = declared.iter().map(ToString::to_string).collect();
+        Error::InvalidInput(format!(
+            "column \"{name}\": the GeoArrow encoding needs the input to declare one geometry type (or a type and its Multi form) of one dimension; it declares {list:?}"
+        ))
+    })
+}
+
+/// The covering column's name: the one asked for (which must be free), else
+/// `bbox` for `geometry`/`geography`, else `<column>_bbox`, else the first
+/// free of `<column>_covering`, `<column>_covering_2`, ...
+fn covering_name(
+    schema: &Schema,
+    geometry: &str,
+    opts: &CoveringOptions,
+    taken: &[GeomColumn],
+) -> Result<String> {
+    let free = |n: &str| {
+        schema.field_with_name(n).is_err()
+            && !taken
+                .iter()
+                .any(|c| c.covering.as_ref().is_some_and(|(cn, _)| cn == n))
+    };
+    if let Some(n) = &opts.name {
+        return if free(n) {
+            Ok(n.clone())
+        } else {
+            Err(Error::InvalidInput(format!(
+                "the covering column \"{n}\" already exists; pick another name"
+            )))
+        };
+    }
+    let mut candidates = Vec::new();
+    if geometry == "geometry" || geometry == "geography" {
+        candidates.push("bbox".to_owned());
+    }
+    candidates.push(format!("{geometry}_bbox"));
+    candidates.push(format!("{geometry}_covering"));
+    candidates.extend((2..100).map(|i| format!("{geometry}_covering_{i}")));
+    candidates.into_iter().find(|n| free(n)).ok_or_else(|| {
+        Error::InvalidInput(format!("no free name for the covering of \"{geometry}\""))
+    })
+}
+
+fn covering_fields(opts: &CoveringOptions, with_z: bool) -> Fields {
+    let dt = if opts.float32 {
+        DataType::Float32
+    } else {
+        DataType::Float64
+    };
+    let mut names = vec!["xmin", "ymin", "xmax", "ymax"];
+    if with_z {
+        names = vec!["xmin", "ymin", "zmin", "xmax", "ymax", "zmax"];
+    }
+    Fields::from(
+        names
+            .into_iter()
+            .map(|n| Field::new(n, dt.clone(), false))
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn covering_array(
+    boxes: &[Option<BoundingBox>],
+    valid: &[bool],
+    opts: &CoveringOptions,
+    nullable: bool,
+) -> Result<ArrayRef> {
+    let with_z = opts.with_z;
+    let n = boxes.len();
+    let get = |b: &Option<BoundingBox>, which: usize| -> f64 {
+        match b {
+            None => f64::NAN,
+            Some(b) => match which {
+                0 => b.xmin,
+                1 => b.ymin,
+                2 => b.xmax,
+                3 => b.ymax,
+                4 => b.z().map_or(f64::NAN, |z| z.0),
+                _ => b.z().map_or(f64::NAN, |z| z.1),
+            },
+        }
+    };
+    // Order of the struct fields, with whether each is a minimum (round down).
+    let order: Vec<(usize, bool)> = if with_z {
+        vec![
+            (0, true),
+            (1, true),
+            (4, true),
+            (2, false),
+            (3, false),
+            (5, false),
+        ]
+    } else {
+        vec![(0, true), (1, true), (2, false), (3, false)]
+    };
+    let mut children: Vec<ArrayRef> = Vec::new();
+    for (which, is_min) in &order {
+        if opts.float32 {
+            let mut b = Float32Builder::with_capacity(n);
+            for bx in boxes {
+                b.append_value(round_f32(get(bx, *which), *is_min));
+            }
+            children.push(Arc::new(b.finish()));
+        } else {
+            let mut b = Float64Builder::with_capacity(n);
+            for bx in boxes {
+                b.append_value(get(bx, *which));
+            }
+            children.push(Arc::new(b.finish()));
+        }
+    }
+    let nulls = nullable.then(|| arrow_buffer::NullBuffer::from(valid.to_vec()));
+    Ok(Arc::new(StructArray::try_new(
+        covering_fields(opts, with_z),
+        children,
+        nulls,
+    )?))
+}
+
+/// Rounds outward so that the f32 box still contains the f64 one.
+fn round_f32(v: f64, down: bool) -> f32 {
+    let f = v as f32;
+    if v.is_nan() {
+        return f32::NAN;
+    }
+    let back = f64::from(f);
+    if down && back > v {
+        f.next_down()
+    } else if !down && back < v {
+        f.next_up()
+    } else {
+        f
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteSummary {
+    /// Rows written.
+    pub rows: u64,
+    /// Row groups written.
+    pub row_groups: usize,
+    /// The metadata written (also for native-only output, where it is not stored).
+    pub metadata: GeoParquetMetadata,
+}
+
+/// Writes batches to `path` atomically: into a temporary file beside it,
+/// renamed into place only when everything succeeded. An error leaves
+/// `path` as it was. Memory holds at most one row group.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use arrow_array::{BinaryArray, RecordBatch};
+/// # use arrow_schema::{DataType, Field, Schema};
+/// use geoparquet_io::writer::{write_file, WriterOptions};
+///
+/// # let mut wkb = vec![1u8, 1, 0, 0, 0];
+/// # wkb.extend_from_slice(&1.0f64.to_le_bytes());
+/// # wkb.extend_from_slice(&2.0f64.to_le_bytes());
+/// let schema = Arc::new(Schema::new(vec![Field::new("geometry", DataType::Binary, true)]));
+/// let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(BinaryArray::from(vec![Some(wkb.as_slice()), None]))])?;
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("points.parquet");
+/// let summary = write_file(&path, schema, std::iter::once(Ok(batch)), None, &WriterOptions::default())?;
+/// assert_eq!(summary.rows, 2);
+/// assert!(geoparquet_io::validate_footer(&path)?.is_valid());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_file<I>(
+    path: &Path,
+    schema: SchemaRef,
+    batches: I,
+    input: Option<&GeoParquetMetadata>,
+    options: &WriterOptions,
+) -> Result<WriteSummary>
+where
+    I: IntoIterator<Item = Result<RecordBatch>>,
+{
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".geoquet-")
+        .suffix(".parquet.tmp")
+        .tempfile_in(&dir)
+        .map_err(io)?;
+    let file: File = tmp.reopen().map_err(io)?;
+    let summary = write_to(file, schema, batches, input, options)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(summary)
+}
+
+/// Writes batches to any writer (e.g. a `Vec<u8>` or a file), keeping at most
+/// one row group in memory.
+pub fn write_to<W, I>(
+    sink: W,
+    schema: SchemaRef,
+    batches: I,
+    input: Option<&GeoParquetMetadata>,
+    options: &WriterOptions,
+) -> Result<WriteSummary>
+where
+    W: Write + Send,
+    I: IntoIterator<Item = Result<RecordBatch>>,
+{
+    let mut encoder = GeoParquetEncoder::try_new(&schema, input, options)?;
+    let mut writer = ArrowWriter::try_new(
+        sink,
+        encoder.target_schema(),
+        Some(encoder.writer_properties()),
+    )?;
+    let mut rows = 0u64;
+    for batch in batches {
+        let batch = encoder.encode(&batch?)?;
+        rows += batch.num_rows() as u64;
+        writer.write(&batch)?;
+    }
+    if let Some(kv) = encoder.key_value()? {
+        writer.append_key_value_metadata(kv);
+    }
+    let file_meta = writer.close()?;
+    Ok(WriteSummary {
+        rows,
+        row_groups: file_meta.num_row_groups(),
+        metadata: encoder.metadata()?,
+    })
+}
