@@ -19,3 +19,13 @@ pub use validate::validate_footer;
 
 /// The metadata model this crate reads and writes, re-exported.
 pub use geoparquet_meta as meta;
+
+/// The `parquet` crate this crate is built on (for writer properties,
+/// compression codecs and the reader builders), re-exported so that versions match.
+pub use parquet;
+
+/// The `arrow-array` crate of the record batches this crate reads and writes.
+pub use arrow_array;
+
+/// The `arrow-schema` crate of the schemas this crate reads and writes.
+pub use arrow_schema;

@@ -172,9 +172,9 @@ fn stat_range(s: Option<&Statistics>) -> Option<(f64, f64)> {
     }
 }
 
-fn covering_leaves<'a>(
+fn covering_leaves(
     metadata: &ParquetMetaData,
-    meta: &'a GeoParquetMetadata,
+    meta: &GeoParquetMetadata,
     column: &str,
 ) -> Option<[usize; 4]> {
     let cov = &meta.columns.get(column)?.covering.as_ref()?.bbox;
@@ -195,12 +195,11 @@ fn box_source<'a>(
     meta: &'a GeoParquetMetadata,
     column: &'a str,
 ) -> BoxSource<'a> {
-    if let Some(cov) = meta.columns.get(column).and_then(|c| c.covering.as_ref()) {
-        if covering_leaves(metadata, meta, column).is_some() {
-            if let Some(c) = cov.bbox.column() {
-                return BoxSource::Covering { column: c };
-            }
-        }
+    if let Some(cov) = meta.columns.get(column).and_then(|c| c.covering.as_ref())
+        && covering_leaves(metadata, meta, column).is_some()
+        && let Some(c) = cov.bbox.column()
+    {
+        return BoxSource::Covering { column: c };
     }
     if let Some(leaf) = leaf_index(metadata, &[column]) {
         let has_geo_stats = metadata.row_groups().iter().any(|rg| {
@@ -212,15 +211,14 @@ fn box_source<'a>(
             return BoxSource::GeoStats { leaf };
         }
     }
-    if let Some(col) = meta.columns.get(column) {
-        if col.encoding == Encoding::Native(GeometryType::Point) {
-            if let (Some(x), Some(y)) = (
-                leaf_index(metadata, &[column, "x"]),
-                leaf_index(metadata, &[column, "y"]),
-            ) {
-                return BoxSource::NativeXy { x, y };
-            }
-        }
+    if let Some(col) = meta.columns.get(column)
+        && col.encoding == Encoding::Native(GeometryType::Point)
+        && let (Some(x), Some(y)) = (
+            leaf_index(metadata, &[column, "x"]),
+            leaf_index(metadata, &[column, "y"]),
+        )
+    {
+        return BoxSource::NativeXy { x, y };
     }
     BoxSource::None
 }
@@ -315,6 +313,9 @@ fn plan(
     }
 }
 
+/// A covering leaf and the test its page min/max must pass for the page to be read.
+type PageTest = (usize, Box<dyn Fn(f64, f64) -> bool>);
+
 fn page_minmax(index: &ColumnIndexMetaData, page: usize) -> Option<(f64, f64)> {
     if index.is_null_page(page) {
         return None;
@@ -342,7 +343,7 @@ fn page_selection(
     let offset_index = metadata.offset_index()?;
     let [x0, y0, x1, y1] = covering_leaves(metadata, meta, column)?;
     // Per leaf, the page test; X is skipped for queries crossing the antimeridian.
-    let mut tests: Vec<(usize, Box<dyn Fn(f64, f64) -> bool>)> = vec![
+    let mut tests: Vec<PageTest> = vec![
         (
             y0,
             Box::new({
@@ -556,6 +557,60 @@ fn arrow_err(e: Error) -> ArrowError {
     ArrowError::ExternalError(Box::new(e))
 }
 
+/// The geometry types present in each geometry column, found by reading the
+/// geometry columns of the whole file (for files whose metadata does not list them).
+pub fn scan_geometry_types(
+    path: &Path,
+) -> Result<
+    std::collections::BTreeMap<
+        String,
+        std::collections::BTreeSet<geoparquet_meta::GeometryTypeAndDimension>,
+    >,
+> {
+    let footer = crate::read_footer(path)?;
+    let meta = footer
+        .facts
+        .geo_metadata()
+        .or_else(|| footer.facts.synthesize_metadata())
+        .ok_or_else(|| Error::NotGeoParquet {
+            path: path.to_path_buf(),
+        })?
+        .map_err(|source| Error::Meta {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let options = ReadOptions {
+        columns: Some(meta.columns.keys().cloned().collect()),
+        ..ReadOptions::default()
+    };
+    let mut out: std::collections::BTreeMap<String, std::collections::BTreeSet<_>> =
+        std::collections::BTreeMap::new();
+    let mut row = 0u64;
+    for batch in open(path, &options)? {
+        let batch = batch?;
+        for name in meta.columns.keys() {
+            let Some(col) = batch.column_by_name(name) else {
+                continue;
+            };
+            let values = wkb_values(col.as_ref())?;
+            let set = out.entry(name.clone()).or_default();
+            for i in 0..values.len() {
+                if let Some(bytes) = values.value(i) {
+                    let info =
+                        crate::geometry::wkb_info(bytes).map_err(|message| Error::InvalidWkb {
+                            column: name.clone(),
+                            row: row + i as u64,
+                            message,
+                        })?;
+                    set.insert(info.type_and_dimension);
+                }
+            }
+        }
+        row += batch.num_rows() as u64;
+    }
+    Ok(out)
+}
+
 /// Opens a local GeoParquet file for reading.
 ///
 /// ```
@@ -671,83 +726,82 @@ fn build(
             .get(&primary)
             .and_then(|c| c.covering.as_ref())
             .and_then(|c| c.bbox.column())
+            && let Some(i) = names.iter().position(|n| n == cov)
         {
-            if let Some(i) = names.iter().position(|n| n == cov) {
-                let mask = ProjectionMask::roots(&parquet_schema, [i]);
-                predicates.push(Box::new(ArrowPredicateFn::new(
-                    mask,
-                    move |batch: RecordBatch| {
-                        let Some(col) = batch.columns().first() else {
-                            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
-                        };
-                        let Some(st) = col.as_struct_opt() else {
-                            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
-                        };
-                        Ok((0..st.len())
-                            .map(|row| {
-                                Some(
-                                    !st.is_null(row)
-                                        && struct_box(st, row).is_none_or(|b| b.intersects(&bbox)),
-                                )
-                            })
-                            .collect())
-                    },
-                )));
-            }
+            let mask = ProjectionMask::roots(&parquet_schema, [i]);
+            predicates.push(Box::new(ArrowPredicateFn::new(
+                mask,
+                move |batch: RecordBatch| {
+                    let Some(col) = batch.columns().first() else {
+                        return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+                    };
+                    let Some(st) = col.as_struct_opt() else {
+                        return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+                    };
+                    Ok((0..st.len())
+                        .map(|row| {
+                            Some(
+                                !st.is_null(row)
+                                    && struct_box(st, row).is_none_or(|b| b.intersects(&bbox)),
+                            )
+                        })
+                        .collect())
+                },
+            )));
         }
-        if options.exact {
-            if let Some(i) = names.iter().position(|n| *n == primary) {
-                let native = match meta.columns.get(&primary).map(|c| &c.encoding) {
-                    Some(Encoding::Native(t)) => Some(*t),
-                    _ => None,
-                };
-                let column = primary.clone();
-                let wrap_edges = meta
-                    .columns
-                    .get(&primary)
-                    .is_some_and(|c| c.effective_edges().is_non_planar());
-                let mask = ProjectionMask::roots(&parquet_schema, [i]);
-                predicates.push(Box::new(ArrowPredicateFn::new(
-                    mask,
-                    move |batch: RecordBatch| {
-                        let Some(col) = batch.columns().first() else {
-                            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
-                        };
-                        let converted;
-                        let wkb_array: &dyn Array = match native {
-                            Some(t)
-                                if !matches!(
-                                    col.data_type(),
-                                    DataType::Binary | DataType::LargeBinary | DataType::BinaryView
-                                ) =>
-                            {
-                                converted =
-                                    native::to_wkb(col.as_ref(), t, &column).map_err(arrow_err)?;
-                                &converted
-                            }
-                            _ => col.as_ref(),
-                        };
-                        let values = wkb_values(wkb_array).map_err(arrow_err)?;
-                        let mut out = Vec::with_capacity(values.len());
-                        for row in 0..values.len() {
-                            out.push(Some(match values.value(row) {
-                                None => false,
-                                Some(bytes) => match parse_wkb(bytes) {
-                                    Ok(g) => intersects_with_edges(&g, &bbox, wrap_edges),
-                                    Err(message) => {
-                                        return Err(arrow_err(Error::InvalidWkb {
-                                            column: column.clone(),
-                                            row: row as u64,
-                                            message,
-                                        }));
-                                    }
-                                },
-                            }));
+        if options.exact
+            && let Some(i) = names.iter().position(|n| *n == primary)
+        {
+            let native = match meta.columns.get(&primary).map(|c| &c.encoding) {
+                Some(Encoding::Native(t)) => Some(*t),
+                _ => None,
+            };
+            let column = primary.clone();
+            let wrap_edges = meta
+                .columns
+                .get(&primary)
+                .is_some_and(|c| c.effective_edges().is_non_planar());
+            let mask = ProjectionMask::roots(&parquet_schema, [i]);
+            predicates.push(Box::new(ArrowPredicateFn::new(
+                mask,
+                move |batch: RecordBatch| {
+                    let Some(col) = batch.columns().first() else {
+                        return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+                    };
+                    let converted;
+                    let wkb_array: &dyn Array = match native {
+                        Some(t)
+                            if !matches!(
+                                col.data_type(),
+                                DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+                            ) =>
+                        {
+                            converted =
+                                native::to_wkb(col.as_ref(), t, &column).map_err(arrow_err)?;
+                            &converted
                         }
-                        Ok(BooleanArray::from(out))
-                    },
-                )));
-            }
+                        _ => col.as_ref(),
+                    };
+                    let values = wkb_values(wkb_array).map_err(arrow_err)?;
+                    let mut out = Vec::with_capacity(values.len());
+                    for row in 0..values.len() {
+                        out.push(Some(match values.value(row) {
+                            None => false,
+                            Some(bytes) => match parse_wkb(bytes) {
+                                Ok(g) => intersects_with_edges(&g, &bbox, wrap_edges),
+                                Err(message) => {
+                                    return Err(arrow_err(Error::InvalidWkb {
+                                        column: column.clone(),
+                                        row: row as u64,
+                                        message,
+                                    }));
+                                }
+                            },
+                        }));
+                    }
+                    Ok(BooleanArray::from(out))
+                },
+            )));
         }
         if !predicates.is_empty() {
             builder = builder.with_row_filter(RowFilter::new(predicates));
@@ -768,10 +822,10 @@ fn build(
             col.covering = None;
         }
     }
-    if !meta.columns.contains_key(&meta.primary_column) {
-        if let Some(first) = meta.columns.keys().next() {
-            meta.primary_column = first.clone();
-        }
+    if !meta.columns.contains_key(&meta.primary_column)
+        && let Some(first) = meta.columns.keys().next()
+    {
+        meta.primary_column = first.clone();
     }
     let shape = output_shape(&projected, meta);
     let inner = builder.with_projection(mask).build()?;

@@ -547,23 +547,21 @@ impl GeoParquetEncoder {
         let version = self.options.version;
         let mut out: Option<GeoParquetMetadata> = None;
         for col in &self.columns {
-            if let Crs::Identifier { authority, code } = &col.crs {
-                if version != TargetVersion::NativeOnly {
-                    return Err(Error::InvalidInput(format!(
-                        "column \"{}\": the CRS {authority}:{code} is known only by its identifier and GeoParquet metadata needs PROJJSON; pass the CRS as PROJJSON (--crs with a PROJJSON file or text) or write native Parquet geometry (--geoparquet-version native)",
-                        col.name
-                    )));
-                }
+            if let Crs::Identifier { authority, code } = &col.crs
+                && version != TargetVersion::NativeOnly
+            {
+                return Err(Error::InvalidInput(format!(
+                    "column \"{}\": the CRS {authority}:{code} is known only by its identifier and GeoParquet metadata needs PROJJSON; pass the CRS as PROJJSON (--crs with a PROJJSON file or text) or write native Parquet geometry (--geoparquet-version native)",
+                    col.name
+                )));
             }
             let mut types: Vec<GeometryTypeAndDimension> = col.types.iter().copied().collect();
-            if version != TargetVersion::V2_0 && version != TargetVersion::NativeOnly {
-                if col.has_m {
-                    return Err(Error::InvalidInput(format!(
-                        "column \"{}\" has M values, which GeoParquet {} cannot declare; write version 2.0",
-                        col.name,
-                        version.metadata_version()
-                    )));
-                }
+            if version != TargetVersion::V2_0 && version != TargetVersion::NativeOnly && col.has_m {
+                return Err(Error::InvalidInput(format!(
+                    "column \"{}\" has M values, which GeoParquet {} cannot declare; write version 2.0",
+                    col.name,
+                    version.metadata_version()
+                )));
             }
             if let Some((t, _)) = col.native {
                 // Stored as one type: declare what is stored.
@@ -591,14 +589,15 @@ impl GeoParquetEncoder {
             if !col.bbox.is_empty() && col.bbox.is_finite() {
                 let mut b =
                     BoundingBox::new(col.bbox.xmin, col.bbox.ymin, col.bbox.xmax, col.bbox.ymax);
-                if col.all_z {
-                    if let Some((z0, z1)) = col.bbox.z() {
-                        b = b.with_z(z0, z1);
-                        if version.logical_types() && col.has_m {
-                            if let Some((m0, m1)) = col.bbox.m() {
-                                b = b.with_m(m0, m1);
-                            }
-                        }
+                if col.all_z
+                    && let Some((z0, z1)) = col.bbox.z()
+                {
+                    b = b.with_z(z0, z1);
+                    if version.logical_types()
+                        && col.has_m
+                        && let Some((m0, m1)) = col.bbox.m()
+                    {
+                        b = b.with_m(m0, m1);
                     }
                 }
                 meta.bbox = Some(b);

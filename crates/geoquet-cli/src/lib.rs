@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod convert;
+mod geojson_out;
 mod inspect;
 mod validate;
 
@@ -41,6 +43,12 @@ pub enum Command {
     /// Validate GeoParquet metadata (a file's footer, or a bare `geo` document
     /// with --metadata). Exit 0 valid, 1 invalid, 2 unreadable.
     Validate(validate::ValidateArgs),
+    /// Convert between GeoParquet versions and encodings, and GeoJSON / NDJSON,
+    /// streaming with bounded memory; the output is written atomically.
+    Convert(convert::ConvertArgs),
+    /// Write the rows whose geometry intersects a bbox to a new file
+    /// (GeoParquet, GeoJSON or NDJSON), pruning row groups and pages first.
+    Extract(convert::ExtractArgs),
 }
 
 /// What a command decided: the exit code (what it printed is already out).
@@ -63,6 +71,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match &cli.command {
         Command::Inspect(args) => inspect::run(cli, args, out),
         Command::Validate(args) => validate::run(cli, args, out),
+        Command::Convert(args) => convert::run_convert(cli, args, out),
+        Command::Extract(args) => convert::run_extract(cli, args, out),
     }
 }
 

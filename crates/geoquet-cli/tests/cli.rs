@@ -245,3 +245,209 @@ fn arguments_parse() {
     assert!(matches!(cli.command, geoquet_cli::Command::Validate(ref a) if a.metadata && a.json));
     assert!(geoquet_cli::Cli::try_parse_from(["geoquet", "inspect"]).is_err());
 }
+
+#[test]
+fn convert_to_every_version_gives_valid_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for (version, encoding, expect) in [
+        ("1.0", "wkb", "1.0.0"),
+        ("1.1", "wkb", "1.1.0"),
+        ("1.1", "geoarrow", "1.1.0"),
+        ("2.0", "wkb", "2.0.0"),
+    ] {
+        let out = dir.path().join(format!("{version}-{encoding}.parquet"));
+        let o = geoquet(&[
+            "convert",
+            "test-data/sample.parquet",
+            out.to_str().unwrap(),
+            "--geoparquet-version",
+            version,
+            "--encoding",
+            encoding,
+        ]);
+        assert_eq!(code(&o), 0, "{version} {encoding}: {}", stderr(&o));
+        let v = geoquet(&["validate", "--json", out.to_str().unwrap()]);
+        assert_eq!(code(&v), 0, "{}", String::from_utf8_lossy(&v.stdout));
+        let i = geoquet(&["inspect", "--json", out.to_str().unwrap()]);
+        let info: Value = serde_json::from_slice(&i.stdout).unwrap();
+        assert_eq!(info["version"], expect);
+        assert_eq!(info["num_rows"], 7);
+        let enc = if encoding == "wkb" { "WKB" } else { "point" };
+        assert_eq!(info["geometry_columns"][0]["encoding"], enc);
+    }
+    // Native types only: no geo key, GEOMETRY logical type.
+    let out = dir.path().join("native.parquet");
+    let o = geoquet(&[
+        "convert",
+        "test-data/sample.parquet",
+        out.to_str().unwrap(),
+        "--geoparquet-version",
+        "native",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let i = geoquet(&["inspect", "--json", out.to_str().unwrap()]);
+    let info: Value = serde_json::from_slice(&i.stdout).unwrap();
+    assert_eq!(info["metadata_source"], "native-types");
+    assert_eq!(
+        info["geometry_columns"][0]["logical_type"]["type"],
+        "GEOMETRY"
+    );
+}
+
+#[test]
+fn geojson_round_trip_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let gj = dir.path().join("s.geojson");
+    let nd = dir.path().join("s.ndjson");
+    let back = dir.path().join("back.parquet");
+    for (from, to) in [
+        ("test-data/sample.parquet", gj.to_str().unwrap()),
+        (gj.to_str().unwrap(), nd.to_str().unwrap()),
+        (nd.to_str().unwrap(), back.to_str().unwrap()),
+    ] {
+        let o = geoquet(&["convert", from, to]);
+        assert_eq!(code(&o), 0, "{from} -> {to}: {}", stderr(&o));
+    }
+    assert_eq!(std::fs::read_to_string(&nd).unwrap().lines().count(), 7);
+    let i = geoquet(&["inspect", "--json", back.to_str().unwrap()]);
+    let info: Value = serde_json::from_slice(&i.stdout).unwrap();
+    assert_eq!(info["num_rows"], 7);
+    assert_eq!(info["geometry_columns"][0]["geometry_types"][0], "Point");
+    assert_eq!(info["geometry_columns"][0]["covering"]["column"], "bbox");
+    // NDJSON to standard output.
+    let o = geoquet(&[
+        "extract",
+        "test-data/sample.parquet",
+        "-",
+        "--bbox",
+        "-20,-40,60,60",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains("Paris") && out.contains("Nairobi"));
+}
+
+#[test]
+fn extract_prunes_and_reports() {
+    let Some(dir) = test_support::corpus("geoarrow/quadrangles") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // Write a file with small row groups, so that pruning shows.
+    let src = dir.join("quadrangles_100k_geo.parquet");
+    let small = tmp.path().join("small-rg.parquet");
+    let o = geoquet(&[
+        "convert",
+        src.to_str().unwrap(),
+        small.to_str().unwrap(),
+        "--row-group-size",
+        "100",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = tmp.path().join("x.parquet");
+    let o = geoquet(&[
+        "-v",
+        "extract",
+        small.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--bbox",
+        "-75,40,-73,42",
+        "--columns",
+        "quadrangle_id",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    let counts = err
+        .split("row groups read ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap();
+    let (read, total) = counts.split_once('/').unwrap();
+    let (read, total): (usize, usize) = (read.parse().unwrap(), total.parse().unwrap());
+    assert!(total >= 18 && read < total / 2, "{err}");
+    let i = geoquet(&["inspect", "--json", out.to_str().unwrap()]);
+    let info: Value = serde_json::from_slice(&i.stdout).unwrap();
+    assert!(info["num_rows"].as_u64().unwrap() > 0);
+    let fields: Vec<&str> = info["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"geometry") && fields.contains(&"quadrangle_id"),
+        "{fields:?}"
+    );
+}
+
+#[test]
+fn failed_conversions_leave_nothing_and_keep_what_was_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    std::fs::write(&out, b"precious").unwrap();
+    for args in [
+        vec![
+            "convert",
+            "test-data/sample.parquet",
+            out.to_str().unwrap(),
+            "--geoparquet-version",
+            "3.0",
+        ],
+        vec![
+            "convert",
+            "test-data/sample.parquet",
+            out.to_str().unwrap(),
+            "--encoding",
+            "geoarrow",
+            "--geoparquet-version",
+            "2.0",
+        ],
+        vec![
+            "convert",
+            "test-data/sample.parquet",
+            out.to_str().unwrap(),
+            "--compression",
+            "zip",
+        ],
+        vec![
+            "convert",
+            "test-data/sample.parquet",
+            out.to_str().unwrap(),
+            "--crs",
+            "EPSG:notanumber",
+        ],
+        vec![
+            "extract",
+            "test-data/sample.parquet",
+            out.to_str().unwrap(),
+            "--bbox",
+            "1,2,3",
+        ],
+        vec![
+            "extract",
+            "test-data/sample.parquet",
+            out.to_str().unwrap(),
+            "--bbox",
+            "0,0,1,1",
+            "--columns",
+            "nope",
+        ],
+        vec!["convert", "test-data/sample.parquet", "out.txt"],
+        vec![
+            "convert",
+            "test-data/sample.parquet",
+            "test-data/sample.parquet",
+        ],
+    ] {
+        let o = geoquet(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert_one_line_error(&o);
+        assert_eq!(std::fs::read(&out).unwrap(), b"precious", "{args:?}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}

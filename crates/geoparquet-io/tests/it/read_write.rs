@@ -96,7 +96,7 @@ fn canon<G: GeometryTrait<T = f64>>(g: &G) -> String {
             }
             out.push('>');
         }
-        _ => out.push_str("?"),
+        _ => out.push('?'),
     }
     out
 }
@@ -417,10 +417,10 @@ fn brute_force(path: &Path, bbox: &BoundingBox) -> usize {
         let col = b.column_by_name(&meta.primary_column).unwrap();
         let values = wkb_values(col.as_ref()).unwrap();
         for row in 0..values.len() {
-            if let Some(bytes) = values.value(row) {
-                if intersects_with_edges(&parse_wkb(bytes).unwrap(), bbox, wrap) {
-                    n += 1;
-                }
+            if let Some(bytes) = values.value(row)
+                && intersects_with_edges(&parse_wkb(bytes).unwrap(), bbox, wrap)
+            {
+                n += 1;
             }
         }
     }

@@ -1,0 +1,718 @@
+//! GeoJSON to record batches, in two streaming passes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::BinaryBuilder;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use geoparquet_meta::{BoundingBox, GeometryTypeAndDimension};
+use serde_json::{Map, Value};
+
+use super::infer::{ColumnBuilder, IdKind, Members, fits};
+use super::scan::{FeatureStream, Layout, ScanError, Scanner, StreamError, detect};
+use super::to_wkb::{Extent, geometry_to_wkb};
+use super::{
+    DEFAULT_BATCH_SIZE, FEATURE_ID_COLUMN, GEOMETRY_COLUMN, GeoJsonFormat, ID_COLUMN,
+    PROPERTY_GEOMETRY_COLUMN,
+};
+use crate::{Error, Result};
+
+/// The read buffer of each pass.
+const BUFFER_SIZE: usize = 1 << 16;
+
+/// A batch ends early once its features add up to this much GeoJSON text.
+///
+/// No value grows more than about eight times from GeoJSON text to Arrow (the
+/// worst is WKB of short coordinates such as `[0,0]`), so this keeps every
+/// `Binary` and `Utf8` column of a batch under 1 GiB, well within the 2 GiB
+/// that 32-bit offsets allow, and bounds memory when features are large.
+const BATCH_BYTES: usize = 128 << 20;
+
+const GEOMETRY_TYPES: [&str; 7] = [
+    "Point",
+    "LineString",
+    "Polygon",
+    "MultiPoint",
+    "MultiLineString",
+    "MultiPolygon",
+    "GeometryCollection",
+];
+
+/// Options of [`GeoJsonReader`].
+///
+/// # Examples
+///
+/// ```
+/// use geoparquet_io::geojson::{DEFAULT_BATCH_SIZE, ReadOptions};
+///
+/// let options = ReadOptions::default();
+/// assert_eq!(options.batch_size(), DEFAULT_BATCH_SIZE);
+/// let options = options.with_batch_size(1024).with_source_name("stdin");
+/// assert_eq!(options.batch_size(), 1024);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    batch_size: usize,
+    source_name: Option<String>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: DEFAULT_BATCH_SIZE,
+            source_name: None,
+        }
+    }
+}
+
+impl ReadOptions {
+    /// The same options with at most `rows` rows per batch (default
+    /// [`DEFAULT_BATCH_SIZE`]; must be at least 1). A batch also ends early
+    /// once its features add up to 128 MiB of GeoJSON text, which bounds
+    /// memory and keeps each column within Arrow's 2 GiB limit per array.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use geoparquet_io::geojson::ReadOptions;
+    ///
+    /// assert_eq!(ReadOptions::default().with_batch_size(2).batch_size(), 2);
+    /// ```
+    pub fn with_batch_size(mut self, rows: usize) -> Self {
+        self.batch_size = rows;
+        self
+    }
+
+    /// The same options naming the input `name` in errors (default: the
+    /// path, or `-` for a reader).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    ///
+    /// use geoparquet_io::Error;
+    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    ///
+    /// let options = ReadOptions::default().with_source_name("upload.geojson");
+    /// match GeoJsonReader::try_from_reader(Cursor::new("{\"type\":\"Feature\"]"), options) {
+    ///     Err(Error::GeoJson { source_name, .. }) => assert_eq!(source_name, "upload.geojson"),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn with_source_name(mut self, name: impl Into<String>) -> Self {
+        self.source_name = Some(name.into());
+        self
+    }
+
+    /// The maximum number of rows per batch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use geoparquet_io::geojson::ReadOptions;
+    ///
+    /// assert_eq!(ReadOptions::default().batch_size(), 65_536);
+    /// ```
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+}
+
+/// One feature, taken apart.
+struct Feature {
+    id: Value,
+    properties: Option<Map<String, Value>>,
+    geometry: Value,
+}
+
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A Feature (or, outside a FeatureCollection, a bare geometry) from its JSON.
+fn interpret(value: Value, layout: Layout) -> std::result::Result<Feature, String> {
+    let Value::Object(mut obj) = value else {
+        return Err(format!(
+            "expected a GeoJSON Feature object, found {}",
+            kind_name(&value)
+        ));
+    };
+    let ty = match obj.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(other) => return Err(format!("\"type\" must be a string, found {other}")),
+        None => return Err("the object has no \"type\"".to_owned()),
+    };
+    match ty.as_str() {
+        "Feature" => {
+            let properties = match obj.remove("properties") {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(p)) => Some(p),
+                Some(other) => {
+                    return Err(format!(
+                        "\"properties\" must be an object or null, found {}",
+                        kind_name(&other)
+                    ));
+                }
+            };
+            Ok(Feature {
+                id: obj.remove("id").unwrap_or(Value::Null),
+                properties,
+                geometry: obj.remove("geometry").unwrap_or(Value::Null),
+            })
+        }
+        t if GEOMETRY_TYPES.contains(&t) => {
+            if layout == Layout::Collection {
+                return Err(format!(
+                    "the features of a FeatureCollection must be Features, found a bare {t}"
+                ));
+            }
+            Ok(Feature {
+                id: Value::Null,
+                properties: None,
+                geometry: Value::Object(obj),
+            })
+        }
+        "FeatureCollection" => Err(
+            "a FeatureCollection can only be the whole input, not one of several values".to_owned(),
+        ),
+        other => Err(format!(
+            "unknown GeoJSON type \"{other}\": expected \"Feature\" or a geometry type"
+        )),
+    }
+}
+
+/// A name not in `taken`: `base`, else `base_2`, `base_3`, ...
+fn unique(base: &str, taken: &dyn Fn(&str) -> bool) -> String {
+    if !taken(base) {
+        return base.to_owned();
+    }
+    (2_u64..)
+        .map(|n| format!("{base}_{n}"))
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| base.to_owned())
+}
+
+/// What the first pass learns.
+struct Summary {
+    properties: Members,
+    id: IdKind,
+    num_features: u64,
+    geometry_types: BTreeSet<GeometryTypeAndDimension>,
+    extent: Extent,
+}
+
+/// Reads GeoJSON as Arrow record batches with a WKB geometry column.
+///
+/// The input is read twice: the first pass infers the property schema over
+/// all features (and checks every feature and geometry), the second builds
+/// batches. Both passes stream, so memory depends on the batch size and the
+/// largest feature, not on the input size. A reader that cannot seek (such as
+/// standard input) is first copied to an anonymous temporary file.
+///
+/// Errors in the input are found by the first pass, so they are returned by
+/// the constructor; the iterator only fails if the input changes between the
+/// passes or an I/O error occurs. After an error the iterator ends.
+///
+/// See the [module documentation](super) for the formats and the inference rules.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Cursor;
+///
+/// use arrow_array::cast::AsArray;
+/// use arrow_array::types::Int64Type;
+/// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+///
+/// let ndjson = "\
+/// {\"type\":\"Feature\",\"properties\":{\"n\":1},\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,2]}}
+/// {\"type\":\"Feature\",\"properties\":{\"n\":2,\"name\":\"b\"},\"geometry\":null}
+/// ";
+/// let reader = GeoJsonReader::try_from_reader(Cursor::new(ndjson), ReadOptions::default())?;
+/// let names: Vec<_> = reader.schema().fields().iter().map(|f| f.name().clone()).collect();
+/// assert_eq!(names, ["n", "name", "geometry"]);
+///
+/// let batches = reader.collect::<Result<Vec<_>, _>>()?;
+/// assert_eq!(batches.len(), 1);
+/// let n = batches[0].column(0).as_primitive::<Int64Type>();
+/// assert_eq!(n.values(), &[1, 2]);
+/// assert!(batches[0].column(2).is_null(1));
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+pub struct GeoJsonReader {
+    schema: SchemaRef,
+    format: GeoJsonFormat,
+    layout: Layout,
+    source_name: String,
+    path: PathBuf,
+    batch_size: usize,
+    stream: FeatureStream<BufReader<File>>,
+    id: Option<ColumnBuilder>,
+    feature_id_column: Option<String>,
+    property_index: HashMap<String, usize>,
+    properties: Vec<ColumnBuilder>,
+    slots: Vec<Option<Value>>,
+    geometry: BinaryBuilder,
+    scratch: Vec<u8>,
+    num_features: u64,
+    geometry_types: BTreeSet<GeometryTypeAndDimension>,
+    bbox: Option<BoundingBox>,
+    done: bool,
+}
+
+impl std::fmt::Debug for GeoJsonReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeoJsonReader")
+            .field("source_name", &self.source_name)
+            .field("format", &self.format)
+            .field("schema", &self.schema)
+            .field("num_features", &self.num_features)
+            .field("batch_size", &self.batch_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GeoJsonReader {
+    /// Reads the file at `path`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    ///
+    /// use geoparquet_io::geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions};
+    ///
+    /// let mut file = tempfile::NamedTempFile::new().unwrap();
+    /// file.write_all(br#"{"type":"FeatureCollection","features":[
+    ///   {"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[0,0]}}
+    /// ]}"#).unwrap();
+    /// let reader = GeoJsonReader::try_from_path(file.path(), ReadOptions::default())?;
+    /// assert_eq!(reader.format(), GeoJsonFormat::FeatureCollection);
+    /// assert_eq!(reader.num_features(), 1);
+    /// # Ok::<(), geoparquet_io::Error>(())
+    /// ```
+    pub fn try_from_path(path: impl AsRef<Path>, options: ReadOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let name = options
+            .source_name
+            .clone()
+            .unwrap_or_else(|| path.display().to_string());
+        Self::from_file(file, name, path.to_owned(), &options)
+    }
+
+    /// Reads everything from `reader` (for example standard input), first
+    /// copying it to an anonymous temporary file so that it can be read twice.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    ///
+    /// use geoparquet_io::geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions};
+    ///
+    /// let text = r#"{"type":"LineString","coordinates":[[0,0],[1,1]]}"#;
+    /// let reader = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?;
+    /// assert_eq!(reader.format(), GeoJsonFormat::NewlineDelimited);
+    /// assert_eq!(reader.schema().fields().len(), 1);
+    /// # Ok::<(), geoparquet_io::Error>(())
+    /// ```
+    pub fn try_from_reader(mut reader: impl Read, options: ReadOptions) -> Result<Self> {
+        let name = options
+            .source_name
+            .clone()
+            .unwrap_or_else(|| "-".to_owned());
+        let path = PathBuf::from(&name);
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut spill = tempfile::tempfile().map_err(io)?;
+        std::io::copy(&mut reader, &mut spill).map_err(io)?;
+        Self::from_file(spill, name.clone(), path.clone(), &options)
+    }
+
+    fn from_file(
+        file: File,
+        source_name: String,
+        path: PathBuf,
+        options: &ReadOptions,
+    ) -> Result<Self> {
+        if options.batch_size == 0 {
+            return Err(Error::InvalidInput(
+                "the batch size must be at least 1".to_owned(),
+            ));
+        }
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let stream_error = |e: StreamError| match e.error {
+            ScanError::Io(source) => io(source),
+            ScanError::Syntax(message) => Error::GeoJson {
+                source_name: source_name.clone(),
+                feature: e.feature,
+                message,
+            },
+        };
+
+        (&file).seek(SeekFrom::Start(0)).map_err(io)?;
+        let layout = detect(&mut Scanner::new(BufReader::with_capacity(
+            BUFFER_SIZE,
+            &file,
+        )))
+        .map_err(|error| {
+            stream_error(StreamError {
+                feature: None,
+                error,
+            })
+        })?;
+
+        // Pass 1: infer and check.
+        (&file).seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut stream = FeatureStream::new(BufReader::with_capacity(BUFFER_SIZE, &file), layout);
+        let mut summary = Summary {
+            properties: Members::default(),
+            id: IdKind::Absent,
+            num_features: 0,
+            geometry_types: BTreeSet::new(),
+            extent: Extent::new(),
+        };
+        let mut scratch = Vec::new();
+        while let Some((number, value)) = stream.next_feature().map_err(stream_error)? {
+            let feature_error = |message: String| Error::GeoJson {
+                source_name: source_name.clone(),
+                feature: Some(number),
+                message,
+            };
+            let feature = interpret(value, layout).map_err(feature_error)?;
+            summary.id.absorb(&feature.id);
+            if let Some(p) = &feature.properties {
+                summary.properties.absorb_object(p);
+            }
+            if !feature.geometry.is_null() {
+                scratch.clear();
+                let t = geometry_to_wkb(&feature.geometry, &mut scratch, Some(&mut summary.extent))
+                    .map_err(|m| feature_error(format!("geometry: {m}")))?;
+                summary.geometry_types.insert(t);
+            }
+            summary.num_features += 1;
+        }
+        drop(stream);
+
+        // Pass 2 is driven by the iterator.
+        (&file).seek(SeekFrom::Start(0)).map_err(io)?;
+        let stream = FeatureStream::new(BufReader::with_capacity(BUFFER_SIZE, file), layout);
+        Ok(Self::plan(
+            summary,
+            stream,
+            layout,
+            source_name,
+            path,
+            options.batch_size,
+        ))
+    }
+
+    /// The schema and builders from the first pass.
+    fn plan(
+        summary: Summary,
+        stream: FeatureStream<BufReader<File>>,
+        layout: Layout,
+        source_name: String,
+        path: PathBuf,
+        batch_size: usize,
+    ) -> Self {
+        let props = &summary.properties;
+        // Property columns keep their names, except one called like the geometry column.
+        let mut property_columns: Vec<String> = Vec::with_capacity(props.names().len());
+        for name in props.names() {
+            let column = if name == GEOMETRY_COLUMN {
+                unique(PROPERTY_GEOMETRY_COLUMN, &|n| props.contains(n))
+            } else {
+                name.clone()
+            };
+            property_columns.push(column);
+        }
+        let taken = |n: &str| n == GEOMETRY_COLUMN || property_columns.iter().any(|c| c == n);
+        let feature_id_column = summary.id.data_type().map(|_| {
+            if props.contains(ID_COLUMN) {
+                unique(FEATURE_ID_COLUMN, &taken)
+            } else {
+                ID_COLUMN.to_owned()
+            }
+        });
+
+        let mut fields = Vec::new();
+        if let (Some(name), Some(dt)) = (&feature_id_column, summary.id.data_type()) {
+            fields.push(Field::new(name, dt, true));
+        }
+        for (column, kind) in property_columns.iter().zip(props.kinds()) {
+            fields.push(Field::new(column, kind.data_type(), true));
+        }
+        fields.push(Field::new(GEOMETRY_COLUMN, DataType::Binary, true));
+
+        let property_index = props
+            .names()
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        let format = match layout {
+            Layout::Collection => GeoJsonFormat::FeatureCollection,
+            Layout::Array => GeoJsonFormat::FeatureArray,
+            Layout::Sequence => GeoJsonFormat::NewlineDelimited,
+        };
+        Self {
+            schema: Arc::new(Schema::new(fields)),
+            format,
+            layout,
+            source_name,
+            path,
+            batch_size,
+            stream,
+            id: feature_id_column
+                .as_ref()
+                .map(|_| ColumnBuilder::for_id(summary.id)),
+            feature_id_column,
+            property_index,
+            properties: props.kinds().iter().map(ColumnBuilder::new).collect(),
+            slots: vec![None; props.names().len()],
+            geometry: BinaryBuilder::new(),
+            scratch: Vec::new(),
+            num_features: summary.num_features,
+            geometry_types: summary.geometry_types,
+            bbox: summary.extent.to_bbox(),
+            done: false,
+        }
+    }
+
+    /// The schema of every batch: the feature id column (if any feature has
+    /// an id), the properties in order of first appearance, then
+    /// [`GEOMETRY_COLUMN`] (`Binary`, ISO WKB). All columns are nullable and
+    /// the schema has no metadata.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    ///
+    /// use arrow_schema::DataType;
+    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    ///
+    /// let text = r#"{"type":"Feature","id":"x","properties":{"a":1.5},"geometry":null}"#;
+    /// let schema = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?.schema();
+    /// let types: Vec<_> = schema.fields().iter().map(|f| (f.name().as_str(), f.data_type().clone())).collect();
+    /// assert_eq!(types, [("id", DataType::Utf8), ("a", DataType::Float64), ("geometry", DataType::Binary)]);
+    /// # Ok::<(), geoparquet_io::Error>(())
+    /// ```
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// How the input was laid out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    ///
+    /// use geoparquet_io::geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions};
+    ///
+    /// let reader = GeoJsonReader::try_from_reader(Cursor::new("[]"), ReadOptions::default())?;
+    /// assert_eq!(reader.format(), GeoJsonFormat::FeatureArray);
+    /// # Ok::<(), geoparquet_io::Error>(())
+    /// ```
+    pub fn format(&self) -> GeoJsonFormat {
+        self.format
+    }
+
+    /// How many features the input has (rows over all batches).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    ///
+    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    ///
+    /// let text = "{\"type\":\"Point\",\"coordinates\":[1,2]}\n{\"type\":\"Point\",\"coordinates\":[3,4]}\n";
+    /// let reader = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?;
+    /// assert_eq!(reader.num_features(), 2);
+    /// # Ok::<(), geoparquet_io::Error>(())
+    /// ```
+    pub fn num_features(&self) -> u64 {
+        self.num_features
+    }
+
+    /// The geometry types (with dimension) of the non-null geometries, sorted:
+    /// what GeoParquet's `geometry_types` wants.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    ///
+    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    ///
+    /// let text = "{\"type\":\"Point\",\"coordinates\":[1,2,3]}\n{\"type\":\"LineString\",\"coordinates\":[[0,0],[1,1]]}\n";
+    /// let reader = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?;
+    /// let names: Vec<String> = reader.geometry_types().iter().map(|t| t.to_string()).collect();
+    /// assert_eq!(names, ["Point Z", "LineString"]);
+    /// # Ok::<(), geoparquet_io::Error>(())
+    /// ```
+    pub fn geometry_types(&self) -> &BTreeSet<GeometryTypeAndDimension> {
+        &self.geometry_types
+    }
+
+    /// The bounding box of all coordinates (with the Z range when any
+    /// geometry has Z), `None` when there is no coordinate at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    ///
+    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    ///
+    /// let text = "{\"type\":\"MultiPoint\",\"coordinates\":[[1,5],[3,-2]]}";
+    /// let reader = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?;
+    /// assert_eq!(reader.bbox().map(|b| b.to_vec()), Some(vec![1.0, -2.0, 3.0, 5.0]));
+    /// # Ok::<(), geoparquet_io::Error>(())
+    /// ```
+    pub fn bbox(&self) -> Option<BoundingBox> {
+        self.bbox
+    }
+
+    /// The name of the column holding the Feature ids: [`ID_COLUMN`], or
+    /// [`FEATURE_ID_COLUMN`] when a property is also called `id`; `None` when
+    /// no feature has an id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    ///
+    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    ///
+    /// let text = r#"{"type":"Feature","id":7,"properties":{"id":"seven"},"geometry":null}"#;
+    /// let reader = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?;
+    /// assert_eq!(reader.feature_id_column(), Some("__feature_id"));
+    /// # Ok::<(), geoparquet_io::Error>(())
+    /// ```
+    pub fn feature_id_column(&self) -> Option<&str> {
+        self.feature_id_column.as_deref()
+    }
+
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let source_name = &self.source_name;
+        let path = &self.path;
+        let mut rows = 0;
+        let mut bytes: usize = 0;
+        while rows < self.batch_size && bytes < BATCH_BYTES {
+            let next = self.stream.next_feature().map_err(|e| match e.error {
+                ScanError::Io(source) => Error::Io {
+                    path: path.clone(),
+                    source,
+                },
+                ScanError::Syntax(message) => Error::GeoJson {
+                    source_name: source_name.clone(),
+                    feature: e.feature,
+                    message,
+                },
+            })?;
+            let Some((number, value)) = next else {
+                break;
+            };
+            bytes = bytes.saturating_add(self.stream.last_size());
+            let feature_error = |message: String| Error::GeoJson {
+                source_name: source_name.clone(),
+                feature: Some(number),
+                message,
+            };
+            let feature = interpret(value, self.layout).map_err(feature_error)?;
+            if let Some(b) = &mut self.id {
+                b.append(&feature.id).map_err(feature_error)?;
+            }
+            for (name, value) in feature.properties.into_iter().flatten() {
+                let slot = self
+                    .property_index
+                    .get(&name)
+                    .and_then(|&i| self.slots.get_mut(i))
+                    .ok_or_else(|| {
+                        feature_error(format!(
+                            "property \"{name}\" was not seen by the first pass (did the input change while it was read?)"
+                        ))
+                    })?;
+                *slot = Some(value);
+            }
+            for (slot, builder) in self.slots.iter_mut().zip(&mut self.properties) {
+                let value = slot.take().unwrap_or(Value::Null);
+                builder.append(&value).map_err(feature_error)?;
+            }
+            if feature.geometry.is_null() {
+                self.geometry.append_null();
+            } else {
+                self.scratch.clear();
+                geometry_to_wkb(&feature.geometry, &mut self.scratch, None)
+                    .map_err(|m| feature_error(format!("geometry: {m}")))?;
+                fits(self.geometry.values_slice().len(), self.scratch.len())
+                    .map_err(|m| feature_error(format!("geometry: {m}")))?;
+                self.geometry.append_value(&self.scratch);
+            }
+            rows += 1;
+        }
+        if rows == 0 {
+            return Ok(None);
+        }
+        let finish_error = |message: String| Error::GeoJson {
+            source_name: source_name.clone(),
+            feature: None,
+            message,
+        };
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+        if let Some(b) = &mut self.id {
+            columns.push(b.finish().map_err(finish_error)?);
+        }
+        for b in &mut self.properties {
+            columns.push(b.finish().map_err(finish_error)?);
+        }
+        columns.push(Arc::new(self.geometry.finish()));
+        Ok(Some(RecordBatch::try_new(self.schema.clone(), columns)?))
+    }
+}
+
+impl Iterator for GeoJsonReader {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_batch() {
+            Ok(Some(batch)) => Some(Ok(batch)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! `geoquet convert` and `geoquet extract`.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use geoquet::io::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
+use geoquet::io::reader::{ReadOptions, ScanStats, open};
+use geoquet::io::writer::{
+    CoveringOptions, GeometryEncoding, TargetVersion, WriteSummary, WriterOptions, write_file,
+};
+use geoquet::meta::{BoundingBox, Crs, GeoParquetMetadata};
+
+use crate::{Cli, EXIT_OK, Outcome, Unreadable};
+
+/// The file formats `convert` and `extract` know, from the file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// GeoParquet.
+    Parquet,
+    /// A GeoJSON FeatureCollection.
+    GeoJson,
+    /// Newline-delimited GeoJSON, one Feature per line.
+    NdJson,
+}
+
+pub(crate) fn format_of(path: &str) -> anyhow::Result<Format> {
+    if path == "-" {
+        return Ok(Format::NdJson);
+    }
+    let lower = path.to_ascii_lowercase();
+    let ext = Path::new(&lower)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    match ext {
+        "parquet" | "geoparquet" | "pq" => Ok(Format::Parquet),
+        "geojson" | "json" => Ok(Format::GeoJson),
+        "ndjson" | "geojsonl" | "geojsons" | "jsonl" | "geojsonseq" => Ok(Format::NdJson),
+        _ => Err(Unreadable(format!(
+            "{path}: unknown format (use .parquet, .geojson, .ndjson or .geojsonl, or - for NDJSON on standard input/output)"
+        ))
+        .into()),
+    }
+}
+
+/// Writer options shared by `convert` and `extract`.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// GeoParquet version to write: 1.0, 1.1 (default), 2.0 (Parquet
+    /// GEOMETRY/GEOGRAPHY logical types and geospatial statistics) or native
+    /// (logical types only, no `geo` key).
+    #[arg(long, value_name = "VERSION", default_value = "1.1")]
+    pub geoparquet_version: String,
+    /// Geometry encoding: wkb, or geoarrow (native, 1.1 only).
+    #[arg(long, value_name = "ENCODING", default_value = "wkb")]
+    pub encoding: String,
+    /// Add a per-row bbox covering column (default on for 1.1), optionally naming it.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub covering_bbox: Option<String>,
+    /// Do not add a covering column.
+    #[arg(long, conflicts_with = "covering_bbox")]
+    pub no_covering_bbox: bool,
+    /// Store the covering as FLOAT (rounded outward) instead of DOUBLE.
+    #[arg(long)]
+    pub covering_float32: bool,
+    /// Compression: zstd[:LEVEL] (default zstd:6), snappy, gzip[:LEVEL],
+    /// brotli[:LEVEL], lz4, none.
+    #[arg(long, value_name = "CODEC", default_value = "zstd")]
+    pub compression: String,
+    /// Maximum rows per row group.
+    #[arg(long, value_name = "ROWS")]
+    pub row_group_size: Option<usize>,
+    /// Set the CRS: EPSG:N, OGC:CRS84, PROJJSON text, or @FILE holding PROJJSON.
+    #[arg(long, value_name = "CRS")]
+    pub crs: Option<String>,
+}
+
+/// Arguments of `geoquet convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input: GeoParquet, GeoJSON, NDJSON, or - (GeoJSON/NDJSON on standard input).
+    pub input: String,
+    /// Output: .parquet, .geojson, .ndjson/.geojsonl, or - (NDJSON on standard output).
+    pub output: String,
+    /// Writer options.
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// Arguments of `geoquet extract`.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Input GeoParquet file.
+    pub input: String,
+    /// Output: .parquet, .geojson, .ndjson/.geojsonl, or - (NDJSON on standard output).
+    pub output: String,
+    /// Keep rows whose geometry intersects xmin,ymin,xmax,ymax (xmin > xmax
+    /// crosses the antimeridian).
+    #[arg(long, value_name = "XMIN,YMIN,XMAX,YMAX", allow_hyphen_values = true)]
+    pub bbox: String,
+    /// Keep only these columns (comma-separated; geometry columns are kept).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Writer options (for a .parquet output).
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+pub(crate) fn parse_bbox(s: &str) -> anyhow::Result<BoundingBox> {
+    let vals: Vec<f64> = s
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            Unreadable(format!(
+                "--bbox \"{s}\": expected four numbers xmin,ymin,xmax,ymax"
+            ))
+        })?;
+    let [xmin, ymin, xmax, ymax] = vals[..] else {
+        return Err(Unreadable(format!(
+            "--bbox \"{s}\": expected four numbers xmin,ymin,xmax,ymax, got {}",
+            vals.len()
+        ))
+        .into());
+    };
+    if vals.iter().any(|v| !v.is_finite()) || ymin > ymax {
+        return Err(Unreadable(format!(
+            "--bbox \"{s}\": needs finite numbers with ymin <= ymax"
+        ))
+        .into());
+    }
+    Ok(BoundingBox::new(xmin, ymin, xmax, ymax))
+}
+
+fn parse_compression(s: &str) -> anyhow::Result<Compression> {
+    let (name, level) = match s.split_once(':') {
+        Some((n, l)) => (
+            n,
+            Some(
+                l.parse::<u32>()
+                    .map_err(|_| Unreadable(format!("--compression {s}: bad level")))?,
+            ),
+        ),
+        None => (s, None),
+    };
+    let bad = |e: geoquet::io::parquet::errors::ParquetError| {
+        Unreadable(format!("--compression {s}: {e}"))
+    };
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "zstd" => Compression::ZSTD(
+            ZstdLevel::try_new(i32::try_from(level.unwrap_or(6)).unwrap_or(6)).map_err(bad)?,
+        ),
+        "gzip" => Compression::GZIP(GzipLevel::try_new(level.unwrap_or(6)).map_err(bad)?),
+        "brotli" => Compression::BROTLI(BrotliLevel::try_new(level.unwrap_or(6)).map_err(bad)?),
+        "snappy" => Compression::SNAPPY,
+        "lz4" | "lz4_raw" | "lz4-raw" => Compression::LZ4_RAW,
+        "none" | "uncompressed" => Compression::UNCOMPRESSED,
+        other => {
+            return Err(Unreadable(format!(
+                "--compression {other}: expected zstd, snappy, gzip, brotli, lz4 or none"
+            ))
+            .into());
+        }
+    })
+}
+
+fn parse_crs(s: &str) -> anyhow::Result<Crs> {
+    let text = match s.strip_prefix('@') {
+        Some(file) => {
+            std::fs::read_to_string(file).map_err(|e| Unreadable(format!("--crs {s}: {e}")))?
+        }
+        None => s.to_owned(),
+    };
+    Crs::parse_user(&text).map_err(|e| Unreadable(format!("--crs: {e}")).into())
+}
+
+impl WriteArgs {
+    pub(crate) fn options(&self) -> anyhow::Result<WriterOptions> {
+        let version = TargetVersion::parse(&self.geoparquet_version)
+            .map_err(|e| Unreadable(e.to_string()))?;
+        let encoding = match self.encoding.to_ascii_lowercase().as_str() {
+            "wkb" => GeometryEncoding::Wkb,
+            "geoarrow" | "native" => GeometryEncoding::GeoArrow,
+            other => {
+                return Err(
+                    Unreadable(format!("--encoding {other}: expected wkb or geoarrow")).into(),
+                );
+            }
+        };
+        let mut options = WriterOptions::default()
+            .with_version(version)
+            .with_encoding(encoding);
+        options.compression = parse_compression(&self.compression)?;
+        if let Some(rows) = self.row_group_size {
+            if rows == 0 {
+                return Err(Unreadable("--row-group-size must be at least 1".into()).into());
+            }
+            options.row_group_rows = rows;
+        }
+        if self.no_covering_bbox {
+            options.covering = Some(None);
+        } else if let Some(name) = &self.covering_bbox {
+            options.covering = Some(Some(CoveringOptions {
+                name: (!name.is_empty()).then(|| name.clone()),
+                float32: self.covering_float32,
+                with_z: false,
+            }));
+        } else if self.covering_float32 {
+            options.covering = Some(Some(CoveringOptions {
+                float32: true,
+                ..CoveringOptions::default()
+            }));
+        }
+        if let Some(c) = &self.crs {
+            options.crs = Some(parse_crs(c)?);
+        }
+        Ok(options)
+    }
+}
+
+/// Shows rows done on standard error, at most twice a second, only on a terminal.
+pub(crate) struct Progress {
+    enabled: bool,
+    last: Instant,
+    label: &'static str,
+}
+
+impl Progress {
+    pub(crate) fn new(cli: &Cli, label: &'static str) -> Self {
+        Self {
+            enabled: !cli.quiet && std::io::stderr().is_terminal(),
+            last: Instant::now(),
+            label,
+        }
+    }
+
+    pub(crate) fn rows(&mut self, rows: u64) {
+        if self.enabled && self.last.elapsed() > Duration::from_millis(500) {
+            self.last = Instant::now();
+            eprint!("\r{}: {rows} rows", self.label);
+        }
+    }
+
+    pub(crate) fn done(&self) {
+        if self.enabled {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+fn check_output(output: &str, input: &str) -> anyhow::Result<()> {
+    if output != "-" && Path::new(output) == Path::new(input) {
+        return Err(Unreadable(format!("{output}: the output would overwrite the input")).into());
+    }
+    Ok(())
+}
+
+/// Reads GeoParquet with `read` options and writes `output` in its format.
+fn parquet_to(
+    cli: &Cli,
+    input: &Path,
+    output: &str,
+    read: &ReadOptions,
+    write: &WriterOptions,
+) -> anyhow::Result<(u64, ScanStats, Option<WriteSummary>)> {
+    let reader = open(input, read).map_err(|e| Unreadable(e.to_string()))?;
+    let meta: GeoParquetMetadata = reader.metadata().clone();
+    let schema = reader.schema();
+    let mut progress = Progress::new(cli, "converting");
+    let mut rows = 0u64;
+    let stats_cell = std::cell::Cell::new(ScanStats::default());
+    let summary = match format_of(output)? {
+        Format::Parquet => {
+            let meta_for_writer = declared_types(input, &meta, write)?;
+            let mut reader = reader;
+            let batches = std::iter::from_fn(|| {
+                let next = reader.next();
+                stats_cell.set(reader.stats());
+                next
+            })
+            .inspect(|b| {
+                if let Ok(b) = b {
+                    rows += b.num_rows() as u64;
+                    progress.rows(rows);
+                }
+            });
+            let summary = write_file(
+                Path::new(output),
+                schema,
+                batches,
+                Some(&meta_for_writer),
+                write,
+            )
+            .with_context(|| format!("writing {output}"))?;
+            Some(summary)
+        }
+        Format::GeoJson | Format::NdJson => {
+            let ndjson = format_of(output)? == Format::NdJson;
+            let mut reader = reader;
+            let batches = std::iter::from_fn(|| {
+                let next = reader.next();
+                stats_cell.set(reader.stats());
+                next
+            });
+            rows =
+                crate::geojson_out::write(output, schema, batches, &meta.primary_column, ndjson)?;
+            None
+        }
+    };
+    progress.done();
+    Ok((
+        summary.as_ref().map_or(rows, |s| s.rows),
+        stats_cell.get(),
+        summary,
+    ))
+}
+
+/// The GeoArrow encoding needs the geometry types; when the input does not
+/// declare them, they are found by reading the geometry columns once.
+fn declared_types(
+    input: &Path,
+    meta: &GeoParquetMetadata,
+    write: &WriterOptions,
+) -> anyhow::Result<GeoParquetMetadata> {
+    let mut meta = meta.clone();
+    if write.encoding == GeometryEncoding::GeoArrow {
+        let undeclared: Vec<String> = meta
+            .columns
+            .iter()
+            .filter(|(_, c)| c.geometry_types.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !undeclared.is_empty() {
+            let found = geoquet::io::reader::scan_geometry_types(input)
+                .map_err(|e| Unreadable(e.to_string()))?;
+            for name in undeclared {
+                if let (Some(col), Some(types)) = (meta.columns.get_mut(&name), found.get(&name)) {
+                    col.geometry_types = types.iter().copied().collect();
+                }
+            }
+        }
+    }
+    Ok(meta)
+}
+
+pub(crate) fn run_convert(
+    cli: &Cli,
+    args: &ConvertArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    check_output(&args.output, &args.input)?;
+    let write = args.write.options()?;
+    let started = Instant::now();
+    let rows = match format_of(&args.input)? {
+        Format::Parquet => {
+            parquet_to(
+                cli,
+                Path::new(&args.input),
+                &args.output,
+                &ReadOptions::default(),
+                &write,
+            )?
+            .0
+        }
+        Format::GeoJson | Format::NdJson => {
+            crate::geojson_out::convert_geojson(cli, &args.input, &args.output, &write)?
+        }
+    };
+    if !cli.quiet && args.output != "-" {
+        writeln!(
+            out,
+            "{}: {rows} rows written in {:.2} s",
+            args.output,
+            started.elapsed().as_secs_f64()
+        )?;
+    }
+    Ok(Outcome(EXIT_OK))
+}
+
+pub(crate) fn run_extract(
+    cli: &Cli,
+    args: &ExtractArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    check_output(&args.output, &args.input)?;
+    if format_of(&args.input)? != Format::Parquet {
+        return Err(Unreadable(format!(
+            "{}: extract reads GeoParquet; use convert for GeoJSON",
+            args.input
+        ))
+        .into());
+    }
+    let bbox = parse_bbox(&args.bbox)?;
+    let write = args.write.options()?;
+    let mut read = ReadOptions {
+        bbox: Some(bbox),
+        ..ReadOptions::default()
+    };
+    if let Some(cols) = &args.columns {
+        // Geometry columns are kept whatever the list says.
+        let footer = geoquet::io::read_footer(Path::new(&args.input))
+            .map_err(|e| Unreadable(e.to_string()))?;
+        let meta = footer
+            .facts
+            .geo_metadata()
+            .or_else(|| footer.facts.synthesize_metadata())
+            .and_then(Result::ok);
+        let mut wanted = cols.clone();
+        if let Some(m) = meta {
+            for g in m.columns.keys() {
+                if !wanted.contains(g) {
+                    wanted.push(g.clone());
+                }
+            }
+        }
+        read.columns = Some(wanted);
+    }
+    let started = Instant::now();
+    let (rows, stats, _) = parquet_to(cli, Path::new(&args.input), &args.output, &read, &write)?;
+    if cli.verbose > 0 {
+        eprintln!(
+            "row groups read {}/{}, bytes skipped {}/{} ({:.1}%), rows skipped by the page index {}, rows returned {}",
+            stats.row_groups_read,
+            stats.row_groups_total,
+            stats.bytes_skipped,
+            stats.bytes_total,
+            if stats.bytes_total > 0 {
+                100.0 * stats.bytes_skipped as f64 / stats.bytes_total as f64
+            } else {
+                0.0
+            },
+            stats.rows_skipped_by_pages,
+            rows
+        );
+    }
+    if !cli.quiet && args.output != "-" {
+        writeln!(
+            out,
+            "{}: {rows} rows written in {:.2} s",
+            args.output,
+            started.elapsed().as_secs_f64()
+        )?;
+    }
+    Ok(Outcome(EXIT_OK))
+}

@@ -1,0 +1,118 @@
+//! GeoJSON and NDJSON on either side of `convert` / `extract`.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use geoquet::io::arrow_array::RecordBatch;
+use geoquet::io::arrow_schema::SchemaRef;
+use geoquet::io::geojson::{
+    GeoJsonFormat, GeoJsonReader, ReadOptions, WriteOptions, write_batches,
+};
+use geoquet::io::writer::{WriterOptions, write_file};
+use geoquet::meta::{Encoding, GeoParquetColumnMetadata, GeoParquetMetadata};
+
+use crate::Unreadable;
+use crate::convert::{Format, Progress, format_of};
+
+/// Streams batches out as GeoJSON (a FeatureCollection) or NDJSON, to a file
+/// (atomically) or to standard output for `-`. Returns the rows written.
+pub(crate) fn write<I>(
+    output: &str,
+    schema: SchemaRef,
+    batches: I,
+    geometry: &str,
+    ndjson: bool,
+) -> anyhow::Result<u64>
+where
+    I: Iterator<Item = geoquet::io::Result<RecordBatch>>,
+{
+    let format = if ndjson {
+        GeoJsonFormat::NewlineDelimited
+    } else {
+        GeoJsonFormat::FeatureCollection
+    };
+    let options = WriteOptions::default()
+        .with_format(format)
+        .with_geometry_column(geometry);
+    let mut rows = 0u64;
+    let counted = batches.inspect(|b| {
+        if let Ok(b) = b {
+            rows += b.num_rows() as u64;
+        }
+    });
+    if output == "-" {
+        let stdout = std::io::stdout();
+        let mut w = write_batches(BufWriter::new(stdout.lock()), schema, counted, options)?;
+        w.flush().context("writing to standard output")?;
+        return Ok(rows);
+    }
+    let path = Path::new(output);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".geoquet-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .with_context(|| format!("{output}: cannot create a temporary file beside it"))?;
+    let file = tmp.reopen().with_context(|| output.to_owned())?;
+    let mut w = write_batches(BufWriter::new(file), schema, counted, options)?;
+    w.flush().with_context(|| output.to_owned())?;
+    drop(w);
+    tmp.persist(path)
+        .with_context(|| format!("{output}: cannot move the result into place"))?;
+    Ok(rows)
+}
+
+/// GeoJSON/NDJSON (file or `-`) to any output format. Returns the rows written.
+pub(crate) fn convert_geojson(
+    cli: &crate::Cli,
+    input: &str,
+    output: &str,
+    write_options: &WriterOptions,
+) -> anyhow::Result<u64> {
+    let options = ReadOptions::default().with_source_name(if input == "-" {
+        "standard input"
+    } else {
+        input
+    });
+    let reader = if input == "-" {
+        GeoJsonReader::try_from_reader(std::io::stdin().lock(), options)
+    } else {
+        GeoJsonReader::try_from_path(input, options)
+    }
+    .map_err(|e| Unreadable(e.to_string()))?;
+    let schema = reader.schema();
+    let geometry = geoquet::io::geojson::GEOMETRY_COLUMN;
+    match format_of(output)? {
+        Format::Parquet => {
+            // GeoJSON is OGC:CRS84 (RFC 7946); the first pass knows the types.
+            let types = reader.geometry_types().iter().copied().collect();
+            let input_meta = GeoParquetMetadata::new(
+                geometry,
+                GeoParquetColumnMetadata::new(Encoding::Wkb, types),
+            );
+            let mut progress = Progress::new(cli, "converting");
+            let mut rows = 0u64;
+            let batches = reader.inspect(|b| {
+                if let Ok(b) = b {
+                    rows += b.num_rows() as u64;
+                    progress.rows(rows);
+                }
+            });
+            let summary = write_file(
+                Path::new(output),
+                schema,
+                batches,
+                Some(&input_meta),
+                write_options,
+            )
+            .with_context(|| format!("writing {output}"))?;
+            progress.done();
+            Ok(summary.rows)
+        }
+        f => write(output, schema, reader, geometry, f == Format::NdJson),
+    }
+}
