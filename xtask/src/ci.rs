@@ -55,6 +55,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     test.args(["test", "--workspace"]);
     all_ok &= step(&mut steps, "test", test);
 
+    // Cross-checks with the real clients (GeoPandas, pyarrow, DuckDB), in a
+    // venv under target/ that the step creates once.
+    let mut interop = cargo();
+    interop.args(["run", "--quiet", "--package", "xtask", "--", "interop"]);
+    all_ok &= step(&mut steps, "interop", interop);
+
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings");

@@ -741,7 +741,8 @@ fn read_ours(
 
 // --- we write, they read -------------------------------------------------------------
 
-/// `geoquet convert` options: (--geoparquet-version, --encoding, --covering-bbox).
+/// `geoquet convert` options: (--geoparquet-version, --encoding, --covering-bbox
+/// or --no-covering-bbox).
 const COMBOS: &[(&str, &str, bool)] = &[
     ("1.0", "wkb", false),
     ("1.1", "wkb", false),
@@ -767,7 +768,11 @@ const CONVERT_INPUTS: &[&str] = &[
 fn combo_label(version: &str, encoding: &str, covering: bool) -> String {
     format!(
         "--geoparquet-version {version} --encoding {encoding}{}",
-        if covering { " --covering-bbox" } else { "" }
+        if covering {
+            " --covering-bbox"
+        } else {
+            " --no-covering-bbox"
+        }
     )
 }
 
@@ -852,9 +857,12 @@ fn check_ours(
                 "--encoding",
                 encoding,
             ]);
-            if covering {
-                cmd.arg("--covering-bbox");
-            }
+            // Explicit both ways: 1.1 writes a covering by default.
+            cmd.arg(if covering {
+                "--covering-bbox"
+            } else {
+                "--no-covering-bbox"
+            });
             let out = cmd.output().context("running geoquet convert")?;
             if !out.status.success() {
                 let why = format!(

@@ -66,6 +66,9 @@ pub struct WriteArgs {
     /// Store the covering as FLOAT (rounded outward) instead of DOUBLE.
     #[arg(long)]
     pub covering_float32: bool,
+    /// Add zmin/zmax to the covering (for 3D data).
+    #[arg(long)]
+    pub covering_z: bool,
     /// Compression: zstd[:LEVEL] (default zstd:6), snappy, gzip[:LEVEL],
     /// brotli[:LEVEL], lz4, none.
     #[arg(long, value_name = "CODEC", default_value = "zstd")]
@@ -202,16 +205,12 @@ impl WriteArgs {
         }
         if self.no_covering_bbox {
             options.covering = Some(None);
-        } else if let Some(name) = &self.covering_bbox {
+        } else if self.covering_bbox.is_some() || self.covering_float32 || self.covering_z {
+            let name = self.covering_bbox.clone().unwrap_or_default();
             options.covering = Some(Some(CoveringOptions {
-                name: (!name.is_empty()).then(|| name.clone()),
+                name: (!name.is_empty()).then_some(name),
                 float32: self.covering_float32,
-                with_z: false,
-            }));
-        } else if self.covering_float32 {
-            options.covering = Some(Some(CoveringOptions {
-                float32: true,
-                ..CoveringOptions::default()
+                with_z: self.covering_z,
             }));
         }
         if let Some(c) = &self.crs {

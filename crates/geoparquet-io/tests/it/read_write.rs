@@ -462,3 +462,137 @@ fn bbox_filter_equals_brute_force() {
     }
     println!("{checked} filtered reads equal the brute-force filter");
 }
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = alphabet.iter().position(|a| *a == c).unwrap() as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_stale_geo_copy_in_the_embedded_arrow_schema() {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    let path = test_support::fixture("test-data/sample.parquet");
+    let (batches, meta) = read_all(&path, &ReadOptions::default());
+    let schema = batches[0].schema();
+    // An input schema carrying a stale `geo` copy, as pyarrow-made tables do.
+    let mut md: HashMap<String, String> = schema.metadata().clone();
+    md.insert(
+        "geo".into(),
+        "{\"version\":\"0.1.0\",\"stale\":true}".into(),
+    );
+    let stale = Arc::new(arrow_schema::Schema::new_with_metadata(
+        schema.fields().clone(),
+        md,
+    ));
+    let batches: Vec<RecordBatch> = batches
+        .into_iter()
+        .map(|b| RecordBatch::try_new(stale.clone(), b.columns().to_vec()).unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.parquet");
+    write_file(
+        &out,
+        stale,
+        batches.into_iter().map(Ok),
+        Some(&meta),
+        &WriterOptions::default(),
+    )
+    .unwrap();
+    let footer = geoparquet_io::read_footer(&out).unwrap();
+    let geo_keys: Vec<_> = footer
+        .facts
+        .key_value
+        .iter()
+        .filter(|(k, _)| k == "geo")
+        .collect();
+    assert_eq!(geo_keys.len(), 1);
+    assert!(!geo_keys[0].1.as_deref().unwrap().contains("stale"));
+    let arrow_schema = footer.facts.key_value("ARROW:schema").unwrap();
+    let bytes = base64_decode(arrow_schema);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        !text.contains("stale") && !text.contains("primary_column"),
+        "ARROW:schema carries a geo copy"
+    );
+}
+
+#[test]
+fn float32_and_3d_coverings_contain_their_geometries() {
+    use geoparquet_io::writer::CoveringOptions;
+    let Some(dir) = test_support::corpus("geoarrow/example") else {
+        return;
+    };
+    for name in [
+        "example_polygon-z_geo.parquet",
+        "example_linestring_geo.parquet",
+    ] {
+        let path = dir.join(name);
+        let (batches, meta) = read_all(&path, &ReadOptions::default());
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("f32.parquet");
+        let options = WriterOptions::default().with_covering(Some(CoveringOptions {
+            name: Some("box".into()),
+            float32: true,
+            with_z: name.contains("-z"),
+        }));
+        write_file(
+            &out,
+            batches[0].schema(),
+            batches.iter().cloned().map(Ok),
+            Some(&meta),
+            &options,
+        )
+        .unwrap();
+        let report = geoparquet_io::validate_footer(&out).unwrap();
+        assert!(report.is_valid(), "{:?}", report.findings);
+        let (back, back_meta) = read_all(
+            &out,
+            &ReadOptions {
+                keep_covering: true,
+                ..ReadOptions::default()
+            },
+        );
+        let cov = back_meta.primary().unwrap().covering.clone().unwrap();
+        assert_eq!(cov.bbox.column(), Some("box"));
+        assert_eq!(cov.bbox.zmin.is_some(), name.contains("-z"));
+        for b in &back {
+            let boxes = b.column_by_name("box").unwrap();
+            let st = boxes
+                .as_any()
+                .downcast_ref::<arrow_array::StructArray>()
+                .unwrap();
+            let geoms = wkb_values(b.column_by_name("geometry").unwrap().as_ref()).unwrap();
+            let f = |n: &str, row: usize| -> f64 {
+                let c = st.column_by_name(n).unwrap();
+                f64::from(
+                    c.as_any()
+                        .downcast_ref::<arrow_array::Float32Array>()
+                        .unwrap()
+                        .value(row),
+                )
+            };
+            for row in 0..b.num_rows() {
+                let Some(bytes) = geoms.value(row) else {
+                    continue;
+                };
+                let Some(gb) = geoparquet_io::geometry::wkb_info(bytes).unwrap().bbox else {
+                    continue;
+                };
+                assert!(f("xmin", row) <= gb.xmin && f("ymin", row) <= gb.ymin);
+                assert!(f("xmax", row) >= gb.xmax && f("ymax", row) >= gb.ymax);
+            }
+        }
+    }
+}
