@@ -56,24 +56,32 @@ pub fn read_footer(path: &Path) -> Result<Footer> {
             metadata: Some(metadata),
             file_size,
         }),
-        Err(e) => {
-            let message = e.to_string();
-            if message.contains("utf-8") || message.contains("utf8") || message.contains("UTF-8") {
-                Ok(Footer {
-                    metadata: None,
-                    facts: FileFacts {
-                        footer_problem: Some(FooterProblem::InvalidUtf8(message)),
-                        ..FileFacts::default()
-                    },
-                    file_size,
-                })
-            } else {
-                Err(Error::NotParquet {
-                    path: path.to_path_buf(),
-                    message,
-                })
-            }
-        }
+        Err(e) => footer_error(path, e, file_size),
+    }
+}
+
+/// A footer that failed to decode: invalid UTF-8 in the key/value metadata is
+/// a fact for the validator; anything else is [`Error::NotParquet`].
+pub(crate) fn footer_error(
+    path: &Path,
+    e: parquet::errors::ParquetError,
+    file_size: u64,
+) -> Result<Footer> {
+    let message = e.to_string();
+    if message.contains("utf-8") || message.contains("utf8") || message.contains("UTF-8") {
+        Ok(Footer {
+            metadata: None,
+            facts: FileFacts {
+                footer_problem: Some(FooterProblem::InvalidUtf8(message)),
+                ..FileFacts::default()
+            },
+            file_size,
+        })
+    } else {
+        Err(Error::NotParquet {
+            path: path.to_path_buf(),
+            message,
+        })
     }
 }
 

@@ -122,7 +122,12 @@ fn describe(f: &geoparquet_meta::file::ColumnFacts) -> String {
 
 /// Inspects a local file from its footer: nothing but the footer is read.
 pub fn inspect(path: &Path) -> Result<Inspection> {
-    let footer = read_footer(path)?;
+    inspect_footer(path, read_footer(path)?)
+}
+
+/// Inspects an already read footer (e.g. one read from an object store);
+/// `path` names the file in the result and in errors.
+pub fn inspect_footer(path: &Path, footer: crate::Footer) -> Result<Inspection> {
     if let Some(geoparquet_meta::file::FooterProblem::InvalidUtf8(detail)) =
         &footer.facts.footer_problem
     {

@@ -8,13 +8,16 @@ pub mod geometry;
 mod inspect;
 pub mod native;
 pub mod reader;
+#[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
+pub mod store;
 mod validate;
 pub mod wkb_column;
 pub mod writer;
 
 pub use error::{Error, Result};
 pub use footer::{Footer, facts_from_metadata, read_footer};
-pub use inspect::{GeometryColumnInfo, Inspection, MetadataSource, inspect};
+pub use inspect::{GeometryColumnInfo, Inspection, MetadataSource, inspect, inspect_footer};
 pub use validate::validate_footer;
 
 /// The metadata model this crate reads and writes, re-exported.

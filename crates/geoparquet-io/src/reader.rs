@@ -637,31 +637,141 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<GeoParquetReader> {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-    let (_, meta) = facts_meta(builder.metadata());
-    let mut meta = meta
-        .map_err(|e| match e {
-            Error::Meta { source, .. } => Error::Meta {
-                path: path.to_path_buf(),
-                source,
-            },
-            other => other,
-        })?
-        .ok_or_else(|| Error::NotGeoParquet {
-            path: path.to_path_buf(),
-        })?;
-    build(builder, &mut meta, options).map(|(inner, shape, stats)| GeoParquetReader {
-        inner,
+    let mut meta = required_metadata(builder.metadata(), &path.display().to_string())?;
+    let (builder, shape, stats) = configure(builder, &mut meta, options)?;
+    Ok(GeoParquetReader {
+        inner: builder.build()?,
         shape,
         metadata: meta,
         stats,
     })
 }
 
-fn build(
-    builder: ParquetRecordBatchReaderBuilder<File>,
+/// The metadata of a builder's file, or the typed error naming `name`.
+fn required_metadata(metadata: &ParquetMetaData, name: &str) -> Result<GeoParquetMetadata> {
+    let path = std::path::PathBuf::from(name);
+    let (_, meta) = facts_meta(metadata);
+    meta.map_err(|e| match e {
+        Error::Meta { source, .. } => Error::Meta {
+            path: path.clone(),
+            source,
+        },
+        other => other,
+    })?
+    .ok_or(Error::NotGeoParquet { path })
+}
+
+/// A GeoParquet file read asynchronously: batches with geometry as WKB.
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub struct GeoParquetStream<T> {
+    inner: parquet::arrow::async_reader::ParquetRecordBatchStream<T>,
+    shape: OutputShape,
+    metadata: GeoParquetMetadata,
+    stats: ScanStats,
+}
+
+#[cfg(feature = "async")]
+impl<T> std::fmt::Debug for GeoParquetStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeoParquetStream")
+            .field("schema", &self.shape.schema)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T> GeoParquetStream<T>
+where
+    T: parquet::arrow::async_reader::AsyncFileReader + Unpin + Send + 'static,
+{
+    /// The next batch, `None` at the end.
+    pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+        use futures::StreamExt;
+        let batch = self.inner.next().await?;
+        let out = batch
+            .map_err(Error::from)
+            .and_then(|b| self.shape.convert(b));
+        if let Ok(b) = &out {
+            self.stats.rows_returned += b.num_rows() as u64;
+        }
+        Some(out)
+    }
+
+    /// The file's GeoParquet metadata (as for [`GeoParquetReader::metadata`]).
+    pub fn metadata(&self) -> &GeoParquetMetadata {
+        &self.metadata
+    }
+
+    /// Pruning and row counts so far.
+    pub fn stats(&self) -> ScanStats {
+        self.stats
+    }
+
+    /// The schema of the batches returned.
+    pub fn schema(&self) -> SchemaRef {
+        self.shape.schema.clone()
+    }
+}
+
+/// Opens any parquet [`AsyncFileReader`](parquet::arrow::async_reader::AsyncFileReader)
+/// (an object store, a file, memory) for reading, with the same pruning and
+/// filters as [`open`]. `name` is used in errors.
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// use geoparquet_io::reader::{open_async, ReadOptions};
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let file = tokio::fs::File::open(path).await?;
+/// let mut stream = open_async(file, "sample.parquet", &ReadOptions::default()).await?;
+/// let mut rows = 0;
+/// while let Some(batch) = stream.next_batch().await {
+///     rows += batch?.num_rows();
+/// }
+/// assert_eq!(rows, 7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub async fn open_async<T>(
+    input: T,
+    name: &str,
+    options: &ReadOptions,
+) -> Result<GeoParquetStream<T>>
+where
+    T: parquet::arrow::async_reader::AsyncFileReader + Unpin + Send + 'static,
+{
+    let reader_options = ArrowReaderOptions::new()
+        .with_page_index_policy(PageIndexPolicy::from(options.bbox.is_some()));
+    let builder = parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder::new_with_options(
+        input,
+        reader_options,
+    )
+    .await
+    .map_err(|e| Error::NotParquet {
+        path: name.into(),
+        message: e.to_string(),
+    })?;
+    let mut meta = required_metadata(builder.metadata(), name)?;
+    let (builder, shape, stats) = configure(builder, &mut meta, options)?;
+    Ok(GeoParquetStream {
+        inner: builder.build()?,
+        shape,
+        metadata: meta,
+        stats,
+    })
+}
+
+/// Applies projection, pruning and row filters to any reader builder (sync or async).
+fn configure<T>(
+    builder: ArrowReaderBuilder<T>,
     meta: &mut GeoParquetMetadata,
     options: &ReadOptions,
-) -> Result<(ParquetRecordBatchReader, OutputShape, ScanStats)> {
+) -> Result<(ArrowReaderBuilder<T>, OutputShape, ScanStats)> {
     let arrow_schema = builder.schema().clone();
     let names: Vec<String> = arrow_schema
         .fields()
@@ -828,6 +938,5 @@ fn build(
         meta.primary_column = first.clone();
     }
     let shape = output_shape(&projected, meta);
-    let inner = builder.with_projection(mask).build()?;
-    Ok((inner, shape, stats))
+    Ok((builder.with_projection(mask), shape, stats))
 }

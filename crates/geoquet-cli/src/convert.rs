@@ -7,12 +7,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use geoquet::io::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
-use geoquet::io::reader::{ReadOptions, ScanStats, open};
-use geoquet::io::writer::{
-    CoveringOptions, GeometryEncoding, TargetVersion, WriteSummary, WriterOptions, write_file,
-};
-use geoquet::meta::{BoundingBox, Crs, GeoParquetMetadata};
+use std::collections::{BTreeMap, BTreeSet};
 
+use geoquet::io::geometry::wkb_info;
+use geoquet::io::reader::{ReadOptions, ScanStats};
+use geoquet::io::wkb_column::wkb_values;
+use geoquet::io::writer::{
+    CoveringOptions, GeometryEncoding, TargetVersion, WriterOptions, write_file,
+};
+use geoquet::meta::{BoundingBox, Crs, GeoParquetMetadata, GeometryTypeAndDimension};
+
+use crate::source::{Batches, Source};
 use crate::{Cli, EXIT_OK, Outcome, Unreadable};
 
 /// The file formats `convert` and `extract` know, from the file name.
@@ -84,7 +89,8 @@ pub struct WriteArgs {
 /// Arguments of `geoquet convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Input: GeoParquet, GeoJSON, NDJSON, or - (GeoJSON/NDJSON on standard input).
+    /// Input: GeoParquet, GeoJSON or NDJSON, as a path or a URL (file://,
+    /// s3://, gs://, az://, http(s)://), or - (GeoJSON/NDJSON on standard input).
     pub input: String,
     /// Output: .parquet, .geojson, .ndjson/.geojsonl, or - (NDJSON on standard output).
     pub output: String,
@@ -96,7 +102,7 @@ pub struct ConvertArgs {
 /// Arguments of `geoquet extract`.
 #[derive(Debug, Args)]
 pub struct ExtractArgs {
-    /// Input GeoParquet file.
+    /// Input GeoParquet file: a path or a URL (file://, s3://, gs://, az://, http(s)://).
     pub input: String,
     /// Output: .parquet, .geojson, .ndjson/.geojsonl, or - (NDJSON on standard output).
     pub output: String,
@@ -251,7 +257,12 @@ impl Progress {
 }
 
 fn check_output(output: &str, input: &str) -> anyhow::Result<()> {
-    if output != "-" && Path::new(output) == Path::new(input) {
+    if output != "-"
+        && (Path::new(output) == Path::new(input)
+            || std::fs::canonicalize(output)
+                .ok()
+                .is_some_and(|o| std::fs::canonicalize(input).ok() == Some(o)))
+    {
         return Err(Unreadable(format!("{output}: the output would overwrite the input")).into());
     }
     Ok(())
@@ -260,86 +271,101 @@ fn check_output(output: &str, input: &str) -> anyhow::Result<()> {
 /// Reads GeoParquet with `read` options and writes `output` in its format.
 fn parquet_to(
     cli: &Cli,
-    input: &Path,
+    source: &Source,
     output: &str,
     read: &ReadOptions,
     write: &WriterOptions,
-) -> anyhow::Result<(u64, ScanStats, Option<WriteSummary>)> {
-    let reader = open(input, read).map_err(|e| Unreadable(e.to_string()))?;
-    let meta: GeoParquetMetadata = reader.metadata().clone();
-    let schema = reader.schema();
+) -> anyhow::Result<(u64, ScanStats)> {
+    let Batches {
+        schema,
+        metadata,
+        stats,
+        iter,
+    } = source.open(read)?;
     let mut progress = Progress::new(cli, "converting");
     let mut rows = 0u64;
-    let stats_cell = std::cell::Cell::new(ScanStats::default());
-    let summary = match format_of(output)? {
+    let rows = match format_of(output)? {
         Format::Parquet => {
-            let meta_for_writer = declared_types(input, &meta, write)?;
-            let mut reader = reader;
-            let batches = std::iter::from_fn(|| {
-                let next = reader.next();
-                stats_cell.set(reader.stats());
-                next
-            })
-            .inspect(|b| {
+            let meta_for_writer = declared_types(source, &metadata, write)?;
+            let batches = iter.inspect(|b| {
                 if let Ok(b) = b {
                     rows += b.num_rows() as u64;
                     progress.rows(rows);
                 }
             });
-            let summary = write_file(
+            write_file(
                 Path::new(output),
                 schema,
                 batches,
                 Some(&meta_for_writer),
                 write,
             )
-            .with_context(|| format!("writing {output}"))?;
-            Some(summary)
+            .with_context(|| format!("writing {output}"))?
+            .rows
         }
-        Format::GeoJson | Format::NdJson => {
-            let ndjson = format_of(output)? == Format::NdJson;
-            let mut reader = reader;
-            let batches = std::iter::from_fn(|| {
-                let next = reader.next();
-                stats_cell.set(reader.stats());
-                next
-            });
-            rows =
-                crate::geojson_out::write(output, schema, batches, &meta.primary_column, ndjson)?;
-            None
-        }
+        f => crate::geojson_out::write(
+            output,
+            schema,
+            iter,
+            &metadata.primary_column,
+            f == Format::NdJson,
+        )?,
     };
     progress.done();
-    Ok((
-        summary.as_ref().map_or(rows, |s| s.rows),
-        stats_cell.get(),
-        summary,
-    ))
+    Ok((rows, stats.get()))
 }
 
 /// The GeoArrow encoding needs the geometry types; when the input does not
 /// declare them, they are found by reading the geometry columns once.
 fn declared_types(
-    input: &Path,
+    source: &Source,
     meta: &GeoParquetMetadata,
     write: &WriterOptions,
 ) -> anyhow::Result<GeoParquetMetadata> {
     let mut meta = meta.clone();
-    if write.encoding == GeometryEncoding::GeoArrow {
-        let undeclared: Vec<String> = meta
-            .columns
-            .iter()
-            .filter(|(_, c)| c.geometry_types.is_empty())
-            .map(|(k, _)| k.clone())
-            .collect();
-        if !undeclared.is_empty() {
-            let found = geoquet::io::reader::scan_geometry_types(input)
-                .map_err(|e| Unreadable(e.to_string()))?;
-            for name in undeclared {
-                if let (Some(col), Some(types)) = (meta.columns.get_mut(&name), found.get(&name)) {
-                    col.geometry_types = types.iter().copied().collect();
+    if write.encoding != GeometryEncoding::GeoArrow {
+        return Ok(meta);
+    }
+    let undeclared: Vec<String> = meta
+        .columns
+        .iter()
+        .filter(|(_, c)| c.geometry_types.is_empty())
+        .map(|(k, _)| k.clone())
+        .collect();
+    if undeclared.is_empty() {
+        return Ok(meta);
+    }
+    let options = ReadOptions {
+        columns: Some(undeclared.clone()),
+        ..ReadOptions::default()
+    };
+    let mut found: BTreeMap<String, BTreeSet<GeometryTypeAndDimension>> = BTreeMap::new();
+    let mut row = 0u64;
+    for batch in source.open(&options)?.iter {
+        let batch = batch.map_err(|e| Unreadable(e.to_string()))?;
+        for name in &undeclared {
+            let Some(col) = batch.column_by_name(name) else {
+                continue;
+            };
+            let values = wkb_values(col.as_ref()).map_err(|e| Unreadable(e.to_string()))?;
+            let set = found.entry(name.clone()).or_default();
+            for i in 0..values.len() {
+                if let Some(bytes) = values.value(i) {
+                    let info = wkb_info(bytes).map_err(|m| {
+                        Unreadable(format!(
+                            "column \"{name}\", row {}: invalid WKB: {m}",
+                            row + i as u64
+                        ))
+                    })?;
+                    set.insert(info.type_and_dimension);
                 }
             }
+        }
+        row += batch.num_rows() as u64;
+    }
+    for (name, types) in found {
+        if let Some(col) = meta.columns.get_mut(&name) {
+            col.geometry_types = types.into_iter().collect();
         }
     }
     Ok(meta)
@@ -352,12 +378,14 @@ pub(crate) fn run_convert(
 ) -> anyhow::Result<Outcome> {
     check_output(&args.output, &args.input)?;
     let write = args.write.options()?;
+    let input_format = format_of(&args.input)?;
+    format_of(&args.output)?;
     let started = Instant::now();
-    let rows = match format_of(&args.input)? {
+    let rows = match input_format {
         Format::Parquet => {
             parquet_to(
                 cli,
-                Path::new(&args.input),
+                &Source::parse(&args.input)?,
                 &args.output,
                 &ReadOptions::default(),
                 &write,
@@ -394,6 +422,8 @@ pub(crate) fn run_extract(
     }
     let bbox = parse_bbox(&args.bbox)?;
     let write = args.write.options()?;
+    format_of(&args.output)?;
+    let source = Source::parse(&args.input)?;
     let mut read = ReadOptions {
         bbox: Some(bbox),
         ..ReadOptions::default()
@@ -418,7 +448,7 @@ pub(crate) fn run_extract(
         read.columns = Some(wanted);
     }
     let started = Instant::now();
-    let (rows, stats, _) = parquet_to(cli, Path::new(&args.input), &args.output, &read, &write)?;
+    let (rows, stats) = parquet_to(cli, &source, &args.output, &read, &write)?;
     if cli.verbose > 0 {
         eprintln!(
             "row groups read {}/{}, bytes skipped {}/{} ({:.1}%), rows skipped by the page index {}, rows returned {}",

@@ -78,10 +78,13 @@ pub(crate) fn convert_geojson(
     } else {
         input
     });
+    let mut _download = None;
     let reader = if input == "-" {
         GeoJsonReader::try_from_reader(std::io::stdin().lock(), options)
     } else {
-        GeoJsonReader::try_from_path(input, options)
+        let (path, guard) = crate::source::Source::parse(input)?.local_copy()?;
+        _download = guard;
+        GeoJsonReader::try_from_path(path, options)
     }
     .map_err(|e| Unreadable(e.to_string()))?;
     let schema = reader.schema();

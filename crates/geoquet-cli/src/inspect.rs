@@ -1,7 +1,6 @@
 //! `geoquet inspect`.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
@@ -12,8 +11,8 @@ use crate::{Cli, EXIT_OK, Outcome, Unreadable};
 /// Arguments of `geoquet inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The GeoParquet file.
-    pub file: PathBuf,
+    /// The GeoParquet file: a path or a URL (file://, s3://, gs://, az://, http(s)://).
+    pub file: String,
     /// Print JSON for machines instead of text.
     #[arg(long)]
     pub json: bool,
@@ -23,7 +22,10 @@ pub struct InspectArgs {
 }
 
 pub(crate) fn run(cli: &Cli, args: &InspectArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let info = geoquet::io::inspect(&args.file).map_err(|e| Unreadable(e.to_string()))?;
+    let source = crate::source::Source::parse(&args.file)?;
+    let footer = source.footer()?;
+    let info = geoquet::io::inspect_footer(std::path::Path::new(&source.name()), footer)
+        .map_err(|e| Unreadable(e.to_string()))?;
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&info.to_json())?)
             .context("writing to stdout")?;

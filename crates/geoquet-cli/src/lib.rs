@@ -4,6 +4,7 @@
 mod convert;
 mod geojson_out;
 mod inspect;
+mod source;
 mod validate;
 
 use std::io::Write;

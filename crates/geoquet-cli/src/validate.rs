@@ -1,7 +1,6 @@
 //! `geoquet validate`.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
@@ -13,9 +12,9 @@ use crate::{Cli, EXIT_INVALID, EXIT_OK, Outcome, Unreadable};
 /// Arguments of `geoquet validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The file: a GeoParquet file, or with --metadata a JSON document holding
-    /// the `geo` object (bare or as `{"geo": {...}}`).
-    pub file: PathBuf,
+    /// The file: a GeoParquet file (path or URL), or with --metadata a JSON
+    /// document holding the `geo` object (bare or as `{"geo": {...}}`).
+    pub file: String,
     /// FILE is a bare metadata document, not a Parquet file.
     #[arg(long)]
     pub metadata: bool,
@@ -28,13 +27,14 @@ pub(crate) fn run(cli: &Cli, args: &ValidateArgs, out: &mut dyn Write) -> anyhow
     let report = if args.metadata {
         validate_document(args)?
     } else {
-        geoquet::io::validate_footer(&args.file).map_err(|e| Unreadable(e.to_string()))?
+        let footer = crate::source::Source::parse(&args.file)?.footer()?;
+        geoquet::meta::validate::validate_file(&footer.facts)
     };
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report.to_json())?)
             .context("writing to stdout")?;
     } else if !cli.quiet || !report.is_valid() {
-        text(&args.file.display().to_string(), &report, cli, out).context("writing to stdout")?;
+        text(&args.file, &report, cli, out).context("writing to stdout")?;
     }
     Ok(Outcome(if report.is_valid() {
         EXIT_OK
@@ -44,7 +44,7 @@ pub(crate) fn run(cli: &Cli, args: &ValidateArgs, out: &mut dyn Write) -> anyhow
 }
 
 fn validate_document(args: &ValidateArgs) -> anyhow::Result<Report> {
-    let path = args.file.display();
+    let path = &args.file;
     let bytes = std::fs::read(&args.file).map_err(|e| Unreadable(format!("{path}: {e}")))?;
     let text =
         std::str::from_utf8(&bytes).map_err(|e| Unreadable(format!("{path}: not UTF-8: {e}")))?;

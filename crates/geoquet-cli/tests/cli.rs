@@ -451,3 +451,129 @@ fn failed_conversions_leave_nothing_and_keep_what_was_there() {
         .collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }
+
+/// A minimal HTTP/1.1 file server on 127.0.0.1 with HEAD and byte ranges,
+/// enough for object_store's HTTP client. Serves `root`; stops when the test ends.
+fn serve(root: std::path::PathBuf) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(500) {
+            let Ok(mut stream) = stream else { continue };
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut request = String::new();
+                    if reader.read_line(&mut request).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut range: Option<(u64, Option<u64>)> = None;
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                            break;
+                        }
+                        let lower = h.to_ascii_lowercase();
+                        if let Some(r) = lower.strip_prefix("range: bytes=") {
+                            let (a, b) = r.trim().split_once('-').unwrap();
+                            range = Some((a.parse().unwrap(), b.parse().ok()));
+                        }
+                    }
+                    let mut parts = request.split_whitespace();
+                    let method = parts.next().unwrap_or("").to_owned();
+                    let path = parts
+                        .next()
+                        .unwrap_or("/")
+                        .trim_start_matches('/')
+                        .to_owned();
+                    let body = std::fs::read(root.join(&path));
+                    let head = "Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\nETag: \"1\"\r\nAccept-Ranges: bytes\r\nConnection: keep-alive\r\n";
+                    let response: Vec<u8> = match body {
+                        Err(_) => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                        Ok(data) => {
+                            let len = data.len() as u64;
+                            let (status, slice, extra) = match range {
+                                Some((a, b)) => {
+                                    let end = b.unwrap_or(len - 1).min(len - 1);
+                                    (
+                                        "206 Partial Content",
+                                        data[a as usize..=end as usize].to_vec(),
+                                        format!("Content-Range: bytes {a}-{end}/{len}\r\n"),
+                                    )
+                                }
+                                None => ("200 OK", data.clone(), String::new()),
+                            };
+                            let mut r = format!(
+                                "HTTP/1.1 {status}\r\n{head}{extra}Content-Length: {}\r\n\r\n",
+                                slice.len()
+                            )
+                            .into_bytes();
+                            if method != "HEAD" {
+                                r.extend_from_slice(&slice);
+                            }
+                            r
+                        }
+                    };
+                    if stream.write_all(&response).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn urls_are_inputs_too() {
+    let root = test_support::workspace_root();
+    let port = serve(root.join("test-data"));
+    let http = format!("http://127.0.0.1:{port}/sample.parquet");
+    let file_url = format!("file://{}", root.join("test-data/sample.parquet").display());
+    for url in [&http, &file_url] {
+        let o = geoquet(&["inspect", "--json", url]);
+        assert_eq!(code(&o), 0, "{url}: {}", stderr(&o));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["num_rows"], 7);
+        let o = geoquet(&["validate", url]);
+        assert_eq!(code(&o), 0, "{url}: {}", stderr(&o));
+        let o = geoquet(&["extract", url, "-", "--bbox", "-20,-40,60,60"]);
+        assert_eq!(code(&o), 0, "{url}: {}", stderr(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 2);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("from-http.parquet");
+    let o = geoquet(&[
+        "convert",
+        &http,
+        out.to_str().unwrap(),
+        "--geoparquet-version",
+        "2.0",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // GeoJSON behind a URL: downloaded, then read in two passes.
+    let gj = dir.path().join("s.geojson");
+    assert_eq!(
+        code(&geoquet(&[
+            "convert",
+            "test-data/sample.parquet",
+            gj.to_str().unwrap()
+        ])),
+        0
+    );
+    let o = geoquet(&[
+        "convert",
+        &format!("file://{}", gj.display()),
+        dir.path().join("g.parquet").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // A missing object is a one-line error, exit 2.
+    let o = geoquet(&[
+        "inspect",
+        &format!("http://127.0.0.1:{port}/missing.parquet"),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert_one_line_error(&o);
+}

@@ -1,0 +1,208 @@
+//! URLs through `object_store`: `file://` (and local paths), `s3://`,
+//! `gs://`, `az://`/`abfs://`, `http(s)://`, with credentials and options
+//! from the environment as `object_store` reads them (`AWS_*`, `GOOGLE_*`,
+//! `AZURE_*`).
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+
+use crate::error::{Error, Result};
+use crate::footer::{Footer, facts_from_metadata};
+use crate::reader::{GeoParquetStream, ReadOptions, open_async};
+
+/// An object in a store.
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// The store.
+    pub store: Arc<dyn ObjectStore>,
+    /// The object's path in the store.
+    pub path: StorePath,
+    /// The URL as given (for messages; never carries credentials from the environment).
+    pub url: String,
+}
+
+/// Whether `s` looks like a URL rather than a local path.
+pub fn is_url(s: &str) -> bool {
+    s.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+')
+    })
+}
+
+fn store_error(url: &str, e: impl std::fmt::Display) -> Error {
+    Error::InvalidInput(format!("{url}: {e}"))
+}
+
+/// Resolves a URL (or a local path) to a store and an object path.
+///
+/// ```
+/// let here = std::env::current_dir()?;
+/// let url = format!("file://{}/Cargo.toml", here.display());
+/// let loc = geoparquet_io::store::parse_location(&url)?;
+/// assert!(loc.path.as_ref().ends_with("Cargo.toml"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn parse_location(url: &str) -> Result<Location> {
+    let full = if is_url(url) {
+        url.to_owned()
+    } else {
+        let abs = std::path::absolute(url).map_err(|source| Error::Io {
+            path: url.into(),
+            source,
+        })?;
+        format!("file://{}", abs.display())
+    };
+    let parsed = url_parse(&full)?;
+    let mut options: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| {
+            let k = k.to_ascii_uppercase();
+            k.starts_with("AWS_")
+                || k.starts_with("GOOGLE_")
+                || k.starts_with("AZURE_")
+                || k.starts_with("OBJECT_STORE_")
+        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    if full.starts_with("http://") {
+        options.push(("allow_http".into(), "true".into()));
+    }
+    let (store, path) =
+        object_store::parse_url_opts(&parsed, options).map_err(|e| store_error(url, e))?;
+    Ok(Location {
+        store: Arc::from(store),
+        path,
+        url: url.to_owned(),
+    })
+}
+
+fn url_parse(s: &str) -> Result<url::Url> {
+    url::Url::parse(s).map_err(|e| store_error(s, e))
+}
+
+/// Reads a Parquet object by ranges: an [`AsyncFileReader`] over any store.
+#[derive(Debug, Clone)]
+pub struct StoreReader {
+    store: Arc<dyn ObjectStore>,
+    path: StorePath,
+    size: u64,
+}
+
+impl AsyncFileReader for StoreReader {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move {
+            self.store
+                .get_range(&self.path, range)
+                .await
+                .map_err(|e| ParquetError::External(Box::new(e)))
+        }
+        .boxed()
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move {
+            self.store
+                .get_ranges(&self.path, &ranges)
+                .await
+                .map_err(|e| ParquetError::External(Box::new(e)))
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let mut reader = ParquetMetaDataReader::new().with_prefetch_hint(Some(64 * 1024));
+            if let Some(o) = options
+                && (o.column_index_policy() != PageIndexPolicy::Skip
+                    || o.offset_index_policy() != PageIndexPolicy::Skip)
+            {
+                reader = reader
+                    .with_column_index_policy(o.column_index_policy())
+                    .with_offset_index_policy(o.offset_index_policy());
+            }
+            let size = self.size;
+            Ok(Arc::new(reader.load_and_finish(self, size).await?))
+        }
+        .boxed()
+    }
+}
+
+impl Location {
+    async fn reader(&self) -> Result<StoreReader> {
+        let meta = self
+            .store
+            .head(&self.path)
+            .await
+            .map_err(|e| store_error(&self.url, e))?;
+        Ok(StoreReader {
+            store: self.store.clone(),
+            path: self.path.clone(),
+            size: meta.size,
+        })
+    }
+
+    /// Reads the Parquet footer of the object.
+    pub async fn read_footer(&self) -> Result<Footer> {
+        let mut reader = self.reader().await?;
+        let size = reader.size;
+        let metadata = match ParquetMetaDataReader::new()
+            .with_prefetch_hint(Some(64 * 1024))
+            .load_and_finish(&mut reader, size)
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => return crate::footer::footer_error(std::path::Path::new(&self.url), e, size),
+        };
+        Ok(Footer {
+            facts: facts_from_metadata(&metadata),
+            metadata: Some(metadata),
+            file_size: size,
+        })
+    }
+
+    /// Opens the object for reading, with pruning and filters as
+    /// [`crate::reader::open`].
+    pub async fn open(&self, options: &ReadOptions) -> Result<GeoParquetStream<StoreReader>> {
+        open_async(self.reader().await?, &self.url, options).await
+    }
+
+    /// Copies the object into a local file (for inputs that are read twice,
+    /// like GeoJSON), chunk by chunk.
+    pub async fn download_to(&self, file: &mut std::fs::File) -> Result<u64> {
+        use futures::StreamExt;
+        use std::io::Write;
+        let got = self
+            .store
+            .get(&self.path)
+            .await
+            .map_err(|e| store_error(&self.url, e))?;
+        let mut stream = got.into_stream();
+        let mut n = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| store_error(&self.url, e))?;
+            n += chunk.len() as u64;
+            file.write_all(&chunk).map_err(|source| Error::Io {
+                path: self.url.clone().into(),
+                source,
+            })?;
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,125 @@
+//! Inputs: local paths or URLs (`file://`, `s3://`, `gs://`, `az://`,
+//! `http(s)://`), read through one interface.
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use geoquet::io::Footer;
+use geoquet::io::arrow_array::RecordBatch;
+use geoquet::io::arrow_schema::SchemaRef;
+use geoquet::io::reader::{ReadOptions, ScanStats};
+use geoquet::io::store::{Location, is_url, parse_location};
+use geoquet::meta::GeoParquetMetadata;
+
+use crate::Unreadable;
+
+/// Where an input lives.
+pub(crate) enum Source {
+    /// A local file.
+    Local(PathBuf),
+    /// An object behind a URL, with the runtime that reads it.
+    Url(Box<Location>, Rc<tokio::runtime::Runtime>),
+}
+
+fn runtime() -> anyhow::Result<Rc<tokio::runtime::Runtime>> {
+    Ok(Rc::new(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Unreadable(format!("cannot start the I/O runtime: {e}")))?,
+    ))
+}
+
+impl Source {
+    pub(crate) fn parse(input: &str) -> anyhow::Result<Self> {
+        if is_url(input) {
+            let loc = parse_location(input).map_err(|e| Unreadable(e.to_string()))?;
+            Ok(Source::Url(Box::new(loc), runtime()?))
+        } else {
+            Ok(Source::Local(PathBuf::from(input)))
+        }
+    }
+
+    /// The name for messages.
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Source::Local(p) => p.display().to_string(),
+            Source::Url(l, _) => l.url.clone(),
+        }
+    }
+
+    pub(crate) fn footer(&self) -> anyhow::Result<Footer> {
+        let r = match self {
+            Source::Local(p) => geoquet::io::read_footer(p),
+            Source::Url(l, rt) => rt.block_on(l.read_footer()),
+        };
+        r.map_err(|e| Unreadable(e.to_string()).into())
+    }
+
+    /// Batches with geometry as WKB, the metadata and a handle on the scan counts.
+    pub(crate) fn open(&self, options: &ReadOptions) -> anyhow::Result<Batches> {
+        let stats = Rc::new(Cell::new(ScanStats::default()));
+        match self {
+            Source::Local(p) => {
+                let mut reader =
+                    geoquet::io::reader::open(p, options).map_err(|e| Unreadable(e.to_string()))?;
+                let (schema, metadata) = (reader.schema(), reader.metadata().clone());
+                let s = stats.clone();
+                let iter = std::iter::from_fn(move || {
+                    let next = reader.next();
+                    s.set(reader.stats());
+                    next
+                });
+                Ok(Batches {
+                    schema,
+                    metadata,
+                    stats,
+                    iter: Box::new(iter),
+                })
+            }
+            Source::Url(l, rt) => {
+                let mut stream = rt
+                    .block_on(l.open(options))
+                    .map_err(|e| Unreadable(e.to_string()))?;
+                let (schema, metadata) = (stream.schema(), stream.metadata().clone());
+                let s = stats.clone();
+                let rt = rt.clone();
+                let iter = std::iter::from_fn(move || {
+                    let next = rt.block_on(stream.next_batch());
+                    s.set(stream.stats());
+                    next
+                });
+                Ok(Batches {
+                    schema,
+                    metadata,
+                    stats,
+                    iter: Box::new(iter),
+                })
+            }
+        }
+    }
+
+    /// A local path holding the input's bytes: the file itself, or a
+    /// temporary download of the object (kept alive by the returned guard).
+    pub(crate) fn local_copy(&self) -> anyhow::Result<(PathBuf, Option<tempfile::NamedTempFile>)> {
+        match self {
+            Source::Local(p) => Ok((p.clone(), None)),
+            Source::Url(l, rt) => {
+                let mut tmp = tempfile::NamedTempFile::new()
+                    .map_err(|e| Unreadable(format!("temporary file: {e}")))?;
+                rt.block_on(l.download_to(tmp.as_file_mut()))
+                    .map_err(|e| Unreadable(e.to_string()))?;
+                Ok((tmp.path().to_path_buf(), Some(tmp)))
+            }
+        }
+    }
+}
+
+/// An open input.
+pub(crate) struct Batches {
+    pub(crate) schema: SchemaRef,
+    pub(crate) metadata: GeoParquetMetadata,
+    pub(crate) stats: Rc<Cell<ScanStats>>,
+    pub(crate) iter: Box<dyn Iterator<Item = geoquet::io::Result<RecordBatch>>>,
+}
