@@ -445,6 +445,138 @@ fn point_in_rings(p: Pt, rings: &[Vec<Pt>]) -> bool {
     inside
 }
 
+/// Rewrites a WKB value so that polygon exterior rings are counterclockwise
+/// and interior rings clockwise (by the signed area in x/y; with
+/// `wrap_edges`, longitudes are unwrapped across the antimeridian first).
+/// Returns `None` when nothing had to change. The byte order and every
+/// coordinate are kept; only the order of ring vertices changes.
+///
+/// ```
+/// use geoparquet_io::geometry::rewind_wkb;
+///
+/// // POLYGON ((0 0, 0 1, 1 1, 0 0)): clockwise.
+/// let mut wkb = vec![1u8, 3, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0];
+/// for v in [0.0f64, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0] { wkb.extend_from_slice(&v.to_le_bytes()); }
+/// let fixed = rewind_wkb(&wkb, false).unwrap().expect("reversed");
+/// assert_eq!(rewind_wkb(&fixed, false).unwrap(), None);
+/// ```
+pub fn rewind_wkb(bytes: &[u8], wrap_edges: bool) -> Result<Option<Vec<u8>>, String> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut pos = 0usize;
+    let mut changed = false;
+    rewind_walk(bytes, &mut pos, &mut out, &mut changed, wrap_edges, 0)?;
+    if pos != bytes.len() {
+        return Err(format!("{} bytes after the geometry", bytes.len() - pos));
+    }
+    Ok(changed.then_some(out))
+}
+
+fn take<'a>(bytes: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8], String> {
+    let end = pos
+        .checked_add(n)
+        .filter(|e| *e <= bytes.len())
+        .ok_or("the value ends early")?;
+    let s = &bytes[*pos..end];
+    *pos = end;
+    Ok(s)
+}
+
+fn read_u32(bytes: &[u8], pos: &mut usize, little: bool) -> Result<u32, String> {
+    let b: [u8; 4] = take(bytes, pos, 4)?.try_into().map_err(|_| "short")?;
+    Ok(if little {
+        u32::from_le_bytes(b)
+    } else {
+        u32::from_be_bytes(b)
+    })
+}
+
+fn rewind_walk(
+    bytes: &[u8],
+    pos: &mut usize,
+    out: &mut Vec<u8>,
+    changed: &mut bool,
+    wrap: bool,
+    depth: usize,
+) -> Result<(), String> {
+    if depth > 64 {
+        return Err("geometry collections nested too deeply".into());
+    }
+    let order = *take(bytes, pos, 1)?.first().ok_or("empty")?;
+    let little = match order {
+        0 => false,
+        1 => true,
+        o => return Err(format!("byte order {o}")),
+    };
+    let code_start = *pos;
+    let code = read_u32(bytes, pos, little)?;
+    let td =
+        GeometryTypeAndDimension::from_wkb_code(code).ok_or_else(|| format!("type code {code}"))?;
+    out.push(order);
+    out.extend_from_slice(&bytes[code_start..*pos]);
+    let coord = 8 * td.dimension.size();
+    let count = |pos: &mut usize, out: &mut Vec<u8>| -> Result<usize, String> {
+        let start = *pos;
+        let n = read_u32(bytes, pos, little)? as usize;
+        out.extend_from_slice(&bytes[start..*pos]);
+        Ok(n)
+    };
+    match td.geometry_type {
+        GeometryType::Point => out.extend_from_slice(take(bytes, pos, coord)?),
+        GeometryType::LineString => {
+            let n = count(pos, out)?;
+            out.extend_from_slice(take(
+                bytes,
+                pos,
+                n.checked_mul(coord).ok_or("too many points")?,
+            )?);
+        }
+        GeometryType::Polygon => {
+            let rings = count(pos, out)?;
+            for r in 0..rings {
+                let n = count(pos, out)?;
+                let raw = take(bytes, pos, n.checked_mul(coord).ok_or("too many points")?)?;
+                let f = |i: usize, k: usize| -> f64 {
+                    let o = i * coord + k * 8;
+                    let b: [u8; 8] = raw[o..o + 8].try_into().unwrap_or([0; 8]);
+                    if little {
+                        f64::from_le_bytes(b)
+                    } else {
+                        f64::from_be_bytes(b)
+                    }
+                };
+                let mut pts: Vec<Pt> = (0..n).map(|i| (f(i, 0), f(i, 1))).collect();
+                if wrap {
+                    unwrap_longitudes(&mut pts);
+                }
+                let area2: f64 = pts
+                    .windows(2)
+                    .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+                    .sum();
+                let want_ccw = r == 0;
+                let wrong = if want_ccw { area2 < 0.0 } else { area2 > 0.0 };
+                if wrong {
+                    *changed = true;
+                    for i in (0..n).rev() {
+                        out.extend_from_slice(&raw[i * coord..(i + 1) * coord]);
+                    }
+                } else {
+                    out.extend_from_slice(raw);
+                }
+            }
+        }
+        GeometryType::MultiPoint
+        | GeometryType::MultiLineString
+        | GeometryType::MultiPolygon
+        | GeometryType::GeometryCollection => {
+            let n = count(pos, out)?;
+            for _ in 0..n {
+                rewind_walk(bytes, pos, out, changed, wrap, depth + 1)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -596,5 +728,28 @@ mod tests {
             &BoundingBox::new(0., -1., 1., 1.),
             true
         ));
+    }
+
+    #[test]
+    fn rewinding() {
+        let cw: &[(f64, f64)] = &[(0., 0.), (0., 10.), (10., 10.), (10., 0.), (0., 0.)];
+        let hole_ccw: &[(f64, f64)] = &[(4., 4.), (6., 4.), (6., 6.), (4., 6.), (4., 4.)];
+        let p = polygon(&[cw, hole_ccw]);
+        let fixed = rewind_wkb(&p, false).unwrap().unwrap();
+        assert_eq!(fixed.len(), p.len());
+        assert_eq!(rewind_wkb(&fixed, false).unwrap(), None);
+        // Same vertices, same box.
+        assert_eq!(wkb_info(&fixed).unwrap(), wkb_info(&p).unwrap());
+        let good = polygon(&[SQUARE, &[(4., 4.), (4., 6.), (6., 6.), (6., 4.), (4., 4.)]]);
+        assert_eq!(rewind_wkb(&good, false).unwrap(), None);
+        // Inside a MultiPolygon, and errors on truncation instead of panics.
+        let mut mp = header(6);
+        n(&mut mp, 1);
+        mp.extend_from_slice(&p);
+        assert!(rewind_wkb(&mp, false).unwrap().is_some());
+        for cut in 0..mp.len() {
+            assert!(rewind_wkb(&mp[..cut], false).is_err());
+        }
+        assert_eq!(rewind_wkb(&point(1., 2.), false).unwrap(), None);
     }
 }

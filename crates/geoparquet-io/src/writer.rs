@@ -130,6 +130,9 @@ pub struct WriterOptions {
     pub edges: Option<Edges>,
     /// The primary column (default: the input's, else `geometry`, else the first).
     pub primary_column: Option<String>,
+    /// Rewind polygon rings (exterior counterclockwise, interiors clockwise)
+    /// and declare `orientation: counterclockwise`.
+    pub rewind: bool,
 }
 
 impl Default for WriterOptions {
@@ -146,6 +149,7 @@ impl Default for WriterOptions {
             crs: None,
             edges: None,
             primary_column: None,
+            rewind: false,
         }
     }
 }
@@ -494,7 +498,20 @@ impl GeoParquetEncoder {
         let base_row = self.rows_seen;
         for col in &mut self.columns {
             let column = batch.column(col.index);
-            let values = wkb_values(column.as_ref())?;
+            let rewound = if self.options.rewind {
+                Some(rewind_column(
+                    &wkb_values(column.as_ref())?,
+                    &col.name,
+                    base_row,
+                    col.edges.is_non_planar(),
+                )?)
+            } else {
+                None
+            };
+            let values = match &rewound {
+                Some(a) => wkb_values(a)?,
+                None => wkb_values(column.as_ref())?,
+            };
             let mut boxes: Vec<Option<BoundingBox>> = Vec::with_capacity(values.len());
             let mut valid: Vec<bool> = Vec::with_capacity(values.len());
             for row in 0..values.len() {
@@ -531,7 +548,8 @@ impl GeoParquetEncoder {
             }
             if let Some((t, dim)) = col.native {
                 arrays[col.index] = native::from_wkb(&values, t, dim, &col.name, base_row)?;
-            } else if self.options.version.logical_types()
+            } else if rewound.is_some()
+                || self.options.version.logical_types()
                 || column.data_type() != &DataType::Binary
             {
                 arrays[col.index] = Arc::new(values.to_binary());
@@ -584,7 +602,11 @@ impl GeoParquetEncoder {
             } else if version.logical_types() {
                 meta.edges = Some(Edges::Planar);
             }
-            meta.orientation = col.orientation.clone();
+            meta.orientation = if self.options.rewind {
+                Some(geoparquet_meta::Orientation::Counterclockwise)
+            } else {
+                col.orientation.clone()
+            };
             meta.epoch = col.epoch;
             if !col.bbox.is_empty() && col.bbox.is_finite() {
                 let mut b =
@@ -763,6 +785,31 @@ fn covering_array(
         children,
         nulls,
     )?))
+}
+
+fn rewind_column(
+    values: &crate::wkb_column::WkbColumn<'_>,
+    column: &str,
+    base_row: u64,
+    wrap: bool,
+) -> Result<arrow_array::BinaryArray> {
+    let mut out = arrow_array::builder::BinaryBuilder::with_capacity(values.len(), 0);
+    for row in 0..values.len() {
+        match values.value(row) {
+            None => out.append_null(),
+            Some(bytes) => match crate::geometry::rewind_wkb(bytes, wrap).map_err(|message| {
+                Error::InvalidWkb {
+                    column: column.to_owned(),
+                    row: base_row + row as u64,
+                    message,
+                }
+            })? {
+                Some(fixed) => out.append_value(fixed),
+                None => out.append_value(bytes),
+            },
+        }
+    }
+    Ok(out.finish())
 }
 
 /// Rounds outward so that the f32 box still contains the f64 one.

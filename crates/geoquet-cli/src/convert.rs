@@ -84,6 +84,10 @@ pub struct WriteArgs {
     /// Set the CRS: EPSG:N, OGC:CRS84, PROJJSON text, or @FILE holding PROJJSON.
     #[arg(long, value_name = "CRS")]
     pub crs: Option<String>,
+    /// Rewind polygon rings (exterior counterclockwise, holes clockwise) and
+    /// declare `orientation: counterclockwise`.
+    #[arg(long)]
+    pub rewind: bool,
 }
 
 /// Arguments of `geoquet convert`.
@@ -222,6 +226,7 @@ impl WriteArgs {
         if let Some(c) = &self.crs {
             options.crs = Some(parse_crs(c)?);
         }
+        options.rewind = self.rewind;
         Ok(options)
     }
 }
