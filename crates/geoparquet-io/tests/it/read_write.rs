@@ -614,8 +614,10 @@ fn rewinding_orients_every_ring_and_keeps_the_shape() {
         };
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("r.parquet");
-        let mut options = WriterOptions::default();
-        options.rewind = true;
+        let options = WriterOptions {
+            rewind: true,
+            ..WriterOptions::default()
+        };
         if write_file(
             &out,
             first.schema(),
