@@ -48,15 +48,7 @@ where
         return Ok(rows);
     }
     let path = Path::new(output);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".geoquet-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .with_context(|| format!("{output}: cannot create a temporary file beside it"))?;
+    let tmp = geoquet::io::writer::temp_file_beside(path).map_err(|e| Unreadable(e.to_string()))?;
     let file = tmp.reopen().with_context(|| output.to_owned())?;
     let mut w = write_batches(BufWriter::new(file), schema, counted, options)?;
     w.flush().with_context(|| output.to_owned())?;

@@ -577,3 +577,26 @@ fn urls_are_inputs_too() {
     assert_eq!(code(&o), 2);
     assert_one_line_error(&o);
 }
+
+#[cfg(unix)]
+#[test]
+fn outputs_get_the_usual_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("ref");
+    std::fs::write(&reference, b"x").unwrap();
+    let want = std::fs::metadata(&reference).unwrap().permissions().mode() & 0o777;
+    for name in ["o.parquet", "o.geojson"] {
+        let out = dir.path().join(name);
+        assert_eq!(
+            code(&geoquet(&[
+                "convert",
+                "test-data/sample.parquet",
+                out.to_str().unwrap()
+            ])),
+            0
+        );
+        let got = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(got, want, "{name}: {got:o} vs {want:o}");
+    }
+}
