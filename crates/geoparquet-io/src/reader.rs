@@ -470,6 +470,19 @@ fn output_shape(schema: &Schema, meta: &GeoParquetMetadata) -> OutputShape {
 }
 
 impl OutputShape {
+    /// Converts a decoded batch and counts its rows.
+    fn finish(
+        &self,
+        batch: std::result::Result<RecordBatch, ArrowError>,
+        stats: &mut ScanStats,
+    ) -> Result<RecordBatch> {
+        let out = batch.map_err(Error::from).and_then(|b| self.convert(b));
+        if let Ok(b) = &out {
+            stats.rows_returned += b.num_rows() as u64;
+        }
+        out
+    }
+
     fn convert(&self, batch: RecordBatch) -> Result<RecordBatch> {
         let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
         for (i, native, name) in &self.geometry {
@@ -516,13 +529,7 @@ impl Iterator for GeoParquetReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         let batch = self.inner.next()?;
-        let out = batch
-            .map_err(Error::from)
-            .and_then(|b| self.shape.convert(b));
-        if let Ok(b) = &out {
-            self.stats.rows_returned += b.num_rows() as u64;
-        }
-        Some(out)
+        Some(self.shape.finish(batch, &mut self.stats))
     }
 }
 
@@ -690,13 +697,7 @@ where
     pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
         use futures::StreamExt;
         let batch = self.inner.next().await?;
-        let out = batch
-            .map_err(Error::from)
-            .and_then(|b| self.shape.convert(b));
-        if let Ok(b) = &out {
-            self.stats.rows_returned += b.num_rows() as u64;
-        }
-        Some(out)
+        Some(self.shape.finish(batch, &mut self.stats))
     }
 
     /// The file's GeoParquet metadata (as for [`GeoParquetReader::metadata`]).

@@ -401,11 +401,21 @@ pub(crate) fn run_convert(
             crate::geojson_out::convert_geojson(cli, &args.input, &args.output, &write)?
         }
     };
-    if !cli.quiet && args.output != "-" {
+    written(cli, out, &args.output, rows, started)
+}
+
+/// The closing line of a conversion (nothing for standard output or --quiet).
+fn written(
+    cli: &Cli,
+    out: &mut dyn Write,
+    output: &str,
+    rows: u64,
+    started: Instant,
+) -> anyhow::Result<Outcome> {
+    if !cli.quiet && output != "-" {
         writeln!(
             out,
-            "{}: {rows} rows written in {:.2} s",
-            args.output,
+            "{output}: {rows} rows written in {:.2} s",
             started.elapsed().as_secs_f64()
         )?;
     }
@@ -470,13 +480,5 @@ pub(crate) fn run_extract(
             rows
         );
     }
-    if !cli.quiet && args.output != "-" {
-        writeln!(
-            out,
-            "{}: {rows} rows written in {:.2} s",
-            args.output,
-            started.elapsed().as_secs_f64()
-        )?;
-    }
-    Ok(Outcome(EXIT_OK))
+    written(cli, out, &args.output, rows, started)
 }
