@@ -471,11 +471,14 @@ fn output_shape(schema: &Schema, meta: &GeoParquetMetadata) -> OutputShape {
 
 impl OutputShape {
     /// Converts a decoded batch and counts its rows.
-    fn finish(
+    fn finish<E>(
         &self,
-        batch: std::result::Result<RecordBatch, ArrowError>,
+        batch: std::result::Result<RecordBatch, E>,
         stats: &mut ScanStats,
-    ) -> Result<RecordBatch> {
+    ) -> Result<RecordBatch>
+    where
+        Error: From<E>,
+    {
         let out = batch.map_err(Error::from).and_then(|b| self.convert(b));
         if let Ok(b) = &out {
             stats.rows_returned += b.num_rows() as u64;
