@@ -250,7 +250,7 @@ fn venv_python(venv: &Path) -> PathBuf {
 }
 
 /// Creates or reuses the venv; installs the requirements when they changed.
-fn ensure_venv(root: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn ensure_venv(root: &Path) -> anyhow::Result<PathBuf> {
     let venv = root.join(VENV);
     let python = venv_python(&venv);
     let requirements = root.join(SCRIPTS).join("requirements.txt");

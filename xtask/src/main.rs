@@ -6,6 +6,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod ci;
 mod interop;
 mod tidy;
@@ -30,6 +31,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Some("interop") => interop::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("fixtures") => {
             let status = cargo()
                 .args([
@@ -45,7 +47,9 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!("usage: cargo xtask <ci [--skip-deny]|tidy|interop|fixtures>");
+            eprintln!(
+                "usage: cargo xtask <ci [--skip-deny]|tidy|interop|bench [--quick]|fixtures>"
+            );
             std::process::exit(2);
         }
     }

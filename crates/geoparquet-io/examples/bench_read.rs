@@ -1,14 +1,15 @@
 //! Reads a GeoParquet file to Arrow record batches, for `cargo xtask bench`.
 //!
 //! ```text
-//! bench_read FILE [--bbox XMIN,YMIN,XMAX,YMAX] [--stream] [--batch-size N]
+//! bench_read FILE [--bbox XMIN,YMIN,XMAX,YMAX] [--no-exact] [--stream] [--batch-size N]
 //! ```
 //!
 //! By default every batch is kept in memory until the end, as
 //! `pyarrow.parquet.read_table` or `geopandas.read_parquet` hold the whole
 //! table; `--stream` drops each batch as soon as it is counted. `--bbox`
 //! keeps the rows whose geometry intersects the box (row groups, pages, the
-//! covering and the geometry itself, see `geoparquet_io::reader`).
+//! covering and the geometry itself, see `geoparquet_io::reader`);
+//! `--no-exact` skips the test of the geometry itself (`ReadOptions::exact`).
 //!
 //! Prints one JSON object: rows, batches, in-memory Arrow bytes, the
 //! `ScanStats` of the scan and `bytes_read` (= `bytes_total - bytes_skipped`,
@@ -32,6 +33,7 @@ struct Args {
     file: PathBuf,
     bbox: Option<BoundingBox>,
     stream: bool,
+    exact: bool,
     batch_size: usize,
 }
 
@@ -39,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
     let mut file = None;
     let mut bbox = None;
     let mut stream = false;
+    let mut exact = true;
     let mut batch_size = DEFAULT_BATCH_SIZE;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -56,13 +59,14 @@ fn parse_args() -> Result<Args, String> {
                 bbox = Some(BoundingBox::new(xmin, ymin, xmax, ymax));
             }
             "--stream" => stream = true,
+            "--no-exact" => exact = false,
             "--batch-size" => {
                 let v = it.next().ok_or("--batch-size needs a number")?;
                 batch_size = v.parse().map_err(|e| format!("--batch-size {v}: {e}"))?;
             }
             "-h" | "--help" => {
                 return Err(
-                    "usage: bench_read FILE [--bbox XMIN,YMIN,XMAX,YMAX] [--stream] [--batch-size N]"
+                    "usage: bench_read FILE [--bbox XMIN,YMIN,XMAX,YMAX] [--no-exact] [--stream] [--batch-size N]"
                         .into(),
                 );
             }
@@ -74,6 +78,7 @@ fn parse_args() -> Result<Args, String> {
         file: file.ok_or("missing FILE (try --help)")?,
         bbox,
         stream,
+        exact,
         batch_size,
     })
 }
@@ -83,6 +88,7 @@ fn run(args: &Args) -> Result<serde_json::Value, geoparquet_io::Error> {
     let options = ReadOptions {
         bbox: args.bbox,
         batch_size: args.batch_size,
+        exact: args.exact,
         ..ReadOptions::default()
     };
     let mut reader = open(&args.file, &options)?;
