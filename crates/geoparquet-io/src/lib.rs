@@ -7,6 +7,7 @@ pub mod geojson;
 pub mod geometry;
 mod inspect;
 pub mod native;
+pub mod pipeline;
 pub mod reader;
 #[cfg(feature = "object-store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]

@@ -543,24 +543,40 @@ impl GeoParquetReader {
     }
 }
 
-fn struct_box(array: &StructArray, row: usize) -> Option<BoundingBox> {
-    let get = |name: &str| -> Option<f64> {
+/// The covering's four columns as f64, resolved once per batch.
+fn covering_columns(array: &StructArray) -> Option<[arrow_array::Float64Array; 4]> {
+    let get = |name: &str| -> Option<arrow_array::Float64Array> {
         let c = array.column_by_name(name)?;
-        if c.is_null(row) {
-            return None;
-        }
         match c.data_type() {
-            DataType::Float64 => Some(c.as_primitive::<Float64Type>().value(row)),
-            DataType::Float32 => Some(f64::from(c.as_primitive::<Float32Type>().value(row))),
+            DataType::Float64 => Some(c.as_primitive::<Float64Type>().clone()),
+            DataType::Float32 => Some(
+                c.as_primitive::<Float32Type>()
+                    .unary::<_, Float64Type>(f64::from),
+            ),
             _ => None,
         }
     };
-    Some(BoundingBox::new(
-        get("xmin")?,
-        get("ymin")?,
-        get("xmax")?,
-        get("ymax")?,
-    ))
+    Some([get("xmin")?, get("ymin")?, get("xmax")?, get("ymax")?])
+}
+
+/// Per row: may the covering box meet the query? Unknown (null, NaN,
+/// unreadable) counts as yes, so only the exact test decides.
+fn covering_filter(array: &StructArray, bbox: &BoundingBox) -> BooleanArray {
+    let Some([x0, y0, x1, y1]) = covering_columns(array) else {
+        return BooleanArray::from(vec![true; array.len()]);
+    };
+    (0..array.len())
+        .map(|row| {
+            if array.is_null(row) {
+                return Some(false);
+            }
+            if [&x0, &y0, &x1, &y1].iter().any(|c| c.is_null(row)) {
+                return Some(true);
+            }
+            let b = BoundingBox::new(x0.value(row), y0.value(row), x1.value(row), y1.value(row));
+            Some(b.intersects(bbox))
+        })
+        .collect()
 }
 
 fn arrow_err(e: Error) -> ArrowError {
@@ -852,14 +868,7 @@ fn configure<T>(
                     let Some(st) = col.as_struct_opt() else {
                         return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
                     };
-                    Ok((0..st.len())
-                        .map(|row| {
-                            Some(
-                                !st.is_null(row)
-                                    && struct_box(st, row).is_none_or(|b| b.intersects(&bbox)),
-                            )
-                        })
-                        .collect())
+                    Ok(covering_filter(st, &bbox))
                 },
             )));
         }

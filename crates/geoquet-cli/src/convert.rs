@@ -74,7 +74,7 @@ pub struct WriteArgs {
     /// Add zmin/zmax to the covering (for 3D data).
     #[arg(long)]
     pub covering_z: bool,
-    /// Compression: zstd[:LEVEL] (default zstd:6), snappy, gzip[:LEVEL],
+    /// Compression: zstd[:LEVEL] (default zstd:3), snappy, gzip[:LEVEL],
     /// brotli[:LEVEL], lz4, none.
     #[arg(long, value_name = "CODEC", default_value = "zstd")]
     pub compression: String,
@@ -164,7 +164,12 @@ fn parse_compression(s: &str) -> anyhow::Result<Compression> {
     };
     Ok(match name.to_ascii_lowercase().as_str() {
         "zstd" => Compression::ZSTD(
-            ZstdLevel::try_new(i32::try_from(level.unwrap_or(6)).unwrap_or(6)).map_err(bad)?,
+            ZstdLevel::try_new(
+                level
+                    .map_or(Ok(geoquet::io::writer::DEFAULT_ZSTD_LEVEL), i32::try_from)
+                    .unwrap_or(i32::MAX),
+            )
+            .map_err(bad)?,
         ),
         "gzip" => Compression::GZIP(GzipLevel::try_new(level.unwrap_or(6)).map_err(bad)?),
         "brotli" => Compression::BROTLI(BrotliLevel::try_new(level.unwrap_or(6)).map_err(bad)?),

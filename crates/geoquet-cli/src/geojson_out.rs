@@ -91,7 +91,7 @@ pub(crate) fn convert_geojson(
             );
             let mut progress = Progress::new(cli, "converting");
             let mut rows = 0u64;
-            let batches = reader.inspect(|b| {
+            let batches = geoquet::io::pipeline::prefetch(reader, 2).inspect(|b| {
                 if let Ok(b) = b {
                     rows += b.num_rows() as u64;
                     progress.rows(rows);
