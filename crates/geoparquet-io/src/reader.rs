@@ -1,5 +1,5 @@
 //! Reading GeoParquet: an extension trait on upstream
-//! [`ArrowReaderBuilder`](parquet::arrow::arrow_reader::ArrowReaderBuilder)
+//! [`ArrowReaderBuilder`]
 //! for metadata and spatial filtering, and a convenient file reader on top.
 //!
 //! A bbox query prunes in four steps, each reported in [`ScanStats`]:

@@ -1,5 +1,5 @@
 //! Writing GeoParquet: an encoder that is additive to upstream
-//! [`ArrowWriter`](parquet::arrow::ArrowWriter), and a convenient atomic
+//! [`ArrowWriter`], and a convenient atomic
 //! file writer on top of it.
 //!
 //! The encoder turns record batches whose geometry columns hold WKB into the
