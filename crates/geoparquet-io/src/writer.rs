@@ -23,9 +23,14 @@ use geoparquet_meta::{
     GeoParquetColumnMetadata, GeoParquetMetadata, GeometryType, GeometryTypeAndDimension, Version,
 };
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
+    compute_leaves,
+};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
@@ -905,6 +910,103 @@ where
     Ok(summary)
 }
 
+/// The column writers of one row group in progress.
+struct RowGroup {
+    writers: Vec<ArrowColumnWriter>,
+    rows: usize,
+}
+
+impl RowGroup {
+    fn new(factory: &ArrowRowGroupWriterFactory, index: usize) -> Result<Self> {
+        Ok(Self {
+            writers: factory.create_column_writers(index)?,
+            rows: 0,
+        })
+    }
+
+    fn memory_size(&self) -> usize {
+        self.writers
+            .iter()
+            .map(ArrowColumnWriter::memory_size)
+            .sum()
+    }
+
+    /// Encodes a batch: its leaf columns split in two groups of about equal
+    /// size, one encoded on a helper thread.
+    fn write(&mut self, schema: &Schema, batch: &RecordBatch) -> Result<()> {
+        let mut leaves: Vec<ArrowLeafColumn> = Vec::with_capacity(self.writers.len());
+        let mut weights: Vec<usize> = Vec::with_capacity(self.writers.len());
+        for (field, array) in schema.fields().iter().zip(batch.columns()) {
+            let before = leaves.len();
+            leaves.extend(compute_leaves(field, array)?);
+            let n = (leaves.len() - before).max(1);
+            let w = array.get_array_memory_size() / n;
+            weights.extend(std::iter::repeat_n(w, leaves.len() - before));
+        }
+        let mut pairs: Vec<(usize, &mut ArrowColumnWriter, ArrowLeafColumn)> = self
+            .writers
+            .iter_mut()
+            .zip(leaves)
+            .zip(weights)
+            .map(|((w, l), weight)| (weight, w, l))
+            .collect();
+        pairs.sort_by(|a, b| b.0.cmp(&a.0));
+        let (mut here, mut there) = (Vec::new(), Vec::new());
+        let (mut here_w, mut there_w) = (0usize, 0usize);
+        for p in pairs {
+            if here_w <= there_w {
+                here_w += p.0;
+                here.push(p);
+            } else {
+                there_w += p.0;
+                there.push(p);
+            }
+        }
+        let encode = |group: Vec<(usize, &mut ArrowColumnWriter, ArrowLeafColumn)>| -> Result<()> {
+            for (_, w, leaf) in group {
+                w.write(&leaf)?;
+            }
+            Ok(())
+        };
+        std::thread::scope(|scope| -> Result<()> {
+            let helper = scope.spawn(|| encode(there));
+            let mine = encode(here);
+            let theirs = helper
+                .join()
+                .map_err(|_| Error::InvalidInput("a column-encoding thread panicked".into()))?;
+            mine.and(theirs)
+        })?;
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// Closes the column writers (two threads) and appends the row group.
+    fn flush<W: Write + Send>(self, file: &mut SerializedFileWriter<W>) -> Result<()> {
+        let mut writers = self.writers;
+        let second = writers.split_off(writers.len() / 2);
+        let close = |ws: Vec<ArrowColumnWriter>| -> Result<Vec<ArrowColumnChunk>> {
+            ws.into_iter()
+                .map(|w| w.close().map_err(Error::from))
+                .collect()
+        };
+        let (mut chunks, rest) = std::thread::scope(|scope| -> Result<_> {
+            let helper = scope.spawn(|| close(second));
+            let mine = close(writers)?;
+            let theirs = helper
+                .join()
+                .map_err(|_| Error::InvalidInput("a column-encoding thread panicked".into()))??;
+            Ok((mine, theirs))
+        })?;
+        chunks.extend(rest);
+        let mut rg = file.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut rg)?;
+        }
+        rg.close()?;
+        Ok(())
+    }
+}
+
 /// A temporary file in the destination's folder (so that the final rename
 /// stays on one file system), created with the usual permissions (0666 less
 /// the umask on Unix, not the 0600 of most temporary files). Persist it with
@@ -941,21 +1043,69 @@ where
     I: IntoIterator<Item = Result<RecordBatch>>,
 {
     let mut encoder = GeoParquetEncoder::try_new(&schema, input, options)?;
-    let mut writer = ArrowWriter::try_new(
-        sink,
-        encoder.target_schema(),
-        Some(encoder.writer_properties()),
-    )?;
+    let target = encoder.target_schema();
+    let writer = ArrowWriter::try_new(sink, target.clone(), Some(encoder.writer_properties()))?;
+    // Below ArrowWriter: the same file writer and column writers, but the
+    // columns of a batch are encoded and compressed on two threads.
+    let (file_writer, factory) = writer.into_serialized_writer()?;
+    let max_rows = options.row_group_rows.max(1);
+    let max_bytes = options.row_group_bytes;
     let mut rows = 0u64;
-    for batch in batches {
-        let batch = encoder.encode(&batch?)?;
-        rows += batch.num_rows() as u64;
-        writer.write(&batch)?;
-    }
+    // Two stages: this thread decodes input and runs the encoder (geometry
+    // accounting, coverings); a second one encodes and compresses columns
+    // (itself on two threads, see `RowGroup::write`).
+    let (file_writer, encoded) = std::thread::scope(|scope| -> Result<_> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let target = &target;
+        let factory = &factory;
+        let columns = scope.spawn(move || -> Result<SerializedFileWriter<W>> {
+            let mut file_writer = file_writer;
+            let mut group = RowGroup::new(factory, 0)?;
+            for batch in rx {
+                let mut offset = 0;
+                while offset < batch.num_rows() {
+                    let take = (batch.num_rows() - offset).min(max_rows - group.rows);
+                    group.write(target, &batch.slice(offset, take))?;
+                    offset += take;
+                    if group.rows >= max_rows || group.memory_size() >= max_bytes {
+                        let index = file_writer.flushed_row_groups().len();
+                        std::mem::replace(&mut group, RowGroup::new(factory, index + 1)?)
+                            .flush(&mut file_writer)?;
+                    }
+                }
+            }
+            if group.rows > 0 {
+                group.flush(&mut file_writer)?;
+            }
+            Ok(file_writer)
+        });
+        let mut encoded: Result<()> = Ok(());
+        for batch in batches {
+            match batch.and_then(|b| encoder.encode(&b)) {
+                Ok(b) => {
+                    rows += b.num_rows() as u64;
+                    if tx.send(b).is_err() {
+                        break; // The column stage failed; its error is reported below.
+                    }
+                }
+                Err(e) => {
+                    encoded = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let written = columns
+            .join()
+            .map_err(|_| Error::InvalidInput("the column-encoding thread panicked".into()))?;
+        Ok((written, encoded))
+    })?;
+    encoded?;
+    let mut file_writer = file_writer?;
     if let Some(kv) = encoder.key_value()? {
-        writer.append_key_value_metadata(kv);
+        file_writer.append_key_value_metadata(kv);
     }
-    let file_meta = writer.close()?;
+    let file_meta = file_writer.close()?;
     Ok(WriteSummary {
         rows,
         row_groups: file_meta.num_row_groups(),
