@@ -950,7 +950,7 @@ impl RowGroup {
             .zip(weights)
             .map(|((w, l), weight)| (weight, w, l))
             .collect();
-        pairs.sort_by(|a, b| b.0.cmp(&a.0));
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.0));
         let (mut here, mut there) = (Vec::new(), Vec::new());
         let (mut here_w, mut there_w) = (0usize, 0usize);
         for p in pairs {
