@@ -21,7 +21,10 @@ use crate::footer::{Footer, facts_from_metadata};
 use crate::reader::{GeoParquetStream, ReadOptions, open_async};
 
 /// An object in a store.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output shows the URL and path only: the store may hold
+/// credentials read from the environment, which must never reach logs.
+#[derive(Clone)]
 pub struct Location {
     /// The store.
     pub store: Arc<dyn ObjectStore>,
@@ -29,6 +32,15 @@ pub struct Location {
     pub path: StorePath,
     /// The URL as given (for messages; never carries credentials from the environment).
     pub url: String,
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Location")
+            .field("url", &self.url)
+            .field("path", &self.path.as_ref())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Whether `s` looks like a URL rather than a local path.
@@ -92,11 +104,21 @@ fn url_parse(s: &str) -> Result<url::Url> {
 }
 
 /// Reads a Parquet object by ranges: an [`AsyncFileReader`] over any store.
-#[derive(Debug, Clone)]
+/// (`Debug` shows the path and size only, never the store's credentials.)
+#[derive(Clone)]
 pub struct StoreReader {
     store: Arc<dyn ObjectStore>,
     path: StorePath,
     size: u64,
+}
+
+impl std::fmt::Debug for StoreReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreReader")
+            .field("path", &self.path.as_ref())
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AsyncFileReader for StoreReader {
@@ -204,5 +226,43 @@ impl Location {
             })?;
         }
         Ok(n)
+    }
+}
+
+#[cfg(all(test, feature = "aws"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_credentials() {
+        let store = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name("bucket")
+            .with_region("us-east-1")
+            .with_access_key_id("AKIDEXAMPLE")
+            .with_secret_access_key("do-not-print-me")
+            .build()
+            .unwrap();
+        let loc = Location {
+            store: Arc::new(store),
+            path: StorePath::from("key.parquet"),
+            url: "s3://bucket/key.parquet".into(),
+        };
+        let reader = StoreReader {
+            store: loc.store.clone(),
+            path: loc.path.clone(),
+            size: 1,
+        };
+        // object_store's own Debug does print them: ours must not delegate to it.
+        assert!(
+            format!("{:?}", loc.store).contains("do-not-print-me")
+                || format!("{:?}", loc.store).contains("AKIDEXAMPLE")
+        );
+        for text in [format!("{loc:?}"), format!("{reader:?}")] {
+            assert!(
+                !text.contains("do-not-print-me") && !text.contains("AKIDEXAMPLE"),
+                "{text}"
+            );
+            assert!(text.contains("key.parquet"));
+        }
     }
 }
