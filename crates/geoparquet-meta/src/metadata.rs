@@ -689,7 +689,13 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-pub(crate) fn json_kind(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, for messages: `"null"`, `"a boolean"`,
+/// `"a number"`, `"a string"`, `"an array"` or `"an object"`.
+///
+/// ```
+/// assert_eq!(geoparquet_meta::metadata::json_kind(&serde_json::json!([1])), "an array");
+/// ```
+pub fn json_kind(v: &Value) -> &'static str {
     kind(v)
 }
 

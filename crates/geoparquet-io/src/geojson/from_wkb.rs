@@ -126,23 +126,9 @@ fn rings(cur: &mut Cursor<'_>, l: Layout) -> Result<Value, String> {
     Ok(Value::Array(out))
 }
 
-const NAMES: [&str; 7] = [
-    "Point",
-    "LineString",
-    "Polygon",
-    "MultiPoint",
-    "MultiLineString",
-    "MultiPolygon",
-    "GeometryCollection",
-];
-
 fn name(ty: u32) -> &'static str {
-    usize::try_from(ty)
-        .ok()
-        .and_then(|t| t.checked_sub(1))
-        .and_then(|i| NAMES.get(i))
-        .copied()
-        .unwrap_or("Unknown")
+    geoparquet_meta::GeometryType::from_wkb_code(ty)
+        .map_or("Unknown", geoparquet_meta::GeometryType::name)
 }
 
 fn object(ty: u32, key: &str, value: Value) -> Value {

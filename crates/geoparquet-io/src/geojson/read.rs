@@ -32,16 +32,6 @@ const BUFFER_SIZE: usize = 1 << 16;
 /// that 32-bit offsets allow, and bounds memory when features are large.
 const BATCH_BYTES: usize = 128 << 20;
 
-const GEOMETRY_TYPES: [&str; 7] = [
-    "Point",
-    "LineString",
-    "Polygon",
-    "MultiPoint",
-    "MultiLineString",
-    "MultiPolygon",
-    "GeometryCollection",
-];
-
 /// Options of [`GeoJsonReader`].
 ///
 /// # Examples
@@ -130,23 +120,12 @@ struct Feature {
     geometry: Value,
 }
 
-fn kind_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// A Feature (or, outside a FeatureCollection, a bare geometry) from its JSON.
 fn interpret(value: Value, layout: Layout) -> std::result::Result<Feature, String> {
     let Value::Object(mut obj) = value else {
         return Err(format!(
             "expected a GeoJSON Feature object, found {}",
-            kind_name(&value)
+            geoparquet_meta::metadata::json_kind(&value)
         ));
     };
     let ty = match obj.get("type") {
@@ -162,7 +141,7 @@ fn interpret(value: Value, layout: Layout) -> std::result::Result<Feature, Strin
                 Some(other) => {
                     return Err(format!(
                         "\"properties\" must be an object or null, found {}",
-                        kind_name(&other)
+                        geoparquet_meta::metadata::json_kind(&other)
                     ));
                 }
             };
@@ -172,7 +151,10 @@ fn interpret(value: Value, layout: Layout) -> std::result::Result<Feature, Strin
                 geometry: obj.remove("geometry").unwrap_or(Value::Null),
             })
         }
-        t if GEOMETRY_TYPES.contains(&t) => {
+        t if geoparquet_meta::GeometryType::ALL
+            .iter()
+            .any(|g| g.name() == t) =>
+        {
             if layout == Layout::Collection {
                 return Err(format!(
                     "the features of a FeatureCollection must be Features, found a bare {t}"

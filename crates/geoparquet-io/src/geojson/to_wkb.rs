@@ -90,22 +90,11 @@ impl Extent {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn position(v: &Value) -> Result<Position, String> {
     let Value::Array(items) = v else {
         return Err(format!(
             "expected a position (an array of numbers), found {}",
-            kind(v)
+            geoparquet_meta::metadata::json_kind(v)
         ));
     };
     let mut numbers = [0.0_f64; 3];
@@ -127,7 +116,10 @@ fn position(v: &Value) -> Result<Position, String> {
 fn array<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], String> {
     match v {
         Value::Array(items) => Ok(items),
-        other => Err(format!("expected {what}, found {}", kind(other))),
+        other => Err(format!(
+            "expected {what}, found {}",
+            geoparquet_meta::metadata::json_kind(other)
+        )),
     }
 }
 
@@ -159,7 +151,10 @@ fn member<'a>(obj: &'a Map<String, Value>, key: &str, ty: &str) -> Result<&'a Va
 
 fn parse(v: &Value) -> Result<Geometry, String> {
     let Value::Object(obj) = v else {
-        return Err(format!("expected a geometry object, found {}", kind(v)));
+        return Err(format!(
+            "expected a geometry object, found {}",
+            geoparquet_meta::metadata::json_kind(v)
+        ));
     };
     let ty = match obj.get("type") {
         Some(Value::String(t)) => t.as_str(),
