@@ -110,14 +110,17 @@ fn parse(args: &[String]) -> anyhow::Result<Option<Options>> {
 // --- measurement ---------------------------------------------------------------------
 
 /// One run of one command.
-struct Sample {
-    wall: f64,
-    rss_mb: f64,
-    stdout: String,
+pub(crate) struct Sample {
+    /// Wall time, seconds.
+    pub(crate) wall: f64,
+    /// Peak resident set size, MB.
+    pub(crate) rss_mb: f64,
+    /// The last 4 kB of the command's standard output.
+    pub(crate) stdout: String,
 }
 
 /// Runs `cmd` through `runner.py`.
-fn measure(python: &Path, runner: &Path, cmd: &[OsString]) -> anyhow::Result<Sample> {
+pub(crate) fn measure(python: &Path, runner: &Path, cmd: &[OsString]) -> anyhow::Result<Sample> {
     let out = Command::new(python)
         .arg(runner)
         .arg("--")
@@ -920,19 +923,32 @@ fn streaming_md(s: &Streaming) -> String {
 
 /// Replaces the generated section of the page (or writes the whole page).
 fn update_doc(path: &Path, generated: &str) -> anyhow::Result<()> {
-    let section = format!("{BEGIN}\n{generated}{END}\n");
+    update_doc_section(path, BEGIN, END, generated)
+}
+
+/// Replaces the section between `begin` and `end` in the page at `path`
+/// (appends the section when the markers are not there yet). The domain suites
+/// (`bench_stac`, `bench_raquet`, `bench_sliderule`) use their own markers.
+pub(crate) fn update_doc_section(
+    path: &Path,
+    begin: &str,
+    end: &str,
+    generated: &str,
+) -> anyhow::Result<()> {
+    let section = format!("{begin}\n{generated}{end}\n");
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    let new = match (old.find(BEGIN), old.find(END)) {
+    let new = match (old.find(begin), old.find(end)) {
         (Some(b), Some(e)) if e > b => {
             format!(
                 "{}{section}{}",
                 &old[..b],
-                old[e + END.len()..].trim_start_matches('\n')
+                old[e + end.len()..].trim_start_matches('\n')
             )
         }
-        _ => format!(
+        _ if old.trim().is_empty() => format!(
             "# Benchmarks\n\nMeasured with `cargo xtask bench` (how it works: `xtask/bench/README.md`).\n\n{section}"
         ),
+        _ => format!("{}\n\n{section}", old.trim_end()),
     };
     std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
 }

@@ -7,8 +7,14 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod bench_raquet;
+mod bench_sliderule;
+mod bench_stac;
 mod ci;
 mod interop;
+mod interop_raquet;
+mod interop_sliderule;
+mod interop_stac;
 mod tidy;
 
 use std::path::PathBuf;
@@ -31,7 +37,13 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Some("interop") => interop::run(&args[1..]),
-        Some("bench") => bench::run(&args[1..]),
+        // The domain suites: `cargo xtask bench stac|raquet|sliderule [options]`.
+        Some("bench") => match args.get(1).map(String::as_str) {
+            Some("stac") => bench_stac::run(&args[2..]),
+            Some("raquet") => bench_raquet::run(&args[2..]),
+            Some("sliderule") => bench_sliderule::run(&args[2..]),
+            _ => bench::run(&args[1..]),
+        },
         Some("fixtures") => {
             let status = cargo()
                 .args([
@@ -48,7 +60,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--skip-deny]|tidy|interop|bench [--quick]|fixtures>"
+                "usage: cargo xtask <ci [--skip-deny]|tidy|interop|bench [stac|raquet|sliderule] [--quick]|fixtures>"
             );
             std::process::exit(2);
         }

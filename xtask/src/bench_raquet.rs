@@ -1,0 +1,8 @@
+//! `cargo xtask bench raquet`: the raquet benchmark suite (ours beside the reference
+//! tools, whole processes, medians and peak RSS), written to
+//! `docs/src/benchmarks.md` between its own markers.
+
+/// Runs the suite.
+pub(crate) fn run(_args: &[String]) -> anyhow::Result<()> {
+    anyhow::bail!("bench raquet: not written yet")
+}
