@@ -149,7 +149,8 @@ type DomainChecks = fn(&Ctx<'_>, &mut Vec<Row>) -> anyhow::Result<()>;
 /// The domain crates' cross-checks, run after the GeoParquet ones.
 const DOMAINS: &[(&str, DomainChecks)] = &[
     ("stac-geoparquet", crate::interop_stac::checks),
-    ("quadbin and raquet", crate::interop_raquet::checks),
+    ("quadbin", crate::interop_quadbin::checks),
+    ("raquet", crate::interop_raquet::checks),
     ("sliderule-export", crate::interop_sliderule::checks),
 ];
 

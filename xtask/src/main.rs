@@ -12,6 +12,7 @@ mod bench_sliderule;
 mod bench_stac;
 mod ci;
 mod interop;
+mod interop_quadbin;
 mod interop_raquet;
 mod interop_sliderule;
 mod interop_stac;
