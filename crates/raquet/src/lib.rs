@@ -1,1 +1,18 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod blob;
+pub mod cell;
+mod error;
+mod lossy;
+pub mod metadata;
+mod pixels;
+mod reader;
+
+pub use error::{Error, Result};
+pub use metadata::{
+    Band, BandLayout, BandStatistics, BandType, Compression, Histogram, Metadata, RAQUET_VERSION,
+    RAQUET_VERSION_KEY, Tiling,
+};
+pub use pixels::Pixels;
+pub use reader::{MAX_WINDOW_PIXELS, Reader, ReaderOptions, Tile, TileIter, Window};

@@ -1,0 +1,678 @@
+//! The RaQuet metadata document (the JSON in the `block = 0` row): the v0.5.0
+//! model, parsed leniently from v0.3–0.5 and from the legacy v0.1 flat shape.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::{Error, Result};
+
+/// The specification version this crate writes.
+pub const RAQUET_VERSION: &str = "0.5.0";
+/// The Parquet key/value (and Arrow schema metadata) key naming the spec version.
+pub const RAQUET_VERSION_KEY: &str = "raquet:version";
+/// The per-tile statistics a writer can add, in column-suffix order.
+pub const TILE_STATISTICS_COLUMNS: [&str; 6] = ["count", "min", "max", "sum", "mean", "stddev"];
+
+/// The sample type of a band (`type` in the band object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum BandType {
+    Uint8,
+    Int8,
+    Uint16,
+    Int16,
+    Uint32,
+    Int32,
+    Uint64,
+    Int64,
+    Float16,
+    Float32,
+    Float64,
+}
+
+impl BandType {
+    /// Every type, in spec order.
+    pub const ALL: [BandType; 11] = [
+        BandType::Uint8,
+        BandType::Int8,
+        BandType::Uint16,
+        BandType::Int16,
+        BandType::Uint32,
+        BandType::Int32,
+        BandType::Uint64,
+        BandType::Int64,
+        BandType::Float16,
+        BandType::Float32,
+        BandType::Float64,
+    ];
+
+    /// The spec name (`"uint16"`, `"float32"`, …).
+    ///
+    /// ```
+    /// assert_eq!(raquet::BandType::Float16.name(), "float16");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            BandType::Uint8 => "uint8",
+            BandType::Int8 => "int8",
+            BandType::Uint16 => "uint16",
+            BandType::Int16 => "int16",
+            BandType::Uint32 => "uint32",
+            BandType::Int32 => "int32",
+            BandType::Uint64 => "uint64",
+            BandType::Int64 => "int64",
+            BandType::Float16 => "float16",
+            BandType::Float32 => "float32",
+            BandType::Float64 => "float64",
+        }
+    }
+
+    /// Parses a spec name; `None` for anything else.
+    ///
+    /// ```
+    /// assert_eq!(raquet::BandType::parse("int16"), Some(raquet::BandType::Int16));
+    /// assert_eq!(raquet::BandType::parse("complex64"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<BandType> {
+        BandType::ALL.into_iter().find(|t| t.name() == s)
+    }
+
+    /// Bytes per sample.
+    ///
+    /// ```
+    /// assert_eq!(raquet::BandType::Uint16.size(), 2);
+    /// ```
+    pub fn size(self) -> usize {
+        match self {
+            BandType::Uint8 | BandType::Int8 => 1,
+            BandType::Uint16 | BandType::Int16 | BandType::Float16 => 2,
+            BandType::Uint32 | BandType::Int32 | BandType::Float32 => 4,
+            BandType::Uint64 | BandType::Int64 | BandType::Float64 => 8,
+        }
+    }
+
+    /// Whether the type is a floating-point type.
+    ///
+    /// ```
+    /// assert!(raquet::BandType::Float32.is_float());
+    /// ```
+    pub fn is_float(self) -> bool {
+        matches!(self, BandType::Float16 | BandType::Float32 | BandType::Float64)
+    }
+
+    /// The smallest and largest value of the type, as `f64`.
+    pub fn range(self) -> (f64, f64) {
+        match self {
+            BandType::Uint8 => (0.0, 255.0),
+            BandType::Int8 => (-128.0, 127.0),
+            BandType::Uint16 => (0.0, 65535.0),
+            BandType::Int16 => (-32768.0, 32767.0),
+            BandType::Uint32 => (0.0, f64::from(u32::MAX)),
+            BandType::Int32 => (f64::from(i32::MIN), f64::from(i32::MAX)),
+            BandType::Uint64 => (0.0, u64::MAX as f64),
+            BandType::Int64 => (i64::MIN as f64, i64::MAX as f64),
+            BandType::Float16 => (-65504.0, 65504.0),
+            BandType::Float32 => (f64::from(f32::MIN), f64::from(f32::MAX)),
+            BandType::Float64 => (f64::MIN, f64::MAX),
+        }
+    }
+}
+
+impl std::fmt::Display for BandType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Per-blob compression (`compression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// No per-blob compression (`null`, `"none"` or missing).
+    None,
+    /// Each blob is a gzip member (zlib streams are accepted when reading).
+    Gzip,
+    /// Interleaved uint8 tiles as JPEG images (lossy).
+    Jpeg,
+    /// Interleaved uint8 tiles as WebP images (lossy).
+    Webp,
+}
+
+impl Compression {
+    /// The metadata value (`null` for none).
+    pub fn to_json(self) -> Value {
+        match self {
+            Compression::None => Value::Null,
+            Compression::Gzip => json!("gzip"),
+            Compression::Jpeg => json!("jpeg"),
+            Compression::Webp => json!("webp"),
+        }
+    }
+}
+
+/// How band data are laid out in the columns (`band_layout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BandLayout {
+    /// One binary column per band, named like the band (the default).
+    #[default]
+    Sequential,
+    /// One `pixels` column, band-interleaved by pixel (whole samples).
+    Interleaved,
+}
+
+/// The `tiling` object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tiling {
+    /// Always `"quadbin"`.
+    pub scheme: String,
+    /// Tile width in pixels.
+    pub block_width: u32,
+    /// Tile height in pixels.
+    pub block_height: u32,
+    /// Lowest zoom with tiles.
+    pub min_zoom: u8,
+    /// Highest (native) zoom.
+    pub max_zoom: u8,
+    /// `max_zoom + log2(block_width)`.
+    pub pixel_zoom: u8,
+    /// Number of tiles at the native zoom.
+    pub num_blocks: u64,
+}
+
+/// A histogram of a band (`histogram`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    /// Lower edge of the first bucket.
+    pub min: f64,
+    /// Upper edge of the last bucket.
+    pub max: f64,
+    /// Number of buckets.
+    pub buckets: usize,
+    /// Pixel count per bucket.
+    pub counts: Vec<u64>,
+}
+
+/// Band statistics in GDAL's names (`STATISTICS_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BandStatistics {
+    /// `STATISTICS_MINIMUM`.
+    pub minimum: Option<f64>,
+    /// `STATISTICS_MAXIMUM`.
+    pub maximum: Option<f64>,
+    /// `STATISTICS_MEAN`.
+    pub mean: Option<f64>,
+    /// `STATISTICS_STDDEV` (population).
+    pub stddev: Option<f64>,
+    /// `STATISTICS_VALID_PERCENT` (0–100).
+    pub valid_percent: Option<f64>,
+}
+
+/// One band object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    /// Band name; equals the column name in the sequential layout.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Sample type.
+    pub band_type: BandType,
+    /// The nodata value (`NaN` allowed), if any.
+    pub nodata: Option<f64>,
+    /// Unit of the values.
+    pub unit: String,
+    /// Physical value = DN × scale + offset.
+    pub scale: Option<f64>,
+    /// Physical value = DN × scale + offset.
+    pub offset: Option<f64>,
+    /// Lower-case GDAL colour interpretation (`gray`, `palette`, `red`, …).
+    pub colorinterp: Option<String>,
+    /// Colour table: value → RGBA.
+    pub colortable: Option<BTreeMap<i64, [u8; 4]>>,
+    /// Band statistics.
+    pub statistics: BandStatistics,
+    /// Optional histogram.
+    pub histogram: Option<Histogram>,
+}
+
+impl Band {
+    /// A band with a name and type and nothing else.
+    ///
+    /// ```
+    /// let b = raquet::Band::new("band_1", raquet::BandType::Uint8);
+    /// assert_eq!(b.nodata, None);
+    /// ```
+    pub fn new(name: impl Into<String>, band_type: BandType) -> Self {
+        Band {
+            name: name.into(),
+            description: String::new(),
+            band_type,
+            nodata: None,
+            unit: String::new(),
+            scale: None,
+            offset: None,
+            colorinterp: None,
+            colortable: None,
+            statistics: BandStatistics::default(),
+            histogram: None,
+        }
+    }
+
+    /// Whether `v` is this band's nodata value (NaN matches NaN).
+    pub fn is_nodata(&self, v: f64) -> bool {
+        match self.nodata {
+            Some(n) if n.is_nan() => v.is_nan(),
+            Some(n) => v == n,
+            None => false,
+        }
+    }
+
+    /// Whether the band is categorical (a palette or a colour table), so that
+    /// overviews take the mode, not the mean.
+    pub fn is_categorical(&self) -> bool {
+        self.colortable.is_some() || self.colorinterp.as_deref() == Some("palette")
+    }
+}
+
+/// The whole metadata document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metadata {
+    /// `version` (`None` in legacy files that lack it).
+    pub version: Option<String>,
+    /// Whether the document was in the legacy v0.1 flat shape.
+    pub legacy: bool,
+    /// Raster width in pixels at the native zoom.
+    pub width: u64,
+    /// Raster height in pixels at the native zoom.
+    pub height: u64,
+    /// `crs` (always `EPSG:3857`).
+    pub crs: String,
+    /// `[west, south, east, north]` in `bounds_crs`.
+    pub bounds: [f64; 4],
+    /// `bounds_crs` (always `EPSG:4326`).
+    pub bounds_crs: String,
+    /// Tiling.
+    pub tiling: Tiling,
+    /// Per-blob compression.
+    pub compression: Compression,
+    /// `compression_quality` (lossy only).
+    pub compression_quality: Option<u8>,
+    /// Band layout.
+    pub band_layout: BandLayout,
+    /// Whether per-tile statistics columns exist.
+    pub tile_statistics: bool,
+    /// Which per-tile statistics exist.
+    pub tile_statistics_columns: Vec<String>,
+    /// `processing`, as found.
+    pub processing: Option<Value>,
+    /// `time`, as found.
+    pub time: Option<Value>,
+    /// The bands.
+    pub bands: Vec<Band>,
+}
+
+fn num(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => parse_special_float(s),
+        _ => None,
+    }
+}
+
+fn parse_special_float(s: &str) -> Option<f64> {
+    match s.trim() {
+        "NaN" | "nan" | "NAN" => Some(f64::NAN),
+        "Infinity" | "inf" | "+Infinity" => Some(f64::INFINITY),
+        "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
+        other => other.parse().ok(),
+    }
+}
+
+fn uint(v: Option<&Value>) -> Option<u64> {
+    match v? {
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn zoom(v: Option<&Value>, key: &str) -> Result<u8> {
+    let z = uint(v).ok_or_else(|| Error::Metadata(format!("`{key}` is missing or not a whole number")))?;
+    u8::try_from(z)
+        .ok()
+        .filter(|z| *z <= 26)
+        .ok_or_else(|| Error::Metadata(format!("`{key}` = {z} is not a zoom in 0..=26")))
+}
+
+fn string(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_string)
+}
+
+/// The JSON form of a nodata value (special floats as strings, Zarr v3 style).
+pub fn nodata_to_json(v: Option<f64>) -> Value {
+    match v {
+        None => Value::Null,
+        Some(f) if f.is_nan() => json!("NaN"),
+        Some(f) if f == f64::INFINITY => json!("Infinity"),
+        Some(f) if f == f64::NEG_INFINITY => json!("-Infinity"),
+        Some(f) => json!(f),
+    }
+}
+
+fn float_json(v: Option<f64>) -> Value {
+    match v {
+        Some(f) if f.is_finite() => json!(f),
+        _ => Value::Null,
+    }
+}
+
+impl Metadata {
+    /// Parses a metadata document of any known shape (v0.3–0.5, or legacy v0.1 with or
+    /// without `version`); unknown keys are ignored.
+    ///
+    /// ```
+    /// let m = raquet::Metadata::parse(r#"{"compression": "gzip", "block_resolution": 5,
+    ///   "minresolution": 3, "maxresolution": 5, "width": 512, "height": 512,
+    ///   "bounds": [0, 0, 1, 1], "block_width": 256, "block_height": 256,
+    ///   "nodata": "0", "bands": [{"type": "uint8", "name": "band_1"}]}"#)?;
+    /// assert!(m.legacy);
+    /// assert_eq!((m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom), (3, 5, 13));
+    /// assert_eq!(m.bands[0].nodata, Some(0.0));
+    /// # Ok::<(), raquet::Error>(())
+    /// ```
+    pub fn parse(json_text: &str) -> Result<Self> {
+        let v: Value = serde_json::from_str(json_text)
+            .map_err(|e| Error::Metadata(format!("not JSON: {e}")))?;
+        Self::from_json(&v)
+    }
+
+    /// Parses an already-decoded JSON value (see [`Metadata::parse`]).
+    pub fn from_json(v: &Value) -> Result<Self> {
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::Metadata("the document is not a JSON object".into()))?;
+        let legacy = !obj.contains_key("tiling");
+        let version = string(obj.get("version"));
+        let block_width = u32::try_from(
+            uint(obj.get("tiling").and_then(|t| t.get("block_width")).or(obj.get("block_width")))
+                .unwrap_or(256),
+        )
+        .map_err(|_| Error::Metadata("`block_width` is too large".into()))?;
+        let block_height = u32::try_from(
+            uint(obj.get("tiling").and_then(|t| t.get("block_height")).or(obj.get("block_height")))
+                .unwrap_or(u64::from(block_width)),
+        )
+        .map_err(|_| Error::Metadata("`block_height` is too large".into()))?;
+        if block_width == 0 || block_height == 0 || block_width > 65536 || block_height > 65536 {
+            return Err(Error::Metadata(format!(
+                "block size {block_width}x{block_height} is not usable"
+            )));
+        }
+        let block_zoom = block_width.ilog2();
+        let tiling = if let Some(t) = obj.get("tiling") {
+            let max_zoom = zoom(t.get("max_zoom"), "tiling.max_zoom")?;
+            Tiling {
+                scheme: string(t.get("scheme")).unwrap_or_else(|| "quadbin".into()),
+                block_width,
+                block_height,
+                min_zoom: zoom(t.get("min_zoom"), "tiling.min_zoom").unwrap_or(max_zoom),
+                max_zoom,
+                pixel_zoom: u8::try_from(
+                    uint(t.get("pixel_zoom")).unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
+                )
+                .map_err(|_| Error::Metadata("`tiling.pixel_zoom` is too large".into()))?,
+                num_blocks: uint(t.get("num_blocks")).unwrap_or(0),
+            }
+        } else {
+            let max_zoom = zoom(
+                obj.get("maxresolution").or(obj.get("block_resolution")),
+                "maxresolution",
+            )?;
+            Tiling {
+                scheme: "quadbin".into(),
+                block_width,
+                block_height,
+                min_zoom: zoom(obj.get("minresolution"), "minresolution").unwrap_or(max_zoom),
+                max_zoom,
+                pixel_zoom: u8::try_from(
+                    uint(obj.get("pixel_resolution"))
+                        .unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
+                )
+                .map_err(|_| Error::Metadata("`pixel_resolution` is too large".into()))?,
+                num_blocks: uint(obj.get("num_blocks")).unwrap_or(0),
+            }
+        };
+        if tiling.min_zoom > tiling.max_zoom {
+            return Err(Error::Metadata(format!(
+                "min_zoom {} is above max_zoom {}",
+                tiling.min_zoom, tiling.max_zoom
+            )));
+        }
+        let compression = match obj.get("compression") {
+            None | Some(Value::Null) => Compression::None,
+            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "none" | "" => Compression::None,
+                "gzip" | "zlib" | "deflate" => Compression::Gzip,
+                "jpeg" | "jpg" => Compression::Jpeg,
+                "webp" => Compression::Webp,
+                other => {
+                    return Err(Error::Metadata(format!("unknown compression `{other}`")));
+                }
+            },
+            Some(other) => return Err(Error::Metadata(format!("`compression` is {other}"))),
+        };
+        let band_layout = match obj.get("band_layout").and_then(Value::as_str) {
+            None | Some("sequential") => BandLayout::Sequential,
+            Some("interleaved") => BandLayout::Interleaved,
+            Some(other) => return Err(Error::Metadata(format!("unknown band_layout `{other}`"))),
+        };
+        let legacy_nodata = num(obj.get("nodata"));
+        let bands_json = obj
+            .get("bands")
+            .and_then(Value::as_array)
+            .ok_or_else(|| Error::Metadata("`bands` is missing or not an array".into()))?;
+        let mut bands = Vec::with_capacity(bands_json.len());
+        for (i, b) in bands_json.iter().enumerate() {
+            bands.push(parse_band(b, i, legacy_nodata)?);
+        }
+        let bounds = match obj.get("bounds").and_then(Value::as_array) {
+            Some(a) if a.len() == 4 => {
+                let mut out = [0.0; 4];
+                for (o, x) in out.iter_mut().zip(a) {
+                    *o = num(Some(x))
+                        .ok_or_else(|| Error::Metadata("`bounds` holds a non-number".into()))?;
+                }
+                out
+            }
+            _ => return Err(Error::Metadata("`bounds` must be [west, south, east, north]".into())),
+        };
+        Ok(Metadata {
+            version,
+            legacy,
+            width: uint(obj.get("width")).unwrap_or(0),
+            height: uint(obj.get("height")).unwrap_or(0),
+            crs: string(obj.get("crs")).unwrap_or_else(|| "EPSG:3857".into()),
+            bounds,
+            bounds_crs: string(obj.get("bounds_crs")).unwrap_or_else(|| "EPSG:4326".into()),
+            tiling,
+            compression,
+            compression_quality: uint(obj.get("compression_quality")).and_then(|q| u8::try_from(q).ok()),
+            band_layout,
+            tile_statistics: obj.get("tile_statistics").and_then(Value::as_bool).unwrap_or(false),
+            tile_statistics_columns: obj
+                .get("tile_statistics_columns")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default(),
+            processing: obj.get("processing").cloned(),
+            time: obj.get("time").cloned(),
+            bands,
+        })
+    }
+
+    /// The v0.5.0 JSON document, keys in the reference converter's order.
+    ///
+    /// ```
+    /// # let m = raquet::Metadata::parse(r#"{"tiling": {"max_zoom": 4, "min_zoom": 2, "block_width": 256},
+    /// #   "bounds": [0, 0, 1, 1], "compression": "gzip", "bands": [{"name": "band_1", "type": "uint8"}]}"#)?;
+    /// let text = m.to_json().to_string();
+    /// assert!(text.starts_with(r#"{"file_format":"raquet","version":"0.5.0""#));
+    /// # Ok::<(), raquet::Error>(())
+    /// ```
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("file_format".into(), json!("raquet"));
+        o.insert(
+            "version".into(),
+            json!(if self.legacy { RAQUET_VERSION } else { self.version.as_deref().unwrap_or(RAQUET_VERSION) }),
+        );
+        o.insert("width".into(), json!(self.width));
+        o.insert("height".into(), json!(self.height));
+        o.insert("crs".into(), json!(self.crs));
+        o.insert("bounds".into(), json!(self.bounds));
+        o.insert("bounds_crs".into(), json!(self.bounds_crs));
+        let t = &self.tiling;
+        o.insert(
+            "tiling".into(),
+            json!({
+                "scheme": t.scheme,
+                "block_width": t.block_width,
+                "block_height": t.block_height,
+                "min_zoom": t.min_zoom,
+                "max_zoom": t.max_zoom,
+                "pixel_zoom": t.pixel_zoom,
+                "num_blocks": t.num_blocks,
+            }),
+        );
+        o.insert("compression".into(), self.compression.to_json());
+        o.insert("bands".into(), Value::Array(self.bands.iter().map(band_to_json).collect()));
+        if self.band_layout == BandLayout::Interleaved {
+            o.insert("band_layout".into(), json!("interleaved"));
+        }
+        if let Some(q) = self.compression_quality {
+            o.insert("compression_quality".into(), json!(q));
+        }
+        if self.tile_statistics {
+            o.insert("tile_statistics".into(), json!(true));
+            o.insert("tile_statistics_columns".into(), json!(self.tile_statistics_columns));
+        }
+        if let Some(t) = &self.time {
+            o.insert("time".into(), t.clone());
+        }
+        if let Some(p) = &self.processing {
+            o.insert("processing".into(), p.clone());
+        }
+        Value::Object(o)
+    }
+
+    /// `log2(block_width)`: how many zoom levels a tile spans in pixels.
+    pub fn block_zoom(&self) -> u8 {
+        // block_width is checked to be in 1..=65536 at parse time.
+        u8::try_from(self.tiling.block_width.ilog2()).unwrap_or(8)
+    }
+
+    /// The band names as columns are expected (sequential layout).
+    pub fn band_names(&self) -> Vec<&str> {
+        self.bands.iter().map(|b| b.name.as_str()).collect()
+    }
+}
+
+fn parse_band(b: &Value, i: usize, legacy_nodata: Option<f64>) -> Result<Band> {
+    let o = b
+        .as_object()
+        .ok_or_else(|| Error::Metadata(format!("bands[{i}] is not an object")))?;
+    let name = string(o.get("name")).ok_or_else(|| Error::Metadata(format!("bands[{i}] has no `name`")))?;
+    let type_name = string(o.get("type")).ok_or_else(|| Error::Metadata(format!("band `{name}` has no `type`")))?;
+    let band_type = BandType::parse(&type_name)
+        .ok_or_else(|| Error::Metadata(format!("band `{name}`: unknown type `{type_name}`")))?;
+    let nodata = if o.contains_key("nodata") { num(o.get("nodata")) } else { legacy_nodata };
+    let colortable = match o.get("colortable") {
+        Some(Value::Object(ct)) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in ct {
+                let Ok(key) = k.trim().parse::<i64>() else { continue };
+                let mut rgba = [0u8, 0, 0, 255];
+                if let Some(a) = v.as_array() {
+                    for (slot, c) in rgba.iter_mut().zip(a) {
+                        *slot = c.as_u64().and_then(|c| u8::try_from(c).ok()).unwrap_or(0);
+                    }
+                }
+                let _ = out.insert(key, rgba);
+            }
+            Some(out)
+        }
+        _ => None,
+    };
+    let legacy_stats = o.get("stats");
+    let stat = |gdal: &str, legacy: &str| num(o.get(gdal)).or_else(|| num(legacy_stats.and_then(|s| s.get(legacy))));
+    let histogram = o.get("histogram").and_then(|h| {
+        let counts: Vec<u64> = h.get("counts")?.as_array()?.iter().filter_map(Value::as_u64).collect();
+        Some(Histogram {
+            min: num(h.get("min"))?,
+            max: num(h.get("max"))?,
+            buckets: usize::try_from(uint(h.get("buckets")).unwrap_or(counts.len() as u64)).ok()?,
+            counts,
+        })
+    });
+    Ok(Band {
+        description: string(o.get("description")).unwrap_or_default(),
+        band_type,
+        nodata,
+        unit: string(o.get("unit")).unwrap_or_default(),
+        scale: num(o.get("scale")),
+        offset: num(o.get("offset")),
+        colorinterp: string(o.get("colorinterp")),
+        colortable,
+        statistics: BandStatistics {
+            minimum: stat("STATISTICS_MINIMUM", "min"),
+            maximum: stat("STATISTICS_MAXIMUM", "max"),
+            mean: stat("STATISTICS_MEAN", "mean"),
+            stddev: stat("STATISTICS_STDDEV", "stddev"),
+            valid_percent: num(o.get("STATISTICS_VALID_PERCENT")),
+        },
+        histogram,
+        name,
+    })
+}
+
+fn stat_json(v: Option<f64>, band_type: BandType) -> Value {
+    match v {
+        Some(f) if f.is_finite() && !band_type.is_float() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            json!(f as i64)
+        }
+        other => float_json(other),
+    }
+}
+
+fn band_to_json(b: &Band) -> Value {
+    let mut o = Map::new();
+    o.insert("name".into(), json!(b.name));
+    o.insert("description".into(), json!(b.description));
+    o.insert("type".into(), json!(b.band_type.name()));
+    o.insert("nodata".into(), nodata_to_json(b.nodata));
+    o.insert("unit".into(), json!(b.unit));
+    o.insert("scale".into(), float_json(b.scale));
+    o.insert("offset".into(), float_json(b.offset));
+    o.insert("colorinterp".into(), json!(b.colorinterp.as_deref().unwrap_or("undefined")));
+    o.insert(
+        "colortable".into(),
+        match &b.colortable {
+            Some(ct) => Value::Object(ct.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()),
+            None => Value::Null,
+        },
+    );
+    let s = &b.statistics;
+    o.insert("STATISTICS_MINIMUM".into(), stat_json(s.minimum, b.band_type));
+    o.insert("STATISTICS_MAXIMUM".into(), stat_json(s.maximum, b.band_type));
+    o.insert("STATISTICS_MEAN".into(), float_json(s.mean));
+    o.insert("STATISTICS_STDDEV".into(), float_json(s.stddev));
+    o.insert("STATISTICS_VALID_PERCENT".into(), float_json(s.valid_percent));
+    if let Some(h) = &b.histogram {
+        o.insert(
+            "histogram".into(),
+            json!({"min": h.min, "max": h.max, "buckets": h.buckets, "counts": h.counts}),
+        );
+    }
+    Value::Object(o)
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the raquet crate (one binary).
+
+mod read;
