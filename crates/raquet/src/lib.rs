@@ -8,6 +8,7 @@ mod lossy;
 pub mod metadata;
 mod pixels;
 mod reader;
+mod validate;
 
 pub use error::{Error, Result};
 pub use metadata::{
@@ -16,3 +17,4 @@ pub use metadata::{
 };
 pub use pixels::Pixels;
 pub use reader::{MAX_WINDOW_PIXELS, Reader, ReaderOptions, Tile, TileIter, Window};
+pub use validate::{Finding, Report, Severity, validate};

@@ -1,3 +1,4 @@
 //! Integration tests of the raquet crate (one binary).
 
 mod read;
+mod validate;
