@@ -4,6 +4,7 @@
 mod cell;
 mod error;
 mod point;
+mod polyfill;
 
 pub use cell::{
     CELL_MODE, Cell, Children, Direction, FOOTER, HEADER, KRing, MAX_RESOLUTION,
@@ -11,3 +12,4 @@ pub use cell::{
 };
 pub use error::{Error, Result};
 pub use point::MAX_LATITUDE;
+pub use polyfill::{Polyfill, PolyfillMode, polyfill_bbox, polyfill_polygon};

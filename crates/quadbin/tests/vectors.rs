@@ -25,9 +25,9 @@ fn f(v: &Value) -> f64 {
 
 fn tile_of(v: &Value) -> Tile {
     Tile {
-        x: u32::try_from(u(&v["x"])).unwrap(),
-        y: u32::try_from(u(&v["y"])).unwrap(),
-        z: u8::try_from(u(&v["z"])).unwrap(),
+        x: u32::try_from(u(&v["x"])).expect("x"),
+        y: u32::try_from(u(&v["y"])).expect("y"),
+        z: u8::try_from(u(&v["z"])).expect("z"),
     }
 }
 
@@ -136,7 +136,10 @@ fn cell_to_point() {
     for c in cs {
         let got = cell(&c["cell"]).center();
         let want = c["point"].as_array().unwrap();
-        assert!(close(got[0], f(&want[0])) && close(got[1], f(&want[1])), "{c}: {got:?}");
+        assert!(
+            close(got[0], f(&want[0])) && close(got[1], f(&want[1])),
+            "{c}: {got:?}"
+        );
     }
 }
 
@@ -166,7 +169,11 @@ fn cell_to_children() {
     assert_eq!(cs.len(), 13);
     for c in cs {
         let r = u8::try_from(u(&c["children_resolution"])).unwrap();
-        let got: Vec<u64> = cell(&c["cell"]).children(r).unwrap().map(Cell::get).collect();
+        let got: Vec<u64> = cell(&c["cell"])
+            .children(r)
+            .unwrap()
+            .map(Cell::get)
+            .collect();
         let want: Vec<u64> = c["children"].as_array().unwrap().iter().map(u).collect();
         assert_eq!(got, want, "{c}");
         let hex: Vec<String> = got.iter().map(|&g| format!("{g:016x}")).collect();
