@@ -1,0 +1,662 @@
+//! Building the file: records are buffered into columns and written one row
+//! group at a time (SlideRule's 64 MiB record budget), as GeoParquet, Parquet,
+//! Feather or CSV, with the footer keys SlideRule writes.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::builder::BinaryBuilder;
+use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StructArray};
+use arrow_buffer::OffsetBuffer;
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
+use geoparquet_io::writer::{CoveringOptions, GeoParquetEncoder, TargetVersion, WriterOptions};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{WriterProperties, WriterVersion};
+use parquet::schema::types::ColumnPath;
+
+use crate::columns::{Col, FieldType, wkb_points};
+use crate::error::{Error, Result};
+use crate::metadata::{
+    self, Compat, GEO_KEY, GEO_SLIDERULE, PANDAS_KEY, PandasColumn, RECORDINFO_KEY,
+    SLIDERULE_KEY, ServerInfo,
+};
+use crate::output::{Format, OutputParams};
+use crate::records::{ColumnBuffer, Record, RecordKind};
+
+/// How to build the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportOptions {
+    /// The format (GeoParquet exactly when `format` is [`Format::GeoParquet`]).
+    pub format: Format,
+    /// Which metadata shape to write.
+    pub compat: Compat,
+    /// Add a GeoParquet 1.1 covering column `bbox` (GeoParquet, not in compat mode).
+    pub covering: bool,
+    /// ATL03 only: one row per extent with the photons as a list of structs
+    /// (instead of one row per photon).
+    pub compact_atl03: bool,
+    /// Producer identity for the `sliderule` key.
+    pub server: ServerInfo,
+    /// The request parameters to echo (raw JSON; credentials are removed).
+    /// `None`: `{"output": <the output parameters>}`.
+    pub request: Option<String>,
+    /// The output parameters, echoed when `request` is `None`.
+    pub output: Option<OutputParams>,
+    /// Rows per row group; `None`: SlideRule's budget for the record kind.
+    pub max_rows_in_group: Option<usize>,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self {
+            format: Format::GeoParquet,
+            compat: Compat::Improved,
+            covering: false,
+            compact_atl03: false,
+            server: ServerInfo::default(),
+            request: None,
+            output: None,
+            max_rows_in_group: None,
+        }
+    }
+}
+
+impl ExportOptions {
+    /// Options following parsed `output` parameters.
+    #[must_use]
+    pub fn from_output(params: &OutputParams) -> Self {
+        Self {
+            format: params.format,
+            output: Some(params.clone()),
+            ..Self::default()
+        }
+    }
+
+    /// The same options in another format.
+    #[must_use]
+    pub fn with_format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// The same options in another compatibility mode.
+    #[must_use]
+    pub fn with_compat(mut self, compat: Compat) -> Self {
+        self.compat = compat;
+        self
+    }
+
+    /// The same options with the request to echo.
+    #[must_use]
+    pub fn with_request(mut self, raw_json: impl Into<String>) -> Self {
+        self.request = Some(raw_json.into());
+        self
+    }
+
+    fn geo(&self) -> bool {
+        self.format == Format::GeoParquet
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportSummary {
+    /// Rows written.
+    pub rows: u64,
+    /// Row groups (Parquet) or record batches (Feather) written.
+    pub row_groups: usize,
+    /// The metadata keys and values written (footer, schema and sidecar).
+    pub metadata: Vec<(String, String)>,
+    /// The `_metadata.json` sidecar content (Feather and CSV).
+    pub sidecar: Option<String>,
+}
+
+enum Sink<W: Write + Send> {
+    Parquet {
+        writer: Box<ArrowWriter<W>>,
+        encoder: Option<Box<GeoParquetEncoder>>,
+    },
+    Feather(Box<arrow_ipc::writer::FileWriter<W>>),
+    Csv(std::io::BufWriter<W>),
+}
+
+/// Writes records of one kind to a sink, one row group per
+/// `max_rows_in_group` rows (whole records only). Memory holds the buffered
+/// row group's values and at most one encoded row group.
+///
+/// ```
+/// use sliderule_export::{Exporter, ExportOptions, RecordKind};
+/// use sliderule_export::records::{Atl06Elevation, Atl06Record};
+///
+/// let record = Atl06Record { elevations: vec![Atl06Elevation { latitude: 72.8, longitude: -26.2, ..Default::default() }] };
+/// let mut out = Vec::new();
+/// let mut exporter = Exporter::try_new(&mut out, RecordKind::Atl06, ExportOptions::default())?;
+/// exporter.push(&record)?;
+/// let summary = exporter.finish()?;
+/// assert_eq!(summary.rows, 1);
+/// let geo = &summary.metadata.iter().find(|(k, _)| k == "geo").unwrap().1;
+/// assert!(geo.contains(r#""bbox":[-26.2,72.8,-26.2,72.8]"#));
+/// # Ok::<(), sliderule_export::Error>(())
+/// ```
+pub struct Exporter<W: Write + Send> {
+    kind: RecordKind,
+    options: ExportOptions,
+    buffer: ColumnBuffer,
+    max_rows: usize,
+    schema: SchemaRef,
+    sink: Option<Sink<W>>,
+    keys: Vec<(String, String)>,
+    rows: u64,
+    groups: usize,
+}
+
+impl<W: Write + Send> std::fmt::Debug for Exporter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exporter")
+            .field("kind", &self.kind)
+            .field("format", &self.options.format)
+            .field("rows", &self.rows)
+            .field("row_groups", &self.groups)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Arrow schema of a layout (fields nullable, as SlideRule's are).
+#[must_use]
+pub fn schema_for(kind: RecordKind, geo: bool, compact: bool) -> Schema {
+    if compact && kind == RecordKind::Atl03 {
+        return compact_schema(geo);
+    }
+    let fields: Vec<Field> = kind
+        .column_order(geo)
+        .iter()
+        .map(|name| {
+            let dt = kind
+                .field_type(name)
+                .map_or(DataType::Binary, FieldType::data_type);
+            Field::new(*name, dt, true)
+        })
+        .collect();
+    Schema::new(fields)
+}
+
+/// Extent-level columns of the compact ATL03 layout (before `photons`).
+const COMPACT_EXTENT: &[&str] = &[
+    "extent_id",
+    "time",
+    "cycle",
+    "pair",
+    "sc_orient",
+    "rgt",
+    "track",
+    "background_rate",
+    "segment_id",
+    "segment_dist",
+    "solar_elevation",
+    "region",
+];
+
+fn photon_struct_fields() -> Fields {
+    RecordKind::Atl03
+        .element_fields()
+        .iter()
+        .map(|(n, t)| Field::new(*n, t.data_type(), true))
+        .collect()
+}
+
+fn compact_schema(geo: bool) -> Schema {
+    let mut fields: Vec<Field> = COMPACT_EXTENT
+        .iter()
+        .map(|n| {
+            let t = RecordKind::Atl03
+                .field_type(n)
+                .map_or(DataType::Binary, FieldType::data_type);
+            Field::new(*n, t, true)
+        })
+        .collect();
+    fields.push(Field::new(
+        "photons",
+        DataType::List(Arc::new(Field::new(
+            "item",
+            DataType::Struct(photon_struct_fields()),
+            true,
+        ))),
+        true,
+    ));
+    if geo {
+        fields.push(Field::new("geometry", DataType::Binary, true));
+    }
+    Schema::new(fields)
+}
+
+fn pandas_columns(schema: &Schema, kind: RecordKind) -> Vec<PandasColumn> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| match kind.field_type(f.name()) {
+            Some(t) if f.data_type() == &t.data_type() => PandasColumn::field(f.name(), t),
+            _ => PandasColumn::object(f.name()),
+        })
+        .collect()
+}
+
+impl<W: Write + Send> Exporter<W> {
+    /// Prepares an export of `kind` records to `sink`.
+    pub fn try_new(sink: W, kind: RecordKind, options: ExportOptions) -> Result<Self> {
+        let geo = options.geo();
+        let compact = options.compact_atl03 && kind == RecordKind::Atl03;
+        let base = schema_for(kind, geo, compact);
+        let parms = match (&options.request, &options.output) {
+            (Some(raw), _) => metadata::request_echo(raw)?,
+            (None, Some(out)) => {
+                serde_json::json!({ "output": out.to_echo_json() }).to_string()
+            }
+            (None, None) => "{}".to_owned(),
+        };
+        let improved = options.compat == Compat::Improved;
+        let sliderule = metadata::sliderule_json(kind.endpoint(), &parms, &options.server, improved);
+        let recordinfo = metadata::recordinfo_json(geo);
+        let mut encoder = None;
+        let schema: SchemaRef = if geo && improved {
+            let wo = WriterOptions {
+                version: TargetVersion::V1_1,
+                compression: Compression::SNAPPY,
+                ..WriterOptions::default()
+            }
+            .with_covering(options.covering.then(CoveringOptions::default));
+            let enc = GeoParquetEncoder::try_new(&base, None, &wo)?;
+            let target = enc.target_schema();
+            encoder = Some(Box::new(enc));
+            target
+        } else {
+            Arc::new(base)
+        };
+        let pandas = metadata::pandas_json(&pandas_columns(&schema, kind));
+        // Keys known up front go into the Arrow schema too (ARROW:schema),
+        // like SlideRule's `store_schema()`; the data-dependent `geo` only
+        // into the footer.
+        let mut keys: Vec<(String, String)> = Vec::new();
+        if geo && !improved {
+            keys.push((GEO_KEY.into(), GEO_SLIDERULE.into()));
+        }
+        keys.push((SLIDERULE_KEY.into(), sliderule));
+        keys.push((RECORDINFO_KEY.into(), recordinfo));
+        if matches!(options.format, Format::GeoParquet | Format::Parquet) {
+            keys.push((PANDAS_KEY.into(), pandas));
+        }
+        let mut schema_meta = schema.metadata().clone();
+        for (k, v) in &keys {
+            schema_meta.insert(k.clone(), v.clone());
+        }
+        let schema = Arc::new(Schema::new_with_metadata(schema.fields().clone(), schema_meta));
+        let sink = match options.format {
+            Format::GeoParquet | Format::Parquet => {
+                let mut props = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .set_writer_version(WriterVersion::PARQUET_2_0)
+                    .set_max_row_group_row_count(None)
+                    .set_max_row_group_bytes(None)
+                    .set_created_by(format!(
+                        "sliderule-export {} (parquet-rs 59)",
+                        env!("CARGO_PKG_VERSION")
+                    ));
+                if geo {
+                    props = props.set_column_dictionary_enabled(ColumnPath::from("geometry"), false);
+                }
+                let writer = ArrowWriter::try_new(sink, schema.clone(), Some(props.build()))?;
+                Sink::Parquet {
+                    writer: Box::new(writer),
+                    encoder,
+                }
+            }
+            Format::Feather => {
+                Sink::Feather(Box::new(arrow_ipc::writer::FileWriter::try_new(
+                    sink, &schema,
+                )?))
+            }
+            Format::Csv => {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, sink);
+                let header: Vec<String> = schema
+                    .fields()
+                    .iter()
+                    .map(|f| csv_text(f.name()))
+                    .collect();
+                writeln!(w, "{}", header.join(",")).map_err(Error::Sink)?;
+                Sink::Csv(w)
+            }
+        };
+        let max_rows = options
+            .max_rows_in_group
+            .unwrap_or_else(|| kind.max_rows_in_group())
+            .max(1);
+        Ok(Self {
+            kind,
+            buffer: ColumnBuffer::new(kind),
+            max_rows,
+            schema,
+            sink: Some(sink),
+            keys,
+            rows: 0,
+            groups: 0,
+            options,
+        })
+    }
+
+    /// The schema of the written batches (with the metadata keys).
+    #[must_use]
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Buffers one record; writes a row group once the buffer reaches the
+    /// row budget (records are never split).
+    pub fn push<R: Record>(&mut self, record: &R) -> Result<()> {
+        if R::KIND != self.kind {
+            return Err(Error::InvalidRecord {
+                row: self.rows + self.buffer.rows() as u64,
+                field: "record".into(),
+                message: format!(
+                    "a {} record given to an export of {}",
+                    R::KIND.rectype(),
+                    self.kind.rectype()
+                ),
+            });
+        }
+        record.append_to(&mut self.buffer);
+        if self.buffer.rows() >= self.max_rows {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Buffers every record of an iterator (a batch of records).
+    pub fn push_all<'a, R: Record + 'a>(
+        &mut self,
+        records: impl IntoIterator<Item = &'a R>,
+    ) -> Result<()> {
+        for r in records {
+            self.push(r)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered rows as one row group (nothing when empty).
+    pub fn flush(&mut self) -> Result<()> {
+        if self.buffer.rows() == 0 {
+            return Ok(());
+        }
+        let batch = self.take_batch()?;
+        let rows = batch.num_rows();
+        match self.sink.as_mut() {
+            Some(Sink::Parquet { writer, encoder }) => {
+                let batch = match encoder {
+                    Some(enc) => enc.encode(&batch)?,
+                    None => batch,
+                };
+                writer.write(&batch)?;
+                writer.flush()?;
+            }
+            Some(Sink::Feather(w)) => w.write(&batch)?,
+            Some(Sink::Csv(w)) => write_csv(w, &batch)?,
+            None => {}
+        }
+        self.rows += rows as u64;
+        self.groups += 1;
+        Ok(())
+    }
+
+    fn take_batch(&mut self) -> Result<RecordBatch> {
+        let kind = self.kind;
+        let geo = self.options.geo();
+        let compact = self.options.compact_atl03 && kind == RecordKind::Atl03;
+        let buf = std::mem::replace(&mut self.buffer, ColumnBuffer::new(kind));
+        let columns = if compact {
+            compact_columns(buf, geo)?
+        } else {
+            flat_columns(buf, kind, geo)
+        };
+        // The encoder's schema has no covering yet: build the base batch.
+        let base = schema_for(kind, geo, compact);
+        let base = Arc::new(Schema::new_with_metadata(
+            base.fields().clone(),
+            self.schema.metadata().clone(),
+        ));
+        Ok(RecordBatch::try_new(base, columns)?)
+    }
+
+    /// Writes the last row group and the footer; returns what was written.
+    pub fn finish(mut self) -> Result<ExportSummary> {
+        self.flush()?;
+        let mut keys = self.keys.clone();
+        match self.sink.take() {
+            Some(Sink::Parquet { mut writer, encoder }) => {
+                for (k, v) in &keys {
+                    writer.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
+                }
+                if let Some(enc) = &encoder
+                    && let Some(kv) = enc.key_value()?
+                {
+                    keys.insert(0, (kv.key.clone(), kv.value.clone().unwrap_or_default()));
+                    writer.append_key_value_metadata(kv);
+                }
+                writer.close()?;
+            }
+            Some(Sink::Feather(mut w)) => w.finish()?,
+            Some(Sink::Csv(mut w)) => w.flush().map_err(Error::Sink)?,
+            None => {}
+        }
+        let sidecar = match self.options.format {
+            Format::Feather | Format::Csv => Some(metadata::sidecar_json(&keys)?),
+            Format::GeoParquet | Format::Parquet => None,
+        };
+        Ok(ExportSummary {
+            rows: self.rows,
+            row_groups: self.groups,
+            metadata: keys,
+            sidecar,
+        })
+    }
+}
+
+/// The columns of the flattened layouts, in the server's order.
+fn flat_columns(mut buf: ColumnBuffer, kind: RecordKind, geo: bool) -> Vec<ArrayRef> {
+    let counts = std::mem::take(&mut buf.counts);
+    let mut parents: Vec<Col> = buf.parent.iter().map(|c| c.repeated(&counts)).collect();
+    let parent_fields = kind.parent_fields();
+    let element_fields = kind.element_fields();
+    let pos = |fields: &[(&str, FieldType)], name: &str| fields.iter().position(|(n, _)| *n == name);
+    let geometry = if geo {
+        let lon = pos(element_fields, "longitude")
+            .and_then(|i| buf.elements.get(i))
+            .and_then(Col::f64_values)
+            .unwrap_or_default();
+        let lat = pos(element_fields, "latitude")
+            .and_then(|i| buf.elements.get(i))
+            .and_then(Col::f64_values)
+            .unwrap_or_default();
+        Some(wkb_points(lon, lat))
+    } else {
+        None
+    };
+    let mut out: Vec<ArrayRef> = Vec::with_capacity(kind.column_order(geo).len());
+    let mut geometry = geometry;
+    for name in kind.column_order(geo) {
+        if *name == "geometry" {
+            if let Some(g) = geometry.take() {
+                out.push(g);
+            }
+        } else if let Some(i) = pos(parent_fields, name) {
+            if let Some(c) = parents.get_mut(i) {
+                out.push(c.take_array());
+            }
+        } else if let Some(i) = pos(element_fields, name)
+            && let Some(c) = buf.elements.get_mut(i)
+        {
+            out.push(c.take_array());
+        }
+    }
+    out
+}
+
+/// The compact ATL03 layout: one row per extent, photons as a list of structs.
+fn compact_columns(mut buf: ColumnBuffer, geo: bool) -> Result<Vec<ArrayRef>> {
+    let kind = RecordKind::Atl03;
+    let counts = std::mem::take(&mut buf.counts);
+    let photon_fields = kind.element_fields();
+    let pos = |name: &str| photon_fields.iter().position(|(n, _)| *n == name);
+    // Extent time: the first photon's.
+    let mut first_times = Vec::with_capacity(counts.len());
+    let times = pos("time")
+        .and_then(|i| buf.elements.get(i))
+        .and_then(Col::time_values)
+        .unwrap_or_default();
+    let mut at = 0usize;
+    for c in &counts {
+        first_times.push(times.get(at).copied().unwrap_or_default());
+        at += *c as usize;
+    }
+    let geometry = if geo {
+        let lon = pos("longitude")
+            .and_then(|i| buf.elements.get(i))
+            .and_then(Col::f64_values)
+            .unwrap_or_default();
+        let lat = pos("latitude")
+            .and_then(|i| buf.elements.get(i))
+            .and_then(Col::f64_values)
+            .unwrap_or_default();
+        let mut b = BinaryBuilder::with_capacity(counts.len(), lon.len() * 21 + counts.len() * 9);
+        let mut at = 0usize;
+        let mut wkb = Vec::new();
+        for c in &counts {
+            let n = *c as usize;
+            wkb.clear();
+            wkb.push(1u8);
+            wkb.extend_from_slice(&4u32.to_le_bytes());
+            wkb.extend_from_slice(&c.to_le_bytes());
+            for i in at..at + n {
+                wkb.push(1u8);
+                wkb.extend_from_slice(&1u32.to_le_bytes());
+                wkb.extend_from_slice(&lon.get(i).copied().unwrap_or(f64::NAN).to_le_bytes());
+                wkb.extend_from_slice(&lat.get(i).copied().unwrap_or(f64::NAN).to_le_bytes());
+            }
+            at += n;
+            b.append_value(&wkb);
+        }
+        Some(Arc::new(b.finish()) as ArrayRef)
+    } else {
+        None
+    };
+    let photon_arrays: Vec<ArrayRef> = buf.elements.iter_mut().map(Col::take_array).collect();
+    let photons = StructArray::try_new(photon_struct_fields(), photon_arrays, None)?;
+    let offsets = OffsetBuffer::from_lengths(counts.iter().map(|c| *c as usize));
+    let list = ListArray::try_new(
+        Arc::new(Field::new("item", DataType::Struct(photon_struct_fields()), true)),
+        offsets,
+        Arc::new(photons),
+        None,
+    )?;
+    let parent_fields = kind.parent_fields();
+    let mut out: Vec<ArrayRef> = Vec::new();
+    for name in COMPACT_EXTENT {
+        if *name == "time" {
+            out.push(Col::Time(std::mem::take(&mut first_times)).take_array());
+        } else if let Some(i) = parent_fields.iter().position(|(n, _)| n == name)
+            && let Some(c) = buf.parent.get_mut(i)
+        {
+            out.push(c.take_array());
+        }
+    }
+    out.push(Arc::new(list));
+    if let Some(g) = geometry {
+        out.push(g);
+    }
+    Ok(out)
+}
+
+fn csv_text(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn` (no zone, as Arrow prints `timestamp[ns]`).
+fn format_ns(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let frac = ns.rem_euclid(1_000_000_000);
+    let (y, m, d, hh, mm, ss) = metadata::civil(secs);
+    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:09}")
+}
+
+fn write_csv<W: Write>(w: &mut W, batch: &RecordBatch) -> Result<()> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{
+        Float32Type, Float64Type, Int8Type, Int32Type, TimestampNanosecondType, UInt8Type,
+        UInt16Type, UInt32Type, UInt64Type,
+    };
+    let cols = batch.columns();
+    let mut line = String::with_capacity(256);
+    for row in 0..batch.num_rows() {
+        line.clear();
+        for (i, c) in cols.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            if c.is_null(row) {
+                continue;
+            }
+            let cell = match c.data_type() {
+                DataType::Int8 => c.as_primitive::<Int8Type>().value(row).to_string(),
+                DataType::Int32 => c.as_primitive::<Int32Type>().value(row).to_string(),
+                DataType::UInt8 => c.as_primitive::<UInt8Type>().value(row).to_string(),
+                DataType::UInt16 => c.as_primitive::<UInt16Type>().value(row).to_string(),
+                DataType::UInt32 => c.as_primitive::<UInt32Type>().value(row).to_string(),
+                DataType::UInt64 => c.as_primitive::<UInt64Type>().value(row).to_string(),
+                DataType::Float32 => c.as_primitive::<Float32Type>().value(row).to_string(),
+                DataType::Float64 => c.as_primitive::<Float64Type>().value(row).to_string(),
+                DataType::Timestamp(..) => {
+                    format_ns(c.as_primitive::<TimestampNanosecondType>().value(row))
+                }
+                DataType::List(_) => {
+                    let v = c.as_list::<i32>().value(row);
+                    let vals: Vec<String> = match v.as_primitive_opt::<Float32Type>() {
+                        Some(p) => p.values().iter().map(ToString::to_string).collect(),
+                        None => Vec::new(),
+                    };
+                    csv_text(&format!("[{}]", vals.join(", ")))
+                }
+                other => {
+                    return Err(Error::InvalidColumn {
+                        file: "csv output".into(),
+                        column: batch.schema().field(i).name().clone(),
+                        message: format!("type {other} cannot be written as CSV"),
+                    });
+                }
+            };
+            line.push_str(&cell);
+        }
+        line.push('\n');
+        w.write_all(line.as_bytes()).map_err(Error::Sink)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_formatting() {
+        assert_eq!(format_ns(1_552_556_446_894_008_576), "2019-03-14T09:40:46.894008576");
+        assert_eq!(format_ns(-1), "1969-12-31T23:59:59.999999999");
+    }
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_text("a,b"), "\"a,b\"");
+        assert_eq!(csv_text("plain"), "plain");
+    }
+}
