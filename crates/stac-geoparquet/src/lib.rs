@@ -1,1 +1,28 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod datetime;
+mod decode;
+mod encode;
+mod error;
+mod geom;
+mod infer;
+mod input;
+mod read;
+mod write;
+
+pub use error::{Error, Result};
+pub use infer::{CORE_COLUMNS, DATETIME_PROPERTIES, PATCHES_COLUMN};
+pub use input::{Source, spill};
+pub use read::{
+    DEFAULT_READ_BATCH_ROWS, ItemReader, ReadOptions, Search, StacMetadata, open, read_items,
+    select_fields,
+};
+pub use write::{
+    DEFAULT_BATCH_ROWS, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL, LAYOUT_METADATA_KEY, Progress,
+    STAC_GEOPARQUET_METADATA_KEY, WriteSummary, WriterOptions, write_parquet,
+    write_parquet_with_progress, write_to,
+};
+
+/// The `parquet` crate this crate writes with (for compression codecs).
+pub use parquet;

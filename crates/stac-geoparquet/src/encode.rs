@@ -1,0 +1,600 @@
+//! Items to Arrow record batches, following a [`Layout`]; whatever the typed
+//! columns cannot hold exactly becomes a patch (JSON Pointer + JSON text).
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, UInt64Builder,
+};
+use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StructArray};
+use arrow_buffer::{NullBufferBuilder, OffsetBuffer};
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use serde_json::{Map, Value};
+
+use crate::datetime;
+use crate::error::{Error, Result};
+use crate::geom;
+use crate::infer::{
+    CORE_COLUMNS, FieldPlan, Layout, Origin, PATCHES_COLUMN, Plan, bbox_fields, bbox_values,
+    colliding_property,
+};
+
+/// Appends the JSON Pointer segment for `key` to `path`.
+pub(crate) fn push_segment(path: &mut String, key: &str) {
+    path.push('/');
+    for c in key.chars() {
+        match c {
+            '~' => path.push_str("~0"),
+            '/' => path.push_str("~1"),
+            c => path.push(c),
+        }
+    }
+}
+
+/// Per-row state: the pointer being built and the patches found.
+#[derive(Debug, Default)]
+struct Ctx {
+    path: String,
+    patches: Vec<(String, Option<String>)>,
+}
+
+impl Ctx {
+    fn patch(&mut self, value: Option<&Value>) {
+        self.patches
+            .push((self.path.clone(), value.map(Value::to_string)));
+    }
+}
+
+/// How an appended value was stored.
+enum Stored {
+    /// Reads back exactly.
+    Exact,
+    /// A value was stored but reads back differently: patch with the original.
+    Lossy,
+    /// Nothing fits (a null was stored): patch with the original.
+    No,
+}
+
+enum Builder {
+    Bool(BooleanBuilder),
+    Int(Int64Builder),
+    UInt(UInt64Builder),
+    Float(Float64Builder),
+    Str(StringBuilder),
+    Json(StringBuilder),
+    Timestamp {
+        values: Int64Builder,
+        unit: TimeUnit,
+        digits: u8,
+    },
+    Geometry(BinaryBuilder),
+    Bbox {
+        values: Vec<Float64Builder>,
+        nulls: NullBufferBuilder,
+        z: bool,
+    },
+    List {
+        offsets: Vec<i32>,
+        nulls: NullBufferBuilder,
+        child: Box<FieldBuilder>,
+    },
+    Struct {
+        fields: Vec<FieldBuilder>,
+        nulls: NullBufferBuilder,
+        len: usize,
+    },
+}
+
+struct FieldBuilder {
+    field: Field,
+    explicit_nulls: bool,
+    builder: Builder,
+}
+
+fn unit_nanos(unit: TimeUnit) -> i128 {
+    match unit {
+        TimeUnit::Second => 1_000_000_000,
+        TimeUnit::Millisecond => 1_000_000,
+        TimeUnit::Microsecond => 1_000,
+        TimeUnit::Nanosecond => 1,
+    }
+}
+
+impl FieldBuilder {
+    fn new(plan: &FieldPlan) -> Self {
+        let builder = match &plan.plan {
+            Plan::Bool => Builder::Bool(BooleanBuilder::new()),
+            Plan::Int => Builder::Int(Int64Builder::new()),
+            Plan::UInt => Builder::UInt(UInt64Builder::new()),
+            Plan::Float => Builder::Float(Float64Builder::new()),
+            Plan::Str => Builder::Str(StringBuilder::new()),
+            Plan::Json => Builder::Json(StringBuilder::new()),
+            Plan::Timestamp { unit, digits } => Builder::Timestamp {
+                values: Int64Builder::new(),
+                unit: *unit,
+                digits: *digits,
+            },
+            Plan::Geometry => Builder::Geometry(BinaryBuilder::new()),
+            Plan::Bbox { z } => Builder::Bbox {
+                values: (0..if *z { 6 } else { 4 })
+                    .map(|_| Float64Builder::new())
+                    .collect(),
+                nulls: NullBufferBuilder::new(0),
+                z: *z,
+            },
+            Plan::List(el) => Builder::List {
+                offsets: vec![0],
+                nulls: NullBufferBuilder::new(0),
+                child: Box::new(FieldBuilder::new(el)),
+            },
+            Plan::Struct(fields) => Builder::Struct {
+                fields: fields.iter().map(FieldBuilder::new).collect(),
+                nulls: NullBufferBuilder::new(0),
+                len: 0,
+            },
+        };
+        FieldBuilder {
+            field: plan.field(),
+            explicit_nulls: plan.explicit_nulls,
+            builder,
+        }
+    }
+
+    /// Appends one value (`None`: the key is absent).
+    fn append(&mut self, v: Option<&Value>, ctx: &mut Ctx) {
+        match v {
+            None => {
+                self.builder.append_null();
+                if self.explicit_nulls {
+                    ctx.patch(None);
+                }
+            }
+            Some(Value::Null) => {
+                if let Builder::Json(b) = &mut self.builder {
+                    b.append_value("null");
+                    return;
+                }
+                self.builder.append_null();
+                if !self.explicit_nulls {
+                    ctx.patch(Some(&Value::Null));
+                }
+            }
+            Some(x) => match self.builder.append_value(x, ctx) {
+                Stored::Exact => {}
+                Stored::Lossy => ctx.patch(Some(x)),
+                Stored::No => {
+                    self.builder.append_null();
+                    ctx.patch(Some(x));
+                }
+            },
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        self.builder.finish()
+    }
+}
+
+impl Builder {
+    fn append_null(&mut self) {
+        match self {
+            Builder::Bool(b) => b.append_null(),
+            Builder::Int(b) => b.append_null(),
+            Builder::UInt(b) => b.append_null(),
+            Builder::Float(b) => b.append_null(),
+            Builder::Str(b) | Builder::Json(b) => b.append_null(),
+            Builder::Timestamp { values, .. } => values.append_null(),
+            Builder::Geometry(b) => b.append_null(),
+            Builder::Bbox { values, nulls, .. } => {
+                for b in values {
+                    b.append_null();
+                }
+                nulls.append_null();
+            }
+            Builder::List { offsets, nulls, .. } => {
+                let last = offsets.last().copied().unwrap_or(0);
+                offsets.push(last);
+                nulls.append_null();
+            }
+            Builder::Struct { fields, nulls, len } => {
+                for f in fields {
+                    f.builder.append_null();
+                }
+                nulls.append_null();
+                *len += 1;
+            }
+        }
+    }
+
+    /// Appends a non-null value; on [`Stored::No`] nothing was appended.
+    fn append_value(&mut self, v: &Value, ctx: &mut Ctx) -> Stored {
+        match self {
+            Builder::Bool(b) => match v.as_bool() {
+                Some(x) => {
+                    b.append_value(x);
+                    Stored::Exact
+                }
+                None => Stored::No,
+            },
+            Builder::Int(b) => match v.as_number().filter(|n| n.is_i64()).and_then(|n| n.as_i64()) {
+                Some(x) => {
+                    b.append_value(x);
+                    Stored::Exact
+                }
+                None => Stored::No,
+            },
+            Builder::UInt(b) => match v.as_number().filter(|n| !n.is_f64()).and_then(|n| n.as_u64()) {
+                Some(x) => {
+                    b.append_value(x);
+                    Stored::Exact
+                }
+                None => Stored::No,
+            },
+            Builder::Float(b) => match v.as_number() {
+                Some(n) => match n.as_f64() {
+                    Some(f) => {
+                        b.append_value(f);
+                        if n.is_f64() {
+                            Stored::Exact
+                        } else {
+                            Stored::Lossy
+                        }
+                    }
+                    None => Stored::No,
+                },
+                None => Stored::No,
+            },
+            Builder::Str(b) => match v.as_str() {
+                Some(s) => {
+                    b.append_value(s);
+                    Stored::Exact
+                }
+                None => Stored::No,
+            },
+            Builder::Json(b) => {
+                b.append_value(v.to_string());
+                Stored::Exact
+            }
+            Builder::Timestamp {
+                values,
+                unit,
+                digits,
+            } => {
+                let Some(s) = v.as_str() else {
+                    return Stored::No;
+                };
+                let Some(p) = datetime::parse(s) else {
+                    return Stored::No;
+                };
+                let n = unit_nanos(*unit);
+                let Ok(stored) = i64::try_from(p.nanos.div_euclid(n)) else {
+                    return Stored::No;
+                };
+                values.append_value(stored);
+                if datetime::format(i128::from(stored) * n, *digits) == s {
+                    Stored::Exact
+                } else {
+                    Stored::Lossy
+                }
+            }
+            Builder::Geometry(b) => match geom::to_wkb(v) {
+                Ok(wkb) => {
+                    b.append_value(&wkb);
+                    if geom::from_wkb(&wkb).ok().as_ref() == Some(v) {
+                        Stored::Exact
+                    } else {
+                        Stored::Lossy
+                    }
+                }
+                Err(_) => Stored::No,
+            },
+            Builder::Bbox { values, nulls, z } => {
+                let Some((vals, exact)) = bbox_values(v) else {
+                    return Stored::No;
+                };
+                if vals.len() == 6 && !*z {
+                    return Stored::No;
+                }
+                let order: [Option<usize>; 6] = if vals.len() == 6 {
+                    [Some(0), Some(1), Some(2), Some(3), Some(4), Some(5)]
+                } else if *z {
+                    [Some(0), Some(1), None, Some(2), Some(3), None]
+                } else {
+                    [Some(0), Some(1), Some(2), Some(3), None, None]
+                };
+                for (b, i) in values.iter_mut().zip(order) {
+                    match i.and_then(|i| vals.get(i)) {
+                        Some(f) => b.append_value(*f),
+                        None => b.append_null(),
+                    }
+                }
+                nulls.append_non_null();
+                if exact { Stored::Exact } else { Stored::Lossy }
+            }
+            Builder::List {
+                offsets,
+                nulls,
+                child,
+            } => {
+                let Some(a) = v.as_array() else {
+                    return Stored::No;
+                };
+                let base = ctx.path.len();
+                for (i, x) in a.iter().enumerate() {
+                    ctx.path.push('/');
+                    ctx.path.push_str(&i.to_string());
+                    child.append(Some(x), ctx);
+                    ctx.path.truncate(base);
+                }
+                let last = offsets.last().copied().unwrap_or(0);
+                offsets.push(last + i32::try_from(a.len()).unwrap_or(i32::MAX));
+                nulls.append_non_null();
+                Stored::Exact
+            }
+            Builder::Struct { fields, nulls, len } => {
+                let Some(o) = v.as_object() else {
+                    return Stored::No;
+                };
+                let base = ctx.path.len();
+                for f in fields.iter_mut() {
+                    push_segment(&mut ctx.path, f.field.name());
+                    f.append(o.get(f.field.name()), ctx);
+                    ctx.path.truncate(base);
+                }
+                // Members the first pass did not see (the input changed
+                // between passes): kept as patches.
+                if o.len() > fields.len() || o.keys().any(|k| !fields.iter().any(|f| f.field.name() == k)) {
+                    for (k, x) in o {
+                        if !fields.iter().any(|f| f.field.name() == k) {
+                            push_segment(&mut ctx.path, k);
+                            ctx.patch(Some(x));
+                            ctx.path.truncate(base);
+                        }
+                    }
+                }
+                nulls.append_non_null();
+                *len += 1;
+                Stored::Exact
+            }
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Int(b) => Arc::new(b.finish()),
+            Builder::UInt(b) => Arc::new(b.finish()),
+            Builder::Float(b) => Arc::new(b.finish()),
+            Builder::Str(b) | Builder::Json(b) => Arc::new(b.finish()),
+            Builder::Timestamp { values, unit, .. } => {
+                use arrow_array::types::{
+                    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+                    TimestampSecondType,
+                };
+                use arrow_array::PrimitiveArray;
+                let a = values.finish();
+                let (v, n) = (a.values().clone(), a.nulls().cloned());
+                match unit {
+                    TimeUnit::Second => Arc::new(
+                        PrimitiveArray::<TimestampSecondType>::new(v, n).with_timezone("UTC"),
+                    ),
+                    TimeUnit::Millisecond => Arc::new(
+                        PrimitiveArray::<TimestampMillisecondType>::new(v, n).with_timezone("UTC"),
+                    ),
+                    TimeUnit::Microsecond => Arc::new(
+                        PrimitiveArray::<TimestampMicrosecondType>::new(v, n).with_timezone("UTC"),
+                    ),
+                    TimeUnit::Nanosecond => Arc::new(
+                        PrimitiveArray::<TimestampNanosecondType>::new(v, n).with_timezone("UTC"),
+                    ),
+                }
+            }
+            Builder::Geometry(b) => Arc::new(b.finish()),
+            Builder::Bbox { values, nulls, z } => {
+                let arrays: Vec<ArrayRef> = values
+                    .iter_mut()
+                    .map(|b| Arc::new(b.finish()) as ArrayRef)
+                    .collect();
+                Arc::new(StructArray::new(bbox_fields(*z), arrays, nulls.finish()))
+            }
+            Builder::List {
+                offsets,
+                nulls,
+                child,
+            } => {
+                let values = child.finish();
+                let offs = std::mem::replace(offsets, vec![0]);
+                Arc::new(ListArray::new(
+                    Arc::new(child.field.clone()),
+                    OffsetBuffer::new(offs.into()),
+                    values,
+                    nulls.finish(),
+                ))
+            }
+            Builder::Struct { fields, nulls, len } => {
+                let arrays: Vec<ArrayRef> = fields.iter_mut().map(FieldBuilder::finish).collect();
+                let fs: Fields = fields.iter().map(|f| f.field.clone()).collect();
+                let n = std::mem::take(len);
+                let nb = nulls.finish();
+                if fs.is_empty() {
+                    Arc::new(StructArray::new_empty_fields(n, nb))
+                } else {
+                    Arc::new(StructArray::new(fs, arrays, nb))
+                }
+            }
+        }
+    }
+}
+
+/// Builds record batches from items.
+pub(crate) struct BatchBuilder {
+    columns: Vec<(Origin, FieldBuilder)>,
+    patches: Option<PatchBuilder>,
+    property_names: std::collections::HashSet<String>,
+    has_assets: bool,
+    schema: SchemaRef,
+    rows: usize,
+    ctx: Ctx,
+}
+
+struct PatchBuilder {
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+    paths: StringBuilder,
+    values: StringBuilder,
+}
+
+fn patch_field() -> Field {
+    let entry = Fields::from(vec![
+        Field::new("path", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, true),
+    ]);
+    Field::new(
+        PATCHES_COLUMN,
+        DataType::List(Arc::new(Field::new("element", DataType::Struct(entry), false))),
+        true,
+    )
+}
+
+impl BatchBuilder {
+    pub(crate) fn new(layout: &Layout) -> Self {
+        let columns: Vec<(Origin, FieldBuilder)> = layout
+            .columns
+            .iter()
+            .map(|(o, p)| (*o, FieldBuilder::new(p)))
+            .collect();
+        let mut fields: Vec<Field> = columns.iter().map(|(_, f)| f.field.clone()).collect();
+        let patches = layout.patches.then(|| {
+            fields.push(patch_field());
+            PatchBuilder {
+                offsets: vec![0],
+                nulls: NullBufferBuilder::new(0),
+                paths: StringBuilder::new(),
+                values: StringBuilder::new(),
+            }
+        });
+        let property_names = columns
+            .iter()
+            .filter(|(o, _)| *o == Origin::Property)
+            .map(|(_, c)| c.field.name().clone())
+            .collect();
+        let has_assets = columns.iter().any(|(_, c)| c.field.name() == "assets");
+        BatchBuilder {
+            columns,
+            patches,
+            property_names,
+            has_assets,
+            schema: Arc::new(Schema::new(fields)),
+            rows: 0,
+            ctx: Ctx::default(),
+        }
+    }
+
+    pub(crate) fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends one item; `number` names it in errors.
+    pub(crate) fn append(&mut self, item: &Map<String, Value>, number: u64) -> Result<()> {
+        let ctx = &mut self.ctx;
+        ctx.patches.clear();
+        let props = item.get("properties");
+        let props_obj = props.and_then(Value::as_object);
+        for (origin, col) in &mut self.columns {
+            ctx.path.clear();
+            let v = match origin {
+                Origin::Core => item.get(col.field.name()),
+                Origin::Property => {
+                    ctx.path.push_str("/properties");
+                    props_obj.and_then(|p| p.get(col.field.name()))
+                }
+            };
+            push_segment(&mut ctx.path, col.field.name());
+            col.append(v, ctx);
+        }
+        ctx.path.clear();
+        // Foreign members, colliding properties, non-object properties.
+        for (k, v) in item {
+            if k != "properties" && !CORE_COLUMNS.contains(&k.as_str()) {
+                ctx.path.clear();
+                push_segment(&mut ctx.path, k);
+                ctx.patch(Some(v));
+            }
+        }
+        match props {
+            Some(Value::Object(p)) => {
+                for (k, v) in p {
+                    if colliding_property(k) || !self.property_names.contains(k) {
+                        ctx.path.clear();
+                        ctx.path.push_str("/properties");
+                        push_segment(&mut ctx.path, k);
+                        ctx.patch(Some(v));
+                    }
+                }
+            }
+            other => {
+                ctx.path.clear();
+                ctx.path.push_str("/properties");
+                ctx.patch(other);
+            }
+        }
+        if !self.has_assets
+            && let Some(a) = item.get("assets")
+            && a.as_object().is_none_or(|o| !o.is_empty())
+        {
+            ctx.path.clear();
+            ctx.path.push_str("/assets");
+            ctx.patch(Some(a));
+        }
+        match &mut self.patches {
+            Some(p) => {
+                for (path, value) in &ctx.patches {
+                    p.paths.append_value(path);
+                    p.values.append_option(value.as_deref());
+                }
+                let last = p.offsets.last().copied().unwrap_or(0);
+                p.offsets
+                    .push(last + i32::try_from(ctx.patches.len()).unwrap_or(i32::MAX));
+                p.nulls.append(!ctx.patches.is_empty());
+            }
+            None => {
+                if let Some((path, _)) = ctx.patches.first() {
+                    return Err(Error::Internal(format!(
+                        "item {number}: the value at {path} needs a patch that the first pass did not foresee (did the input change between passes?)"
+                    )));
+                }
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The batch of the rows appended since the last call.
+    pub(crate) fn finish(&mut self) -> Result<RecordBatch> {
+        let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(|(_, c)| c.finish()).collect();
+        if let Some(p) = &mut self.patches {
+            let offs = std::mem::replace(&mut p.offsets, vec![0]);
+            let entry = StructArray::new(
+                Fields::from(vec![
+                    Field::new("path", DataType::Utf8, false),
+                    Field::new("value", DataType::Utf8, true),
+                ]),
+                vec![Arc::new(p.paths.finish()), Arc::new(p.values.finish())],
+                None,
+            );
+            let list = ListArray::new(
+                Arc::new(Field::new("element", entry.data_type().clone(), false)),
+                OffsetBuffer::new(offs.into()),
+                Arc::new(entry),
+                p.nulls.finish(),
+            );
+            arrays.push(Arc::new(list));
+        }
+        self.rows = 0;
+        Ok(RecordBatch::try_new(self.schema.clone(), arrays)?)
+    }
+}

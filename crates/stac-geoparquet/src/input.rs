@@ -1,0 +1,331 @@
+//! Where items come from: Item / ItemCollection / FeatureCollection / JSON
+//! array files, NDJSON, and static catalogs (Catalog or Collection JSON whose
+//! `item` and `child` links are followed). Every input is streamed: one item
+//! is in memory at a time (plus, for a document, its members other than
+//! `features`).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// An input of items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local file: an Item, an ItemCollection / FeatureCollection, a JSON
+    /// array of Items, NDJSON (one Item per line), or a Catalog / Collection
+    /// whose links are followed.
+    Path(PathBuf),
+}
+
+/// What a visit of the sources sees.
+pub(crate) trait Sink {
+    /// One item; `source` and `number` locate it for messages.
+    fn item(&mut self, item: Map<String, Value>, source: &str, number: u64) -> Result<()>;
+    /// A STAC Collection met while following a catalog.
+    fn collection(&mut self, collection: Map<String, Value>) -> Result<()>;
+}
+
+fn json_error(source: &str, item: Option<u64>, message: impl Into<String>) -> Error {
+    Error::Json {
+        source_name: source.to_owned(),
+        item,
+        message: message.into(),
+    }
+}
+
+struct Walker<'a, S: Sink> {
+    sink: &'a mut S,
+    visited: HashSet<PathBuf>,
+    /// An error raised inside a serde visitor, kept with its type.
+    pending: Option<Error>,
+}
+
+/// Visits every item of every source, in order.
+pub(crate) fn visit<S: Sink>(sources: &[Source], sink: &mut S) -> Result<()> {
+    let mut w = Walker {
+        sink,
+        visited: HashSet::new(),
+        pending: None,
+    };
+    for s in sources {
+        match s {
+            Source::Path(p) => w.file(p)?,
+        }
+    }
+    Ok(())
+}
+
+impl<S: Sink> Walker<'_, S> {
+    fn file(&mut self, path: &Path) -> Result<()> {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if !self.visited.insert(canonical) {
+            return Ok(());
+        }
+        let name = path.display().to_string();
+        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut r = BufReader::with_capacity(1 << 20, f);
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.reader(&mut r, &name, &base)
+    }
+
+    /// Reads any layout from a buffered reader.
+    fn reader<R: BufRead>(&mut self, r: &mut R, name: &str, base: &Path) -> Result<()> {
+        let io = |e| Error::io(name, e);
+        // Skip a BOM and whitespace, then look at the first line.
+        let prefix = r.fill_buf().map_err(io)?;
+        let mut skip = 0;
+        if prefix.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            skip = 3;
+        }
+        while skip < prefix.len() && prefix[skip].is_ascii_whitespace() {
+            skip += 1;
+        }
+        let line_mode = match prefix.get(skip) {
+            None => return Ok(()),
+            Some(b'{') => {
+                let rest = &prefix[skip..];
+                rest.iter()
+                    .position(|b| *b == b'\n')
+                    .is_some_and(|nl| serde_json::from_slice::<Value>(&rest[..nl]).is_ok())
+            }
+            Some(_) => false,
+        };
+        r.consume(skip);
+        if line_mode {
+            let mut line = String::new();
+            let mut number = 0u64;
+            loop {
+                line.clear();
+                let n = r.read_line(&mut line).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                number += 1;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let v: Value = serde_json::from_str(&line)
+                    .map_err(|e| json_error(name, Some(number), e.to_string()))?;
+                self.dispatch(v, name, number, base)?;
+            }
+            return Ok(());
+        }
+        let mut de = serde_json::Deserializer::from_reader(r);
+        let mut count = 0u64;
+        let rest = TopLevel {
+            walker: self,
+            name,
+            base,
+            count: &mut count,
+        }
+        .deserialize(&mut de);
+        let rest = match rest {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(self
+                    .pending
+                    .take()
+                    .unwrap_or_else(|| json_error(name, None, e.to_string())));
+            }
+        };
+        de.end().map_err(|e| json_error(name, None, e.to_string()))?;
+        if let Some(obj) = rest {
+            self.dispatch(Value::Object(obj), name, 1, base)?;
+        }
+        Ok(())
+    }
+
+    /// One top-level (or line) value: an Item, a FeatureCollection, an
+    /// array, a Catalog or a Collection.
+    fn dispatch(&mut self, v: Value, name: &str, number: u64, base: &Path) -> Result<()> {
+        match v {
+            Value::Array(a) => {
+                for (i, x) in a.into_iter().enumerate() {
+                    self.item_value(x, name, i as u64 + 1)?;
+                }
+                Ok(())
+            }
+            Value::Object(mut o) => {
+                let t = o.get("type").and_then(Value::as_str).map(str::to_owned);
+                match t.as_deref() {
+                    Some("FeatureCollection") => {
+                        let features = o.remove("features").unwrap_or(Value::Array(Vec::new()));
+                        let Value::Array(a) = features else {
+                            return Err(json_error(name, None, "\"features\" is not an array"));
+                        };
+                        for (i, x) in a.into_iter().enumerate() {
+                            self.item_value(x, name, i as u64 + 1)?;
+                        }
+                        Ok(())
+                    }
+                    Some("Catalog" | "Collection") => self.catalog(o, name, base),
+                    _ => self.item_value(Value::Object(o), name, number),
+                }
+            }
+            _ => Err(json_error(
+                name,
+                Some(number),
+                "expected a STAC Item, ItemCollection, Catalog or Collection",
+            )),
+        }
+    }
+
+    fn item_value(&mut self, v: Value, name: &str, number: u64) -> Result<()> {
+        match v {
+            Value::Object(o) => {
+                let t = o.get("type").and_then(Value::as_str);
+                if t.is_some_and(|t| t != "Feature") {
+                    return Err(json_error(
+                        name,
+                        Some(number),
+                        format!("expected a STAC Item (type \"Feature\"), found type \"{}\"", t.unwrap_or_default()),
+                    ));
+                }
+                self.sink.item(o, name, number)
+            }
+            _ => Err(json_error(name, Some(number), "an Item must be a JSON object")),
+        }
+    }
+
+    fn catalog(&mut self, o: Map<String, Value>, name: &str, base: &Path) -> Result<()> {
+        let links: Vec<(String, String)> = o
+            .get("links")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| {
+                        let rel = l.get("rel")?.as_str()?;
+                        let href = l.get("href")?.as_str()?;
+                        Some((rel.to_owned(), href.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if o.get("type").and_then(Value::as_str) == Some("Collection") {
+            self.sink.collection(o)?;
+        }
+        for (rel, href) in links {
+            if rel != "item" && rel != "child" {
+                continue;
+            }
+            let local = href.strip_prefix("file://").unwrap_or(&href);
+            if local.contains("://") {
+                return Err(json_error(
+                    name,
+                    None,
+                    format!("link {href}: only local (relative or file://) links of static catalogs are followed"),
+                ));
+            }
+            let p = base.join(local);
+            self.file(&p)?;
+        }
+        Ok(())
+    }
+}
+
+/// Streams a top-level JSON value: the elements of an array, or the
+/// `features` of an object, go to the sink one at a time; any other object
+/// is returned whole.
+struct TopLevel<'w, 'a, S: Sink> {
+    walker: &'w mut Walker<'a, S>,
+    name: &'w str,
+    base: &'w Path,
+    count: &'w mut u64,
+}
+
+impl<'de, S: Sink> DeserializeSeed<'de> for TopLevel<'_, '_, S> {
+    type Value = Option<Map<String, Value>>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S: Sink> Visitor<'de> for TopLevel<'_, '_, S> {
+    type Value = Option<Map<String, Value>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a STAC Item, ItemCollection, Catalog, Collection or array of Items")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            *self.count += 1;
+            if let Err(e) = self.walker.item_value(v, self.name, *self.count) {
+                self.walker.pending = Some(e);
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut rest = Map::new();
+        let mut streamed = false;
+        while let Some(k) = map.next_key::<String>()? {
+            if k == "features" {
+                streamed = true;
+                map.next_value_seed(Features {
+                    walker: &mut *self.walker,
+                    name: self.name,
+                    count: &mut *self.count,
+                })?;
+            } else {
+                let v: Value = map.next_value()?;
+                rest.insert(k, v);
+            }
+        }
+        let _ = self.base;
+        if streamed {
+            Ok(None)
+        } else {
+            Ok(Some(rest))
+        }
+    }
+}
+
+struct Features<'w, 'a, S: Sink> {
+    walker: &'w mut Walker<'a, S>,
+    name: &'w str,
+    count: &'w mut u64,
+}
+
+impl<'de, S: Sink> DeserializeSeed<'de> for Features<'_, '_, S> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, S: Sink> Visitor<'de> for Features<'_, '_, S> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of Items")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            *self.count += 1;
+            if let Err(e) = self.walker.item_value(v, self.name, *self.count) {
+                self.walker.pending = Some(e);
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Copies a reader (e.g. standard input) into a temporary file, so that it
+/// can be read twice.
+pub fn spill(mut reader: impl Read, name: &str) -> Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::NamedTempFile::new().map_err(|e| Error::io(name, e))?;
+    std::io::copy(&mut reader, tmp.as_file_mut()).map_err(|e| Error::io(name, e))?;
+    Ok(tmp)
+}

@@ -1,0 +1,568 @@
+//! stac-geoparquet to Items: ours, Python stac-geoparquet's, rustac's and the
+//! legacy layouts; with STAC API-like search and row-group pruning.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use geoparquet_io::meta::{BoundingBox, Encoding, GeoParquetMetadata};
+use geoparquet_io::reader::GeoParquetReaderExt;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::statistics::Statistics;
+use serde_json::{Map, Value};
+
+use crate::datetime;
+use crate::decode::{DecodeOptions, items};
+use crate::error::{Error, Result};
+use crate::write::{LAYOUT_METADATA_KEY, STAC_GEOPARQUET_METADATA_KEY};
+
+/// Default rows per batch when reading.
+pub const DEFAULT_READ_BATCH_ROWS: usize = 4_096;
+
+/// The STAC metadata of a file, from whichever key it has.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StacMetadata {
+    /// The key it was found under: `stac-geoparquet`, `stac:collection`,
+    /// `stac_geoparquet:version`, `stac:geoparquet_version`; `None` (pre-1.0
+    /// files with no STAC key).
+    pub key: Option<String>,
+    /// The stac-geoparquet version, when stated.
+    pub version: Option<String>,
+    /// Collections by id (`collections`, the deprecated `collection`, or the
+    /// `stac:collection` key).
+    pub collections: Map<String, Value>,
+    /// Whether the file was written by this crate (lossless conventions).
+    pub lossless: bool,
+}
+
+fn kv(meta: &ParquetMetaData, key: &str) -> Option<String> {
+    meta.file_metadata()
+        .key_value_metadata()?
+        .iter()
+        .find(|k| k.key == key)
+        .and_then(|k| k.value.clone())
+}
+
+fn add_collection(map: &mut Map<String, Value>, c: Value) {
+    let id = c
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    map.insert(id, c);
+}
+
+/// Reads the STAC metadata of a footer (every historical key).
+pub(crate) fn stac_metadata(meta: &ParquetMetaData, schema: &Schema) -> StacMetadata {
+    let get = |k: &str| kv(meta, k).or_else(|| schema.metadata().get(k).cloned());
+    let mut out = StacMetadata {
+        lossless: get(LAYOUT_METADATA_KEY).is_some(),
+        ..StacMetadata::default()
+    };
+    if let Some(text) = get(STAC_GEOPARQUET_METADATA_KEY) {
+        out.key = Some(STAC_GEOPARQUET_METADATA_KEY.into());
+        if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(&text) {
+            out.version = o.get("version").and_then(Value::as_str).map(str::to_owned);
+            if let Some(Value::Object(cs)) = o.get("collections") {
+                out.collections.extend(cs.clone());
+            }
+            if let Some(c @ Value::Object(_)) = o.get("collection") {
+                add_collection(&mut out.collections, c.clone());
+            }
+        }
+    } else if let Some(text) = get("stac:collection") {
+        out.key = Some("stac:collection".into());
+        if let Ok(c @ Value::Object(_)) = serde_json::from_str::<Value>(&text) {
+            add_collection(&mut out.collections, c);
+        }
+    } else {
+        for k in ["stac_geoparquet:version", "stac:geoparquet_version"] {
+            if let Some(v) = get(k) {
+                out.key = Some(k.into());
+                out.version = Some(v.trim_matches('"').to_owned());
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// A search like a STAC API item search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Search {
+    /// Items whose bbox intersects this `[xmin, ymin, xmax, ymax]` (xmin >
+    /// xmax crosses the antimeridian).
+    pub bbox: Option<[f64; 4]>,
+    /// Items whose datetime (or start/end interval) meets this interval
+    /// (nanoseconds since the epoch; `None` = open).
+    pub datetime: Option<(Option<i128>, Option<i128>)>,
+    /// Items of these collections.
+    pub collections: Vec<String>,
+    /// Items with these ids.
+    pub ids: Vec<String>,
+    /// At most this many items.
+    pub limit: Option<usize>,
+}
+
+impl Search {
+    /// Parses a STAC API `datetime` value: an instant, or `start/end` with
+    /// `..` (or nothing) for an open end.
+    ///
+    /// ```
+    /// let mut s = stac_geoparquet::Search::default();
+    /// s.set_datetime("2020-01-01T00:00:00Z/..")?;
+    /// assert!(s.datetime.unwrap().1.is_none());
+    /// # Ok::<(), stac_geoparquet::Error>(())
+    /// ```
+    pub fn set_datetime(&mut self, text: &str) -> Result<()> {
+        let one = |s: &str| -> Result<Option<i128>> {
+            let s = s.trim();
+            if s.is_empty() || s == ".." {
+                return Ok(None);
+            }
+            datetime::parse(s)
+                .map(|p| Some(p.nanos))
+                .ok_or_else(|| Error::InvalidArgument(format!("datetime \"{s}\" is not RFC 3339")))
+        };
+        self.datetime = Some(match text.split_once('/') {
+            Some((a, b)) => (one(a)?, one(b)?),
+            None => {
+                let t = one(text)?;
+                if t.is_none() {
+                    return Err(Error::InvalidArgument("datetime: an instant or an interval".into()));
+                }
+                (t, t)
+            }
+        });
+        Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bbox.is_none()
+            && self.datetime.is_none()
+            && self.collections.is_empty()
+            && self.ids.is_empty()
+    }
+
+    /// Does this item match (all filters but the limit)?
+    pub fn matches(&self, item: &Value) -> bool {
+        if !self.ids.is_empty()
+            && !item
+                .get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| self.ids.iter().any(|x| x == id))
+        {
+            return false;
+        }
+        if !self.collections.is_empty()
+            && !item
+                .get("collection")
+                .and_then(Value::as_str)
+                .is_some_and(|c| self.collections.iter().any(|x| x == c))
+        {
+            return false;
+        }
+        if let Some(q) = self.bbox {
+            let Some(b) = item_bbox(item) else {
+                return false;
+            };
+            let q = BoundingBox::new(q[0], q[1], q[2], q[3]);
+            if !b.intersects(&q) {
+                return false;
+            }
+        }
+        if let Some((lo, hi)) = self.datetime {
+            let props = item.get("properties");
+            let get = |k: &str| {
+                props
+                    .and_then(|p| p.get(k))
+                    .and_then(Value::as_str)
+                    .and_then(datetime::parse)
+                    .map(|p| p.nanos)
+            };
+            let dt = get("datetime");
+            let (Some(start), Some(end)) = (get("start_datetime").or(dt), get("end_datetime").or(dt))
+            else {
+                return false;
+            };
+            if lo.is_some_and(|lo| end < lo) || hi.is_some_and(|hi| start > hi) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn item_bbox(item: &Value) -> Option<BoundingBox> {
+    let b = item.get("bbox")?.as_array()?;
+    let f: Vec<f64> = b.iter().filter_map(Value::as_f64).collect();
+    match f.len() {
+        4 => Some(BoundingBox::new(f[0], f[1], f[2], f[3])),
+        6 => Some(BoundingBox::new(f[0], f[1], f[3], f[4])),
+        _ => None,
+    }
+}
+
+/// Options of [`open`].
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Rows per batch.
+    pub batch_rows: usize,
+    /// Filters (with pruning of row groups by their statistics).
+    pub search: Search,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            batch_rows: DEFAULT_READ_BATCH_ROWS,
+            search: Search::default(),
+        }
+    }
+}
+
+/// Items of a stac-geoparquet file, one at a time (a batch is decoded at once).
+pub struct ItemReader {
+    inner: ParquetRecordBatchReader,
+    decode: DecodeOptions,
+    native: Vec<(String, geoparquet_io::meta::GeometryType)>,
+    file: String,
+    metadata: StacMetadata,
+    search: Search,
+    pending: VecDeque<Value>,
+    returned: usize,
+    row_groups_total: usize,
+    row_groups_read: usize,
+    row: u64,
+}
+
+impl std::fmt::Debug for ItemReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ItemReader")
+            .field("file", &self.file)
+            .field("metadata", &self.metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ItemReader {
+    /// The file's STAC metadata.
+    pub fn metadata(&self) -> &StacMetadata {
+        &self.metadata
+    }
+
+    /// Row groups in the file, and row groups left to read after pruning.
+    pub fn row_groups(&self) -> (usize, usize) {
+        (self.row_groups_total, self.row_groups_read)
+    }
+
+    fn prepare(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        let schema = batch.schema();
+        let mut fields: Vec<Field> = Vec::with_capacity(schema.fields().len());
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for (f, c) in schema.fields().iter().zip(batch.columns()) {
+            if let Some((_, t)) = self.native.iter().find(|(n, _)| n == f.name()) {
+                let wkb = geoparquet_io::native::to_wkb(c.as_ref(), *t, f.name())?;
+                fields.push(Field::new(f.name(), DataType::Binary, true));
+                cols.push(Arc::new(wkb));
+                continue;
+            }
+            if let DataType::Dictionary(_, value) = f.data_type() {
+                let c = arrow_cast::cast(c.as_ref(), value)?;
+                fields.push(
+                    Field::new(f.name(), value.as_ref().clone(), true)
+                        .with_metadata(f.metadata().clone()),
+                );
+                cols.push(c);
+                continue;
+            }
+            fields.push(f.as_ref().clone());
+            cols.push(c.clone());
+        }
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
+    }
+}
+
+impl Iterator for ItemReader {
+    type Item = Result<Value>;
+
+    fn next(&mut self) -> Option<Result<Value>> {
+        loop {
+            if self.search.limit.is_some_and(|l| self.returned >= l) {
+                return None;
+            }
+            if let Some(v) = self.pending.pop_front() {
+                self.returned += 1;
+                return Some(Ok(v));
+            }
+            let batch = match self.inner.next()? {
+                Ok(b) => b,
+                Err(e) => return Some(Err(e.into())),
+            };
+            let rows = batch.num_rows() as u64;
+            let batch = match self.prepare(batch) {
+                Ok(b) => b,
+                Err(e) => return Some(Err(e)),
+            };
+            match items(&batch, &self.decode) {
+                Ok(items) => {
+                    let search = &self.search;
+                    self.pending
+                        .extend(items.into_iter().filter(|i| search.is_empty() || search.matches(i)));
+                }
+                Err(message) => {
+                    return Some(Err(Error::Parquet {
+                        file: self.file.clone(),
+                        message: format!("{message} (in the batch starting at row {})", self.row),
+                    }));
+                }
+            }
+            self.row += rows;
+        }
+    }
+}
+
+fn ts_stats(
+    meta: &ParquetMetaData,
+    schema: &Schema,
+    name: &str,
+    rg: usize,
+) -> Option<(i128, i128)> {
+    let field = schema.field_with_name(name).ok()?;
+    let DataType::Timestamp(unit, _) = field.data_type() else {
+        return None;
+    };
+    let scale: i128 = match unit {
+        TimeUnit::Second => 1_000_000_000,
+        TimeUnit::Millisecond => 1_000_000,
+        TimeUnit::Microsecond => 1_000,
+        TimeUnit::Nanosecond => 1,
+    };
+    let group = meta.row_group(rg);
+    let col = group
+        .columns()
+        .iter()
+        .find(|c| c.column_path().parts() == [name.to_owned()])?;
+    match col.statistics()? {
+        Statistics::Int64(s) => Some((
+            i128::from(*s.min_opt()?) * scale,
+            i128::from(*s.max_opt()?) * scale,
+        )),
+        _ => None,
+    }
+}
+
+fn string_stats(meta: &ParquetMetaData, name: &str, rg: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+    let group = meta.row_group(rg);
+    let col = group
+        .columns()
+        .iter()
+        .find(|c| c.column_path().parts() == [name.to_owned()])?;
+    match col.statistics()? {
+        Statistics::ByteArray(s) if s.min_is_exact() && s.max_is_exact() => {
+            Some((s.min_opt()?.data().to_vec(), s.max_opt()?.data().to_vec()))
+        }
+        _ => None,
+    }
+}
+
+/// Can row group `rg` hold a match? (Unknown: yes.)
+fn keep_group(meta: &ParquetMetaData, schema: &Schema, search: &Search, rg: usize) -> bool {
+    if let Some((lo, hi)) = search.datetime {
+        let dt = ts_stats(meta, schema, "datetime", rg);
+        let start = ts_stats(meta, schema, "start_datetime", rg);
+        let end = ts_stats(meta, schema, "end_datetime", rg);
+        // Every row has datetime or start/end: the group's span is covered by
+        // the union of what the statistics say (nulls carry no statistics).
+        let has_dt_col = schema.field_with_name("datetime").is_ok();
+        let has_range_cols = schema.field_with_name("start_datetime").is_ok();
+        let known = (dt.is_some() || !has_dt_col) && (start.is_some() || !has_range_cols);
+        if known && (dt.is_some() || start.is_some()) {
+            let min = [dt.map(|d| d.0), start.map(|s| s.0)]
+                .into_iter()
+                .flatten()
+                .min();
+            let max = [dt.map(|d| d.1), end.map(|e| e.1), start.map(|s| s.1)]
+                .into_iter()
+                .flatten()
+                .max();
+            if let (Some(min), Some(max)) = (min, max)
+                && (lo.is_some_and(|lo| max < lo) || hi.is_some_and(|hi| min > hi))
+            {
+                return false;
+            }
+        }
+    }
+    for (name, wanted) in [("id", &search.ids), ("collection", &search.collections)] {
+        if wanted.is_empty() {
+            continue;
+        }
+        if let Some((min, max)) = string_stats(meta, name, rg)
+            && !wanted
+                .iter()
+                .any(|w| w.as_bytes() >= min.as_slice() && w.as_bytes() <= max.as_slice())
+        {
+            return false;
+        }
+    }
+    true
+}
+
+/// Opens a stac-geoparquet file (ours, Python stac-geoparquet's, rustac's,
+/// or a legacy layout) for reading items.
+///
+/// ```no_run
+/// use stac_geoparquet::{ReadOptions, open};
+///
+/// for item in open("items.parquet".as_ref(), &ReadOptions::default())? {
+///     println!("{}", item?["id"]);
+/// }
+/// # Ok::<(), stac_geoparquet::Error>(())
+/// ```
+pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
+        file,
+        ArrowReaderOptions::new(),
+    )
+    .map_err(|e| Error::Parquet {
+        file: name.clone(),
+        message: format!("not a readable Parquet file: {e}"),
+    })?;
+    let schema = builder.schema().clone();
+    let meta = builder.metadata().clone();
+    let stac = stac_metadata(&meta, &schema);
+    let geo: Option<GeoParquetMetadata> = builder.geoparquet_metadata().ok().flatten();
+    let native: Vec<(String, geoparquet_io::meta::GeometryType)> = geo
+        .as_ref()
+        .map(|g| {
+            g.columns
+                .iter()
+                .filter_map(|(n, c)| match &c.encoding {
+                    Encoding::Native(t) => Some((n.clone(), *t)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let total = meta.num_row_groups();
+    let mut groups: Vec<usize> = (0..total).collect();
+    let search = &options.search;
+    if let (Some(q), Some(g)) = (search.bbox, geo.as_ref()) {
+        let plan = builder.bbox_plan(g, &g.primary_column, &BoundingBox::new(q[0], q[1], q[2], q[3]));
+        groups.retain(|rg| plan.row_groups.contains(rg));
+    }
+    groups.retain(|rg| keep_group(&meta, &schema, search, *rg));
+    let layout = kv(&meta, LAYOUT_METADATA_KEY)
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .unwrap_or(Value::Null);
+    let empty_assets = layout
+        .get("empty_assets")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let explicit_nulls: Vec<String> = layout
+        .get("explicit_nulls")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let read = groups.len();
+    let inner = builder
+        .with_row_groups(groups)
+        .with_batch_size(options.batch_rows.max(1))
+        .build()?;
+    Ok(ItemReader {
+        inner,
+        decode: DecodeOptions {
+            ours: stac.lossless,
+            empty_assets,
+            explicit_nulls,
+        },
+        native,
+        file: name,
+        metadata: stac,
+        search: options.search.clone(),
+        pending: VecDeque::new(),
+        returned: 0,
+        row_groups_total: total,
+        row_groups_read: read,
+        row: 0,
+    })
+}
+
+/// Every item of a file, in memory (for small files and tests).
+pub fn read_items(path: &Path) -> Result<Vec<Value>> {
+    open(path, &ReadOptions::default())?.collect()
+}
+
+/// Keeps only some members of an item, like the STAC API `fields`
+/// extension: `include` paths (dotted, e.g. `properties.datetime`; `id` and
+/// `type` always kept) then `exclude` paths removed.
+///
+/// ```
+/// let mut item = serde_json::json!({"type": "Feature", "id": "a", "assets": {}, "properties": {"datetime": null, "x": 1}});
+/// stac_geoparquet::select_fields(&mut item, &["properties.x".into()], &["assets".into()]);
+/// assert_eq!(item, serde_json::json!({"type": "Feature", "id": "a", "properties": {"x": 1}}));
+/// ```
+pub fn select_fields(item: &mut Value, include: &[String], exclude: &[String]) {
+    if !include.is_empty()
+        && let Value::Object(o) = item
+    {
+        let mut kept = Map::new();
+        for k in ["type", "id"] {
+            if let Some(v) = o.get(k) {
+                kept.insert(k.to_owned(), v.clone());
+            }
+        }
+        for path in include {
+            let parts: Vec<&str> = path.split('.').collect();
+            copy_path(o, &mut kept, &parts);
+        }
+        *o = kept;
+    }
+    for path in exclude {
+        let parts: Vec<&str> = path.split('.').collect();
+        remove_path(item, &parts);
+    }
+}
+
+fn copy_path(from: &Map<String, Value>, to: &mut Map<String, Value>, parts: &[&str]) {
+    let Some((first, rest)) = parts.split_first() else {
+        return;
+    };
+    let Some(v) = from.get(*first) else {
+        return;
+    };
+    if rest.is_empty() {
+        to.insert((*first).to_owned(), v.clone());
+        return;
+    }
+    if let Value::Object(inner) = v {
+        let entry = to
+            .entry((*first).to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(t) = entry {
+            copy_path(inner, t, rest);
+        }
+    }
+}
+
+fn remove_path(v: &mut Value, parts: &[&str]) {
+    let Some((first, rest)) = parts.split_first() else {
+        return;
+    };
+    let Value::Object(o) = v else {
+        return;
+    };
+    if rest.is_empty() {
+        o.shift_remove(*first);
+    } else if let Some(inner) = o.get_mut(*first) {
+        remove_path(inner, rest);
+    }
+}

@@ -1,0 +1,390 @@
+//! Items to stac-geoparquet: two passes over the sources (infer, then
+//! write), written atomically.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+
+use geoparquet_io::meta::{
+    Covering, CoveringBbox, Crs, Encoding, GeoParquetColumnMetadata, GeoParquetMetadata,
+    GeometryTypeAndDimension,
+};
+use geoparquet_io::writer::{GeoParquetEncoder, GeometryEncoding, TargetVersion};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use serde_json::{Map, Value};
+
+use crate::encode::BatchBuilder;
+use crate::error::{Error, Result};
+use crate::infer::{Inference, Layout, Origin, Plan};
+use crate::input::{Sink, Source, visit};
+
+/// The Parquet key/value key of the stac-geoparquet metadata.
+pub const STAC_GEOPARQUET_METADATA_KEY: &str = "stac-geoparquet";
+/// The key/value key marking files written by this crate (its value says
+/// which lossless conventions the file uses).
+pub const LAYOUT_METADATA_KEY: &str = "geoquet:stac";
+/// Default rows per batch handed to the Parquet writer.
+pub const DEFAULT_BATCH_ROWS: usize = 8_192;
+/// Default maximum rows per row group (smaller groups prune better in
+/// searches; larger ones compress better).
+pub const DEFAULT_ROW_GROUP_ROWS: usize = 20_000;
+/// Default ZSTD level.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+/// Options of [`write_parquet`].
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// Compression codec (default ZSTD level [`DEFAULT_ZSTD_LEVEL`]).
+    pub compression: Compression,
+    /// Maximum rows per row group.
+    pub row_group_rows: usize,
+    /// Rows per batch.
+    pub batch_rows: usize,
+    /// Store `geometry` in a GeoArrow native encoding instead of WKB (needs one
+    /// geometry type, or a type and its Multi form, across all items).
+    pub geoarrow: bool,
+    /// Collections for the `collections` map of the metadata (STAC
+    /// Collection JSON objects, keyed by their `id`), besides those met while
+    /// following catalogs.
+    pub collections: Vec<Value>,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            compression: Compression::ZSTD(
+                ZstdLevel::try_new(DEFAULT_ZSTD_LEVEL).unwrap_or_default(),
+            ),
+            row_group_rows: DEFAULT_ROW_GROUP_ROWS,
+            batch_rows: DEFAULT_BATCH_ROWS,
+            geoarrow: false,
+            collections: Vec::new(),
+        }
+    }
+}
+
+impl WriterOptions {
+    /// With a compression codec.
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// With GeoArrow (native) geometry.
+    pub fn with_geoarrow(mut self, geoarrow: bool) -> Self {
+        self.geoarrow = geoarrow;
+        self
+    }
+
+    /// With a Collection for the metadata's `collections` map.
+    pub fn with_collection(mut self, collection: Value) -> Self {
+        self.collections.push(collection);
+        self
+    }
+
+    /// With at most `rows` rows per row group.
+    pub fn with_row_group_rows(mut self, rows: usize) -> Self {
+        self.row_group_rows = rows.max(1);
+        self
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteSummary {
+    /// Items written.
+    pub items: u64,
+    /// Row groups written.
+    pub row_groups: usize,
+    /// Columns written (the patches column included).
+    pub columns: usize,
+    /// Whether some values needed the patches column.
+    pub patches: bool,
+    /// The `stac-geoparquet` metadata written.
+    pub stac_metadata: Value,
+}
+
+/// Progress reports: called with the pass (1 = inference, 2 = writing) and
+/// the items done so far in it.
+pub type Progress<'a> = &'a mut dyn FnMut(u8, u64);
+
+struct InferSink<'p> {
+    inference: Inference,
+    collections: Vec<Map<String, Value>>,
+    progress: Option<Progress<'p>>,
+    n: u64,
+}
+
+impl Sink for InferSink<'_> {
+    fn item(&mut self, item: Map<String, Value>, _source: &str, _number: u64) -> Result<()> {
+        self.inference.absorb(&item);
+        self.n += 1;
+        if self.n % 1024 == 0
+            && let Some(p) = self.progress.as_mut()
+        {
+            p(1, self.n);
+        }
+        Ok(())
+    }
+    fn collection(&mut self, collection: Map<String, Value>) -> Result<()> {
+        self.collections.push(collection);
+        Ok(())
+    }
+}
+
+struct WriteSink<'p, W: Write + Send> {
+    builder: BatchBuilder,
+    encoder: GeoParquetEncoder,
+    writer: ArrowWriter<W>,
+    batch_rows: usize,
+    n: u64,
+    progress: Option<Progress<'p>>,
+}
+
+impl<W: Write + Send> WriteSink<'_, W> {
+    fn flush(&mut self) -> Result<()> {
+        if self.builder.rows() == 0 {
+            return Ok(());
+        }
+        let batch = self.builder.finish()?;
+        let batch = self.encoder.encode(&batch)?;
+        self.writer.write(&batch)?;
+        Ok(())
+    }
+}
+
+impl<W: Write + Send> Sink for WriteSink<'_, W> {
+    fn item(&mut self, item: Map<String, Value>, source: &str, number: u64) -> Result<()> {
+        self.builder.append(&item, number).map_err(|e| match e {
+            Error::Internal(m) => Error::Internal(format!("{source}: {m}")),
+            other => other,
+        })?;
+        self.n += 1;
+        if self.builder.rows() >= self.batch_rows {
+            self.flush()?;
+            if let Some(p) = self.progress.as_mut() {
+                p(2, self.n);
+            }
+        }
+        Ok(())
+    }
+    fn collection(&mut self, _collection: Map<String, Value>) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn geometry_types(set: &BTreeSet<(usize, usize)>) -> Vec<GeometryTypeAndDimension> {
+    const NAMES: [&str; 7] = [
+        "Point",
+        "LineString",
+        "Polygon",
+        "MultiPoint",
+        "MultiLineString",
+        "MultiPolygon",
+        "GeometryCollection",
+    ];
+    set.iter()
+        .filter_map(|(t, d)| {
+            let name = NAMES.get(*t)?;
+            let s = if *d == 3 {
+                format!("{name} Z")
+            } else {
+                (*name).to_owned()
+            };
+            s.parse().ok()
+        })
+        .collect()
+}
+
+/// The `stac-geoparquet` metadata value for these collections.
+fn stac_metadata(collections: &[Map<String, Value>]) -> Result<Value> {
+    let mut map = Map::new();
+    for c in collections {
+        let id = c
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::InvalidArgument("a Collection without a string \"id\"".into()))?;
+        map.insert(id.to_owned(), Value::Object(c.clone()));
+    }
+    let mut out = Map::new();
+    if map.is_empty() {
+        out.insert("version".into(), Value::String("1.0.0".into()));
+    } else {
+        out.insert("version".into(), Value::String("1.1.0".into()));
+        out.insert("collections".into(), Value::Object(map));
+    }
+    Ok(Value::Object(out))
+}
+
+/// Infers the layout of the sources (the first pass).
+fn infer<'p>(
+    sources: &[Source],
+    options: &WriterOptions,
+    progress: Option<Progress<'p>>,
+) -> Result<(Layout, Vec<Map<String, Value>>, Option<Progress<'p>>)> {
+    let mut sink = InferSink {
+        inference: Inference::new(),
+        collections: Vec::new(),
+        progress,
+        n: 0,
+    };
+    visit(sources, &mut sink)?;
+    let mut collections: Vec<Map<String, Value>> = Vec::new();
+    for c in &options.collections {
+        match c {
+            Value::Object(o) => collections.push(o.clone()),
+            _ => return Err(Error::InvalidArgument("a Collection must be a JSON object".into())),
+        }
+    }
+    collections.extend(sink.collections);
+    Ok((sink.inference.finish(), collections, sink.progress))
+}
+
+/// Writes the items of `sources` to `sink` as stac-geoparquet.
+///
+/// Reads the sources twice (schema inference over all items, then the
+/// write); memory holds one item and one batch, never the whole input.
+pub fn write_to<W: Write + Send>(
+    sources: &[Source],
+    sink: W,
+    options: &WriterOptions,
+    progress: Option<Progress<'_>>,
+) -> Result<WriteSummary> {
+    let (layout, collections, progress) = infer(sources, options, progress)?;
+    let builder = BatchBuilder::new(&layout);
+    let schema = builder.schema();
+    let mut geo_input = GeoParquetMetadata::new(
+        "geometry",
+        GeoParquetColumnMetadata::new(Encoding::Wkb, geometry_types(&layout.geometry_types)),
+    );
+    if layout
+        .columns
+        .iter()
+        .any(|(o, p)| *o == Origin::Property && p.name == "proj:geometry" && p.plan == Plan::Geometry)
+    {
+        let mut c = GeoParquetColumnMetadata::new(Encoding::Wkb, Vec::new());
+        c.crs = Crs::Unknown;
+        geo_input.columns.insert("proj:geometry".into(), c);
+    }
+    let mut gp = geoparquet_io::writer::WriterOptions::default()
+        .with_version(TargetVersion::V1_1)
+        .with_covering(None);
+    gp.compression = options.compression;
+    gp.row_group_rows = options.row_group_rows;
+    if options.geoarrow {
+        gp = gp.with_encoding(GeometryEncoding::GeoArrow);
+        // Only the item geometry goes native; proj:geometry stays WKB.
+        geo_input.columns.shift_remove("proj:geometry");
+    }
+    let encoder = GeoParquetEncoder::try_new(&schema, Some(&geo_input), &gp)?;
+    let props = encoder
+        .writer_properties()
+        .into_builder()
+        .set_compression(options.compression)
+        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+        .build();
+    let writer = ArrowWriter::try_new(sink, encoder.target_schema(), Some(props))?;
+    let mut ws = WriteSink {
+        builder,
+        encoder,
+        writer,
+        batch_rows: options.batch_rows.max(1),
+        n: 0,
+        progress,
+    };
+    visit(sources, &mut ws)?;
+    ws.flush()?;
+    if ws.n != layout.items {
+        return Err(Error::Internal(format!(
+            "the input changed between passes ({} items, then {})",
+            layout.items, ws.n
+        )));
+    }
+    let mut geo = ws.encoder.metadata()?;
+    if let Some(col) = geo.columns.get_mut("geometry") {
+        let z = layout
+            .columns
+            .iter()
+            .any(|(_, p)| p.name == "bbox" && p.plan == Plan::Bbox { z: true });
+        col.covering = Some(Covering {
+            bbox: CoveringBbox::for_column("bbox", z),
+            extra: Map::new(),
+        });
+    }
+    let stac = stac_metadata(&collections)?;
+    // Geometry fields are rebuilt by the GeoParquet encoder (without our field
+    // metadata), so the null convention of top-level columns is kept here too.
+    let explicit: Vec<&str> = layout
+        .columns
+        .iter()
+        .filter(|(_, p)| p.explicit_nulls)
+        .map(|(_, p)| p.name.as_str())
+        .collect();
+    let layout_value = serde_json::json!({
+        "layout": 1,
+        "empty_assets": layout.empty_assets,
+        "explicit_nulls": explicit,
+    });
+    ws.writer
+        .append_key_value_metadata(KeyValue::new("geo".to_owned(), geo.to_json_string()));
+    ws.writer.append_key_value_metadata(KeyValue::new(
+        STAC_GEOPARQUET_METADATA_KEY.to_owned(),
+        stac.to_string(),
+    ));
+    ws.writer.append_key_value_metadata(KeyValue::new(
+        LAYOUT_METADATA_KEY.to_owned(),
+        layout_value.to_string(),
+    ));
+    let meta = ws.writer.finish()?;
+    ws.writer
+        .inner_mut()
+        .flush().map_err(|e| Error::io("<output>", e))?;
+    Ok(WriteSummary {
+        items: ws.n,
+        row_groups: meta.num_row_groups(),
+        columns: schema.fields().len(),
+        patches: layout.patches,
+        stac_metadata: stac,
+    })
+}
+
+/// Writes the items of `sources` to the file `path` as stac-geoparquet,
+/// atomically (a temporary file beside it, renamed when complete).
+///
+/// ```
+/// use stac_geoparquet::{Source, WriterOptions, write_parquet};
+///
+/// let dir = tempfile::tempdir()?;
+/// let input = dir.path().join("items.ndjson");
+/// std::fs::write(&input, concat!(
+///     r#"{"type":"Feature","stac_version":"1.1.0","stac_extensions":[],"id":"a","#,
+///     r#""geometry":{"type":"Point","coordinates":[1.5,2.5]},"bbox":[1.5,2.5,1.5,2.5],"#,
+///     r#""properties":{"datetime":"2020-01-01T00:00:00Z"},"links":[],"assets":{}}"#, "\n"))?;
+/// let output = dir.path().join("items.parquet");
+/// let summary = write_parquet(&[Source::Path(input)], &output, &WriterOptions::default())?;
+/// assert_eq!(summary.items, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_parquet(
+    sources: &[Source],
+    path: &Path,
+    options: &WriterOptions,
+) -> Result<WriteSummary> {
+    write_parquet_with_progress(sources, path, options, None)
+}
+
+/// [`write_parquet`] with a progress callback.
+pub fn write_parquet_with_progress(
+    sources: &[Source],
+    path: &Path,
+    options: &WriterOptions,
+    progress: Option<Progress<'_>>,
+) -> Result<WriteSummary> {
+    let tmp = geoparquet_io::writer::temp_file_beside(path)?;
+    let file = tmp.reopen().map_err(|e| Error::io(path, e))?;
+    let summary = write_to(sources, std::io::BufWriter::new(file), options, progress)?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(summary)
+}
