@@ -187,6 +187,15 @@ where
     }
 }
 
+/// Calls `f` on the X and Y of every coordinate of the geometry.
+pub(crate) fn for_each_xy<G, F>(g: &G, f: &mut F)
+where
+    G: GeometryTrait<T = f64>,
+    F: FnMut(f64, f64),
+{
+    for_each_coord(g, &mut |c| f(c.v[0], c.v[1]));
+}
+
 /// A coordinate copied out of any [`CoordTrait`].
 #[derive(Debug, Clone, Copy)]
 struct Xyzm {
@@ -410,7 +419,7 @@ impl Ctx {
 }
 
 /// Makes consecutive longitudes differ by at most 180 degrees.
-fn unwrap_longitudes(ring: &mut [Pt]) {
+pub(crate) fn unwrap_longitudes(ring: &mut [Pt]) {
     for i in 1..ring.len() {
         let prev = ring[i - 1].0;
         let mut x = ring[i].0;

@@ -19,7 +19,7 @@ pub mod writer;
 pub use error::{Error, Result};
 pub use footer::{Footer, facts_from_metadata, read_footer};
 pub use inspect::{GeometryColumnInfo, Inspection, MetadataSource, inspect, inspect_footer};
-pub use validate::validate_footer;
+pub use validate::{DEFAULT_EXAMPLE_ROWS, ValidateOptions, validate, validate_footer};
 
 /// The metadata model this crate reads and writes, re-exported.
 pub use geoparquet_meta as meta;

@@ -4,7 +4,8 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::Args;
-use geoquet::meta::validate::{Report, Severity, validate_geo_json};
+use geoquet::io::ValidateOptions;
+use geoquet::meta::validate::{Code, Finding, Report, Severity, validate_geo_json};
 use serde_json::Value;
 
 use crate::{Cli, EXIT_INVALID, EXIT_OK, Outcome, Unreadable};
@@ -21,22 +22,47 @@ pub struct ValidateArgs {
     /// Print `{"valid": bool, "findings": [...]}` instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Check the footer only (metadata, schema, statistics); skip the data
+    /// rules that read every geometry.
+    #[arg(long)]
+    pub footer_only: bool,
+    /// Treat warnings as errors (exit 1 when any warning is found).
+    #[arg(long)]
+    pub strict: bool,
+    /// Offending rows listed per data finding.
+    #[arg(long, value_name = "N", default_value_t = geoquet::io::DEFAULT_EXAMPLE_ROWS)]
+    pub rows: usize,
+    /// Worker threads for the data rules (0 = one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 pub(crate) fn run(cli: &Cli, args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let report = if args.metadata {
         validate_document(args)?
-    } else {
+    } else if args.footer_only {
         let footer = crate::source::Source::parse(&args.file)?.footer()?;
         geoquet::meta::validate::validate_file(&footer.facts)
+    } else {
+        // Data rules read every row group in parallel from a local file; an
+        // object behind a URL is downloaded to a temporary file first.
+        let source = crate::source::Source::parse(&args.file)?;
+        let (path, _guard) = source.local_copy()?;
+        let options = ValidateOptions {
+            data: true,
+            example_rows: args.rows,
+            threads: args.threads,
+        };
+        geoquet::io::validate(&path, &options).map_err(|e| Unreadable(e.to_string()))?
     };
+    let valid = report.is_valid() && !(args.strict && report.with_severity(Severity::Warning).next().is_some());
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report.to_json())?)
             .context("writing to stdout")?;
-    } else if !cli.quiet || !report.is_valid() {
+    } else if !cli.quiet || !valid {
         text(&args.file, &report, cli, out).context("writing to stdout")?;
     }
-    Ok(Outcome(if report.is_valid() {
+    Ok(Outcome(if valid {
         EXIT_OK
     } else {
         EXIT_INVALID
@@ -62,12 +88,9 @@ fn unwrap_geo(doc: &Value) -> &Value {
     }
 }
 
+/// Human report: a summary line, then the findings grouped by rule (errors
+/// first), each group with its count.
 fn text(name: &str, report: &Report, cli: &Cli, out: &mut dyn Write) -> std::io::Result<()> {
-    let shown: Vec<_> = report
-        .findings
-        .iter()
-        .filter(|f| f.severity != Severity::Info || cli.verbose > 0)
-        .collect();
     let errors = report.with_severity(Severity::Error).count();
     let warnings = report.with_severity(Severity::Warning).count();
     if report.is_valid() {
@@ -78,11 +101,48 @@ fn text(name: &str, report: &Report, cli: &Cli, out: &mut dyn Write) -> std::io:
             "{name}: INVALID ({errors} error(s), {warnings} warning(s))"
         )?;
     }
-    for f in shown {
-        if cli.quiet && f.severity != Severity::Error {
+    let mut groups: Vec<(Severity, Code, Vec<&Finding>)> = Vec::new();
+    for f in &report.findings {
+        if (f.severity == Severity::Info && cli.verbose == 0)
+            || (cli.quiet && f.severity != Severity::Error)
+        {
             continue;
         }
-        writeln!(out, "  {f}")?;
+        match groups
+            .iter_mut()
+            .find(|(s, c, _)| *s == f.severity && *c == f.code)
+        {
+            Some((_, _, v)) => v.push(f),
+            None => groups.push((f.severity, f.code, vec![f])),
+        }
+    }
+    groups.sort_by_key(|(s, _, _)| *s);
+    for (severity, code, findings) in groups {
+        let rows: u64 = findings.iter().filter_map(|f| f.count).sum();
+        let rows = if rows > 0 {
+            format!(", {rows} row(s)")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "  {} {code} ({} finding(s){rows})",
+            severity.as_str(),
+            findings.len()
+        )?;
+        for f in findings {
+            let column = f
+                .column
+                .as_deref()
+                .map(|c| format!("column \"{c}\": "))
+                .unwrap_or_default();
+            write!(out, "    - {column}{}", f.message)?;
+            if let Some(n) = f.count {
+                let first: Vec<String> = f.rows.iter().map(u64::to_string).collect();
+                write!(out, " [{n} row(s); first: {}]", first.join(", "))?;
+            }
+            writeln!(out)?;
+        }
     }
     Ok(())
 }

@@ -92,7 +92,7 @@ fn bad_data_manifest_codes_found_from_footers() {
 
 /// Good files that break a rule of the specification as written: each is a
 /// documented corpus quirk (docs/src/validation.md), with the code it gets.
-const QUIRKS: [(&str, Code); 13] = [
+pub(crate) const QUIRKS: [(&str, Code); 13] = [
     (
         "data/zm/linestring-xym-native-geometry.parquet",
         Code::ZmMismatch,

@@ -5,3 +5,4 @@ mod corpus;
 mod geojson;
 mod read_write;
 mod sample;
+mod validate_data;

@@ -142,6 +142,15 @@ codes! {
     EncodingSpelling => "encoding_spelling",
     /// A recommendation of the specification is not followed.
     Recommendation => "recommendation",
+    /// A coordinate lies outside the range of its CRS (GEOGRAPHY, or a
+    /// geographic CRS: longitude in [-180, 180], latitude in [-90, 90]).
+    CoordinatesOutOfRange => "coordinates_out_of_range",
+    /// A row's covering box differs from its geometry's box, or is null
+    /// where the geometry is not (or the reverse).
+    CoveringMismatch => "covering_mismatch",
+    /// `geometry_types` lists a type and dimension no row holds (the list is
+    /// not as narrow as the data).
+    GeometryTypesNotPresent => "geometry_types_not_present",
 }
 
 impl fmt::Display for Code {
@@ -161,6 +170,10 @@ pub struct Finding {
     pub message: String,
     /// The geometry column concerned, if any.
     pub column: Option<String>,
+    /// For data rules: how many rows break the rule (`None` for footer rules).
+    pub count: Option<u64>,
+    /// For data rules: the first offending rows (0-based, file order).
+    pub rows: Vec<u64>,
 }
 
 impl Finding {
@@ -186,14 +199,39 @@ impl Finding {
             severity,
             message: message.into(),
             column: column.map(str::to_owned),
+            count: None,
+            rows: Vec::new(),
         }
     }
 
-    /// `{"code", "severity", "message", "column"?}`.
+    /// The same finding, counting `count` offending rows of which `rows` are
+    /// the first.
+    ///
+    /// ```
+    /// use geoparquet_meta::validate::{Code, Finding};
+    ///
+    /// let f = Finding::error(Code::BboxMismatch, Some("geometry"), "outside the bbox")
+    ///     .with_rows(3, vec![0, 4, 9]);
+    /// assert_eq!(f.to_json()["count"], 3);
+    /// assert_eq!(f.to_string(), "error [bbox_mismatch] column \"geometry\": outside the bbox (3 rows; first: 0, 4, 9)");
+    /// ```
+    pub fn with_rows(mut self, count: u64, rows: Vec<u64>) -> Self {
+        self.count = Some(count);
+        self.rows = rows;
+        self
+    }
+
+    /// `{"code", "severity", "message", "column"?, "count"?, "rows"?}`.
     pub fn to_json(&self) -> Value {
         let mut v = json!({"code": self.code.as_str(), "severity": self.severity.as_str(), "message": self.message});
-        if let (Some(c), Value::Object(m)) = (&self.column, &mut v) {
-            m.insert("column".into(), Value::String(c.clone()));
+        if let Value::Object(m) = &mut v {
+            if let Some(c) = &self.column {
+                m.insert("column".into(), Value::String(c.clone()));
+            }
+            if let Some(n) = self.count {
+                m.insert("count".into(), n.into());
+                m.insert("rows".into(), self.rows.clone().into());
+            }
         }
         v
     }
@@ -205,7 +243,13 @@ impl fmt::Display for Finding {
         if let Some(c) = &self.column {
             write!(f, " column \"{c}\"")?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", self.message)?;
+        if let Some(n) = self.count {
+            let rows: Vec<String> = self.rows.iter().map(u64::to_string).collect();
+            let noun = if n == 1 { "row" } else { "rows" };
+            write!(f, " ({n} {noun}; first: {})", rows.join(", "))?;
+        }
+        Ok(())
     }
 }
 
