@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 
 use crate::{cargo, project_root};
 
+/// The mdBook version `.ci/run` installs (keep the two in step).
+const MDBOOK_VERSION: &str = "0.5.4";
+
 struct Step {
     name: &'static str,
     took: Duration,
@@ -65,6 +68,31 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     doc.args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings");
     all_ok &= step(&mut steps, "doc", doc);
+
+    // The generated CLI reference of the book matches `geoquet --help`.
+    let reference_start = Instant::now();
+    println!("\n==> cli-reference: cargo xtask docs --check");
+    let reference = crate::docs::check_cli_reference(&project_root());
+    if let Err(e) = &reference {
+        eprintln!("cli-reference: {e:#}");
+    }
+    steps.push(Step {
+        name: "cli-reference",
+        took: reference_start.elapsed(),
+        ok: reference.is_ok(),
+    });
+    all_ok &= reference.is_ok();
+
+    // The user guide (mdBook, installed by .ci/run when missing).
+    if have("mdbook") {
+        let mut book = Command::new("mdbook");
+        book.current_dir(project_root()).args(["build", "docs"]);
+        all_ok &= step(&mut steps, "book", book);
+    } else {
+        println!(
+            "\n==> book: mdbook is not installed (.ci/run installs it: `cargo install mdbook --locked --version {MDBOOK_VERSION}`); skipped"
+        );
+    }
 
     let tidy_start = Instant::now();
     println!("\n==> tidy");

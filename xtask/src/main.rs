@@ -3,6 +3,8 @@
 //! - `ci`: exactly what `.ci/run` runs, with a timing table.
 //! - `tidy`: manifest and architecture rules (also a `#[test]`).
 //! - `fixtures`: regenerates the committed sample files.
+//! - `docs [--check]`: the generated pages of the book (CLI reference, compatibility matrix).
+//! - `release prepare X.Y.Z | check | publish [--execute]`: see `RELEASING.md`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -11,11 +13,13 @@ mod bench_raquet;
 mod bench_sliderule;
 mod bench_stac;
 mod ci;
+mod docs;
 mod interop;
 mod interop_quadbin;
 mod interop_raquet;
 mod interop_sliderule;
 mod interop_stac;
+mod release;
 mod tidy;
 
 use std::path::PathBuf;
@@ -38,6 +42,8 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Some("interop") => interop::run(&args[1..]),
+        Some("docs") => docs::run(&args[1..]),
+        Some("release") => release::run(&args[1..]),
         // The domain suites: `cargo xtask bench stac|raquet|sliderule [options]`.
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("stac") => bench_stac::run(&args[2..]),
@@ -61,7 +67,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [--skip-deny]|tidy|interop|bench [stac|raquet|sliderule] [--quick]|fixtures>"
+                "usage: cargo xtask <ci [--skip-deny]|tidy|interop|bench [stac|raquet|sliderule] [--quick]|fixtures|docs [--check]|release prepare X.Y.Z|release check|release publish [--execute]>"
             );
             std::process::exit(2);
         }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod completions;
 mod convert;
 mod geojson_out;
 mod inspect;
@@ -50,6 +51,9 @@ pub enum Command {
     /// Write the rows whose geometry intersects a bbox to a new file
     /// (GeoParquet, GeoJSON or NDJSON), pruning row groups and pages first.
     Extract(convert::ExtractArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to
+    /// standard output.
+    Completions(completions::CompletionsArgs),
 }
 
 /// What a command decided: the exit code (what it printed is already out).
@@ -74,6 +78,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Validate(args) => validate::run(cli, args, out),
         Command::Convert(args) => convert::run_convert(cli, args, out),
         Command::Extract(args) => convert::run_extract(cli, args, out),
+        Command::Completions(args) => completions::run(cli, args, out),
     }
 }
 
