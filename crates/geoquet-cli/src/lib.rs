@@ -6,6 +6,7 @@ mod convert;
 mod geojson_out;
 mod inspect;
 mod source;
+mod stac_cmd;
 mod validate;
 
 use std::io::Write;
@@ -54,6 +55,9 @@ pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to
     /// standard output.
     Completions(completions::CompletionsArgs),
+    /// STAC Items to stac-geoparquet and back (lossless, streaming), and
+    /// STAC API-like item search over a stac-geoparquet file.
+    Stac(stac_cmd::StacArgs),
 }
 
 /// What a command decided: the exit code (what it printed is already out).
@@ -79,6 +83,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Convert(args) => convert::run_convert(cli, args, out),
         Command::Extract(args) => convert::run_extract(cli, args, out),
         Command::Completions(args) => completions::run(cli, args, out),
+        Command::Stac(args) => stac_cmd::run(cli, args, out),
     }
 }
 

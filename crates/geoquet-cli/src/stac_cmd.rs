@@ -1,0 +1,359 @@
+//! `geoquet stac`: STAC Items to stac-geoparquet and back, and item search.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use geoquet::stac::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
+use geoquet::stac::{ReadOptions, Search, Source as ItemSource, WriterOptions};
+use serde_json::Value;
+
+use crate::convert::{Progress, parse_bbox};
+use crate::source::Source;
+use crate::{Cli, EXIT_OK, Outcome, Unreadable};
+
+/// Arguments of `geoquet stac`.
+#[derive(Debug, Args)]
+pub struct StacArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: StacCommand,
+}
+
+/// The `stac` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StacCommand {
+    /// Write STAC Items (Item, ItemCollection, NDJSON, JSON array, or a
+    /// static Catalog/Collection whose links are followed) to stac-geoparquet,
+    /// losslessly, with the schema inferred over all items; the output is
+    /// written atomically.
+    ToParquet(ToParquetArgs),
+    /// Write the items of a stac-geoparquet file (ours, Python
+    /// stac-geoparquet's, rustac's or a legacy layout) as NDJSON.
+    ToNdjson(ToNdjsonArgs),
+    /// Search a stac-geoparquet file like a STAC API item search, pruning row
+    /// groups by their bbox and datetime statistics.
+    Search(SearchArgs),
+}
+
+/// Arguments of `geoquet stac to-parquet`.
+#[derive(Debug, Args)]
+pub struct ToParquetArgs {
+    /// Inputs then the output: IN.. OUT. An input is a path, a URL (file://,
+    /// s3://, gs://, az://, http(s)://) or - (standard input); OUT a .parquet path.
+    #[arg(required = true, num_args = 2.., value_name = "IN.. OUT")]
+    pub paths: Vec<String>,
+    /// A STAC Collection JSON file to store in the `collections` metadata
+    /// (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub collection: Vec<PathBuf>,
+    /// Compression: zstd[:LEVEL] (default zstd:3), snappy, gzip[:LEVEL],
+    /// brotli[:LEVEL], lz4, none.
+    #[arg(long, value_name = "CODEC", default_value = "zstd")]
+    pub compression: String,
+    /// Maximum rows per row group.
+    #[arg(long, value_name = "ROWS")]
+    pub row_group_size: Option<usize>,
+    /// Store the geometry in a GeoArrow native encoding instead of WKB.
+    #[arg(long)]
+    pub geoarrow: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `geoquet stac to-ndjson`.
+#[derive(Debug, Args)]
+pub struct ToNdjsonArgs {
+    /// Input stac-geoparquet file: a path or a URL.
+    pub input: String,
+    /// Output NDJSON file, or - for standard output.
+    pub output: String,
+}
+
+/// Arguments of `geoquet stac search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The stac-geoparquet file: a path or a URL.
+    pub input: String,
+    /// Items whose bbox intersects xmin,ymin,xmax,ymax (xmin > xmax crosses the antimeridian).
+    #[arg(long, value_name = "XMIN,YMIN,XMAX,YMAX", allow_hyphen_values = true)]
+    pub bbox: Option<String>,
+    /// An RFC 3339 instant or interval (`start/end`, `..` for an open end).
+    #[arg(long, value_name = "DATETIME")]
+    pub datetime: Option<String>,
+    /// Items of these collections (comma-separated).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub collections: Vec<String>,
+    /// Items with these ids (comma-separated).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    pub ids: Vec<String>,
+    /// At most N items.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Fields to include (dotted paths, e.g. properties.datetime) or, with a
+    /// leading -, to exclude (comma-separated).
+    #[arg(long, value_name = "F,-G,...", value_delimiter = ',', allow_hyphen_values = true)]
+    pub fields: Vec<String>,
+    /// Output: ndjson (one item per line) or itemcollection (a FeatureCollection).
+    #[arg(long, value_name = "FORMAT", default_value = "ndjson")]
+    pub format: String,
+}
+
+/// Runs `geoquet stac ...`.
+pub(crate) fn run(cli: &Cli, args: &StacArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    match &args.command {
+        StacCommand::ToParquet(a) => to_parquet(cli, a, out),
+        StacCommand::ToNdjson(a) => to_ndjson(cli, a, out),
+        StacCommand::Search(a) => search(cli, a, out),
+    }
+}
+
+fn parse_compression(s: &str) -> anyhow::Result<Compression> {
+    let (name, level) = match s.split_once(':') {
+        Some((n, l)) => (
+            n,
+            Some(
+                l.parse::<u32>()
+                    .map_err(|_| Unreadable(format!("--compression {s}: bad level")))?,
+            ),
+        ),
+        None => (s, None),
+    };
+    let bad = |e: geoquet::stac::parquet::errors::ParquetError| {
+        Unreadable(format!("--compression {s}: {e}"))
+    };
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "zstd" => Compression::ZSTD(
+            ZstdLevel::try_new(
+                level
+                    .map_or(Ok(geoquet::stac::DEFAULT_ZSTD_LEVEL), i32::try_from)
+                    .unwrap_or(i32::MAX),
+            )
+            .map_err(bad)?,
+        ),
+        "gzip" => Compression::GZIP(GzipLevel::try_new(level.unwrap_or(6)).map_err(bad)?),
+        "brotli" => Compression::BROTLI(BrotliLevel::try_new(level.unwrap_or(6)).map_err(bad)?),
+        "snappy" => Compression::SNAPPY,
+        "lz4" | "lz4_raw" | "lz4-raw" => Compression::LZ4_RAW,
+        "none" | "uncompressed" => Compression::UNCOMPRESSED,
+        other => {
+            return Err(Unreadable(format!(
+                "--compression {other}: expected zstd, snappy, gzip, brotli, lz4 or none"
+            ))
+            .into());
+        }
+    })
+}
+
+/// A local path for an input (a download for URLs, a copy of standard
+/// input), with the guard that keeps a temporary copy alive.
+fn local_input(input: &str) -> anyhow::Result<(PathBuf, Option<tempfile::NamedTempFile>)> {
+    if input == "-" {
+        let tmp = geoquet::stac::spill(std::io::stdin().lock(), "-")
+            .map_err(|e| Unreadable(e.to_string()))?;
+        return Ok((tmp.path().to_path_buf(), Some(tmp)));
+    }
+    let source = Source::parse(input)?;
+    let (path, guard) = source.local_copy()?;
+    if guard.is_none() && !path.exists() {
+        return Err(Unreadable(format!("{input}: no such file")).into());
+    }
+    Ok((path, guard))
+}
+
+fn to_parquet(cli: &Cli, args: &ToParquetArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let Some((output, inputs)) = args.paths.split_last() else {
+        return Err(Unreadable("expected IN.. OUT".into()).into());
+    };
+    if !output.to_ascii_lowercase().ends_with(".parquet") && !output.ends_with(".geoparquet") {
+        return Err(Unreadable(format!("{output}: the output must be a .parquet file")).into());
+    }
+    let mut guards = Vec::new();
+    let mut sources = Vec::new();
+    for input in inputs {
+        let (path, guard) = local_input(input)?;
+        if Path::new(output) == path
+            || std::fs::canonicalize(output).ok() == std::fs::canonicalize(&path).ok()
+                && Path::new(output).exists()
+        {
+            return Err(Unreadable(format!("{output}: the output would overwrite an input")).into());
+        }
+        guards.push(guard);
+        sources.push(ItemSource::Path(path));
+    }
+    let mut options = WriterOptions::default()
+        .with_compression(parse_compression(&args.compression)?)
+        .with_geoarrow(args.geoarrow);
+    if let Some(rows) = args.row_group_size {
+        options = options.with_row_group_rows(rows);
+    }
+    for c in &args.collection {
+        let text = std::fs::read_to_string(c)
+            .map_err(|e| Unreadable(format!("{}: {e}", c.display())))?;
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| Unreadable(format!("{}: {e}", c.display())))?;
+        options = options.with_collection(v);
+    }
+    let mut infer = Progress::new(cli, "stac to-parquet: pass 1/2 (schema)");
+    let mut write = Progress::new(cli, "stac to-parquet: pass 2/2 (writing)");
+    let mut report = |pass: u8, n: u64| {
+        if pass == 1 {
+            infer.rows(n);
+        } else {
+            if n > 0 {
+                infer.done();
+            }
+            write.rows(n);
+        }
+    };
+    let summary = geoquet::stac::write_parquet_with_progress(
+        &sources,
+        Path::new(output),
+        &options,
+        Some(&mut report),
+    );
+    write.done();
+    let summary = summary.map_err(|e| Unreadable(e.to_string()))?;
+    if args.json {
+        let v = serde_json::json!({
+            "output": output,
+            "items": summary.items,
+            "row_groups": summary.row_groups,
+            "columns": summary.columns,
+            "patches": summary.patches,
+            "stac-geoparquet": summary.stac_metadata,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else if !cli.quiet {
+        writeln!(
+            out,
+            "wrote {} items to {output} ({} row groups, {} columns)",
+            summary.items, summary.row_groups, summary.columns
+        )?;
+    }
+    drop(guards);
+    Ok(Outcome(EXIT_OK))
+}
+
+fn to_ndjson(cli: &Cli, args: &ToNdjsonArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let (path, _guard) = local_input(&args.input)?;
+    let reader = geoquet::stac::open(&path, &ReadOptions::default())
+        .map_err(|e| Unreadable(e.to_string()))?;
+    let mut progress = Progress::new(cli, "stac to-ndjson");
+    if args.output == "-" {
+        let mut w = std::io::BufWriter::new(out);
+        let n = write_lines(reader, &mut w, &mut progress)?;
+        w.flush()?;
+        progress.done();
+        let _ = n;
+        return Ok(Outcome(EXIT_OK));
+    }
+    let dest = Path::new(&args.output);
+    let tmp = geoquet::io::writer::temp_file_beside(dest).map_err(|e| Unreadable(e.to_string()))?;
+    let file = tmp
+        .reopen()
+        .map_err(|e| Unreadable(format!("{}: {e}", args.output)))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let n = write_lines(reader, &mut w, &mut progress)?;
+    w.flush()?;
+    drop(w);
+    progress.done();
+    tmp.persist(dest)
+        .map_err(|e| Unreadable(format!("{}: {}", args.output, e.error)))?;
+    if !cli.quiet {
+        writeln!(out, "wrote {n} items to {}", args.output)?;
+    }
+    Ok(Outcome(EXIT_OK))
+}
+
+fn write_lines(
+    reader: geoquet::stac::ItemReader,
+    w: &mut dyn Write,
+    progress: &mut Progress,
+) -> anyhow::Result<u64> {
+    let mut n = 0u64;
+    for item in reader {
+        let item = item.map_err(|e| Unreadable(e.to_string()))?;
+        serde_json::to_writer(&mut *w, &item)?;
+        w.write_all(b"\n")?;
+        n += 1;
+        progress.rows(n);
+    }
+    Ok(n)
+}
+
+fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let collection = match args.format.as_str() {
+        "ndjson" => false,
+        "itemcollection" | "item-collection" | "geojson" => true,
+        other => {
+            return Err(Unreadable(format!(
+                "--format {other}: expected ndjson or itemcollection"
+            ))
+            .into());
+        }
+    };
+    let mut s = Search {
+        collections: args.collections.clone(),
+        ids: args.ids.clone(),
+        limit: args.limit,
+        ..Search::default()
+    };
+    if let Some(b) = &args.bbox {
+        let b = parse_bbox(b)?;
+        s.bbox = Some([b.xmin, b.ymin, b.xmax, b.ymax]);
+    }
+    if let Some(d) = &args.datetime {
+        s.set_datetime(d).map_err(|e| Unreadable(e.to_string()))?;
+    }
+    let (include, exclude): (Vec<String>, Vec<String>) = {
+        let mut inc = Vec::new();
+        let mut exc = Vec::new();
+        for f in &args.fields {
+            let f = f.trim();
+            if let Some(x) = f.strip_prefix('-') {
+                exc.push(x.to_owned());
+            } else if !f.is_empty() {
+                inc.push(f.trim_start_matches('+').to_owned());
+            }
+        }
+        (inc, exc)
+    };
+    let (path, _guard) = local_input(&args.input)?;
+    let reader = geoquet::stac::open(
+        &path,
+        &ReadOptions {
+            search: s,
+            ..ReadOptions::default()
+        },
+    )
+    .map_err(|e| Unreadable(e.to_string()))?;
+    let (total, read) = reader.row_groups();
+    if cli.verbose > 0 {
+        eprintln!("row groups: {read} of {total} read after pruning");
+    }
+    let mut w = std::io::BufWriter::new(out);
+    if collection {
+        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
+    }
+    let mut n = 0u64;
+    for item in reader {
+        let mut item = item.map_err(|e| Unreadable(e.to_string()))?;
+        geoquet::stac::select_fields(&mut item, &include, &exclude);
+        if collection && n > 0 {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut w, &item)?;
+        if !collection {
+            w.write_all(b"\n")?;
+        }
+        n += 1;
+    }
+    if collection {
+        write!(w, "],\"numberReturned\":{n}}}")?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    Ok(Outcome(EXIT_OK))
+}
