@@ -45,8 +45,9 @@ impl Cell {
 }
 
 /// The tile column and row of a (non-NaN) point at zoom `z <= 26`, with the
-/// toolbox's clamping. The arithmetic follows quadbin-py's expression order so
-/// that points on tile edges land where the reference puts them.
+/// toolbox's clamping. The arithmetic follows quadbin-py's expression order,
+/// with the platform's `sin` and `ln`, so that points on tile edges land where
+/// the reference puts them.
 #[inline]
 pub(crate) fn point_to_tile(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     let lon = lon.clamp(-180.0, 180.0);
