@@ -5,6 +5,7 @@ pub mod builder;
 pub mod columns;
 mod error;
 pub mod export;
+pub mod input;
 pub mod metadata;
 pub mod output;
 pub mod records;

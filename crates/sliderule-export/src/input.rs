@@ -1,0 +1,381 @@
+//! Records from text: NDJSON objects or CSV rows, one row per line (for ATL03
+//! one photon per line with its extent's fields; consecutive rows with the
+//! same `extent_id` form one extent). Times are `time` (Unix-epoch
+//! nanoseconds, an integer) or `delta_time` (ATLAS SDP seconds, converted as
+//! SlideRule does).
+
+use std::io::BufRead;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::records::{Atl03Extent, Atl03Photon, Atl06Elevation, Atl08Vegetation, CANOPY_METRICS};
+use crate::time::delta_time_to_unix_ns;
+
+/// One input row: its index and fields.
+pub type Row = (u64, Map<String, Value>);
+
+/// Rows of NDJSON (one object per non-empty line).
+pub fn ndjson_rows<R: BufRead>(reader: R) -> impl Iterator<Item = Result<Row>> {
+    reader
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.as_ref().map_or(true, |s| !s.trim().is_empty()))
+        .map(|(i, line)| {
+            let row = i as u64;
+            let line = line.map_err(Error::Sink)?;
+            match serde_json::from_str::<Value>(&line) {
+                Ok(Value::Object(m)) => Ok((row, m)),
+                Ok(_) => Err(Error::InvalidRecord {
+                    row,
+                    field: "(line)".into(),
+                    message: "not a JSON object".into(),
+                }),
+                Err(e) => Err(Error::InvalidRecord {
+                    row,
+                    field: "(line)".into(),
+                    message: format!("not JSON: {e}"),
+                }),
+            }
+        })
+}
+
+/// Rows of CSV with a header line (comma-separated, `"` quoting; values
+/// that parse as numbers become numbers, `[a, b, …]` becomes a list).
+pub fn csv_rows<R: BufRead>(reader: R) -> impl Iterator<Item = Result<Row>> {
+    let mut lines = reader.lines().enumerate();
+    let header: Result<Vec<String>> = match lines.next() {
+        Some((_, Ok(h))) => Ok(split_csv(&h)),
+        Some((_, Err(e))) => Err(Error::Sink(e)),
+        None => Ok(Vec::new()),
+    };
+    let mut failed = false;
+    let mut header_err = header.as_ref().err().map(|e| e.to_string());
+    let header = header.unwrap_or_default();
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        if let Some(msg) = header_err.take() {
+            failed = true;
+            return Some(Err(Error::InvalidRecord {
+                row: 0,
+                field: "(header)".into(),
+                message: msg,
+            }));
+        }
+        loop {
+            let (i, line) = lines.next()?;
+            let row = i as u64 - 1;
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    failed = true;
+                    return Some(Err(Error::Sink(e)));
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let cells = split_csv(&line);
+            if cells.len() != header.len() {
+                return Some(Err(Error::InvalidRecord {
+                    row,
+                    field: "(line)".into(),
+                    message: format!("{} cells, the header has {}", cells.len(), header.len()),
+                }));
+            }
+            let mut m = Map::new();
+            for (k, v) in header.iter().zip(cells) {
+                m.insert(k.clone(), csv_value(&v));
+            }
+            return Some(Ok((row, m)));
+        }
+    })
+}
+
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn csv_value(s: &str) -> Value {
+    let t = s.trim();
+    if let Some(inner) = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+        let items: Vec<Value> = inner
+            .split(',')
+            .filter(|x| !x.trim().is_empty())
+            .map(csv_value)
+            .collect();
+        return Value::Array(items);
+    }
+    if let Ok(i) = t.parse::<i64>() {
+        return Value::from(i);
+    }
+    if let Ok(u) = t.parse::<u64>() {
+        return Value::from(u);
+    }
+    if let Ok(f) = t.parse::<f64>() {
+        return serde_json::Number::from_f64(f).map_or(Value::String(t.into()), Value::Number);
+    }
+    Value::String(t.to_owned())
+}
+
+struct Get<'a> {
+    row: u64,
+    m: &'a Map<String, Value>,
+}
+
+impl Get<'_> {
+    fn err(&self, field: &str, message: impl Into<String>) -> Error {
+        Error::InvalidRecord {
+            row: self.row,
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn int<T: TryFrom<i128>>(&self, f: &str) -> Result<T> {
+        let v = self.m.get(f).ok_or_else(|| self.err(f, "missing"))?;
+        let i: i128 = if let Some(i) = v.as_i64() {
+            i128::from(i)
+        } else if let Some(u) = v.as_u64() {
+            i128::from(u)
+        } else if let Some(s) = v.as_str().and_then(|s| {
+            s.strip_prefix("0x")
+                .map_or_else(|| s.parse::<i128>().ok(), |h| i128::from_str_radix(h, 16).ok())
+        }) {
+            s
+        } else {
+            return Err(self.err(f, "not an integer"));
+        };
+        T::try_from(i).map_err(|_| self.err(f, format!("{i} is out of range")))
+    }
+
+    fn f64(&self, f: &str) -> Result<f64> {
+        self.m
+            .get(f)
+            .ok_or_else(|| self.err(f, "missing"))?
+            .as_f64()
+            .ok_or_else(|| self.err(f, "not a number"))
+    }
+
+    fn f32(&self, f: &str) -> Result<f32> {
+        self.f64(f).map(|v| v as f32)
+    }
+
+    fn time(&self) -> Result<i64> {
+        if self.m.contains_key("time") {
+            return self.int::<i64>("time");
+        }
+        if self.m.contains_key("delta_time") {
+            return Ok(delta_time_to_unix_ns(self.f64("delta_time")?));
+        }
+        Err(self.err("time", "missing (give time in Unix ns or delta_time in seconds)"))
+    }
+
+    fn metrics(&self, f: &str) -> Result<[f32; CANOPY_METRICS]> {
+        let a = self
+            .m
+            .get(f)
+            .and_then(Value::as_array)
+            .ok_or_else(|| self.err(f, "missing or not a list"))?;
+        if a.len() > CANOPY_METRICS {
+            return Err(self.err(f, format!("{} values, at most {CANOPY_METRICS}", a.len())));
+        }
+        let mut out = [0f32; CANOPY_METRICS];
+        for (slot, v) in out.iter_mut().zip(a) {
+            *slot = v.as_f64().ok_or_else(|| self.err(f, "not a list of numbers"))? as f32;
+        }
+        Ok(out)
+    }
+}
+
+/// An ATL06 elevation from one row.
+pub fn atl06_from_row((row, m): &Row) -> Result<Atl06Elevation> {
+    let g = Get { row: *row, m };
+    Ok(Atl06Elevation {
+        extent_id: g.int("extent_id")?,
+        segment_id: g.int("segment_id")?,
+        n_fit_photons: g.int("n_fit_photons")?,
+        pflags: g.int("pflags")?,
+        rgt: g.int("rgt")?,
+        cycle: g.int("cycle")?,
+        region: g.int("region")?,
+        spot: g.int("spot")?,
+        gt: g.int("gt")?,
+        time: g.time()?,
+        latitude: g.f64("latitude")?,
+        longitude: g.f64("longitude")?,
+        h_mean: g.f64("h_mean")?,
+        dh_fit_dx: g.f32("dh_fit_dx")?,
+        x_atc: g.f32("x_atc")?,
+        y_atc: g.f32("y_atc")?,
+        w_surface_window_final: g.f32("w_surface_window_final")?,
+        rms_misfit: g.f32("rms_misfit")?,
+        h_sigma: g.f32("h_sigma")?,
+    })
+}
+
+/// An ATL08 vegetation segment from one row.
+pub fn atl08_from_row((row, m): &Row) -> Result<Atl08Vegetation> {
+    let g = Get { row: *row, m };
+    Ok(Atl08Vegetation {
+        extent_id: g.int("extent_id")?,
+        segment_id: g.int("segment_id")?,
+        rgt: g.int("rgt")?,
+        cycle: g.int("cycle")?,
+        spot: g.int("spot")?,
+        gt: g.int("gt")?,
+        ph_count: g.int("ph_count")?,
+        gnd_ph_count: g.int("gnd_ph_count")?,
+        veg_ph_count: g.int("veg_ph_count")?,
+        landcover: g.int("landcover")?,
+        snowcover: g.int("snowcover")?,
+        time: g.time()?,
+        latitude: g.f64("latitude")?,
+        longitude: g.f64("longitude")?,
+        x_atc: g.f32("x_atc")?,
+        solar_elevation: g.f32("solar_elevation")?,
+        h_te_median: g.f32("h_te_median")?,
+        h_max_canopy: g.f32("h_max_canopy")?,
+        h_min_canopy: g.f32("h_min_canopy")?,
+        h_mean_canopy: g.f32("h_mean_canopy")?,
+        h_canopy: g.f32("h_canopy")?,
+        canopy_openness: g.f32("canopy_openness")?,
+        canopy_h_metrics: g.metrics("canopy_h_metrics")?,
+    })
+}
+
+fn atl03_parts((row, m): &Row) -> Result<(Atl03Extent, Atl03Photon)> {
+    let g = Get { row: *row, m };
+    let extent = Atl03Extent {
+        region: g.int("region")?,
+        track: g.int("track")?,
+        pair: g.int("pair")?,
+        sc_orient: g.int("sc_orient")?,
+        rgt: g.int("rgt")?,
+        cycle: g.int("cycle")?,
+        segment_id: g.int("segment_id")?,
+        segment_dist: g.f64("segment_dist")?,
+        background_rate: g.f64("background_rate")?,
+        solar_elevation: g.f32("solar_elevation")?,
+        extent_id: g.int("extent_id")?,
+        photons: Vec::new(),
+    };
+    let photon = Atl03Photon {
+        time: g.time()?,
+        latitude: g.f64("latitude")?,
+        longitude: g.f64("longitude")?,
+        x_atc: g.f32("x_atc")?,
+        y_atc: g.f32("y_atc")?,
+        height: g.f32("height")?,
+        relief: g.f32("relief")?,
+        landcover: g.int("landcover")?,
+        snowcover: g.int("snowcover")?,
+        atl08_class: g.int("atl08_class")?,
+        atl03_cnf: g.int("atl03_cnf")?,
+        quality_ph: g.int("quality_ph")?,
+        yapc_score: g.int("yapc_score")?,
+    };
+    Ok((extent, photon))
+}
+
+/// ATL03 extents from photon rows: consecutive rows with the same
+/// `extent_id` form one extent (extent fields from its first row).
+pub fn atl03_from_rows<I: Iterator<Item = Result<Row>>>(
+    rows: I,
+) -> impl Iterator<Item = Result<Atl03Extent>> {
+    let mut rows = rows.peekable();
+    let mut pending: Option<Atl03Extent> = None;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        loop {
+            match rows.next() {
+                None => {
+                    done = true;
+                    return pending.take().map(Ok);
+                }
+                Some(Err(e)) => {
+                    done = true;
+                    return Some(Err(e));
+                }
+                Some(Ok(row)) => {
+                    let (extent, photon) = match atl03_parts(&row) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            done = true;
+                            return Some(Err(e));
+                        }
+                    };
+                    match &mut pending {
+                        Some(p) if p.extent_id == extent.extent_id => p.photons.push(photon),
+                        _ => {
+                            let mut next = extent;
+                            next.photons.push(photon);
+                            if let Some(prev) = pending.replace(next) {
+                                return Some(Ok(prev));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_and_values() {
+        assert_eq!(split_csv(r#"a,"b,c","d""e""#), vec!["a", "b,c", "d\"e"]);
+        assert_eq!(csv_value("[1, 2.5]"), serde_json::json!([1, 2.5]));
+        assert_eq!(csv_value("18446744073709551615"), Value::from(u64::MAX));
+    }
+
+    #[test]
+    fn atl03_groups_consecutive_rows() -> Result<()> {
+        let line = |eid: u64, t: i64| {
+            format!(
+                r#"{{"region":1,"track":1,"pair":0,"sc_orient":0,"rgt":1,"cycle":2,"segment_id":3,"segment_dist":4.0,"background_rate":5.0,"solar_elevation":6.0,"extent_id":{eid},"time":{t},"latitude":1.0,"longitude":2.0,"x_atc":0,"y_atc":0,"height":1,"relief":0,"landcover":255,"snowcover":255,"atl08_class":4,"atl03_cnf":4,"quality_ph":0,"yapc_score":300}}"#
+            )
+        };
+        let text = [line(8, 1), line(8, 2), line(12, 3)].join("\n");
+        let ex: Vec<Atl03Extent> = atl03_from_rows(ndjson_rows(text.as_bytes())).collect::<Result<_>>()?;
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0].photons.len(), 2);
+        assert_eq!(ex[1].photons[0].yapc_score, 300);
+        let bad = r#"{"extent_id": -1}"#;
+        let e = atl03_from_rows(ndjson_rows(bad.as_bytes())).next();
+        assert!(matches!(e, Some(Err(Error::InvalidRecord { row: 0, .. }))));
+        Ok(())
+    }
+
+    #[test]
+    fn delta_time_is_converted() -> Result<()> {
+        let m: Map<String, Value> = serde_json::from_str(r#"{"delta_time": 37791646.89400858}"#)?;
+        let g = Get { row: 0, m: &m };
+        assert_eq!(g.time()?, delta_time_to_unix_ns(37_791_646.894_008_58));
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: SlideRule's own files read back into records and
+//! rewritten identically, every format, streaming, secrets.
+
+mod corpus;
+mod formats;
+mod secrets;
+mod support;
