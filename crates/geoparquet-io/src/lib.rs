@@ -9,6 +9,7 @@ mod inspect;
 pub mod native;
 pub mod pipeline;
 pub mod reader;
+pub mod sort;
 #[cfg(feature = "object-store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub mod store;

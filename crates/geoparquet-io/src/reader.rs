@@ -953,3 +953,32 @@ fn configure<T>(
     let shape = output_shape(&projected, meta);
     Ok((builder.with_projection(mask), shape, stats))
 }
+
+/// Each row group's box for `column` from the footer alone: the covering
+/// column's statistics, else the GeospatialStatistics, else the native point
+/// x/y statistics. `None` when the footer has none of these; an element is
+/// `None` when that row group lacks the statistics.
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// let footer = geoparquet_io::read_footer(path.as_ref())?;
+/// let meta = footer.facts.geo_metadata().unwrap().unwrap();
+/// let boxes = geoparquet_io::reader::row_group_boxes(footer.metadata.as_ref().unwrap(), &meta, "geometry");
+/// assert!(boxes.is_some_and(|b| b.iter().all(Option::is_some)));
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+pub fn row_group_boxes(
+    metadata: &ParquetMetaData,
+    meta: &GeoParquetMetadata,
+    column: &str,
+) -> Option<Vec<Option<BoundingBox>>> {
+    let source = box_source(metadata, meta, column);
+    if source == BoxSource::None {
+        return None;
+    }
+    Some(
+        (0..metadata.num_row_groups())
+            .map(|rg| row_group_box(metadata, meta, column, source, rg))
+            .collect(),
+    )
+}

@@ -5,4 +5,5 @@ mod corpus;
 mod geojson;
 mod read_write;
 mod sample;
+mod sort;
 mod validate_data;

@@ -1,0 +1,982 @@
+//! Spatial ordering at any size: sort a GeoParquet file by the Hilbert index
+//! (or quadkey) of each geometry's bbox centre, or by a column, with an
+//! external merge sort whose memory is capped.
+//!
+//! 1. Runs: input batches are buffered until a share of the memory cap is
+//!    used, ordered by key and spilled to a temporary Parquet file (LZ4, small
+//!    row groups). A file that fits in one run is never spilled.
+//! 2. Merge: the runs are read back a small batch at a time and merged by key
+//!    into the GeoParquet writer (stable: equal keys keep input order).
+//!
+//! [`spatial_overlap`] measures how spatially compact the row groups of a
+//! file are (the figure `sort` reports before and after).
+
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, RecordBatch, UInt64Array, cast::AsArray, types::*,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use geoparquet_meta::{BoundingBox, Crs, GeoParquetMetadata};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{Error, Result};
+use crate::geometry::wkb_info;
+use crate::reader::{ReadOptions, open, row_group_boxes};
+use crate::wkb_column::wkb_values;
+use crate::writer::{WriteSummary, WriterOptions, write_file};
+
+/// Default memory cap of [`sort_file`]: 256 MiB.
+pub const DEFAULT_SORT_MEMORY: usize = 256 * 1024 * 1024;
+
+/// Bits per axis of the Hilbert and quadkey grids (a 2^31 x 2^31 grid: keys
+/// fit in 62 bits).
+pub const SORT_GRID_BITS: u32 = 31;
+
+/// What to order rows by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    /// The Hilbert index of the bbox centre of the primary geometry, on a
+    /// 2^31 grid over the file's extent.
+    Hilbert,
+    /// The quadkey (Z-order of Web Mercator tiles at zoom 31) of the bbox
+    /// centre for geographic data; Z-order over the file's extent otherwise.
+    Quadkey,
+    /// The values of a column (numbers, strings, binary, booleans,
+    /// timestamps and dates), nulls last.
+    Column(String),
+}
+
+impl SortKey {
+    /// Parses `hilbert`, `quadkey` or `column:NAME`.
+    ///
+    /// ```
+    /// use geoparquet_io::sort::SortKey;
+    /// assert_eq!(SortKey::parse("hilbert")?, SortKey::Hilbert);
+    /// assert_eq!(SortKey::parse("column:name")?, SortKey::Column("name".into()));
+    /// assert!(SortKey::parse("zorder").is_err());
+    /// # Ok::<(), geoparquet_io::Error>(())
+    /// ```
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "hilbert" => Ok(Self::Hilbert),
+            "quadkey" => Ok(Self::Quadkey),
+            _ => match s.strip_prefix("column:") {
+                Some(c) if !c.is_empty() => Ok(Self::Column(c.to_owned())),
+                _ => Err(Error::InvalidInput(format!(
+                    "sort key {s:?}: expected hilbert, quadkey or column:NAME"
+                ))),
+            },
+        }
+    }
+}
+
+/// Options of [`sort_file`].
+#[derive(Debug, Clone)]
+pub struct SortOptions {
+    /// The order.
+    pub key: SortKey,
+    /// Memory cap in bytes for buffered rows (runs, merge buffers and the
+    /// writer's row group); [`DEFAULT_SORT_MEMORY`] by default.
+    pub memory: usize,
+    /// Where runs are spilled (default: the system temporary directory).
+    pub temp_dir: Option<std::path::PathBuf>,
+    /// How the output is written.
+    pub writer: WriterOptions,
+}
+
+impl Default for SortOptions {
+    fn default() -> Self {
+        Self {
+            key: SortKey::Hilbert,
+            memory: DEFAULT_SORT_MEMORY,
+            temp_dir: None,
+            writer: WriterOptions::default(),
+        }
+    }
+}
+
+/// What [`sort_file`] did.
+#[derive(Debug, Clone)]
+pub struct SortSummary {
+    /// The writer's summary.
+    pub written: WriteSummary,
+    /// Sorted runs spilled to disk (0 when the input fit in memory).
+    pub runs: usize,
+    /// Row-group overlap of the input (see [`spatial_overlap`]).
+    pub overlap_before: Option<f64>,
+    /// Row-group overlap of the output.
+    pub overlap_after: Option<f64>,
+}
+
+/// Sorts `input` into `output` (written atomically), with memory capped by
+/// `options.memory`.
+///
+/// ```
+/// # let input = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// use geoparquet_io::sort::{sort_file, SortOptions};
+///
+/// let dir = tempfile::tempdir()?;
+/// let output = dir.path().join("sorted.parquet");
+/// let summary = sort_file(input.as_ref(), &output, &SortOptions::default())?;
+/// assert_eq!(summary.written.rows, 7);
+/// assert!(geoparquet_io::validate_footer(&output)?.is_valid());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<SortSummary> {
+    let footer = crate::read_footer(input)?;
+    let meta = footer
+        .facts
+        .geo_metadata()
+        .or_else(|| footer.facts.synthesize_metadata())
+        .ok_or_else(|| Error::NotGeoParquet {
+            path: input.to_path_buf(),
+        })?
+        .map_err(|source| Error::Meta {
+            path: input.to_path_buf(),
+            source,
+        })?;
+    let primary = meta.primary_column.clone();
+    let overlap_before = spatial_overlap(input)?;
+    let keyer = Keyer::new(input, &meta, &options.key)?;
+
+    // Budget: a third for the run being filled, the rest for sorting it, the
+    // merge buffers and the writer's row group.
+    let run_budget = (options.memory / 3).max(1 << 20);
+    let batch_rows = 8192;
+    let mut reader = open(
+        input,
+        &ReadOptions {
+            batch_size: batch_rows,
+            ..ReadOptions::default()
+        },
+    )?;
+    let schema = reader.schema();
+    let temp_dir = options.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let mut runs: Vec<tempfile::NamedTempFile> = Vec::new();
+    let mut pending: Vec<(RecordBatch, Keys)> = Vec::new();
+    let mut pending_bytes = 0usize;
+    let mut single: Option<Vec<(RecordBatch, Keys)>> = None;
+    loop {
+        let next = reader.next().transpose()?;
+        let done = next.is_none();
+        if let Some(batch) = next {
+            let keys = keyer.keys(&batch, &primary)?;
+            pending_bytes += batch.get_array_memory_size() + keys.memory();
+            pending.push((batch, keys));
+        }
+        if (pending_bytes >= run_budget || done) && !pending.is_empty() {
+            if done && runs.is_empty() {
+                single = Some(std::mem::take(&mut pending));
+                break;
+            }
+            let run = tempfile::Builder::new()
+                .prefix(".geoquet-sort-run-")
+                .tempfile_in(&temp_dir)
+                .map_err(|source| Error::Io {
+                    path: temp_dir.clone(),
+                    source,
+                })?;
+            spill_run(std::mem::take(&mut pending), &schema, run.path())?;
+            pending_bytes = 0;
+            runs.push(run);
+        }
+        if done {
+            break;
+        }
+    }
+    let input_meta = reader.metadata().clone();
+    let mut writer = options.writer.clone();
+    writer.row_group_bytes = writer
+        .row_group_bytes
+        .min((options.memory / 4).max(1 << 20));
+    let written = match single {
+        Some(parts) => {
+            let batches = sorted_batches(parts, batch_rows)?;
+            write_file(
+                output,
+                schema,
+                batches.into_iter().map(Ok),
+                Some(&input_meta),
+                &writer,
+            )?
+        }
+        None => {
+            let merge = Merge::new(&runs, &schema, batch_rows, options.memory)?;
+            write_file(output, schema, merge, Some(&input_meta), &writer)?
+        }
+    };
+    let overlap_after = spatial_overlap(output)?;
+    Ok(SortSummary {
+        written,
+        runs: runs.len(),
+        overlap_before,
+        overlap_after,
+    })
+}
+
+// --- keys ----------------------------------------------------------------------------
+
+/// The sort keys of one batch.
+#[derive(Debug, Clone)]
+enum Keys {
+    U64(Vec<u64>),
+    Bytes(Vec<Vec<u8>>),
+}
+
+impl Keys {
+    fn memory(&self) -> usize {
+        match self {
+            Keys::U64(v) => v.len() * 8,
+            Keys::Bytes(v) => v.iter().map(|b| b.len() + 24).sum(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Keys::U64(v) => v.len(),
+            Keys::Bytes(v) => v.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> Key {
+        match self {
+            Keys::U64(v) => Key::U64(v.get(i).copied().unwrap_or(u64::MAX)),
+            Keys::Bytes(v) => Key::Bytes(v.get(i).cloned().unwrap_or_else(|| vec![2])),
+        }
+    }
+
+    fn to_array(&self) -> ArrayRef {
+        match self {
+            Keys::U64(v) => Arc::new(UInt64Array::from(v.clone())),
+            Keys::Bytes(v) => Arc::new(BinaryArray::from_iter_values(v.iter())),
+        }
+    }
+
+    fn from_array(a: &dyn Array) -> Option<Self> {
+        if let Some(u) = a.as_primitive_opt::<UInt64Type>() {
+            return Some(Keys::U64(u.values().to_vec()));
+        }
+        let b = a.as_binary_opt::<i32>()?;
+        Some(Keys::Bytes(
+            b.iter().map(|v| v.unwrap_or(&[2]).to_vec()).collect(),
+        ))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    U64(u64),
+    Bytes(Vec<u8>),
+}
+
+/// Computes keys for batches.
+struct Keyer {
+    key: SortKey,
+    /// The extent keys are normalised over.
+    extent: BoundingBox,
+    geographic: bool,
+}
+
+impl Keyer {
+    fn new(input: &Path, meta: &GeoParquetMetadata, key: &SortKey) -> Result<Self> {
+        let col = meta.columns.get(&meta.primary_column);
+        let geographic = col.is_some_and(|c| match &c.crs {
+            Crs::Default => true,
+            Crs::Unknown => false,
+            other => other.is_crs84_equivalent() || other.is_geographic() == Some(true),
+        });
+        let extent = match col.and_then(|c| c.bbox) {
+            Some(b) if b.is_usable() && !b.wraps() => b,
+            _ if matches!(key, SortKey::Column(_)) => BoundingBox::new(0.0, 0.0, 1.0, 1.0),
+            _ => scan_extent(input, meta)?,
+        };
+        Ok(Self {
+            key: key.clone(),
+            extent,
+            geographic,
+        })
+    }
+
+    fn keys(&self, batch: &RecordBatch, primary: &str) -> Result<Keys> {
+        match &self.key {
+            SortKey::Column(name) => {
+                let a = batch.column_by_name(name).ok_or_else(|| {
+                    Error::InvalidInput(format!("sort: no column \"{name}\" in the input"))
+                })?;
+                column_keys(a.as_ref(), name)
+            }
+            k => {
+                let a = batch.column_by_name(primary).ok_or_else(|| {
+                    Error::InvalidInput(format!("sort: no geometry column \"{primary}\""))
+                })?;
+                let values = wkb_values(a.as_ref())?;
+                let mut out = Vec::with_capacity(values.len());
+                for i in 0..values.len() {
+                    let centre = match values.value(i) {
+                        Some(bytes) => wkb_info(bytes)
+                            .ok()
+                            .and_then(|info| info.bbox)
+                            .map(|b| ((b.xmin + b.xmax) / 2.0, (b.ymin + b.ymax) / 2.0)),
+                        None => None,
+                    };
+                    out.push(match centre {
+                        None => u64::MAX,
+                        Some((x, y)) if *k == SortKey::Quadkey && self.geographic => {
+                            quadkey_key(x, y)
+                        }
+                        Some((x, y)) => {
+                            let (gx, gy) = self.grid(x, y);
+                            if *k == SortKey::Quadkey {
+                                morton(gx, gy)
+                            } else {
+                                hilbert(gx, gy)
+                            }
+                        }
+                    });
+                }
+                Ok(Keys::U64(out))
+            }
+        }
+    }
+
+    /// Grid cell of a point over the extent.
+    fn grid(&self, x: f64, y: f64) -> (u64, u64) {
+        let n = (1u64 << SORT_GRID_BITS) as f64;
+        let cell = |v: f64, lo: f64, hi: f64| -> u64 {
+            let span = hi - lo;
+            let t = if span > 0.0 { (v - lo) / span } else { 0.0 };
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let c = (t.clamp(0.0, 1.0) * (n - 1.0)) as u64;
+            c
+        };
+        (
+            cell(x, self.extent.xmin, self.extent.xmax),
+            cell(y, self.extent.ymin, self.extent.ymax),
+        )
+    }
+}
+
+/// The extent of the primary column, from statistics or a pass over the data.
+fn scan_extent(input: &Path, meta: &GeoParquetMetadata) -> Result<BoundingBox> {
+    let footer = crate::read_footer(input)?;
+    if let Some(md) = footer.metadata.as_ref()
+        && let Some(boxes) = row_group_boxes(md, meta, &meta.primary_column)
+        && boxes.iter().all(Option::is_some)
+    {
+        let mut e = BoundingBox::empty();
+        for b in boxes.into_iter().flatten() {
+            e.expand_xy(b.xmin, b.ymin);
+            e.expand_xy(b.xmax, b.ymax);
+        }
+        if e.is_usable() {
+            return Ok(e);
+        }
+    }
+    let mut e = BoundingBox::empty();
+    let options = ReadOptions {
+        columns: Some(vec![meta.primary_column.clone()]),
+        ..ReadOptions::default()
+    };
+    for batch in open(input, &options)? {
+        let batch = batch?;
+        let Some(a) = batch.column_by_name(&meta.primary_column) else {
+            continue;
+        };
+        let values = wkb_values(a.as_ref())?;
+        for i in 0..values.len() {
+            if let Some(b) = values.value(i).and_then(|v| wkb_info(v).ok()?.bbox) {
+                e.expand_xy(b.xmin, b.ymin);
+                e.expand_xy(b.xmax, b.ymax);
+            }
+        }
+    }
+    if e.is_usable() {
+        Ok(e)
+    } else {
+        Ok(BoundingBox::new(0.0, 0.0, 1.0, 1.0))
+    }
+}
+
+/// Order-preserving byte keys for a column; nulls sort last.
+fn column_keys(a: &dyn Array, name: &str) -> Result<Keys> {
+    fn u64_of_i64(v: i64) -> u64 {
+        (v as u64) ^ (1 << 63)
+    }
+    fn u64_of_f64(v: f64) -> u64 {
+        let b = v.to_bits();
+        if b >> 63 == 1 { !b } else { b | (1 << 63) }
+    }
+    let n = a.len();
+    let ints = |f: &dyn Fn(usize) -> u64| -> Keys {
+        Keys::U64(
+            (0..n)
+                .map(|i| if a.is_null(i) { u64::MAX } else { f(i) })
+                .collect(),
+        )
+    };
+    macro_rules! signed {
+        ($t:ty) => {{
+            let p = a.as_primitive::<$t>();
+            return Ok(ints(&|i| u64_of_i64(i64::from(p.value(i)))));
+        }};
+    }
+    macro_rules! unsigned {
+        ($t:ty) => {{
+            let p = a.as_primitive::<$t>();
+            return Ok(ints(&|i| u64::from(p.value(i))));
+        }};
+    }
+    match a.data_type() {
+        DataType::Int8 => signed!(Int8Type),
+        DataType::Int16 => signed!(Int16Type),
+        DataType::Int32 => signed!(Int32Type),
+        DataType::Int64 => signed!(Int64Type),
+        DataType::Date32 => signed!(Date32Type),
+        DataType::Date64 => signed!(Date64Type),
+        DataType::Timestamp(unit, _) => {
+            let p: Vec<i64> = match unit {
+                arrow_schema::TimeUnit::Second => {
+                    a.as_primitive::<TimestampSecondType>().values().to_vec()
+                }
+                arrow_schema::TimeUnit::Millisecond => a
+                    .as_primitive::<TimestampMillisecondType>()
+                    .values()
+                    .to_vec(),
+                arrow_schema::TimeUnit::Microsecond => a
+                    .as_primitive::<TimestampMicrosecondType>()
+                    .values()
+                    .to_vec(),
+                arrow_schema::TimeUnit::Nanosecond => a
+                    .as_primitive::<TimestampNanosecondType>()
+                    .values()
+                    .to_vec(),
+            };
+            Ok(ints(&|i| u64_of_i64(p[i])))
+        }
+        DataType::UInt8 => unsigned!(UInt8Type),
+        DataType::UInt16 => unsigned!(UInt16Type),
+        DataType::UInt32 => unsigned!(UInt32Type),
+        DataType::UInt64 => {
+            // u64::MAX would tie with nulls: keep full order with bytes.
+            let p = a.as_primitive::<UInt64Type>();
+            Ok(Keys::Bytes(
+                (0..n)
+                    .map(|i| {
+                        if a.is_null(i) {
+                            vec![1]
+                        } else {
+                            let mut k = vec![0];
+                            k.extend_from_slice(&p.value(i).to_be_bytes());
+                            k
+                        }
+                    })
+                    .collect(),
+            ))
+        }
+        DataType::Float32 => {
+            let p = a.as_primitive::<Float32Type>();
+            Ok(ints(&|i| u64_of_f64(f64::from(p.value(i)))))
+        }
+        DataType::Float64 => {
+            let p = a.as_primitive::<Float64Type>();
+            Ok(ints(&|i| u64_of_f64(p.value(i))))
+        }
+        DataType::Boolean => {
+            let b = a.as_boolean();
+            Ok(ints(&|i| u64::from(b.value(i))))
+        }
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView => {
+            let cast = arrow_select_binary(a);
+            Ok(Keys::Bytes(
+                (0..n)
+                    .map(|i| match cast(i) {
+                        None => vec![1],
+                        Some(v) => {
+                            let mut k = Vec::with_capacity(v.len() + 1);
+                            k.push(0);
+                            k.extend_from_slice(v);
+                            k
+                        }
+                    })
+                    .collect(),
+            ))
+        }
+        other => Err(Error::InvalidInput(format!(
+            "sort: column \"{name}\" has type {other}, which cannot be sorted (numbers, strings, binary, booleans, dates and timestamps can)"
+        ))),
+    }
+}
+
+/// Byte view of a string or binary array.
+fn arrow_select_binary<'a>(a: &'a dyn Array) -> Box<dyn Fn(usize) -> Option<&'a [u8]> + 'a> {
+    if let Some(s) = a.as_string_opt::<i32>() {
+        return Box::new(move |i| s.is_valid(i).then(|| s.value(i).as_bytes()));
+    }
+    if let Some(s) = a.as_string_opt::<i64>() {
+        return Box::new(move |i| s.is_valid(i).then(|| s.value(i).as_bytes()));
+    }
+    if let Some(s) = a.as_string_view_opt() {
+        return Box::new(move |i| s.is_valid(i).then(|| s.value(i).as_bytes()));
+    }
+    if let Some(b) = a.as_binary_opt::<i32>() {
+        return Box::new(move |i| b.is_valid(i).then(|| b.value(i)));
+    }
+    if let Some(b) = a.as_binary_opt::<i64>() {
+        return Box::new(move |i| b.is_valid(i).then(|| b.value(i)));
+    }
+    if let Some(b) = a.as_binary_view_opt() {
+        return Box::new(move |i| b.is_valid(i).then(|| b.value(i)));
+    }
+    Box::new(|_| None)
+}
+
+/// The Hilbert index of cell (x, y) on the 2^[`SORT_GRID_BITS`] grid.
+///
+/// ```
+/// use geoparquet_io::sort::hilbert;
+/// // The curve starts at the origin and its first four cells form a U.
+/// let n = 1u64 << 31;
+/// assert_eq!(hilbert(0, 0), 0);
+/// assert!(hilbert(0, 0) < hilbert(0, 1) || hilbert(0, 0) < hilbert(1, 0));
+/// assert_eq!(hilbert(n - 1, 0), (n * n) - 1);
+/// ```
+pub fn hilbert(x: u64, y: u64) -> u64 {
+    let n: u64 = 1 << SORT_GRID_BITS;
+    let (mut x, mut y) = (x.min(n - 1), y.min(n - 1));
+    let mut d = 0u64;
+    let mut s = n / 2;
+    while s > 0 {
+        let rx = u64::from(x & s > 0);
+        let ry = u64::from(y & s > 0);
+        d += s * s * ((3 * rx) ^ ry);
+        // Rotate the quadrant.
+        if ry == 0 {
+            if rx == 1 {
+                x = n - 1 - x;
+                y = n - 1 - y;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        s /= 2;
+    }
+    d
+}
+
+/// Bit interleaving (Z-order): y bits in the odd positions, x in the even.
+///
+/// ```
+/// use geoparquet_io::sort::morton;
+/// assert_eq!(morton(1, 0), 1);
+/// assert_eq!(morton(0, 1), 2);
+/// assert_eq!(morton(3, 3), 15);
+/// ```
+pub fn morton(x: u64, y: u64) -> u64 {
+    let spread = |mut v: u64| {
+        v &= 0xFFFF_FFFF;
+        v = (v | (v << 16)) & 0x0000_FFFF_0000_FFFF;
+        v = (v | (v << 8)) & 0x00FF_00FF_00FF_00FF;
+        v = (v | (v << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+        v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+        v = (v | (v << 1)) & 0x5555_5555_5555_5555;
+        v
+    };
+    spread(x) | (spread(y) << 1)
+}
+
+/// The quadkey of a longitude/latitude as a number: the Web Mercator tile at
+/// zoom [`SORT_GRID_BITS`] (latitude clamped to ±85.0511), digits
+/// `x_bit + 2 * y_bit` from the top level down, so that numeric order is
+/// quadkey order.
+///
+/// ```
+/// use geoparquet_io::sort::quadkey_key;
+/// // North-west before north-east before south-west before south-east.
+/// let nw = quadkey_key(-90.0, 45.0);
+/// let ne = quadkey_key(90.0, 45.0);
+/// let sw = quadkey_key(-90.0, -45.0);
+/// let se = quadkey_key(90.0, -45.0);
+/// assert!(nw < ne && ne < sw && sw < se);
+/// ```
+pub fn quadkey_key(lon: f64, lat: f64) -> u64 {
+    let n = (1u64 << SORT_GRID_BITS) as f64;
+    let lat = lat
+        .clamp(-85.051_128_779_806_59, 85.051_128_779_806_59)
+        .to_radians();
+    let x = ((lon.clamp(-180.0, 180.0) + 180.0) / 360.0 * n).floor();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let (x, y) = (x.clamp(0.0, n - 1.0) as u64, y.clamp(0.0, n - 1.0) as u64);
+    morton(x, y)
+}
+
+// --- runs and merge ------------------------------------------------------------------
+
+/// Orders buffered batches by key (stable) and returns them as batches of
+/// at most `rows` rows.
+fn sorted_batches(parts: Vec<(RecordBatch, Keys)>, rows: usize) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    for_sorted(&parts, rows, |b, _| {
+        out.push(b);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with consecutive sorted chunks (and their keys).
+fn for_sorted(
+    parts: &[(RecordBatch, Keys)],
+    rows: usize,
+    mut f: impl FnMut(RecordBatch, Keys) -> Result<()>,
+) -> Result<()> {
+    let mut order: Vec<(usize, usize)> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(b, (_, k))| (0..k.len()).map(move |r| (b, r)))
+        .collect();
+    let key = |&(b, r): &(usize, usize)| parts[b].1.get(r);
+    match parts.first().map(|p| &p.1) {
+        Some(Keys::U64(_)) => order.sort_by_key(|&(b, r)| match &parts[b].1 {
+            Keys::U64(v) => v[r],
+            Keys::Bytes(_) => u64::MAX,
+        }),
+        _ => order.sort_by_cached_key(|p| (key(p), p.0, p.1)),
+    }
+    let batches: Vec<&RecordBatch> = parts.iter().map(|(b, _)| b).collect();
+    for chunk in order.chunks(rows.max(1)) {
+        let batch = arrow_select::interleave::interleave_record_batch(&batches, chunk)?;
+        let keys = match parts.first().map(|p| &p.1) {
+            Some(Keys::U64(_)) => Keys::U64(
+                chunk
+                    .iter()
+                    .map(|&(b, r)| match &parts[b].1 {
+                        Keys::U64(v) => v[r],
+                        Keys::Bytes(_) => u64::MAX,
+                    })
+                    .collect(),
+            ),
+            _ => Keys::Bytes(
+                chunk
+                    .iter()
+                    .map(|&(b, r)| match parts[b].1.get(r) {
+                        Key::Bytes(v) => v,
+                        Key::U64(v) => v.to_be_bytes().to_vec(),
+                    })
+                    .collect(),
+            ),
+        };
+        f(batch, keys)?;
+    }
+    Ok(())
+}
+
+/// The name of the key column in spilled runs.
+const KEY_COLUMN: &str = "__geoquet_sort_key";
+
+/// Writes one sorted run (with its key column) to `path`.
+fn spill_run(parts: Vec<(RecordBatch, Keys)>, schema: &SchemaRef, path: &Path) -> Result<()> {
+    let Some(first) = parts.first() else {
+        return Ok(());
+    };
+    let key_type = first.1.to_array().data_type().clone();
+    let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(KEY_COLUMN, key_type, false)));
+    let run_schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let props = WriterProperties::builder()
+        .set_compression(Compression::LZ4_RAW)
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+        .set_max_row_group_row_count(Some(16_384))
+        .build();
+    let file = File::create(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut w = ArrowWriter::try_new(file, run_schema.clone(), Some(props))?;
+    for_sorted(&parts, 8192, |batch, keys| {
+        let mut cols = batch.columns().to_vec();
+        cols.push(keys.to_array());
+        let b = RecordBatch::try_new(run_schema.clone(), cols)?;
+        w.write(&b)?;
+        Ok(())
+    })?;
+    drop(parts);
+    w.close()?;
+    Ok(())
+}
+
+/// One run being merged.
+struct RunCursor {
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    /// Index of the current batch in `Merge::batches`.
+    slot: usize,
+    keys: Keys,
+    pos: usize,
+}
+
+/// K-way merge of sorted runs, as an iterator of batches.
+struct Merge {
+    runs: Vec<RunCursor>,
+    heap: BinaryHeap<std::cmp::Reverse<(Key, usize)>>,
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    schema: SchemaRef,
+}
+
+impl Merge {
+    fn new(
+        runs: &[tempfile::NamedTempFile],
+        schema: &SchemaRef,
+        rows: usize,
+        memory: usize,
+    ) -> Result<Self> {
+        // Small reads when there are many runs, so that k buffers fit.
+        let per_run = (memory / 3 / runs.len().max(1)).max(1 << 16);
+        let mut m = Self {
+            runs: Vec::new(),
+            heap: BinaryHeap::new(),
+            batches: Vec::new(),
+            rows,
+            schema: schema.clone(),
+        };
+        for (i, run) in runs.iter().enumerate() {
+            let file = run.reopen().map_err(|source| Error::Io {
+                path: run.path().to_path_buf(),
+                source,
+            })?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+            let row_bytes = (builder.metadata().file_metadata().num_rows().max(1) as usize).max(1);
+            let total: i64 = builder
+                .metadata()
+                .row_groups()
+                .iter()
+                .map(|r| r.total_byte_size())
+                .sum();
+            let avg = (usize::try_from(total).unwrap_or(0) / row_bytes).max(1);
+            let batch_rows = (per_run / avg).clamp(64, 8192);
+            let reader = builder.with_batch_size(batch_rows).build()?;
+            m.runs.push(RunCursor {
+                reader,
+                slot: 0,
+                keys: Keys::U64(Vec::new()),
+                pos: 0,
+            });
+            if m.advance(i)? {
+                let k = m.runs[i].keys.get(0);
+                m.heap.push(std::cmp::Reverse((k, i)));
+            }
+        }
+        Ok(m)
+    }
+
+    /// Loads run `i`'s next batch; false when the run is exhausted.
+    fn advance(&mut self, i: usize) -> Result<bool> {
+        let Some(run) = self.runs.get_mut(i) else {
+            return Ok(false);
+        };
+        let Some(batch) = run.reader.next().transpose()? else {
+            return Ok(false);
+        };
+        let n = batch.num_columns();
+        let key_col = batch.column(n - 1);
+        run.keys = Keys::from_array(key_col.as_ref())
+            .ok_or_else(|| Error::InvalidInput("sort: a spilled run lost its keys".into()))?;
+        run.pos = 0;
+        let data = RecordBatch::try_new(self.schema.clone(), batch.columns()[..n - 1].to_vec())?;
+        self.batches.push(data);
+        run.slot = self.batches.len() - 1;
+        Ok(true)
+    }
+
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(self.rows);
+        while picks.len() < self.rows {
+            let Some(std::cmp::Reverse((_, i))) = self.heap.pop() else {
+                break;
+            };
+            let (slot, pos) = (self.runs[i].slot, self.runs[i].pos);
+            picks.push((slot, pos));
+            self.runs[i].pos += 1;
+            let more = if self.runs[i].pos < self.runs[i].keys.len() {
+                true
+            } else {
+                self.advance(i)?
+            };
+            if more {
+                let k = self.runs[i].keys.get(self.runs[i].pos);
+                self.heap.push(std::cmp::Reverse((k, i)));
+            }
+        }
+        if picks.is_empty() {
+            return Ok(None);
+        }
+        let refs: Vec<&RecordBatch> = self.batches.iter().collect();
+        let out = arrow_select::interleave::interleave_record_batch(&refs, &picks)?;
+        // Keep only the batches runs still point at.
+        let mut kept: Vec<RecordBatch> = Vec::new();
+        for run in &mut self.runs {
+            if let Some(b) = self.batches.get(run.slot) {
+                kept.push(b.clone());
+                run.slot = kept.len() - 1;
+            }
+        }
+        self.batches = kept;
+        Ok(Some(out))
+    }
+}
+
+impl Iterator for Merge {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_batch().transpose()
+    }
+}
+
+// --- spatial overlap -----------------------------------------------------------------
+
+/// How much consecutive row groups overlap, from 0 (disjoint boxes: spatially
+/// ordered) to 1 (every row group spans the same area: random order): the mean
+/// over consecutive pairs of the intersection area divided by the smaller box's
+/// area (for degenerate boxes, 1 when they touch, else 0). Row-group boxes come
+/// from the footer statistics (covering, GeospatialStatistics, native x/y)
+/// or, without them, from a pass over the primary geometry column. `None`
+/// for files with fewer than two row groups.
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// let overlap = geoparquet_io::sort::spatial_overlap(path.as_ref())?;
+/// assert_eq!(overlap, None); // one row group
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+pub fn spatial_overlap(path: &Path) -> Result<Option<f64>> {
+    let boxes = row_group_extents(path)?;
+    Ok(overlap_of(&boxes))
+}
+
+/// Each row group's box of the primary geometry column.
+pub fn row_group_extents(path: &Path) -> Result<Vec<Option<BoundingBox>>> {
+    let footer = crate::read_footer(path)?;
+    let Some(md) = footer.metadata.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let Some(Ok(meta)) = footer
+        .facts
+        .geo_metadata()
+        .or_else(|| footer.facts.synthesize_metadata())
+    else {
+        return Ok(Vec::new());
+    };
+    if md.num_row_groups() < 2 {
+        return Ok(vec![None; md.num_row_groups()]);
+    }
+    if let Some(b) = row_group_boxes(md, &meta, &meta.primary_column)
+        && b.iter().all(Option::is_some)
+    {
+        return Ok(b);
+    }
+    // From the data, one row group at a time.
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+    let descr = builder.metadata().file_metadata().schema_descr_ptr();
+    let Some(root) = descr
+        .root_schema()
+        .get_fields()
+        .iter()
+        .position(|f| f.name() == meta.primary_column)
+    else {
+        return Ok(Vec::new());
+    };
+    let mask = parquet::arrow::ProjectionMask::roots(&descr, [root]);
+    let mut out = Vec::new();
+    for rg in 0..md.num_row_groups() {
+        let file = File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)?
+            .with_projection(mask.clone())
+            .with_row_groups(vec![rg])
+            .build()?;
+        let mut e = BoundingBox::empty();
+        for batch in reader {
+            let batch = batch?;
+            let a = batch.column(0);
+            let native = meta
+                .columns
+                .get(&meta.primary_column)
+                .and_then(|c| match c.encoding {
+                    geoparquet_meta::Encoding::Native(t) => Some(t),
+                    _ => None,
+                });
+            let bin;
+            let values = match native {
+                Some(t) => {
+                    bin = crate::native::to_wkb(a.as_ref(), t, &meta.primary_column)?;
+                    crate::wkb_column::WkbColumn::Binary(&bin)
+                }
+                None => wkb_values(a.as_ref())?,
+            };
+            for i in 0..values.len() {
+                if let Some(b) = values.value(i).and_then(|v| wkb_info(v).ok()?.bbox) {
+                    e.expand_xy(b.xmin, b.ymin);
+                    e.expand_xy(b.xmax, b.ymax);
+                }
+            }
+        }
+        out.push(e.is_usable().then_some(e));
+    }
+    Ok(out)
+}
+
+/// The overlap figure of a sequence of row-group boxes (see [`spatial_overlap`]).
+///
+/// ```
+/// use geoparquet_io::meta::BoundingBox;
+/// use geoparquet_io::sort::overlap_of;
+///
+/// let a = Some(BoundingBox::new(0.0, 0.0, 1.0, 1.0));
+/// let b = Some(BoundingBox::new(1.0, 0.0, 2.0, 1.0));
+/// assert_eq!(overlap_of(&[a, b]), Some(0.0)); // touching edges, no area shared
+/// assert_eq!(overlap_of(&[a, a]), Some(1.0));
+/// ```
+pub fn overlap_of(boxes: &[Option<BoundingBox>]) -> Option<f64> {
+    if boxes.len() < 2 {
+        return None;
+    }
+    let mut sum = 0.0;
+    let mut n = 0usize;
+    for w in boxes.windows(2) {
+        let (Some(a), Some(b)) = (w[0], w[1]) else {
+            continue;
+        };
+        let ix = (a.xmax.min(b.xmax) - a.xmin.max(b.xmin)).max(0.0);
+        let iy = (a.ymax.min(b.ymax) - a.ymin.max(b.ymin)).max(0.0);
+        let area = |b: &BoundingBox| (b.xmax - b.xmin) * (b.ymax - b.ymin);
+        let smaller = area(&a).min(area(&b));
+        let touches = a.xmax >= b.xmin && b.xmax >= a.xmin && a.ymax >= b.ymin && b.ymax >= a.ymin;
+        sum += if smaller > 0.0 {
+            (ix * iy / smaller).min(1.0)
+        } else if touches {
+            1.0
+        } else {
+            0.0
+        };
+        n += 1;
+    }
+    (n > 0).then(|| sum / n as f64)
+}

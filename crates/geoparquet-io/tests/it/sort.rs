@@ -1,0 +1,204 @@
+//! `sort`: in memory and external (spilled runs) give the same order, rows
+//! are kept, spatial overlap drops, column keys order as documented.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{Array, BinaryArray, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use geoparquet_io::reader::{ReadOptions, open};
+use geoparquet_io::sort::{SortKey, SortOptions, hilbert, sort_file, spatial_overlap};
+use geoparquet_io::writer::{WriterOptions, write_file};
+
+fn point(x: f64, y: f64) -> Vec<u8> {
+    let mut v = vec![1u8, 1, 0, 0, 0];
+    v.extend_from_slice(&x.to_le_bytes());
+    v.extend_from_slice(&y.to_le_bytes());
+    v
+}
+
+/// `n` pseudo-random points (seeded), ids 0..n, with every 7th id null and
+/// every 11th geometry null; row groups of 1000 rows.
+fn random_points(path: &Path, n: usize) {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("geometry", DataType::Binary, true),
+    ]));
+    let mut batches = Vec::new();
+    for start in (0..n).step_by(4096) {
+        let end = (start + 4096).min(n);
+        let ids: Vec<Option<i64>> = (start..end)
+            .map(|i| (i % 7 != 3).then_some(i64::try_from(i).unwrap()))
+            .collect();
+        let names: Vec<String> = (start..end)
+            .map(|i| format!("n{:05}", (i * 7919) % n))
+            .collect();
+        let geoms: Vec<Option<Vec<u8>>> = (start..end)
+            .map(|i| {
+                let (x, y) = (next() * 360.0 - 180.0, next() * 170.0 - 85.0);
+                (i % 11 != 5).then(|| point(x, y))
+            })
+            .collect();
+        batches.push(Ok(RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(ids)),
+                Arc::new(StringArray::from(names)),
+                Arc::new(BinaryArray::from(
+                    geoms.iter().map(|g| g.as_deref()).collect::<Vec<_>>(),
+                )),
+            ],
+        )
+        .unwrap()));
+    }
+    let mut options = WriterOptions::default();
+    options.row_group_rows = 1000;
+    write_file(path, schema, batches, None, &options).unwrap();
+}
+
+/// (id, name, wkb) of every row, in file order.
+fn rows(path: &Path) -> Vec<(Option<i64>, String, Option<Vec<u8>>)> {
+    let mut out = Vec::new();
+    for b in open(path, &ReadOptions::default()).unwrap() {
+        let b = b.unwrap();
+        let id = b
+            .column_by_name("id")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .clone();
+        let name = b
+            .column_by_name("name")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone();
+        let g = b
+            .column_by_name("geometry")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<BinaryArray>()
+            .unwrap()
+            .clone();
+        for i in 0..b.num_rows() {
+            out.push((
+                id.is_valid(i).then(|| id.value(i)),
+                name.value(i).to_owned(),
+                g.is_valid(i).then(|| g.value(i).to_vec()),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn external_sort_equals_in_memory_sort_and_keeps_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.parquet");
+    random_points(&input, 30_000);
+    let mut options = SortOptions::default();
+    options.writer.row_group_rows = 1000;
+    let in_memory = dir.path().join("mem.parquet");
+    let s1 = sort_file(&input, &in_memory, &options).unwrap();
+    assert_eq!(s1.runs, 0);
+    options.memory = 1 << 20; // forces several runs
+    options.temp_dir = Some(dir.path().to_path_buf());
+    let external = dir.path().join("ext.parquet");
+    let s2 = sort_file(&input, &external, &options).unwrap();
+    assert!(s2.runs > 1, "{} runs", s2.runs);
+    assert_eq!(s2.written.rows, 30_000);
+    let (a, b) = (rows(&in_memory), rows(&external));
+    assert_eq!(a, b);
+    let mut before = rows(&input);
+    let mut after = a;
+    // Null geometries go last.
+    assert!(after[after.len() - 1].2.is_none());
+    before.sort();
+    after.sort();
+    assert_eq!(before, after);
+    // Row groups became spatially compact.
+    let (o0, o1) = (s2.overlap_before.unwrap(), s2.overlap_after.unwrap());
+    assert!(o0 > 0.9 && o1 < 0.3, "overlap {o0} -> {o1}");
+    assert_eq!(spatial_overlap(&external).unwrap(), Some(o1));
+    // No spilled run is left behind.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".geoquet-sort-run-")
+        })
+        .collect();
+    assert!(left.is_empty());
+    assert!(
+        geoparquet_io::validate(&external, &Default::default())
+            .unwrap()
+            .is_valid()
+    );
+}
+
+#[test]
+fn column_keys_sort_ascending_with_nulls_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.parquet");
+    random_points(&input, 5000);
+    for memory in [usize::MAX / 4, 1 << 20] {
+        let options = SortOptions {
+            key: SortKey::Column("id".into()),
+            memory,
+            temp_dir: Some(dir.path().to_path_buf()),
+            ..SortOptions::default()
+        };
+        let out = dir.path().join("by-id.parquet");
+        sort_file(&input, &out, &options).unwrap();
+        let ids: Vec<Option<i64>> = rows(&out).into_iter().map(|r| r.0).collect();
+        let firsts: Vec<i64> = ids.iter().flatten().copied().collect();
+        assert!(firsts.windows(2).all(|w| w[0] <= w[1]));
+        let first_null = ids.iter().position(Option::is_none).unwrap();
+        assert!(ids[first_null..].iter().all(Option::is_none));
+        let options = SortOptions {
+            key: SortKey::Column("name".into()),
+            memory,
+            ..options
+        };
+        sort_file(&input, &out, &options).unwrap();
+        let names: Vec<String> = rows(&out).into_iter().map(|r| r.1).collect();
+        assert!(names.windows(2).all(|w| w[0] <= w[1]));
+    }
+    let bad = SortOptions {
+        key: SortKey::Column("nope".into()),
+        ..SortOptions::default()
+    };
+    let err = sort_file(&input, &dir.path().join("x.parquet"), &bad).unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+    assert!(!dir.path().join("x.parquet").exists());
+}
+
+#[test]
+fn hilbert_visits_the_quadrants_in_a_u() {
+    let h = 1u64 << 30; // half the grid
+    let (a, b, c, d) = (hilbert(0, 0), hilbert(0, h), hilbert(h, h), hilbert(h, 0));
+    assert!(a < b && b < c && c < d, "{a} {b} {c} {d}");
+    // Neighbouring cells along the curve are adjacent: the first 16 cells of
+    // the curve fill the 4x4 corner.
+    let mut cells: Vec<(u64, u64, u64)> = (0..4)
+        .flat_map(|x| (0..4).map(move |y| (hilbert(x, y), x, y)))
+        .collect();
+    cells.sort_unstable();
+    assert_eq!(cells.last().unwrap().0, 15);
+    for w in cells.windows(2) {
+        let dist = w[0].1.abs_diff(w[1].1) + w[0].2.abs_diff(w[1].2);
+        assert_eq!(dist, 1, "{w:?}");
+    }
+}
