@@ -59,8 +59,10 @@ fn random_points(path: &Path, n: usize) {
         )
         .unwrap()));
     }
-    let mut options = WriterOptions::default();
-    options.row_group_rows = 1000;
+    let options = WriterOptions {
+        row_group_rows: 1000,
+        ..WriterOptions::default()
+    };
     write_file(path, schema, batches, None, &options).unwrap();
 }
 
@@ -106,8 +108,13 @@ fn external_sort_equals_in_memory_sort_and_keeps_every_row() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.parquet");
     random_points(&input, 30_000);
-    let mut options = SortOptions::default();
-    options.writer.row_group_rows = 1000;
+    let mut options = SortOptions {
+        writer: WriterOptions {
+            row_group_rows: 1000,
+            ..WriterOptions::default()
+        },
+        ..SortOptions::default()
+    };
     let in_memory = dir.path().join("mem.parquet");
     let s1 = sort_file(&input, &in_memory, &options).unwrap();
     assert_eq!(s1.runs, 0);
