@@ -90,7 +90,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         all_ok &= step(&mut steps, "book", book);
     } else {
         println!(
-            "\n==> book: mdbook is not installed (.ci/run installs it: `cargo install mdbook --locked --version {MDBOOK_VERSION}`); skipped"
+            "\n==> book: mdbook is not installed (.ci/run installs it: `cargo install mdbook --locked --version {MDBOOK_VERSION} --no-default-features --features search`); skipped"
         );
     }
 

@@ -309,7 +309,10 @@ fn in_matrix(check: &str) -> bool {
 /// clients' files, else the check up to its first colon (domain rows are
 /// `domain: what`).
 fn family(check: &str) -> String {
-    if check.starts_with("we read ") {
+    if let Some(what) = check.strip_prefix("we read ") {
+        if let Some((scheme, _)) = what.split_once("://") {
+            return format!("we read {scheme}:// URLs");
+        }
         return "they write, we read".to_owned();
     }
     match check.split_once(':') {
@@ -417,8 +420,11 @@ pub(crate) fn summarize(report: &str, rows: &[ReportRow]) -> String {
         }
         families.entry(key).or_default().add(&r.result);
     }
+    if order.is_empty() {
+        return md;
+    }
     md.push_str(
-        "### All checks, by kind and client\n\n| checks | client | results |\n|---|---|---|\n",
+        "### Other checks, by kind and client\n\n| checks | client | results |\n|---|---|---|\n",
     );
     for key in &order {
         if let Some(t) = families.get(key) {
@@ -528,12 +534,13 @@ Clients: duckdb 2.0.0, geopandas 1.2.0
 | we write: gp_a__to_1.0_wkb | duckdb 2.0.0 | FAILED: boom |
 | we write: gp_a__to_native_wkb | duckdb 2.0.0 | ok (no geo key) |
 | stac: items round trip | stac-geoparquet 0.8 | skipped: no venv |
+| we read s3://bucket/a.parquet (inspect) | moto S3 server | ok (7 rows) |
 ";
 
     #[test]
     fn the_report_is_summarised_per_output_and_client() {
         let rows = parse_report(REPORT);
-        assert_eq!(rows.len(), 7);
+        assert_eq!(rows.len(), 8);
         assert_eq!(rows[1].result, "known issue: pyarrow-null-crs: x | y");
         let md = summarize(REPORT, &rows);
         assert!(
@@ -541,7 +548,7 @@ Clients: duckdb 2.0.0, geopandas 1.2.0
             "{md}"
         );
         assert!(
-            md.contains("7 checks: ok 4, known issue 1, skipped 1, FAILED 1."),
+            md.contains("8 checks: ok 5, known issue 1, skipped 1, FAILED 1."),
             "{md}"
         );
         assert!(
@@ -558,6 +565,11 @@ Clients: duckdb 2.0.0, geopandas 1.2.0
             md.contains("| stac | stac-geoparquet 0.8 | skipped 1 |"),
             "{md}"
         );
+        assert!(
+            md.contains("| we read s3:// URLs | moto S3 server | ok 1 |"),
+            "{md}"
+        );
+        assert!(md.contains("### Other checks"), "{md}");
         assert!(
             !md.contains("| we write"),
             "matrix rows are not repeated: {md}"
