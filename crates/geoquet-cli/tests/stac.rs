@@ -1,0 +1,219 @@
+//! `geoquet stac` end to end: to-parquet, to-ndjson, search, exit codes.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn geoquet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(args)
+        .current_dir(test_support::workspace_root())
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn lines(o: &Output) -> Vec<Value> {
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn items_of(path: &std::path::Path) -> Vec<Value> {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    match v {
+        Value::Object(ref o) if o.contains_key("features") => {
+            o["features"].as_array().unwrap().clone()
+        }
+        Value::Array(a) => a,
+        other => vec![other],
+    }
+}
+
+#[test]
+fn to_parquet_then_to_ndjson_gives_the_same_items() {
+    let Some(stac) = test_support::corpus("stac") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.parquet");
+    let inputs = [
+        stac.join("rustac/item-collection.json"),
+        stac.join("stac-geoparquet-py/3dep-lidar-dsm-pc.json"),
+        stac.join("synthetic-edge-cases/int-vs-string-same-field.json"),
+    ];
+    let mut args: Vec<String> = vec!["stac".into(), "to-parquet".into()];
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    args.push(out.display().to_string());
+    args.push("--json".into());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = geoquet(&argv);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let want: Vec<Value> = inputs.iter().flat_map(|p| items_of(p)).collect();
+    assert_eq!(summary["items"], want.len());
+    let o = geoquet(&["stac", "to-ndjson", out.to_str().unwrap(), "-"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(lines(&o), want);
+    // To a file, atomically, with a summary line.
+    let nd = dir.path().join("o.ndjson");
+    let o = geoquet(&[
+        "stac",
+        "to-ndjson",
+        out.to_str().unwrap(),
+        nd.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(said.starts_with(&format!("wrote {} items", want.len())), "{said}");
+    let back: Vec<Value> = std::fs::read_to_string(&nd)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(back, want);
+}
+
+#[test]
+fn standard_input_and_quiet() {
+    let Some(stac) = test_support::corpus("stac") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.parquet");
+    let text = std::fs::read(stac.join("rustac/items.ndjson")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(["-q", "stac", "to-parquet", "-", out.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&text).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty());
+    let o = geoquet(&["stac", "to-ndjson", out.to_str().unwrap(), "-"]);
+    let want: Vec<Value> = String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines(&o), want);
+}
+
+#[test]
+fn search_like_a_stac_api() {
+    let Some(stac) = test_support::corpus("stac") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.parquet");
+    let o = geoquet(&[
+        "stac",
+        "to-parquet",
+        stac.join("rustac/sentinel-2-item-collection.json")
+            .to_str()
+            .unwrap(),
+        out.to_str().unwrap(),
+        "--row-group-size",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let all = lines(&geoquet(&["stac", "search", out.to_str().unwrap()]));
+    assert_eq!(all.len(), 10);
+    let first = &all[0];
+    let id = first["id"].as_str().unwrap();
+    let o = geoquet(&[
+        "stac",
+        "search",
+        out.to_str().unwrap(),
+        "--ids",
+        id,
+        "--fields",
+        "properties.datetime,-type",
+    ]);
+    let got = lines(&o);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0],
+        serde_json::json!({"id": id, "properties": {"datetime": first["properties"]["datetime"]}})
+    );
+    let b = first["bbox"].as_array().unwrap();
+    let bbox = format!("{},{},{},{}", b[0], b[1], b[2], b[3]);
+    let o = geoquet(&[
+        "-v",
+        "stac",
+        "search",
+        out.to_str().unwrap(),
+        "--bbox",
+        &bbox,
+        "--limit",
+        "1",
+        "--format",
+        "itemcollection",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let fc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(fc["type"], "FeatureCollection");
+    assert_eq!(fc["numberReturned"], 1);
+    assert!(stderr(&o).contains("row groups:"), "{}", stderr(&o));
+    let dt = first["properties"]["datetime"].as_str().unwrap();
+    let o = geoquet(&[
+        "stac",
+        "search",
+        out.to_str().unwrap(),
+        "--datetime",
+        &format!("{dt}/{dt}"),
+    ]);
+    assert!(lines(&o).iter().any(|i| i["id"] == id));
+    let o = geoquet(&[
+        "stac",
+        "search",
+        out.to_str().unwrap(),
+        "--datetime",
+        "1900-01-01T00:00:00Z/1900-01-02T00:00:00Z",
+    ]);
+    assert!(lines(&o).is_empty());
+}
+
+#[test]
+fn errors_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"type\": \"Feature\", ").unwrap();
+    let out = dir.path().join("o.parquet");
+    for args in [
+        vec![
+            "stac",
+            "to-parquet",
+            bad.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+        vec!["stac", "to-parquet", bad.to_str().unwrap(), "o.txt"],
+        vec!["stac", "to-ndjson", bad.to_str().unwrap(), "-"],
+        vec!["stac", "search", "missing.parquet"],
+        vec![
+            "stac",
+            "search",
+            bad.to_str().unwrap(),
+            "--datetime",
+            "soon",
+        ],
+        vec!["stac", "search", bad.to_str().unwrap(), "--format", "csv"],
+    ] {
+        let o = geoquet(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+    assert!(!out.exists());
+}
