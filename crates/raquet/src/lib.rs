@@ -2,6 +2,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod blob;
+mod convert;
+mod geotiff;
+mod proj;
+mod stats;
 pub mod cell;
 mod error;
 mod lossy;
@@ -18,3 +22,7 @@ pub use metadata::{
 pub use pixels::Pixels;
 pub use reader::{MAX_WINDOW_PIXELS, Reader, ReaderOptions, Tile, TileIter, Window};
 pub use validate::{Finding, Report, Severity, validate};
+pub use convert::{
+    ConvertOptions, ConvertSummary, DEFAULT_BLOCK_SIZE, DEFAULT_GZIP_LEVEL, DEFAULT_ROW_GROUP_SIZE, HISTOGRAM_BUCKETS,
+    Resampling, ZoomStrategy, geotiff_to_raquet,
+};

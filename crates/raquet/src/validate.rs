@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::cell::tile_from_cell;
 use crate::metadata::{BandLayout, Compression, RAQUET_VERSION_KEY, TILE_STATISTICS_COLUMNS};
+use crate::stats::RunningStats as Observed;
 use crate::{BandType, Error, Reader, Result};
 
 /// How serious a finding is.
@@ -291,56 +292,6 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
     }
     report.findings.sort_by_key(|f| f.severity);
     Ok(report)
-}
-
-/// Running min/max/mean/variance (Chan's parallel formula), exact for merging.
-#[derive(Debug, Clone, Copy, Default)]
-struct Observed {
-    count: u64,
-    min: f64,
-    max: f64,
-    mean: f64,
-    m2: f64,
-    sum: f64,
-}
-
-impl Observed {
-    fn add(&mut self, v: f64) {
-        if self.count == 0 {
-            self.min = v;
-            self.max = v;
-        } else {
-            self.min = self.min.min(v);
-            self.max = self.max.max(v);
-        }
-        self.count += 1;
-        self.sum += v;
-        let d = v - self.mean;
-        self.mean += d / self.count as f64;
-        self.m2 += d * (v - self.mean);
-    }
-
-    fn merge(&mut self, o: &Observed) {
-        if o.count == 0 {
-            return;
-        }
-        if self.count == 0 {
-            *self = *o;
-            return;
-        }
-        let n = (self.count + o.count) as f64;
-        let d = o.mean - self.mean;
-        self.m2 += o.m2 + d * d * self.count as f64 * o.count as f64 / n;
-        self.mean += d * o.count as f64 / n;
-        self.count += o.count;
-        self.sum += o.sum;
-        self.min = self.min.min(o.min);
-        self.max = self.max.max(o.max);
-    }
-
-    fn stddev(&self) -> f64 {
-        if self.count == 0 { 0.0 } else { (self.m2 / self.count as f64).sqrt() }
-    }
 }
 
 fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {

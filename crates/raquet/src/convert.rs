@@ -1,0 +1,1156 @@
+//! GeoTIFF → RaQuet: zoom choice, warping to Web Mercator tile by tile, overviews,
+//! statistics, and the Parquet file (written atomically).
+//!
+//! Memory is bounded by the raster *width*: the source is read one band of rows at a
+//! time (the rows one row of native tiles needs), overviews keep one row of tiles per
+//! level, and encoded tiles are spilled to a temporary file until they are written in
+//! `block` order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
+use parquet::file::metadata::{KeyValue, SortingColumn};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use serde_json::json;
+
+use crate::cell::{self, CE, auto_min_zoom, tile_bounds_lonlat, tile_range};
+use crate::geotiff::GeoTiff;
+use crate::metadata::{
+    Band, BandLayout, BandStatistics, Compression, Histogram, Metadata, RAQUET_VERSION, RAQUET_VERSION_KEY,
+    TILE_STATISTICS_COLUMNS, Tiling,
+};
+use crate::proj::Transformer;
+use crate::stats::RunningStats;
+use crate::{Error, Pixels, Result, blob};
+
+/// How the native zoom is rounded from the source resolution (GDAL's
+/// `ZOOM_LEVEL_STRATEGY`, raquet-io's `--zoom-strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ZoomStrategy {
+    /// Nearest zoom (the default).
+    #[default]
+    Auto,
+    /// The zoom below (coarser pixels).
+    Lower,
+    /// The zoom above (finer pixels).
+    Upper,
+}
+
+/// How source pixels are resampled onto the Web-Mercator grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resampling {
+    /// Nearest neighbour (the default, as raquet-io).
+    #[default]
+    Nearest,
+    /// Bilinear over the 2×2 neighbours (nodata excluded, weights renormalised).
+    Bilinear,
+    /// Cubic convolution (Catmull-Rom, a = −0.5) over 4×4 neighbours.
+    Cubic,
+    /// Cubic B-spline over 4×4 neighbours (GDAL's `cubicspline`).
+    CubicSpline,
+    /// Area-weighted mean of the source pixels under the destination pixel.
+    Average,
+    /// Most frequent (area-weighted) value under the destination pixel.
+    Mode,
+}
+
+impl Resampling {
+    /// Parses GDAL/raquet-io names (`near`, `nearest`, `bilinear`, `cubic`,
+    /// `cubicspline`, `average`, `mode`).
+    ///
+    /// ```
+    /// assert_eq!(raquet::Resampling::parse("near"), Some(raquet::Resampling::Nearest));
+    /// ```
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "near" | "nearest" => Resampling::Nearest,
+            "bilinear" => Resampling::Bilinear,
+            "cubic" => Resampling::Cubic,
+            "cubicspline" => Resampling::CubicSpline,
+            "average" => Resampling::Average,
+            "mode" => Resampling::Mode,
+            _ => return None,
+        })
+    }
+
+    /// The GDAL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resampling::Nearest => "near",
+            Resampling::Bilinear => "bilinear",
+            Resampling::Cubic => "cubic",
+            Resampling::CubicSpline => "cubicspline",
+            Resampling::Average => "average",
+            Resampling::Mode => "mode",
+        }
+    }
+}
+
+/// Default tile size in pixels.
+pub const DEFAULT_BLOCK_SIZE: u32 = 256;
+/// Default rows per Parquet row group (raquet-io's).
+pub const DEFAULT_ROW_GROUP_SIZE: usize = 200;
+/// Default gzip level for blobs.
+pub const DEFAULT_GZIP_LEVEL: u32 = 6;
+/// Buckets of the optional histogram.
+pub const HISTOGRAM_BUCKETS: usize = 256;
+
+/// Options of [`geotiff_to_raquet`]; `Default` gives raquet-io's defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConvertOptions {
+    /// Native zoom rounding.
+    pub zoom_strategy: ZoomStrategy,
+    /// Resampling onto the tile grid.
+    pub resampling: Resampling,
+    /// Tile size: a power of two, at least 16.
+    pub block_size: u32,
+    /// Sequential (one column per band) or interleaved (`pixels`).
+    pub layout: BandLayout,
+    /// Per-blob compression: [`Compression::Gzip`] or [`Compression::None`] (then the
+    /// Parquet pages are ZSTD-compressed).
+    pub compression: Compression,
+    /// Build overviews down to `min_zoom` (raquet-io's `--overviews auto`).
+    pub overviews: bool,
+    /// Lowest zoom instead of the automatic one (clamped to `0..=max_zoom`).
+    pub min_zoom: Option<u8>,
+    /// Add the per-tile statistics columns (`{band}_count`, …).
+    pub tile_stats: bool,
+    /// Write tiles that hold only nodata too.
+    pub keep_empty: bool,
+    /// Add a 256-bucket histogram per band.
+    pub histogram: bool,
+    /// Rows per row group.
+    pub row_group_size: usize,
+    /// gzip level (0–9).
+    pub gzip_level: u32,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions {
+            zoom_strategy: ZoomStrategy::Auto,
+            resampling: Resampling::Nearest,
+            block_size: DEFAULT_BLOCK_SIZE,
+            layout: BandLayout::Sequential,
+            compression: Compression::Gzip,
+            overviews: true,
+            min_zoom: None,
+            tile_stats: false,
+            keep_empty: false,
+            histogram: false,
+            row_group_size: DEFAULT_ROW_GROUP_SIZE,
+            gzip_level: DEFAULT_GZIP_LEVEL,
+        }
+    }
+}
+
+macro_rules! with {
+    ($(#[$m:meta])* $name:ident, $field:ident: $t:ty) => {
+        $(#[$m])*
+        #[must_use]
+        pub fn $name(mut self, $field: $t) -> Self {
+            self.$field = $field;
+            self
+        }
+    };
+}
+
+impl ConvertOptions {
+    with!(/// Sets [`ConvertOptions::zoom_strategy`].
+        with_zoom_strategy, zoom_strategy: ZoomStrategy);
+    with!(/// Sets [`ConvertOptions::resampling`].
+        with_resampling, resampling: Resampling);
+    with!(/// Sets [`ConvertOptions::block_size`].
+        with_block_size, block_size: u32);
+    with!(/// Sets [`ConvertOptions::layout`].
+        with_layout, layout: BandLayout);
+    with!(/// Sets [`ConvertOptions::compression`].
+        with_compression, compression: Compression);
+    with!(/// Sets [`ConvertOptions::overviews`].
+        with_overviews, overviews: bool);
+    with!(/// Sets [`ConvertOptions::min_zoom`].
+        with_min_zoom, min_zoom: Option<u8>);
+    with!(/// Sets [`ConvertOptions::tile_stats`].
+        with_tile_stats, tile_stats: bool);
+    with!(/// Sets [`ConvertOptions::keep_empty`].
+        with_keep_empty, keep_empty: bool);
+    with!(/// Sets [`ConvertOptions::histogram`].
+        with_histogram, histogram: bool);
+    with!(/// Sets [`ConvertOptions::row_group_size`].
+        with_row_group_size, row_group_size: usize);
+}
+
+/// What a conversion produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvertSummary {
+    /// The metadata written.
+    pub metadata: Metadata,
+    /// Tiles written per zoom.
+    pub tiles_per_zoom: BTreeMap<u8, u64>,
+    /// Tiles left out because they held only nodata.
+    pub empty_tiles_skipped: u64,
+}
+
+/// A tile being built: one `f64` buffer per band, NaN where there is no valid value.
+type TileData = Vec<Vec<f64>>;
+
+/// One encoded tile waiting in the spill file.
+struct Entry {
+    block: u64,
+    z: u8,
+    offset: u64,
+    lens: Vec<u32>,
+    stats: Vec<[Option<f64>; 6]>,
+}
+
+struct Spill {
+    file: BufWriter<File>,
+    path: tempfile::TempPath,
+    offset: u64,
+    entries: Vec<Entry>,
+}
+
+/// Band facts the warper needs.
+#[derive(Clone)]
+struct BandInfo {
+    nodata: Option<f64>,
+    categorical: bool,
+}
+
+struct Ctx<'a> {
+    opts: &'a ConvertOptions,
+    bands: Vec<Band>,
+    info: Vec<BandInfo>,
+    spill: Spill,
+    native_zoom: u8,
+    native_stats: Vec<RunningStats>,
+    tiles_per_zoom: BTreeMap<u8, u64>,
+    skipped: u64,
+    /// Overview levels: zoom → (row being filled, tiles of that row).
+    pending: BTreeMap<u8, (Option<u32>, HashMap<u32, TileData>)>,
+    /// Last tile row per zoom (inclusive).
+    last_row: BTreeMap<u8, u32>,
+    min_zoom: u8,
+    scratch: Vec<u8>,
+}
+
+/// Converts a GeoTIFF into a RaQuet file (see the crate docs for the defaults).
+///
+/// ```no_run
+/// let summary = raquet::geotiff_to_raquet("dem.tif", "dem.parquet", &raquet::ConvertOptions::default())?;
+/// println!("zooms {}..={}", summary.metadata.tiling.min_zoom, summary.metadata.tiling.max_zoom);
+/// # Ok::<(), raquet::Error>(())
+/// ```
+pub fn geotiff_to_raquet(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+    opts: &ConvertOptions,
+) -> Result<ConvertSummary> {
+    let input = input.as_ref();
+    let output = output.as_ref();
+    let bs = opts.block_size;
+    if !bs.is_power_of_two() || !(16..=4096).contains(&bs) {
+        return Err(Error::InvalidArgument(format!("block size {bs} must be a power of two in 16..=4096")));
+    }
+    if !matches!(opts.compression, Compression::Gzip | Compression::None) {
+        return Err(Error::InvalidArgument("the writer compresses blobs with gzip or not at all".into()));
+    }
+    let bz = u8::try_from(bs.ilog2()).unwrap_or(8);
+    let mut src = GeoTiff::open(input)?;
+    let tr = Transformer::new(&src.crs, src.geotransform)?;
+
+    // Pixel window (rows outside the Mercator square are dropped for lon/lat input).
+    let (row0, row1) = mercator_rows(&src, &tr);
+    if row1 <= row0 {
+        return Err(Error::geotiff(input, "the raster lies outside the Web-Mercator latitude range"));
+    }
+    let w = f64::from(src.width);
+    let (r0, r1) = (f64::from(row0), f64::from(row1));
+
+    // Resolution and native zoom, as raquet-io.
+    let ul = tr.pixel_to_source(0.0, r0);
+    let lr = tr.pixel_to_source(w, r1);
+    let (Some(a), Some(b)) = (tr.source_to_mercator(ul.0, ul.1), tr.source_to_mercator(lr.0, lr.1)) else {
+        return Err(Error::geotiff(input, "the raster corners do not transform to Web Mercator"));
+    };
+    let resolution = (b.0 - a.0).hypot(b.1 - a.1) / w.hypot(r1 - r0);
+    let raw = (CE / f64::from(bs) / resolution).log2();
+    let zoom = match opts.zoom_strategy {
+        ZoomStrategy::Auto => raw.round(),
+        ZoomStrategy::Lower => raw.floor(),
+        ZoomStrategy::Upper => raw.ceil(),
+    };
+    if !zoom.is_finite() || zoom > 26.0 {
+        return Err(Error::geotiff(input, format!("the native zoom {zoom} is beyond Quadbin's 26")));
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let max_zoom = zoom.max(0.0) as u8;
+
+    // Bounds in lon/lat from the four corners.
+    let mut bounds = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    for (c, r) in [(0.0, r0), (0.0, r1), (w, r0), (w, r1)] {
+        let (x, y) = tr.pixel_to_source(c, r);
+        let (lon, lat) = tr
+            .source_to_lonlat(x, y)
+            .ok_or_else(|| Error::geotiff(input, "a raster corner does not transform to lon/lat"))?;
+        bounds = [bounds[0].min(lon), bounds[1].min(lat), bounds[2].max(lon), bounds[3].max(lat)];
+    }
+    let min_zoom = if !opts.overviews {
+        max_zoom
+    } else if let Some(m) = opts.min_zoom {
+        m.min(max_zoom)
+    } else {
+        auto_min_zoom(bounds, bz, max_zoom)
+    };
+
+    // Bands.
+    let nodata = src.nodata;
+    let colortable = src.colortable.clone();
+    let bands: Vec<Band> = src
+        .bands
+        .iter()
+        .enumerate()
+        .map(|(i, sb)| {
+            let mut b = Band::new(format!("band_{}", i + 1), src.band_type);
+            b.nodata = nodata;
+            b.description = sb.description.clone();
+            b.unit = sb.unit.clone();
+            b.scale = sb.scale;
+            b.offset = sb.offset;
+            b.colorinterp = Some(sb.colorinterp.clone());
+            if sb.colorinterp == "palette" {
+                b.colortable = colortable.clone();
+            }
+            b
+        })
+        .collect();
+    let info: Vec<BandInfo> = bands
+        .iter()
+        .map(|b| BandInfo {
+            nodata: b.nodata,
+            categorical: b.is_categorical() || opts.resampling == Resampling::Mode,
+        })
+        .collect();
+
+    let alpha = (bands.len() > 1 && bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha"))
+        .then(|| bands.len() - 1);
+    let out_dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let (file, path) = tmp.into_parts();
+    let mut last_row = BTreeMap::new();
+    for z in min_zoom..=max_zoom {
+        let (_, _, _, y1) = tile_range(bounds, z);
+        let _ = last_row.insert(z, y1);
+    }
+    let mut ctx = Ctx {
+        opts,
+        info,
+        spill: Spill { file: BufWriter::new(file), path, offset: 0, entries: Vec::new() },
+        native_zoom: max_zoom,
+        native_stats: vec![RunningStats::default(); bands.len()],
+        bands,
+        tiles_per_zoom: BTreeMap::new(),
+        skipped: 0,
+        pending: BTreeMap::new(),
+        last_row,
+        min_zoom,
+        scratch: Vec::new(),
+    };
+
+    // Native tiles, one row of tiles at a time.
+    let (x0, y0, x1, y1) = tile_range(bounds, max_zoom);
+    let n = (bs as usize) * (bs as usize);
+    for ty in y0..=y1 {
+        let merc = cell::tile_bounds_mercator(max_zoom, x0, ty);
+        let merc_right = cell::tile_bounds_mercator(max_zoom, x1, ty);
+        let (sr0, sr1, scale) = source_rows(&tr, [merc[0], merc[1], merc_right[2], merc[3]], src.height, opts.resampling);
+        let window = SourceWindow { alpha, r0: sr0, width: src.width as usize, height: src.height as usize, rows: src.read_rows(sr0, sr1)?, end: sr1 };
+        let mut row_tiles = Vec::with_capacity((x1 - x0 + 1) as usize);
+        for tx in x0..=x1 {
+            let coords = tile_coords(&tr, max_zoom, tx, ty, bs);
+            let mut data: TileData = vec![vec![f64::NAN; n]; ctx.bands.len()];
+            warp(&window, &coords, bs as usize, opts.resampling, &ctx.info, scale, &mut data);
+            row_tiles.push((tx, data));
+        }
+        for (tx, data) in row_tiles {
+            ctx.native(max_zoom, tx, ty, data)?;
+        }
+        ctx.row_done(max_zoom, ty)?;
+    }
+    // Flush overview rows still open.
+    for z in (min_zoom..max_zoom).rev() {
+        ctx.flush_level(z)?;
+    }
+
+    // Band statistics.
+    let native_tiles = u64::from(x1 - x0 + 1) * u64::from(y1 - y0 + 1);
+    #[allow(clippy::cast_precision_loss)]
+    let total = (native_tiles * n as u64) as f64;
+    let mut bands = std::mem::take(&mut ctx.bands);
+    for (b, st) in bands.iter_mut().zip(&ctx.native_stats) {
+        #[allow(clippy::cast_precision_loss)]
+        let valid = st.count as f64;
+        b.statistics = if st.count == 0 {
+            BandStatistics { valid_percent: Some(0.0), ..BandStatistics::default() }
+        } else {
+            BandStatistics {
+                minimum: Some(st.min),
+                maximum: Some(st.max),
+                mean: Some(st.mean),
+                stddev: Some(st.stddev()),
+                valid_percent: Some(valid / total * 100.0),
+            }
+        };
+    }
+    ctx.spill.file.flush().map_err(|e| Error::io(&*ctx.spill.path, e))?;
+    if opts.histogram {
+        histograms(&mut ctx, &mut bands)?;
+    }
+
+    let [bx0, _, _, by0] = tile_bounds_lonlat(max_zoom, x0, y0);
+    let [_, by1, bx1, _] = tile_bounds_lonlat(max_zoom, x1, y1);
+    let metadata = Metadata {
+        version: Some(RAQUET_VERSION.into()),
+        legacy: false,
+        width: u64::from(x1 - x0 + 1) * u64::from(bs),
+        height: u64::from(y1 - y0 + 1) * u64::from(bs),
+        crs: "EPSG:3857".into(),
+        bounds: [bx0, by1, bx1, by0],
+        bounds_crs: "EPSG:4326".into(),
+        tiling: Tiling {
+            scheme: "quadbin".into(),
+            block_width: bs,
+            block_height: bs,
+            min_zoom,
+            max_zoom,
+            pixel_zoom: max_zoom + bz,
+            num_blocks: ctx.tiles_per_zoom.get(&max_zoom).copied().unwrap_or(0),
+        },
+        compression: opts.compression,
+        compression_quality: None,
+        band_layout: opts.layout,
+        tile_statistics: opts.tile_stats,
+        tile_statistics_columns: if opts.tile_stats {
+            TILE_STATISTICS_COLUMNS.iter().map(|s| (*s).to_string()).collect()
+        } else {
+            Vec::new()
+        },
+        processing: Some(json!({
+            "source_crs": src.crs.label(),
+            "resampling": opts.resampling.name(),
+            "overview_resampling": if ctx.info.iter().any(|i| i.categorical) { "mode" } else { "average" },
+            "created_by": concat!("geoquet-raquet ", env!("CARGO_PKG_VERSION")),
+        })),
+        time: None,
+        bands,
+    };
+    write_parquet(&mut ctx, &metadata, output)?;
+    Ok(ConvertSummary { metadata, tiles_per_zoom: ctx.tiles_per_zoom, empty_tiles_skipped: ctx.skipped })
+}
+
+/// The source rows inside the Mercator latitude range (only lon/lat input can leave it).
+fn mercator_rows(src: &GeoTiff, tr: &Transformer) -> (u32, u32) {
+    let gt = src.geotransform;
+    if !matches!(src.crs, crate::geotiff::SourceCrs::Wgs84) || gt[2] != 0.0 || gt[4] != 0.0 {
+        return (0, src.height);
+    }
+    let _ = tr;
+    let lat_at = |row: f64| gt[3] + row * gt[5];
+    let h = f64::from(src.height);
+    let (top, bottom) = (lat_at(0.0), lat_at(h));
+    if top.abs().max(bottom.abs()) <= cell::MAX_LAT {
+        return (0, src.height);
+    }
+    let row_of = |lat: f64| (lat - gt[3]) / gt[5];
+    let (a, b) = (row_of(cell::MAX_LAT), row_of(-cell::MAX_LAT));
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let r0 = lo.ceil().clamp(0.0, h) as u32;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let r1 = hi.floor().clamp(0.0, h) as u32;
+    (r0, r1)
+}
+
+/// Source rows needed for a Mercator rectangle, with a margin for the kernel; and
+/// the source-pixels-per-destination-pixel scale.
+fn source_rows(tr: &Transformer, merc: [f64; 4], height: u32, rs: Resampling) -> (u32, u32, f64) {
+    let [xmin, ymin, xmax, ymax] = merc;
+    let steps = 64;
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    let mut pts = Vec::new();
+    for k in 0..=steps {
+        let t = f64::from(k) / f64::from(steps);
+        let x = xmin + (xmax - xmin) * t;
+        let y = ymin + (ymax - ymin) * t;
+        pts.extend([(x, ymin), (x, ymax), (xmin, y), (xmax, y), (x, (ymin + ymax) / 2.0)]);
+    }
+    for (x, y) in pts {
+        if let Some((sx, sy)) = tr.mercator_to_source(x, y) {
+            let (_, r) = tr.source_to_pixel(sx, sy);
+            lo = lo.min(r);
+            hi = hi.max(r);
+        }
+    }
+    // Scale: source rows per Mercator metre times the tile pixel size.
+    let px = (ymax - ymin) / 256.0;
+    let scale = tr
+        .mercator_to_source((xmin + xmax) / 2.0, (ymin + ymax) / 2.0)
+        .zip(tr.mercator_to_source((xmin + xmax) / 2.0 + px, (ymin + ymax) / 2.0 + px))
+        .map_or(1.0, |(a, b)| {
+            let pa = tr.source_to_pixel(a.0, a.1);
+            let pb = tr.source_to_pixel(b.0, b.1);
+            ((pb.0 - pa.0).abs().max((pb.1 - pa.1).abs())).max(1e-9)
+        });
+    if !lo.is_finite() {
+        return (0, 0, scale);
+    }
+    let margin = match rs {
+        Resampling::Average | Resampling::Mode => scale.ceil() + 2.0,
+        _ => 3.0,
+    };
+    let h = f64::from(height);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let r0 = (lo - margin).floor().clamp(0.0, h) as u32;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let r1 = (hi + margin).ceil().clamp(0.0, h) as u32;
+    (r0, r1, scale)
+}
+
+/// Source pixel coordinates (col, row, continuous) of every destination pixel centre of
+/// a tile; NaN where the transform fails.
+fn tile_coords(tr: &Transformer, z: u8, x: u32, y: u32, bs: u32) -> Vec<(f64, f64)> {
+    let [xmin, _, xmax, ymax] = cell::tile_bounds_mercator(z, x, y);
+    let n = bs as usize;
+    let px = (xmax - xmin) / f64::from(bs);
+    let at = |i: f64, j: f64| -> (f64, f64) {
+        let mx = xmin + (i + 0.5) * px;
+        let my = ymax - (j + 0.5) * px;
+        tr.mercator_to_source(mx, my).map_or((f64::NAN, f64::NAN), |(sx, sy)| tr.source_to_pixel(sx, sy))
+    };
+    let mut out = vec![(f64::NAN, f64::NAN); n * n];
+    if tr.is_separable() {
+        let cols: Vec<f64> = (0..n).map(|i| at(i as f64, 0.0).0).collect();
+        let rows: Vec<f64> = (0..n).map(|j| at(0.0, j as f64).1).collect();
+        for (j, r) in rows.iter().enumerate() {
+            for (i, c) in cols.iter().enumerate() {
+                out[j * n + i] = (*c, *r);
+            }
+        }
+        return out;
+    }
+    if tr.is_affine() {
+        for j in 0..n {
+            for i in 0..n {
+                out[j * n + i] = at(i as f64, j as f64);
+            }
+        }
+        return out;
+    }
+    // A grid of exact transforms every `step` pixels, bilinear in between (GDAL's
+    // approximate transformer does the same with an error bound).
+    let step = 16usize.min(n);
+    let g = n / step + 1;
+    let mut grid = vec![(f64::NAN, f64::NAN); g * g];
+    for gj in 0..g {
+        for gi in 0..g {
+            grid[gj * g + gi] = at((gi * step) as f64, (gj * step) as f64);
+        }
+    }
+    for j in 0..n {
+        let gj = (j / step).min(g - 2);
+        let fy = (j - gj * step) as f64 / step as f64;
+        for i in 0..n {
+            let gi = (i / step).min(g - 2);
+            let fx = (i - gi * step) as f64 / step as f64;
+            let q = [grid[gj * g + gi], grid[gj * g + gi + 1], grid[(gj + 1) * g + gi], grid[(gj + 1) * g + gi + 1]];
+            let v = if q.iter().all(|p| p.0.is_finite() && p.1.is_finite()) {
+                let l = |k: fn(&(f64, f64)) -> f64| {
+                    let top = k(&q[0]) * (1.0 - fx) + k(&q[1]) * fx;
+                    let bot = k(&q[2]) * (1.0 - fx) + k(&q[3]) * fx;
+                    top * (1.0 - fy) + bot * fy
+                };
+                (l(|p| p.0), l(|p| p.1))
+            } else {
+                at(i as f64, j as f64)
+            };
+            out[j * n + i] = v;
+        }
+    }
+    out
+}
+
+/// Rows `r0..end` of the source, every band, full width.
+struct SourceWindow {
+    /// The alpha band, whose zero masks the other bands (as GDAL's warper does).
+    alpha: Option<usize>,
+    r0: u32,
+    end: u32,
+    width: usize,
+    height: usize,
+    rows: Vec<Vec<f64>>,
+}
+
+impl SourceWindow {
+    /// Valid value of `band` at integer `(col, row)`, `None` outside or nodata.
+    #[inline]
+    fn get(&self, band: usize, col: i64, row: i64, info: &BandInfo) -> Option<f64> {
+        if col < 0 || row < i64::from(self.r0) || row >= i64::from(self.end) || col >= self.width as i64 {
+            return None;
+        }
+        let i = (row - i64::from(self.r0)) as usize * self.width + col as usize;
+        let v = *self.rows.get(band)?.get(i)?;
+        if !v.is_finite() {
+            return None;
+        }
+        if let Some(a) = self.alpha {
+            if a != band && self.rows.get(a).and_then(|r| r.get(i)).is_some_and(|al| *al == 0.0) {
+                return None;
+            }
+        }
+        match info.nodata {
+            Some(n) if n == v => None,
+            _ => Some(v),
+        }
+    }
+
+    fn inside(&self, c: f64, r: f64) -> bool {
+        c >= 0.0 && r >= 0.0 && c < self.width as f64 && r < self.height as f64
+    }
+}
+
+fn cubic_weight(t: f64, spline: bool) -> f64 {
+    let t = t.abs();
+    if spline {
+        if t < 1.0 {
+            (4.0 - 6.0 * t * t + 3.0 * t * t * t) / 6.0
+        } else if t < 2.0 {
+            (2.0 - t).powi(3) / 6.0
+        } else {
+            0.0
+        }
+    } else {
+        let a = -0.5;
+        if t <= 1.0 {
+            (a + 2.0) * t.powi(3) - (a + 3.0) * t * t + 1.0
+        } else if t < 2.0 {
+            a * t.powi(3) - 5.0 * a * t * t + 8.0 * a * t - 4.0 * a
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Resamples the source window at every coordinate into `out` (NaN = no value).
+#[allow(clippy::cast_possible_truncation)]
+fn warp(win: &SourceWindow, coords: &[(f64, f64)], n: usize, rs: Resampling, info: &[BandInfo], scale: f64, out: &mut TileData) {
+    for (p, &(c, r)) in coords.iter().enumerate() {
+        if !c.is_finite() || !r.is_finite() || !win.inside(c, r) {
+            continue;
+        }
+        for (b, bi) in info.iter().enumerate() {
+            let rs = if bi.categorical && !matches!(rs, Resampling::Nearest | Resampling::Mode) { Resampling::Nearest } else { rs };
+            let v = match rs {
+                Resampling::Nearest => win.get(b, c.floor() as i64, r.floor() as i64, bi),
+                Resampling::Bilinear => {
+                    let (x, y) = (c - 0.5, r - 0.5);
+                    let (ix, iy) = (x.floor(), y.floor());
+                    let (fx, fy) = (x - ix, y - iy);
+                    let mut acc = 0.0;
+                    let mut wsum = 0.0;
+                    for (dy, wy) in [(0i64, 1.0 - fy), (1, fy)] {
+                        for (dx, wx) in [(0i64, 1.0 - fx), (1, fx)] {
+                            let w = wx * wy;
+                            if w <= 0.0 {
+                                continue;
+                            }
+                            let col = (ix as i64 + dx).clamp(0, win.width as i64 - 1);
+                            let row = (iy as i64 + dy).clamp(0, win.height as i64 - 1);
+                            if let Some(v) = win.get(b, col, row, bi) {
+                                acc += w * v;
+                                wsum += w;
+                            }
+                        }
+                    }
+                    (wsum > 1e-9).then(|| acc / wsum)
+                }
+                Resampling::Cubic | Resampling::CubicSpline => {
+                    let spline = rs == Resampling::CubicSpline;
+                    let (x, y) = (c - 0.5, r - 0.5);
+                    let (ix, iy) = (x.floor(), y.floor());
+                    let (fx, fy) = (x - ix, y - iy);
+                    let mut acc = 0.0;
+                    let mut wsum = 0.0;
+                    for dy in -1i64..=2 {
+                        let wy = cubic_weight(dy as f64 - fy, spline);
+                        for dx in -1i64..=2 {
+                            let w = wy * cubic_weight(dx as f64 - fx, spline);
+                            if w == 0.0 {
+                                continue;
+                            }
+                            let col = (ix as i64 + dx).clamp(0, win.width as i64 - 1);
+                            let row = (iy as i64 + dy).clamp(0, win.height as i64 - 1);
+                            if let Some(v) = win.get(b, col, row, bi) {
+                                acc += w * v;
+                                wsum += w;
+                            }
+                        }
+                    }
+                    (wsum.abs() > 1e-9).then(|| acc / wsum)
+                }
+                Resampling::Average | Resampling::Mode => area(win, b, bi, c, r, scale, rs == Resampling::Mode),
+            };
+            if let Some(v) = v {
+                out[b][p] = v;
+            }
+        }
+    }
+    let _ = n;
+}
+
+/// Area-weighted mean (or mode) of the source pixels under a destination pixel of
+/// `scale` source pixels centred at `(c, r)`.
+#[allow(clippy::cast_possible_truncation)]
+fn area(win: &SourceWindow, b: usize, bi: &BandInfo, c: f64, r: f64, scale: f64, mode: bool) -> Option<f64> {
+    let half = scale.max(1e-9) / 2.0;
+    let (c0, c1, r0, r1) = (c - half, c + half, r - half, r + half);
+    let mut acc = 0.0;
+    let mut wsum = 0.0;
+    let mut votes: Vec<(f64, f64)> = Vec::new();
+    let mut row = r0.floor();
+    while row < r1 {
+        let wy = (r1.min(row + 1.0) - r0.max(row)).max(0.0);
+        let mut col = c0.floor();
+        while col < c1 {
+            let wx = (c1.min(col + 1.0) - c0.max(col)).max(0.0);
+            let w = wx * wy;
+            if w > 0.0 {
+                if let Some(v) = win.get(b, col as i64, row as i64, bi) {
+                    if mode {
+                        match votes.iter_mut().find(|(val, _)| *val == v) {
+                            Some(slot) => slot.1 += w,
+                            None => votes.push((v, w)),
+                        }
+                    } else {
+                        acc += w * v;
+                    }
+                    wsum += w;
+                }
+            }
+            col += 1.0;
+        }
+        row += 1.0;
+    }
+    if wsum <= 1e-12 {
+        return None;
+    }
+    if mode {
+        votes.iter().fold(None, |best: Option<(f64, f64)>, &(v, w)| match best {
+            Some((bv, bw)) if bw > w || (bw == w && bv <= v) => Some((bv, bw)),
+            _ => Some((v, w)),
+        }).map(|(v, _)| v)
+    } else {
+        Some(acc / wsum)
+    }
+}
+
+impl Ctx<'_> {
+    fn bs(&self) -> usize {
+        self.opts.block_size as usize
+    }
+
+    /// A finished native tile: statistics, output, and its share of the parent.
+    fn native(&mut self, z: u8, x: u32, y: u32, mut data: TileData) -> Result<()> {
+        for (b, values) in data.iter_mut().enumerate() {
+            let st = &mut self.native_stats[b];
+            let bt = self.bands[b].band_type;
+            let no_nodata = self.bands[b].nodata.is_none();
+            for v in values.iter_mut() {
+                if no_nodata && v.is_nan() {
+                    // Without a nodata value, pixels with no source are zeros, as GDAL
+                    // writes them: values like any other for readers and statistics.
+                    *v = 0.0;
+                }
+                if v.is_finite() {
+                    // Store what the file will hold (rounded/saturated to the type).
+                    *v = quantise(*v, bt);
+                    st.add(*v);
+                }
+            }
+        }
+        self.emit(z, x, y, &data)?;
+        if z > self.min_zoom && (self.opts.keep_empty || !is_empty(&data)) {
+            self.to_parent(z, x, y, &data)?;
+        }
+        Ok(())
+    }
+
+    /// Writes one tile (unless empty and empty tiles are dropped).
+    fn emit(&mut self, z: u8, x: u32, y: u32, data: &TileData) -> Result<()> {
+        if is_empty(data) && !self.opts.keep_empty {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let block = cell::cell_from_tile(z, x, y)
+            .ok_or_else(|| Error::InvalidArgument(format!("tile {z}/{x}/{y} has no Quadbin cell")))?;
+        let n = self.bs() * self.bs();
+        let pixels: Vec<Pixels> = data
+            .iter()
+            .zip(&self.bands)
+            .map(|(v, band)| {
+                let fill = band.nodata.unwrap_or(0.0);
+                let vals: Vec<f64> = v.iter().map(|x| if x.is_nan() { fill } else { *x }).collect();
+                Pixels::from_f64(band.band_type, &vals)
+            })
+            .collect();
+        let mut blobs: Vec<Vec<u8>> = Vec::new();
+        match self.opts.layout {
+            BandLayout::Sequential => {
+                for p in &pixels {
+                    self.scratch.clear();
+                    p.write_le_bytes(&mut self.scratch);
+                    blobs.push(self.compress());
+                }
+            }
+            BandLayout::Interleaved => {
+                let per: Vec<Vec<u8>> = pixels.iter().map(Pixels::to_le_bytes).collect();
+                let sizes: Vec<usize> = pixels.iter().map(|p| p.band_type().size()).collect();
+                self.scratch.clear();
+                for i in 0..n {
+                    for (b, bytes) in per.iter().enumerate() {
+                        let s = sizes[b];
+                        self.scratch.extend_from_slice(&bytes[i * s..(i + 1) * s]);
+                    }
+                }
+                blobs.push(self.compress());
+            }
+        }
+        let stats = if self.opts.tile_stats {
+            data.iter()
+                .map(|v| {
+                    let mut st = RunningStats::default();
+                    v.iter().filter(|x| x.is_finite()).for_each(|x| st.add(*x));
+                    if st.count == 0 {
+                        [None; 6]
+                    } else {
+                        #[allow(clippy::cast_precision_loss)]
+                        let c = st.count as f64;
+                        [Some(c), Some(st.min), Some(st.max), Some(st.sum), Some(st.mean), Some(st.stddev())]
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let offset = self.spill.offset;
+        let mut lens = Vec::with_capacity(blobs.len());
+        for b in &blobs {
+            self.spill.file.write_all(b).map_err(|e| Error::io(&*self.spill.path, e))?;
+            self.spill.offset += b.len() as u64;
+            lens.push(u32::try_from(b.len()).map_err(|_| Error::InvalidArgument("a tile blob exceeds 4 GiB".into()))?);
+        }
+        self.spill.entries.push(Entry { block, z, offset, lens, stats });
+        *self.tiles_per_zoom.entry(z).or_insert(0) += 1;
+        Ok(())
+    }
+
+    fn compress(&self) -> Vec<u8> {
+        match self.opts.compression {
+            Compression::Gzip => blob::gzip(&self.scratch, self.opts.gzip_level),
+            _ => self.scratch.clone(),
+        }
+    }
+
+    /// Reduces a child tile into its quadrant of the parent (mean, or mode for
+    /// categorical bands; nodata excluded).
+    fn to_parent(&mut self, z: u8, x: u32, y: u32, data: &TileData) -> Result<()> {
+        let pz = z - 1;
+        let bs = self.bs();
+        let half = bs / 2;
+        let (px, py) = (x / 2, y / 2);
+        let (qx, qy) = ((x % 2) as usize * half, (y % 2) as usize * half);
+        let nb = self.bands.len();
+        let info = self.info.clone();
+        let level = self.pending.entry(pz).or_insert((None, HashMap::new()));
+        if level.0.is_some_and(|r| r != py) {
+            // A new parent row started: the previous one is complete.
+            self.flush_level(pz)?;
+        }
+        let level = self.pending.entry(pz).or_insert((None, HashMap::new()));
+        level.0 = Some(py);
+        let parent = level.1.entry(px).or_insert_with(|| vec![vec![f64::NAN; bs * bs]; nb]);
+        for (b, bi) in info.iter().enumerate() {
+            let src = &data[b];
+            let dst = &mut parent[b];
+            for j in 0..half {
+                for i in 0..half {
+                    let s = [
+                        src[(2 * j) * bs + 2 * i],
+                        src[(2 * j) * bs + 2 * i + 1],
+                        src[(2 * j + 1) * bs + 2 * i],
+                        src[(2 * j + 1) * bs + 2 * i + 1],
+                    ];
+                    let v = if bi.categorical { mode4(s) } else { mean4(s) };
+                    dst[(qy + j) * bs + qx + i] = v;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Called when tile row `y` of zoom `z` is complete.
+    fn row_done(&mut self, z: u8, y: u32) -> Result<()> {
+        if z <= self.min_zoom {
+            return Ok(());
+        }
+        let last = self.last_row.get(&z).copied().unwrap_or(y);
+        if y % 2 == 1 || y == last {
+            self.flush_level(z - 1)?;
+        }
+        Ok(())
+    }
+
+    /// Emits the open row of zoom `z` and passes it on to `z - 1`.
+    fn flush_level(&mut self, z: u8) -> Result<()> {
+        let Some((Some(row), tiles)) = self.pending.remove(&z) else {
+            return Ok(());
+        };
+        let mut tiles: Vec<(u32, TileData)> = tiles.into_iter().collect();
+        tiles.sort_by_key(|(x, _)| *x);
+        for (x, mut data) in tiles {
+            for (b, values) in data.iter_mut().enumerate() {
+                let bt = self.bands[b].band_type;
+                values.iter_mut().filter(|v| v.is_finite()).for_each(|v| *v = quantise(*v, bt));
+            }
+            self.emit(z, x, row, &data)?;
+            if z > self.min_zoom && (self.opts.keep_empty || !is_empty(&data)) {
+                self.to_parent(z, x, row, &data)?;
+            }
+        }
+        self.row_done(z, row)
+    }
+}
+
+/// Rounds and saturates a value to what the band type stores.
+fn quantise(v: f64, t: crate::BandType) -> f64 {
+    if t.is_float() {
+        Pixels::from_f64(t, &[v]).get(0).unwrap_or(v)
+    } else {
+        let (lo, hi) = t.range();
+        v.round().clamp(lo, hi)
+    }
+}
+
+fn is_empty(data: &TileData) -> bool {
+    data.iter().all(|v| v.iter().all(|x| x.is_nan()))
+}
+
+fn mean4(s: [f64; 4]) -> f64 {
+    let mut acc = 0.0;
+    let mut n = 0.0;
+    for v in s {
+        if v.is_finite() {
+            acc += v;
+            n += 1.0;
+        }
+    }
+    if n == 0.0 { f64::NAN } else { acc / n }
+}
+
+fn mode4(s: [f64; 4]) -> f64 {
+    let mut best = f64::NAN;
+    let mut best_n = 0;
+    for (i, v) in s.iter().enumerate() {
+        if !v.is_finite() {
+            continue;
+        }
+        let n = s[i..].iter().filter(|w| *w == v).count() + s[..i].iter().filter(|w| *w == v).count();
+        if n > best_n || (n == best_n && *v < best) {
+            best = *v;
+            best_n = n;
+        }
+    }
+    best
+}
+
+/// Reads back the native tiles from the spill to bin every valid value.
+fn histograms(ctx: &mut Ctx<'_>, bands: &mut [Band]) -> Result<()> {
+    let bs = ctx.bs();
+    let n = bs * bs;
+    let mut counts = vec![vec![0u64; HISTOGRAM_BUCKETS]; bands.len()];
+    let mut f = File::open(&*ctx.spill.path).map_err(|e| Error::io(&*ctx.spill.path, e))?;
+    for e in ctx.spill.entries.iter().filter(|e| e.z == ctx.native_zoom) {
+        let values = read_entry_values(&mut f, e, ctx, bands, n)?;
+        for (b, vals) in values.iter().enumerate() {
+            let (Some(lo), Some(hi)) = (bands[b].statistics.minimum, bands[b].statistics.maximum) else { continue };
+            let width = (hi - lo).max(f64::MIN_POSITIVE);
+            for v in vals.iter().copied() {
+                if !v.is_finite() || bands[b].is_nodata(v) {
+                    continue;
+                }
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let k = (((v - lo) / width * HISTOGRAM_BUCKETS as f64) as usize).min(HISTOGRAM_BUCKETS - 1);
+                counts[b][k] += 1;
+            }
+        }
+    }
+    for (b, c) in bands.iter_mut().zip(counts) {
+        if let (Some(min), Some(max)) = (b.statistics.minimum, b.statistics.maximum) {
+            b.histogram = Some(Histogram { min, max, buckets: HISTOGRAM_BUCKETS, counts: c });
+        }
+    }
+    Ok(())
+}
+
+fn read_blob(f: &mut File, path: &Path, offset: u64, len: u32) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; len as usize];
+    f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path, e))?;
+    f.read_exact(&mut buf).map_err(|e| Error::io(path, e))?;
+    Ok(buf)
+}
+
+fn read_entry_values(f: &mut File, e: &Entry, ctx: &Ctx<'_>, bands: &[Band], n: usize) -> Result<Vec<Vec<f64>>> {
+    let path: PathBuf = ctx.spill.path.to_path_buf();
+    let mut offset = e.offset;
+    let mut out = Vec::new();
+    let decode = |raw: Vec<u8>, expected: usize| -> Result<Vec<u8>> {
+        blob::decode(&raw, expected).map_err(|m| Error::InvalidArgument(format!("spilled tile {}: {m}", e.block)))
+    };
+    match ctx.opts.layout {
+        BandLayout::Sequential => {
+            for (band, len) in bands.iter().zip(&e.lens) {
+                let raw = decode(read_blob(f, &path, offset, *len)?, n * band.band_type.size())?;
+                offset += u64::from(*len);
+                out.push(Pixels::from_le_bytes(band.band_type, &raw).to_f64_vec());
+            }
+        }
+        BandLayout::Interleaved => {
+            let stride: usize = bands.iter().map(|b| b.band_type.size()).sum();
+            let len = e.lens.first().copied().unwrap_or(0);
+            let raw = decode(read_blob(f, &path, offset, len)?, n * stride)?;
+            let mut off = 0;
+            for band in bands {
+                let s = band.band_type.size();
+                let mut bytes = Vec::with_capacity(n * s);
+                for p in 0..n {
+                    bytes.extend_from_slice(&raw[p * stride + off..p * stride + off + s]);
+                }
+                off += s;
+                out.push(Pixels::from_le_bytes(band.band_type, &bytes).to_f64_vec());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the spilled tiles in `block` order, then the metadata row in its own row
+/// group, into a temporary file renamed over `output`.
+fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Result<()> {
+    let opts = ctx.opts;
+    let data_cols: Vec<String> = match opts.layout {
+        BandLayout::Sequential => metadata.bands.iter().map(|b| b.name.clone()).collect(),
+        BandLayout::Interleaved => vec!["pixels".into()],
+    };
+    let mut fields = vec![Field::new("block", DataType::UInt64, false), Field::new("metadata", DataType::Utf8, true)];
+    for c in &data_cols {
+        fields.push(Field::new(c, DataType::Binary, true));
+    }
+    if opts.tile_stats {
+        for b in &metadata.bands {
+            for s in TILE_STATISTICS_COLUMNS {
+                let t = if s == "count" { DataType::Int64 } else { DataType::Float64 };
+                fields.push(Field::new(format!("{}_{s}", b.name), t, true));
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new_with_metadata(
+        fields,
+        std::iter::once((RAQUET_VERSION_KEY.to_string(), RAQUET_VERSION.to_string())).collect(),
+    ));
+    let blob_codec = match opts.compression {
+        Compression::None => ParquetCompression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()),
+        _ => ParquetCompression::UNCOMPRESSED,
+    };
+    let mut props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
+        .set_compression(ParquetCompression::SNAPPY)
+        .set_sorting_columns(Some(vec![SortingColumn { column_idx: 0, descending: false, nulls_first: false }]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(RAQUET_VERSION_KEY.to_string(), RAQUET_VERSION.to_string())]))
+        .set_created_by(concat!("geoquet-raquet ", env!("CARGO_PKG_VERSION")).to_string());
+    for c in &data_cols {
+        let p = ColumnPath::from(c.as_str());
+        props = props
+            .set_column_compression(p.clone(), blob_codec)
+            .set_column_dictionary_enabled(p.clone(), false)
+            .set_column_statistics_enabled(p, EnabledStatistics::None);
+    }
+    let out_dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let mut writer = ArrowWriter::try_new(tmp.reopen().map_err(|e| Error::io(tmp.path(), e))?, schema.clone(), Some(props.build()))?;
+
+    ctx.spill.entries.sort_by_key(|e| e.block);
+    let spill_path = ctx.spill.path.to_path_buf();
+    let mut f = File::open(&spill_path).map_err(|e| Error::io(&spill_path, e))?;
+    let nb = metadata.bands.len();
+    for chunk in ctx.spill.entries.chunks(opts.row_group_size.max(1)) {
+        let mut cols: Vec<ArrayRef> = Vec::new();
+        cols.push(Arc::new(UInt64Array::from_iter_values(chunk.iter().map(|e| e.block))));
+        cols.push(Arc::new(StringArray::from(vec![None::<&str>; chunk.len()])));
+        let mut per_col: Vec<Vec<Vec<u8>>> = vec![Vec::with_capacity(chunk.len()); data_cols.len()];
+        for e in chunk {
+            let mut off = e.offset;
+            for (k, len) in e.lens.iter().enumerate() {
+                per_col[k].push(read_blob(&mut f, &spill_path, off, *len)?);
+                off += u64::from(*len);
+            }
+        }
+        for v in &per_col {
+            cols.push(Arc::new(BinaryArray::from_iter_values(v.iter())));
+        }
+        if opts.tile_stats {
+            for b in 0..nb {
+                for s in 0..6 {
+                    let vals = chunk.iter().map(|e| e.stats.get(b).and_then(|st| st[s]));
+                    if s == 0 {
+                        #[allow(clippy::cast_possible_truncation)]
+                        let a: Int64Array = vals.map(|v| v.map(|c| c as i64)).collect();
+                        cols.push(Arc::new(a));
+                    } else {
+                        cols.push(Arc::new(vals.collect::<Float64Array>()));
+                    }
+                }
+            }
+        }
+        writer.write(&RecordBatch::try_new(schema.clone(), cols)?)?;
+        writer.flush()?;
+    }
+    // The metadata row, last, in its own row group.
+    let mut cols: Vec<ArrayRef> = vec![
+        Arc::new(UInt64Array::from(vec![0u64])),
+        Arc::new(StringArray::from(vec![Some(metadata.to_json().to_string())])),
+    ];
+    for _ in &data_cols {
+        cols.push(Arc::new(BinaryArray::from(vec![None::<&[u8]>])));
+    }
+    if opts.tile_stats {
+        for _ in 0..nb {
+            cols.push(Arc::new(Int64Array::from(vec![None::<i64>])));
+            for _ in 0..5 {
+                cols.push(Arc::new(Float64Array::from(vec![None::<f64>])));
+            }
+        }
+    }
+    writer.write(&RecordBatch::try_new(schema, cols)?)?;
+    let _ = writer.close()?;
+    tmp.persist(output).map_err(|e| Error::io(output, e.error))?;
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! Exact streaming statistics: count, min, max, sum, mean and population variance,
+//! mergeable (Chan et al.) so that per-tile results pool exactly.
+
+/// Running statistics over valid values.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunningStats {
+    pub(crate) count: u64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+    pub(crate) mean: f64,
+    pub(crate) m2: f64,
+    pub(crate) sum: f64,
+}
+
+impl RunningStats {
+    pub(crate) fn add(&mut self, v: f64) {
+        if self.count == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.count += 1;
+        self.sum += v;
+        let d = v - self.mean;
+        #[allow(clippy::cast_precision_loss)]
+        let n = self.count as f64;
+        self.mean += d / n;
+        self.m2 += d * (v - self.mean);
+    }
+
+    pub(crate) fn merge(&mut self, o: &RunningStats) {
+        if o.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = *o;
+            return;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let (na, nb) = (self.count as f64, o.count as f64);
+        let n = na + nb;
+        let d = o.mean - self.mean;
+        self.m2 += o.m2 + d * d * na * nb / n;
+        self.mean += d * nb / n;
+        self.count += o.count;
+        self.sum += o.sum;
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+    }
+
+    /// Population standard deviation.
+    pub(crate) fn stddev(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            #[allow(clippy::cast_precision_loss)]
+            let n = self.count as f64;
+            (self.m2 / n).max(0.0).sqrt()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooled_equals_direct() {
+        let a: Vec<f64> = (0..1000).map(|i| f64::from(i % 37) * 1.5).collect();
+        let mut all = RunningStats::default();
+        a.iter().for_each(|v| all.add(*v));
+        let mut left = RunningStats::default();
+        let mut right = RunningStats::default();
+        a[..300].iter().for_each(|v| left.add(*v));
+        a[300..].iter().for_each(|v| right.add(*v));
+        left.merge(&right);
+        assert_eq!(left.count, 1000);
+        assert!((left.mean - all.mean).abs() < 1e-12);
+        assert!((left.stddev() - all.stddev()).abs() < 1e-12);
+        let mean = a.iter().sum::<f64>() / 1000.0;
+        let var = a.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 1000.0;
+        assert!((all.stddev() - var.sqrt()).abs() < 1e-9);
+    }
+}
