@@ -6,6 +6,7 @@ mod convert;
 mod geojson_out;
 mod inspect;
 mod source;
+mod sliderule_cmd;
 mod stac_cmd;
 mod validate;
 
@@ -58,6 +59,10 @@ pub enum Command {
     /// STAC Items to stac-geoparquet and back (lossless, streaming), and
     /// STAC API-like item search over a stac-geoparquet file.
     Stac(stac_cmd::StacArgs),
+    /// SlideRule-compatible ICESat-2 exports (ATL03/ATL06/ATL08 records to
+    /// GeoParquet, Parquet, Feather or CSV; local, streamed or S3) and
+    /// decoding of framed `arrowrec` streams.
+    Sliderule(sliderule_cmd::SlideRuleArgs),
 }
 
 /// What a command decided: the exit code (what it printed is already out).
@@ -84,6 +89,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Extract(args) => convert::run_extract(cli, args, out),
         Command::Completions(args) => completions::run(cli, args, out),
         Command::Stac(args) => stac_cmd::run(cli, args, out),
+        Command::Sliderule(args) => sliderule_cmd::run(cli, args, out),
     }
 }
 

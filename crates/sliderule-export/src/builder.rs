@@ -19,8 +19,8 @@ use parquet::schema::types::ColumnPath;
 use crate::columns::{Col, FieldType, wkb_points};
 use crate::error::{Error, Result};
 use crate::metadata::{
-    self, Compat, GEO_KEY, GEO_SLIDERULE, PANDAS_KEY, PandasColumn, RECORDINFO_KEY,
-    SLIDERULE_KEY, ServerInfo,
+    self, Compat, GEO_KEY, GEO_SLIDERULE, PANDAS_KEY, PandasColumn, RECORDINFO_KEY, SLIDERULE_KEY,
+    ServerInfo,
 };
 use crate::output::{Format, OutputParams};
 use crate::records::{ColumnBuffer, Record, RecordKind};
@@ -250,13 +250,12 @@ impl<W: Write + Send> Exporter<W> {
         let base = schema_for(kind, geo, compact);
         let parms = match (&options.request, &options.output) {
             (Some(raw), _) => metadata::request_echo(raw)?,
-            (None, Some(out)) => {
-                serde_json::json!({ "output": out.to_echo_json() }).to_string()
-            }
+            (None, Some(out)) => serde_json::json!({ "output": out.to_echo_json() }).to_string(),
             (None, None) => "{}".to_owned(),
         };
         let improved = options.compat == Compat::Improved;
-        let sliderule = metadata::sliderule_json(kind.endpoint(), &parms, &options.server, improved);
+        let sliderule =
+            metadata::sliderule_json(kind.endpoint(), &parms, &options.server, improved);
         let recordinfo = metadata::recordinfo_json(geo);
         let mut encoder = None;
         let schema: SchemaRef = if geo && improved {
@@ -290,7 +289,10 @@ impl<W: Write + Send> Exporter<W> {
         for (k, v) in &keys {
             schema_meta.insert(k.clone(), v.clone());
         }
-        let schema = Arc::new(Schema::new_with_metadata(schema.fields().clone(), schema_meta));
+        let schema = Arc::new(Schema::new_with_metadata(
+            schema.fields().clone(),
+            schema_meta,
+        ));
         let sink = match options.format {
             Format::GeoParquet | Format::Parquet => {
                 let mut props = WriterProperties::builder()
@@ -303,7 +305,8 @@ impl<W: Write + Send> Exporter<W> {
                         env!("CARGO_PKG_VERSION")
                     ));
                 if geo {
-                    props = props.set_column_dictionary_enabled(ColumnPath::from("geometry"), false);
+                    props =
+                        props.set_column_dictionary_enabled(ColumnPath::from("geometry"), false);
                 }
                 let writer = ArrowWriter::try_new(sink, schema.clone(), Some(props.build()))?;
                 Sink::Parquet {
@@ -311,18 +314,13 @@ impl<W: Write + Send> Exporter<W> {
                     encoder,
                 }
             }
-            Format::Feather => {
-                Sink::Feather(Box::new(arrow_ipc::writer::FileWriter::try_new(
-                    sink, &schema,
-                )?))
-            }
+            Format::Feather => Sink::Feather(Box::new(arrow_ipc::writer::FileWriter::try_new(
+                sink, &schema,
+            )?)),
             Format::Csv => {
                 let mut w = std::io::BufWriter::with_capacity(1 << 20, sink);
-                let header: Vec<String> = schema
-                    .fields()
-                    .iter()
-                    .map(|f| csv_text(f.name()))
-                    .collect();
+                let header: Vec<String> =
+                    schema.fields().iter().map(|f| csv_text(f.name())).collect();
                 writeln!(w, "{}", header.join(",")).map_err(Error::Sink)?;
                 Sink::Csv(w)
             }
@@ -431,7 +429,10 @@ impl<W: Write + Send> Exporter<W> {
         self.flush()?;
         let mut keys = self.keys.clone();
         match self.sink.take() {
-            Some(Sink::Parquet { mut writer, encoder }) => {
+            Some(Sink::Parquet {
+                mut writer,
+                encoder,
+            }) => {
                 for (k, v) in &keys {
                     writer.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
                 }
@@ -466,7 +467,8 @@ fn flat_columns(mut buf: ColumnBuffer, kind: RecordKind, geo: bool) -> Vec<Array
     let mut parents: Vec<Col> = buf.parent.iter().map(|c| c.repeated(&counts)).collect();
     let parent_fields = kind.parent_fields();
     let element_fields = kind.element_fields();
-    let pos = |fields: &[(&str, FieldType)], name: &str| fields.iter().position(|(n, _)| *n == name);
+    let pos =
+        |fields: &[(&str, FieldType)], name: &str| fields.iter().position(|(n, _)| *n == name);
     let geometry = if geo {
         let lon = pos(element_fields, "longitude")
             .and_then(|i| buf.elements.get(i))
@@ -552,7 +554,11 @@ fn compact_columns(mut buf: ColumnBuffer, geo: bool) -> Result<Vec<ArrayRef>> {
     let photons = StructArray::try_new(photon_struct_fields(), photon_arrays, None)?;
     let offsets = OffsetBuffer::from_lengths(counts.iter().map(|c| *c as usize));
     let list = ListArray::try_new(
-        Arc::new(Field::new("item", DataType::Struct(photon_struct_fields()), true)),
+        Arc::new(Field::new(
+            "item",
+            DataType::Struct(photon_struct_fields()),
+            true,
+        )),
         offsets,
         Arc::new(photons),
         None,
@@ -650,7 +656,10 @@ mod tests {
 
     #[test]
     fn time_formatting() {
-        assert_eq!(format_ns(1_552_556_446_894_008_576), "2019-03-14T09:40:46.894008576");
+        assert_eq!(
+            format_ns(1_552_556_446_894_008_576),
+            "2019-03-14T09:40:46.894008576"
+        );
         assert_eq!(format_ns(-1), "1969-12-31T23:59:59.999999999");
     }
 

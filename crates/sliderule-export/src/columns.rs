@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BinaryBuilder, ListBuilder, Float32Builder};
+use arrow_array::builder::{BinaryBuilder, Float32Builder, ListBuilder};
 use arrow_array::types::{
-    Float32Type, Float64Type, Int8Type, Int32Type, TimestampNanosecondType, UInt8Type,
-    UInt16Type, UInt32Type, UInt64Type,
+    Float32Type, Float64Type, Int8Type, Int32Type, TimestampNanosecondType, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use arrow_array::{ArrayRef, PrimitiveArray};
 use arrow_schema::{DataType, Field, TimeUnit};
@@ -210,7 +210,8 @@ impl Col {
             Self::F32List(v, n) => {
                 let values = std::mem::take(v);
                 let rows = values.len() / (*n).max(1);
-                let mut b = ListBuilder::with_capacity(Float32Builder::with_capacity(values.len()), rows);
+                let mut b =
+                    ListBuilder::with_capacity(Float32Builder::with_capacity(values.len()), rows);
                 for chunk in values.chunks((*n).max(1)) {
                     b.values().append_slice(chunk);
                     b.append(true);

@@ -29,7 +29,9 @@ pub enum Error {
         message: String,
     },
     /// `path` is 128 bytes or longer; SlideRule would cut it to 127 bytes.
-    #[error("output path is {len} bytes long; it must be shorter than 128 bytes (SlideRule cuts it to 127 and the client then cannot find the file)")]
+    #[error(
+        "output path is {len} bytes long; it must be shorter than 128 bytes (SlideRule cuts it to 127 and the client then cannot find the file)"
+    )]
     PathTooLong {
         /// Its length in bytes.
         len: usize,
@@ -55,7 +57,9 @@ pub enum Error {
         missing: &'static str,
     },
     /// A format this exporter does not write (`h5`, `las`, `laz`).
-    #[error("output format \"{0}\" is not written by this exporter (geoparquet, parquet, feather and csv are)")]
+    #[error(
+        "output format \"{0}\" is not written by this exporter (geoparquet, parquet, feather and csv are)"
+    )]
     UnsupportedFormat(String),
     /// An input row is not a valid record (missing or mistyped field).
     #[error("record {row}: field \"{field}\": {message}")]

@@ -89,7 +89,11 @@ where
 /// assert!(path.exists());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn export_to_path<R, I>(path: &Path, records: I, options: ExportOptions) -> Result<ExportSummary>
+pub fn export_to_path<R, I>(
+    path: &Path,
+    records: I,
+    options: ExportOptions,
+) -> Result<ExportSummary>
 where
     R: Record,
     I: IntoIterator<Item = Result<R>>,
@@ -101,7 +105,8 @@ where
         let side_path = PathBuf::from(sidecar_name(&path.to_string_lossy()));
         let stmp = geoparquet_io::writer::temp_file_beside(&side_path)?;
         std::fs::write(stmp.path(), side).map_err(io_err(&side_path))?;
-        stmp.persist(&side_path).map_err(|e| io_err(&side_path)(e.error))?;
+        stmp.persist(&side_path)
+            .map_err(|e| io_err(&side_path)(e.error))?;
     }
     tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
     Ok(summary)
@@ -170,7 +175,14 @@ where
                 message: format!("\"{name}\" is streamed, but no stream sink was given"),
             })?;
             let file = File::open(staged.path()).map_err(io_err(staged.path()))?;
-            let sum = stream::write_file(sink, &name, file, size, params.with_checksum, MAX_DATA_CHUNK)?;
+            let sum = stream::write_file(
+                sink,
+                &name,
+                file,
+                size,
+                params.with_checksum,
+                MAX_DATA_CHUNK,
+            )?;
             if let Some(side) = &summary.sidecar {
                 stream::write_file(
                     sink,
@@ -260,7 +272,8 @@ fn upload(
     Err(Error::Upload {
         bucket,
         key,
-        message: "Output path specifies S3, but sliderule-export was built without the aws feature".into(),
+        message: "Output path specifies S3, but sliderule-export was built without the aws feature"
+            .into(),
     })
 }
 

@@ -157,8 +157,10 @@ impl Get<'_> {
         } else if let Some(u) = v.as_u64() {
             i128::from(u)
         } else if let Some(s) = v.as_str().and_then(|s| {
-            s.strip_prefix("0x")
-                .map_or_else(|| s.parse::<i128>().ok(), |h| i128::from_str_radix(h, 16).ok())
+            s.strip_prefix("0x").map_or_else(
+                || s.parse::<i128>().ok(),
+                |h| i128::from_str_radix(h, 16).ok(),
+            )
         }) {
             s
         } else {
@@ -186,7 +188,10 @@ impl Get<'_> {
         if self.m.contains_key("delta_time") {
             return Ok(delta_time_to_unix_ns(self.f64("delta_time")?));
         }
-        Err(self.err("time", "missing (give time in Unix ns or delta_time in seconds)"))
+        Err(self.err(
+            "time",
+            "missing (give time in Unix ns or delta_time in seconds)",
+        ))
     }
 
     fn metrics(&self, f: &str) -> Result<[f32; CANOPY_METRICS]> {
@@ -200,7 +205,9 @@ impl Get<'_> {
         }
         let mut out = [0f32; CANOPY_METRICS];
         for (slot, v) in out.iter_mut().zip(a) {
-            *slot = v.as_f64().ok_or_else(|| self.err(f, "not a list of numbers"))? as f32;
+            *slot = v
+                .as_f64()
+                .ok_or_else(|| self.err(f, "not a list of numbers"))? as f32;
         }
         Ok(out)
     }
@@ -361,7 +368,8 @@ mod tests {
             )
         };
         let text = [line(8, 1), line(8, 2), line(12, 3)].join("\n");
-        let ex: Vec<Atl03Extent> = atl03_from_rows(ndjson_rows(text.as_bytes())).collect::<Result<_>>()?;
+        let ex: Vec<Atl03Extent> =
+            atl03_from_rows(ndjson_rows(text.as_bytes())).collect::<Result<_>>()?;
         assert_eq!(ex.len(), 2);
         assert_eq!(ex[0].photons.len(), 2);
         assert_eq!(ex[1].photons[0].yapc_score, 300);

@@ -20,4 +20,7 @@ pub use error::{Error, Result};
 pub use export::{Delivery, Exported, export, export_to_path};
 pub use metadata::{Compat, ServerInfo};
 pub use output::{Format, OutputParams, ParseOptions, Warning};
-pub use records::{Atl03Extent, Atl03Photon, Atl06Elevation, Atl06Record, Atl08Record, Atl08Vegetation, Record, RecordKind};
+pub use records::{
+    Atl03Extent, Atl03Photon, Atl06Elevation, Atl06Record, Atl08Record, Atl08Vegetation, Record,
+    RecordKind,
+};

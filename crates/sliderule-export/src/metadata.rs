@@ -42,7 +42,9 @@ impl Compat {
             "sliderule-4.20" | "sliderule-4.20.0" | "4.20" => Ok(Self::SlideRule4_20),
             other => Err(crate::Error::InvalidParameter {
                 key: "compat".into(),
-                message: format!("unknown compatibility mode \"{other}\" (expected sliderule-4.20)"),
+                message: format!(
+                    "unknown compatibility mode \"{other}\" (expected sliderule-4.20)"
+                ),
             }),
         }
     }
@@ -73,7 +75,11 @@ impl Default for ServerInfo {
             environment: format!("sliderule-export {v}"),
             version: v.clone(),
             duration_ms: 0,
-            packages: vec!["sliderule-export".into(), "geoparquet-io".into(), "parquet".into()],
+            packages: vec![
+                "sliderule-export".into(),
+                "geoparquet-io".into(),
+                "parquet".into(),
+            ],
             build: format!("sliderule-export {v}"),
             launch: utc_now(),
         }
@@ -188,7 +194,9 @@ pub fn sliderule_json(endpoint: &str, parms: &str, server: &ServerInfo, plugins:
 /// ```
 #[must_use]
 pub fn recordinfo_json(as_geo: bool) -> String {
-    format!("{{ \"time\": \"time\", \"as_geo\": {as_geo}, \"x\": \"longitude\", \"y\": \"latitude\" }}")
+    format!(
+        "{{ \"time\": \"time\", \"as_geo\": {as_geo}, \"x\": \"longitude\", \"y\": \"latitude\" }}"
+    )
 }
 
 /// One column of the `pandas` template: name and (pandas, numpy) types.

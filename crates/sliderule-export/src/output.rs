@@ -112,19 +112,26 @@ impl Credentials {
     /// The secret strings (for scanning outputs in tests and audits).
     #[must_use]
     pub fn secrets(&self) -> Vec<&str> {
-        [&self.access_key_id, &self.secret_access_key, &self.session_token]
-            .into_iter()
-            .flatten()
-            .map(Secret::expose)
-            .collect()
+        [
+            &self.access_key_id,
+            &self.secret_access_key,
+            &self.session_token,
+        ]
+        .into_iter()
+        .flatten()
+        .map(Secret::expose)
+        .collect()
     }
 }
 
 /// The key spellings of each credential part (`CredentialStore.h`).
 pub const ACCESS_KEY_ID_KEYS: &[&str] = &["aws_access_key_id", "accessKeyId", "AccessKeyId"];
 /// Secret key spellings.
-pub const SECRET_ACCESS_KEY_KEYS: &[&str] =
-    &["aws_secret_access_key", "secretAccessKey", "SecretAccessKey"];
+pub const SECRET_ACCESS_KEY_KEYS: &[&str] = &[
+    "aws_secret_access_key",
+    "secretAccessKey",
+    "SecretAccessKey",
+];
 /// Session token spellings.
 pub const SESSION_TOKEN_KEYS: &[&str] = &["aws_session_token", "sessionToken", "Token"];
 /// Expiration spellings.
@@ -160,7 +167,11 @@ pub struct Warning {
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Field {} using default value: {}", self.key, self.message)
+        write!(
+            f,
+            "Field {} using default value: {}",
+            self.key, self.message
+        )
     }
 }
 
@@ -386,7 +397,10 @@ impl OutputParams {
                 }
             },
             Some(other) => {
-                cx.warn("format", format!("format is an invalid value: {}", kind(other)))?;
+                cx.warn(
+                    "format",
+                    format!("format is an invalid value: {}", kind(other)),
+                )?;
                 Format::GeoParquet
             }
         };
@@ -396,7 +410,13 @@ impl OutputParams {
             Format::Parquet if as_geo => format = Format::GeoParquet,
             Format::GeoParquet => as_geo = true,
             Format::Feather | Format::Csv if as_geo => {
-                cx.warn("as_geo", format!("as_geo is ignored for format {}: it has no geometry", format.as_str()))?;
+                cx.warn(
+                    "as_geo",
+                    format!(
+                        "as_geo is ignored for format {}: it has no geometry",
+                        format.as_str()
+                    ),
+                )?;
                 as_geo = false;
             }
             _ => {}
@@ -509,7 +529,10 @@ impl OutputParams {
     #[must_use]
     pub fn to_echo_json(&self) -> Value {
         let mut m = Map::new();
-        m.insert("open_on_complete".into(), Value::Bool(self.open_on_complete));
+        m.insert(
+            "open_on_complete".into(),
+            Value::Bool(self.open_on_complete),
+        );
         m.insert("with_validation".into(), Value::Bool(self.with_validation));
         m.insert("format".into(), Value::String(self.format.as_str().into()));
         m.insert("with_checksum".into(), Value::Bool(self.with_checksum));
@@ -531,7 +554,10 @@ fn parse_credentials(cx: &mut Ctx, v: Option<&Value>) -> Result<Credentials> {
         None | Some(Value::Null) => return Ok(Credentials::default()),
         Some(Value::Object(o)) => o,
         Some(other) => {
-            cx.warn("credentials", format!("credentials is not an object: {}", kind(other)))?;
+            cx.warn(
+                "credentials",
+                format!("credentials is not an object: {}", kind(other)),
+            )?;
             return Ok(Credentials::default());
         }
     };
@@ -541,7 +567,10 @@ fn parse_credentials(cx: &mut Ctx, v: Option<&Value>) -> Result<Credentials> {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) => return Ok(Some(s.clone())),
                 Some(other) => {
-                    cx.warn("credentials", format!("credentials.{k} ({what}) is not a string: {}", kind(other)))?;
+                    cx.warn(
+                        "credentials",
+                        format!("credentials.{k} ({what}) is not a string: {}", kind(other)),
+                    )?;
                 }
             }
         }
@@ -552,11 +581,19 @@ fn parse_credentials(cx: &mut Ctx, v: Option<&Value>) -> Result<Credentials> {
     let session_token = pick(SESSION_TOKEN_KEYS, "session token")?.map(Secret);
     let expiration = pick(EXPIRATION_KEYS, "expiration")?;
     for k in obj.keys() {
-        let known = [ACCESS_KEY_ID_KEYS, SECRET_ACCESS_KEY_KEYS, SESSION_TOKEN_KEYS, EXPIRATION_KEYS]
-            .iter()
-            .any(|ks| ks.contains(&k.as_str()));
+        let known = [
+            ACCESS_KEY_ID_KEYS,
+            SECRET_ACCESS_KEY_KEYS,
+            SESSION_TOKEN_KEYS,
+            EXPIRATION_KEYS,
+        ]
+        .iter()
+        .any(|ks| ks.contains(&k.as_str()));
         if !known {
-            cx.warn("credentials", format!("unknown credentials key {k}, ignored"))?;
+            cx.warn(
+                "credentials",
+                format!("unknown credentials key {k}, ignored"),
+            )?;
         }
     }
     Ok(Credentials {
@@ -570,9 +607,13 @@ fn parse_credentials(cx: &mut Ctx, v: Option<&Value>) -> Result<Credentials> {
 /// Every key, at any depth, that names a credential part or a credentials object.
 fn is_credential_key(k: &str) -> bool {
     k == "credentials"
-        || [ACCESS_KEY_ID_KEYS, SECRET_ACCESS_KEY_KEYS, SESSION_TOKEN_KEYS]
-            .iter()
-            .any(|ks| ks.contains(&k))
+        || [
+            ACCESS_KEY_ID_KEYS,
+            SECRET_ACCESS_KEY_KEYS,
+            SESSION_TOKEN_KEYS,
+        ]
+        .iter()
+        .any(|ks| ks.contains(&k))
 }
 
 /// Removes credentials from a request before it is echoed: every
@@ -592,7 +633,9 @@ pub fn redact_request(v: &mut Value) -> bool {
             let keys: Vec<String> = m.keys().filter(|k| is_credential_key(k)).cloned().collect();
             for k in keys {
                 if k == "credentials" {
-                    if m.get(&k).is_some_and(|c| c.as_object().is_none_or(|o| !o.is_empty())) {
+                    if m.get(&k)
+                        .is_some_and(|c| c.as_object().is_none_or(|o| !o.is_empty()))
+                    {
                         m.insert(k, Value::Object(Map::new()));
                         changed = true;
                     }
@@ -627,21 +670,49 @@ mod tests {
     fn format_and_as_geo_rules() -> Result<()> {
         let f = |s: &str| parse(s).map(|p| (p.params.format, p.params.as_geo));
         assert_eq!(f(r#"{"path":"a"}"#)?, (Format::GeoParquet, true));
-        assert_eq!(f(r#"{"path":"a","format":"parquet"}"#)?, (Format::Parquet, false));
-        assert_eq!(f(r#"{"path":"a","format":"parquet","as_geo":true}"#)?, (Format::GeoParquet, true));
-        assert_eq!(f(r#"{"path":"a","format":"geoparquet","as_geo":false}"#)?, (Format::GeoParquet, true));
-        assert_eq!(f(r#"{"path":"a","format":"feather"}"#)?, (Format::Feather, false));
+        assert_eq!(
+            f(r#"{"path":"a","format":"parquet"}"#)?,
+            (Format::Parquet, false)
+        );
+        assert_eq!(
+            f(r#"{"path":"a","format":"parquet","as_geo":true}"#)?,
+            (Format::GeoParquet, true)
+        );
+        assert_eq!(
+            f(r#"{"path":"a","format":"geoparquet","as_geo":false}"#)?,
+            (Format::GeoParquet, true)
+        );
+        assert_eq!(
+            f(r#"{"path":"a","format":"feather"}"#)?,
+            (Format::Feather, false)
+        );
         assert_eq!(f(r#"{"path":"a","format":4}"#)?, (Format::Csv, false));
-        assert_eq!(f(r#"{"path":"a","format":"native"}"#)?, (Format::GeoParquet, true));
-        assert!(matches!(f(r#"{"path":"a","format":"h5"}"#), Err(Error::UnsupportedFormat(_))));
+        assert_eq!(
+            f(r#"{"path":"a","format":"native"}"#)?,
+            (Format::GeoParquet, true)
+        );
+        assert!(matches!(
+            f(r#"{"path":"a","format":"h5"}"#),
+            Err(Error::UnsupportedFormat(_))
+        ));
         Ok(())
     }
 
     #[test]
     fn every_credential_spelling() -> Result<()> {
         for (k, s, t, e) in [
-            ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration"),
-            ("accessKeyId", "secretAccessKey", "sessionToken", "Expiration"),
+            (
+                "aws_access_key_id",
+                "aws_secret_access_key",
+                "aws_session_token",
+                "expiration",
+            ),
+            (
+                "accessKeyId",
+                "secretAccessKey",
+                "sessionToken",
+                "Expiration",
+            ),
             ("AccessKeyId", "SecretAccessKey", "Token", "expiration"),
         ] {
             let json = format!(
@@ -653,7 +724,10 @@ mod tests {
             assert_eq!(c.secrets(), vec!["AK", "SK", "TK"]);
             assert_eq!(c.expiration.as_deref(), Some("2030-01-01T00:00:00Z"));
             let dbg = format!("{:?}", p.params);
-            assert!(!dbg.contains("AK") && !dbg.contains("SK") && !dbg.contains("TK"), "{dbg}");
+            assert!(
+                !dbg.contains("AK") && !dbg.contains("SK") && !dbg.contains("TK"),
+                "{dbg}"
+            );
         }
         Ok(())
     }
@@ -663,13 +737,28 @@ mod tests {
         let d = |s: &str| parse(s).and_then(|p| p.params.destination());
         assert_eq!(
             d(r#"{"path":"s3://bucket//dir/k.parquet","region":"us-west-2"}"#)?,
-            Destination::S3 { bucket: "bucket".into(), key: "dir/k.parquet".into() }
+            Destination::S3 {
+                bucket: "bucket".into(),
+                key: "dir/k.parquet".into()
+            }
         );
-        assert_eq!(d(r#"{"path":"file:///tmp/x.parquet"}"#)?, Destination::Local("/tmp/x.parquet".into()));
+        assert_eq!(
+            d(r#"{"path":"file:///tmp/x.parquet"}"#)?,
+            Destination::Local("/tmp/x.parquet".into())
+        );
         assert_eq!(d(r#"{"format":"parquet"}"#)?, Destination::None);
-        assert!(matches!(d(r#"{"path":"s3://bucket","region":"r"}"#), Err(Error::InvalidS3Url { .. })));
-        assert!(matches!(d(r#"{"path":"s3:///k","region":"r"}"#), Err(Error::InvalidS3Url { .. })));
-        assert!(matches!(d(r#"{"path":"s3://b/k"}"#), Err(Error::MissingRegion { .. })));
+        assert!(matches!(
+            d(r#"{"path":"s3://bucket","region":"r"}"#),
+            Err(Error::InvalidS3Url { .. })
+        ));
+        assert!(matches!(
+            d(r#"{"path":"s3:///k","region":"r"}"#),
+            Err(Error::InvalidS3Url { .. })
+        ));
+        assert!(matches!(
+            d(r#"{"path":"s3://b/k"}"#),
+            Err(Error::MissingRegion { .. })
+        ));
         let long = format!(r#"{{"path":"{}"}}"#, "a".repeat(128));
         assert!(matches!(d(&long), Err(Error::PathTooLong { len: 128 })));
         let ok = format!(r#"{{"path":"{}"}}"#, "a".repeat(127));
@@ -682,11 +771,17 @@ mod tests {
         let e = |s: &str| parse(s).and_then(|p| p.params.s3_endpoint());
         assert_eq!(
             e(r#"{"path":"s3://b/k","region":"us-west-2"}"#)?,
-            ("https://s3.us-west-2.amazonaws.com".into(), "us-west-2".into())
+            (
+                "https://s3.us-west-2.amazonaws.com".into(),
+                "us-west-2".into()
+            )
         );
         assert_eq!(
             e(r#"{"path":"s3://b/k","endpoint":"s3.eu-north-1.amazonaws.com"}"#)?,
-            ("https://s3.eu-north-1.amazonaws.com".into(), "eu-north-1".into())
+            (
+                "https://s3.eu-north-1.amazonaws.com".into(),
+                "eu-north-1".into()
+            )
         );
         assert_eq!(
             e(r#"{"path":"s3://b/k","endpoint":"http://127.0.0.1:9000/"}"#)?,
@@ -697,7 +792,8 @@ mod tests {
 
     #[test]
     fn lenient_warnings_become_strict_errors() -> Result<()> {
-        let json = r#"{"path":"a","as_geo":"yes","colour":1,"credentials":{"aws_secret_access_key":7}}"#;
+        let json =
+            r#"{"path":"a","as_geo":"yes","colour":1,"credentials":{"aws_secret_access_key":7}}"#;
         let p = parse(json)?;
         let keys: Vec<&str> = p.warnings.iter().map(|w| w.key.as_str()).collect();
         assert_eq!(keys, vec!["colour", "as_geo", "credentials"]);
@@ -706,7 +802,10 @@ mod tests {
             Err(Error::Strict { .. })
         ));
         let p = parse(r#"{"format":"parquet"}"#)?;
-        assert_eq!(p.warnings[0].to_string(), "Field output using default value: Unable to determine output path");
+        assert_eq!(
+            p.warnings[0].to_string(),
+            "Field output using default value: Unable to determine output path"
+        );
         assert!(matches!(parse("[1]"), Err(Error::OutputNotObject(_))));
         assert!(matches!(parse("{"), Err(Error::OutputNotObject(_))));
         Ok(())
@@ -714,9 +813,14 @@ mod tests {
 
     #[test]
     fn echo_never_has_credentials() -> Result<()> {
-        let p = parse(r#"{"path":"s3://b/k","region":"r","credentials":{"aws_access_key_id":"AKIDSECRET"}}"#)?;
+        let p = parse(
+            r#"{"path":"s3://b/k","region":"r","credentials":{"aws_access_key_id":"AKIDSECRET"}}"#,
+        )?;
         let s = p.params.to_echo_json().to_string();
-        assert!(s.contains(r#""credentials":{}"#) && !s.contains("AKIDSECRET"), "{s}");
+        assert!(
+            s.contains(r#""credentials":{}"#) && !s.contains("AKIDSECRET"),
+            "{s}"
+        );
         Ok(())
     }
 }

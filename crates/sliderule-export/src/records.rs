@@ -7,8 +7,8 @@
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float32Type, Float64Type, Int8Type, Int32Type, TimestampNanosecondType, UInt8Type,
-    UInt16Type, UInt32Type, UInt64Type,
+    Float32Type, Float64Type, Int8Type, Int32Type, TimestampNanosecondType, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
 use arrow_schema::DataType;
@@ -41,7 +41,9 @@ impl RecordKind {
             "atl03" | "atl03s" | "atl03sp" | "atl03rec" => Ok(Self::Atl03),
             other => Err(Error::InvalidParameter {
                 key: "record".into(),
-                message: format!("unknown record type \"{other}\" (expected atl06, atl08 or atl03)"),
+                message: format!(
+                    "unknown record type \"{other}\" (expected atl06, atl08 or atl03)"
+                ),
             }),
         }
     }
@@ -215,37 +217,145 @@ const ATL03_PHOTON_FIELDS: &[(&str, FieldType)] = &[
 ];
 
 const ATL06_PLAIN: &[&str] = &[
-    "dh_fit_dx", "n_fit_photons", "longitude", "extent_id", "x_atc", "latitude", "spot", "gt",
-    "segment_id", "rgt", "pflags", "cycle", "w_surface_window_final", "y_atc", "h_mean",
-    "rms_misfit", "h_sigma", "region", "time",
+    "dh_fit_dx",
+    "n_fit_photons",
+    "longitude",
+    "extent_id",
+    "x_atc",
+    "latitude",
+    "spot",
+    "gt",
+    "segment_id",
+    "rgt",
+    "pflags",
+    "cycle",
+    "w_surface_window_final",
+    "y_atc",
+    "h_mean",
+    "rms_misfit",
+    "h_sigma",
+    "region",
+    "time",
 ];
 const ATL06_GEO: &[&str] = &[
-    "dh_fit_dx", "n_fit_photons", "extent_id", "x_atc", "spot", "gt", "segment_id", "rgt",
-    "pflags", "cycle", "w_surface_window_final", "y_atc", "h_mean", "rms_misfit", "h_sigma",
-    "region", "time", "geometry",
+    "dh_fit_dx",
+    "n_fit_photons",
+    "extent_id",
+    "x_atc",
+    "spot",
+    "gt",
+    "segment_id",
+    "rgt",
+    "pflags",
+    "cycle",
+    "w_surface_window_final",
+    "y_atc",
+    "h_mean",
+    "rms_misfit",
+    "h_sigma",
+    "region",
+    "time",
+    "geometry",
 ];
 const ATL08_PLAIN: &[&str] = &[
-    "h_canopy", "ph_count", "segment_id", "landcover", "h_max_canopy", "h_te_median",
-    "canopy_h_metrics", "extent_id", "longitude", "cycle", "time", "gt", "canopy_openness",
-    "x_atc", "spot", "veg_ph_count", "h_min_canopy", "latitude", "solar_elevation", "snowcover",
-    "h_mean_canopy", "rgt", "gnd_ph_count",
+    "h_canopy",
+    "ph_count",
+    "segment_id",
+    "landcover",
+    "h_max_canopy",
+    "h_te_median",
+    "canopy_h_metrics",
+    "extent_id",
+    "longitude",
+    "cycle",
+    "time",
+    "gt",
+    "canopy_openness",
+    "x_atc",
+    "spot",
+    "veg_ph_count",
+    "h_min_canopy",
+    "latitude",
+    "solar_elevation",
+    "snowcover",
+    "h_mean_canopy",
+    "rgt",
+    "gnd_ph_count",
 ];
 const ATL08_GEO: &[&str] = &[
-    "h_canopy", "ph_count", "segment_id", "landcover", "h_max_canopy", "h_te_median",
-    "canopy_h_metrics", "extent_id", "cycle", "time", "gt", "canopy_openness", "x_atc", "spot",
-    "veg_ph_count", "h_min_canopy", "solar_elevation", "snowcover", "h_mean_canopy", "rgt",
-    "gnd_ph_count", "geometry",
+    "h_canopy",
+    "ph_count",
+    "segment_id",
+    "landcover",
+    "h_max_canopy",
+    "h_te_median",
+    "canopy_h_metrics",
+    "extent_id",
+    "cycle",
+    "time",
+    "gt",
+    "canopy_openness",
+    "x_atc",
+    "spot",
+    "veg_ph_count",
+    "h_min_canopy",
+    "solar_elevation",
+    "snowcover",
+    "h_mean_canopy",
+    "rgt",
+    "gnd_ph_count",
+    "geometry",
 ];
 const ATL03_PLAIN: &[&str] = &[
-    "extent_id", "time", "longitude", "x_atc", "landcover", "y_atc", "atl03_cnf", "atl08_class",
-    "snowcover", "quality_ph", "yapc_score", "relief", "latitude", "height", "cycle", "pair",
-    "sc_orient", "rgt", "track", "background_rate", "segment_id", "segment_dist",
-    "solar_elevation", "region",
+    "extent_id",
+    "time",
+    "longitude",
+    "x_atc",
+    "landcover",
+    "y_atc",
+    "atl03_cnf",
+    "atl08_class",
+    "snowcover",
+    "quality_ph",
+    "yapc_score",
+    "relief",
+    "latitude",
+    "height",
+    "cycle",
+    "pair",
+    "sc_orient",
+    "rgt",
+    "track",
+    "background_rate",
+    "segment_id",
+    "segment_dist",
+    "solar_elevation",
+    "region",
 ];
 const ATL03_GEO: &[&str] = &[
-    "extent_id", "time", "x_atc", "landcover", "y_atc", "atl03_cnf", "atl08_class", "snowcover",
-    "quality_ph", "yapc_score", "relief", "height", "cycle", "pair", "sc_orient", "rgt", "track",
-    "background_rate", "segment_id", "segment_dist", "solar_elevation", "region", "geometry",
+    "extent_id",
+    "time",
+    "x_atc",
+    "landcover",
+    "y_atc",
+    "atl03_cnf",
+    "atl08_class",
+    "snowcover",
+    "quality_ph",
+    "yapc_score",
+    "relief",
+    "height",
+    "cycle",
+    "pair",
+    "sc_orient",
+    "rgt",
+    "track",
+    "background_rate",
+    "segment_id",
+    "segment_dist",
+    "solar_elevation",
+    "region",
+    "geometry",
 ];
 
 /// Number of `canopy_h_metrics` values per ATL08 row.
@@ -508,8 +618,27 @@ impl Record for Atl06Elevation {
         1
     }
     fn append_to(&self, buf: &mut ColumnBuffer) {
-        let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18] =
-            buf.elements.as_mut_slice()
+        let [
+            c0,
+            c1,
+            c2,
+            c3,
+            c4,
+            c5,
+            c6,
+            c7,
+            c8,
+            c9,
+            c10,
+            c11,
+            c12,
+            c13,
+            c14,
+            c15,
+            c16,
+            c17,
+            c18,
+        ] = buf.elements.as_mut_slice()
         else {
             return;
         };
@@ -555,8 +684,29 @@ impl Record for Atl08Vegetation {
     }
     fn append_to(&self, buf: &mut ColumnBuffer) {
         let [
-            c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18,
-            c19, c20, c21, c22,
+            c0,
+            c1,
+            c2,
+            c3,
+            c4,
+            c5,
+            c6,
+            c7,
+            c8,
+            c9,
+            c10,
+            c11,
+            c12,
+            c13,
+            c14,
+            c15,
+            c16,
+            c17,
+            c18,
+            c19,
+            c20,
+            c21,
+            c22,
         ] = buf.elements.as_mut_slice()
         else {
             return;
@@ -611,8 +761,7 @@ impl Record for Atl03Extent {
         p8.push_f64(self.background_rate);
         p9.push_f32(self.solar_elevation);
         p10.push_u64(self.extent_id);
-        let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12] =
-            buf.elements.as_mut_slice()
+        let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12] = buf.elements.as_mut_slice()
         else {
             return;
         };
@@ -677,9 +826,12 @@ impl<'a> Columns<'a> {
         if col.null_count() > 0 {
             return Err(self.err(name, "has nulls"));
         }
-        let arr = col
-            .as_primitive_opt::<T>()
-            .ok_or_else(|| self.err(name, format!("has type {}, expected {}", col.data_type(), T::DATA_TYPE)))?;
+        let arr = col.as_primitive_opt::<T>().ok_or_else(|| {
+            self.err(
+                name,
+                format!("has type {}, expected {}", col.data_type(), T::DATA_TYPE),
+            )
+        })?;
         Ok(arr.values().as_ref())
     }
 
@@ -716,9 +868,12 @@ impl<'a> Columns<'a> {
             .batch
             .column_by_name(name)
             .ok_or_else(|| self.err(name, "missing"))?;
-        let list = col
-            .as_list_opt::<i32>()
-            .ok_or_else(|| self.err(name, format!("has type {}, expected list<float32>", col.data_type())))?;
+        let list = col.as_list_opt::<i32>().ok_or_else(|| {
+            self.err(
+                name,
+                format!("has type {}, expected list<float32>", col.data_type()),
+            )
+        })?;
         let mut out = Vec::with_capacity(list.len());
         for i in 0..list.len() {
             let v = list.value(i);
@@ -751,7 +906,8 @@ fn points_from_geometry(batch: &RecordBatch, source: &str) -> Result<(Vec<f64>, 
     let mut lat = Vec::with_capacity(bin.len());
     for i in 0..bin.len() {
         let b = bin.value(i);
-        let (x, y) = parse_point(b).ok_or_else(|| err(format!("row {i}: not a 21-byte WKB point")))?;
+        let (x, y) =
+            parse_point(b).ok_or_else(|| err(format!("row {i}: not a 21-byte WKB point")))?;
         lon.push(x);
         lat.push(y);
     }
@@ -770,7 +926,11 @@ fn parse_point(b: &[u8]) -> Option<(f64, f64)> {
     };
     let word = |r: &[u8]| -> Option<[u8; 8]> { r.try_into().ok() };
     let t: [u8; 4] = b.get(1..5)?.try_into().ok()?;
-    let t = if le { u32::from_le_bytes(t) } else { u32::from_be_bytes(t) };
+    let t = if le {
+        u32::from_le_bytes(t)
+    } else {
+        u32::from_be_bytes(t)
+    };
     if t != 1 {
         return None;
     }
@@ -794,14 +954,22 @@ impl Atl06Elevation {
             c.prim::<UInt32Type>("segment_id")?,
             c.prim::<Int32Type>("n_fit_photons")?,
         );
-        let (pflags, rgt) = (c.prim::<UInt16Type>("pflags")?, c.prim::<UInt16Type>("rgt")?);
+        let (pflags, rgt) = (
+            c.prim::<UInt16Type>("pflags")?,
+            c.prim::<UInt16Type>("rgt")?,
+        );
         let (cycle, region, spot, gt) = (
             c.prim::<UInt8Type>("cycle")?,
             c.prim::<UInt8Type>("region")?,
             c.prim::<UInt8Type>("spot")?,
             c.prim::<UInt8Type>("gt")?,
         );
-        let (time, lat, lon, h_mean) = (c.time()?, c.lat()?, c.lon()?, c.prim::<Float64Type>("h_mean")?);
+        let (time, lat, lon, h_mean) = (
+            c.time()?,
+            c.lat()?,
+            c.lon()?,
+            c.prim::<Float64Type>("h_mean")?,
+        );
         let f = |n| c.prim::<Float32Type>(n);
         let (dh, xa, ya, w, rms, hs) = (
             f("dh_fit_dx")?,
@@ -846,9 +1014,17 @@ impl Atl08Vegetation {
         let f = |n| c.prim::<Float32Type>(n);
         let (extent_id, segment_id) = (c.prim::<UInt64Type>("extent_id")?, u32s("segment_id")?);
         let (rgt, cycle) = (c.prim::<UInt16Type>("rgt")?, c.prim::<UInt16Type>("cycle")?);
-        let (spot, gt, landcover, snowcover) =
-            (u8s("spot")?, u8s("gt")?, u8s("landcover")?, u8s("snowcover")?);
-        let (ph, gnd, veg) = (u32s("ph_count")?, u32s("gnd_ph_count")?, u32s("veg_ph_count")?);
+        let (spot, gt, landcover, snowcover) = (
+            u8s("spot")?,
+            u8s("gt")?,
+            u8s("landcover")?,
+            u8s("snowcover")?,
+        );
+        let (ph, gnd, veg) = (
+            u32s("ph_count")?,
+            u32s("gnd_ph_count")?,
+            u32s("veg_ph_count")?,
+        );
         let (time, lat, lon) = (c.time()?, c.lat()?, c.lon()?);
         let (xa, se, hte, hmax, hmin, hmean, hc, co) = (
             f("x_atc")?,
@@ -898,17 +1074,28 @@ impl Atl03Extent {
         let c = Columns::new(batch, source)?;
         let u8s = |n| c.prim::<UInt8Type>(n);
         let f = |n| c.prim::<Float32Type>(n);
-        let (region, track, pair, sc, cycle) =
-            (u8s("region")?, u8s("track")?, u8s("pair")?, u8s("sc_orient")?, u8s("cycle")?);
+        let (region, track, pair, sc, cycle) = (
+            u8s("region")?,
+            u8s("track")?,
+            u8s("pair")?,
+            u8s("sc_orient")?,
+            u8s("cycle")?,
+        );
         let rgt = c.prim::<UInt16Type>("rgt")?;
         let seg = c.prim::<UInt32Type>("segment_id")?;
-        let (sd, bg) = (c.prim::<Float64Type>("segment_dist")?, c.prim::<Float64Type>("background_rate")?);
+        let (sd, bg) = (
+            c.prim::<Float64Type>("segment_dist")?,
+            c.prim::<Float64Type>("background_rate")?,
+        );
         let se = f("solar_elevation")?;
         let eid = c.prim::<UInt64Type>("extent_id")?;
         let (time, lat, lon) = (c.time()?, c.lat()?, c.lon()?);
         let (xa, ya, h, rel) = (f("x_atc")?, f("y_atc")?, f("height")?, f("relief")?);
         let (lc, sn, cls) = (u8s("landcover")?, u8s("snowcover")?, u8s("atl08_class")?);
-        let (cnf, q) = (c.prim::<Int8Type>("atl03_cnf")?, c.prim::<Int8Type>("quality_ph")?);
+        let (cnf, q) = (
+            c.prim::<Int8Type>("atl03_cnf")?,
+            c.prim::<Int8Type>("quality_ph")?,
+        );
         let yapc = c.prim::<UInt16Type>("yapc_score")?;
         let mut out: Vec<Self> = Vec::new();
         for i in 0..batch.num_rows() {

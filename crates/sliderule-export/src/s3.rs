@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+};
 
 use crate::error::{Error, Result};
 use crate::output::{Credentials, Destination, OutputParams};
@@ -228,7 +230,11 @@ pub async fn upload_file(
     })
 }
 
-fn read_chunk(file: &mut std::fs::File, path: &Path, len: usize) -> std::result::Result<Vec<u8>, String> {
+fn read_chunk(
+    file: &mut std::fs::File,
+    path: &Path,
+    len: usize,
+) -> std::result::Result<Vec<u8>, String> {
     let mut buf = vec![0u8; len];
     let mut n = 0;
     while n < len {
@@ -253,7 +259,11 @@ async fn upload_once(
 ) -> std::result::Result<(), String> {
     let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if size <= options.multipart_threshold {
-        let data = read_chunk(&mut file, path, usize::try_from(size).map_err(|e| e.to_string())?)?;
+        let data = read_chunk(
+            &mut file,
+            path,
+            usize::try_from(size).map_err(|e| e.to_string())?,
+        )?;
         store
             .put(location, PutPayload::from(data))
             .await
@@ -270,7 +280,10 @@ async fn upload_once(
         while sent < size {
             let data = read_chunk(&mut file, path, part)?;
             if data.is_empty() {
-                return Err(format!("{} ended at {sent} of {size} bytes", path.display()));
+                return Err(format!(
+                    "{} ended at {sent} of {size} bytes",
+                    path.display()
+                ));
             }
             sent += data.len() as u64;
             upload
@@ -323,8 +336,14 @@ mod tests {
         let dbg = format!("{t:?}");
         assert!(!dbg.contains("XYZ"), "{dbg}");
         assert_eq!(scrub("key AKXYZ bad", &t.credentials), "key <redacted> bad");
-        let p = OutputParams::parse(r#"{"path":"s3://b/k","region":"r"}"#, ParseOptions::default())?;
-        assert!(matches!(S3Target::from_params(&p.params), Err(Error::MissingCredentials { .. })));
+        let p = OutputParams::parse(
+            r#"{"path":"s3://b/k","region":"r"}"#,
+            ParseOptions::default(),
+        )?;
+        assert!(matches!(
+            S3Target::from_params(&p.params),
+            Err(Error::MissingCredentials { .. })
+        ));
         Ok(())
     }
 
@@ -349,9 +368,14 @@ mod tests {
         let r = upload_file_blocking(&f, &t, &opts, &mut alerts);
         assert!(matches!(r, Err(Error::Upload { .. })), "{r:?}");
         let texts: Vec<&str> = alerts.iter().map(|a| a.text.as_str()).collect();
-        assert!(texts[0].starts_with("Initiated upload of results to S3, bucket = b, key = k.parquet"));
+        assert!(
+            texts[0].starts_with("Initiated upload of results to S3, bucket = b, key = k.parquet")
+        );
         assert!(texts[1].starts_with("S3 PUT failed attempt 1"));
-        assert_eq!(texts.last().copied(), Some("Upload to S3 failed, bucket = b, key = k.parquet"));
+        assert_eq!(
+            texts.last().copied(),
+            Some("Upload to S3 failed, bucket = b, key = k.parquet")
+        );
         Ok(())
     }
 }

@@ -134,7 +134,8 @@ pub fn write_file<W: Write + ?Sized, R: Read>(
 ) -> Result<Checksum> {
     let chunk = chunk.clamp(1, MAX_DATA_CHUNK);
     let name = fixed(filename, FILENAME_BYTES);
-    sink.write_all(&meta_record(filename, size)).map_err(Error::Sink)?;
+    sink.write_all(&meta_record(filename, size))
+        .map_err(Error::Sink)?;
     let mut sum = Checksum::default();
     let mut buf = vec![0u8; chunk.min(usize::try_from(size).unwrap_or(chunk)).max(1)];
     let mut sent = 0u64;
@@ -158,7 +159,8 @@ pub fn write_file<W: Write + ?Sized, R: Read>(
         });
     }
     if with_checksum {
-        sink.write_all(&eof_record(filename, sum.0)).map_err(Error::Sink)?;
+        sink.write_all(&eof_record(filename, sum.0))
+            .map_err(Error::Sink)?;
     }
     Ok(sum)
 }
@@ -195,7 +197,9 @@ where
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let chunk = chunk.clamp(1, MAX_DATA_CHUNK);
     let name = fixed(filename, FILENAME_BYTES);
-    sink.write_all(&meta_record(filename, size)).await.map_err(Error::Sink)?;
+    sink.write_all(&meta_record(filename, size))
+        .await
+        .map_err(Error::Sink)?;
     let mut sum = Checksum::default();
     let mut buf = vec![0u8; chunk.min(usize::try_from(size).unwrap_or(chunk)).max(1)];
     let mut sent = 0u64;
@@ -227,7 +231,9 @@ where
         });
     }
     if with_checksum {
-        sink.write_all(&eof_record(filename, sum.0)).await.map_err(Error::Sink)?;
+        sink.write_all(&eof_record(filename, sum.0))
+            .await
+            .map_err(Error::Sink)?;
     }
     sink.flush().await.map_err(Error::Sink)?;
     Ok(sum)
@@ -311,20 +317,30 @@ pub fn decode<R: Read>(mut input: R) -> Result<Decoded> {
         let type_size = usize::from(u16::from_be_bytes([header[2], header[3]]));
         let data_size = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
         if data_size > MAX_DATA_CHUNK + FILENAME_BYTES + 4096 {
-            return Err(bad(format!("record of {data_size} bytes is larger than any SlideRule record")));
+            return Err(bad(format!(
+                "record of {data_size} bytes is larger than any SlideRule record"
+            )));
         }
         let mut body = vec![0u8; type_size + data_size];
         let got = read_full(&mut input, &mut body)?;
         if got < body.len() {
-            return Err(bad(format!("truncated record: {got} of {} bytes", body.len())));
+            return Err(bad(format!(
+                "truncated record: {got} of {} bytes",
+                body.len()
+            )));
         }
         let rectype = cstr(&body[..type_size]);
         let data = &body[type_size..];
         match rectype.as_str() {
             "arrowrec.meta" => {
                 let name = cstr(data.get(..FILENAME_BYTES).unwrap_or(data));
-                let size = le_u64(data, FILENAME_BYTES).ok_or_else(|| bad("arrowrec.meta too short".into()))?;
-                if out.files.iter().any(|f| f.name == name && Some(f) == open.and_then(|i| out.files.get(i))) {
+                let size = le_u64(data, FILENAME_BYTES)
+                    .ok_or_else(|| bad("arrowrec.meta too short".into()))?;
+                if out
+                    .files
+                    .iter()
+                    .any(|f| f.name == name && Some(f) == open.and_then(|i| out.files.get(i)))
+                {
                     return Err(bad(format!("file transfer already in progress for {name}")));
                 }
                 out.files.push(DecodedFile {
@@ -342,21 +358,32 @@ pub fn decode<R: Read>(mut input: R) -> Result<Decoded> {
                     .iter_mut()
                     .rev()
                     .find(|f| f.name == name)
-                    .ok_or_else(|| bad(format!("arrowrec.data for \"{name}\" without arrowrec.meta")))?;
-                f.bytes.extend_from_slice(data.get(FILENAME_BYTES..).unwrap_or_default());
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "arrowrec.data for \"{name}\" without arrowrec.meta"
+                        ))
+                    })?;
+                f.bytes
+                    .extend_from_slice(data.get(FILENAME_BYTES..).unwrap_or_default());
                 if f.bytes.len() as u64 > f.size {
-                    return Err(bad(format!("\"{name}\" has more bytes than the {} announced", f.size)));
+                    return Err(bad(format!(
+                        "\"{name}\" has more bytes than the {} announced",
+                        f.size
+                    )));
                 }
             }
             "arrowrec.eof" => {
                 let name = cstr(data.get(..FILENAME_BYTES).unwrap_or(data));
-                let sum = le_u64(data, FILENAME_BYTES).ok_or_else(|| bad("arrowrec.eof too short".into()))?;
+                let sum = le_u64(data, FILENAME_BYTES)
+                    .ok_or_else(|| bad("arrowrec.eof too short".into()))?;
                 let f = out
                     .files
                     .iter_mut()
                     .rev()
                     .find(|f| f.name == name)
-                    .ok_or_else(|| bad(format!("arrowrec.eof for \"{name}\" without arrowrec.meta")))?;
+                    .ok_or_else(|| {
+                        bad(format!("arrowrec.eof for \"{name}\" without arrowrec.meta"))
+                    })?;
                 let mut actual = Checksum::default();
                 actual.update(&f.bytes);
                 if actual.0 != sum {
@@ -370,12 +397,19 @@ pub fn decode<R: Read>(mut input: R) -> Result<Decoded> {
             }
             "arrowrec.remote" => {
                 let url = cstr(data.get(..URL_BYTES).unwrap_or(data));
-                let size = le_u64(data, URL_BYTES).ok_or_else(|| bad("arrowrec.remote too short".into()))?;
+                let size = le_u64(data, URL_BYTES)
+                    .ok_or_else(|| bad("arrowrec.remote too short".into()))?;
                 out.remotes.push(Remote { url, size });
             }
             "exceptrec" => {
-                let code = data.get(0..4).and_then(|b| b.try_into().ok()).map_or(0, i32::from_le_bytes);
-                let level = data.get(4..8).and_then(|b| b.try_into().ok()).map_or(0, u32::from_le_bytes);
+                let code = data
+                    .get(0..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, i32::from_le_bytes);
+                let level = data
+                    .get(4..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u32::from_le_bytes);
                 out.alerts.push(Alert {
                     code,
                     level,
@@ -425,7 +459,10 @@ mod tests {
         let d = decode(&framed[..])?;
         assert_eq!(d.files[0].bytes, file);
         // 4 data records (300, 300, 300, 100).
-        let data_records = framed.windows(14).filter(|w| w == b"arrowrec.data\0").count();
+        let data_records = framed
+            .windows(14)
+            .filter(|w| w == b"arrowrec.data\0")
+            .count();
         assert_eq!(data_records, 4);
         let mut c = Checksum(u64::MAX);
         c.update(&[2]);
@@ -446,7 +483,10 @@ mod tests {
         let at = framed.windows(4).position(|w| w == b"abcd").unwrap_or(0);
         let mut flipped = framed.clone();
         flipped[at] = b'z';
-        assert!(matches!(decode(&flipped[..]), Err(Error::ChecksumMismatch { .. })));
+        assert!(matches!(
+            decode(&flipped[..]),
+            Err(Error::ChecksumMismatch { .. })
+        ));
         // Announcing more bytes than sent is an error when writing.
         let mut sink = Vec::new();
         assert!(write_file(&mut sink, "f", &b"abc"[..], 4, false, 4).is_err());
@@ -461,7 +501,13 @@ mod tests {
         let d = decode(&s[..])?;
         assert_eq!(d.alerts[0].text, "hello");
         assert_eq!(d.other, vec![("atl06rec".to_owned(), vec![1, 2, 3])]);
-        assert_eq!(d.remotes[0], Remote { url: "s3://b/k".into(), size: 9 });
+        assert_eq!(
+            d.remotes[0],
+            Remote {
+                url: "s3://b/k".into(),
+                size: 9
+            }
+        );
         Ok(())
     }
 }

@@ -49,12 +49,21 @@ fn sample_rows_read_into_records() {
     let geo = elevations(&dir.join("atl06p_10rows_v4.3.2.geoparquet"));
     let plain = elevations(&dir.join("atl06p_10rows_v4.3.2.parquet"));
     assert_eq!(geo.len(), 10);
-    assert_eq!(geo, plain, "GeoParquet and plain samples hold the same rows");
+    assert_eq!(
+        geo, plain,
+        "GeoParquet and plain samples hold the same rows"
+    );
     let r0 = geo[0];
     assert_eq!(r0.time, 1_552_556_446_894_008_576);
     assert_eq!(r0.extent_id, 0x4880_0023_8000_0002);
-    assert_eq!(r0.longitude.to_le_bytes(), [0x13, 0x05, 0x81, 0x7d, 0x50, 0x33, 0x3a, 0xc0]);
-    assert_eq!(r0.latitude.to_le_bytes(), [0x0a, 0xbb, 0x8b, 0x47, 0xb2, 0x34, 0x52, 0x40]);
+    assert_eq!(
+        r0.longitude.to_le_bytes(),
+        [0x13, 0x05, 0x81, 0x7d, 0x50, 0x33, 0x3a, 0xc0]
+    );
+    assert_eq!(
+        r0.latitude.to_le_bytes(),
+        [0x0a, 0xbb, 0x8b, 0x47, 0xb2, 0x34, 0x52, 0x40]
+    );
     assert_eq!((r0.rgt, r0.cycle, r0.region), (1160, 2, 3));
     let big = elevations(&dir.join("atl06p_v4.9.3.parquet"));
     assert_eq!(big.len(), 2779);
@@ -62,7 +71,14 @@ fn sample_rows_read_into_records() {
     assert!(big.iter().all(|e| e.time % 256 == 0));
 }
 
-fn rewrite(src: &Path, out: &Path, format: Format, compat: Compat, request: Option<String>, server: ServerInfo) {
+fn rewrite(
+    src: &Path,
+    out: &Path,
+    format: Format,
+    compat: Compat,
+    request: Option<String>,
+    server: ServerInfo,
+) {
     let rows = elevations(src);
     let options = ExportOptions {
         format,
@@ -106,7 +122,14 @@ fn plain_rewrite_matches_v4_9_3_columns_types_and_metadata_bytes() {
     let (parms, server) = server_of(&theirs);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ours.parquet");
-    rewrite(&src, &out, Format::Parquet, Compat::SlideRule4_20, Some(parms), server);
+    rewrite(
+        &src,
+        &out,
+        Format::Parquet,
+        Compat::SlideRule4_20,
+        Some(parms),
+        server,
+    );
 
     // Columns: names, order, physical/logical types, nullability.
     assert_eq!(parquet_columns(&out), parquet_columns(&src));
@@ -139,7 +162,14 @@ fn geoparquet_rewrite_matches_v4_3_2_and_improved_mode_is_valid_1_1() {
     let src = dir.join("atl06p_10rows_v4.3.2.geoparquet");
     let tmp = tempfile::tempdir().unwrap();
     let compat = tmp.path().join("compat.parquet");
-    rewrite(&src, &compat, Format::GeoParquet, Compat::SlideRule4_20, None, ServerInfo::default());
+    rewrite(
+        &src,
+        &compat,
+        Format::GeoParquet,
+        Compat::SlideRule4_20,
+        None,
+        ServerInfo::default(),
+    );
     let cols = |p: &Path| {
         parquet_columns(p)
             .into_iter()
@@ -147,7 +177,12 @@ fn geoparquet_rewrite_matches_v4_3_2_and_improved_mode_is_valid_1_1() {
             .collect::<Vec<_>>()
     };
     // The sample stores time as INT96 (reference §2.2); compare names and order.
-    let names = |p: &Path| parquet_columns(p).into_iter().map(|c| c.split(' ').next().unwrap().to_owned()).collect::<Vec<_>>();
+    let names = |p: &Path| {
+        parquet_columns(p)
+            .into_iter()
+            .map(|c| c.split(' ').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&compat), names(&src));
     assert_eq!(cols(&compat).len(), 18);
     assert_eq!(key(&compat, "geo").unwrap(), GEO_SLIDERULE);
@@ -156,22 +191,39 @@ fn geoparquet_rewrite_matches_v4_3_2_and_improved_mode_is_valid_1_1() {
     // Geometry WKB bytes identical.
     let (_, ours) = read_batches(&compat);
     let (_, theirs) = read_batches(&src);
-    assert_eq!(ours[0].column_by_name("geometry"), theirs[0].column_by_name("geometry"));
+    assert_eq!(
+        ours[0].column_by_name("geometry"),
+        theirs[0].column_by_name("geometry")
+    );
     assert_eq!(elevations(&compat), elevations(&src));
 
     // Improved: valid GeoParquet 1.1 with the data's bbox.
     let improved = tmp.path().join("improved.parquet");
-    rewrite(&src, &improved, Format::GeoParquet, Compat::Improved, None, ServerInfo::default());
+    rewrite(
+        &src,
+        &improved,
+        Format::GeoParquet,
+        Compat::Improved,
+        None,
+        ServerInfo::default(),
+    );
     let report = geoparquet_io::validate_footer(&improved).unwrap();
     assert!(report.is_valid(), "{report:?}");
     let geo: serde_json::Value = serde_json::from_str(&key(&improved, "geo").unwrap()).unwrap();
     assert_eq!(geo["version"], "1.1.0");
     let rows = elevations(&src);
-    let xmin = rows.iter().map(|r| r.longitude).fold(f64::INFINITY, f64::min);
-    let ymax = rows.iter().map(|r| r.latitude).fold(f64::NEG_INFINITY, f64::max);
+    let xmin = rows
+        .iter()
+        .map(|r| r.longitude)
+        .fold(f64::INFINITY, f64::min);
+    let ymax = rows
+        .iter()
+        .map(|r| r.latitude)
+        .fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(geo["columns"]["geometry"]["bbox"][0].as_f64(), Some(xmin));
     assert_eq!(geo["columns"]["geometry"]["bbox"][3].as_f64(), Some(ymax));
     assert!(geo["columns"]["geometry"].get("epoch").is_none());
-    let sr: serde_json::Value = serde_json::from_str(&key(&improved, "sliderule").unwrap()).unwrap();
+    let sr: serde_json::Value =
+        serde_json::from_str(&key(&improved, "sliderule").unwrap()).unwrap();
     assert!(sr["server"]["plugins"]["sliderule-export"].is_string());
 }

@@ -38,10 +38,16 @@ fn atl03_flattened_round_trips_and_row_groups_keep_records_whole() {
         assert_eq!(s.rows as usize, total);
         let (schema, batches) = read_batches(&path);
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        assert_eq!(names, RecordKind::Atl03.column_order(format == Format::GeoParquet));
+        assert_eq!(
+            names,
+            RecordKind::Atl03.column_order(format == Format::GeoParquet)
+        );
         // Reader batches may cut an extent in two: merge neighbours with one id.
         let mut back: Vec<Atl03Extent> = Vec::new();
-        for e in batches.iter().flat_map(|b| Atl03Extent::from_batch(b, "ours").unwrap()) {
+        for e in batches
+            .iter()
+            .flat_map(|b| Atl03Extent::from_batch(b, "ours").unwrap())
+        {
             match back.last_mut() {
                 Some(last) if last.extent_id == e.extent_id => last.photons.extend(e.photons),
                 _ => back.push(e),
@@ -94,7 +100,10 @@ fn atl03_compact_layout_one_row_per_extent() {
     let photons = b.column_by_name("photons").unwrap().as_list::<i32>();
     assert_eq!(photons.value(3).len(), extents[3].photons.len());
     let geo: serde_json::Value = serde_json::from_str(&key(&path, "geo").unwrap()).unwrap();
-    assert_eq!(geo["columns"]["geometry"]["geometry_types"][0], "MultiPoint");
+    assert_eq!(
+        geo["columns"]["geometry"]["geometry_types"][0],
+        "MultiPoint"
+    );
     assert!(geoparquet_io::validate_footer(&path).unwrap().is_valid());
 }
 
@@ -122,10 +131,18 @@ fn atl08_round_trips_with_twenty_metrics() {
     let recs = atl08_records();
     for format in [Format::GeoParquet, Format::Parquet] {
         let path = tmp.path().join(format!("atl08.{}", format.as_str()));
-        export_to_path(&path, recs.iter().cloned().map(Ok), ExportOptions::default().with_format(format)).unwrap();
+        export_to_path(
+            &path,
+            recs.iter().cloned().map(Ok),
+            ExportOptions::default().with_format(format),
+        )
+        .unwrap();
         let (schema, batches) = read_batches(&path);
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        assert_eq!(names, RecordKind::Atl08.column_order(format == Format::GeoParquet));
+        assert_eq!(
+            names,
+            RecordKind::Atl08.column_order(format == Format::GeoParquet)
+        );
         let back: Vec<Atl08Vegetation> = batches
             .iter()
             .flat_map(|b| Atl08Vegetation::from_batch(b, "ours").unwrap())
@@ -142,15 +159,23 @@ fn feather_and_csv_with_sidecars() {
     let tmp = tempfile::tempdir().unwrap();
     let recs = atl08_records();
     let feather = tmp.path().join("veg.feather");
-    let s = export_to_path(&feather, recs.iter().cloned().map(Ok), ExportOptions::default().with_format(Format::Feather)).unwrap();
+    let s = export_to_path(
+        &feather,
+        recs.iter().cloned().map(Ok),
+        ExportOptions::default().with_format(Format::Feather),
+    )
+    .unwrap();
     assert_eq!(s.rows, 12);
     let side: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(tmp.path().join("veg_metadata.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(tmp.path().join("veg_metadata.json")).unwrap())
+            .unwrap();
     // Values are JSON strings holding JSON (double-encoded), as SlideRule writes them.
     let ri: serde_json::Value = serde_json::from_str(side["recordinfo"].as_str().unwrap()).unwrap();
     assert_eq!(ri["as_geo"], false);
     assert!(side["sliderule"].is_string());
-    let reader = arrow_ipc::reader::FileReader::try_new(std::fs::File::open(&feather).unwrap(), None).unwrap();
+    let reader =
+        arrow_ipc::reader::FileReader::try_new(std::fs::File::open(&feather).unwrap(), None)
+            .unwrap();
     let schema = reader.schema();
     assert_eq!(schema.field(0).name(), "h_canopy");
     assert!(schema.metadata().contains_key("sliderule"));
@@ -158,10 +183,18 @@ fn feather_and_csv_with_sidecars() {
     assert_eq!(rows, 12);
 
     let csv = tmp.path().join("veg.csv");
-    export_to_path(&csv, recs.iter().cloned().map(Ok), ExportOptions::default().with_format(Format::Csv)).unwrap();
+    export_to_path(
+        &csv,
+        recs.iter().cloned().map(Ok),
+        ExportOptions::default().with_format(Format::Csv),
+    )
+    .unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next().unwrap(), RecordKind::Atl08.column_order(false).join(","));
+    assert_eq!(
+        lines.next().unwrap(),
+        RecordKind::Atl08.column_order(false).join(",")
+    );
     let first = lines.next().unwrap();
     assert!(first.starts_with("12.5,0,0,0,0,0,\"[0, 0.5, 1,"), "{first}");
     assert!(first.contains("2020-09-13T12:26:40.000000000"), "{first}");
@@ -183,8 +216,19 @@ fn streamed_output_decodes_to_the_same_file() {
         ..ExportOptions::from_output(&params)
     };
     let mut framed = Vec::new();
-    let done = export(extents.iter().cloned().map(Ok), &params, options.clone(), Some(&mut framed)).unwrap();
-    let Some(Delivery::Streamed { name, size, checksum }) = done.delivery else {
+    let done = export(
+        extents.iter().cloned().map(Ok),
+        &params,
+        options.clone(),
+        Some(&mut framed),
+    )
+    .unwrap();
+    let Some(Delivery::Streamed {
+        name,
+        size,
+        checksum,
+    }) = done.delivery
+    else {
         panic!("not streamed: {:?}", done.delivery)
     };
     assert_eq!(name, "atl03.parquet");
@@ -207,7 +251,11 @@ fn wrong_record_kind_is_an_error() {
     let mut out = Vec::new();
     let mut ex = Exporter::try_new(&mut out, RecordKind::Atl06, ExportOptions::default()).unwrap();
     let err = ex.push(&atl03_extents(1)[0]).unwrap_err();
-    assert!(err.to_string().contains("atl03rec record given to an export of atl06rec"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("atl03rec record given to an export of atl06rec"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -216,7 +264,11 @@ fn failed_build_leaves_no_file() {
     let path = tmp.path().join("never.parquet");
     let records = vec![
         Ok(atl03_extents(1).remove(0)),
-        Err(sliderule_export::Error::InvalidRecord { row: 1, field: "time".into(), message: "bad".into() }),
+        Err(sliderule_export::Error::InvalidRecord {
+            row: 1,
+            field: "time".into(),
+            message: "bad".into(),
+        }),
     ];
     assert!(export_to_path(&path, records, ExportOptions::default()).is_err());
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();

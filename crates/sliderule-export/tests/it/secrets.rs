@@ -31,17 +31,26 @@ fn assert_clean(what: &str, bytes: &[u8]) {
 fn no_secret_in_any_output_byte() {
     let req = request();
     let parsed = OutputParams::parse(&req, ParseOptions::default()).unwrap();
-    assert_clean("Debug of the parameters", format!("{:?}", parsed.params).as_bytes());
+    assert_clean(
+        "Debug of the parameters",
+        format!("{:?}", parsed.params).as_bytes(),
+    );
     assert_clean("warnings", format!("{:?}", parsed.warnings).as_bytes());
     let tmp = tempfile::tempdir().unwrap();
-    for format in [Format::GeoParquet, Format::Parquet, Format::Feather, Format::Csv] {
+    for format in [
+        Format::GeoParquet,
+        Format::Parquet,
+        Format::Feather,
+        Format::Csv,
+    ] {
         let path = tmp.path().join(format!("out.{}", format.as_str()));
         let options = ExportOptions {
             format,
             request: Some(req.clone()),
             ..ExportOptions::from_output(&parsed.params)
         };
-        let summary = export_to_path(&path, atl03_extents(20).into_iter().map(Ok), options).unwrap();
+        let summary =
+            export_to_path(&path, atl03_extents(20).into_iter().map(Ok), options).unwrap();
         assert_clean("summary", format!("{summary:?}").as_bytes());
         for entry in std::fs::read_dir(tmp.path()).unwrap() {
             let p = entry.unwrap().path();
@@ -79,7 +88,18 @@ fn errors_do_not_echo_secrets() {
     // A secret pasted into a wrong-typed key: the message names the kind, not the value.
     let bad = format!(r#"{{"path": "a", "as_geo": "{SECRET}", "region": ["{TOKEN}"]}}"#);
     let p = OutputParams::parse(&bad, ParseOptions::default()).unwrap();
-    assert_clean("warnings", format!("{:?} {}", p.warnings, p.warnings.iter().map(ToString::to_string).collect::<String>()).as_bytes());
+    assert_clean(
+        "warnings",
+        format!(
+            "{:?} {}",
+            p.warnings,
+            p.warnings
+                .iter()
+                .map(ToString::to_string)
+                .collect::<String>()
+        )
+        .as_bytes(),
+    );
     let e = OutputParams::parse(&bad, ParseOptions { strict: true }).unwrap_err();
     assert_clean("strict error", format!("{e} {e:?}").as_bytes());
 }

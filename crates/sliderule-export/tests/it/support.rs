@@ -35,7 +35,10 @@ pub(crate) fn footer_keys(path: &Path) -> Vec<(String, String)> {
 
 /// The value of one footer key.
 pub(crate) fn key(path: &Path, name: &str) -> Option<String> {
-    footer_keys(path).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    footer_keys(path)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 /// Deterministic synthetic ATL03 extents (varying photon counts).
