@@ -7,6 +7,7 @@ mod geojson_out;
 mod inspect;
 mod source;
 mod sliderule_cmd;
+mod quadbin_cmd;
 mod stac_cmd;
 mod validate;
 
@@ -59,6 +60,9 @@ pub enum Command {
     /// STAC Items to stac-geoparquet and back (lossless, streaming), and
     /// STAC API-like item search over a stac-geoparquet file.
     Stac(stac_cmd::StacArgs),
+    /// Quadbin cells: from tiles, points and quadkeys; info, parent,
+    /// children, k-ring, sibling and bbox polyfill (CARTO toolbox semantics).
+    Quadbin(quadbin_cmd::QuadbinArgs),
     /// SlideRule-compatible ICESat-2 exports (ATL03/ATL06/ATL08 records to
     /// GeoParquet, Parquet, Feather or CSV; local, streamed or S3) and
     /// decoding of framed `arrowrec` streams.
@@ -89,6 +93,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Extract(args) => convert::run_extract(cli, args, out),
         Command::Completions(args) => completions::run(cli, args, out),
         Command::Stac(args) => stac_cmd::run(cli, args, out),
+        Command::Quadbin(args) => quadbin_cmd::run(cli, args, out),
         Command::Sliderule(args) => sliderule_cmd::run(cli, args, out),
     }
 }
