@@ -77,6 +77,13 @@ pub(crate) fn gzip(data: &[u8], level: u32) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
+/// One zlib stream (TIFF's deflate).
+pub(crate) fn zlib(data: &[u8], level: u32) -> Vec<u8> {
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len() / 4 + 64), Level::new(level));
+    let _ = enc.write_all(data);
+    enc.finish().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ mod proj;
 mod stats;
 pub mod cell;
 mod error;
+mod export;
 mod lossy;
 pub mod metadata;
 mod pixels;
@@ -26,3 +27,4 @@ pub use convert::{
     ConvertOptions, ConvertSummary, DEFAULT_BLOCK_SIZE, DEFAULT_GZIP_LEVEL, DEFAULT_ROW_GROUP_SIZE, HISTOGRAM_BUCKETS,
     Resampling, ZoomStrategy, geotiff_to_raquet,
 };
+pub use export::{GeoTiffSummary, raquet_to_geotiff, render_rgba, write_png};

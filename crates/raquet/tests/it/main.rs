@@ -3,3 +3,4 @@
 mod read;
 mod validate;
 mod convert;
+mod export;

@@ -1,0 +1,298 @@
+//! Out of RaQuet: a tile rendered to PNG, the native zoom written back to GeoTIFF.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use tiff::encoder::TiffEncoder;
+use tiff::tags::Tag;
+
+use crate::cell::{self, CE};
+use crate::{BandType, Error, Pixels, Reader, Result, Tile};
+
+/// Writes `bytes` to `path` atomically (a temporary file in the same folder, renamed).
+fn atomic(path: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    {
+        let mut w = BufWriter::new(tmp.as_file());
+        write(&mut w)?;
+        std::io::Write::flush(&mut w).map_err(|e| Error::io(path, e))?;
+    }
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Renders a tile as RGBA pixels: a palette band through its colour table, red/green/blue
+/// (and alpha) bands as they are, anything else as grey stretched between the band's
+/// `STATISTICS_MINIMUM` and `STATISTICS_MAXIMUM` (else the tile's own range); nodata is
+/// transparent.
+///
+/// ```no_run
+/// let r = raquet::Reader::open("raster.parquet")?;
+/// let tile = r.tile(8, 130, 86)?.expect("tile present");
+/// let rgba = raquet::render_rgba(&r, &tile);
+/// assert_eq!(rgba.len(), 4 * 256 * 256);
+/// # Ok::<(), raquet::Error>(())
+/// ```
+pub fn render_rgba(reader: &Reader, tile: &Tile) -> Vec<u8> {
+    let m = reader.metadata();
+    let n = tile.width as usize * tile.height as usize;
+    let mut out = vec![0u8; n * 4];
+    let w = tile.width;
+    let value = |b: usize, i: usize| tile.value(b, (i / w as usize) as u32, (i % w as usize) as u32);
+    let interp = |b: usize| m.bands.get(b).and_then(|x| x.colorinterp.clone()).unwrap_or_default();
+    if let Some(ct) = m.bands.first().and_then(|b| b.colortable.as_ref()) {
+        for i in 0..n {
+            if let Some(v) = value(0, i) {
+                #[allow(clippy::cast_possible_truncation)]
+                let c = ct.get(&(v as i64)).copied().unwrap_or([0, 0, 0, 0]);
+                out[i * 4..i * 4 + 4].copy_from_slice(&c);
+            }
+        }
+        return out;
+    }
+    let rgb = m.bands.len() >= 3 && interp(0) == "red" && interp(1) == "green" && interp(2) == "blue";
+    if rgb && m.bands.iter().all(|b| b.band_type == BandType::Uint8) {
+        let alpha = m.bands.iter().position(|b| b.colorinterp.as_deref() == Some("alpha"));
+        for i in 0..n {
+            let px = [value(0, i), value(1, i), value(2, i)];
+            if px.iter().any(Option::is_none) {
+                continue;
+            }
+            for (k, v) in px.iter().enumerate() {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let b = v.unwrap_or(0.0) as u8;
+                out[i * 4 + k] = b;
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let a = alpha.and_then(|a| value(a, i)).map_or(255, |a| a as u8);
+            out[i * 4 + 3] = a;
+        }
+        return out;
+    }
+    let st = m.bands.first().map(|b| b.statistics).unwrap_or_default();
+    let (mut lo, mut hi) = (st.minimum.unwrap_or(f64::NAN), st.maximum.unwrap_or(f64::NAN));
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) {
+        lo = f64::INFINITY;
+        hi = f64::NEG_INFINITY;
+        for i in 0..n {
+            if let Some(v) = value(0, i).filter(|v| v.is_finite()) {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    let span = (hi - lo).max(f64::MIN_POSITIVE);
+    for i in 0..n {
+        if let Some(v) = value(0, i).filter(|v| v.is_finite()) {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let g = (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8;
+            out[i * 4..i * 4 + 4].copy_from_slice(&[g, g, g, 255]);
+        }
+    }
+    out
+}
+
+/// Renders a tile (see [`render_rgba`]) into an RGBA PNG file, written atomically.
+pub fn write_png(reader: &Reader, tile: &Tile, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let rgba = render_rgba(reader, tile);
+    atomic(path, |w| {
+        let mut enc = png::Encoder::new(w, tile.width, tile.height);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header()?;
+        writer.write_image_data(&rgba)?;
+        writer.finish()?;
+        Ok(())
+    })
+}
+
+/// A sample type the GeoTIFF writer stores.
+trait Sample: Copy {
+    const BITS: u16;
+    const FORMAT: u16;
+    fn from_f64(v: f64) -> Self;
+    /// Appends the sample in native byte order (the order `TiffEncoder` declares).
+    fn put(self, out: &mut Vec<u8>);
+}
+
+macro_rules! sample {
+    ($t:ty, $bits:expr, $fmt:expr) => {
+        impl Sample for $t {
+            const BITS: u16 = $bits;
+            const FORMAT: u16 = $fmt;
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_lossless)]
+            fn from_f64(v: f64) -> Self {
+                v as $t
+            }
+            fn put(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_ne_bytes());
+            }
+        }
+    };
+}
+sample!(u8, 8, 1);
+sample!(i8, 8, 2);
+sample!(u16, 16, 1);
+sample!(i16, 16, 2);
+sample!(u32, 32, 1);
+sample!(i32, 32, 2);
+sample!(u64, 64, 1);
+sample!(i64, 64, 2);
+sample!(f32, 32, 3);
+sample!(f64, 64, 3);
+
+/// What [`raquet_to_geotiff`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GeoTiffSummary {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Bands.
+    pub bands: usize,
+    /// Native tiles copied.
+    pub tiles: usize,
+}
+
+/// Writes the native zoom of a RaQuet file as a deflate-compressed, stripped GeoTIFF in
+/// EPSG:3857 covering the tiles present (absent tiles are nodata, or 0), one row of tiles
+/// at a time (each strip one zlib stream). float16 bands are written as float32.
+///
+/// ```no_run
+/// let s = raquet::raquet_to_geotiff("raster.parquet", "raster.tif")?;
+/// println!("{}x{} pixels", s.width, s.height);
+/// # Ok::<(), raquet::Error>(())
+/// ```
+pub fn raquet_to_geotiff(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Result<GeoTiffSummary> {
+    let reader = Reader::open(input)?;
+    let m = reader.metadata();
+    let types: Vec<BandType> = m.bands.iter().map(|b| b.band_type).collect();
+    let t0 = types.first().copied().ok_or_else(|| Error::Metadata("no bands".into()))?;
+    if types.iter().any(|t| *t != t0) {
+        return Err(Error::InvalidArgument("to GeoTIFF: every band must have the same type".into()));
+    }
+    macro_rules! go {
+        ($t:ty) => {
+            write_tiff::<$t>(&reader, output.as_ref())
+        };
+    }
+    match t0 {
+        BandType::Uint8 => go!(u8),
+        BandType::Int8 => go!(i8),
+        BandType::Uint16 => go!(u16),
+        BandType::Int16 => go!(i16),
+        BandType::Uint32 => go!(u32),
+        BandType::Int32 => go!(i32),
+        BandType::Uint64 => go!(u64),
+        BandType::Int64 => go!(i64),
+        BandType::Float16 | BandType::Float32 => go!(f32),
+        BandType::Float64 => go!(f64),
+    }
+}
+
+fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummary> {
+    let m = reader.metadata();
+    let nb = m.bands.len();
+    let z = m.tiling.max_zoom;
+    let bs = m.tiling.block_width;
+    let mut tiles: Vec<(u32, u32)> = reader
+        .blocks()
+        .iter()
+        .filter_map(|b| cell::tile_from_cell(*b))
+        .filter(|(tz, _, _)| *tz == z)
+        .map(|(_, x, y)| (x, y))
+        .collect();
+    if tiles.is_empty() {
+        return Err(Error::InvalidArgument(format!("no tiles at the native zoom {z}")));
+    }
+    tiles.sort_by_key(|(x, y)| (*y, *x));
+    let x0 = tiles.iter().map(|t| t.0).min().unwrap_or(0);
+    let x1 = tiles.iter().map(|t| t.0).max().unwrap_or(0);
+    let y0 = tiles.iter().map(|t| t.1).min().unwrap_or(0);
+    let y1 = tiles.iter().map(|t| t.1).max().unwrap_or(0);
+    let width = (x1 - x0 + 1).checked_mul(bs).ok_or_else(|| Error::InvalidArgument("raster too wide".into()))?;
+    let height = (y1 - y0 + 1).checked_mul(bs).ok_or_else(|| Error::InvalidArgument("raster too tall".into()))?;
+    let nodata = m.bands.first().and_then(|b| b.nodata);
+    let fill = T::from_f64(nodata.unwrap_or(0.0));
+    let px = CE / 2f64.powi(i32::from(z)) / f64::from(bs);
+    let [xmin, _, _, ymax] = cell::tile_bounds_mercator(z, x0, y0);
+    let count = tiles.len();
+    atomic(output, |w| {
+        let terr = |e| Error::tiff(output, e);
+        let mut enc = TiffEncoder::new(w).map_err(terr)?;
+        let mut d = enc.image_directory().map_err(terr)?;
+        let wu = width as usize;
+        let bsu = bs as usize;
+        let mut strip = vec![fill; wu * bsu * nb];
+        let mut bytes = Vec::with_capacity(strip.len() * usize::from(T::BITS / 8));
+        let mut offsets: Vec<u32> = Vec::new();
+        let mut counts: Vec<u32> = Vec::new();
+        let mut it = tiles.iter().peekable();
+        for ty in y0..=y1 {
+            strip.fill(fill);
+            while let Some(&&(tx, y)) = it.peek() {
+                if y != ty {
+                    break;
+                }
+                let _ = it.next();
+                let Some(tile) = reader.tile(z, tx, ty)? else { continue };
+                let ox = (tx - x0) as usize * bsu;
+                for (b, band) in tile.bands.iter().enumerate() {
+                    copy_band(band, &mut strip, ox, wu, bsu, b, nb);
+                }
+            }
+            bytes.clear();
+            strip.iter().for_each(|v| v.put(&mut bytes));
+            // Each strip is one zlib stream (TIFF compression 8, "Adobe deflate").
+            let z = crate::blob::zlib(&bytes, 6);
+            let off = d.write_data(&z[..]).map_err(terr)?;
+            offsets.push(u32::try_from(off).map_err(|_| Error::InvalidArgument("GeoTIFF beyond 4 GiB (BigTIFF not written)".into()))?);
+            counts.push(u32::try_from(z.len()).map_err(|_| Error::InvalidArgument("strip beyond 4 GiB".into()))?);
+        }
+        let n16 = u16::try_from(nb).map_err(|_| Error::InvalidArgument("too many bands".into()))?;
+        let rgb = nb >= 3
+            && m.bands[..3].iter().map(|b| b.colorinterp.as_deref()).eq([Some("red"), Some("green"), Some("blue")]);
+        d.write_tag(Tag::ImageWidth, width).map_err(terr)?;
+        d.write_tag(Tag::ImageLength, height).map_err(terr)?;
+        d.write_tag(Tag::BitsPerSample, &vec![T::BITS; nb][..]).map_err(terr)?;
+        d.write_tag(Tag::Compression, 8u16).map_err(terr)?;
+        d.write_tag(Tag::PhotometricInterpretation, if rgb { 2u16 } else { 1u16 }).map_err(terr)?;
+        d.write_tag(Tag::StripOffsets, &offsets[..]).map_err(terr)?;
+        d.write_tag(Tag::SamplesPerPixel, n16).map_err(terr)?;
+        d.write_tag(Tag::RowsPerStrip, bs).map_err(terr)?;
+        d.write_tag(Tag::StripByteCounts, &counts[..]).map_err(terr)?;
+        d.write_tag(Tag::PlanarConfiguration, 1u16).map_err(terr)?;
+        let base = if rgb { 3 } else { 1 };
+        if nb > base {
+            let alpha = m.bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha");
+            let extra: Vec<u16> = (base..nb).map(|k| if alpha && k == nb - 1 { 2 } else { 0 }).collect();
+            d.write_tag(Tag::ExtraSamples, &extra[..]).map_err(terr)?;
+        }
+        d.write_tag(Tag::SampleFormat, &vec![T::FORMAT; nb][..]).map_err(terr)?;
+        d.write_tag(Tag::ModelPixelScaleTag, &[px, px, 0.0][..]).map_err(terr)?;
+        d.write_tag(Tag::ModelTiepointTag, &[0.0, 0.0, 0.0, xmin, ymax, 0.0][..]).map_err(terr)?;
+        let keys: [u16; 20] = [1, 1, 0, 4, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 3857, 3076, 0, 1, 9001];
+        d.write_tag(Tag::GeoKeyDirectoryTag, &keys[..]).map_err(terr)?;
+        if let Some(nd) = nodata {
+            let s = if nd.is_nan() { "nan".to_string() } else { format!("{nd}") };
+            d.write_tag(Tag::GdalNodata, s.as_str()).map_err(terr)?;
+        }
+        d.finish().map_err(terr)?;
+        Ok(())
+    })?;
+    Ok(GeoTiffSummary { width, height, bands: nb, tiles: count })
+}
+
+fn copy_band<T: Sample>(band: &Pixels, strip: &mut [T], ox: usize, w: usize, bs: usize, b: usize, n: usize) {
+    let vals = band.to_f64_vec();
+    for r in 0..bs {
+        for c in 0..bs {
+            if let (Some(v), Some(slot)) = (vals.get(r * bs + c), strip.get_mut(((r * w) + ox + c) * n + b)) {
+                *slot = T::from_f64(*v);
+            }
+        }
+    }
+}
