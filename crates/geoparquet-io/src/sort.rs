@@ -193,9 +193,10 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     }
     let input_meta = reader.metadata().clone();
     let mut writer = options.writer.clone();
+    // The writer buffers one row group: a quarter of the cap, at least 16 MiB.
     writer.row_group_bytes = writer
         .row_group_bytes
-        .min((options.memory / 4).max(1 << 20));
+        .min((options.memory / 4).max(16 << 20));
     let written = match single {
         Some(parts) => {
             let batches = sorted_batches(parts, batch_rows)?;

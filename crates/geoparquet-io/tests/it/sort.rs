@@ -19,7 +19,7 @@ fn point(x: f64, y: f64) -> Vec<u8> {
 
 /// `n` pseudo-random points (seeded), ids 0..n, with every 7th id null and
 /// every 11th geometry null; row groups of 1000 rows.
-fn random_points(path: &Path, n: usize) {
+pub(crate) fn random_points(path: &Path, n: usize) {
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = || {
         state ^= state << 13;
