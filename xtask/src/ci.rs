@@ -83,6 +83,20 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     });
     all_ok &= reference.is_ok();
 
+    // The examples of the library guide compile (and run where they can).
+    let guide_start = Instant::now();
+    println!("\n==> library-guide: the Rust examples of docs/src/library.md");
+    let guide = crate::docs::check_library_guide(&project_root());
+    if let Err(e) = &guide {
+        eprintln!("library-guide: {e:#}");
+    }
+    steps.push(Step {
+        name: "library-guide",
+        took: guide_start.elapsed(),
+        ok: guide.is_ok(),
+    });
+    all_ok &= guide.is_ok();
+
     // The user guide (mdBook, installed by .ci/run when missing).
     if have("mdbook") {
         let mut book = Command::new("mdbook");
