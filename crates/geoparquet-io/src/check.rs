@@ -260,15 +260,14 @@ fn check_metadata(
         sbody.iter().copied().max().unwrap_or(0),
     );
     let in_range = |r: (u64, u64)| slo >= r.0 && shi <= r.1;
-    let bytes_status = if file_size < CHECK_SMALL_FILE_BYTES {
-        Status::Pass
-    } else if in_range(CHECK_OPTIMAL_ROW_GROUP_BYTES) {
-        Status::Pass
-    } else if in_range(CHECK_ACCEPTABLE_ROW_GROUP_BYTES) {
-        Status::Warn
-    } else {
-        Status::Fail
-    };
+    let bytes_status =
+        if file_size < CHECK_SMALL_FILE_BYTES || in_range(CHECK_OPTIMAL_ROW_GROUP_BYTES) {
+            Status::Pass
+        } else if in_range(CHECK_ACCEPTABLE_ROW_GROUP_BYTES) {
+            Status::Warn
+        } else {
+            Status::Fail
+        };
     items.push(item(
         "row_group_bytes",
         bytes_status,
