@@ -500,8 +500,22 @@ fn git_stdout(root: &Path, args: &[&str]) -> anyhow::Result<Option<String>> {
         .then(|| String::from_utf8_lossy(&o.stdout).trim().to_owned()))
 }
 
-/// The tag-driven publish: dry run unless `execute`.
-fn publish(root: &Path, execute: bool, exclude: &[String]) -> anyhow::Result<()> {
+/// What the checks before a publish found.
+#[derive(Debug)]
+struct Preflight {
+    version: Version,
+    tag: String,
+    /// `git status --porcelain`; empty when clean.
+    dirty: String,
+    /// The tag was created now (it must be pushed).
+    created: bool,
+}
+
+/// Everything `release publish` checks before running cargo: the changelogs
+/// have a section for the manifest's version, the tag pushed to CI (if any)
+/// is that version, the tree is clean (for `execute`), and the tag `vX.Y.Z` is
+/// on `HEAD` (created when missing, for `execute`).
+fn preflight(root: &Path, execute: bool, ref_name: Option<&str>) -> anyhow::Result<Preflight> {
     let version = workspace_version(root)?;
     let tag = format!("v{version}");
     let mode = if execute { "publish" } else { "dry run" };
@@ -526,7 +540,7 @@ fn publish(root: &Path, execute: bool, exclude: &[String]) -> anyhow::Result<()>
     }
 
     // A CI job started by a tag publishes the version of that tag only.
-    if let Ok(ref_name) = std::env::var("GITHUB_REF_NAME")
+    if let Some(ref_name) = ref_name
         && ref_name.starts_with('v')
         && ref_name != tag
     {
@@ -574,6 +588,23 @@ fn publish(root: &Path, execute: bool, exclude: &[String]) -> anyhow::Result<()>
         }
         None => println!("tag {tag} does not exist yet; `--execute` creates it on HEAD ({head})"),
     }
+    Ok(Preflight {
+        version,
+        tag,
+        dirty,
+        created,
+    })
+}
+
+/// The tag-driven publish: dry run unless `execute`.
+fn publish(root: &Path, execute: bool, exclude: &[String]) -> anyhow::Result<()> {
+    let ref_name = std::env::var("GITHUB_REF_NAME").ok();
+    let Preflight {
+        version,
+        tag,
+        dirty,
+        created,
+    } = preflight(root, execute, ref_name.as_deref())?;
 
     let mut cmd = cargo();
     cmd.current_dir(root)
@@ -800,6 +831,73 @@ mod tests {
             "{e}"
         );
         assert_eq!(read(&tmp.path().join("Cargo.toml")).unwrap(), before);
+    }
+
+    fn git_ok(dir: &Path, args: &[&str]) -> String {
+        let o = git(dir, args).unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    }
+
+    #[test]
+    fn publish_checks_the_changelogs_the_tree_and_the_tag() {
+        if git(Path::new("."), &["--version"]).is_err() {
+            println!("SKIP: git is not installed");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        scratch_copy(&project_root(), dir);
+        git_ok(dir, &["init", "-q"]);
+        git_ok(dir, &["config", "user.name", "Release Test"]);
+        git_ok(dir, &["config", "user.email", "release@example.invalid"]);
+        git_ok(dir, &["config", "tag.gpgSign", "false"]);
+        git_ok(dir, &["config", "commit.gpgSign", "false"]);
+        git_ok(dir, &["add", "."]);
+        git_ok(dir, &["commit", "-q", "-m", "before"]);
+
+        // Not prepared: the changelogs have no section for the current version.
+        let e = preflight(dir, false, None).unwrap_err().to_string();
+        assert!(
+            e.contains("has no section for") && e.contains("release prepare"),
+            "{e}"
+        );
+
+        prepare(dir, "9.8.7", "2030-01-02").unwrap();
+        // Prepared but not committed: fine for a dry run, refused for real.
+        let dry = preflight(dir, false, None).unwrap();
+        assert!(!dry.dirty.is_empty() && !dry.created);
+        assert_eq!(dry.tag, "v9.8.7");
+        let e = preflight(dir, true, None).unwrap_err().to_string();
+        assert!(e.contains("uncommitted changes"), "{e}");
+
+        git_ok(dir, &["commit", "-q", "-am", "release 9.8.7"]);
+        // CI started by another tag.
+        let e = preflight(dir, false, Some("v9.8.8"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("v9.8.8 does not match"), "{e}");
+        // A dry run creates no tag; --execute does, on HEAD, and accepts it afterwards.
+        assert!(!preflight(dir, false, Some("v9.8.7")).unwrap().created);
+        assert!(
+            git(dir, &["rev-parse", "-q", "--verify", "refs/tags/v9.8.7"])
+                .unwrap()
+                .stdout
+                .is_empty()
+        );
+        assert!(preflight(dir, true, None).unwrap().created);
+        let head = git_ok(dir, &["rev-parse", "HEAD"]);
+        assert_eq!(git_ok(dir, &["rev-parse", "v9.8.7^{commit}"]), head);
+        assert!(!preflight(dir, true, Some("v9.8.7")).unwrap().created);
+
+        // A tag left on an older commit is refused.
+        git_ok(dir, &["commit", "-q", "--allow-empty", "-m", "after"]);
+        let e = preflight(dir, false, None).unwrap_err().to_string();
+        assert!(e.contains("tag v9.8.7 exists but points at"), "{e}");
     }
 
     #[test]
