@@ -8,6 +8,7 @@ mod inspect;
 mod source;
 mod sliderule_cmd;
 mod quadbin_cmd;
+mod raquet_cmd;
 mod stac_cmd;
 mod validate;
 
@@ -67,6 +68,9 @@ pub enum Command {
     /// GeoParquet, Parquet, Feather or CSV; local, streamed or S3) and
     /// decoding of framed `arrowrec` streams.
     Sliderule(sliderule_cmd::SlideRuleArgs),
+    /// RaQuet rasters: GeoTIFF to RaQuet, info, tiles (PNG), values, back to
+    /// GeoTIFF, validation.
+    Raquet(raquet_cmd::RaquetArgs),
 }
 
 /// What a command decided: the exit code (what it printed is already out).
@@ -95,6 +99,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Stac(args) => stac_cmd::run(cli, args, out),
         Command::Quadbin(args) => quadbin_cmd::run(cli, args, out),
         Command::Sliderule(args) => sliderule_cmd::run(cli, args, out),
+        Command::Raquet(args) => raquet_cmd::run(cli, args, out),
     }
 }
 
