@@ -36,6 +36,25 @@ pub enum SlideRuleCommand {
     /// Rebuild the files carried by a framed `arrowrec.*` stream (checksums
     /// verified) into a folder, or one file when the stream holds one.
     DecodeStream(DecodeArgs),
+    /// Upload an existing file to the `s3://` path of the `output` parameters
+    /// (temporary credentials, region or endpoint), as `export` does.
+    Upload(UploadArgs),
+}
+
+/// Arguments of `geoquet sliderule upload`.
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The file to upload.
+    pub file: PathBuf,
+    /// The `output` parameters (an `s3://` path, region or endpoint, credentials).
+    #[arg(long, value_name = "JSON")]
+    pub output_json: String,
+    /// Part size of multipart uploads in MiB (at least 5).
+    #[arg(long, value_name = "MIB", default_value_t = 8)]
+    pub part_mib: usize,
+    /// Print a JSON summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The record types.
@@ -107,6 +126,7 @@ pub(crate) fn run(cli: &Cli, args: &SlideRuleArgs, out: &mut dyn Write) -> anyho
     match &args.command {
         SlideRuleCommand::Export(a) => run_export(cli, a, out),
         SlideRuleCommand::DecodeStream(a) => run_decode(cli, a, out),
+        SlideRuleCommand::Upload(a) => run_upload(cli, a, out),
     }
 }
 
@@ -328,4 +348,31 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map_err(|e| e.error)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+fn run_upload(cli: &Cli, args: &UploadArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    use sliderule_export::s3::{S3Target, UploadOptions, upload_file_blocking};
+    let parsed = OutputParams::parse(&args.output_json, ParseOptions::default())
+        .map_err(|e| Unreadable(e.to_string()))?;
+    let target = S3Target::from_params(&parsed.params).map_err(|e| Unreadable(e.to_string()))?;
+    let options = UploadOptions {
+        part_size: args.part_mib.max(5) * 1024 * 1024,
+        ..UploadOptions::default()
+    };
+    let mut alerts = Vec::new();
+    let result = upload_file_blocking(&args.file, &target, &options, &mut alerts);
+    if !cli.quiet && !args.json {
+        for a in &alerts {
+            eprintln!("alert {}: {}", a.code, a.text);
+        }
+    }
+    let size = result.map_err(|e| Unreadable(e.to_string()))?;
+    if args.json {
+        let texts: Vec<&str> = alerts.iter().map(|a| a.text.as_str()).collect();
+        let v = json!({"url": target.url(), "bytes": size, "alerts": texts});
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else if !cli.quiet {
+        writeln!(out, "{} bytes -> {}", size, target.url())?;
+    }
+    Ok(Outcome(EXIT_OK))
 }

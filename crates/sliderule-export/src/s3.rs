@@ -85,7 +85,6 @@ impl S3Target {
             .with_bucket_name(&self.bucket)
             .with_region(&self.region)
             .with_endpoint(&self.endpoint)
-            .with_allow_http(self.endpoint.starts_with("http://"))
             .with_virtual_hosted_style_request(false)
             .with_retry(RetryConfig {
                 backoff: BackoffConfig {
@@ -100,7 +99,9 @@ impl S3Target {
                 ClientOptions::new()
                     .with_timeout(options.timeout)
                     .with_connect_timeout(Duration::from_secs(10)),
-            );
+            )
+            // After the client options, which would reset it.
+            .with_allow_http(self.endpoint.starts_with("http://"));
         if let Some(k) = &self.credentials.access_key_id {
             b = b.with_access_key_id(k.expose());
         }
