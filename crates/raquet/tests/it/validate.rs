@@ -22,3 +22,187 @@ fn corpus_findings() {
         }
     }
 }
+
+mod crafted {
+    //! Files broken on purpose, written with arrow-rs directly.
+
+    use std::io::Write;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, BinaryArray, Int64Array, RecordBatch, StringArray, UInt64Array};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use raquet::{Error, Reader, validate};
+    use serde_json::{Value, json};
+
+    const Z8: (u8, u32, u32) = (8, 130, 86);
+
+    fn cell(z: u8, x: u32, y: u32) -> u64 {
+        raquet::cell::cell_from_tile(z, x, y).unwrap()
+    }
+
+    fn meta(min: u8, max: u8, num_blocks: u64, compression: Value) -> Value {
+        json!({"file_format": "raquet", "version": "0.5.0", "width": 256, "height": 256, "crs": "EPSG:3857",
+            "bounds": [2.8125, 49.15, 4.21875, 50.0], "bounds_crs": "EPSG:4326",
+            "tiling": {"scheme": "quadbin", "block_width": 256, "block_height": 256, "min_zoom": min, "max_zoom": max,
+                "pixel_zoom": max + 8, "num_blocks": num_blocks},
+            "compression": compression,
+            "bands": [{"name": "band_1", "type": "uint8", "nodata": 0,
+                "STATISTICS_MINIMUM": 1, "STATISTICS_MAXIMUM": 1, "STATISTICS_MEAN": 1, "STATISTICS_STDDEV": 0}]})
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// rows: (block, metadata, blob)
+    fn write(path: &Path, rows: &[(u64, Option<String>, Option<Vec<u8>>)], signed: bool) {
+        let bt = if signed { DataType::Int64 } else { DataType::UInt64 };
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("block", bt, false),
+            Field::new("metadata", DataType::Utf8, true),
+            Field::new("band_1", DataType::Binary, true),
+        ]));
+        let blocks: ArrayRef = if signed {
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0 as i64)))
+        } else {
+            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.0)))
+        };
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                blocks,
+                Arc::new(StringArray::from(rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>())),
+                Arc::new(BinaryArray::from(rows.iter().map(|r| r.2.as_deref()).collect::<Vec<_>>())),
+            ],
+        )
+        .unwrap();
+        let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    fn codes(path: &Path) -> Vec<&'static str> {
+        let r = validate(path).unwrap();
+        r.findings.iter().filter(|f| f.severity == raquet::Severity::Error).map(|f| f.code).collect()
+    }
+
+    fn ones() -> Vec<u8> {
+        vec![1u8; 65536]
+    }
+
+    #[test]
+    fn good_file_metadata_first_and_int64_blocks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("ok.parquet");
+        let m = meta(8, 8, 1, json!("gzip")).to_string();
+        write(&p, &[(0, Some(m), None), (cell(Z8.0, Z8.1, Z8.2), None, Some(gz(&ones())))], true);
+        assert_eq!(codes(&p), Vec::<&str>::new());
+        let r = Reader::open(&p).unwrap();
+        assert_eq!(r.metadata_rows(), &[0]);
+        assert_eq!(r.tile(8, 130, 86).unwrap().unwrap().value(0, 5, 5), Some(1.0));
+    }
+
+    #[test]
+    fn gzip_bomb_and_wrong_lengths_name_the_block() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("bomb.parquet");
+        let block = cell(Z8.0, Z8.1, Z8.2);
+        let bomb = gz(&vec![0u8; 50_000_000]);
+        let m = meta(8, 8, 1, json!("gzip")).to_string();
+        write(&p, &[(block, None, Some(bomb)), (0, Some(m.clone()), None)], false);
+        let err = Reader::open(&p).unwrap().tile(8, 130, 86).unwrap_err();
+        assert!(matches!(err, Error::Blob { block: b, .. } if b == block), "{err}");
+        assert!(err.to_string().contains("beyond the declared 65536 bytes"), "{err}");
+        assert!(err.to_string().contains(&block.to_string()), "{err}");
+        assert!(codes(&p).contains(&"blob_size"));
+
+        let p = tmp.path().join("short.parquet");
+        write(&p, &[(block, None, Some(gz(&[1u8; 100]))), (0, Some(m.clone()), None)], false);
+        assert!(codes(&p).contains(&"blob_size"));
+
+        let p = tmp.path().join("raw.parquet");
+        let m0 = meta(8, 8, 1, Value::Null).to_string();
+        write(&p, &[(block, None, Some(vec![1u8; 10])), (0, Some(m0), None)], false);
+        assert!(codes(&p).contains(&"blob_size"));
+
+        let p = tmp.path().join("corrupt.parquet");
+        let mut bad = gz(&ones());
+        bad.truncate(15);
+        write(&p, &[(block, None, Some(bad)), (0, Some(m), None)], false);
+        assert!(codes(&p).contains(&"blob_decode"), "{:?}", codes(&p));
+    }
+
+    #[test]
+    fn pyramid_rules() {
+        let tmp = tempfile::tempdir().unwrap();
+        let blob = || Some(gz(&ones()));
+        // A missing zoom, a wrong num_blocks, unsorted and duplicate rows, a bad cell.
+        let p = tmp.path().join("pyr.parquet");
+        let m = meta(6, 8, 5, json!("gzip")).to_string();
+        write(
+            &p,
+            &[
+                (cell(8, 131, 86), None, blob()),
+                (cell(8, 130, 86), None, blob()),
+                (cell(8, 130, 86), None, blob()),
+                (cell(6, 32, 21), None, blob()),
+                (12345, None, blob()),
+                (0, Some(m), None),
+            ],
+            false,
+        );
+        let c = codes(&p);
+        for code in ["zoom_missing", "num_blocks", "duplicate_block", "invalid_block"] {
+            assert!(c.contains(&code), "{code} not in {c:?}");
+        }
+        let r = validate(&p).unwrap();
+        assert!(!r.with_code("unsorted").is_empty());
+        // A zoom outside min..=max.
+        let p = tmp.path().join("range.parquet");
+        let m = meta(8, 8, 1, json!("gzip")).to_string();
+        write(&p, &[(cell(8, 130, 86), None, blob()), (cell(9, 260, 172), None, blob()), (0, Some(m), None)], false);
+        assert!(codes(&p).contains(&"zoom_out_of_range"));
+    }
+
+    #[test]
+    fn metadata_rules() {
+        let tmp = tempfile::tempdir().unwrap();
+        let blob = || Some(gz(&ones()));
+        let b = cell(8, 130, 86);
+        let p = tmp.path().join("nometa.parquet");
+        write(&p, &[(b, None, blob())], false);
+        assert_eq!(codes(&p), ["metadata_row_missing"]);
+
+        let p = tmp.path().join("notnull.parquet");
+        let m = meta(8, 8, 1, json!("gzip")).to_string();
+        write(&p, &[(b, Some("{}".into()), blob()), (0, Some(m), None)], false);
+        assert!(codes(&p).contains(&"metadata_not_null"));
+
+        let p = tmp.path().join("fields.parquet");
+        let mut m = meta(8, 8, 1, json!("gzip"));
+        m.as_object_mut().unwrap().remove("bounds_crs");
+        m["crs"] = json!("EPSG:4326");
+        m["bands"][0]["STATISTICS_MINIMUM"] = json!(5);
+        m["bands"][0]["STATISTICS_MAXIMUM"] = json!(2);
+        m["tiling"]["pixel_zoom"] = json!(15);
+        write(&p, &[(b, None, blob()), (0, Some(m.to_string()), None)], false);
+        let c = codes(&p);
+        for code in ["metadata_field_missing", "crs", "statistics_inconsistent", "pixel_zoom"] {
+            assert!(c.contains(&code), "{code} not in {c:?}");
+        }
+
+        let p = tmp.path().join("json.parquet");
+        write(&p, &[(b, None, blob()), (0, Some("{not json".into()), None)], false);
+        assert_eq!(codes(&p), ["metadata_invalid"]);
+
+        let p = tmp.path().join("col.parquet");
+        let mut m = meta(8, 8, 1, json!("gzip"));
+        m["bands"][0]["name"] = json!("elevation");
+        write(&p, &[(b, None, blob()), (0, Some(m.to_string()), None)], false);
+        assert_eq!(codes(&p), ["band_column"]);
+    }
+}
