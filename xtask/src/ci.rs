@@ -26,6 +26,26 @@ fn step(steps: &mut Vec<Step>, name: &'static str, mut cmd: Command) -> bool {
     ok
 }
 
+/// A step that runs inside xtask; its error is printed, not returned.
+fn in_process(
+    steps: &mut Vec<Step>,
+    name: &'static str,
+    f: impl FnOnce() -> anyhow::Result<()>,
+) -> bool {
+    println!("\n==> {name}");
+    let start = Instant::now();
+    let result = f();
+    if let Err(e) = &result {
+        eprintln!("{name}: {e:#}");
+    }
+    steps.push(Step {
+        name,
+        took: start.elapsed(),
+        ok: result.is_ok(),
+    });
+    result.is_ok()
+}
+
 fn have(cmd: &str) -> bool {
     Command::new(cmd)
         .arg("--version")
@@ -70,32 +90,13 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     all_ok &= step(&mut steps, "doc", doc);
 
     // The generated CLI reference of the book matches `geoquet --help`.
-    let reference_start = Instant::now();
-    println!("\n==> cli-reference: cargo xtask docs --check");
-    let reference = crate::docs::check_cli_reference(&project_root());
-    if let Err(e) = &reference {
-        eprintln!("cli-reference: {e:#}");
-    }
-    steps.push(Step {
-        name: "cli-reference",
-        took: reference_start.elapsed(),
-        ok: reference.is_ok(),
+    all_ok &= in_process(&mut steps, "cli-reference", || {
+        crate::docs::check_cli_reference(&project_root())
     });
-    all_ok &= reference.is_ok();
-
     // The examples of the library guide compile (and run where they can).
-    let guide_start = Instant::now();
-    println!("\n==> library-guide: the Rust examples of docs/src/library.md");
-    let guide = crate::docs::check_library_guide(&project_root());
-    if let Err(e) = &guide {
-        eprintln!("library-guide: {e:#}");
-    }
-    steps.push(Step {
-        name: "library-guide",
-        took: guide_start.elapsed(),
-        ok: guide.is_ok(),
+    all_ok &= in_process(&mut steps, "library-guide", || {
+        crate::docs::check_library_guide(&project_root())
     });
-    all_ok &= guide.is_ok();
 
     // The user guide (mdBook, installed by .ci/run when missing).
     if have("mdbook") {
