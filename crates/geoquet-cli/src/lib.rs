@@ -1,14 +1,15 @@
 #![doc = include_str!("../README.md")]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod check;
 mod completions;
 mod convert;
 mod geojson_out;
 mod inspect;
-mod source;
-mod sliderule_cmd;
 mod quadbin_cmd;
 mod raquet_cmd;
+mod sliderule_cmd;
+mod source;
 mod stac_cmd;
 mod validate;
 
@@ -55,6 +56,13 @@ pub enum Command {
     /// Write the rows whose geometry intersects a bbox to a new file
     /// (GeoParquet, GeoJSON or NDJSON), pruning row groups and pages first.
     Extract(convert::ExtractArgs),
+    /// Best practice: is the file good to publish (compression, row groups,
+    /// covering, spatial order, bbox, statistics, page index, extension)?
+    /// With --fix OUT, rewrite it so that every rule passes.
+    Check(check::CheckArgs),
+    /// Sort a GeoParquet file spatially (Hilbert or quadkey of each geometry's
+    /// bbox centre) or by a column, with memory capped (external merge sort).
+    Sort(check::SortArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to
     /// standard output.
     Completions(completions::CompletionsArgs),
@@ -95,6 +103,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
         Command::Validate(args) => validate::run(cli, args, out),
         Command::Convert(args) => convert::run_convert(cli, args, out),
         Command::Extract(args) => convert::run_extract(cli, args, out),
+        Command::Check(args) => check::run_check(cli, args, out),
+        Command::Sort(args) => check::run_sort(cli, args, out),
         Command::Completions(args) => completions::run(cli, args, out),
         Command::Stac(args) => stac_cmd::run(cli, args, out),
         Command::Quadbin(args) => quadbin_cmd::run(cli, args, out),

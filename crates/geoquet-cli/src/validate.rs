@@ -55,18 +55,15 @@ pub(crate) fn run(cli: &Cli, args: &ValidateArgs, out: &mut dyn Write) -> anyhow
         };
         geoquet::io::validate(&path, &options).map_err(|e| Unreadable(e.to_string()))?
     };
-    let valid = report.is_valid() && !(args.strict && report.with_severity(Severity::Warning).next().is_some());
+    let valid = report.is_valid()
+        && !(args.strict && report.with_severity(Severity::Warning).next().is_some());
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report.to_json())?)
             .context("writing to stdout")?;
     } else if !cli.quiet || !valid {
         text(&args.file, &report, cli, out).context("writing to stdout")?;
     }
-    Ok(Outcome(if valid {
-        EXIT_OK
-    } else {
-        EXIT_INVALID
-    }))
+    Ok(Outcome(if valid { EXIT_OK } else { EXIT_INVALID }))
 }
 
 fn validate_document(args: &ValidateArgs) -> anyhow::Result<Report> {

@@ -600,3 +600,157 @@ fn outputs_get_the_usual_permissions() {
         assert_eq!(got, want, "{name}: {got:o} vs {want:o}");
     }
 }
+
+// --- validate (data rules), check, sort ------------------------------------------------
+
+fn bad_data(name: &str) -> Option<String> {
+    let dir = test_support::corpus("geoparquet/geoparquet-testing/bad_data")?;
+    Some(dir.join(name).to_string_lossy().to_string())
+}
+
+#[test]
+fn validate_reads_the_data_and_names_rows() {
+    let Some(f) = bad_data("wkb-with-srid-prefix.parquet") else {
+        return;
+    };
+    let o = geoquet(&["validate", "--json", &f]);
+    assert_eq!(code(&o), 1);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let wkb = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "wkb_parse_error")
+        .expect("wkb_parse_error");
+    assert_eq!(wkb["count"], 1);
+    assert_eq!(wkb["rows"], serde_json::json!([0]));
+    // --footer-only does not look at the values.
+    let o = geoquet(&["validate", "--json", "--footer-only", &f]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        !v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "wkb_parse_error")
+    );
+    // Text groups findings by rule with counts.
+    let o = geoquet(&["validate", &f]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("error wkb_parse_error (1 finding(s), 1 row(s))"),
+        "{text}"
+    );
+}
+
+#[test]
+fn validate_strict_fails_on_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("two.parquet");
+    // Our own output has exact types, a bbox and a covering: no warnings.
+    let o = geoquet(&["convert", "test-data/sample.parquet", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        code(&geoquet(&["validate", "--strict", out.to_str().unwrap()])),
+        0
+    );
+    let Some(f) = bad_data("geometry-types-mismatch-declared-point-actual-linestring.parquet")
+    else {
+        return;
+    };
+    // A warning-only corpus file is valid without --strict and invalid with it.
+    let good = test_support::corpus("geoparquet/geoparquet-testing/data/edges")
+        .unwrap()
+        .join("edges-planar.parquet");
+    let plain = geoquet(&["validate", "--json", good.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    let warnings = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["severity"] == "warning");
+    let strict = geoquet(&["validate", "--strict", good.to_str().unwrap()]);
+    assert_eq!(code(&strict), if warnings { 1 } else { 0 });
+    assert_eq!(code(&geoquet(&["validate", &f])), 1);
+}
+
+#[test]
+fn check_reports_and_fix_repairs() {
+    let Some(dir) = test_support::corpus("geoparquet/geoparquet-testing/samples") else {
+        return;
+    };
+    let f = dir.join("airports-global.parquet");
+    let f = f.to_str().unwrap();
+    let o = geoquet(&["check", "--json", f]);
+    assert_eq!(code(&o), 1);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let order = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "spatial_order")
+        .unwrap();
+    assert_eq!(order["status"], "fail");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("fixed.parquet");
+    let o = geoquet(&[
+        "check",
+        f,
+        "--fix",
+        out.to_str().unwrap(),
+        "--upgrade",
+        "1.1",
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["after"]["passed"], true);
+    assert_eq!(v["sorted"], true);
+    assert_eq!(v["rows"], 1178);
+    let o = geoquet(&["inspect", "--json", out.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], "1.1.0");
+    assert_eq!(code(&geoquet(&["validate", out.to_str().unwrap()])), 0);
+    // --upgrade without --fix is an argument error.
+    assert_eq!(code(&geoquet(&["check", f, "--upgrade", "2.0"])), 2);
+}
+
+#[test]
+fn sort_reports_overlap_and_keeps_rows() {
+    let Some(dir) = test_support::corpus("geoparquet/geoparquet-testing/samples") else {
+        return;
+    };
+    let f = dir.join("airports-global.parquet");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sorted.parquet");
+    let o = geoquet(&[
+        "sort",
+        f.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--memory",
+        "1M",
+        "--row-group-size",
+        "100",
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["rows"], 1178);
+    assert!(v["overlap_before"].as_f64().unwrap() > 0.9);
+    assert!(v["overlap_after"].as_f64().unwrap() < 0.3, "{v}");
+    assert_eq!(code(&geoquet(&["validate", out.to_str().unwrap()])), 0);
+    // Bad keys and sizes are argument errors; nothing is written.
+    let bad = tmp.path().join("bad.parquet");
+    for args in [
+        ["--by", "zorder"],
+        ["--memory", "lots"],
+        ["--by", "column:missing"],
+    ] {
+        let mut all = vec!["sort", f.to_str().unwrap(), bad.to_str().unwrap()];
+        all.extend(args);
+        let o = geoquet(&all);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert_one_line_error(&o);
+        assert!(!bad.exists());
+    }
+}

@@ -1,0 +1,272 @@
+//! `geoquet check` (best practice, optional `--fix`) and `geoquet sort`.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use geoquet::io::check::{CheckReport, FixOptions, Status, check_file, fix_file};
+use geoquet::io::sort::{SortKey, SortOptions, sort_file};
+use geoquet::io::writer::TargetVersion;
+use serde_json::json;
+
+use crate::convert::WriteArgs;
+use crate::{Cli, EXIT_INVALID, EXIT_OK, Outcome, Unreadable};
+
+/// Arguments of `geoquet check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The GeoParquet file (a path, or a URL: it is downloaded first).
+    pub file: String,
+    /// Print `{"passed": bool, "checks": [...]}` (with --fix:
+    /// `{"before": ..., "after": ..., ...}`) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Rewrite the file to OUT so that every rule passes (sorted, covering,
+    /// ZSTD, row groups resized), atomically; FILE is left untouched.
+    #[arg(long, value_name = "OUT")]
+    pub fix: Option<String>,
+    /// With --fix: write this GeoParquet version (1.0, 1.1, 2.0, native);
+    /// default: the input's when 1.1 or later, else 1.1.
+    #[arg(long, value_name = "VERSION", requires = "fix")]
+    pub upgrade: Option<String>,
+    /// Memory cap of the sort that --fix may run (e.g. 512M, 2G).
+    #[arg(long, value_name = "SIZE", requires = "fix")]
+    pub memory: Option<String>,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Arguments of `geoquet sort`.
+#[derive(Debug, Args)]
+pub struct SortArgs {
+    /// Input GeoParquet file (a path, or a URL: it is downloaded first).
+    pub input: String,
+    /// Output .parquet file (written atomically).
+    pub output: String,
+    /// Order: hilbert (of each geometry's bbox centre), quadkey, or column:NAME.
+    #[arg(long, value_name = "KEY", default_value = "hilbert")]
+    pub by: String,
+    /// Memory cap (bytes, or with a K/M/G suffix); larger inputs are sorted
+    /// in runs spilled to a temporary directory and merged.
+    #[arg(long, value_name = "SIZE", default_value = "256M")]
+    pub memory: String,
+    /// Where spilled runs go (default: the system temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<String>,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Writer options.
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// `512M`, `2G`, `1048576`, `64k` → bytes.
+pub(crate) fn parse_size(s: &str) -> anyhow::Result<usize> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: usize = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'B' => 1,
+                _ => return Err(Unreadable(format!("size {s:?}: unknown unit {c}")).into()),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: f64 = num.trim().parse().map_err(|_| {
+        Unreadable(format!(
+            "size {s:?}: expected a number with an optional K, M or G"
+        ))
+    })?;
+    if !(n.is_finite() && n > 0.0) {
+        return Err(Unreadable(format!("size {s:?} must be positive")).into());
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    Ok((n * mult as f64) as usize)
+}
+
+fn print_report(
+    out: &mut dyn Write,
+    name: &str,
+    report: &CheckReport,
+    cli: &Cli,
+) -> std::io::Result<()> {
+    let fails = report
+        .items
+        .iter()
+        .filter(|i| i.status == Status::Fail)
+        .count();
+    let warns = report
+        .items
+        .iter()
+        .filter(|i| i.status == Status::Warn)
+        .count();
+    writeln!(
+        out,
+        "{name}: {} ({fails} failed, {warns} warning(s), {} rule(s))",
+        if report.passed() {
+            "good to publish"
+        } else {
+            "NOT good to publish"
+        },
+        report.items.len()
+    )?;
+    for i in &report.items {
+        if cli.quiet && i.status == Status::Pass {
+            continue;
+        }
+        writeln!(
+            out,
+            "  {:<4} {:<15} {} [threshold: {}]",
+            i.status.as_str(),
+            i.rule,
+            i.message,
+            i.threshold
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn run_check(
+    cli: &Cli,
+    args: &CheckArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let source = crate::source::Source::parse(&args.file)?;
+    let (path, _guard) = source.local_copy()?;
+    let verdict = |r: &CheckReport| {
+        r.passed() && !(args.strict && r.items.iter().any(|i| i.status == Status::Warn))
+    };
+    let Some(fix) = &args.fix else {
+        let report = check_file(&path).map_err(|e| Unreadable(e.to_string()))?;
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string_pretty(&report.to_json())?)?;
+        } else {
+            print_report(out, &args.file, &report, cli).context("writing to stdout")?;
+        }
+        return Ok(Outcome(if verdict(&report) {
+            EXIT_OK
+        } else {
+            EXIT_INVALID
+        }));
+    };
+    if Path::new(fix) == path.as_path() {
+        return Err(Unreadable("--fix OUT must differ from the input".into()).into());
+    }
+    let options = FixOptions {
+        version: args
+            .upgrade
+            .as_deref()
+            .map(TargetVersion::parse)
+            .transpose()
+            .map_err(|e| Unreadable(e.to_string()))?,
+        memory: args.memory.as_deref().map(parse_size).transpose()?,
+    };
+    let started = Instant::now();
+    let summary =
+        fix_file(&path, Path::new(fix), &options).map_err(|e| Unreadable(e.to_string()))?;
+    if args.json {
+        let doc = json!({
+            "before": summary.before.to_json(),
+            "after": summary.after.to_json(),
+            "sorted": summary.sorted,
+            "rows": summary.rows,
+            "output": fix,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        print_report(out, &args.file, &summary.before, cli)?;
+        print_report(out, fix, &summary.after, cli)?;
+        if !cli.quiet {
+            writeln!(
+                out,
+                "{fix}: {} rows written{} in {:.2} s",
+                summary.rows,
+                if summary.sorted {
+                    " (Hilbert-sorted)"
+                } else {
+                    ""
+                },
+                started.elapsed().as_secs_f64()
+            )?;
+        }
+    }
+    Ok(Outcome(if verdict(&summary.after) {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    }))
+}
+
+pub(crate) fn run_sort(cli: &Cli, args: &SortArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+    let source = crate::source::Source::parse(&args.input)?;
+    let (path, _guard) = source.local_copy()?;
+    if Path::new(&args.output) == path.as_path() {
+        return Err(Unreadable("the output must differ from the input".into()).into());
+    }
+    let key = SortKey::parse(&args.by).map_err(|e| Unreadable(e.to_string()))?;
+    let options = SortOptions {
+        key,
+        memory: parse_size(&args.memory)?,
+        temp_dir: args.temp_dir.as_ref().map(Into::into),
+        writer: args.write.options()?,
+    };
+    let started = Instant::now();
+    let s = sort_file(&path, Path::new(&args.output), &options)
+        .map_err(|e| Unreadable(e.to_string()))?;
+    if args.json {
+        let doc = json!({
+            "output": args.output,
+            "rows": s.written.rows,
+            "row_groups": s.written.row_groups,
+            "runs": s.runs,
+            "overlap_before": s.overlap_before,
+            "overlap_after": s.overlap_after,
+            "seconds": started.elapsed().as_secs_f64(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else if !cli.quiet {
+        let f =
+            |o: Option<f64>| o.map_or_else(|| "n/a (one row group)".into(), |v| format!("{v:.3}"));
+        writeln!(
+            out,
+            "{}: {} rows in {} row group(s), sorted by {} in {:.2} s ({} spilled run(s))\nrow-group overlap: {} before, {} after",
+            args.output,
+            s.written.rows,
+            s.written.row_groups,
+            args.by,
+            started.elapsed().as_secs_f64(),
+            s.runs,
+            f(s.overlap_before),
+            f(s.overlap_after)
+        )?;
+    }
+    Ok(Outcome(EXIT_OK))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("1048576").unwrap(), 1 << 20);
+        assert_eq!(parse_size("512M").unwrap(), 512 << 20);
+        assert_eq!(parse_size("2g").unwrap(), 2 << 30);
+        assert_eq!(parse_size("64k").unwrap(), 64 << 10);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("-1M").is_err());
+        assert!(parse_size("3Q").is_err());
+    }
+}
