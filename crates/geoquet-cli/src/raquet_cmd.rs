@@ -307,16 +307,29 @@ fn info(a: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let version = m.version.as_deref().unwrap_or("(none)");
     let mut s = String::new();
     s.push_str(&format!("file:          {}\n", a.file.display()));
-    s.push_str(&format!("version:       {version}{}\n", if m.legacy { " (legacy metadata)" } else { "" }));
+    s.push_str(&format!(
+        "version:       {version}{}\n",
+        if m.legacy { " (legacy metadata)" } else { "" }
+    ));
     s.push_str(&format!("size:          {}x{} px\n", m.width, m.height));
-    s.push_str(&format!("bounds:        {:?} ({})\n", m.bounds, m.bounds_crs));
+    s.push_str(&format!(
+        "bounds:        {:?} ({})\n",
+        m.bounds, m.bounds_crs
+    ));
     s.push_str(&format!(
         "tiling:        {}x{} blocks, zooms {}..={}, pixel zoom {}, {} native block(s)\n",
         t.block_width, t.block_height, t.min_zoom, t.max_zoom, t.pixel_zoom, t.num_blocks
     ));
-    s.push_str(&format!("compression:   {:?}, layout {:?}\n", m.compression, m.band_layout));
+    s.push_str(&format!(
+        "compression:   {:?}, layout {:?}\n",
+        m.compression, m.band_layout
+    ));
     let zooms: Vec<String> = per_zoom.iter().map(|(z, n)| format!("{z}:{n}")).collect();
-    s.push_str(&format!("tiles:         {} ({})\n", r.blocks().len(), zooms.join(" ")));
+    s.push_str(&format!(
+        "tiles:         {} ({})\n",
+        r.blocks().len(),
+        zooms.join(" ")
+    ));
     for b in &m.bands {
         let st = &b.statistics;
         let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v}"));
@@ -331,7 +344,10 @@ fn info(a: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
             f(st.mean),
             f(st.stddev),
             f(st.valid_percent),
-            b.colortable.as_ref().map_or(String::new(), |c| format!(", colortable {} entries", c.len()))
+            b.colortable.as_ref().map_or(String::new(), |c| format!(
+                ", colortable {} entries",
+                c.len()
+            ))
         ));
     }
     out.write_all(s.as_bytes()).context("writing to stdout")?;
@@ -356,9 +372,11 @@ fn tile(cli: &Cli, a: &TileArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     let r = Reader::open_with(&a.file, opts).map_err(unreadable)?;
     let Some(t) = r.tile(z, x, y).map_err(unreadable)? else {
         if a.json {
-            writeln!(out, "{}", json!({"tile": a.tile, "present": false})).context("writing to stdout")?;
+            writeln!(out, "{}", json!({"tile": a.tile, "present": false}))
+                .context("writing to stdout")?;
         } else if !cli.quiet {
-            writeln!(out, "{}: no tile {z}/{x}/{y}", a.file.display()).context("writing to stdout")?;
+            writeln!(out, "{}: no tile {z}/{x}/{y}", a.file.display())
+                .context("writing to stdout")?;
         }
         return Ok(Outcome(EXIT_INVALID));
     };
@@ -384,7 +402,11 @@ fn tile(cli: &Cli, a: &TileArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
                 }
             }
             #[allow(clippy::cast_precision_loss)]
-            let mean = if n > 0 { json!(sum / n as f64) } else { Value::Null };
+            let mean = if n > 0 {
+                json!(sum / n as f64)
+            } else {
+                Value::Null
+            };
             json!({
                 "name": band.name,
                 "type": band.band_type.name(),
@@ -408,8 +430,12 @@ fn tile(cli: &Cli, a: &TileArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?).context("writing to stdout")?;
     } else if !cli.quiet {
-        writeln!(out, "tile {z}/{x}/{y} ({}x{} px, read at zoom {})", t.width, t.height, t.source_zoom)
-            .context("writing to stdout")?;
+        writeln!(
+            out,
+            "tile {z}/{x}/{y} ({}x{} px, read at zoom {})",
+            t.width, t.height, t.source_zoom
+        )
+        .context("writing to stdout")?;
         for b in doc["bands"].as_array().into_iter().flatten() {
             writeln!(
                 out,
@@ -452,7 +478,9 @@ fn value(a: &ValueArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
                 let parts: Vec<String> = names
                     .iter()
                     .zip(vals)
-                    .map(|(n, v)| format!("{n}={}", v.map_or("nodata".to_string(), |v| v.to_string())))
+                    .map(|(n, v)| {
+                        format!("{n}={}", v.map_or("nodata".to_string(), |v| v.to_string()))
+                    })
                     .collect();
                 writeln!(out, "{}", parts.join(" "))
             }
@@ -468,8 +496,16 @@ fn to_geotiff(cli: &Cli, a: &ToGeotiffArgs, out: &mut dyn Write) -> anyhow::Resu
         let doc = json!({"output": a.output.display().to_string(), "width": s.width, "height": s.height, "bands": s.bands, "tiles": s.tiles});
         writeln!(out, "{doc}").context("writing to stdout")?;
     } else if !cli.quiet {
-        writeln!(out, "{}: {}x{} px, {} band(s) from {} tile(s)", a.output.display(), s.width, s.height, s.bands, s.tiles)
-            .context("writing to stdout")?;
+        writeln!(
+            out,
+            "{}: {}x{} px, {} band(s) from {} tile(s)",
+            a.output.display(),
+            s.width,
+            s.height,
+            s.bands,
+            s.tiles
+        )
+        .context("writing to stdout")?;
     }
     Ok(Outcome(EXIT_OK))
 }
@@ -498,19 +534,31 @@ fn validate(cli: &Cli, a: &RaquetValidateArgs, out: &mut dyn Write) -> anyhow::R
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?).context("writing to stdout")?;
     } else if !cli.quiet || !valid {
-        let errors = report.findings.iter().filter(|f| f.severity == Severity::Error).count();
+        let errors = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
         let warnings = report.findings.len() - errors;
         if valid {
             writeln!(out, "{}: valid ({warnings} warning(s))", a.file.display())
         } else {
-            writeln!(out, "{}: INVALID ({errors} error(s), {warnings} warning(s))", a.file.display())
+            writeln!(
+                out,
+                "{}: INVALID ({errors} error(s), {warnings} warning(s))",
+                a.file.display()
+            )
         }
         .context("writing to stdout")?;
         for f in &report.findings {
             if cli.quiet && f.severity != Severity::Error {
                 continue;
             }
-            let sev = if f.severity == Severity::Error { "error" } else { "warning" };
+            let sev = if f.severity == Severity::Error {
+                "error"
+            } else {
+                "warning"
+            };
             writeln!(out, "  {sev} {}: {}", f.code, f.message).context("writing to stdout")?;
         }
     }

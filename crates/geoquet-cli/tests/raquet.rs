@@ -8,7 +8,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn geoquet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geoquet")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn code(o: &Output) -> i32 {
@@ -16,7 +19,8 @@ fn code(o: &Output) -> i32 {
 }
 
 fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
 }
 
 fn corpus() -> Option<PathBuf> {
@@ -33,7 +37,14 @@ fn convert_inspect_tile_validate() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("a.parquet");
     let src = dir.join("generated/synthetic_uint16_3857.tif");
-    let o = geoquet(&["raquet", "from-geotiff", s(&src), s(&out), "--tile-stats", "--json"]);
+    let o = geoquet(&[
+        "raquet",
+        "from-geotiff",
+        s(&src),
+        s(&out),
+        "--tile-stats",
+        "--json",
+    ]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     let doc = json(&o);
     assert_eq!(doc["min_zoom"], 6);
@@ -53,7 +64,15 @@ fn convert_inspect_tile_validate() {
     assert!(text.contains("zooms 6..=8"), "{text}");
 
     let png = tmp.path().join("t.png");
-    let o = geoquet(&["raquet", "tile", s(&out), "8/130/86", "--png", s(&png), "--json"]);
+    let o = geoquet(&[
+        "raquet",
+        "tile",
+        s(&out),
+        "8/130/86",
+        "--png",
+        s(&png),
+        "--json",
+    ]);
     assert_eq!(code(&o), 0);
     let doc = json(&o);
     assert_eq!(doc["bands"][0]["valid"], 64936);
@@ -94,20 +113,43 @@ fn values_at_points() {
 fn validate_exit_codes() {
     let Some(dir) = corpus() else { return };
     // Legacy example without `version`: invalid (1), like the reference validator says.
-    let o = geoquet(&["raquet", "validate", s(&dir.join("upstream/example_data.parquet")), "--json"]);
+    let o = geoquet(&[
+        "raquet",
+        "validate",
+        s(&dir.join("upstream/example_data.parquet")),
+        "--json",
+    ]);
     assert_eq!(code(&o), 1);
     let doc = json(&o);
     assert_eq!(doc["valid"], false);
-    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["code"] == "version_missing"));
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "version_missing")
+    );
     // Not a Parquet file: unreadable (2), one line on stderr.
     let o = geoquet(&["raquet", "validate", s(&dir.join("SOURCES.md"))]);
     assert_eq!(code(&o), 2);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.starts_with("error: ") && err.trim_end().lines().count() == 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
     // Every reference output validates.
-    for name in ["A_uint16_3857_default.parquet", "nlcd_upper_near.parquet", "B_rgb_3857_interleaved_webp.parquet"] {
+    for name in [
+        "A_uint16_3857_default.parquet",
+        "nlcd_upper_near.parquet",
+        "B_rgb_3857_interleaved_webp.parquet",
+    ] {
         let o = geoquet(&["raquet", "validate", s(&dir.join("generated").join(name))]);
-        assert_eq!(code(&o), 0, "{name}: {}", String::from_utf8_lossy(&o.stdout));
+        assert_eq!(
+            code(&o),
+            0,
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
     }
 }
 
@@ -117,15 +159,39 @@ fn bad_arguments_are_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let src = dir.join("generated/synthetic_rgb_3857.tif");
     let out = tmp.path().join("x.parquet");
-    let o = geoquet(&["raquet", "from-geotiff", s(&src), s(&out), "--block-size", "100"]);
+    let o = geoquet(&[
+        "raquet",
+        "from-geotiff",
+        s(&src),
+        s(&out),
+        "--block-size",
+        "100",
+    ]);
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("block size"));
     assert!(!out.exists());
-    let o = geoquet(&["raquet", "from-geotiff", s(&tmp.path().join("missing.tif")), s(&out)]);
+    let o = geoquet(&[
+        "raquet",
+        "from-geotiff",
+        s(&tmp.path().join("missing.tif")),
+        s(&out),
+    ]);
     assert_eq!(code(&o), 2);
-    let o = geoquet(&["raquet", "tile", s(&dir.join("generated/A_uint16_3857_default.parquet")), "8/130"]);
+    let o = geoquet(&[
+        "raquet",
+        "tile",
+        s(&dir.join("generated/A_uint16_3857_default.parquet")),
+        "8/130",
+    ]);
     assert_eq!(code(&o), 2);
-    let o = geoquet(&["raquet", "from-geotiff", s(&src), s(&out), "--resampling", "lanczos"]);
+    let o = geoquet(&[
+        "raquet",
+        "from-geotiff",
+        s(&src),
+        s(&out),
+        "--resampling",
+        "lanczos",
+    ]);
     assert_eq!(code(&o), 2);
 }
 
@@ -136,8 +202,19 @@ fn options_reach_the_file() {
     let out = tmp.path().join("i.parquet");
     let src = dir.join("generated/synthetic_int16x2_3857.tif");
     let o = geoquet(&[
-        "raquet", "from-geotiff", s(&src), s(&out), "--layout", "interleaved", "--compression", "none",
-        "--overviews", "none", "--keep-empty", "--histogram", "--json",
+        "raquet",
+        "from-geotiff",
+        s(&src),
+        s(&out),
+        "--layout",
+        "interleaved",
+        "--compression",
+        "none",
+        "--overviews",
+        "none",
+        "--keep-empty",
+        "--histogram",
+        "--json",
     ]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     let m = &json(&o)["metadata"];
@@ -145,7 +222,15 @@ fn options_reach_the_file() {
     assert_eq!(m["compression"], Value::Null);
     assert_eq!(m["tiling"]["min_zoom"], m["tiling"]["max_zoom"]);
     let h = &m["bands"][0]["histogram"];
-    assert_eq!(h["counts"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 65536);
+    assert_eq!(
+        h["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap())
+            .sum::<u64>(),
+        65536
+    );
     let o = geoquet(&["raquet", "tile", s(&out), "10/520/350", "--json"]);
     assert_eq!(json(&o)["bands"][1]["max"], 32767.0);
 }

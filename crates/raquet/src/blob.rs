@@ -18,7 +18,9 @@ pub(crate) enum BlobKind {
 pub(crate) fn sniff(data: &[u8]) -> BlobKind {
     match data {
         [0x1f, 0x8b, ..] => BlobKind::Gzip,
-        [a, b, ..] if a & 0x0f == 8 && (u16::from(*a) * 256 + u16::from(*b)) % 31 == 0 => BlobKind::Zlib,
+        [a, b, ..] if a & 0x0f == 8 && (u16::from(*a) * 256 + u16::from(*b)) % 31 == 0 => {
+            BlobKind::Zlib
+        }
         _ => BlobKind::Raw,
     }
 }
@@ -30,7 +32,9 @@ pub(crate) fn sniff(data: &[u8]) -> BlobKind {
 /// nothing: the error says it inflates beyond the declared size.
 pub(crate) fn decode(data: &[u8], expected: usize) -> Result<Vec<u8>, String> {
     let kind = sniff(data);
-    let limit = u64::try_from(expected).unwrap_or(u64::MAX).saturating_add(1);
+    let limit = u64::try_from(expected)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
     let mut out = Vec::with_capacity(expected);
     let result = match kind {
         BlobKind::Raw => {
@@ -79,7 +83,8 @@ pub(crate) fn gzip(data: &[u8], level: u32) -> Vec<u8> {
 
 /// One zlib stream (TIFF's deflate).
 pub(crate) fn zlib(data: &[u8], level: u32) -> Vec<u8> {
-    let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len() / 4 + 64), Level::new(level));
+    let mut enc =
+        flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len() / 4 + 64), Level::new(level));
     let _ = enc.write_all(data);
     enc.finish().unwrap_or_default()
 }

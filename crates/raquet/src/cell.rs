@@ -10,7 +10,9 @@ pub(crate) const MAX_LAT: f64 = 85.051_128_779_806_59;
 
 /// The Quadbin cell of tile `z/x/y`, or `None` when out of range.
 pub fn cell_from_tile(z: u8, x: u32, y: u32) -> Option<u64> {
-    quadbin::Cell::from_tile(quadbin::Tile { x, y, z }).ok().map(|c| c.get())
+    quadbin::Cell::from_tile(quadbin::Tile { x, y, z })
+        .ok()
+        .map(|c| c.get())
 }
 
 /// The tile `(z, x, y)` of a Quadbin cell, or `None` when the value is not a valid cell.
@@ -23,7 +25,11 @@ pub fn tile_from_cell(cell: u64) -> Option<(u8, u32, u32)> {
 /// Tile bounds in Web-Mercator metres `[xmin, ymin, xmax, ymax]`.
 pub fn tile_bounds_mercator(z: u8, x: u32, y: u32) -> [f64; 4] {
     let size = CE / f64::from(1u32 << z.min(31)).max(1.0);
-    let size = if z >= 31 { CE / 2f64.powi(i32::from(z)) } else { size };
+    let size = if z >= 31 {
+        CE / 2f64.powi(i32::from(z))
+    } else {
+        size
+    };
     let left = f64::from(x) * size - CE / 2.0;
     let top = CE / 2.0 - f64::from(y) * size;
     [left, top - size, left + size, top]
@@ -34,7 +40,12 @@ pub fn tile_bounds_lonlat(z: u8, x: u32, y: u32) -> [f64; 4] {
     let n = 2f64.powi(i32::from(z));
     let lon = |x: f64| x / n * 360.0 - 180.0;
     let lat = |y: f64| (PI * (1.0 - 2.0 * y / n)).sinh().atan().to_degrees();
-    [lon(f64::from(x)), lat(f64::from(y) + 1.0), lon(f64::from(x) + 1.0), lat(f64::from(y))]
+    [
+        lon(f64::from(x)),
+        lat(f64::from(y) + 1.0),
+        lon(f64::from(x) + 1.0),
+        lat(f64::from(y)),
+    ]
 }
 
 /// Web-Mercator metres from degrees.

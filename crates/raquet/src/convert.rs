@@ -12,7 +12,9 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{
+    ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
@@ -24,8 +26,8 @@ use serde_json::json;
 use crate::cell::{self, CE, auto_min_zoom, tile_bounds_lonlat, tile_range};
 use crate::geotiff::GeoTiff;
 use crate::metadata::{
-    Band, BandLayout, BandStatistics, Compression, Histogram, Metadata, RAQUET_VERSION, RAQUET_VERSION_KEY,
-    TILE_STATISTICS_COLUMNS, Tiling,
+    Band, BandLayout, BandStatistics, Compression, Histogram, Metadata, RAQUET_VERSION,
+    RAQUET_VERSION_KEY, TILE_STATISTICS_COLUMNS, Tiling,
 };
 use crate::proj::Transformer;
 use crate::stats::RunningStats;
@@ -259,10 +261,14 @@ pub fn geotiff_to_raquet(
     let output = output.as_ref();
     let bs = opts.block_size;
     if !bs.is_power_of_two() || !(16..=4096).contains(&bs) {
-        return Err(Error::InvalidArgument(format!("block size {bs} must be a power of two in 16..=4096")));
+        return Err(Error::InvalidArgument(format!(
+            "block size {bs} must be a power of two in 16..=4096"
+        )));
     }
     if !matches!(opts.compression, Compression::Gzip | Compression::None) {
-        return Err(Error::InvalidArgument("the writer compresses blobs with gzip or not at all".into()));
+        return Err(Error::InvalidArgument(
+            "the writer compresses blobs with gzip or not at all".into(),
+        ));
     }
     let bz = u8::try_from(bs.ilog2()).unwrap_or(8);
     let mut src = GeoTiff::open(input)?;
@@ -271,7 +277,10 @@ pub fn geotiff_to_raquet(
     // Pixel window (rows outside the Mercator square are dropped for lon/lat input).
     let (row0, row1) = mercator_rows(&src, &tr);
     if row1 <= row0 {
-        return Err(Error::geotiff(input, "the raster lies outside the Web-Mercator latitude range"));
+        return Err(Error::geotiff(
+            input,
+            "the raster lies outside the Web-Mercator latitude range",
+        ));
     }
     let w = f64::from(src.width);
     let (r0, r1) = (f64::from(row0), f64::from(row1));
@@ -279,8 +288,14 @@ pub fn geotiff_to_raquet(
     // Resolution and native zoom, as raquet-io.
     let ul = tr.pixel_to_source(0.0, r0);
     let lr = tr.pixel_to_source(w, r1);
-    let (Some(a), Some(b)) = (tr.source_to_mercator(ul.0, ul.1), tr.source_to_mercator(lr.0, lr.1)) else {
-        return Err(Error::geotiff(input, "the raster corners do not transform to Web Mercator"));
+    let (Some(a), Some(b)) = (
+        tr.source_to_mercator(ul.0, ul.1),
+        tr.source_to_mercator(lr.0, lr.1),
+    ) else {
+        return Err(Error::geotiff(
+            input,
+            "the raster corners do not transform to Web Mercator",
+        ));
     };
     let resolution = (b.0 - a.0).hypot(b.1 - a.1) / w.hypot(r1 - r0);
     let raw = (CE / f64::from(bs) / resolution).log2();
@@ -290,19 +305,32 @@ pub fn geotiff_to_raquet(
         ZoomStrategy::Upper => raw.ceil(),
     };
     if !zoom.is_finite() || zoom > 26.0 {
-        return Err(Error::geotiff(input, format!("the native zoom {zoom} is beyond Quadbin's 26")));
+        return Err(Error::geotiff(
+            input,
+            format!("the native zoom {zoom} is beyond Quadbin's 26"),
+        ));
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let max_zoom = zoom.max(0.0) as u8;
 
     // Bounds in lon/lat from the four corners.
-    let mut bounds = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut bounds = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for (c, r) in [(0.0, r0), (0.0, r1), (w, r0), (w, r1)] {
         let (x, y) = tr.pixel_to_source(c, r);
-        let (lon, lat) = tr
-            .source_to_lonlat(x, y)
-            .ok_or_else(|| Error::geotiff(input, "a raster corner does not transform to lon/lat"))?;
-        bounds = [bounds[0].min(lon), bounds[1].min(lat), bounds[2].max(lon), bounds[3].max(lat)];
+        let (lon, lat) = tr.source_to_lonlat(x, y).ok_or_else(|| {
+            Error::geotiff(input, "a raster corner does not transform to lon/lat")
+        })?;
+        bounds = [
+            bounds[0].min(lon),
+            bounds[1].min(lat),
+            bounds[2].max(lon),
+            bounds[3].max(lat),
+        ];
     }
     let min_zoom = if !opts.overviews {
         max_zoom
@@ -341,9 +369,13 @@ pub fn geotiff_to_raquet(
         })
         .collect();
 
-    let alpha = (bands.len() > 1 && bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha"))
-        .then(|| bands.len() - 1);
-    let out_dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let alpha = (bands.len() > 1
+        && bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha"))
+    .then(|| bands.len() - 1);
+    let out_dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let (file, path) = tmp.into_parts();
     let mut last_row = BTreeMap::new();
@@ -354,7 +386,12 @@ pub fn geotiff_to_raquet(
     let mut ctx = Ctx {
         opts,
         info,
-        spill: Spill { file: BufWriter::new(file), path, offset: 0, entries: Vec::new() },
+        spill: Spill {
+            file: BufWriter::new(file),
+            path,
+            offset: 0,
+            entries: Vec::new(),
+        },
         native_zoom: max_zoom,
         native_stats: vec![RunningStats::default(); bands.len()],
         bands,
@@ -372,13 +409,33 @@ pub fn geotiff_to_raquet(
     for ty in y0..=y1 {
         let merc = cell::tile_bounds_mercator(max_zoom, x0, ty);
         let merc_right = cell::tile_bounds_mercator(max_zoom, x1, ty);
-        let (sr0, sr1, scale) = source_rows(&tr, [merc[0], merc[1], merc_right[2], merc[3]], src.height, opts.resampling);
-        let window = SourceWindow { alpha, r0: sr0, width: src.width as usize, height: src.height as usize, rows: src.read_rows(sr0, sr1)?, end: sr1 };
+        let (sr0, sr1, scale) = source_rows(
+            &tr,
+            [merc[0], merc[1], merc_right[2], merc[3]],
+            src.height,
+            opts.resampling,
+        );
+        let window = SourceWindow {
+            alpha,
+            r0: sr0,
+            width: src.width as usize,
+            height: src.height as usize,
+            rows: src.read_rows(sr0, sr1)?,
+            end: sr1,
+        };
         let mut row_tiles = Vec::with_capacity((x1 - x0 + 1) as usize);
         for tx in x0..=x1 {
             let coords = tile_coords(&tr, max_zoom, tx, ty, bs);
             let mut data: TileData = vec![vec![f64::NAN; n]; ctx.bands.len()];
-            warp(&window, &coords, bs as usize, opts.resampling, &ctx.info, scale, &mut data);
+            warp(
+                &window,
+                &coords,
+                bs as usize,
+                opts.resampling,
+                &ctx.info,
+                scale,
+                &mut data,
+            );
             row_tiles.push((tx, data));
         }
         for (tx, data) in row_tiles {
@@ -400,7 +457,10 @@ pub fn geotiff_to_raquet(
         #[allow(clippy::cast_precision_loss)]
         let valid = st.count as f64;
         b.statistics = if st.count == 0 {
-            BandStatistics { valid_percent: Some(0.0), ..BandStatistics::default() }
+            BandStatistics {
+                valid_percent: Some(0.0),
+                ..BandStatistics::default()
+            }
         } else {
             BandStatistics {
                 minimum: Some(st.min),
@@ -411,7 +471,10 @@ pub fn geotiff_to_raquet(
             }
         };
     }
-    ctx.spill.file.flush().map_err(|e| Error::io(&*ctx.spill.path, e))?;
+    ctx.spill
+        .file
+        .flush()
+        .map_err(|e| Error::io(&*ctx.spill.path, e))?;
     if opts.histogram {
         histograms(&mut ctx, &mut bands)?;
     }
@@ -440,7 +503,10 @@ pub fn geotiff_to_raquet(
         band_layout: opts.layout,
         tile_statistics: opts.tile_stats,
         tile_statistics_columns: if opts.tile_stats {
-            TILE_STATISTICS_COLUMNS.iter().map(|s| (*s).to_string()).collect()
+            TILE_STATISTICS_COLUMNS
+                .iter()
+                .map(|s| (*s).to_string())
+                .collect()
         } else {
             Vec::new()
         },
@@ -454,7 +520,11 @@ pub fn geotiff_to_raquet(
         bands,
     };
     write_parquet(&mut ctx, &metadata, output)?;
-    Ok(ConvertSummary { metadata, tiles_per_zoom: ctx.tiles_per_zoom, empty_tiles_skipped: ctx.skipped })
+    Ok(ConvertSummary {
+        metadata,
+        tiles_per_zoom: ctx.tiles_per_zoom,
+        empty_tiles_skipped: ctx.skipped,
+    })
 }
 
 /// The source rows inside the Mercator latitude range (only lon/lat input can leave it).
@@ -492,7 +562,13 @@ fn source_rows(tr: &Transformer, merc: [f64; 4], height: u32, rs: Resampling) ->
         let t = f64::from(k) / f64::from(steps);
         let x = xmin + (xmax - xmin) * t;
         let y = ymin + (ymax - ymin) * t;
-        pts.extend([(x, ymin), (x, ymax), (xmin, y), (xmax, y), (x, (ymin + ymax) / 2.0)]);
+        pts.extend([
+            (x, ymin),
+            (x, ymax),
+            (xmin, y),
+            (xmax, y),
+            (x, (ymin + ymax) / 2.0),
+        ]);
     }
     for (x, y) in pts {
         if let Some((sx, sy)) = tr.mercator_to_source(x, y) {
@@ -535,7 +611,8 @@ fn tile_coords(tr: &Transformer, z: u8, x: u32, y: u32, bs: u32) -> Vec<(f64, f6
     let at = |i: f64, j: f64| -> (f64, f64) {
         let mx = xmin + (i + 0.5) * px;
         let my = ymax - (j + 0.5) * px;
-        tr.mercator_to_source(mx, my).map_or((f64::NAN, f64::NAN), |(sx, sy)| tr.source_to_pixel(sx, sy))
+        tr.mercator_to_source(mx, my)
+            .map_or((f64::NAN, f64::NAN), |(sx, sy)| tr.source_to_pixel(sx, sy))
     };
     let mut out = vec![(f64::NAN, f64::NAN); n * n];
     if tr.is_separable() {
@@ -572,7 +649,12 @@ fn tile_coords(tr: &Transformer, z: u8, x: u32, y: u32, bs: u32) -> Vec<(f64, f6
         for i in 0..n {
             let gi = (i / step).min(g - 2);
             let fx = (i - gi * step) as f64 / step as f64;
-            let q = [grid[gj * g + gi], grid[gj * g + gi + 1], grid[(gj + 1) * g + gi], grid[(gj + 1) * g + gi + 1]];
+            let q = [
+                grid[gj * g + gi],
+                grid[gj * g + gi + 1],
+                grid[(gj + 1) * g + gi],
+                grid[(gj + 1) * g + gi + 1],
+            ];
             let v = if q.iter().all(|p| p.0.is_finite() && p.1.is_finite()) {
                 let l = |k: fn(&(f64, f64)) -> f64| {
                     let top = k(&q[0]) * (1.0 - fx) + k(&q[1]) * fx;
@@ -604,7 +686,11 @@ impl SourceWindow {
     /// Valid value of `band` at integer `(col, row)`, `None` outside or nodata.
     #[inline]
     fn get(&self, band: usize, col: i64, row: i64, info: &BandInfo) -> Option<f64> {
-        if col < 0 || row < i64::from(self.r0) || row >= i64::from(self.end) || col >= self.width as i64 {
+        if col < 0
+            || row < i64::from(self.r0)
+            || row >= i64::from(self.end)
+            || col >= self.width as i64
+        {
             return None;
         }
         let i = (row - i64::from(self.r0)) as usize * self.width + col as usize;
@@ -612,10 +698,15 @@ impl SourceWindow {
         if !v.is_finite() {
             return None;
         }
-        if let Some(a) = self.alpha {
-            if a != band && self.rows.get(a).and_then(|r| r.get(i)).is_some_and(|al| *al == 0.0) {
-                return None;
-            }
+        if let Some(a) = self.alpha
+            && a != band
+            && self
+                .rows
+                .get(a)
+                .and_then(|r| r.get(i))
+                .is_some_and(|al| *al == 0.0)
+        {
+            return None;
         }
         match info.nodata {
             Some(n) if n == v => None,
@@ -652,13 +743,25 @@ fn cubic_weight(t: f64, spline: bool) -> f64 {
 
 /// Resamples the source window at every coordinate into `out` (NaN = no value).
 #[allow(clippy::cast_possible_truncation)]
-fn warp(win: &SourceWindow, coords: &[(f64, f64)], n: usize, rs: Resampling, info: &[BandInfo], scale: f64, out: &mut TileData) {
+fn warp(
+    win: &SourceWindow,
+    coords: &[(f64, f64)],
+    n: usize,
+    rs: Resampling,
+    info: &[BandInfo],
+    scale: f64,
+    out: &mut TileData,
+) {
     for (p, &(c, r)) in coords.iter().enumerate() {
         if !c.is_finite() || !r.is_finite() || !win.inside(c, r) {
             continue;
         }
         for (b, bi) in info.iter().enumerate() {
-            let rs = if bi.categorical && !matches!(rs, Resampling::Nearest | Resampling::Mode) { Resampling::Nearest } else { rs };
+            let rs = if bi.categorical && !matches!(rs, Resampling::Nearest | Resampling::Mode) {
+                Resampling::Nearest
+            } else {
+                rs
+            };
             let v = match rs {
                 Resampling::Nearest => win.get(b, c.floor() as i64, r.floor() as i64, bi),
                 Resampling::Bilinear => {
@@ -707,7 +810,9 @@ fn warp(win: &SourceWindow, coords: &[(f64, f64)], n: usize, rs: Resampling, inf
                     }
                     (wsum.abs() > 1e-9).then(|| acc / wsum)
                 }
-                Resampling::Average | Resampling::Mode => area(win, b, bi, c, r, scale, rs == Resampling::Mode),
+                Resampling::Average | Resampling::Mode => {
+                    area(win, b, bi, c, r, scale, rs == Resampling::Mode)
+                }
             };
             if let Some(v) = v {
                 out[b][p] = v;
@@ -720,7 +825,15 @@ fn warp(win: &SourceWindow, coords: &[(f64, f64)], n: usize, rs: Resampling, inf
 /// Area-weighted mean (or mode) of the source pixels under a destination pixel of
 /// `scale` source pixels centred at `(c, r)`.
 #[allow(clippy::cast_possible_truncation)]
-fn area(win: &SourceWindow, b: usize, bi: &BandInfo, c: f64, r: f64, scale: f64, mode: bool) -> Option<f64> {
+fn area(
+    win: &SourceWindow,
+    b: usize,
+    bi: &BandInfo,
+    c: f64,
+    r: f64,
+    scale: f64,
+    mode: bool,
+) -> Option<f64> {
     let half = scale.max(1e-9) / 2.0;
     let (c0, c1, r0, r1) = (c - half, c + half, r - half, r + half);
     let mut acc = 0.0;
@@ -733,18 +846,18 @@ fn area(win: &SourceWindow, b: usize, bi: &BandInfo, c: f64, r: f64, scale: f64,
         while col < c1 {
             let wx = (c1.min(col + 1.0) - c0.max(col)).max(0.0);
             let w = wx * wy;
-            if w > 0.0 {
-                if let Some(v) = win.get(b, col as i64, row as i64, bi) {
-                    if mode {
-                        match votes.iter_mut().find(|(val, _)| *val == v) {
-                            Some(slot) => slot.1 += w,
-                            None => votes.push((v, w)),
-                        }
-                    } else {
-                        acc += w * v;
+            if w > 0.0
+                && let Some(v) = win.get(b, col as i64, row as i64, bi)
+            {
+                if mode {
+                    match votes.iter_mut().find(|(val, _)| *val == v) {
+                        Some(slot) => slot.1 += w,
+                        None => votes.push((v, w)),
                     }
-                    wsum += w;
+                } else {
+                    acc += w * v;
                 }
+                wsum += w;
             }
             col += 1.0;
         }
@@ -754,10 +867,13 @@ fn area(win: &SourceWindow, b: usize, bi: &BandInfo, c: f64, r: f64, scale: f64,
         return None;
     }
     if mode {
-        votes.iter().fold(None, |best: Option<(f64, f64)>, &(v, w)| match best {
-            Some((bv, bw)) if bw > w || (bw == w && bv <= v) => Some((bv, bw)),
-            _ => Some((v, w)),
-        }).map(|(v, _)| v)
+        votes
+            .iter()
+            .fold(None, |best: Option<(f64, f64)>, &(v, w)| match best {
+                Some((bv, bw)) if bw > w || (bw == w && bv <= v) => Some((bv, bw)),
+                _ => Some((v, w)),
+            })
+            .map(|(v, _)| v)
     } else {
         Some(acc / wsum)
     }
@@ -789,7 +905,7 @@ impl Ctx<'_> {
         }
         self.emit(z, x, y, &data)?;
         if z > self.min_zoom && (self.opts.keep_empty || !is_empty(&data)) {
-            self.to_parent(z, x, y, &data)?;
+            self.reduce_into_parent(z, x, y, &data)?;
         }
         Ok(())
     }
@@ -800,15 +916,19 @@ impl Ctx<'_> {
             self.skipped += 1;
             return Ok(());
         }
-        let block = cell::cell_from_tile(z, x, y)
-            .ok_or_else(|| Error::InvalidArgument(format!("tile {z}/{x}/{y} has no Quadbin cell")))?;
+        let block = cell::cell_from_tile(z, x, y).ok_or_else(|| {
+            Error::InvalidArgument(format!("tile {z}/{x}/{y} has no Quadbin cell"))
+        })?;
         let n = self.bs() * self.bs();
         let pixels: Vec<Pixels> = data
             .iter()
             .zip(&self.bands)
             .map(|(v, band)| {
                 let fill = band.nodata.unwrap_or(0.0);
-                let vals: Vec<f64> = v.iter().map(|x| if x.is_nan() { fill } else { *x }).collect();
+                let vals: Vec<f64> = v
+                    .iter()
+                    .map(|x| if x.is_nan() { fill } else { *x })
+                    .collect();
                 Pixels::from_f64(band.band_type, &vals)
             })
             .collect();
@@ -844,7 +964,14 @@ impl Ctx<'_> {
                     } else {
                         #[allow(clippy::cast_precision_loss)]
                         let c = st.count as f64;
-                        [Some(c), Some(st.min), Some(st.max), Some(st.sum), Some(st.mean), Some(st.stddev())]
+                        [
+                            Some(c),
+                            Some(st.min),
+                            Some(st.max),
+                            Some(st.sum),
+                            Some(st.mean),
+                            Some(st.stddev()),
+                        ]
                     }
                 })
                 .collect()
@@ -854,11 +981,23 @@ impl Ctx<'_> {
         let offset = self.spill.offset;
         let mut lens = Vec::with_capacity(blobs.len());
         for b in &blobs {
-            self.spill.file.write_all(b).map_err(|e| Error::io(&*self.spill.path, e))?;
+            self.spill
+                .file
+                .write_all(b)
+                .map_err(|e| Error::io(&*self.spill.path, e))?;
             self.spill.offset += b.len() as u64;
-            lens.push(u32::try_from(b.len()).map_err(|_| Error::InvalidArgument("a tile blob exceeds 4 GiB".into()))?);
+            lens.push(
+                u32::try_from(b.len())
+                    .map_err(|_| Error::InvalidArgument("a tile blob exceeds 4 GiB".into()))?,
+            );
         }
-        self.spill.entries.push(Entry { block, z, offset, lens, stats });
+        self.spill.entries.push(Entry {
+            block,
+            z,
+            offset,
+            lens,
+            stats,
+        });
         *self.tiles_per_zoom.entry(z).or_insert(0) += 1;
         Ok(())
     }
@@ -872,7 +1011,7 @@ impl Ctx<'_> {
 
     /// Reduces a child tile into its quadrant of the parent (mean, or mode for
     /// categorical bands; nodata excluded).
-    fn to_parent(&mut self, z: u8, x: u32, y: u32, data: &TileData) -> Result<()> {
+    fn reduce_into_parent(&mut self, z: u8, x: u32, y: u32, data: &TileData) -> Result<()> {
         let pz = z - 1;
         let bs = self.bs();
         let half = bs / 2;
@@ -887,7 +1026,10 @@ impl Ctx<'_> {
         }
         let level = self.pending.entry(pz).or_insert((None, HashMap::new()));
         level.0 = Some(py);
-        let parent = level.1.entry(px).or_insert_with(|| vec![vec![f64::NAN; bs * bs]; nb]);
+        let parent = level
+            .1
+            .entry(px)
+            .or_insert_with(|| vec![vec![f64::NAN; bs * bs]; nb]);
         for (b, bi) in info.iter().enumerate() {
             let src = &data[b];
             let dst = &mut parent[b];
@@ -929,11 +1071,14 @@ impl Ctx<'_> {
         for (x, mut data) in tiles {
             for (b, values) in data.iter_mut().enumerate() {
                 let bt = self.bands[b].band_type;
-                values.iter_mut().filter(|v| v.is_finite()).for_each(|v| *v = quantise(*v, bt));
+                values
+                    .iter_mut()
+                    .filter(|v| v.is_finite())
+                    .for_each(|v| *v = quantise(*v, bt));
             }
             self.emit(z, x, row, &data)?;
             if z > self.min_zoom && (self.opts.keep_empty || !is_empty(&data)) {
-                self.to_parent(z, x, row, &data)?;
+                self.reduce_into_parent(z, x, row, &data)?;
             }
         }
         self.row_done(z, row)
@@ -973,7 +1118,8 @@ fn mode4(s: [f64; 4]) -> f64 {
         if !v.is_finite() {
             continue;
         }
-        let n = s[i..].iter().filter(|w| *w == v).count() + s[..i].iter().filter(|w| *w == v).count();
+        let n =
+            s[i..].iter().filter(|w| *w == v).count() + s[..i].iter().filter(|w| *w == v).count();
         if n > best_n || (n == best_n && *v < best) {
             best = *v;
             best_n = n;
@@ -991,21 +1137,30 @@ fn histograms(ctx: &mut Ctx<'_>, bands: &mut [Band]) -> Result<()> {
     for e in ctx.spill.entries.iter().filter(|e| e.z == ctx.native_zoom) {
         let values = read_entry_values(&mut f, e, ctx, bands, n)?;
         for (b, vals) in values.iter().enumerate() {
-            let (Some(lo), Some(hi)) = (bands[b].statistics.minimum, bands[b].statistics.maximum) else { continue };
+            let (Some(lo), Some(hi)) = (bands[b].statistics.minimum, bands[b].statistics.maximum)
+            else {
+                continue;
+            };
             let width = (hi - lo).max(f64::MIN_POSITIVE);
             for v in vals.iter().copied() {
                 if !v.is_finite() || bands[b].is_nodata(v) {
                     continue;
                 }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let k = (((v - lo) / width * HISTOGRAM_BUCKETS as f64) as usize).min(HISTOGRAM_BUCKETS - 1);
+                let k = (((v - lo) / width * HISTOGRAM_BUCKETS as f64) as usize)
+                    .min(HISTOGRAM_BUCKETS - 1);
                 counts[b][k] += 1;
             }
         }
     }
     for (b, c) in bands.iter_mut().zip(counts) {
         if let (Some(min), Some(max)) = (b.statistics.minimum, b.statistics.maximum) {
-            b.histogram = Some(Histogram { min, max, buckets: HISTOGRAM_BUCKETS, counts: c });
+            b.histogram = Some(Histogram {
+                min,
+                max,
+                buckets: HISTOGRAM_BUCKETS,
+                counts: c,
+            });
         }
     }
     Ok(())
@@ -1013,22 +1168,33 @@ fn histograms(ctx: &mut Ctx<'_>, bands: &mut [Band]) -> Result<()> {
 
 fn read_blob(f: &mut File, path: &Path, offset: u64, len: u32) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; len as usize];
-    f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path, e))?;
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| Error::io(path, e))?;
     f.read_exact(&mut buf).map_err(|e| Error::io(path, e))?;
     Ok(buf)
 }
 
-fn read_entry_values(f: &mut File, e: &Entry, ctx: &Ctx<'_>, bands: &[Band], n: usize) -> Result<Vec<Vec<f64>>> {
+fn read_entry_values(
+    f: &mut File,
+    e: &Entry,
+    ctx: &Ctx<'_>,
+    bands: &[Band],
+    n: usize,
+) -> Result<Vec<Vec<f64>>> {
     let path: PathBuf = ctx.spill.path.to_path_buf();
     let mut offset = e.offset;
     let mut out = Vec::new();
     let decode = |raw: Vec<u8>, expected: usize| -> Result<Vec<u8>> {
-        blob::decode(&raw, expected).map_err(|m| Error::InvalidArgument(format!("spilled tile {}: {m}", e.block)))
+        blob::decode(&raw, expected)
+            .map_err(|m| Error::InvalidArgument(format!("spilled tile {}: {m}", e.block)))
     };
     match ctx.opts.layout {
         BandLayout::Sequential => {
             for (band, len) in bands.iter().zip(&e.lens) {
-                let raw = decode(read_blob(f, &path, offset, *len)?, n * band.band_type.size())?;
+                let raw = decode(
+                    read_blob(f, &path, offset, *len)?,
+                    n * band.band_type.size(),
+                )?;
                 offset += u64::from(*len);
                 out.push(Pixels::from_le_bytes(band.band_type, &raw).to_f64_vec());
             }
@@ -1060,14 +1226,21 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
         BandLayout::Sequential => metadata.bands.iter().map(|b| b.name.clone()).collect(),
         BandLayout::Interleaved => vec!["pixels".into()],
     };
-    let mut fields = vec![Field::new("block", DataType::UInt64, false), Field::new("metadata", DataType::Utf8, true)];
+    let mut fields = vec![
+        Field::new("block", DataType::UInt64, false),
+        Field::new("metadata", DataType::Utf8, true),
+    ];
     for c in &data_cols {
         fields.push(Field::new(c, DataType::Binary, true));
     }
     if opts.tile_stats {
         for b in &metadata.bands {
             for s in TILE_STATISTICS_COLUMNS {
-                let t = if s == "count" { DataType::Int64 } else { DataType::Float64 };
+                let t = if s == "count" {
+                    DataType::Int64
+                } else {
+                    DataType::Float64
+                };
                 fields.push(Field::new(format!("{}_{s}", b.name), t, true));
             }
         }
@@ -1083,8 +1256,15 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
     let mut props = WriterProperties::builder()
         .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
         .set_compression(ParquetCompression::SNAPPY)
-        .set_sorting_columns(Some(vec![SortingColumn { column_idx: 0, descending: false, nulls_first: false }]))
-        .set_key_value_metadata(Some(vec![KeyValue::new(RAQUET_VERSION_KEY.to_string(), RAQUET_VERSION.to_string())]))
+        .set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: 0,
+            descending: false,
+            nulls_first: false,
+        }]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            RAQUET_VERSION_KEY.to_string(),
+            RAQUET_VERSION.to_string(),
+        )]))
         .set_created_by(concat!("geoquet-raquet ", env!("CARGO_PKG_VERSION")).to_string());
     for c in &data_cols {
         let p = ColumnPath::from(c.as_str());
@@ -1093,9 +1273,16 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
             .set_column_dictionary_enabled(p.clone(), false)
             .set_column_statistics_enabled(p, EnabledStatistics::None);
     }
-    let out_dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let out_dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(out_dir).map_err(|e| Error::io(out_dir, e))?;
-    let mut writer = ArrowWriter::try_new(tmp.reopen().map_err(|e| Error::io(tmp.path(), e))?, schema.clone(), Some(props.build()))?;
+    let mut writer = ArrowWriter::try_new(
+        tmp.reopen().map_err(|e| Error::io(tmp.path(), e))?,
+        schema.clone(),
+        Some(props.build()),
+    )?;
 
     ctx.spill.entries.sort_by_key(|e| e.block);
     let spill_path = ctx.spill.path.to_path_buf();
@@ -1103,7 +1290,9 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
     let nb = metadata.bands.len();
     for chunk in ctx.spill.entries.chunks(opts.row_group_size.max(1)) {
         let mut cols: Vec<ArrayRef> = Vec::new();
-        cols.push(Arc::new(UInt64Array::from_iter_values(chunk.iter().map(|e| e.block))));
+        cols.push(Arc::new(UInt64Array::from_iter_values(
+            chunk.iter().map(|e| e.block),
+        )));
         cols.push(Arc::new(StringArray::from(vec![None::<&str>; chunk.len()])));
         let mut per_col: Vec<Vec<Vec<u8>>> = vec![Vec::with_capacity(chunk.len()); data_cols.len()];
         for e in chunk {
@@ -1136,7 +1325,9 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
     // The metadata row, last, in its own row group.
     let mut cols: Vec<ArrayRef> = vec![
         Arc::new(UInt64Array::from(vec![0u64])),
-        Arc::new(StringArray::from(vec![Some(metadata.to_json().to_string())])),
+        Arc::new(StringArray::from(vec![Some(
+            metadata.to_json().to_string(),
+        )])),
     ];
     for _ in &data_cols {
         cols.push(Arc::new(BinaryArray::from(vec![None::<&[u8]>])));
@@ -1151,6 +1342,7 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
     }
     writer.write(&RecordBatch::try_new(schema, cols)?)?;
     let _ = writer.close()?;
-    tmp.persist(output).map_err(|e| Error::io(output, e.error))?;
+    tmp.persist(output)
+        .map_err(|e| Error::io(output, e.error))?;
     Ok(())
 }

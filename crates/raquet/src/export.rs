@@ -12,7 +12,10 @@ use crate::{BandType, Error, Pixels, Reader, Result, Tile};
 
 /// Writes `bytes` to `path` atomically (a temporary file in the same folder, renamed).
 fn atomic(path: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
     {
         let mut w = BufWriter::new(tmp.as_file());
@@ -40,8 +43,14 @@ pub fn render_rgba(reader: &Reader, tile: &Tile) -> Vec<u8> {
     let n = tile.width as usize * tile.height as usize;
     let mut out = vec![0u8; n * 4];
     let w = tile.width;
-    let value = |b: usize, i: usize| tile.value(b, (i / w as usize) as u32, (i % w as usize) as u32);
-    let interp = |b: usize| m.bands.get(b).and_then(|x| x.colorinterp.clone()).unwrap_or_default();
+    let value =
+        |b: usize, i: usize| tile.value(b, (i / w as usize) as u32, (i % w as usize) as u32);
+    let interp = |b: usize| {
+        m.bands
+            .get(b)
+            .and_then(|x| x.colorinterp.clone())
+            .unwrap_or_default()
+    };
     if let Some(ct) = m.bands.first().and_then(|b| b.colortable.as_ref()) {
         for i in 0..n {
             if let Some(v) = value(0, i) {
@@ -52,9 +61,13 @@ pub fn render_rgba(reader: &Reader, tile: &Tile) -> Vec<u8> {
         }
         return out;
     }
-    let rgb = m.bands.len() >= 3 && interp(0) == "red" && interp(1) == "green" && interp(2) == "blue";
+    let rgb =
+        m.bands.len() >= 3 && interp(0) == "red" && interp(1) == "green" && interp(2) == "blue";
     if rgb && m.bands.iter().all(|b| b.band_type == BandType::Uint8) {
-        let alpha = m.bands.iter().position(|b| b.colorinterp.as_deref() == Some("alpha"));
+        let alpha = m
+            .bands
+            .iter()
+            .position(|b| b.colorinterp.as_deref() == Some("alpha"));
         for i in 0..n {
             let px = [value(0, i), value(1, i), value(2, i)];
             if px.iter().any(Option::is_none) {
@@ -72,7 +85,10 @@ pub fn render_rgba(reader: &Reader, tile: &Tile) -> Vec<u8> {
         return out;
     }
     let st = m.bands.first().map(|b| b.statistics).unwrap_or_default();
-    let (mut lo, mut hi) = (st.minimum.unwrap_or(f64::NAN), st.maximum.unwrap_or(f64::NAN));
+    let (mut lo, mut hi) = (
+        st.minimum.unwrap_or(f64::NAN),
+        st.maximum.unwrap_or(f64::NAN),
+    );
     if !(lo.is_finite() && hi.is_finite() && hi > lo) {
         lo = f64::INFINITY;
         hi = f64::NEG_INFINITY;
@@ -123,7 +139,11 @@ macro_rules! sample {
         impl Sample for $t {
             const BITS: u16 = $bits;
             const FORMAT: u16 = $fmt;
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_lossless)]
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_lossless
+            )]
             fn from_f64(v: f64) -> Self {
                 v as $t
             }
@@ -166,13 +186,21 @@ pub struct GeoTiffSummary {
 /// println!("{}x{} pixels", s.width, s.height);
 /// # Ok::<(), raquet::Error>(())
 /// ```
-pub fn raquet_to_geotiff(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Result<GeoTiffSummary> {
+pub fn raquet_to_geotiff(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+) -> Result<GeoTiffSummary> {
     let reader = Reader::open(input)?;
     let m = reader.metadata();
     let types: Vec<BandType> = m.bands.iter().map(|b| b.band_type).collect();
-    let t0 = types.first().copied().ok_or_else(|| Error::Metadata("no bands".into()))?;
+    let t0 = types
+        .first()
+        .copied()
+        .ok_or_else(|| Error::Metadata("no bands".into()))?;
     if types.iter().any(|t| *t != t0) {
-        return Err(Error::InvalidArgument("to GeoTIFF: every band must have the same type".into()));
+        return Err(Error::InvalidArgument(
+            "to GeoTIFF: every band must have the same type".into(),
+        ));
     }
     macro_rules! go {
         ($t:ty) => {
@@ -206,15 +234,21 @@ fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummar
         .map(|(_, x, y)| (x, y))
         .collect();
     if tiles.is_empty() {
-        return Err(Error::InvalidArgument(format!("no tiles at the native zoom {z}")));
+        return Err(Error::InvalidArgument(format!(
+            "no tiles at the native zoom {z}"
+        )));
     }
     tiles.sort_by_key(|(x, y)| (*y, *x));
     let x0 = tiles.iter().map(|t| t.0).min().unwrap_or(0);
     let x1 = tiles.iter().map(|t| t.0).max().unwrap_or(0);
     let y0 = tiles.iter().map(|t| t.1).min().unwrap_or(0);
     let y1 = tiles.iter().map(|t| t.1).max().unwrap_or(0);
-    let width = (x1 - x0 + 1).checked_mul(bs).ok_or_else(|| Error::InvalidArgument("raster too wide".into()))?;
-    let height = (y1 - y0 + 1).checked_mul(bs).ok_or_else(|| Error::InvalidArgument("raster too tall".into()))?;
+    let width = (x1 - x0 + 1)
+        .checked_mul(bs)
+        .ok_or_else(|| Error::InvalidArgument("raster too wide".into()))?;
+    let height = (y1 - y0 + 1)
+        .checked_mul(bs)
+        .ok_or_else(|| Error::InvalidArgument("raster too tall".into()))?;
     let nodata = m.bands.first().and_then(|b| b.nodata);
     let fill = T::from_f64(nodata.unwrap_or(0.0));
     let px = CE / 2f64.powi(i32::from(z)) / f64::from(bs);
@@ -238,7 +272,9 @@ fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummar
                     break;
                 }
                 let _ = it.next();
-                let Some(tile) = reader.tile(z, tx, ty)? else { continue };
+                let Some(tile) = reader.tile(z, tx, ty)? else {
+                    continue;
+                };
                 let ox = (tx - x0) as usize * bsu;
                 for (b, band) in tile.bands.iter().enumerate() {
                     copy_band(band, &mut strip, ox, wu, bsu, b, nb);
@@ -249,48 +285,91 @@ fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummar
             // Each strip is one zlib stream (TIFF compression 8, "Adobe deflate").
             let z = crate::blob::zlib(&bytes, 6);
             let off = d.write_data(&z[..]).map_err(terr)?;
-            offsets.push(u32::try_from(off).map_err(|_| Error::InvalidArgument("GeoTIFF beyond 4 GiB (BigTIFF not written)".into()))?);
-            counts.push(u32::try_from(z.len()).map_err(|_| Error::InvalidArgument("strip beyond 4 GiB".into()))?);
+            offsets.push(u32::try_from(off).map_err(|_| {
+                Error::InvalidArgument("GeoTIFF beyond 4 GiB (BigTIFF not written)".into())
+            })?);
+            counts.push(
+                u32::try_from(z.len())
+                    .map_err(|_| Error::InvalidArgument("strip beyond 4 GiB".into()))?,
+            );
         }
         let n16 = u16::try_from(nb).map_err(|_| Error::InvalidArgument("too many bands".into()))?;
         let rgb = nb >= 3
-            && m.bands[..3].iter().map(|b| b.colorinterp.as_deref()).eq([Some("red"), Some("green"), Some("blue")]);
+            && m.bands[..3].iter().map(|b| b.colorinterp.as_deref()).eq([
+                Some("red"),
+                Some("green"),
+                Some("blue"),
+            ]);
         d.write_tag(Tag::ImageWidth, width).map_err(terr)?;
         d.write_tag(Tag::ImageLength, height).map_err(terr)?;
-        d.write_tag(Tag::BitsPerSample, &vec![T::BITS; nb][..]).map_err(terr)?;
+        d.write_tag(Tag::BitsPerSample, &vec![T::BITS; nb][..])
+            .map_err(terr)?;
         d.write_tag(Tag::Compression, 8u16).map_err(terr)?;
-        d.write_tag(Tag::PhotometricInterpretation, if rgb { 2u16 } else { 1u16 }).map_err(terr)?;
+        d.write_tag(
+            Tag::PhotometricInterpretation,
+            if rgb { 2u16 } else { 1u16 },
+        )
+        .map_err(terr)?;
         d.write_tag(Tag::StripOffsets, &offsets[..]).map_err(terr)?;
         d.write_tag(Tag::SamplesPerPixel, n16).map_err(terr)?;
         d.write_tag(Tag::RowsPerStrip, bs).map_err(terr)?;
-        d.write_tag(Tag::StripByteCounts, &counts[..]).map_err(terr)?;
+        d.write_tag(Tag::StripByteCounts, &counts[..])
+            .map_err(terr)?;
         d.write_tag(Tag::PlanarConfiguration, 1u16).map_err(terr)?;
         let base = if rgb { 3 } else { 1 };
         if nb > base {
             let alpha = m.bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha");
-            let extra: Vec<u16> = (base..nb).map(|k| if alpha && k == nb - 1 { 2 } else { 0 }).collect();
+            let extra: Vec<u16> = (base..nb)
+                .map(|k| if alpha && k == nb - 1 { 2 } else { 0 })
+                .collect();
             d.write_tag(Tag::ExtraSamples, &extra[..]).map_err(terr)?;
         }
-        d.write_tag(Tag::SampleFormat, &vec![T::FORMAT; nb][..]).map_err(terr)?;
-        d.write_tag(Tag::ModelPixelScaleTag, &[px, px, 0.0][..]).map_err(terr)?;
-        d.write_tag(Tag::ModelTiepointTag, &[0.0, 0.0, 0.0, xmin, ymax, 0.0][..]).map_err(terr)?;
-        let keys: [u16; 20] = [1, 1, 0, 4, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 3857, 3076, 0, 1, 9001];
-        d.write_tag(Tag::GeoKeyDirectoryTag, &keys[..]).map_err(terr)?;
+        d.write_tag(Tag::SampleFormat, &vec![T::FORMAT; nb][..])
+            .map_err(terr)?;
+        d.write_tag(Tag::ModelPixelScaleTag, &[px, px, 0.0][..])
+            .map_err(terr)?;
+        d.write_tag(Tag::ModelTiepointTag, &[0.0, 0.0, 0.0, xmin, ymax, 0.0][..])
+            .map_err(terr)?;
+        let keys: [u16; 20] = [
+            1, 1, 0, 4, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 3857, 3076, 0, 1, 9001,
+        ];
+        d.write_tag(Tag::GeoKeyDirectoryTag, &keys[..])
+            .map_err(terr)?;
         if let Some(nd) = nodata {
-            let s = if nd.is_nan() { "nan".to_string() } else { format!("{nd}") };
+            let s = if nd.is_nan() {
+                "nan".to_string()
+            } else {
+                format!("{nd}")
+            };
             d.write_tag(Tag::GdalNodata, s.as_str()).map_err(terr)?;
         }
         d.finish().map_err(terr)?;
         Ok(())
     })?;
-    Ok(GeoTiffSummary { width, height, bands: nb, tiles: count })
+    Ok(GeoTiffSummary {
+        width,
+        height,
+        bands: nb,
+        tiles: count,
+    })
 }
 
-fn copy_band<T: Sample>(band: &Pixels, strip: &mut [T], ox: usize, w: usize, bs: usize, b: usize, n: usize) {
+fn copy_band<T: Sample>(
+    band: &Pixels,
+    strip: &mut [T],
+    ox: usize,
+    w: usize,
+    bs: usize,
+    b: usize,
+    n: usize,
+) {
     let vals = band.to_f64_vec();
     for r in 0..bs {
         for c in 0..bs {
-            if let (Some(v), Some(slot)) = (vals.get(r * bs + c), strip.get_mut(((r * w) + ox + c) * n + b)) {
+            if let (Some(v), Some(slot)) = (
+                vals.get(r * bs + c),
+                strip.get_mut(((r * w) + ox + c) * n + b),
+            ) {
                 *slot = T::from_f64(*v);
             }
         }

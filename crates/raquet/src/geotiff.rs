@@ -122,7 +122,9 @@ fn xml_items(xml: &str) -> Vec<(String, Option<usize>, String, String)> {
         rest = &rest[start + 5..];
         let Some(close) = rest.find('>') else { break };
         let attrs = &rest[..close];
-        let Some(end) = rest.find("</Item>") else { break };
+        let Some(end) = rest.find("</Item>") else {
+            break;
+        };
         let text = rest.get(close + 1..end).unwrap_or("").to_string();
         let attr = |name: &str| {
             let key = format!("{name}=\"");
@@ -143,7 +145,11 @@ fn xml_items(xml: &str) -> Vec<(String, Option<usize>, String, String)> {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 impl GeoTiff {
@@ -151,16 +157,37 @@ impl GeoTiff {
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let tiff_err = |e| Error::tiff(path, e);
-        let mut dec = Decoder::new(BufReader::new(file)).map_err(tiff_err)?.with_limits(Limits::default());
+        let mut dec = Decoder::new(BufReader::new(file))
+            .map_err(tiff_err)?
+            .with_limits(Limits::default());
         let (width, height) = dec.dimensions().map_err(tiff_err)?;
-        let spp: u16 = dec.find_tag_unsigned(Tag::SamplesPerPixel).map_err(tiff_err)?.unwrap_or(1);
-        let photometric: u16 = dec.find_tag_unsigned(Tag::PhotometricInterpretation).map_err(tiff_err)?.unwrap_or(1);
-        let planar = dec.find_tag_unsigned::<u16>(Tag::PlanarConfiguration).map_err(tiff_err)?.unwrap_or(1) == 2;
-        let bits = dec.find_tag_unsigned_vec::<u16>(Tag::BitsPerSample).map_err(tiff_err)?.unwrap_or_else(|| vec![1]);
-        let format = dec.find_tag_unsigned_vec::<u16>(Tag::SampleFormat).map_err(tiff_err)?.unwrap_or_else(|| vec![1]);
+        let spp: u16 = dec
+            .find_tag_unsigned(Tag::SamplesPerPixel)
+            .map_err(tiff_err)?
+            .unwrap_or(1);
+        let photometric: u16 = dec
+            .find_tag_unsigned(Tag::PhotometricInterpretation)
+            .map_err(tiff_err)?
+            .unwrap_or(1);
+        let planar = dec
+            .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+            .map_err(tiff_err)?
+            .unwrap_or(1)
+            == 2;
+        let bits = dec
+            .find_tag_unsigned_vec::<u16>(Tag::BitsPerSample)
+            .map_err(tiff_err)?
+            .unwrap_or_else(|| vec![1]);
+        let format = dec
+            .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
+            .map_err(tiff_err)?
+            .unwrap_or_else(|| vec![1]);
         let b0 = bits.first().copied().unwrap_or(1);
         if bits.iter().any(|b| *b != b0) {
-            return Err(Error::geotiff(path, format!("bands of different bit depths {bits:?} are not supported")));
+            return Err(Error::geotiff(
+                path,
+                format!("bands of different bit depths {bits:?} are not supported"),
+            ));
         }
         let band_type = match (format.first().copied().unwrap_or(1), b0) {
             (1, 8) => BandType::Uint8,
@@ -175,13 +202,22 @@ impl GeoTiff {
             (3, 32) => BandType::Float32,
             (3, 64) => BandType::Float64,
             (f, b) => {
-                return Err(Error::geotiff(path, format!("sample format {f} with {b} bits is not a RaQuet type")));
+                return Err(Error::geotiff(
+                    path,
+                    format!("sample format {f} with {b} bits is not a RaQuet type"),
+                ));
             }
         };
         if photometric == 6 {
-            return Err(Error::geotiff(path, "YCbCr (JPEG-in-TIFF colour) input is not supported; convert to RGB first"));
+            return Err(Error::geotiff(
+                path,
+                "YCbCr (JPEG-in-TIFF colour) input is not supported; convert to RGB first",
+            ));
         }
-        let extra = dec.find_tag_unsigned_vec::<u16>(Tag::ExtraSamples).map_err(tiff_err)?.unwrap_or_default();
+        let extra = dec
+            .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
+            .map_err(tiff_err)?
+            .unwrap_or_default();
         let n = usize::from(spp.max(1));
         let base: Vec<&str> = match photometric {
             2 => vec!["red", "green", "blue"],
@@ -199,7 +235,13 @@ impl GeoTiff {
                         _ => "undefined".into(),
                     }
                 };
-                SourceBand { colorinterp, description: String::new(), unit: String::new(), scale: None, offset: None }
+                SourceBand {
+                    colorinterp,
+                    description: String::new(),
+                    unit: String::new(),
+                    scale: None,
+                    offset: None,
+                }
             })
             .collect();
         let nodata = match dec.find_tag(Tag::GdalNodata).map_err(tiff_err)? {
@@ -218,7 +260,9 @@ impl GeoTiff {
         if let Some(v) = dec.find_tag(Tag::Unknown(42112)).map_err(tiff_err)? {
             let xml = v.into_string().unwrap_or_default();
             for (name, sample, role, text) in xml_items(&xml) {
-                let Some(b) = sample.and_then(|s| bands.get_mut(s)) else { continue };
+                let Some(b) = sample.and_then(|s| bands.get_mut(s)) else {
+                    continue;
+                };
                 let text = unescape(text.trim());
                 match (role.as_str(), name.as_str()) {
                     ("scale", _) | (_, "SCALE") => b.scale = text.parse().ok(),
@@ -230,13 +274,17 @@ impl GeoTiff {
             }
         }
         let colortable = if photometric == 3 {
-            match dec.find_tag_unsigned_vec::<u16>(Tag::ColorMap).map_err(tiff_err)? {
+            match dec
+                .find_tag_unsigned_vec::<u16>(Tag::ColorMap)
+                .map_err(tiff_err)?
+            {
                 Some(map) if map.len() % 3 == 0 && !map.is_empty() => {
                     let k = map.len() / 3;
                     let mut ct = BTreeMap::new();
                     for i in 0..k {
                         let c = |v: u16| u8::try_from(u32::from(v) * 255 / 65535).unwrap_or(255);
-                        let _ = ct.insert(i as i64, [c(map[i]), c(map[k + i]), c(map[2 * k + i]), 255]);
+                        let _ =
+                            ct.insert(i as i64, [c(map[i]), c(map[k + i]), c(map[2 * k + i]), 255]);
                     }
                     Some(ct)
                 }
@@ -259,18 +307,33 @@ impl GeoTiff {
             Some(v) => v.into_string().unwrap_or_default(),
             None => String::new(),
         };
-        let short = |k: u16| keys.get(&k).filter(|(loc, _, _)| *loc == 0).map(|(_, _, v)| *v);
+        let short = |k: u16| {
+            keys.get(&k)
+                .filter(|(loc, _, _)| *loc == 0)
+                .map(|(_, _, v)| *v)
+        };
         let double = |k: u16| {
-            keys.get(&k).filter(|(loc, _, _)| *loc == 34736).and_then(|(_, count, off)| {
-                if *count >= 1 { doubles.get(usize::from(*off)).copied() } else { None }
-            })
+            keys.get(&k)
+                .filter(|(loc, _, _)| *loc == 34736)
+                .and_then(|(_, count, off)| {
+                    if *count >= 1 {
+                        doubles.get(usize::from(*off)).copied()
+                    } else {
+                        None
+                    }
+                })
         };
         let pixel_is_point = short(1025) == Some(2);
-        let transform = dec.find_tag(Tag::ModelTransformationTag).map_err(tiff_err)?;
+        let transform = dec
+            .find_tag(Tag::ModelTransformationTag)
+            .map_err(tiff_err)?;
         let mut gt = if let Some(t) = transform {
             let m = t.into_f64_vec().map_err(tiff_err)?;
             if m.len() < 8 {
-                return Err(Error::geotiff(path, "ModelTransformationTag has fewer than 8 values"));
+                return Err(Error::geotiff(
+                    path,
+                    "ModelTransformationTag has fewer than 8 values",
+                ));
             }
             [m[3], m[0], m[1], m[7], m[4], m[5]]
         } else {
@@ -281,12 +344,20 @@ impl GeoTiff {
                     let s = s.into_f64_vec().map_err(tiff_err)?;
                     let t = t.into_f64_vec().map_err(tiff_err)?;
                     if s.len() < 2 || t.len() < 6 {
-                        return Err(Error::geotiff(path, "ModelPixelScale/ModelTiepoint are too short"));
+                        return Err(Error::geotiff(
+                            path,
+                            "ModelPixelScale/ModelTiepoint are too short",
+                        ));
                     }
                     let (sx, sy) = (s[0], s[1]);
                     [t[3] - t[0] * sx, sx, 0.0, t[4] + t[1] * sy, 0.0, -sy]
                 }
-                _ => return Err(Error::geotiff(path, "no georeferencing (ModelPixelScale + ModelTiepoint or ModelTransformation)")),
+                _ => {
+                    return Err(Error::geotiff(
+                        path,
+                        "no georeferencing (ModelPixelScale + ModelTiepoint or ModelTransformation)",
+                    ));
+                }
             }
         };
         if pixel_is_point {
@@ -295,28 +366,45 @@ impl GeoTiff {
         }
         let det = gt[1] * gt[5] - gt[2] * gt[4];
         if !det.is_finite() || det == 0.0 {
-            return Err(Error::geotiff(path, format!("degenerate geotransform {gt:?}")));
+            return Err(Error::geotiff(
+                path,
+                format!("degenerate geotransform {gt:?}"),
+            ));
         }
         let model = short(1024).unwrap_or(0);
         let crs = match (model, short(3072), short(2048)) {
             (1, Some(3857 | 3785), _) => SourceCrs::WebMercator,
-            (1, Some(code), _) if code != 32767 => SourceCrs::Other { epsg: Some(u32::from(code)), proj: None, geographic: false },
+            (1, Some(code), _) if code != 32767 => SourceCrs::Other {
+                epsg: Some(u32::from(code)),
+                proj: None,
+                geographic: false,
+            },
             (1, _, geog) => SourceCrs::Other {
                 epsg: None,
-                proj: Some(user_defined_proj(&short, &double, geog).map_err(|m| Error::geotiff(path, m))?),
+                proj: Some(
+                    user_defined_proj(&short, &double, geog)
+                        .map_err(|m| Error::geotiff(path, m))?,
+                ),
                 geographic: false,
             },
             (2, Some(4326) | None, Some(4326)) | (2, None, None) => SourceCrs::Wgs84,
-            (2, _, Some(code)) if code != 32767 => {
-                SourceCrs::Other { epsg: Some(u32::from(code)), proj: None, geographic: true }
-            }
+            (2, _, Some(code)) if code != 32767 => SourceCrs::Other {
+                epsg: Some(u32::from(code)),
+                proj: None,
+                geographic: true,
+            },
             (0, _, _) if keys.is_empty() => {
-                return Err(Error::geotiff(path, "no GeoKeyDirectory: the CRS is unknown"));
+                return Err(Error::geotiff(
+                    path,
+                    "no GeoKeyDirectory: the CRS is unknown",
+                ));
             }
             (m, p, g) => {
                 return Err(Error::geotiff(
                     path,
-                    format!("unsupported CRS (model type {m}, projected {p:?}, geographic {g:?}, {ascii:?})"),
+                    format!(
+                        "unsupported CRS (model type {m}, projected {p:?}, geographic {g:?}, {ascii:?})"
+                    ),
                 ));
             }
         };
@@ -329,20 +417,39 @@ impl GeoTiff {
                 (across, across * height.div_ceil(chunk_h.max(1)))
             }
         };
-        let chunk_w = if dec.get_chunk_type() == ChunkType::Strip { width } else { chunk_w };
+        let chunk_w = if dec.get_chunk_type() == ChunkType::Strip {
+            width
+        } else {
+            chunk_w
+        };
         let raw = if photometric == 3 {
             if spp != 1 || !matches!(b0, 8 | 16) {
-                return Err(Error::geotiff(path, format!("palette images with {spp} samples of {b0} bits are not supported")));
+                return Err(Error::geotiff(
+                    path,
+                    format!("palette images with {spp} samples of {b0} bits are not supported"),
+                ));
             }
             let (ot, ct) = match dec.get_chunk_type() {
                 ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
                 ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
             };
             Some(RawChunks {
-                offsets: dec.find_tag_unsigned_vec::<u64>(ot).map_err(tiff_err)?.unwrap_or_default(),
-                counts: dec.find_tag_unsigned_vec::<u64>(ct).map_err(tiff_err)?.unwrap_or_default(),
-                compression: dec.find_tag_unsigned(Tag::Compression).map_err(tiff_err)?.unwrap_or(1),
-                predictor: dec.find_tag_unsigned(Tag::Predictor).map_err(tiff_err)?.unwrap_or(1),
+                offsets: dec
+                    .find_tag_unsigned_vec::<u64>(ot)
+                    .map_err(tiff_err)?
+                    .unwrap_or_default(),
+                counts: dec
+                    .find_tag_unsigned_vec::<u64>(ct)
+                    .map_err(tiff_err)?
+                    .unwrap_or_default(),
+                compression: dec
+                    .find_tag_unsigned(Tag::Compression)
+                    .map_err(tiff_err)?
+                    .unwrap_or(1),
+                predictor: dec
+                    .find_tag_unsigned(Tag::Predictor)
+                    .map_err(tiff_err)?
+                    .unwrap_or(1),
                 bytes_per_sample: usize::from(b0 / 8),
                 big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
             })
@@ -392,9 +499,16 @@ impl GeoTiff {
                     } else {
                         (dw, dh)
                     };
-                    (self.raw_chunk(idx, w as usize, h as usize)?, w as usize, dh as usize)
+                    (
+                        self.raw_chunk(idx, w as usize, h as usize)?,
+                        w as usize,
+                        dh as usize,
+                    )
                 } else {
-                    let chunk = self.decoder.read_chunk(idx).map_err(|e| Error::tiff(&self.path, e))?;
+                    let chunk = self
+                        .decoder
+                        .read_chunk(idx)
+                        .map_err(|e| Error::tiff(&self.path, e))?;
                     (to_f64(chunk), dw as usize, dh as usize)
                 };
                 let spp = if self.planar { 1 } else { nb };
@@ -423,10 +537,15 @@ impl GeoTiff {
     /// PackBits; horizontal predictor), never producing more than `w × h` samples.
     fn raw_chunk(&mut self, idx: u32, w: usize, h: usize) -> Result<Vec<f64>> {
         use std::io::{Read, Seek, SeekFrom};
-        let Some(raw) = &self.raw else { return Ok(Vec::new()) };
+        let Some(raw) = &self.raw else {
+            return Ok(Vec::new());
+        };
         let i = idx as usize;
         let (Some(&off), Some(&len)) = (raw.offsets.get(i), raw.counts.get(i)) else {
-            return Err(Error::geotiff(&self.path, format!("chunk {idx} has no offset/byte count")));
+            return Err(Error::geotiff(
+                &self.path,
+                format!("chunk {idx} has no offset/byte count"),
+            ));
         };
         let bps = raw.bytes_per_sample;
         let expected = w * h * bps;
@@ -434,15 +553,25 @@ impl GeoTiff {
         let (compression, predictor, big_endian) = (raw.compression, raw.predictor, raw.big_endian);
         let path = self.path.clone();
         let r = self.decoder.inner();
-        let _ = r.seek(SeekFrom::Start(off)).map_err(|e| Error::io(&path, e))?;
-        let mut data = vec![0u8; usize::try_from(len).unwrap_or(0).min(expected.saturating_mul(4) + 1024)];
+        let _ = r
+            .seek(SeekFrom::Start(off))
+            .map_err(|e| Error::io(&path, e))?;
+        let mut data = vec![
+            0u8;
+            usize::try_from(len)
+                .unwrap_or(0)
+                .min(expected.saturating_mul(4) + 1024)
+        ];
         r.read_exact(&mut data).map_err(|e| Error::io(&path, e))?;
         let bad = |m: String| Error::geotiff(&path, format!("chunk {idx}: {m}"));
         let mut out = match compression {
             1 => data,
             8 | 32946 => {
                 let mut o = Vec::with_capacity(expected);
-                let _ = flate2::read::ZlibDecoder::new(&data[..]).take(limit).read_to_end(&mut o).map_err(|e| bad(e.to_string()))?;
+                let _ = flate2::read::ZlibDecoder::new(&data[..])
+                    .take(limit)
+                    .read_to_end(&mut o)
+                    .map_err(|e| bad(e.to_string()))?;
                 o
             }
             5 => {
@@ -473,14 +602,24 @@ impl GeoTiff {
                 o.truncate(expected);
                 o
             }
-            other => return Err(bad(format!("compression {other} is not supported for palette images"))),
+            other => {
+                return Err(bad(format!(
+                    "compression {other} is not supported for palette images"
+                )));
+            }
         };
         out.resize(expected, 0);
         let mut values: Vec<f64> = if bps == 1 {
             out.iter().map(|b| f64::from(*b)).collect()
         } else {
             out.chunks_exact(2)
-                .map(|c| f64::from(if big_endian { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) }))
+                .map(|c| {
+                    f64::from(if big_endian {
+                        u16::from_be_bytes([c[0], c[1]])
+                    } else {
+                        u16::from_le_bytes([c[0], c[1]])
+                    })
+                })
                 .collect()
         };
         if predictor == 2 {
@@ -509,7 +648,9 @@ impl GeoTiff {
         let last = (r1 - 1) / self.chunk_h;
         for cr in first..=last {
             self.load_chunk_row(cr)?;
-            let Some(rows) = self.cache.get(&cr) else { continue };
+            let Some(rows) = self.cache.get(&cr) else {
+                continue;
+            };
             let c0 = cr * self.chunk_h;
             let from = r0.max(c0) - c0;
             let to = r1.min(c0 + self.chunk_h) - c0;
@@ -565,7 +706,9 @@ fn user_defined_proj(
             d(3078),
             d(3079)
         ),
-        9 => format!("+proj=lcc +lat_1={lat0} +lat_0={lat0} +lon_0={lon0} +k_0={k0} +x_0={x0} +y_0={y0}"),
+        9 => format!(
+            "+proj=lcc +lat_1={lat0} +lat_0={lat0} +lon_0={lon0} +k_0={k0} +x_0={x0} +y_0={y0}"
+        ),
         10 => format!("+proj=laea +lat_0={lat0} +lon_0={lon0} +x_0={x0} +y_0={y0}"),
         11 => format!(
             "+proj=aea +lat_1={} +lat_2={} +lat_0={lat0} +lon_0={lon0} +x_0={x0} +y_0={y0}",
@@ -577,11 +720,20 @@ fn user_defined_proj(
             // ProjNatOriginLat is the latitude of true scale; 3095 the straight-vertical-pole longitude.
             let lon = double(3095).unwrap_or(lon0);
             let pole = if lat0 < 0.0 { -90 } else { 90 };
-            format!("+proj=stere +lat_0={pole} +lat_ts={lat0} +lon_0={lon} +k={k0} +x_0={x0} +y_0={y0}")
+            format!(
+                "+proj=stere +lat_0={pole} +lat_ts={lat0} +lon_0={lon} +k={k0} +x_0={x0} +y_0={y0}"
+            )
         }
         16 => format!("+proj=sterea +lat_0={lat0} +lon_0={lon0} +k={k0} +x_0={x0} +y_0={y0}"),
-        17 => format!("+proj=eqc +lat_ts={} +lon_0={lon0} +x_0={x0} +y_0={y0}", d(3078)),
-        other => return Err(format!("user-defined projection method {other} (GeoTIFF ProjCoordTrans) is not supported")),
+        17 => format!(
+            "+proj=eqc +lat_ts={} +lon_0={lon0} +x_0={x0} +y_0={y0}",
+            d(3078)
+        ),
+        other => {
+            return Err(format!(
+                "user-defined projection method {other} (GeoTIFF ProjCoordTrans) is not supported"
+            ));
+        }
     };
     let datum = match geog {
         Some(4326) | None => " +datum=WGS84".to_string(),

@@ -2,20 +2,25 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod blob;
-mod convert;
-mod geotiff;
-mod proj;
-mod stats;
 pub mod cell;
+mod convert;
 mod error;
 mod export;
+mod geotiff;
 mod lossy;
 pub mod metadata;
 mod pixels;
+mod proj;
 mod reader;
+mod stats;
 mod validate;
 
+pub use convert::{
+    ConvertOptions, ConvertSummary, DEFAULT_BLOCK_SIZE, DEFAULT_GZIP_LEVEL, DEFAULT_ROW_GROUP_SIZE,
+    HISTOGRAM_BUCKETS, Resampling, ZoomStrategy, geotiff_to_raquet,
+};
 pub use error::{Error, Result};
+pub use export::{GeoTiffSummary, raquet_to_geotiff, render_rgba, write_png};
 pub use metadata::{
     Band, BandLayout, BandStatistics, BandType, Compression, Histogram, Metadata, RAQUET_VERSION,
     RAQUET_VERSION_KEY, Tiling,
@@ -23,8 +28,3 @@ pub use metadata::{
 pub use pixels::Pixels;
 pub use reader::{MAX_WINDOW_PIXELS, Reader, ReaderOptions, Tile, TileIter, Window};
 pub use validate::{Finding, Report, Severity, validate};
-pub use convert::{
-    ConvertOptions, ConvertSummary, DEFAULT_BLOCK_SIZE, DEFAULT_GZIP_LEVEL, DEFAULT_ROW_GROUP_SIZE, HISTOGRAM_BUCKETS,
-    Resampling, ZoomStrategy, geotiff_to_raquet,
-};
-pub use export::{GeoTiffSummary, raquet_to_geotiff, render_rgba, write_png};

@@ -98,7 +98,10 @@ impl BandType {
     /// assert!(raquet::BandType::Float32.is_float());
     /// ```
     pub fn is_float(self) -> bool {
-        matches!(self, BandType::Float16 | BandType::Float32 | BandType::Float64)
+        matches!(
+            self,
+            BandType::Float16 | BandType::Float32 | BandType::Float64
+        )
     }
 
     /// The smallest and largest value of the type, as `f64`.
@@ -329,16 +332,19 @@ fn parse_special_float(s: &str) -> Option<f64> {
 
 fn uint(v: Option<&Value>) -> Option<u64> {
     match v? {
-        Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64)),
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                .map(|f| f as u64)
+        }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
 
 fn zoom(v: Option<&Value>, key: &str) -> Result<u8> {
-    let z = uint(v).ok_or_else(|| Error::Metadata(format!("`{key}` is missing or not a whole number")))?;
+    let z = uint(v)
+        .ok_or_else(|| Error::Metadata(format!("`{key}` is missing or not a whole number")))?;
     u8::try_from(z)
         .ok()
         .filter(|z| *z <= 26)
@@ -395,13 +401,21 @@ impl Metadata {
         let legacy = !obj.contains_key("tiling");
         let version = string(obj.get("version"));
         let block_width = u32::try_from(
-            uint(obj.get("tiling").and_then(|t| t.get("block_width")).or(obj.get("block_width")))
-                .unwrap_or(256),
+            uint(
+                obj.get("tiling")
+                    .and_then(|t| t.get("block_width"))
+                    .or(obj.get("block_width")),
+            )
+            .unwrap_or(256),
         )
         .map_err(|_| Error::Metadata("`block_width` is too large".into()))?;
         let block_height = u32::try_from(
-            uint(obj.get("tiling").and_then(|t| t.get("block_height")).or(obj.get("block_height")))
-                .unwrap_or(u64::from(block_width)),
+            uint(
+                obj.get("tiling")
+                    .and_then(|t| t.get("block_height"))
+                    .or(obj.get("block_height")),
+            )
+            .unwrap_or(u64::from(block_width)),
         )
         .map_err(|_| Error::Metadata("`block_height` is too large".into()))?;
         if block_width == 0 || block_height == 0 || block_width > 65536 || block_height > 65536 {
@@ -419,7 +433,8 @@ impl Metadata {
                 min_zoom: zoom(t.get("min_zoom"), "tiling.min_zoom").unwrap_or(max_zoom),
                 max_zoom,
                 pixel_zoom: u8::try_from(
-                    uint(t.get("pixel_zoom")).unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
+                    uint(t.get("pixel_zoom"))
+                        .unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
                 )
                 .map_err(|_| Error::Metadata("`tiling.pixel_zoom` is too large".into()))?,
                 num_blocks: uint(t.get("num_blocks")).unwrap_or(0),
@@ -485,7 +500,11 @@ impl Metadata {
                 }
                 out
             }
-            _ => return Err(Error::Metadata("`bounds` must be [west, south, east, north]".into())),
+            _ => {
+                return Err(Error::Metadata(
+                    "`bounds` must be [west, south, east, north]".into(),
+                ));
+            }
         };
         Ok(Metadata {
             version,
@@ -497,13 +516,22 @@ impl Metadata {
             bounds_crs: string(obj.get("bounds_crs")).unwrap_or_else(|| "EPSG:4326".into()),
             tiling,
             compression,
-            compression_quality: uint(obj.get("compression_quality")).and_then(|q| u8::try_from(q).ok()),
+            compression_quality: uint(obj.get("compression_quality"))
+                .and_then(|q| u8::try_from(q).ok()),
             band_layout,
-            tile_statistics: obj.get("tile_statistics").and_then(Value::as_bool).unwrap_or(false),
+            tile_statistics: obj
+                .get("tile_statistics")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             tile_statistics_columns: obj
                 .get("tile_statistics_columns")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default(),
             processing: obj.get("processing").cloned(),
             time: obj.get("time").cloned(),
@@ -525,7 +553,11 @@ impl Metadata {
         o.insert("file_format".into(), json!("raquet"));
         o.insert(
             "version".into(),
-            json!(if self.legacy { RAQUET_VERSION } else { self.version.as_deref().unwrap_or(RAQUET_VERSION) }),
+            json!(if self.legacy {
+                RAQUET_VERSION
+            } else {
+                self.version.as_deref().unwrap_or(RAQUET_VERSION)
+            }),
         );
         o.insert("width".into(), json!(self.width));
         o.insert("height".into(), json!(self.height));
@@ -546,7 +578,10 @@ impl Metadata {
             }),
         );
         o.insert("compression".into(), self.compression.to_json());
-        o.insert("bands".into(), Value::Array(self.bands.iter().map(band_to_json).collect()));
+        o.insert(
+            "bands".into(),
+            Value::Array(self.bands.iter().map(band_to_json).collect()),
+        );
         if self.band_layout == BandLayout::Interleaved {
             o.insert("band_layout".into(), json!("interleaved"));
         }
@@ -555,7 +590,10 @@ impl Metadata {
         }
         if self.tile_statistics {
             o.insert("tile_statistics".into(), json!(true));
-            o.insert("tile_statistics_columns".into(), json!(self.tile_statistics_columns));
+            o.insert(
+                "tile_statistics_columns".into(),
+                json!(self.tile_statistics_columns),
+            );
         }
         if let Some(t) = &self.time {
             o.insert("time".into(), t.clone());
@@ -582,16 +620,24 @@ fn parse_band(b: &Value, i: usize, legacy_nodata: Option<f64>) -> Result<Band> {
     let o = b
         .as_object()
         .ok_or_else(|| Error::Metadata(format!("bands[{i}] is not an object")))?;
-    let name = string(o.get("name")).ok_or_else(|| Error::Metadata(format!("bands[{i}] has no `name`")))?;
-    let type_name = string(o.get("type")).ok_or_else(|| Error::Metadata(format!("band `{name}` has no `type`")))?;
+    let name = string(o.get("name"))
+        .ok_or_else(|| Error::Metadata(format!("bands[{i}] has no `name`")))?;
+    let type_name = string(o.get("type"))
+        .ok_or_else(|| Error::Metadata(format!("band `{name}` has no `type`")))?;
     let band_type = BandType::parse(&type_name)
         .ok_or_else(|| Error::Metadata(format!("band `{name}`: unknown type `{type_name}`")))?;
-    let nodata = if o.contains_key("nodata") { num(o.get("nodata")) } else { legacy_nodata };
+    let nodata = if o.contains_key("nodata") {
+        num(o.get("nodata"))
+    } else {
+        legacy_nodata
+    };
     let colortable = match o.get("colortable") {
         Some(Value::Object(ct)) => {
             let mut out = BTreeMap::new();
             for (k, v) in ct {
-                let Ok(key) = k.trim().parse::<i64>() else { continue };
+                let Ok(key) = k.trim().parse::<i64>() else {
+                    continue;
+                };
                 let mut rgba = [0u8, 0, 0, 255];
                 if let Some(a) = v.as_array() {
                     for (slot, c) in rgba.iter_mut().zip(a) {
@@ -605,9 +651,16 @@ fn parse_band(b: &Value, i: usize, legacy_nodata: Option<f64>) -> Result<Band> {
         _ => None,
     };
     let legacy_stats = o.get("stats");
-    let stat = |gdal: &str, legacy: &str| num(o.get(gdal)).or_else(|| num(legacy_stats.and_then(|s| s.get(legacy))));
+    let stat = |gdal: &str, legacy: &str| {
+        num(o.get(gdal)).or_else(|| num(legacy_stats.and_then(|s| s.get(legacy))))
+    };
     let histogram = o.get("histogram").and_then(|h| {
-        let counts: Vec<u64> = h.get("counts")?.as_array()?.iter().filter_map(Value::as_u64).collect();
+        let counts: Vec<u64> = h
+            .get("counts")?
+            .as_array()?
+            .iter()
+            .filter_map(Value::as_u64)
+            .collect();
         Some(Histogram {
             min: num(h.get("min"))?,
             max: num(h.get("max"))?,
@@ -638,7 +691,9 @@ fn parse_band(b: &Value, i: usize, legacy_nodata: Option<f64>) -> Result<Band> {
 
 fn stat_json(v: Option<f64>, band_type: BandType) -> Value {
     match v {
-        Some(f) if f.is_finite() && !band_type.is_float() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+        Some(f)
+            if f.is_finite() && !band_type.is_float() && f.fract() == 0.0 && f.abs() < 9.0e15 =>
+        {
             json!(f as i64)
         }
         other => float_json(other),
@@ -654,7 +709,10 @@ fn band_to_json(b: &Band) -> Value {
     o.insert("unit".into(), json!(b.unit));
     o.insert("scale".into(), float_json(b.scale));
     o.insert("offset".into(), float_json(b.offset));
-    o.insert("colorinterp".into(), json!(b.colorinterp.as_deref().unwrap_or("undefined")));
+    o.insert(
+        "colorinterp".into(),
+        json!(b.colorinterp.as_deref().unwrap_or("undefined")),
+    );
     o.insert(
         "colortable".into(),
         match &b.colortable {
@@ -663,11 +721,20 @@ fn band_to_json(b: &Band) -> Value {
         },
     );
     let s = &b.statistics;
-    o.insert("STATISTICS_MINIMUM".into(), stat_json(s.minimum, b.band_type));
-    o.insert("STATISTICS_MAXIMUM".into(), stat_json(s.maximum, b.band_type));
+    o.insert(
+        "STATISTICS_MINIMUM".into(),
+        stat_json(s.minimum, b.band_type),
+    );
+    o.insert(
+        "STATISTICS_MAXIMUM".into(),
+        stat_json(s.maximum, b.band_type),
+    );
     o.insert("STATISTICS_MEAN".into(), float_json(s.mean));
     o.insert("STATISTICS_STDDEV".into(), float_json(s.stddev));
-    o.insert("STATISTICS_VALID_PERCENT".into(), float_json(s.valid_percent));
+    o.insert(
+        "STATISTICS_VALID_PERCENT".into(),
+        float_json(s.valid_percent),
+    );
     if let Some(h) = &b.histogram {
         o.insert(
             "histogram".into(),

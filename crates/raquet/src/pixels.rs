@@ -212,15 +212,33 @@ impl Pixels {
         match self {
             Pixels::Uint8(v) => out.extend_from_slice(v),
             Pixels::Int8(v) => out.extend(v.iter().map(|x| x.to_le_bytes()[0])),
-            Pixels::Uint16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Pixels::Int16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Pixels::Uint32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Pixels::Int32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Pixels::Uint64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Pixels::Int64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Pixels::Float16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Pixels::Float32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Pixels::Float64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Pixels::Uint16(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Pixels::Int16(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Pixels::Uint32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Pixels::Int32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Pixels::Uint64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Pixels::Int64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Pixels::Float16(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Pixels::Float32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Pixels::Float64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         }
     }
 

@@ -9,7 +9,11 @@ use crate::{Error, Result};
 enum Kind {
     Mercator,
     Wgs84,
-    Proj { src: Box<Proj>, wgs: Box<Proj>, geographic: bool },
+    Proj {
+        src: Box<Proj>,
+        wgs: Box<Proj>,
+        geographic: bool,
+    },
 }
 
 /// Source pixel ⇄ source CRS ⇄ lon/lat ⇄ Web Mercator.
@@ -21,14 +25,23 @@ pub(crate) struct Transformer {
 
 impl std::fmt::Debug for Transformer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transformer").field("gt", &self.gt).finish_non_exhaustive()
+        f.debug_struct("Transformer")
+            .field("gt", &self.gt)
+            .finish_non_exhaustive()
     }
 }
 
 fn invert(gt: [f64; 6]) -> [f64; 6] {
     let det = gt[1] * gt[5] - gt[2] * gt[4];
     let (a, b, d, e) = (gt[5] / det, -gt[2] / det, -gt[4] / det, gt[1] / det);
-    [-(a * gt[0] + b * gt[3]), a, b, -(d * gt[0] + e * gt[3]), d, e]
+    [
+        -(a * gt[0] + b * gt[3]),
+        a,
+        b,
+        -(d * gt[0] + e * gt[3]),
+        d,
+        e,
+    ]
 }
 
 impl Transformer {
@@ -36,28 +49,50 @@ impl Transformer {
         let kind = match crs {
             SourceCrs::WebMercator => Kind::Mercator,
             SourceCrs::Wgs84 => Kind::Wgs84,
-            SourceCrs::Other { epsg, proj, geographic } => {
+            SourceCrs::Other {
+                epsg,
+                proj,
+                geographic,
+            } => {
                 let code = epsg.unwrap_or(0);
-                let err = |m: String| Error::Crs { epsg: code, message: m };
+                let err = |m: String| Error::Crs {
+                    epsg: code,
+                    message: m,
+                };
                 let src = match (epsg, proj) {
-                    (_, Some(p)) => Proj::from_proj_string(p).map_err(|e| err(format!("{p}: {e}")))?,
+                    (_, Some(p)) => {
+                        Proj::from_proj_string(p).map_err(|e| err(format!("{p}: {e}")))?
+                    }
                     (Some(c), None) => {
-                        let c16 = u16::try_from(*c).map_err(|_| err("EPSG code out of range".into()))?;
-                        Proj::from_epsg_code(c16).map_err(|e| err(format!("no pure-Rust definition: {e}")))?
+                        let c16 =
+                            u16::try_from(*c).map_err(|_| err("EPSG code out of range".into()))?;
+                        Proj::from_epsg_code(c16)
+                            .map_err(|e| err(format!("no pure-Rust definition: {e}")))?
                     }
                     (None, None) => return Err(err("no CRS".into())),
                 };
                 let wgs = Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs")
                     .map_err(|e| err(e.to_string()))?;
-                Kind::Proj { src: Box::new(src), wgs: Box::new(wgs), geographic: *geographic }
+                Kind::Proj {
+                    src: Box::new(src),
+                    wgs: Box::new(wgs),
+                    geographic: *geographic,
+                }
             }
         };
-        Ok(Transformer { kind, gt, inv: invert(gt) })
+        Ok(Transformer {
+            kind,
+            gt,
+            inv: invert(gt),
+        })
     }
 
     pub(crate) fn pixel_to_source(&self, col: f64, row: f64) -> (f64, f64) {
         let g = &self.gt;
-        (g[0] + col * g[1] + row * g[2], g[3] + col * g[4] + row * g[5])
+        (
+            g[0] + col * g[1] + row * g[2],
+            g[3] + col * g[4] + row * g[5],
+        )
     }
 
     pub(crate) fn source_to_pixel(&self, x: f64, y: f64) -> (f64, f64) {
@@ -70,8 +105,16 @@ impl Transformer {
         match &self.kind {
             Kind::Mercator => Some(mercator_to_lonlat(x, y)),
             Kind::Wgs84 => Some((x, y)),
-            Kind::Proj { src, wgs, geographic } => {
-                let mut p = if *geographic { (x.to_radians(), y.to_radians(), 0.0) } else { (x, y, 0.0) };
+            Kind::Proj {
+                src,
+                wgs,
+                geographic,
+            } => {
+                let mut p = if *geographic {
+                    (x.to_radians(), y.to_radians(), 0.0)
+                } else {
+                    (x, y, 0.0)
+                };
                 proj4rs::transform::transform(src, wgs, &mut p).ok()?;
                 let (lon, lat) = (p.0.to_degrees(), p.1.to_degrees());
                 (lon.is_finite() && lat.is_finite()).then_some((lon, lat))
@@ -95,11 +138,19 @@ impl Transformer {
         match &self.kind {
             Kind::Mercator => Some((mx, my)),
             Kind::Wgs84 => Some(mercator_to_lonlat(mx, my)),
-            Kind::Proj { src, wgs, geographic } => {
+            Kind::Proj {
+                src,
+                wgs,
+                geographic,
+            } => {
                 let (lon, lat) = mercator_to_lonlat(mx, my);
                 let mut p = (lon.to_radians(), lat.to_radians(), 0.0);
                 proj4rs::transform::transform(wgs, src, &mut p).ok()?;
-                let out = if *geographic { (p.0.to_degrees(), p.1.to_degrees()) } else { (p.0, p.1) };
+                let out = if *geographic {
+                    (p.0.to_degrees(), p.1.to_degrees())
+                } else {
+                    (p.0, p.1)
+                };
                 (out.0.is_finite() && out.1.is_finite()).then_some(out)
             }
         }

@@ -152,7 +152,10 @@ fn binary_value(col: &ArrayRef, i: usize) -> Option<&[u8]> {
 }
 
 fn is_binary(t: &DataType) -> bool {
-    matches!(t, DataType::Binary | DataType::LargeBinary | DataType::BinaryView)
+    matches!(
+        t,
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+    )
 }
 
 fn string_value(col: &ArrayRef, i: usize) -> Option<&str> {
@@ -187,7 +190,11 @@ impl Reader {
     pub fn open_with(path: impl AsRef<Path>, options: ReaderOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let arrow = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new().with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional))?;
+        let arrow = ArrowReaderMetadata::load(
+            &file,
+            ArrowReaderOptions::new()
+                .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional),
+        )?;
         let schema = arrow.schema().clone();
         let block_idx = schema.index_of("block").map_err(|_| Error::Column {
             column: "block".into(),
@@ -203,7 +210,10 @@ impl Reader {
         ) {
             return Err(Error::Column {
                 column: "metadata".into(),
-                message: format!("must be a string, found {}", schema.field(meta_idx).data_type()),
+                message: format!(
+                    "must be a string, found {}",
+                    schema.field(meta_idx).data_type()
+                ),
             });
         }
         let mask = ProjectionMask::roots(arrow.parquet_schema(), [block_idx, meta_idx]);
@@ -342,7 +352,9 @@ impl Reader {
 
     fn builder(&self) -> Result<ParquetRecordBatchReaderBuilder<File>> {
         Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
-            self.file.try_clone().map_err(|e| Error::io(&self.path, e))?,
+            self.file
+                .try_clone()
+                .map_err(|e| Error::io(&self.path, e))?,
             self.arrow.clone(),
         ))
     }
@@ -378,7 +390,10 @@ impl Reader {
             .get(i)
             .copied()
             .flatten()
-            .ok_or_else(|| Error::Column { column: "block".into(), message: "null".into() })?;
+            .ok_or_else(|| Error::Column {
+                column: "block".into(),
+                message: "null".into(),
+            })?;
         let (z, x, y) = tile_from_cell(block).ok_or(Error::InvalidCell { block })?;
         let m = &self.metadata;
         let w = m.tiling.block_width;
@@ -402,7 +417,9 @@ impl Reader {
                     let pixels = match binary_value(col, i) {
                         None => Pixels::filled(band.band_type, band.nodata.unwrap_or(0.0), n),
                         Some(data) => {
-                            let raw = self.decompress(data, expected).map_err(|e| blob_err(&band.name, e))?;
+                            let raw = self
+                                .decompress(data, expected)
+                                .map_err(|e| blob_err(&band.name, e))?;
                             Pixels::from_le_bytes(band.band_type, &raw)
                         }
                     };
@@ -423,8 +440,14 @@ impl Reader {
                     Some(data) => {
                         let raw = match m.compression {
                             Compression::Jpeg | Compression::Webp => {
-                                if m.bands.iter().any(|b| b.band_type != crate::BandType::Uint8) {
-                                    return Err(blob_err("pixels", "lossy tiles must be uint8".into()));
+                                if m.bands
+                                    .iter()
+                                    .any(|b| b.band_type != crate::BandType::Uint8)
+                                {
+                                    return Err(blob_err(
+                                        "pixels",
+                                        "lossy tiles must be uint8".into(),
+                                    ));
                                 }
                                 let decoded = if m.compression == Compression::Jpeg {
                                     crate::lossy::jpeg(data, w, h, m.bands.len())
@@ -433,7 +456,9 @@ impl Reader {
                                 };
                                 decoded.map_err(|e| blob_err("pixels", e))?
                             }
-                            _ => self.decompress(data, n * stride).map_err(|e| blob_err("pixels", e))?,
+                            _ => self
+                                .decompress(data, n * stride)
+                                .map_err(|e| blob_err("pixels", e))?,
                         };
                         let mut out = Vec::with_capacity(m.bands.len());
                         let mut offset = 0;
@@ -459,7 +484,16 @@ impl Reader {
                 }
             }
         };
-        Ok(Tile { z, x, y, source_zoom: z, width: w, height: h, bands, nodata })
+        Ok(Tile {
+            z,
+            x,
+            y,
+            source_zoom: z,
+            width: w,
+            height: h,
+            bands,
+            nodata,
+        })
     }
 
     fn decompress(&self, data: &[u8], expected: usize) -> Result<Vec<u8>, String> {
@@ -468,8 +502,18 @@ impl Reader {
 
     /// All tiles in file order (metadata row skipped), streaming row group by row group.
     pub fn tiles(&self) -> Result<TileIter<'_>> {
-        let reader = self.builder()?.with_projection(self.data_mask()?).with_batch_size(64).build()?;
-        Ok(TileIter { reader: self, inner: reader, batch: None, blocks: Vec::new(), next: 0 })
+        let reader = self
+            .builder()?
+            .with_projection(self.data_mask()?)
+            .with_batch_size(64)
+            .build()?;
+        Ok(TileIter {
+            reader: self,
+            inner: reader,
+            batch: None,
+            blocks: Vec::new(),
+            next: 0,
+        })
     }
 
     /// The tile `z/x/y`. Within `min_zoom..=max_zoom` it is the stored tile (`None`
@@ -478,7 +522,9 @@ impl Reader {
     /// (enlarged) or of the descendants at `min_zoom` (nearest-neighbour reduced).
     pub fn tile(&self, z: u8, x: u32, y: u32) -> Result<Option<Tile>> {
         if z > 26 || (x as u64) >> z != 0 || (y as u64) >> z != 0 {
-            return Err(Error::InvalidArgument(format!("tile {z}/{x}/{y} is off the grid")));
+            return Err(Error::InvalidArgument(format!(
+                "tile {z}/{x}/{y} is off the grid"
+            )));
         }
         let t = &self.metadata.tiling;
         if (t.min_zoom..=t.max_zoom).contains(&z) {
@@ -492,7 +538,8 @@ impl Reader {
         let w = u64::from(t.block_width);
         let col_off = u64::from(x) * w;
         let row_off = u64::from(y) * w;
-        let win = self.window_pixels(z, src, col_off, row_off, t.block_width, t.block_height, bz)?;
+        let win =
+            self.window_pixels(z, src, col_off, row_off, t.block_width, t.block_height, bz)?;
         let Some(win) = win else { return Ok(None) };
         Ok(Some(Tile {
             z,
@@ -524,8 +571,11 @@ impl Reader {
         let bw = u64::from(m.tiling.block_width);
         let bh = u64::from(m.tiling.block_height);
         let n = width as usize * height as usize;
-        let mut bands: Vec<Pixels> =
-            m.bands.iter().map(|b| Pixels::filled(b.band_type, b.nodata.unwrap_or(0.0), n)).collect();
+        let mut bands: Vec<Pixels> = m
+            .bands
+            .iter()
+            .map(|b| Pixels::filled(b.band_type, b.nodata.unwrap_or(0.0), n))
+            .collect();
         let scale = 2f64.powi(i32::from(src) - i32::from(z));
         let mut cache: HashMap<(u64, u64), Option<Tile>> = HashMap::new();
         let mut any = false;
@@ -578,7 +628,12 @@ impl Reader {
             row_off,
             width,
             height,
-            bounds_mercator: [xmin, ymax - f64::from(height) * px, xmin + f64::from(width) * px, ymax],
+            bounds_mercator: [
+                xmin,
+                ymax - f64::from(height) * px,
+                xmin + f64::from(width) * px,
+                ymax,
+            ],
             bands,
         }))
     }
@@ -595,7 +650,9 @@ impl Reader {
     /// ```
     pub fn value_at(&self, lon: f64, lat: f64) -> Result<Option<Vec<Option<f64>>>> {
         if !lon.is_finite() || !lat.is_finite() || !(-180.0..=180.0).contains(&lon) {
-            return Err(Error::InvalidArgument(format!("({lon}, {lat}) is not a longitude/latitude")));
+            return Err(Error::InvalidArgument(format!(
+                "({lon}, {lat}) is not a longitude/latitude"
+            )));
         }
         if lat.abs() > cell::MAX_LAT {
             return Ok(None);
@@ -604,8 +661,12 @@ impl Reader {
         let z = t.max_zoom;
         let (mx, my) = cell::lonlat_to_mercator(lon, lat);
         let npx = 2f64.powi(i32::from(z)) * f64::from(t.block_width);
-        let gx = ((mx + cell::CE / 2.0) / cell::CE * npx).floor().clamp(0.0, npx - 1.0) as u64;
-        let gy = ((cell::CE / 2.0 - my) / cell::CE * npx).floor().clamp(0.0, npx - 1.0) as u64;
+        let gx = ((mx + cell::CE / 2.0) / cell::CE * npx)
+            .floor()
+            .clamp(0.0, npx - 1.0) as u64;
+        let gy = ((cell::CE / 2.0 - my) / cell::CE * npx)
+            .floor()
+            .clamp(0.0, npx - 1.0) as u64;
         let bw = u64::from(t.block_width);
         let bh = u64::from(t.block_height);
         let (tx, ty) = (gx / bw, gy / bh);
@@ -616,7 +677,11 @@ impl Reader {
             return Ok(None);
         };
         let (row, col) = ((gy % bh) as u32, (gx % bw) as u32);
-        Ok(Some((0..tile.bands.len()).map(|b| tile.value(b, row, col)).collect()))
+        Ok(Some(
+            (0..tile.bands.len())
+                .map(|b| tile.value(b, row, col))
+                .collect(),
+        ))
     }
 
     /// The pixels covering a lon/lat box at a zoom (clamped to the file's range), as
@@ -626,7 +691,9 @@ impl Reader {
         let z = zoom.clamp(t.min_zoom, t.max_zoom);
         let [w, s, e, n] = bounds;
         if !(w < e && s < n) || bounds.iter().any(|v| !v.is_finite()) {
-            return Err(Error::InvalidArgument(format!("window {bounds:?} is empty or not finite")));
+            return Err(Error::InvalidArgument(format!(
+                "window {bounds:?} is empty or not finite"
+            )));
         }
         let (x0, y0) = cell::lonlat_to_mercator(w, n);
         let (x1, y1) = cell::lonlat_to_mercator(e, s);

@@ -10,7 +10,9 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_schema::DataType;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use serde_json::Value;
 
 use crate::cell::tile_from_cell;
@@ -61,11 +63,19 @@ impl Report {
     }
 
     fn error(&mut self, code: &'static str, message: impl Into<String>) {
-        self.findings.push(Finding { code, severity: Severity::Error, message: message.into() });
+        self.findings.push(Finding {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+        });
     }
 
     fn warning(&mut self, code: &'static str, message: impl Into<String>) {
-        self.findings.push(Finding { code, severity: Severity::Warning, message: message.into() });
+        self.findings.push(Finding {
+            code,
+            severity: Severity::Warning,
+            message: message.into(),
+        });
     }
 }
 
@@ -92,20 +102,37 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
     let schema = arrow.schema().clone();
 
     // Columns.
-    match schema.field_with_name("block").map(|f| f.data_type().clone()) {
+    match schema
+        .field_with_name("block")
+        .map(|f| f.data_type().clone())
+    {
         Err(_) => report.error("block_column", "no `block` column"),
         Ok(DataType::UInt64 | DataType::Int64) => {}
-        Ok(t) => report.error("block_column", format!("`block` must be uint64 or int64, found {t}")),
+        Ok(t) => report.error(
+            "block_column",
+            format!("`block` must be uint64 or int64, found {t}"),
+        ),
     }
-    match schema.field_with_name("metadata").map(|f| f.data_type().clone()) {
+    match schema
+        .field_with_name("metadata")
+        .map(|f| f.data_type().clone())
+    {
         Err(_) => report.error("metadata_column", "no `metadata` column"),
         Ok(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {}
-        Ok(t) => report.error("metadata_column", format!("`metadata` must be a string, found {t}")),
+        Ok(t) => report.error(
+            "metadata_column",
+            format!("`metadata` must be a string, found {t}"),
+        ),
     }
     let kv = arrow.metadata().file_metadata().key_value_metadata();
-    let version_kv = kv.and_then(|kv| kv.iter().find(|k| k.key == RAQUET_VERSION_KEY)).and_then(|k| k.value.clone());
+    let version_kv = kv
+        .and_then(|kv| kv.iter().find(|k| k.key == RAQUET_VERSION_KEY))
+        .and_then(|k| k.value.clone());
     if version_kv.is_none() {
-        report.warning("raquet_version_key", format!("no `{RAQUET_VERSION_KEY}` key/value in the Parquet footer"));
+        report.warning(
+            "raquet_version_key",
+            format!("no `{RAQUET_VERSION_KEY}` key/value in the Parquet footer"),
+        );
     }
     if !report.is_valid() {
         return Ok(report);
@@ -114,7 +141,10 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
     let reader = match Reader::open(path) {
         Ok(r) => r,
         Err(Error::MissingMetadata) => {
-            report.error("metadata_row_missing", "no row with block = 0 and a non-null metadata document");
+            report.error(
+                "metadata_row_missing",
+                "no row with block = 0 and a non-null metadata document",
+            );
             return Ok(report);
         }
         Err(Error::Metadata(m)) => {
@@ -132,15 +162,21 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
 
     // The metadata document itself.
     check_document(&raw, &meta, &mut report);
-    if let (Some(kv), Some(v)) = (&version_kv, &meta.version) {
-        if kv != v {
-            report.warning("raquet_version_key", format!("footer `{RAQUET_VERSION_KEY}` = {kv} but metadata version = {v}"));
-        }
+    if let (Some(kv), Some(v)) = (&version_kv, &meta.version)
+        && kv != v
+    {
+        report.warning(
+            "raquet_version_key",
+            format!("footer `{RAQUET_VERSION_KEY}` = {kv} but metadata version = {v}"),
+        );
     }
     if reader.metadata_rows().len() > 1 {
         report.warning(
             "metadata_row_multiple",
-            format!("{} rows with block = 0 (only partitioned datasets may have several)", reader.metadata_rows().len()),
+            format!(
+                "{} rows with block = 0 (only partitioned datasets may have several)",
+                reader.metadata_rows().len()
+            ),
         );
     }
 
@@ -148,7 +184,12 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
     let binary: Vec<String> = schema
         .fields()
         .iter()
-        .filter(|f| matches!(f.data_type(), DataType::Binary | DataType::LargeBinary | DataType::BinaryView))
+        .filter(|f| {
+            matches!(
+                f.data_type(),
+                DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+            )
+        })
         .map(|f| f.name().clone())
         .collect();
     let names: HashSet<&str> = meta.bands.iter().map(|b| b.name.as_str()).collect();
@@ -156,22 +197,34 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
         BandLayout::Sequential => {
             for c in &binary {
                 if !names.contains(c.as_str()) && c != "pixels" {
-                    report.warning("column_not_in_metadata", format!("binary column `{c}` is not a band in the metadata"));
+                    report.warning(
+                        "column_not_in_metadata",
+                        format!("binary column `{c}` is not a band in the metadata"),
+                    );
                 }
             }
             if binary.iter().any(|c| c == "pixels") {
-                report.warning("pixels_and_bands", "a `pixels` column beside a sequential layout");
+                report.warning(
+                    "pixels_and_bands",
+                    "a `pixels` column beside a sequential layout",
+                );
             }
         }
         BandLayout::Interleaved => {
             if binary.iter().any(|c| names.contains(c.as_str())) {
-                report.warning("pixels_and_bands", "band columns beside the interleaved `pixels` column");
+                report.warning(
+                    "pixels_and_bands",
+                    "band columns beside the interleaved `pixels` column",
+                );
             }
         }
     }
     if matches!(meta.compression, Compression::Jpeg | Compression::Webp) {
         if meta.band_layout != BandLayout::Interleaved {
-            report.error("lossy_layout", "jpeg/webp compression requires the interleaved layout");
+            report.error(
+                "lossy_layout",
+                "jpeg/webp compression requires the interleaved layout",
+            );
         }
         if meta.bands.iter().any(|b| b.band_type != BandType::Uint8) {
             report.error("lossy_type", "jpeg/webp compression requires uint8 bands");
@@ -186,7 +239,11 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
         let n = counts.entry(code).or_insert(0);
         *n += 1;
         if *n <= MAX_PER_CODE {
-            report.findings.push(Finding { code, severity: sev, message: msg });
+            report.findings.push(Finding {
+                code,
+                severity: sev,
+                message: msg,
+            });
         }
     };
     let has_time = schema.field_with_name("time_cf").is_ok();
@@ -194,16 +251,34 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
     let mut unsorted = false;
     for &block in reader.blocks() {
         match tile_from_cell(block) {
-            None => emit(&mut report, Severity::Error, "invalid_block", format!("block {block} ({block:#018x}) is not a valid Quadbin cell")),
+            None => emit(
+                &mut report,
+                Severity::Error,
+                "invalid_block",
+                format!("block {block} ({block:#018x}) is not a valid Quadbin cell"),
+            ),
             Some((z, x, y)) => {
                 *report.tiles_per_zoom.entry(z).or_insert(0) += 1;
                 if z < t.min_zoom || z > t.max_zoom {
-                    emit(&mut report, Severity::Error, "zoom_out_of_range", format!("block {block} is tile {z}/{x}/{y}, outside zooms {}..={}", t.min_zoom, t.max_zoom));
+                    emit(
+                        &mut report,
+                        Severity::Error,
+                        "zoom_out_of_range",
+                        format!(
+                            "block {block} is tile {z}/{x}/{y}, outside zooms {}..={}",
+                            t.min_zoom, t.max_zoom
+                        ),
+                    );
                 }
             }
         }
         if !seen.insert(block) && !has_time {
-            emit(&mut report, Severity::Error, "duplicate_block", format!("block {block} appears more than once"));
+            emit(
+                &mut report,
+                Severity::Error,
+                "duplicate_block",
+                format!("block {block} appears more than once"),
+            );
         }
         if block < prev {
             unsorted = true;
@@ -221,8 +296,15 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
     }
     let native = report.tiles_per_zoom.get(&t.max_zoom).copied().unwrap_or(0) as u64;
     if t.num_blocks != native {
-        let msg = format!("tiling.num_blocks = {} but the file has {native} tiles at max_zoom {}", t.num_blocks, t.max_zoom);
-        if meta.legacy { report.warning("num_blocks", msg) } else { report.error("num_blocks", msg) }
+        let msg = format!(
+            "tiling.num_blocks = {} but the file has {native} tiles at max_zoom {}",
+            t.num_blocks, t.max_zoom
+        );
+        if meta.legacy {
+            report.warning("num_blocks", msg)
+        } else {
+            report.error("num_blocks", msg)
+        }
     }
 
     // Metadata column null on data rows.
@@ -232,12 +314,16 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
     let mut observed: Vec<Observed> = vec![Observed::default(); meta.bands.len()];
     let mut valid_per_zoom: BTreeMap<u8, (usize, usize)> = BTreeMap::new();
     let tile_stats = read_tile_stats(&reader, &mut report)?;
-    let mut tiles = reader.tiles()?;
-    while let Some(tile) = tiles.next() {
+    let tiles = reader.tiles()?;
+    for tile in tiles {
         let tile = match tile {
             Ok(t) => t,
             Err(e @ Error::Blob { .. }) => {
-                let code = if e.to_string().contains("bytes") { "blob_size" } else { "blob_decode" };
+                let code = if e.to_string().contains("bytes") {
+                    "blob_size"
+                } else {
+                    "blob_decode"
+                };
                 emit(&mut report, Severity::Error, code, e.to_string());
                 continue;
             }
@@ -251,23 +337,33 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
         for (b, pixels) in tile.bands.iter().enumerate() {
             let mut ts = Observed::default();
             for i in 0..n {
-                if let Some(v) = tile.value(b, (i / tile.width as usize) as u32, (i % tile.width as usize) as u32) {
-                    if v.is_finite() {
-                        ts.add(v);
-                    }
+                if let Some(v) = tile.value(
+                    b,
+                    (i / tile.width as usize) as u32,
+                    (i % tile.width as usize) as u32,
+                ) && v.is_finite()
+                {
+                    ts.add(v);
                 }
             }
             let _ = pixels;
             if ts.count > 0 {
                 tile_has_valid = true;
             }
-            if tile.z == t.max_zoom {
-                if let Some(o) = observed.get_mut(b) {
-                    o.merge(&ts);
-                }
+            if tile.z == t.max_zoom
+                && let Some(o) = observed.get_mut(b)
+            {
+                o.merge(&ts);
             }
             if let Some(stats) = tile_stats.get(&(tile.block().unwrap_or(0), b)) {
-                compare_tile_stats(stats, &ts, &tile, &meta.bands[b].name, &mut report, &mut emit);
+                compare_tile_stats(
+                    stats,
+                    &ts,
+                    &tile,
+                    &meta.bands[b].name,
+                    &mut report,
+                    &mut emit,
+                );
             }
         }
         let e = valid_per_zoom.entry(tile.z).or_insert((0, 0));
@@ -280,14 +376,20 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
         if *valid == 0 {
             report.warning("zoom_empty", format!("every tile at zoom {z} is nodata"));
         } else if valid * 2 < *all {
-            report.warning("zoom_sparse", format!("only {valid} of {all} tiles at zoom {z} hold valid data"));
+            report.warning(
+                "zoom_sparse",
+                format!("only {valid} of {all} tiles at zoom {z} hold valid data"),
+            );
         }
     }
     check_statistics(&meta, &observed, &mut report);
 
     for (code, n) in counts {
         if n > MAX_PER_CODE {
-            report.warning("truncated", format!("{} more `{code}` findings not listed", n - MAX_PER_CODE));
+            report.warning(
+                "truncated",
+                format!("{} more `{code}` findings not listed", n - MAX_PER_CODE),
+            );
         }
     }
     report.findings.sort_by_key(|f| f.severity);
@@ -305,21 +407,47 @@ fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {
         Some(v) => {
             let modern = !matches!(v.as_str(), "0.1.0" | "0.2.0");
             if modern {
-                for k in ["width", "height", "crs", "bounds", "bounds_crs", "tiling", "compression", "bands"] {
+                for k in [
+                    "width",
+                    "height",
+                    "crs",
+                    "bounds",
+                    "bounds_crs",
+                    "tiling",
+                    "compression",
+                    "bands",
+                ] {
                     if !has(k) {
-                        report.error("metadata_field_missing", format!("version {v} requires `{k}`"));
+                        report.error(
+                            "metadata_field_missing",
+                            format!("version {v} requires `{k}`"),
+                        );
                     }
                 }
                 if let Some(t) = raw.get("tiling") {
-                    for k in ["scheme", "block_width", "block_height", "min_zoom", "max_zoom", "pixel_zoom", "num_blocks"] {
+                    for k in [
+                        "scheme",
+                        "block_width",
+                        "block_height",
+                        "min_zoom",
+                        "max_zoom",
+                        "pixel_zoom",
+                        "num_blocks",
+                    ] {
                         if t.get(k).is_none() {
-                            report.error("metadata_field_missing", format!("version {v} requires `tiling.{k}`"));
+                            report.error(
+                                "metadata_field_missing",
+                                format!("version {v} requires `tiling.{k}`"),
+                            );
                         }
                     }
                 }
                 match raw.get("file_format").and_then(Value::as_str) {
                     Some("raquet") => {}
-                    Some(other) => report.error("file_format", format!("file_format is `{other}`, must be `raquet`")),
+                    Some(other) => report.error(
+                        "file_format",
+                        format!("file_format is `{other}`, must be `raquet`"),
+                    ),
                     None => report.warning("file_format", "no `file_format`"),
                 }
             } else if meta.legacy {
@@ -334,26 +462,57 @@ fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {
         report.error("crs", format!("crs is `{}`, must be EPSG:3857", meta.crs));
     }
     if meta.bounds_crs != "EPSG:4326" {
-        report.error("bounds_crs", format!("bounds_crs is `{}`, must be EPSG:4326", meta.bounds_crs));
+        report.error(
+            "bounds_crs",
+            format!("bounds_crs is `{}`, must be EPSG:4326", meta.bounds_crs),
+        );
     }
     let [w, s, e, n] = meta.bounds;
     if !(w <= e && s <= n && w >= -180.0 && e <= 180.0 && s >= -90.0 && n <= 90.0) {
-        report.error("bounds", format!("bounds {:?} are not [west, south, east, north] in degrees", meta.bounds));
+        report.error(
+            "bounds",
+            format!(
+                "bounds {:?} are not [west, south, east, north] in degrees",
+                meta.bounds
+            ),
+        );
     }
     let t = &meta.tiling;
     if t.scheme != "quadbin" {
-        report.error("tiling_scheme", format!("tiling.scheme is `{}`, must be quadbin", t.scheme));
+        report.error(
+            "tiling_scheme",
+            format!("tiling.scheme is `{}`, must be quadbin", t.scheme),
+        );
     }
     if t.block_width != t.block_height {
-        report.error("block_size", format!("blocks must be square, found {}x{}", t.block_width, t.block_height));
+        report.error(
+            "block_size",
+            format!(
+                "blocks must be square, found {}x{}",
+                t.block_width, t.block_height
+            ),
+        );
     }
-    if t.block_width % 16 != 0 || !t.block_width.is_power_of_two() {
-        report.error("block_size", format!("block size {} must be divisible by 16 and a power of two", t.block_width));
+    if !t.block_width.is_multiple_of(16) || !t.block_width.is_power_of_two() {
+        report.error(
+            "block_size",
+            format!(
+                "block size {} must be divisible by 16 and a power of two",
+                t.block_width
+            ),
+        );
     }
     let expected_pz = u32::from(t.max_zoom) + t.block_width.max(1).ilog2();
     if u32::from(t.pixel_zoom) != expected_pz {
-        let msg = format!("pixel_zoom {} != max_zoom {} + log2(block_width {}) = {expected_pz}", t.pixel_zoom, t.max_zoom, t.block_width);
-        if meta.legacy { report.warning("pixel_zoom", msg) } else { report.error("pixel_zoom", msg) }
+        let msg = format!(
+            "pixel_zoom {} != max_zoom {} + log2(block_width {}) = {expected_pz}",
+            t.pixel_zoom, t.max_zoom, t.block_width
+        );
+        if meta.legacy {
+            report.warning("pixel_zoom", msg)
+        } else {
+            report.error("pixel_zoom", msg)
+        }
     }
     if meta.bands.is_empty() {
         report.error("bands_empty", "`bands` is empty");
@@ -361,15 +520,36 @@ fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {
     let mut names = HashSet::new();
     for b in &meta.bands {
         if !names.insert(b.name.as_str()) {
-            report.error("band_name_duplicate", format!("band name `{}` appears twice", b.name));
+            report.error(
+                "band_name_duplicate",
+                format!("band name `{}` appears twice", b.name),
+            );
         }
         let st = &b.statistics;
-        if st.minimum.is_none() || st.maximum.is_none() || st.mean.is_none() || st.stddev.is_none() {
-            report.warning("statistics_missing", format!("band `{}` lacks STATISTICS_MINIMUM/MAXIMUM/MEAN/STDDEV", b.name));
+        if st.minimum.is_none() || st.maximum.is_none() || st.mean.is_none() || st.stddev.is_none()
+        {
+            report.warning(
+                "statistics_missing",
+                format!(
+                    "band `{}` lacks STATISTICS_MINIMUM/MAXIMUM/MEAN/STDDEV",
+                    b.name
+                ),
+            );
         }
     }
-    if meta.tile_statistics && meta.tile_statistics_columns.iter().any(|c| !TILE_STATISTICS_COLUMNS.contains(&c.as_str())) {
-        report.error("tile_statistics", format!("unknown per-tile statistics in {:?}", meta.tile_statistics_columns));
+    if meta.tile_statistics
+        && meta
+            .tile_statistics_columns
+            .iter()
+            .any(|c| !TILE_STATISTICS_COLUMNS.contains(&c.as_str()))
+    {
+        report.error(
+            "tile_statistics",
+            format!(
+                "unknown per-tile statistics in {:?}",
+                meta.tile_statistics_columns
+            ),
+        );
     }
 }
 
@@ -387,7 +567,12 @@ fn check_metadata_nulls(reader: &Reader, report: &mut Report) -> Result<()> {
         let m = batch.column(1);
         for i in 0..batch.num_rows() {
             let is_meta = match blocks.data_type() {
-                DataType::UInt64 => blocks.as_primitive::<arrow_array::types::UInt64Type>().value(i) == 0,
+                DataType::UInt64 => {
+                    blocks
+                        .as_primitive::<arrow_array::types::UInt64Type>()
+                        .value(i)
+                        == 0
+                }
                 _ => blocks.as_primitive::<Int64Type>().value(i) == 0,
             };
             if !is_meta && !m.is_null(i) {
@@ -396,7 +581,10 @@ fn check_metadata_nulls(reader: &Reader, report: &mut Report) -> Result<()> {
         }
     }
     if bad > 0 {
-        report.error("metadata_not_null", format!("{bad} data rows have a non-null `metadata`"));
+        report.error(
+            "metadata_not_null",
+            format!("{bad} data rows have a non-null `metadata`"),
+        );
     }
     Ok(())
 }
@@ -423,7 +611,10 @@ fn read_tile_stats(reader: &Reader, report: &mut Report) -> Result<TileStats> {
                     roots.push(i);
                     cols.push((b, s));
                 }
-                Err(_) => report.error("tile_statistics", format!("metadata declares per-tile `{stat}` but column `{name}` is missing")),
+                Err(_) => report.error(
+                    "tile_statistics",
+                    format!("metadata declares per-tile `{stat}` but column `{name}` is missing"),
+                ),
             }
         }
     }
@@ -435,7 +626,9 @@ fn read_tile_stats(reader: &Reader, report: &mut Report) -> Result<TileStats> {
         let blocks = batch.column(0);
         for i in 0..batch.num_rows() {
             let block = match blocks.data_type() {
-                DataType::UInt64 => blocks.as_primitive::<arrow_array::types::UInt64Type>().value(i),
+                DataType::UInt64 => blocks
+                    .as_primitive::<arrow_array::types::UInt64Type>()
+                    .value(i),
                 _ => blocks.as_primitive::<Int64Type>().value(i) as u64,
             };
             if block == 0 {
@@ -474,12 +667,21 @@ fn compare_tile_stats(
     let expect = if ts.count == 0 {
         [None; 6]
     } else {
-        [Some(ts.count as f64), Some(ts.min), Some(ts.max), Some(ts.sum), Some(ts.mean), Some(ts.stddev())]
+        [
+            Some(ts.count as f64),
+            Some(ts.min),
+            Some(ts.max),
+            Some(ts.sum),
+            Some(ts.mean),
+            Some(ts.stddev()),
+        ]
     };
     for (k, name) in TILE_STATISTICS_COLUMNS.iter().enumerate() {
         let ok = match (stats[k], expect[k]) {
             (None, None) => true,
-            (Some(a), Some(b)) => close(a, b) || (k == 5 && (a - b).abs() <= 1e-6 * ts.mean.abs().max(1.0)),
+            (Some(a), Some(b)) => {
+                close(a, b) || (k == 5 && (a - b).abs() <= 1e-6 * ts.mean.abs().max(1.0))
+            }
             (None, Some(_)) | (Some(_), None) => {
                 // NULL statistics on an all-nodata tile or a stored 0 count both pass.
                 k == 0 && stats[k].unwrap_or(0.0) == 0.0 && ts.count == 0
@@ -504,12 +706,25 @@ fn check_statistics(meta: &crate::Metadata, observed: &[Observed], report: &mut 
         let s = &band.statistics;
         if let (Some(min), Some(max)) = (s.minimum, s.maximum) {
             if min > max {
-                report.error("statistics_inconsistent", format!("band `{}`: STATISTICS_MINIMUM {min} > STATISTICS_MAXIMUM {max}", band.name));
+                report.error(
+                    "statistics_inconsistent",
+                    format!(
+                        "band `{}`: STATISTICS_MINIMUM {min} > STATISTICS_MAXIMUM {max}",
+                        band.name
+                    ),
+                );
             }
-            if let Some(mean) = s.mean {
-                if mean < min - 1e-9 * min.abs().max(1.0) || mean > max + 1e-9 * max.abs().max(1.0) {
-                    report.error("statistics_inconsistent", format!("band `{}`: STATISTICS_MEAN {mean} is outside [{min}, {max}]", band.name));
-                }
+            if let Some(mean) = s.mean
+                && (mean < min - 1e-9 * min.abs().max(1.0)
+                    || mean > max + 1e-9 * max.abs().max(1.0))
+            {
+                report.error(
+                    "statistics_inconsistent",
+                    format!(
+                        "band `{}`: STATISTICS_MEAN {mean} is outside [{min}, {max}]",
+                        band.name
+                    ),
+                );
             }
             if obs.count > 0 && (min > obs.max || max < obs.min) {
                 report.error(
@@ -524,13 +739,28 @@ fn check_statistics(meta: &crate::Metadata, observed: &[Observed], report: &mut 
             }
         }
         if s.stddev.is_some_and(|v| v < 0.0) {
-            report.error("statistics_inconsistent", format!("band `{}`: negative STATISTICS_STDDEV", band.name));
+            report.error(
+                "statistics_inconsistent",
+                format!("band `{}`: negative STATISTICS_STDDEV", band.name),
+            );
         }
         if s.valid_percent.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
-            report.error("statistics_inconsistent", format!("band `{}`: STATISTICS_VALID_PERCENT outside 0..100", band.name));
+            report.error(
+                "statistics_inconsistent",
+                format!(
+                    "band `{}`: STATISTICS_VALID_PERCENT outside 0..100",
+                    band.name
+                ),
+            );
         }
         if obs.count == 0 && s.minimum.is_some() && !meta.legacy {
-            report.warning("statistics_inconsistent", format!("band `{}` has statistics but no valid pixel at max_zoom", band.name));
+            report.warning(
+                "statistics_inconsistent",
+                format!(
+                    "band `{}` has statistics but no valid pixel at max_zoom",
+                    band.name
+                ),
+            );
         }
     }
 }

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use raquet::{BandLayout, Compression, ConvertOptions, Reader, Resampling, ZoomStrategy, geotiff_to_raquet, validate};
+use raquet::{
+    BandLayout, Compression, ConvertOptions, Reader, Resampling, ZoomStrategy, geotiff_to_raquet,
+    validate,
+};
 
 fn dirs() -> Option<(PathBuf, tempfile::TempDir)> {
     let d = test_support::corpus("raquet")?;
@@ -22,7 +25,12 @@ fn zooms(r: &Reader) -> BTreeMap<u8, usize> {
 fn convert(src: &Path, out: &Path, opts: &ConvertOptions) -> Reader {
     let s = geotiff_to_raquet(src, out, opts).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
     let report = validate(out).unwrap();
-    assert!(report.is_valid(), "{}: {:?}", out.display(), report.findings);
+    assert!(
+        report.is_valid(),
+        "{}: {:?}",
+        out.display(),
+        report.findings
+    );
     let r = Reader::open(out).unwrap();
     assert_eq!(r.metadata().tiling, s.metadata.tiling);
     r
@@ -39,7 +47,8 @@ fn native_equal(a: &Reader, b: &Reader, z: u8) -> usize {
         match a.tile(z, x, y).unwrap() {
             Some(ours) => assert_eq!(ours.bands, theirs.bands, "tile {z}/{x}/{y}"),
             None => assert!(
-                (0..theirs.bands.len()).all(|k| (0..theirs.height).all(|r| (0..theirs.width).all(|c| theirs.value(k, r, c).is_none()))),
+                (0..theirs.bands.len()).all(|k| (0..theirs.height)
+                    .all(|r| (0..theirs.width).all(|c| theirs.value(k, r, c).is_none()))),
                 "we left out {z}/{x}/{y} but it holds data"
             ),
         }
@@ -57,16 +66,27 @@ fn uint16_aligned_matches_reference_pixel_for_pixel() {
     let Some((dir, tmp)) = dirs() else { return };
     let src = dir.join("generated/synthetic_uint16_3857.tif");
     let theirs = Reader::open(dir.join("generated/A_uint16_3857_default.parquet")).unwrap();
-    let ours = convert(&src, &tmp.path().join("a.parquet"), &ConvertOptions::default());
+    let ours = convert(
+        &src,
+        &tmp.path().join("a.parquet"),
+        &ConvertOptions::default(),
+    );
     let (m, t) = (ours.metadata(), theirs.metadata());
     assert_eq!((m.width, m.height, m.bounds), (t.width, t.height, t.bounds));
-    assert_eq!((m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom), (6, 8, 16));
+    assert_eq!(
+        (m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom),
+        (6, 8, 16)
+    );
     assert_eq!(native_equal(&ours, &theirs, 8), 6);
     // Empty-tile policy: the all-nodata 8/132/87 is left out by default ...
     assert_eq!(zooms(&ours), BTreeMap::from([(6, 2), (7, 2), (8, 5)]));
     assert_eq!(m.tiling.num_blocks, 5);
     // ... and kept on request, which gives the reference's tile set exactly.
-    let kept = convert(&src, &tmp.path().join("k.parquet"), &ConvertOptions::default().with_keep_empty(true));
+    let kept = convert(
+        &src,
+        &tmp.path().join("k.parquet"),
+        &ConvertOptions::default().with_keep_empty(true),
+    );
     assert_eq!(kept.blocks(), theirs.blocks());
     assert_eq!(kept.metadata().tiling.num_blocks, 6);
     // Exact statistics over every native pixel: the mean equals the reference's
@@ -83,31 +103,80 @@ fn tile_statistics_columns_match_reference() {
     use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
     let Some((dir, tmp)) = dirs() else { return };
     let out = tmp.path().join("ts.parquet");
-    let opts = ConvertOptions::default().with_overviews(false).with_tile_stats(true).with_keep_empty(true);
-    let ours = convert(&dir.join("generated/synthetic_uint16_3857.tif"), &out, &opts);
+    let opts = ConvertOptions::default()
+        .with_overviews(false)
+        .with_tile_stats(true)
+        .with_keep_empty(true);
+    let ours = convert(
+        &dir.join("generated/synthetic_uint16_3857.tif"),
+        &out,
+        &opts,
+    );
     assert!(ours.metadata().tile_statistics);
     let f = std::fs::File::open(&out).unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap();
     let mut rows = BTreeMap::new();
     for batch in reader {
         let b = batch.unwrap();
-        let block = b.column_by_name("block").unwrap().as_primitive::<UInt64Type>().clone();
-        let count = b.column_by_name("band_1_count").unwrap().as_primitive::<Int64Type>().clone();
-        let mean = b.column_by_name("band_1_mean").unwrap().as_primitive::<Float64Type>().clone();
-        let std = b.column_by_name("band_1_stddev").unwrap().as_primitive::<Float64Type>().clone();
-        let sum = b.column_by_name("band_1_sum").unwrap().as_primitive::<Float64Type>().clone();
+        let block = b
+            .column_by_name("block")
+            .unwrap()
+            .as_primitive::<UInt64Type>()
+            .clone();
+        let count = b
+            .column_by_name("band_1_count")
+            .unwrap()
+            .as_primitive::<Int64Type>()
+            .clone();
+        let mean = b
+            .column_by_name("band_1_mean")
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .clone();
+        let std = b
+            .column_by_name("band_1_stddev")
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .clone();
+        let sum = b
+            .column_by_name("band_1_sum")
+            .unwrap()
+            .as_primitive::<Float64Type>()
+            .clone();
         for i in 0..b.num_rows() {
-            let v = if arrow_array::Array::is_null(&count, i) { None } else { Some((count.value(i), sum.value(i), mean.value(i), std.value(i))) };
+            let v = if arrow_array::Array::is_null(&count, i) {
+                None
+            } else {
+                Some((count.value(i), sum.value(i), mean.value(i), std.value(i)))
+            };
             rows.insert(block.value(i), v);
         }
     }
     // SOURCES.md oracle (raquet-io --tile-stats), tile by tile.
     let expected = [
-        ((8, 130, 86), Some((64936, 83_562_870.0, 1286.8496673647899, 610.4295106341714))),
-        ((8, 131, 86), Some((65536, 133_955_584.0, 2044.0, 562.8076936218978))),
-        ((8, 130, 87), Some((36864, 98_648_064.0, 2676.0, 365.8130214558616))),
-        ((8, 131, 87), Some((36864, 126_959_616.0, 3444.0, 365.8130214558616))),
-        ((8, 132, 86), Some((22528, 57_671_680.0, 2560.0, 522.884786544799))),
+        (
+            (8, 130, 86),
+            Some((64936, 83_562_870.0, 1286.8496673647899, 610.4295106341714)),
+        ),
+        (
+            (8, 131, 86),
+            Some((65536, 133_955_584.0, 2044.0, 562.8076936218978)),
+        ),
+        (
+            (8, 130, 87),
+            Some((36864, 98_648_064.0, 2676.0, 365.8130214558616)),
+        ),
+        (
+            (8, 131, 87),
+            Some((36864, 126_959_616.0, 3444.0, 365.8130214558616)),
+        ),
+        (
+            (8, 132, 86),
+            Some((22528, 57_671_680.0, 2560.0, 522.884786544799)),
+        ),
         ((8, 132, 87), None),
     ];
     for ((z, x, y), want) in expected {
@@ -117,7 +186,10 @@ fn tile_statistics_columns_match_reference() {
             (None, None) => {}
             (Some(g), Some(w)) => {
                 assert_eq!(g.0, w.0);
-                assert!(rel(g.1, w.1) < 1e-12 && rel(g.2, w.2) < 1e-12 && rel(g.3, w.3) < 1e-9, "{z}/{x}/{y}: {g:?} vs {w:?}");
+                assert!(
+                    rel(g.1, w.1) < 1e-12 && rel(g.2, w.2) < 1e-12 && rel(g.3, w.3) < 1e-9,
+                    "{z}/{x}/{y}: {g:?} vs {w:?}"
+                );
             }
             _ => panic!("{z}/{x}/{y}: {got:?} vs {want:?}"),
         }
@@ -129,20 +201,33 @@ fn tile_statistics_columns_match_reference() {
 fn rgb_and_interleaved_match_reference() {
     let Some((dir, tmp)) = dirs() else { return };
     let src = dir.join("generated/synthetic_rgb_3857.tif");
-    let ours = convert(&src, &tmp.path().join("b.parquet"), &ConvertOptions::default());
+    let ours = convert(
+        &src,
+        &tmp.path().join("b.parquet"),
+        &ConvertOptions::default(),
+    );
     let theirs = Reader::open(dir.join("generated/B_rgb_3857_default.parquet")).unwrap();
     assert_eq!(ours.blocks(), theirs.blocks());
     assert_eq!(native_equal(&ours, &theirs, 10), 1);
-    let names: Vec<_> = ours.metadata().bands.iter().map(|b| b.colorinterp.clone().unwrap()).collect();
+    let names: Vec<_> = ours
+        .metadata()
+        .bands
+        .iter()
+        .map(|b| b.colorinterp.clone().unwrap())
+        .collect();
     assert_eq!(names, ["red", "green", "blue"]);
 
-    let opts = ConvertOptions::default().with_layout(BandLayout::Interleaved).with_overviews(false);
+    let opts = ConvertOptions::default()
+        .with_layout(BandLayout::Interleaved)
+        .with_overviews(false);
     let ours = convert(&src, &tmp.path().join("bi.parquet"), &opts);
     let theirs = Reader::open(dir.join("generated/B_rgb_3857_interleaved_gzip.parquet")).unwrap();
     assert_eq!(ours.metadata().band_layout, BandLayout::Interleaved);
     assert_eq!(native_equal(&ours, &theirs, 10), 1);
     let s = &ours.metadata().bands[0].statistics;
-    assert!(rel(s.mean.unwrap(), 127.5) < 1e-12 && rel(s.stddev.unwrap(), 73.90027063549903) < 1e-12);
+    assert!(
+        rel(s.mean.unwrap(), 127.5) < 1e-12 && rel(s.stddev.unwrap(), 73.90027063549903) < 1e-12
+    );
 }
 
 #[test]
@@ -152,7 +237,11 @@ fn int16_interleaved_is_sample_interleaved() {
         .with_layout(BandLayout::Interleaved)
         .with_overviews(false)
         .with_compression(Compression::None);
-    let ours = convert(&dir.join("generated/synthetic_int16x2_3857.tif"), &tmp.path().join("d.parquet"), &opts);
+    let ours = convert(
+        &dir.join("generated/synthetic_int16x2_3857.tif"),
+        &tmp.path().join("d.parquet"),
+        &opts,
+    );
     // Their bytes are interleaved (their bug); decoded that way they equal our samples.
     let theirs = Reader::open_with(
         dir.join("generated/D_int16x2_3857_interleaved_gzip.parquet"),
@@ -169,11 +258,18 @@ fn int16_interleaved_is_sample_interleaved() {
 #[test]
 fn float32_from_4326_has_the_reference_pyramid() {
     let Some((dir, tmp)) = dirs() else { return };
-    let ours = convert(&dir.join("generated/synthetic_float32_4326.tif"), &tmp.path().join("c.parquet"), &ConvertOptions::default());
+    let ours = convert(
+        &dir.join("generated/synthetic_float32_4326.tif"),
+        &tmp.path().join("c.parquet"),
+        &ConvertOptions::default(),
+    );
     let theirs = Reader::open(dir.join("generated/C_float32_4326_default.parquet")).unwrap();
     assert_eq!(ours.blocks(), theirs.blocks());
     let (m, t) = (ours.metadata(), theirs.metadata());
-    assert_eq!((m.width, m.height, m.bounds, &m.tiling), (t.width, t.height, t.bounds, &t.tiling));
+    assert_eq!(
+        (m.width, m.height, m.bounds, &m.tiling),
+        (t.width, t.height, t.bounds, &t.tiling)
+    );
     assert_eq!(m.bands[0].nodata, Some(-9999.0));
     // Nearest resampling from lon/lat: the same source pixel for nearly every output pixel.
     let (mut same, mut total) = (0usize, 0usize);
@@ -187,7 +283,10 @@ fn float32_from_4326_has_the_reference_pyramid() {
         total += a.len();
         same += a.iter().zip(&b).filter(|(p, q)| p == q).count();
     }
-    assert!(same as f64 / total as f64 > 0.99, "{same} of {total} pixels equal");
+    assert!(
+        same as f64 / total as f64 > 0.99,
+        "{same} of {total} pixels equal"
+    );
     // Statistics: the reference's come from an overview zoom; ours are exact.
     let s = &m.bands[0].statistics;
     assert!((s.minimum.unwrap() - -93.16522979736328).abs() < 1.0);
@@ -209,7 +308,10 @@ fn upstream_expectations() {
     assert_eq!(europe.blocks(), reference.blocks());
     let m = europe.metadata();
     assert_eq!((m.width, m.height, m.tiling.num_blocks), (1024, 1024, 16));
-    assert_eq!((m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom), (2, 5, 13));
+    assert_eq!(
+        (m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom),
+        (2, 5, 13)
+    );
     assert_eq!(m.bounds, reference.metadata().bounds);
     let s = &m.bands[0].statistics;
     assert!(rel(s.mean.unwrap(), 106.36) < 0.03, "{s:?}");
@@ -219,12 +321,17 @@ fn upstream_expectations() {
     let n37 = convert(
         &dir.join("upstream/n37_w123_1arc_v2.tif"),
         &tmp.path().join("n.parquet"),
-        &ConvertOptions::default().with_zoom_strategy(ZoomStrategy::Lower).with_resampling(Resampling::CubicSpline),
+        &ConvertOptions::default()
+            .with_zoom_strategy(ZoomStrategy::Lower)
+            .with_resampling(Resampling::CubicSpline),
     );
     let m = n37.metadata();
     assert_eq!(n37.blocks().len() + 1, 7);
     assert_eq!((m.width, m.height, m.tiling.num_blocks), (512, 512, 4));
-    assert_eq!((m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom), (10, 11, 19));
+    assert_eq!(
+        (m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom),
+        (10, 11, 19)
+    );
     assert_eq!(m.bands[0].nodata, Some(-32767.0));
     assert_eq!(m.bands[0].unit, "m");
     let reference = Reader::open(dir.join("generated/n37_lower_cubicspline.parquet")).unwrap();
@@ -235,12 +342,21 @@ fn upstream_expectations() {
 
     // NLCD (upper, near): 63 rows with the reference's empty-tile policy, 1536x1792,
     // 42 blocks, zooms 10/13/21, nodata 250, a 256-entry palette.
-    let opts = ConvertOptions::default().with_zoom_strategy(ZoomStrategy::Upper).with_keep_empty(true);
-    let nlcd = convert(&dir.join("upstream/Annual_NLCD_LndCov_2023_CU_C1V0.tif"), &tmp.path().join("l.parquet"), &opts);
+    let opts = ConvertOptions::default()
+        .with_zoom_strategy(ZoomStrategy::Upper)
+        .with_keep_empty(true);
+    let nlcd = convert(
+        &dir.join("upstream/Annual_NLCD_LndCov_2023_CU_C1V0.tif"),
+        &tmp.path().join("l.parquet"),
+        &opts,
+    );
     let m = nlcd.metadata();
     assert_eq!(nlcd.blocks().len() + 1, 63);
     assert_eq!((m.width, m.height, m.tiling.num_blocks), (1536, 1792, 42));
-    assert_eq!((m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom), (10, 13, 21));
+    assert_eq!(
+        (m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom),
+        (10, 13, 21)
+    );
     assert_eq!(m.bands[0].nodata, Some(250.0));
     assert_eq!(m.bands[0].colortable.as_ref().map(|c| c.len()), Some(256));
     let reference = Reader::open(dir.join("generated/nlcd_upper_near.parquet")).unwrap();
@@ -253,7 +369,13 @@ fn upstream_expectations() {
         if z == 10 {
             let t = nlcd.tile(z, x, y).unwrap().unwrap();
             for v in t.bands[0].to_f64_vec() {
-                assert!(classes.get(&(v as i64)).is_some_and(|c| c[..3] != [0, 0, 0]) || v == 250.0, "{v}");
+                assert!(
+                    classes
+                        .get(&(v as i64))
+                        .is_some_and(|c| c[..3] != [0, 0, 0])
+                        || v == 250.0,
+                    "{v}"
+                );
             }
         }
     }
@@ -270,7 +392,11 @@ fn upstream_expectations() {
 #[test]
 fn palette_geotiff_matches_upstream_colored() {
     let Some((dir, tmp)) = dirs() else { return };
-    let ours = convert(&dir.join("upstream/colored.tif"), &tmp.path().join("p.parquet"), &ConvertOptions::default().with_overviews(false));
+    let ours = convert(
+        &dir.join("upstream/colored.tif"),
+        &tmp.path().join("p.parquet"),
+        &ConvertOptions::default().with_overviews(false),
+    );
     let theirs = Reader::open(dir.join("upstream/colored.parquet")).unwrap();
     let mut a = ours.blocks().to_vec();
     let mut b = theirs.blocks().to_vec();
@@ -284,11 +410,26 @@ fn palette_geotiff_matches_upstream_colored() {
 fn bad_inputs_are_errors() {
     let Some((dir, tmp)) = dirs() else { return };
     let out = tmp.path().join("x.parquet");
-    let e = geotiff_to_raquet(dir.join("upstream/example_data.parquet"), &out, &ConvertOptions::default()).unwrap_err();
+    let e = geotiff_to_raquet(
+        dir.join("upstream/example_data.parquet"),
+        &out,
+        &ConvertOptions::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("example_data.parquet"), "{e}");
-    let e = geotiff_to_raquet(dir.join("generated/synthetic_rgb_3857.tif"), &out, &ConvertOptions::default().with_block_size(100)).unwrap_err();
+    let e = geotiff_to_raquet(
+        dir.join("generated/synthetic_rgb_3857.tif"),
+        &out,
+        &ConvertOptions::default().with_block_size(100),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("block size"), "{e}");
     assert!(!out.exists(), "no output after a failure");
-    let e = geotiff_to_raquet(tmp.path().join("missing.tif"), &out, &ConvertOptions::default()).unwrap_err();
+    let e = geotiff_to_raquet(
+        tmp.path().join("missing.tif"),
+        &out,
+        &ConvertOptions::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("missing.tif"), "{e}");
 }

@@ -1,19 +1,32 @@
 //! PNG tiles and the native zoom back to GeoTIFF.
 
-use raquet::{ConvertOptions, Reader, geotiff_to_raquet, raquet_to_geotiff, render_rgba, write_png};
+use raquet::{
+    ConvertOptions, Reader, geotiff_to_raquet, raquet_to_geotiff, render_rgba, write_png,
+};
 
 #[test]
 fn geotiff_round_trip_is_exact_for_aligned_input() {
-    let Some(dir) = test_support::corpus("raquet") else { return };
+    let Some(dir) = test_support::corpus("raquet") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["A_uint16_3857_default.parquet", "B_rgb_3857_default.parquet", "C_float32_4326_default.parquet"] {
+    for name in [
+        "A_uint16_3857_default.parquet",
+        "B_rgb_3857_default.parquet",
+        "C_float32_4326_default.parquet",
+    ] {
         let src = Reader::open(dir.join("generated").join(name)).unwrap();
         let tif = tmp.path().join("out.tif");
         let s = raquet_to_geotiff(dir.join("generated").join(name), &tif).unwrap();
-        assert_eq!((u64::from(s.width), u64::from(s.height)), (src.metadata().width, src.metadata().height));
+        assert_eq!(
+            (u64::from(s.width), u64::from(s.height)),
+            (src.metadata().width, src.metadata().height)
+        );
         // Back to RaQuet: the same native tiles, pixel for pixel.
         let back = tmp.path().join("back.parquet");
-        let opts = ConvertOptions::default().with_overviews(false).with_keep_empty(true);
+        let opts = ConvertOptions::default()
+            .with_overviews(false)
+            .with_keep_empty(true);
         geotiff_to_raquet(&tif, &back, &opts).unwrap();
         let again = Reader::open(&back).unwrap();
         let z = src.metadata().tiling.max_zoom;
@@ -21,16 +34,25 @@ fn geotiff_round_trip_is_exact_for_aligned_input() {
         for b in src.blocks() {
             let (tz, x, y) = raquet::cell::tile_from_cell(*b).unwrap();
             if tz == z {
-                assert_eq!(again.tile(z, x, y).unwrap().unwrap().bands, src.tile(z, x, y).unwrap().unwrap().bands, "{name} {z}/{x}/{y}");
+                assert_eq!(
+                    again.tile(z, x, y).unwrap().unwrap().bands,
+                    src.tile(z, x, y).unwrap().unwrap().bands,
+                    "{name} {z}/{x}/{y}"
+                );
             }
         }
-        assert_eq!(again.metadata().bands[0].nodata, src.metadata().bands[0].nodata);
+        assert_eq!(
+            again.metadata().bands[0].nodata,
+            src.metadata().bands[0].nodata
+        );
     }
 }
 
 #[test]
 fn png_rendering() {
-    let Some(dir) = test_support::corpus("raquet") else { return };
+    let Some(dir) = test_support::corpus("raquet") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     // Palette: the colour table applied.
     let r = Reader::open(dir.join("generated/nlcd_upper_near.parquet")).unwrap();

@@ -1,6 +1,7 @@
 //! Integration tests of the raquet crate (one binary).
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::type_complexity)]
 
-mod read;
-mod validate;
 mod convert;
 mod export;
+mod read;
+mod validate;

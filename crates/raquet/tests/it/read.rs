@@ -32,18 +32,29 @@ fn legacy_and_oracle_facts() {
     let m = r.metadata();
     assert!(m.legacy);
     assert_eq!(m.version, None);
-    assert_eq!((m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom), (2, 8, 16));
+    assert_eq!(
+        (m.tiling.min_zoom, m.tiling.max_zoom, m.tiling.pixel_zoom),
+        (2, 8, 16)
+    );
     assert_eq!(m.bands[0].nodata, Some(0.0));
     assert_eq!(r.metadata_rows(), &[191]);
     assert_eq!(r.blocks().len(), 191);
 
     let r = Reader::open(dir.join("upstream/colored.parquet")).unwrap();
     assert_eq!(r.metadata().tiling.max_zoom, 23);
-    assert!(r.metadata().bands[0].colortable.as_ref().is_some_and(|c| c.len() == 256));
+    assert!(
+        r.metadata().bands[0]
+            .colortable
+            .as_ref()
+            .is_some_and(|c| c.len() == 256)
+    );
 
-    let r = Reader::open(dir.join("generated/A_uint16_3857_nocompression_nooverviews.parquet")).unwrap();
+    let r = Reader::open(dir.join("generated/A_uint16_3857_nocompression_nooverviews.parquet"))
+        .unwrap();
     let t = r.tile(8, 130, 86).unwrap().unwrap();
-    let Pixels::Uint16(p) = &t.bands[0] else { panic!("{:?}", t.bands[0].band_type()) };
+    let Pixels::Uint16(p) = &t.bands[0] else {
+        panic!("{:?}", t.bands[0].band_type())
+    };
     assert_eq!((p[0], p[1], p[256]), (65535, 4, 8));
     assert_eq!(t.value(0, 0, 0), Some(65535.0));
     // The nodata hole at rows 10-29, cols 10-39.
@@ -99,7 +110,11 @@ fn interleaved_layouts() {
 
     let r = Reader::open(&path).unwrap();
     let t = r.tile(10, 520, 350).unwrap().unwrap();
-    assert_ne!(t.value(1, 0, 1), Some(-1.0), "sample-interleaved decoding of a byte-interleaved file differs");
+    assert_ne!(
+        t.value(1, 0, 1),
+        Some(-1.0),
+        "sample-interleaved decoding of a byte-interleaved file differs"
+    );
 }
 
 #[test]

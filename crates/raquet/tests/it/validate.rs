@@ -4,21 +4,39 @@ use raquet::{Severity, validate};
 
 #[test]
 fn corpus_findings() {
-    let Some(dir) = test_support::corpus("raquet") else { return };
+    let Some(dir) = test_support::corpus("raquet") else {
+        return;
+    };
     for f in test_support::files_with_suffix(&dir, ".parquet") {
         let r = validate(&f).unwrap();
-        println!("{}: valid={} tiles={} {:?}", f.display(), r.is_valid(), r.tiles, r.tiles_per_zoom);
+        println!(
+            "{}: valid={} tiles={} {:?}",
+            f.display(),
+            r.is_valid(),
+            r.tiles,
+            r.tiles_per_zoom
+        );
         for x in &r.findings {
             println!("   {:?} {} {}", x.severity, x.code, x.message);
         }
         let name = f.file_name().unwrap().to_string_lossy().to_string();
-        if name.starts_with('A') || name.starts_with('B') || name.starts_with('C') || name.starts_with("europe_c") || name.starts_with("n37") || name.starts_with("nlcd") {
+        if name.starts_with('A')
+            || name.starts_with('B')
+            || name.starts_with('C')
+            || name.starts_with("europe_c")
+            || name.starts_with("n37")
+            || name.starts_with("nlcd")
+        {
             assert!(r.is_valid(), "{name}: {:?}", r.findings);
         }
         if name == "example_data.parquet" {
             assert!(!r.with_code("version_missing").is_empty());
             assert!(!r.with_code("unsorted").is_empty());
-            assert!(r.findings.iter().any(|f| f.code == "num_blocks" && f.severity == Severity::Warning));
+            assert!(
+                r.findings
+                    .iter()
+                    .any(|f| f.code == "num_blocks" && f.severity == Severity::Warning)
+            );
         }
     }
 }
@@ -60,14 +78,20 @@ mod crafted {
 
     /// rows: (block, metadata, blob)
     fn write(path: &Path, rows: &[(u64, Option<String>, Option<Vec<u8>>)], signed: bool) {
-        let bt = if signed { DataType::Int64 } else { DataType::UInt64 };
+        let bt = if signed {
+            DataType::Int64
+        } else {
+            DataType::UInt64
+        };
         let schema = Arc::new(Schema::new(vec![
             Field::new("block", bt, false),
             Field::new("metadata", DataType::Utf8, true),
             Field::new("band_1", DataType::Binary, true),
         ]));
         let blocks: ArrayRef = if signed {
-            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0 as i64)))
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| r.0 as i64),
+            ))
         } else {
             Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.0)))
         };
@@ -75,19 +99,28 @@ mod crafted {
             schema.clone(),
             vec![
                 blocks,
-                Arc::new(StringArray::from(rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>())),
-                Arc::new(BinaryArray::from(rows.iter().map(|r| r.2.as_deref()).collect::<Vec<_>>())),
+                Arc::new(StringArray::from(
+                    rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+                )),
+                Arc::new(BinaryArray::from(
+                    rows.iter().map(|r| r.2.as_deref()).collect::<Vec<_>>(),
+                )),
             ],
         )
         .unwrap();
-        let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
     }
 
     fn codes(path: &Path) -> Vec<&'static str> {
         let r = validate(path).unwrap();
-        r.findings.iter().filter(|f| f.severity == raquet::Severity::Error).map(|f| f.code).collect()
+        r.findings
+            .iter()
+            .filter(|f| f.severity == raquet::Severity::Error)
+            .map(|f| f.code)
+            .collect()
     }
 
     fn ones() -> Vec<u8> {
@@ -99,11 +132,21 @@ mod crafted {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("ok.parquet");
         let m = meta(8, 8, 1, json!("gzip")).to_string();
-        write(&p, &[(0, Some(m), None), (cell(Z8.0, Z8.1, Z8.2), None, Some(gz(&ones())))], true);
+        write(
+            &p,
+            &[
+                (0, Some(m), None),
+                (cell(Z8.0, Z8.1, Z8.2), None, Some(gz(&ones()))),
+            ],
+            true,
+        );
         assert_eq!(codes(&p), Vec::<&str>::new());
         let r = Reader::open(&p).unwrap();
         assert_eq!(r.metadata_rows(), &[0]);
-        assert_eq!(r.tile(8, 130, 86).unwrap().unwrap().value(0, 5, 5), Some(1.0));
+        assert_eq!(
+            r.tile(8, 130, 86).unwrap().unwrap().value(0, 5, 5),
+            Some(1.0)
+        );
     }
 
     #[test]
@@ -113,20 +156,41 @@ mod crafted {
         let block = cell(Z8.0, Z8.1, Z8.2);
         let bomb = gz(&vec![0u8; 50_000_000]);
         let m = meta(8, 8, 1, json!("gzip")).to_string();
-        write(&p, &[(block, None, Some(bomb)), (0, Some(m.clone()), None)], false);
+        write(
+            &p,
+            &[(block, None, Some(bomb)), (0, Some(m.clone()), None)],
+            false,
+        );
         let err = Reader::open(&p).unwrap().tile(8, 130, 86).unwrap_err();
-        assert!(matches!(err, Error::Blob { block: b, .. } if b == block), "{err}");
-        assert!(err.to_string().contains("beyond the declared 65536 bytes"), "{err}");
+        assert!(
+            matches!(err, Error::Blob { block: b, .. } if b == block),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("beyond the declared 65536 bytes"),
+            "{err}"
+        );
         assert!(err.to_string().contains(&block.to_string()), "{err}");
         assert!(codes(&p).contains(&"blob_size"));
 
         let p = tmp.path().join("short.parquet");
-        write(&p, &[(block, None, Some(gz(&[1u8; 100]))), (0, Some(m.clone()), None)], false);
+        write(
+            &p,
+            &[
+                (block, None, Some(gz(&[1u8; 100]))),
+                (0, Some(m.clone()), None),
+            ],
+            false,
+        );
         assert!(codes(&p).contains(&"blob_size"));
 
         let p = tmp.path().join("raw.parquet");
         let m0 = meta(8, 8, 1, Value::Null).to_string();
-        write(&p, &[(block, None, Some(vec![1u8; 10])), (0, Some(m0), None)], false);
+        write(
+            &p,
+            &[(block, None, Some(vec![1u8; 10])), (0, Some(m0), None)],
+            false,
+        );
         assert!(codes(&p).contains(&"blob_size"));
 
         let p = tmp.path().join("corrupt.parquet");
@@ -156,7 +220,12 @@ mod crafted {
             false,
         );
         let c = codes(&p);
-        for code in ["zoom_missing", "num_blocks", "duplicate_block", "invalid_block"] {
+        for code in [
+            "zoom_missing",
+            "num_blocks",
+            "duplicate_block",
+            "invalid_block",
+        ] {
             assert!(c.contains(&code), "{code} not in {c:?}");
         }
         let r = validate(&p).unwrap();
@@ -164,7 +233,15 @@ mod crafted {
         // A zoom outside min..=max.
         let p = tmp.path().join("range.parquet");
         let m = meta(8, 8, 1, json!("gzip")).to_string();
-        write(&p, &[(cell(8, 130, 86), None, blob()), (cell(9, 260, 172), None, blob()), (0, Some(m), None)], false);
+        write(
+            &p,
+            &[
+                (cell(8, 130, 86), None, blob()),
+                (cell(9, 260, 172), None, blob()),
+                (0, Some(m), None),
+            ],
+            false,
+        );
         assert!(codes(&p).contains(&"zoom_out_of_range"));
     }
 
@@ -179,7 +256,11 @@ mod crafted {
 
         let p = tmp.path().join("notnull.parquet");
         let m = meta(8, 8, 1, json!("gzip")).to_string();
-        write(&p, &[(b, Some("{}".into()), blob()), (0, Some(m), None)], false);
+        write(
+            &p,
+            &[(b, Some("{}".into()), blob()), (0, Some(m), None)],
+            false,
+        );
         assert!(codes(&p).contains(&"metadata_not_null"));
 
         let p = tmp.path().join("fields.parquet");
@@ -189,20 +270,37 @@ mod crafted {
         m["bands"][0]["STATISTICS_MINIMUM"] = json!(5);
         m["bands"][0]["STATISTICS_MAXIMUM"] = json!(2);
         m["tiling"]["pixel_zoom"] = json!(15);
-        write(&p, &[(b, None, blob()), (0, Some(m.to_string()), None)], false);
+        write(
+            &p,
+            &[(b, None, blob()), (0, Some(m.to_string()), None)],
+            false,
+        );
         let c = codes(&p);
-        for code in ["metadata_field_missing", "crs", "statistics_inconsistent", "pixel_zoom"] {
+        for code in [
+            "metadata_field_missing",
+            "crs",
+            "statistics_inconsistent",
+            "pixel_zoom",
+        ] {
             assert!(c.contains(&code), "{code} not in {c:?}");
         }
 
         let p = tmp.path().join("json.parquet");
-        write(&p, &[(b, None, blob()), (0, Some("{not json".into()), None)], false);
+        write(
+            &p,
+            &[(b, None, blob()), (0, Some("{not json".into()), None)],
+            false,
+        );
         assert_eq!(codes(&p), ["metadata_invalid"]);
 
         let p = tmp.path().join("col.parquet");
         let mut m = meta(8, 8, 1, json!("gzip"));
         m["bands"][0]["name"] = json!("elevation");
-        write(&p, &[(b, None, blob()), (0, Some(m.to_string()), None)], false);
+        write(
+            &p,
+            &[(b, None, blob()), (0, Some(m.to_string()), None)],
+            false,
+        );
         assert_eq!(codes(&p), ["band_column"]);
     }
 }
