@@ -12,12 +12,30 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use raquet::Reader;
 
 fn bench_tile(c: &mut Criterion) {
-    let Some(dir) = test_support::corpus("raquet") else { return };
+    let Some(dir) = test_support::corpus("raquet") else {
+        return;
+    };
     let cases = [
-        ("uint16_gzip", "generated/A_uint16_3857_default.parquet", (8u8, 130u32, 86u32)),
-        ("uint16_raw", "generated/A_uint16_3857_nocompression_nooverviews.parquet", (8, 130, 86)),
-        ("rgba_uint8_gzip", "generated/europe_cubicspline.parquet", (5, 17, 9)),
-        ("palette_gzip_63_rows", "generated/nlcd_upper_near.parquet", (13, 1405, 3204)),
+        (
+            "uint16_gzip",
+            "generated/A_uint16_3857_default.parquet",
+            (8u8, 130u32, 86u32),
+        ),
+        (
+            "uint16_raw",
+            "generated/A_uint16_3857_nocompression_nooverviews.parquet",
+            (8, 130, 86),
+        ),
+        (
+            "rgba_uint8_gzip",
+            "generated/europe_cubicspline.parquet",
+            (5, 17, 9),
+        ),
+        (
+            "palette_gzip_63_rows",
+            "generated/nlcd_upper_near.parquet",
+            (13, 1405, 3204),
+        ),
     ];
     let mut group = c.benchmark_group("raquet_tile");
     for (name, file, (z, x, y)) in cases {
@@ -27,13 +45,15 @@ fn bench_tile(c: &mut Criterion) {
             (z, x, y)
         } else {
             // Any native tile of the file.
-            let b = *r.blocks().iter().rev().next().unwrap();
+            let b = *r.blocks().last().unwrap();
             raquet::cell::tile_from_cell(b).unwrap()
         };
         group.bench_function(name, |b| b.iter(|| black_box(r.tile(z, x, y).unwrap())));
     }
     group.bench_function("open_uint16_gzip", |b| {
-        b.iter(|| black_box(Reader::open(dir.join("generated/A_uint16_3857_default.parquet")).unwrap()))
+        b.iter(|| {
+            black_box(Reader::open(dir.join("generated/A_uint16_3857_default.parquet")).unwrap())
+        })
     });
     group.finish();
 }

@@ -242,7 +242,6 @@ struct Ctx<'a> {
     /// Last tile row per zoom (inclusive).
     last_row: BTreeMap<u8, u32>,
     min_zoom: u8,
-    scratch: Vec<u8>,
 }
 
 /// Converts a GeoTIFF into a RaQuet file (see the crate docs for the defaults).
@@ -400,10 +399,12 @@ pub fn geotiff_to_raquet(
         pending: BTreeMap::new(),
         last_row,
         min_zoom,
-        scratch: Vec::new(),
     };
 
-    // Native tiles, one row of tiles at a time.
+    // Native tiles, one row of tiles at a time, the tiles of a row on worker threads.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(16);
     let (x0, y0, x1, y1) = tile_range(bounds, max_zoom);
     let n = (bs as usize) * (bs as usize);
     for ty in y0..=y1 {
@@ -423,23 +424,23 @@ pub fn geotiff_to_raquet(
             rows: src.read_rows(sr0, sr1)?,
             end: sr1,
         };
-        let mut row_tiles = Vec::with_capacity((x1 - x0 + 1) as usize);
-        for tx in x0..=x1 {
+        let (bands_ref, info_ref) = (&ctx.bands, &ctx.info);
+        let prepared = par_map((x0..=x1).collect(), threads, |tx| {
             let coords = tile_coords(&tr, max_zoom, tx, ty, bs);
-            let mut data: TileData = vec![vec![f64::NAN; n]; ctx.bands.len()];
+            let mut data: TileData = vec![vec![f64::NAN; n]; bands_ref.len()];
             warp(
                 &window,
                 &coords,
                 bs as usize,
                 opts.resampling,
-                &ctx.info,
+                info_ref,
                 scale,
                 &mut data,
             );
-            row_tiles.push((tx, data));
-        }
-        for (tx, data) in row_tiles {
-            ctx.native(max_zoom, tx, ty, data)?;
+            prepare(opts, bands_ref, tx, data, true)
+        });
+        for p in prepared {
+            ctx.take(max_zoom, ty, p)?;
         }
         ctx.row_done(max_zoom, ty)?;
     }
@@ -884,129 +885,46 @@ impl Ctx<'_> {
         self.opts.block_size as usize
     }
 
-    /// A finished native tile: statistics, output, and its share of the parent.
-    fn native(&mut self, z: u8, x: u32, y: u32, mut data: TileData) -> Result<()> {
-        for (b, values) in data.iter_mut().enumerate() {
-            let st = &mut self.native_stats[b];
-            let bt = self.bands[b].band_type;
-            let no_nodata = self.bands[b].nodata.is_none();
-            for v in values.iter_mut() {
-                if no_nodata && v.is_nan() {
-                    // Without a nodata value, pixels with no source are zeros, as GDAL
-                    // writes them: values like any other for readers and statistics.
-                    *v = 0.0;
+    /// A prepared tile: statistics (native zoom), output, and its share of the parent.
+    fn take(&mut self, z: u8, y: u32, p: Prepared) -> Result<()> {
+        for (acc, st) in self.native_stats.iter_mut().zip(&p.band_stats) {
+            acc.merge(st);
+        }
+        match p.blobs {
+            None => self.skipped += 1,
+            Some(blobs) => {
+                let x = p.x;
+                let block = cell::cell_from_tile(z, x, y).ok_or_else(|| {
+                    Error::InvalidArgument(format!("tile {z}/{x}/{y} has no Quadbin cell"))
+                })?;
+                let offset = self.spill.offset;
+                let mut lens = Vec::with_capacity(blobs.len());
+                for b in &blobs {
+                    self.spill
+                        .file
+                        .write_all(b)
+                        .map_err(|e| Error::io(&*self.spill.path, e))?;
+                    self.spill.offset += b.len() as u64;
+                    lens.push(
+                        u32::try_from(b.len()).map_err(|_| {
+                            Error::InvalidArgument("a tile blob exceeds 4 GiB".into())
+                        })?,
+                    );
                 }
-                if v.is_finite() {
-                    // Store what the file will hold (rounded/saturated to the type).
-                    *v = quantise(*v, bt);
-                    st.add(*v);
-                }
+                self.spill.entries.push(Entry {
+                    block,
+                    z,
+                    offset,
+                    lens,
+                    stats: p.tile_stats,
+                });
+                *self.tiles_per_zoom.entry(z).or_insert(0) += 1;
             }
         }
-        self.emit(z, x, y, &data)?;
-        if z > self.min_zoom && (self.opts.keep_empty || !is_empty(&data)) {
-            self.reduce_into_parent(z, x, y, &data)?;
+        if z > self.min_zoom && (self.opts.keep_empty || !p.empty) {
+            self.reduce_into_parent(z, p.x, y, &p.data)?;
         }
         Ok(())
-    }
-
-    /// Writes one tile (unless empty and empty tiles are dropped).
-    fn emit(&mut self, z: u8, x: u32, y: u32, data: &TileData) -> Result<()> {
-        if is_empty(data) && !self.opts.keep_empty {
-            self.skipped += 1;
-            return Ok(());
-        }
-        let block = cell::cell_from_tile(z, x, y).ok_or_else(|| {
-            Error::InvalidArgument(format!("tile {z}/{x}/{y} has no Quadbin cell"))
-        })?;
-        let n = self.bs() * self.bs();
-        let pixels: Vec<Pixels> = data
-            .iter()
-            .zip(&self.bands)
-            .map(|(v, band)| {
-                let fill = band.nodata.unwrap_or(0.0);
-                let vals: Vec<f64> = v
-                    .iter()
-                    .map(|x| if x.is_nan() { fill } else { *x })
-                    .collect();
-                Pixels::from_f64(band.band_type, &vals)
-            })
-            .collect();
-        let mut blobs: Vec<Vec<u8>> = Vec::new();
-        match self.opts.layout {
-            BandLayout::Sequential => {
-                for p in &pixels {
-                    self.scratch.clear();
-                    p.write_le_bytes(&mut self.scratch);
-                    blobs.push(self.compress());
-                }
-            }
-            BandLayout::Interleaved => {
-                let per: Vec<Vec<u8>> = pixels.iter().map(Pixels::to_le_bytes).collect();
-                let sizes: Vec<usize> = pixels.iter().map(|p| p.band_type().size()).collect();
-                self.scratch.clear();
-                for i in 0..n {
-                    for (b, bytes) in per.iter().enumerate() {
-                        let s = sizes[b];
-                        self.scratch.extend_from_slice(&bytes[i * s..(i + 1) * s]);
-                    }
-                }
-                blobs.push(self.compress());
-            }
-        }
-        let stats = if self.opts.tile_stats {
-            data.iter()
-                .map(|v| {
-                    let mut st = RunningStats::default();
-                    v.iter().filter(|x| x.is_finite()).for_each(|x| st.add(*x));
-                    if st.count == 0 {
-                        [None; 6]
-                    } else {
-                        #[allow(clippy::cast_precision_loss)]
-                        let c = st.count as f64;
-                        [
-                            Some(c),
-                            Some(st.min),
-                            Some(st.max),
-                            Some(st.sum),
-                            Some(st.mean),
-                            Some(st.stddev()),
-                        ]
-                    }
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let offset = self.spill.offset;
-        let mut lens = Vec::with_capacity(blobs.len());
-        for b in &blobs {
-            self.spill
-                .file
-                .write_all(b)
-                .map_err(|e| Error::io(&*self.spill.path, e))?;
-            self.spill.offset += b.len() as u64;
-            lens.push(
-                u32::try_from(b.len())
-                    .map_err(|_| Error::InvalidArgument("a tile blob exceeds 4 GiB".into()))?,
-            );
-        }
-        self.spill.entries.push(Entry {
-            block,
-            z,
-            offset,
-            lens,
-            stats,
-        });
-        *self.tiles_per_zoom.entry(z).or_insert(0) += 1;
-        Ok(())
-    }
-
-    fn compress(&self) -> Vec<u8> {
-        match self.opts.compression {
-            Compression::Gzip => blob::gzip(&self.scratch, self.opts.gzip_level),
-            _ => self.scratch.clone(),
-        }
     }
 
     /// Reduces a child tile into its quadrant of the parent (mean, or mode for
@@ -1068,30 +986,168 @@ impl Ctx<'_> {
         };
         let mut tiles: Vec<(u32, TileData)> = tiles.into_iter().collect();
         tiles.sort_by_key(|(x, _)| *x);
-        for (x, mut data) in tiles {
-            for (b, values) in data.iter_mut().enumerate() {
-                let bt = self.bands[b].band_type;
-                values
-                    .iter_mut()
-                    .filter(|v| v.is_finite())
-                    .for_each(|v| *v = quantise(*v, bt));
-            }
-            self.emit(z, x, row, &data)?;
-            if z > self.min_zoom && (self.opts.keep_empty || !is_empty(&data)) {
-                self.reduce_into_parent(z, x, row, &data)?;
-            }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(16);
+        let (opts, bands) = (self.opts, &self.bands);
+        let prepared = par_map(tiles, threads, |(x, data)| {
+            prepare(opts, bands, x, data, false)
+        });
+        for p in prepared {
+            self.take(z, row, p)?;
         }
         self.row_done(z, row)
     }
 }
 
+/// A tile made ready on a worker thread.
+struct Prepared {
+    x: u32,
+    /// Values as stored (quantised), NaN where nodata.
+    data: TileData,
+    empty: bool,
+    /// Encoded blobs, `None` when the tile is left out (empty).
+    blobs: Option<Vec<Vec<u8>>>,
+    tile_stats: Vec<[Option<f64>; 6]>,
+    /// Per-band statistics (native tiles only).
+    band_stats: Vec<RunningStats>,
+}
+
+/// Quantises a tile to its types, computes its statistics and encodes its blobs.
+fn prepare(
+    opts: &ConvertOptions,
+    bands: &[Band],
+    x: u32,
+    mut data: TileData,
+    native: bool,
+) -> Prepared {
+    let mut band_stats = Vec::new();
+    for (b, values) in data.iter_mut().enumerate() {
+        let bt = bands[b].band_type;
+        let no_nodata = bands[b].nodata.is_none();
+        let mut st = RunningStats::default();
+        for v in values.iter_mut() {
+            if native && no_nodata && v.is_nan() {
+                // Without a nodata value, pixels with no source are zeros, as GDAL
+                // writes them: values like any other for readers and statistics.
+                *v = 0.0;
+            }
+            if v.is_finite() {
+                // Keep what the file will hold (rounded and saturated to the type).
+                *v = quantise(*v, bt);
+                if native {
+                    st.add(*v);
+                }
+            }
+        }
+        band_stats.push(st);
+    }
+    let empty = is_empty(&data);
+    let tile_stats = if opts.tile_stats {
+        data.iter()
+            .map(|v| {
+                let mut st = RunningStats::default();
+                v.iter().filter(|x| x.is_finite()).for_each(|x| st.add(*x));
+                if st.count == 0 {
+                    [None; 6]
+                } else {
+                    #[allow(clippy::cast_precision_loss)]
+                    let c = st.count as f64;
+                    [
+                        Some(c),
+                        Some(st.min),
+                        Some(st.max),
+                        Some(st.sum),
+                        Some(st.mean),
+                        Some(st.stddev()),
+                    ]
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let blobs = (!empty || opts.keep_empty).then(|| encode(opts, bands, &data));
+    Prepared {
+        x,
+        data,
+        empty,
+        blobs,
+        tile_stats,
+        band_stats,
+    }
+}
+
+/// The blobs of one tile: one per band (sequential) or one `pixels` blob.
+fn encode(opts: &ConvertOptions, bands: &[Band], data: &TileData) -> Vec<Vec<u8>> {
+    let pixels: Vec<Pixels> = data
+        .iter()
+        .zip(bands)
+        .map(|(v, band)| {
+            let fill = band.nodata.unwrap_or(0.0);
+            let vals: Vec<f64> = v
+                .iter()
+                .map(|x| if x.is_nan() { fill } else { *x })
+                .collect();
+            Pixels::from_f64(band.band_type, &vals)
+        })
+        .collect();
+    let compress = |raw: Vec<u8>| match opts.compression {
+        Compression::Gzip => blob::gzip(&raw, opts.gzip_level),
+        _ => raw,
+    };
+    match opts.layout {
+        BandLayout::Sequential => pixels.iter().map(|p| compress(p.to_le_bytes())).collect(),
+        BandLayout::Interleaved => {
+            let per: Vec<Vec<u8>> = pixels.iter().map(Pixels::to_le_bytes).collect();
+            let sizes: Vec<usize> = pixels.iter().map(|p| p.band_type().size()).collect();
+            let n = pixels.first().map_or(0, Pixels::len);
+            let mut raw = Vec::with_capacity(per.iter().map(Vec::len).sum());
+            for i in 0..n {
+                for (bytes, s) in per.iter().zip(&sizes) {
+                    raw.extend_from_slice(&bytes[i * s..(i + 1) * s]);
+                }
+            }
+            vec![compress(raw)]
+        }
+    }
+}
+
+/// `f` over `items` on up to `threads` scoped threads, results in input order.
+fn par_map<T: Send, R: Send>(items: Vec<T>, threads: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    if threads <= 1 || items.len() <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::new();
+    let mut it = items.into_iter().peekable();
+    while it.peek().is_some() {
+        chunks.push(it.by_ref().take(per).collect());
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| s.spawn(move || c.into_iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 /// Rounds and saturates a value to what the band type stores.
 fn quantise(v: f64, t: crate::BandType) -> f64 {
-    if t.is_float() {
-        Pixels::from_f64(t, &[v]).get(0).unwrap_or(v)
-    } else {
-        let (lo, hi) = t.range();
-        v.round().clamp(lo, hi)
+    match t {
+        crate::BandType::Float64 => v,
+        #[allow(clippy::cast_possible_truncation)]
+        crate::BandType::Float32 => f64::from(v as f32),
+        crate::BandType::Float16 => half::f16::from_f64(v).to_f64(),
+        _ => {
+            let (lo, hi) = t.range();
+            v.round().clamp(lo, hi)
+        }
     }
 }
 
