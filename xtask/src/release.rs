@@ -644,6 +644,13 @@ fn publish(root: &Path, execute: bool, exclude: &[String]) -> anyhow::Result<()>
 mod tests {
     use super::*;
 
+    /// A version above anything the workspace, or a copy of it already
+    /// prepared by a release check, has: `MAJOR+1000.0.0`.
+    fn next_version() -> Version {
+        let current = workspace_version(&project_root()).unwrap();
+        Version::new(current.major + 1000, 0, 0)
+    }
+
     /// Copies the root manifest and every member's manifest and changelog.
     fn scratch_copy(root: &Path, to: &Path) -> Vec<PathBuf> {
         std::fs::copy(root.join("Cargo.toml"), to.join("Cargo.toml")).unwrap();
@@ -683,18 +690,19 @@ mod tests {
         assert!(members.len() >= 8, "{members:?}");
         let before = read(&tmp.path().join("Cargo.toml")).unwrap();
         let old = workspace_version(tmp.path()).unwrap().to_string();
+        let next = next_version().to_string();
 
-        let prepared = prepare(tmp.path(), "9.8.7", "2030-01-02").unwrap();
-        assert_eq!(prepared.to.to_string(), "9.8.7");
+        let prepared = prepare(tmp.path(), &next, "2030-01-02").unwrap();
+        assert_eq!(prepared.to.to_string(), next);
         assert_eq!(prepared.from.to_string(), old);
 
         // Root: the shared version and every internal pin, nothing else, formatting kept.
         let after = read(&tmp.path().join("Cargo.toml")).unwrap();
-        let changed = only_versions_changed(&before, &after, &old, "9.8.7");
+        let changed = only_versions_changed(&before, &after, &old, &next);
         let doc: DocumentMut = after.parse().unwrap();
         assert_eq!(
             doc["workspace"]["package"]["version"].as_str(),
-            Some("9.8.7")
+            Some(next.as_str())
         );
         let deps = doc["workspace"]["dependencies"].as_table_like().unwrap();
         let mut internal = 0;
@@ -705,7 +713,7 @@ mod tests {
             if dep.contains_key("path") {
                 match dep.get("version").and_then(Item::as_str) {
                     Some(v) => {
-                        assert_eq!(v, "9.8.7", "{name}");
+                        assert_eq!(v, next, "{name}");
                         internal += 1;
                     }
                     None => assert_eq!(name, "test-support", "only test-support is version-less"),
@@ -727,7 +735,7 @@ mod tests {
             let doc: DocumentMut = manifest.parse().unwrap();
             let version = &doc["package"]["version"];
             assert!(
-                version.as_str() == Some("9.8.7")
+                version.as_str() == Some(next.as_str())
                     || version.get("workspace").and_then(Item::as_bool) == Some(true)
                     || version
                         .as_table_like()
@@ -746,7 +754,7 @@ mod tests {
                         .and_then(|d| d.get("version"))
                         .and_then(Item::as_str)
                     {
-                        assert_eq!(v, "9.8.7", "{}: {name}", rel.display());
+                        assert_eq!(v, next, "{}: {name}", rel.display());
                     }
                 }
             }
@@ -760,12 +768,15 @@ mod tests {
                     rel.display()
                 );
                 assert!(
-                    text.contains("## [Unreleased]\n\n## [9.8.7] - 2030-01-02\n"),
+                    text.contains(&format!("## [Unreleased]\n\n## [{next}] - 2030-01-02\n")),
                     "{}:\n{text}",
                     rel.display()
                 );
                 // Every entry that was there is still there, under the new version.
-                let new_section = text.split("## [9.8.7] - 2030-01-02").nth(1).unwrap();
+                let new_section = text
+                    .split(&format!("## [{next}] - 2030-01-02"))
+                    .nth(1)
+                    .unwrap();
                 for line in original
                     .lines()
                     .skip_while(|l| !l.starts_with("## [Unreleased]"))
@@ -786,18 +797,19 @@ mod tests {
         assert!(rolled >= 8, "{rolled} changelogs");
 
         // A second prepare to the same or a lower version is refused.
-        let again = prepare(tmp.path(), "9.8.7", "2030-01-02")
+        let again = prepare(tmp.path(), &next, "2030-01-02")
             .unwrap_err()
             .to_string();
         assert!(
-            again.contains("already at 9.8.7") && again.contains("release check"),
+            again.contains(&format!("already at {next}")) && again.contains("release check"),
             "{again}"
         );
-        let lower = prepare(tmp.path(), "9.8.6", "2030-01-02")
+        let lower = format!("{}.0.0", next_version().major - 1);
+        let lower = prepare(tmp.path(), &lower, "2030-01-02")
             .unwrap_err()
             .to_string();
         assert!(
-            lower.contains("not greater than the current version 9.8.7"),
+            lower.contains(&format!("not greater than the current version {next}")),
             "{lower}"
         );
     }
@@ -824,7 +836,7 @@ mod tests {
         std::fs::write(&victim, "# Changelog\n\n## [0.0.1] - 2020-01-01\n").unwrap();
         let e = format!(
             "{:#}",
-            prepare(tmp.path(), "9.8.7", "2030-01-02").unwrap_err()
+            prepare(tmp.path(), &next_version().to_string(), "2030-01-02").unwrap_err()
         );
         assert!(
             e.contains("CHANGELOG.md") && e.contains("no `## [Unreleased]`"),
@@ -860,44 +872,67 @@ mod tests {
         git_ok(dir, &["add", "."]);
         git_ok(dir, &["commit", "-q", "-m", "before"]);
 
-        // Not prepared: the changelogs have no section for the current version.
-        let e = preflight(dir, false, None).unwrap_err().to_string();
-        assert!(
-            e.contains("has no section for") && e.contains("release prepare"),
-            "{e}"
-        );
+        let next = next_version();
+        let tag = format!("v{next}");
 
-        prepare(dir, "9.8.7", "2030-01-02").unwrap();
+        prepare(dir, &next.to_string(), "2030-01-02").unwrap();
         // Prepared but not committed: fine for a dry run, refused for real.
         let dry = preflight(dir, false, None).unwrap();
         assert!(!dry.dirty.is_empty() && !dry.created);
-        assert_eq!(dry.tag, "v9.8.7");
+        assert_eq!(dry.tag, tag);
         let e = preflight(dir, true, None).unwrap_err().to_string();
         assert!(e.contains("uncommitted changes"), "{e}");
+        git_ok(dir, &["commit", "-q", "-am", "release"]);
 
-        git_ok(dir, &["commit", "-q", "-am", "release 9.8.7"]);
+        // A version whose changelog sections are missing (bumped by hand).
+        let manifest = dir.join("Cargo.toml");
+        let prepared = read(&manifest).unwrap();
+        let unrolled = Version::new(next.major + 1, 0, 0);
+        let bumped = prepared.replacen(
+            &format!("version = \"{next}\""),
+            &format!("version = \"{unrolled}\""),
+            1,
+        );
+        assert_ne!(bumped, prepared);
+        std::fs::write(&manifest, bumped).unwrap();
+        let e = preflight(dir, false, None).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("has no section for {unrolled}")) && e.contains("release prepare"),
+            "{e}"
+        );
+        std::fs::write(&manifest, prepared).unwrap();
+
         // CI started by another tag.
-        let e = preflight(dir, false, Some("v9.8.8"))
+        let e = preflight(dir, false, Some("v0.0.1"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("v9.8.8 does not match"), "{e}");
+        assert!(e.contains("v0.0.1 does not match"), "{e}");
         // A dry run creates no tag; --execute does, on HEAD, and accepts it afterwards.
-        assert!(!preflight(dir, false, Some("v9.8.7")).unwrap().created);
+        assert!(!preflight(dir, false, Some(&tag)).unwrap().created);
         assert!(
-            git(dir, &["rev-parse", "-q", "--verify", "refs/tags/v9.8.7"])
-                .unwrap()
-                .stdout
-                .is_empty()
+            git(
+                dir,
+                &["rev-parse", "-q", "--verify", &format!("refs/tags/{tag}")]
+            )
+            .unwrap()
+            .stdout
+            .is_empty()
         );
         assert!(preflight(dir, true, None).unwrap().created);
         let head = git_ok(dir, &["rev-parse", "HEAD"]);
-        assert_eq!(git_ok(dir, &["rev-parse", "v9.8.7^{commit}"]), head);
-        assert!(!preflight(dir, true, Some("v9.8.7")).unwrap().created);
+        assert_eq!(
+            git_ok(dir, &["rev-parse", &format!("{tag}^{{commit}}")]),
+            head
+        );
+        assert!(!preflight(dir, true, Some(&tag)).unwrap().created);
 
         // A tag left on an older commit is refused.
         git_ok(dir, &["commit", "-q", "--allow-empty", "-m", "after"]);
         let e = preflight(dir, false, None).unwrap_err().to_string();
-        assert!(e.contains("tag v9.8.7 exists but points at"), "{e}");
+        assert!(
+            e.contains(&format!("tag {tag} exists but points at")),
+            "{e}"
+        );
     }
 
     #[test]
