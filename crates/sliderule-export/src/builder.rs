@@ -6,10 +6,13 @@ use std::io::Write;
 use std::sync::Arc;
 
 use arrow_array::builder::BinaryBuilder;
-use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StructArray};
+use arrow_array::{ArrayRef, Float64Array, ListArray, RecordBatch, StructArray};
 use arrow_buffer::OffsetBuffer;
-use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
-use geoparquet_io::writer::{CoveringOptions, GeoParquetEncoder, TargetVersion, WriterOptions};
+use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
+use geoparquet_io::meta::{
+    BoundingBox, Covering, CoveringBbox, Dimension, Encoding, GeoParquetColumnMetadata,
+    GeoParquetMetadata, GeometryType, GeometryTypeAndDimension, Version,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
@@ -114,10 +117,7 @@ pub struct ExportSummary {
 }
 
 enum Sink<W: Write + Send> {
-    Parquet {
-        writer: Box<ArrowWriter<W>>,
-        encoder: Option<Box<GeoParquetEncoder>>,
-    },
+    Parquet(Box<ArrowWriter<W>>),
     Feather(Box<arrow_ipc::writer::FileWriter<W>>),
     Csv(std::io::BufWriter<W>),
 }
@@ -150,6 +150,75 @@ pub struct Exporter<W: Write + Send> {
     keys: Vec<(String, String)>,
     rows: u64,
     groups: usize,
+    /// Geometry accounting for the improved `geo` (None in compat or plain mode).
+    geo: Option<GeoAccount>,
+}
+
+/// The data's bbox, for a `geo` computed from the data (GeoParquet 1.1).
+#[derive(Debug, Clone)]
+struct GeoAccount {
+    bbox: BoundingBox,
+    types: GeometryType,
+    covering: bool,
+}
+
+impl GeoAccount {
+    fn add(&mut self, lon: &[f64], lat: &[f64]) {
+        let (mut x0, mut y0, mut x1, mut y1) = (
+            self.bbox.xmin,
+            self.bbox.ymin,
+            self.bbox.xmax,
+            self.bbox.ymax,
+        );
+        for (x, y) in lon.iter().zip(lat) {
+            // NaN never wins a comparison, so it never widens the box.
+            x0 = x0.min(*x);
+            x1 = x1.max(*x);
+            y0 = y0.min(*y);
+            y1 = y1.max(*y);
+        }
+        self.bbox = BoundingBox::new(x0, y0, x1, y1);
+    }
+
+    fn metadata(&self) -> GeoParquetMetadata {
+        let mut col = GeoParquetColumnMetadata::new(
+            Encoding::Wkb,
+            vec![GeometryTypeAndDimension::new(self.types, Dimension::Xy)],
+        );
+        if self.bbox.xmin <= self.bbox.xmax && self.bbox.ymin <= self.bbox.ymax {
+            col.bbox = Some(self.bbox);
+        }
+        if self.covering {
+            col.covering = Some(Covering {
+                bbox: CoveringBbox::for_column(COVERING_COLUMN, false),
+                extra: serde_json::Map::new(),
+            });
+        }
+        let mut m = GeoParquetMetadata::new("geometry", col);
+        m.version = Version::V1_1_0;
+        m.extra.insert(
+            "creator".into(),
+            serde_json::json!({"library": "sliderule-export", "version": env!("CARGO_PKG_VERSION")}),
+        );
+        m
+    }
+}
+
+/// Name of the covering column.
+pub const COVERING_COLUMN: &str = "bbox";
+
+fn covering_field() -> Field {
+    let f = |n: &str| Field::new(n, DataType::Float64, false);
+    Field::new(
+        COVERING_COLUMN,
+        DataType::Struct(Fields::from(vec![
+            f("xmin"),
+            f("ymin"),
+            f("xmax"),
+            f("ymax"),
+        ])),
+        true,
+    )
 }
 
 impl<W: Write + Send> std::fmt::Debug for Exporter<W> {
@@ -257,21 +326,26 @@ impl<W: Write + Send> Exporter<W> {
         let sliderule =
             metadata::sliderule_json(kind.endpoint(), &parms, &options.server, improved);
         let recordinfo = metadata::recordinfo_json(geo);
-        let mut encoder = None;
-        let schema: SchemaRef = if geo && improved {
-            let wo = WriterOptions {
-                version: TargetVersion::V1_1,
-                compression: Compression::SNAPPY,
-                ..WriterOptions::default()
-            }
-            .with_covering(options.covering.then(CoveringOptions::default));
-            let enc = GeoParquetEncoder::try_new(&base, None, &wo)?;
-            let target = enc.target_schema();
-            encoder = Some(Box::new(enc));
-            target
-        } else {
-            Arc::new(base)
-        };
+        let covering = geo && improved && options.covering;
+        let geo_account = (geo && improved).then(|| GeoAccount {
+            bbox: BoundingBox::new(
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ),
+            types: if compact {
+                GeometryType::MultiPoint
+            } else {
+                GeometryType::Point
+            },
+            covering,
+        });
+        let mut fields: Vec<FieldRef> = base.fields().iter().cloned().collect();
+        if covering {
+            fields.push(Arc::new(covering_field()));
+        }
+        let schema = Schema::new(fields);
         let pandas = metadata::pandas_json(&pandas_columns(&schema, kind));
         // Keys known up front go into the Arrow schema too (ARROW:schema),
         // like SlideRule's `store_schema()`; the data-dependent `geo` only
@@ -309,10 +383,7 @@ impl<W: Write + Send> Exporter<W> {
                         props.set_column_dictionary_enabled(ColumnPath::from("geometry"), false);
                 }
                 let writer = ArrowWriter::try_new(sink, schema.clone(), Some(props.build()))?;
-                Sink::Parquet {
-                    writer: Box::new(writer),
-                    encoder,
-                }
+                Sink::Parquet(Box::new(writer))
             }
             Format::Feather => Sink::Feather(Box::new(arrow_ipc::writer::FileWriter::try_new(
                 sink, &schema,
@@ -339,6 +410,7 @@ impl<W: Write + Send> Exporter<W> {
             rows: 0,
             groups: 0,
             options,
+            geo: geo_account,
         })
     }
 
@@ -388,11 +460,7 @@ impl<W: Write + Send> Exporter<W> {
         let batch = self.take_batch()?;
         let rows = batch.num_rows();
         match self.sink.as_mut() {
-            Some(Sink::Parquet { writer, encoder }) => {
-                let batch = match encoder {
-                    Some(enc) => enc.encode(&batch)?,
-                    None => batch,
-                };
+            Some(Sink::Parquet(writer)) => {
                 writer.write(&batch)?;
                 writer.flush()?;
             }
@@ -409,19 +477,27 @@ impl<W: Write + Send> Exporter<W> {
         let kind = self.kind;
         let geo = self.options.geo();
         let compact = self.options.compact_atl03 && kind == RecordKind::Atl03;
-        let buf = std::mem::replace(&mut self.buffer, ColumnBuffer::new(kind));
-        let columns = if compact {
+        let mut buf = std::mem::replace(&mut self.buffer, ColumnBuffer::new(kind));
+        let covering = if let Some(acc) = self.geo.as_mut() {
+            let (lon, lat) = lon_lat(&buf);
+            acc.add(lon, lat);
+            acc.covering.then(|| covering_array(&buf, compact))
+        } else {
+            None
+        };
+        let mut columns = if compact {
             compact_columns(buf, geo)?
         } else {
-            flat_columns(buf, kind, geo)
+            flat_columns(
+                std::mem::replace(&mut buf, ColumnBuffer::new(kind)),
+                kind,
+                geo,
+            )
         };
-        // The encoder's schema has no covering yet: build the base batch.
-        let base = schema_for(kind, geo, compact);
-        let base = Arc::new(Schema::new_with_metadata(
-            base.fields().clone(),
-            self.schema.metadata().clone(),
-        ));
-        Ok(RecordBatch::try_new(base, columns)?)
+        if let Some(c) = covering {
+            columns.push(c?);
+        }
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
     }
 
     /// Writes the last row group and the footer; returns what was written.
@@ -429,18 +505,14 @@ impl<W: Write + Send> Exporter<W> {
         self.flush()?;
         let mut keys = self.keys.clone();
         match self.sink.take() {
-            Some(Sink::Parquet {
-                mut writer,
-                encoder,
-            }) => {
+            Some(Sink::Parquet(mut writer)) => {
                 for (k, v) in &keys {
                     writer.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
                 }
-                if let Some(enc) = &encoder
-                    && let Some(kv) = enc.key_value()?
-                {
-                    keys.insert(0, (kv.key.clone(), kv.value.clone().unwrap_or_default()));
-                    writer.append_key_value_metadata(kv);
+                if let Some(acc) = &self.geo {
+                    let value = acc.metadata().to_json_string();
+                    keys.insert(0, (GEO_KEY.to_owned(), value.clone()));
+                    writer.append_key_value_metadata(KeyValue::new(GEO_KEY.to_owned(), value));
                 }
                 writer.close()?;
             }
@@ -459,6 +531,57 @@ impl<W: Write + Send> Exporter<W> {
             sidecar,
         })
     }
+}
+
+/// Longitudes and latitudes of the buffered rows.
+fn lon_lat(buf: &ColumnBuffer) -> (&[f64], &[f64]) {
+    let fields = buf.kind.element_fields();
+    let get = |name: &str| {
+        fields
+            .iter()
+            .position(|(n, _)| *n == name)
+            .and_then(|i| buf.elements.get(i))
+            .and_then(Col::f64_values)
+            .unwrap_or_default()
+    };
+    (get("longitude"), get("latitude"))
+}
+
+/// The covering column: each row's box (a point's box is the point; a
+/// compact extent's box spans its photons).
+fn covering_array(buf: &ColumnBuffer, compact: bool) -> Result<ArrayRef> {
+    let (lon, lat) = lon_lat(buf);
+    let (xmin, ymin, xmax, ymax): (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) = if compact {
+        let mut out = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut at = 0usize;
+        for c in &buf.counts {
+            let n = *c as usize;
+            let xs = lon.get(at..at + n).unwrap_or_default();
+            let ys = lat.get(at..at + n).unwrap_or_default();
+            out.0.push(xs.iter().copied().fold(f64::INFINITY, f64::min));
+            out.1.push(ys.iter().copied().fold(f64::INFINITY, f64::min));
+            out.2
+                .push(xs.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+            out.3
+                .push(ys.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+            at += n;
+        }
+        out
+    } else {
+        (lon.to_vec(), lat.to_vec(), lon.to_vec(), lat.to_vec())
+    };
+    let DataType::Struct(fields) = covering_field().data_type().clone() else {
+        return Err(Error::InvalidColumn {
+            file: "covering".into(),
+            column: COVERING_COLUMN.into(),
+            message: "not a struct".into(),
+        });
+    };
+    let arrays: Vec<ArrayRef> = [xmin, ymin, xmax, ymax]
+        .into_iter()
+        .map(|v| Arc::new(Float64Array::from(v)) as ArrayRef)
+        .collect();
+    Ok(Arc::new(StructArray::try_new(fields, arrays, None)?))
 }
 
 /// The columns of the flattened layouts, in the server's order.

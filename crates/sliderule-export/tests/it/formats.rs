@@ -274,3 +274,39 @@ fn failed_build_leaves_no_file() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn covering_column_is_valid_geoparquet_1_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    for compact in [false, true] {
+        let path = tmp.path().join(format!("cov_{compact}.parquet"));
+        let options = ExportOptions {
+            covering: true,
+            compact_atl03: compact,
+            ..ExportOptions::default()
+        };
+        export_to_path(&path, atl03_extents(40).into_iter().map(Ok), options).unwrap();
+        let (schema, batches) = read_batches(&path);
+        assert_eq!(schema.fields().last().unwrap().name(), "bbox");
+        let report = geoparquet_io::validate_footer(&path).unwrap();
+        assert!(report.is_valid(), "{report:?}");
+        let geo: serde_json::Value = serde_json::from_str(&key(&path, "geo").unwrap()).unwrap();
+        assert_eq!(
+            geo["columns"]["geometry"]["covering"]["bbox"]["xmin"],
+            serde_json::json!(["bbox", "xmin"])
+        );
+        // Each row's box holds its geometry: for points, the point itself.
+        let b = batches[0].column_by_name("bbox").unwrap().as_struct();
+        let xmin = b
+            .column(0)
+            .as_primitive::<arrow_array::types::Float64Type>()
+            .value(0);
+        let xmax = b
+            .column(2)
+            .as_primitive::<arrow_array::types::Float64Type>()
+            .value(0);
+        assert!(xmin <= xmax);
+        // The pandas metadata lists the covering column too.
+        assert!(key(&path, "pandas").unwrap().contains(r#"{"name": "bbox""#));
+    }
+}
