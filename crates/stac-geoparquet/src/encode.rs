@@ -271,7 +271,7 @@ impl Builder {
                     return Stored::No;
                 };
                 values.append_value(stored);
-                if datetime::format(i128::from(stored) * n, *digits) == s {
+                if i128::from(stored) * n == p.nanos && datetime::is_canonical(s, &p, *digits) {
                     Stored::Exact
                 } else {
                     Stored::Lossy

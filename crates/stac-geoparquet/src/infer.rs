@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::datetime;
 use crate::geom;
+use crate::lite::Lite;
 
 /// Top-level Item members that are columns of their own (spec §"Columns").
 pub const CORE_COLUMNS: [&str; 9] = [
@@ -185,6 +186,51 @@ impl Node {
         }
     }
 
+    /// [`Node::absorb`] for a [`Lite`] value (the same decisions).
+    fn absorb_lite(&mut self, v: &Lite<'_>) {
+        if matches!(v, Lite::Null) {
+            self.nulls += 1;
+            return;
+        }
+        if matches!(self.role, Role::Geometry | Role::Bbox) {
+            self.absorb(&v.to_value());
+            return;
+        }
+        self.present += 1;
+        match v {
+            Lite::Null => {}
+            Lite::Bool(_) => self.bools = true,
+            Lite::I(i) => {
+                self.ints = true;
+                self.neg |= *i < 0;
+            }
+            Lite::U(_) => self.big = true,
+            Lite::F(_) => self.floats = true,
+            Lite::S(s) => {
+                self.strings += 1;
+                if self.role == Role::Datetime {
+                    self.absorb_datetime(s);
+                }
+            }
+            Lite::A(a) => {
+                self.lists = true;
+                let el = self
+                    .element
+                    .get_or_insert_with(|| Box::new(Node::with_role(Role::Plain)));
+                for x in a {
+                    el.absorb_lite(x);
+                }
+            }
+            Lite::O(o) => {
+                self.objects += 1;
+                for (k, x) in o {
+                    let role = self.child_role(k);
+                    self.field(k, role).absorb_lite(x);
+                }
+            }
+        }
+    }
+
     fn absorb_datetime(&mut self, s: &str) {
         match datetime::parse(s) {
             Some(p) => {
@@ -193,7 +239,7 @@ impl Node {
                     self.dt_out_of_ns = true;
                 }
                 for (i, d) in DIGIT_CHOICES.iter().enumerate() {
-                    if datetime::format(p.nanos, *d) == s {
+                    if datetime::is_canonical(s, &p, *d) {
                         self.dt_canon[i] += 1;
                     }
                 }
@@ -303,7 +349,7 @@ impl Node {
         let fields: Vec<FieldPlan> = self
             .fields
             .iter()
-            .map(|(k, n)| n.plan(k, self.objects - (n.present + n.nulls)))
+            .map(|(k, n)| n.plan(k, self.objects.saturating_sub(n.present + n.nulls)))
             .collect();
         *patches |= fields.iter().any(FieldPlan::may_patch);
         Plan::Struct(fields)
@@ -492,6 +538,48 @@ impl Inference {
         }
     }
 
+    /// [`Inference::absorb`] for an item parsed as [`Lite`].
+    pub(crate) fn absorb_lite(&mut self, item: &[(std::borrow::Cow<'_, str>, Lite<'_>)]) {
+        self.items += 1;
+        let mut props = None;
+        for (k, v) in item {
+            if k == "properties" {
+                props = Some(v);
+                continue;
+            }
+            if !CORE_COLUMNS.contains(&k.as_ref()) {
+                self.patches = true;
+                continue;
+            }
+            let role = match k.as_ref() {
+                "geometry" => Role::Geometry,
+                "bbox" => Role::Bbox,
+                "assets" => Role::Assets,
+                _ => Role::Plain,
+            };
+            self.root.field(k, role).absorb_lite(v);
+        }
+        match props {
+            Some(Lite::O(p)) => {
+                for (k, v) in p {
+                    if colliding_property(k) {
+                        self.patches = true;
+                        continue;
+                    }
+                    let role = if k == "proj:geometry" {
+                        Role::Geometry
+                    } else if DATETIME_PROPERTIES.contains(&k.as_ref()) {
+                        Role::Datetime
+                    } else {
+                        Role::Plain
+                    };
+                    self.root.field(k, role).absorb_lite(v);
+                }
+            }
+            _ => self.patches = true,
+        }
+    }
+
     pub(crate) fn finish(self) -> Layout {
         let mut columns = Vec::new();
         let mut patches = self.patches;
@@ -501,7 +589,9 @@ impl Inference {
         let core_names = CORE_COLUMNS;
         for name in core_names {
             let node = find(name);
-            let absent = self.items - node.map_or(0, |n| n.present + n.nulls);
+            let absent = self
+                .items
+                .saturating_sub(node.map_or(0, |n| n.present + n.nulls));
             if name == "assets"
                 && let Some(n) = node
                 && n.objects == n.present
@@ -568,7 +658,7 @@ impl Inference {
             if CORE_COLUMNS.contains(&name.as_str()) {
                 continue;
             }
-            let absent = self.items - (node.present + node.nulls);
+            let absent = self.items.saturating_sub(node.present + node.nulls);
             let plan = node.plan(name, absent);
             patches |= plan.patches;
             columns.push((Origin::Property, plan));

@@ -30,6 +30,11 @@ pub(crate) trait Sink {
     fn item(&mut self, item: Map<String, Value>, source: &str, number: u64) -> Result<()>;
     /// A STAC Collection met while following a catalog.
     fn collection(&mut self, collection: Map<String, Value>) -> Result<()>;
+    /// One line of NDJSON: `Ok(true)` if the sink took it as an Item,
+    /// `Ok(false)` to have it parsed and dispatched as usual.
+    fn item_line(&mut self, _line: &str, _source: &str, _number: u64) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 fn json_error(source: &str, item: Option<u64>, message: impl Into<String>) -> Error {
@@ -109,6 +114,9 @@ impl<S: Sink> Walker<'_, S> {
                 }
                 number += 1;
                 if line.trim().is_empty() {
+                    continue;
+                }
+                if self.sink.item_line(&line, name, number)? {
                     continue;
                 }
                 let v: Value = serde_json::from_str(&line)
@@ -328,4 +336,91 @@ pub fn spill(mut reader: impl Read, name: &str) -> Result<tempfile::NamedTempFil
     let mut tmp = tempfile::NamedTempFile::new().map_err(|e| Error::io(name, e))?;
     std::io::copy(&mut reader, tmp.as_file_mut()).map_err(|e| Error::io(name, e))?;
     Ok(tmp)
+}
+
+enum Msg {
+    Item(Map<String, Value>, u64),
+    Source(String),
+    Collection(Map<String, Value>),
+}
+
+struct ChannelSink {
+    tx: std::sync::mpsc::SyncSender<Vec<Msg>>,
+    buf: Vec<Msg>,
+    source: String,
+}
+
+impl ChannelSink {
+    fn flush(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        // A closed channel means the consumer stopped on an error of its own.
+        self.tx
+            .send(chunk)
+            .map_err(|_| Error::Internal("the item consumer stopped".into()))
+    }
+}
+
+const CHUNK: usize = 64;
+
+impl Sink for ChannelSink {
+    fn item(&mut self, item: Map<String, Value>, source: &str, number: u64) -> Result<()> {
+        if source != self.source {
+            self.source = source.to_owned();
+            self.buf.push(Msg::Source(self.source.clone()));
+        }
+        self.buf.push(Msg::Item(item, number));
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+    fn collection(&mut self, collection: Map<String, Value>) -> Result<()> {
+        self.buf.push(Msg::Collection(collection));
+        Ok(())
+    }
+}
+
+/// [`visit`], with the JSON parsing on a thread of its own (the sink runs on
+/// the calling thread); at most a few chunks of items are in flight.
+pub(crate) fn visit_threaded<S: Sink>(sources: &[Source], sink: &mut S) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Msg>>(8);
+        let producer = scope.spawn(move || {
+            let mut cs = ChannelSink {
+                tx,
+                buf: Vec::with_capacity(CHUNK),
+                source: String::new(),
+            };
+            visit(sources, &mut cs).and_then(|()| cs.flush())
+        });
+        let mut result = Ok(());
+        let mut source = String::new();
+        'outer: for chunk in &rx {
+            for msg in chunk {
+                let r = match msg {
+                    Msg::Source(s) => {
+                        source = s;
+                        Ok(())
+                    }
+                    Msg::Item(item, n) => sink.item(item, &source, n),
+                    Msg::Collection(c) => sink.collection(c),
+                };
+                if let Err(e) = r {
+                    result = Err(e);
+                    break 'outer;
+                }
+            }
+        }
+        drop(rx);
+        let produced = producer
+            .join()
+            .map_err(|_| Error::Internal("the JSON reading thread panicked".into()))?;
+        match (result, produced) {
+            (Err(e), _) => Err(e),
+            (Ok(()), p) => p,
+        }
+    })
 }

@@ -8,6 +8,7 @@ mod error;
 mod geom;
 mod infer;
 mod input;
+mod lite;
 mod read;
 mod write;
 

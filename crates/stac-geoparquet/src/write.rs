@@ -18,7 +18,8 @@ use serde_json::{Map, Value};
 use crate::encode::BatchBuilder;
 use crate::error::{Error, Result};
 use crate::infer::{Inference, Layout, Origin, Plan};
-use crate::input::{Sink, Source, visit};
+use crate::input::{Sink, Source, visit, visit_threaded};
+use crate::lite::Lite;
 
 /// The Parquet key/value key of the stac-geoparquet metadata.
 pub const STAC_GEOPARQUET_METADATA_KEY: &str = "stac-geoparquet";
@@ -131,6 +132,31 @@ impl Sink for InferSink<'_> {
     fn collection(&mut self, collection: Map<String, Value>) -> Result<()> {
         self.collections.push(collection);
         Ok(())
+    }
+    fn item_line(&mut self, line: &str, _source: &str, _number: u64) -> Result<bool> {
+        // The cheap parse; anything unusual takes the ordinary path.
+        let Ok(Lite::O(item)) = serde_json::from_str::<Lite<'_>>(line) else {
+            return Ok(false);
+        };
+        match item.iter().find(|(k, _)| k == "type").map(|(_, v)| v) {
+            None | Some(Lite::S(_)) => {}
+            Some(_) => return Ok(false),
+        }
+        if item
+            .iter()
+            .any(|(k, v)| k == "type" && !matches!(v, Lite::S(t) if t == "Feature"))
+            || item.iter().filter(|(k, _)| k == "properties").count() > 1
+        {
+            return Ok(false);
+        }
+        self.inference.absorb_lite(&item);
+        self.n += 1;
+        if self.n % 1024 == 0
+            && let Some(p) = self.progress.as_mut()
+        {
+            p(1, self.n);
+        }
+        Ok(true)
     }
 }
 
@@ -294,7 +320,7 @@ pub fn write_to<W: Write + Send>(
         n: 0,
         progress,
     };
-    visit(sources, &mut ws)?;
+    visit_threaded(sources, &mut ws)?;
     ws.flush()?;
     if ws.n != layout.items {
         return Err(Error::Internal(format!(

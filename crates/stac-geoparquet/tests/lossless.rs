@@ -104,3 +104,27 @@ fn small_batches_and_row_groups_round_trip_too() {
     }
     assert!(failures.is_empty(), "{failures}");
 }
+
+#[test]
+fn every_fixture_as_ndjson_round_trips_exactly() {
+    // NDJSON takes the cheap first-pass parser: it must decide the same.
+    let Some(files) = fixtures() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = String::new();
+    for f in &files {
+        let items = expected_items(f);
+        let nd = dir.path().join("items.ndjson");
+        let text: String = items.iter().map(|i| format!("{i}\n")).collect();
+        std::fs::write(&nd, text).unwrap();
+        let out = dir.path().join("out.parquet");
+        match write_parquet(&[Source::Path(nd)], &out, &WriterOptions::default()) {
+            Ok(_) => match read_items(&out) {
+                Ok(got) if got == items => {}
+                Ok(_) => failures.push_str(&format!("{}: differs\n", f.display())),
+                Err(e) => failures.push_str(&format!("{}: {e}\n", f.display())),
+            },
+            Err(e) => failures.push_str(&format!("{}: {e}\n", f.display())),
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}

@@ -1,0 +1,31 @@
+//! `stac_convert to-parquet IN.. OUT` / `stac_convert to-ndjson IN OUT`: the
+//! library's two directions as a small program (used for profiling; the
+//! `geoquet stac` command is the real interface).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use stac_geoparquet::{ReadOptions, Source, WriterOptions, open, write_parquet};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.split_first() {
+        Some((cmd, rest)) if cmd == "to-parquet" && rest.len() >= 2 => {
+            let (out, inputs) = rest.split_last().ok_or("IN.. OUT")?;
+            let sources: Vec<Source> = inputs.iter().map(|p| Source::Path(PathBuf::from(p))).collect();
+            let s = write_parquet(&sources, Path::new(out), &WriterOptions::default())?;
+            eprintln!("{} items, {} row groups", s.items, s.row_groups);
+        }
+        Some((cmd, rest)) if cmd == "to-ndjson" && rest.len() == 2 => {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&rest[1])?);
+            for item in open(Path::new(&rest[0]), &ReadOptions::default())? {
+                serde_json::to_writer(&mut w, &item?)?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()?;
+        }
+        _ => return Err("usage: stac_convert to-parquet IN.. OUT | to-ndjson IN OUT".into()),
+    }
+    Ok(())
+}
