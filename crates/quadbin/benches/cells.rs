@@ -1,5 +1,6 @@
-//! Micro-benchmarks of the hot Quadbin conversions: point → cell (the issue's
-//! target is at least 50 M points per second), tile → cell and cell → tile,
+//! Micro-benchmarks of the hot Quadbin conversions: point → cell one by one
+//! and in a batch (the target is at least 50 M points per second),
+//! tile → cell and cell → tile,
 //! over 1 M seeded random inputs. Run with `cargo bench -p quadbin`; the
 //! figures are recorded in `docs/src/benchmarks.md` (section `bench-quadbin`).
 
@@ -49,6 +50,21 @@ fn bench(c: &mut Criterion) {
                 black_box(acc)
             });
         });
+    }
+    let (lons, lats): (Vec<f64>, Vec<f64>) = pts.iter().copied().unzip();
+    let mut out = Vec::with_capacity(N);
+    for res in [10u8, 17, 26] {
+        group.bench_with_input(
+            BenchmarkId::new("points_to_cells_batch", res),
+            &res,
+            |b, &res| {
+                b.iter(|| {
+                    out.clear();
+                    quadbin::cells_from_lonlat(&lons, &lats, res, &mut out).unwrap();
+                    black_box(out.len())
+                });
+            },
+        );
     }
     let tiles: Vec<Tile> = pts
         .iter()

@@ -58,6 +58,24 @@ pub enum Error {
         /// Latitude as given.
         lat: f64,
     },
+    /// A NaN coordinate in a batch of points.
+    #[error("point {index} ({lon}, {lat}) has a coordinate that is not a number")]
+    InvalidPoint {
+        /// The point's position in the slices.
+        index: usize,
+        /// Longitude as given.
+        lon: f64,
+        /// Latitude as given.
+        lat: f64,
+    },
+    /// Longitude and latitude slices of different lengths.
+    #[error("{lons} longitudes but {lats} latitudes")]
+    LengthMismatch {
+        /// Number of longitudes.
+        lons: usize,
+        /// Number of latitudes.
+        lats: usize,
+    },
     /// A quadkey that is too long or has a character other than `0`..`3`.
     #[error("invalid quadkey {quadkey:?}: {rule}")]
     InvalidQuadkey {

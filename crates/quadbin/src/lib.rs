@@ -11,5 +11,5 @@ pub use cell::{
     MERCATOR_ORIGIN_SHIFT, Tile, is_valid_cell, is_valid_index, parse_index,
 };
 pub use error::{Error, Result};
-pub use point::MAX_LATITUDE;
+pub use point::{MAX_LATITUDE, cells_from_lonlat};
 pub use polyfill::{Polyfill, PolyfillMode, polyfill_bbox, polyfill_polygon};

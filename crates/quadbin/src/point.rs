@@ -44,28 +44,107 @@ impl Cell {
     }
 }
 
-/// The tile column and row of a (non-NaN) point at zoom `z <= 26`, with the
-/// toolbox's clamping.
+/// How many points [`cells_from_lonlat`] prepares at a time.
+const CHUNK: usize = 256;
+
+/// The cells at `resolution` of many points, appended to `out` in order: the
+/// same answers as [`Cell::from_lonlat`] for each, computed in chunks so the
+/// processor overlaps the work of neighbouring points (about 1.5 times the
+/// throughput of calling [`Cell::from_lonlat`] in a loop).
 ///
-/// The row is first computed with a polynomial `sin` (about twice as fast as
-/// the platform's and free of a call); when that result lies within a
-/// generous error margin of a row edge, it is recomputed by
-/// [`point_to_tile_exact`], so the answer is always the reference formula's.
-#[inline]
-pub(crate) fn point_to_tile(lon: f64, lat: f64, z: u8) -> (u32, u32) {
-    let lon = lon.clamp(-180.0, 180.0);
+/// # Errors
+///
+/// [`Error::ResolutionOutOfRange`] above 26; [`Error::LengthMismatch`] when
+/// the slices differ in length; [`Error::InvalidPoint`] naming the index of
+/// the first NaN coordinate. On error `out` is left as it was.
+///
+/// # Examples
+///
+/// ```
+/// use quadbin::{Cell, cells_from_lonlat};
+/// let (lons, lats) = ([-3.7038, 2.3522, 180.0], [40.4168, 48.8566, 0.0]);
+/// let mut cells = Vec::new();
+/// cells_from_lonlat(&lons, &lats, 10, &mut cells)?;
+/// assert_eq!(cells[0], Cell::from_lonlat(-3.7038, 40.4168, 10)?);
+/// assert_eq!(cells.len(), 3);
+/// assert!(cells_from_lonlat(&[0.0, f64::NAN], &[0.0, 0.0], 10, &mut cells).is_err());
+/// assert_eq!(cells.len(), 3);
+/// # Ok::<(), quadbin::Error>(())
+/// ```
+pub fn cells_from_lonlat(
+    lons: &[f64],
+    lats: &[f64],
+    resolution: u8,
+    out: &mut Vec<Cell>,
+) -> Result<()> {
+    if resolution > MAX_RESOLUTION {
+        return Err(Error::ResolutionOutOfRange {
+            resolution: u32::from(resolution),
+        });
+    }
+    if lons.len() != lats.len() {
+        return Err(Error::LengthMismatch {
+            lons: lons.len(),
+            lats: lats.len(),
+        });
+    }
+    if let Some(index) = lons
+        .iter()
+        .zip(lats)
+        .position(|(lon, lat)| lon.is_nan() || lat.is_nan())
+    {
+        return Err(Error::InvalidPoint {
+            index,
+            lon: lons[index],
+            lat: lats[index],
+        });
+    }
+    out.reserve(lons.len());
+    let z = resolution;
+    let mut q = [0.0f64; CHUNK];
+    let mut cos2 = [0.0f64; CHUNK];
+    for (lo, la) in lons.chunks(CHUNK).zip(lats.chunks(CHUNK)) {
+        // Three passes, so that the calls to `ln` do not serialise the rest.
+        for ((q, c), &lat) in q.iter_mut().zip(cos2.iter_mut()).zip(la) {
+            (*q, *c) = row_terms(lat);
+        }
+        for q in &mut q[..la.len()] {
+            *q = q.ln();
+        }
+        for (i, (&lon, &lat)) in lo.iter().zip(la).enumerate() {
+            let (x, y) = finish(lon, lat, z, q[i], cos2[i]);
+            out.push(Cell(encode(x, y, z)));
+        }
+    }
+    Ok(())
+}
+
+/// For a latitude: `(1 + s) / (1 - s)` and `1 - s^2`, with `s` the polynomial
+/// sine of the clamped latitude.
+#[inline(always)]
+fn row_terms(lat: f64) -> (f64, f64) {
     let lat = lat.clamp(-MAX_LATITUDE, MAX_LATITUDE);
-    let n = 1u64 << z;
-    // From u32 (z <= 26): a cheap, exact conversion.
-    let nf = f64::from(1u32 << z);
     let s = fast_sin(lat * (std::f64::consts::PI / 180.0));
     let (up, down) = (1.0 + s, 1.0 - s);
-    let yf = 0.5 - (0.25 * std::f64::consts::FRAC_1_PI) * (up / down).ln();
-    // The row is floor(n yf) clamped to [0, n - 1], so only the edges 1 to
-    // n - 1 matter. |yf - yf_reference| < 1e-14 (1 + 1 / (1 - s^2)) (the `sin`
-    // difference is amplified by d ln((1+s)/(1-s)) / ds = 2 / (1 - s^2)); the
-    // tests show the real error stays below a hundredth of that. Fall back when
-    // n yf is within that margin of a relevant edge (written without a division).
+    (up / down, up * down)
+}
+
+/// The tile of a (non-NaN) point from its [`row_terms`] (`ln_q` the logarithm
+/// of the first), or from [`point_to_tile_exact`] when the row is too close to
+/// call.
+///
+/// The row is floor(n yf) clamped to [0, n - 1], so only the edges 1 to n - 1
+/// matter. |yf - yf_reference| < 1e-14 (1 + 1 / (1 - s^2)) (the `sin`
+/// difference is amplified by d ln((1+s)/(1-s)) / ds = 2 / (1 - s^2)); the
+/// tests show the real error stays below a hundredth of that. The function
+/// falls back when n yf is within that margin of a relevant edge (the test is
+/// written without a division).
+#[inline(always)]
+fn finish(lon: f64, lat: f64, z: u8, ln_q: f64, cos2: f64) -> (u32, u32) {
+    // From u32 (z <= 26): a cheap, exact conversion.
+    let nf = f64::from(1u32 << z);
+    let last = (1i64 << z) - 1;
+    let yf = 0.5 - (0.25 * std::f64::consts::FRAC_1_PI) * ln_q;
     let v = (nf * yf).clamp(0.0, nf - 1.0);
     // Non-negative, so the cast is floor (and needs no libm call); through
     // i64, which x86-64 converts in one instruction, unlike u64.
@@ -73,18 +152,29 @@ pub(crate) fn point_to_tile(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     let y = v as i64;
     #[allow(clippy::cast_precision_loss)] // below 2^26, exact
     let frac = v - y as f64;
-    let cos2 = up * down;
     let margin = nf * 1e-14 * (cos2 + 1.0);
-    #[allow(clippy::cast_possible_wrap)] // n <= 2^26
-    let last = n as i64 - 1;
     if (y > 0 && frac * cos2 <= margin) || (y < last && (1.0 - frac) * cos2 <= margin) {
         return point_to_tile_exact(lon, lat, z);
     }
+    let lon = lon.clamp(-180.0, 180.0);
     // In [0, n]: the cast is floor; column n (longitude 180) wraps to 0.
     #[allow(clippy::cast_possible_truncation)]
     let x = (nf * (lon / 360.0 + 0.5)) as i64 & last;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in [0, 2^26)
     (x as u32, y as u32)
+}
+
+/// The tile column and row of a (non-NaN) point at zoom `z <= 26`, with the
+/// toolbox's clamping.
+///
+/// The row is first computed with a polynomial `sin` (about five times as fast
+/// as the platform's and free of a call); when that result lies within a
+/// generous error margin of a row edge, it is recomputed by
+/// [`point_to_tile_exact`], so the answer is always the reference formula's.
+#[inline]
+pub(crate) fn point_to_tile(lon: f64, lat: f64, z: u8) -> (u32, u32) {
+    let (q, cos2) = row_terms(lat);
+    finish(lon, lat, z, q.ln(), cos2)
 }
 
 /// [`point_to_tile`] by the reference formula with the platform's `sin` and
@@ -153,7 +243,11 @@ mod tests {
         let mut st = 11;
         let mut worst = 0.0f64;
         for i in 0..2_000_000 {
-            let lat = if i == 0 { 89.0 } else { rng(&mut st) * 178.0 - 89.0 };
+            let lat = if i == 0 {
+                89.0
+            } else {
+                rng(&mut st) * 178.0 - 89.0
+            };
             let x = lat * std::f64::consts::PI / 180.0;
             let (sf, se) = (fast_sin(lat * (std::f64::consts::PI / 180.0)), x.sin());
             assert!((sf - se).abs() <= 4.0 * f64::EPSILON, "sin {x}");

@@ -510,3 +510,47 @@ fn parse_rules() {
         world
     );
 }
+
+#[test]
+fn batch_equals_one_by_one() {
+    let mut rng = Rng(9);
+    for z in [0u8, 1, 5, 10, 17, 22, 26] {
+        let n = 1 << 10;
+        let mut lons = Vec::with_capacity(n);
+        let mut lats = Vec::with_capacity(n);
+        for i in 0..n {
+            lons.push(rng.range(-200.0, 200.0));
+            lats.push(if i % 3 == 0 {
+                // On a row edge of this zoom.
+                let t = Tile {
+                    x: 0,
+                    y: u32::try_from(rng.below(1 << z)).expect("y"),
+                    z,
+                };
+                t.bounds_lonlat()[3]
+            } else {
+                rng.range(-95.0, 95.0)
+            });
+        }
+        let mut cells = vec![Cell::WORLD];
+        quadbin::cells_from_lonlat(&lons, &lats, z, &mut cells).expect("batch");
+        assert_eq!(cells.len(), n + 1);
+        for (i, c) in cells[1..].iter().enumerate() {
+            assert_eq!(
+                *c,
+                Cell::from_lonlat(lons[i], lats[i], z).expect("one"),
+                "{i}"
+            );
+        }
+    }
+    let mut out = Vec::new();
+    let err = quadbin::cells_from_lonlat(&[0.0, 1.0, 2.0], &[0.0, f64::NAN, 0.0], 4, &mut out)
+        .unwrap_err();
+    assert!(
+        matches!(err, quadbin::Error::InvalidPoint { index: 1, .. }),
+        "{err}"
+    );
+    assert!(out.is_empty());
+    assert!(quadbin::cells_from_lonlat(&[0.0], &[], 4, &mut out).is_err());
+    assert!(quadbin::cells_from_lonlat(&[0.0], &[0.0], 27, &mut out).is_err());
+}
