@@ -75,6 +75,45 @@ where
     exporter.finish()
 }
 
+/// Builds the file into `sink` from an async stream of record batches (for
+/// example the records of a proxied server stream as they arrive). Encoding
+/// is CPU work done inline; memory stays bounded as with [`build`].
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// use sliderule_export::export::build_stream;
+/// use sliderule_export::records::Atl06Elevation;
+/// use sliderule_export::ExportOptions;
+/// let batches = futures::stream::iter(vec![Ok(vec![Atl06Elevation::default(); 2]), Ok(vec![Atl06Elevation::default()])]);
+/// let mut out = Vec::new();
+/// let summary = build_stream(&mut out, batches, ExportOptions::default()).await?;
+/// assert_eq!(summary.rows, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub async fn build_stream<W, R, S>(
+    sink: W,
+    mut batches: S,
+    options: ExportOptions,
+) -> Result<ExportSummary>
+where
+    W: Write + Send,
+    R: Record,
+    S: futures::Stream<Item = Result<Vec<R>>> + Unpin,
+{
+    use futures::StreamExt;
+    let mut exporter = Exporter::try_new(sink, R::KIND, options)?;
+    while let Some(batch) = batches.next().await {
+        for r in &batch? {
+            exporter.push(r)?;
+        }
+    }
+    exporter.finish()
+}
+
 /// Writes a local file atomically (a temporary file beside it, renamed into
 /// place only when complete), and its sidecar for Feather/CSV.
 ///

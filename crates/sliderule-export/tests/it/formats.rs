@@ -310,3 +310,31 @@ fn covering_column_is_valid_geoparquet_1_1() {
         assert!(key(&path, "pandas").unwrap().contains(r#"{"name": "bbox""#));
     }
 }
+
+#[cfg(feature = "async")]
+#[tokio::test]
+async fn async_framing_equals_sync_framing() {
+    let file: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let mut sync_out = Vec::new();
+    sliderule_export::stream::write_file(
+        &mut sync_out,
+        "f.parquet",
+        &file[..],
+        file.len() as u64,
+        true,
+        4096,
+    )
+    .unwrap();
+    let mut async_out: Vec<u8> = Vec::new();
+    sliderule_export::stream::write_file_async(
+        &mut async_out,
+        "f.parquet",
+        &file[..],
+        file.len() as u64,
+        true,
+        4096,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sync_out, async_out);
+}
