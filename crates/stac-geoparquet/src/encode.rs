@@ -9,11 +9,12 @@ use arrow_array::builder::{
 use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StructArray};
 use arrow_buffer::{NullBufferBuilder, OffsetBuffer};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::datetime;
 use crate::error::{Error, Result};
 use crate::geom;
+use crate::lite::Json;
 use crate::infer::{
     CORE_COLUMNS, FieldPlan, Layout, Origin, PATCHES_COLUMN, Plan, bbox_fields, bbox_values,
     colliding_property,
@@ -39,9 +40,9 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn patch(&mut self, value: Option<&Value>) {
+    fn patch<J: Json>(&mut self, value: Option<&J>) {
         self.patches
-            .push((self.path.clone(), value.map(Value::to_string)));
+            .push((self.path.clone(), value.map(Json::json_text)));
     }
 }
 
@@ -141,15 +142,15 @@ impl FieldBuilder {
     }
 
     /// Appends one value (`None`: the key is absent).
-    fn append(&mut self, v: Option<&Value>, ctx: &mut Ctx) {
+    fn append<J: Json>(&mut self, v: Option<&J>, ctx: &mut Ctx) {
         match v {
             None => {
                 self.builder.append_null();
                 if self.explicit_nulls {
-                    ctx.patch(None);
+                    ctx.patch::<J>(None);
                 }
             }
-            Some(Value::Null) => {
+            Some(x) if x.is_null() => {
                 if let Builder::Json(b) = &mut self.builder {
                     b.append_value("null");
                     return;
@@ -207,44 +208,37 @@ impl Builder {
     }
 
     /// Appends a non-null value; on [`Stored::No`] nothing was appended.
-    fn append_value(&mut self, v: &Value, ctx: &mut Ctx) -> Stored {
+    fn append_value<J: Json>(&mut self, v: &J, ctx: &mut Ctx) -> Stored {
         match self {
-            Builder::Bool(b) => match v.as_bool() {
+            Builder::Bool(b) => match v.bool() {
                 Some(x) => {
                     b.append_value(x);
                     Stored::Exact
                 }
                 None => Stored::No,
             },
-            Builder::Int(b) => match v.as_number().filter(|n| n.is_i64()).and_then(|n| n.as_i64()) {
+            Builder::Int(b) => match v.int() {
                 Some(x) => {
                     b.append_value(x);
                     Stored::Exact
                 }
                 None => Stored::No,
             },
-            Builder::UInt(b) => match v.as_number().filter(|n| !n.is_f64()).and_then(|n| n.as_u64()) {
+            Builder::UInt(b) => match v.uint() {
                 Some(x) => {
                     b.append_value(x);
                     Stored::Exact
                 }
                 None => Stored::No,
             },
-            Builder::Float(b) => match v.as_number() {
-                Some(n) => match n.as_f64() {
-                    Some(f) => {
-                        b.append_value(f);
-                        if n.is_f64() {
-                            Stored::Exact
-                        } else {
-                            Stored::Lossy
-                        }
-                    }
-                    None => Stored::No,
-                },
+            Builder::Float(b) => match v.float() {
+                Some((f, is_float)) => {
+                    b.append_value(f);
+                    if is_float { Stored::Exact } else { Stored::Lossy }
+                }
                 None => Stored::No,
             },
-            Builder::Str(b) => match v.as_str() {
+            Builder::Str(b) => match v.str() {
                 Some(s) => {
                     b.append_value(s);
                     Stored::Exact
@@ -252,7 +246,7 @@ impl Builder {
                 None => Stored::No,
             },
             Builder::Json(b) => {
-                b.append_value(v.to_string());
+                b.append_value(v.json_text());
                 Stored::Exact
             }
             Builder::Timestamp {
@@ -260,7 +254,7 @@ impl Builder {
                 unit,
                 digits,
             } => {
-                let Some(s) = v.as_str() else {
+                let Some(s) = v.str() else {
                     return Stored::No;
                 };
                 let Some(p) = datetime::parse(s) else {
@@ -277,10 +271,10 @@ impl Builder {
                     Stored::Lossy
                 }
             }
-            Builder::Geometry(b) => match geom::to_wkb(v) {
+            Builder::Geometry(b) => match geom::to_wkb(&v.value()) {
                 Ok(wkb) => {
                     b.append_value(&wkb);
-                    if geom::from_wkb(&wkb).ok().as_ref() == Some(v) {
+                    if geom::from_wkb(&wkb).ok().as_ref() == Some(v.value().as_ref()) {
                         Stored::Exact
                     } else {
                         Stored::Lossy
@@ -289,7 +283,7 @@ impl Builder {
                 Err(_) => Stored::No,
             },
             Builder::Bbox { values, nulls, z } => {
-                let Some((vals, exact)) = bbox_values(v) else {
+                let Some((vals, exact)) = bbox_values(&v.value()) else {
                     return Stored::No;
                 };
                 if vals.len() == 6 && !*z {
@@ -316,7 +310,7 @@ impl Builder {
                 nulls,
                 child,
             } => {
-                let Some(a) = v.as_array() else {
+                let Some(a) = v.array() else {
                     return Stored::No;
                 };
                 let base = ctx.path.len();
@@ -332,19 +326,23 @@ impl Builder {
                 Stored::Exact
             }
             Builder::Struct { fields, nulls, len } => {
-                let Some(o) = v.as_object() else {
+                if !v.is_object() {
                     return Stored::No;
-                };
+                }
                 let base = ctx.path.len();
+                let mut hint = 0;
+                let mut found = 0;
                 for f in fields.iter_mut() {
                     push_segment(&mut ctx.path, f.field.name());
-                    f.append(o.get(f.field.name()), ctx);
+                    let x = v.member(f.field.name(), &mut hint);
+                    found += usize::from(x.is_some());
+                    f.append(x, ctx);
                     ctx.path.truncate(base);
                 }
                 // Members the first pass did not see (the input changed
                 // between passes): kept as patches.
-                if o.len() > fields.len() || o.keys().any(|k| !fields.iter().any(|f| f.field.name() == k)) {
-                    for (k, x) in o {
+                if found < v.object_len() {
+                    for (k, x) in v.members() {
                         if !fields.iter().any(|f| f.field.name() == k) {
                             push_segment(&mut ctx.path, k);
                             ctx.patch(Some(x));
@@ -499,18 +497,19 @@ impl BatchBuilder {
     }
 
     /// Appends one item; `number` names it in errors.
-    pub(crate) fn append(&mut self, item: &Map<String, Value>, number: u64) -> Result<()> {
+    pub(crate) fn append<J: Json>(&mut self, item: &J, number: u64) -> Result<()> {
         let ctx = &mut self.ctx;
         ctx.patches.clear();
-        let props = item.get("properties");
-        let props_obj = props.and_then(Value::as_object);
+        let (mut hint, mut phint) = (0, 0);
+        let props = item.member("properties", &mut 0);
+        let props_obj = props.filter(|p| p.is_object());
         for (origin, col) in &mut self.columns {
             ctx.path.clear();
             let v = match origin {
-                Origin::Core => item.get(col.field.name()),
+                Origin::Core => item.member(col.field.name(), &mut hint),
                 Origin::Property => {
                     ctx.path.push_str("/properties");
-                    props_obj.and_then(|p| p.get(col.field.name()))
+                    props_obj.and_then(|p| p.member(col.field.name(), &mut phint))
                 }
             };
             push_segment(&mut ctx.path, col.field.name());
@@ -518,16 +517,16 @@ impl BatchBuilder {
         }
         ctx.path.clear();
         // Foreign members, colliding properties, non-object properties.
-        for (k, v) in item {
-            if k != "properties" && !CORE_COLUMNS.contains(&k.as_str()) {
+        for (k, v) in item.members() {
+            if k != "properties" && !CORE_COLUMNS.contains(&k) {
                 ctx.path.clear();
                 push_segment(&mut ctx.path, k);
                 ctx.patch(Some(v));
             }
         }
-        match props {
-            Some(Value::Object(p)) => {
-                for (k, v) in p {
+        match props_obj {
+            Some(p) => {
+                for (k, v) in p.members() {
                     if colliding_property(k) || !self.property_names.contains(k) {
                         ctx.path.clear();
                         ctx.path.push_str("/properties");
@@ -536,15 +535,15 @@ impl BatchBuilder {
                     }
                 }
             }
-            other => {
+            None => {
                 ctx.path.clear();
                 ctx.path.push_str("/properties");
-                ctx.patch(other);
+                ctx.patch(props);
             }
         }
         if !self.has_assets
-            && let Some(a) = item.get("assets")
-            && a.as_object().is_none_or(|o| !o.is_empty())
+            && let Some(a) = item.member("assets", &mut 0)
+            && (!a.is_object() || a.object_len() > 0)
         {
             ctx.path.clear();
             ctx.path.push_str("/assets");

@@ -156,3 +156,153 @@ mod tests {
         assert!(serde_json::from_str::<Lite<'_>>(r#"{"a": 1, "b": {"c": 1, "c": 2}}"#).is_err());
     }
 }
+
+/// What the column builders need of a JSON value: implemented by
+/// `serde_json::Value` and by [`Lite`], with the same answers.
+pub(crate) trait Json: Sized {
+    fn is_null(&self) -> bool;
+    fn bool(&self) -> Option<bool>;
+    /// An integer that fits i64.
+    fn int(&self) -> Option<i64>;
+    /// An integer (not a float) that fits u64.
+    fn uint(&self) -> Option<u64>;
+    /// Any number, and whether it was written as a float.
+    fn float(&self) -> Option<(f64, bool)>;
+    fn str(&self) -> Option<&str>;
+    fn array(&self) -> Option<&[Self]>;
+    fn is_object(&self) -> bool;
+    fn object_len(&self) -> usize;
+    /// Member `key`; `hint` remembers where the last lookup ended, so that
+    /// members looked up in their order are found at once.
+    fn member(&self, key: &str, hint: &mut usize) -> Option<&Self>;
+    /// Every member (the slow path).
+    fn members(&self) -> Vec<(&str, &Self)>;
+    /// Compact JSON text.
+    fn json_text(&self) -> String;
+    /// As a `serde_json::Value`.
+    fn value(&self) -> std::borrow::Cow<'_, Value>;
+}
+
+impl Json for Value {
+    fn is_null(&self) -> bool {
+        Value::is_null(self)
+    }
+    fn bool(&self) -> Option<bool> {
+        self.as_bool()
+    }
+    fn int(&self) -> Option<i64> {
+        self.as_number().filter(|n| n.is_i64()).and_then(serde_json::Number::as_i64)
+    }
+    fn uint(&self) -> Option<u64> {
+        self.as_number().filter(|n| !n.is_f64()).and_then(serde_json::Number::as_u64)
+    }
+    fn float(&self) -> Option<(f64, bool)> {
+        let n = self.as_number()?;
+        Some((n.as_f64()?, n.is_f64()))
+    }
+    fn str(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn array(&self) -> Option<&[Value]> {
+        self.as_array().map(Vec::as_slice)
+    }
+    fn is_object(&self) -> bool {
+        Value::is_object(self)
+    }
+    fn object_len(&self) -> usize {
+        self.as_object().map_or(0, Map::len)
+    }
+    fn member(&self, key: &str, _hint: &mut usize) -> Option<&Value> {
+        self.as_object()?.get(key)
+    }
+    fn members(&self) -> Vec<(&str, &Value)> {
+        self.as_object()
+            .map(|o| o.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            .unwrap_or_default()
+    }
+    fn json_text(&self) -> String {
+        self.to_string()
+    }
+    fn value(&self) -> std::borrow::Cow<'_, Value> {
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+
+impl Json for Lite<'_> {
+    fn is_null(&self) -> bool {
+        matches!(self, Lite::Null)
+    }
+    fn bool(&self) -> Option<bool> {
+        match self {
+            Lite::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    fn int(&self) -> Option<i64> {
+        match self {
+            Lite::I(i) => Some(*i),
+            _ => None,
+        }
+    }
+    fn uint(&self) -> Option<u64> {
+        match self {
+            Lite::I(i) => u64::try_from(*i).ok(),
+            Lite::U(u) => Some(*u),
+            _ => None,
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    fn float(&self) -> Option<(f64, bool)> {
+        match self {
+            Lite::I(i) => Some((*i as f64, false)),
+            Lite::U(u) => Some((*u as f64, false)),
+            Lite::F(f) => Some((*f, true)),
+            _ => None,
+        }
+    }
+    fn str(&self) -> Option<&str> {
+        match self {
+            Lite::S(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn array(&self) -> Option<&[Self]> {
+        match self {
+            Lite::A(a) => Some(a),
+            _ => None,
+        }
+    }
+    fn is_object(&self) -> bool {
+        matches!(self, Lite::O(_))
+    }
+    fn object_len(&self) -> usize {
+        match self {
+            Lite::O(o) => o.len(),
+            _ => 0,
+        }
+    }
+    fn member(&self, key: &str, hint: &mut usize) -> Option<&Self> {
+        let Lite::O(o) = self else { return None };
+        let n = o.len();
+        for step in 0..n {
+            let i = (*hint + step) % n;
+            if o[i].0 == key {
+                *hint = i + 1;
+                return Some(&o[i].1);
+            }
+        }
+        None
+    }
+    fn members(&self) -> Vec<(&str, &Self)> {
+        match self {
+            Lite::O(o) => o.iter().map(|(k, v)| (k.as_ref(), v)).collect(),
+            _ => Vec::new(),
+        }
+    }
+    fn json_text(&self) -> String {
+        self.to_value().to_string()
+    }
+    fn value(&self) -> std::borrow::Cow<'_, Value> {
+        std::borrow::Cow::Owned(self.to_value())
+    }
+}

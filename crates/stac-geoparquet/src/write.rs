@@ -10,6 +10,7 @@ use geoparquet_io::meta::{
     GeometryTypeAndDimension,
 };
 use geoparquet_io::writer::{GeoParquetEncoder, GeometryEncoding, TargetVersion};
+use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -18,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::encode::BatchBuilder;
 use crate::error::{Error, Result};
 use crate::infer::{Inference, Layout, Origin, Plan};
-use crate::input::{Sink, Source, visit, visit_threaded};
+use crate::input::{Sink, Source, visit};
 use crate::lite::Lite;
 
 /// The Parquet key/value key of the stac-geoparquet metadata.
@@ -135,20 +136,9 @@ impl Sink for InferSink<'_> {
     }
     fn item_line(&mut self, line: &str, _source: &str, _number: u64) -> Result<bool> {
         // The cheap parse; anything unusual takes the ordinary path.
-        let Ok(Lite::O(item)) = serde_json::from_str::<Lite<'_>>(line) else {
+        let Some(Lite::O(item)) = lite_item(line) else {
             return Ok(false);
         };
-        match item.iter().find(|(k, _)| k == "type").map(|(_, v)| v) {
-            None | Some(Lite::S(_)) => {}
-            Some(_) => return Ok(false),
-        }
-        if item
-            .iter()
-            .any(|(k, v)| k == "type" && !matches!(v, Lite::S(t) if t == "Feature"))
-            || item.iter().filter(|(k, _)| k == "properties").count() > 1
-        {
-            return Ok(false);
-        }
         self.inference.absorb_lite(&item);
         self.n += 1;
         if self.n % 1024 == 0
@@ -160,33 +150,30 @@ impl Sink for InferSink<'_> {
     }
 }
 
-struct WriteSink<'p, W: Write + Send> {
+struct WriteSink<'p> {
     builder: BatchBuilder,
-    encoder: GeoParquetEncoder,
-    writer: ArrowWriter<W>,
+    /// Batches go to the thread that encodes and compresses them.
+    tx: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
     batch_rows: usize,
     n: u64,
     progress: Option<Progress<'p>>,
 }
 
-impl<W: Write + Send> WriteSink<'_, W> {
+impl WriteSink<'_> {
     fn flush(&mut self) -> Result<()> {
         if self.builder.rows() == 0 {
             return Ok(());
         }
         let batch = self.builder.finish()?;
-        let batch = self.encoder.encode(&batch)?;
-        self.writer.write(&batch)?;
-        Ok(())
+        match &self.tx {
+            Some(tx) => tx
+                .send(batch)
+                .map_err(|_| Error::Internal("the Parquet writer stopped".into())),
+            None => Err(Error::Internal("the Parquet writer is closed".into())),
+        }
     }
-}
 
-impl<W: Write + Send> Sink for WriteSink<'_, W> {
-    fn item(&mut self, item: Map<String, Value>, source: &str, number: u64) -> Result<()> {
-        self.builder.append(&item, number).map_err(|e| match e {
-            Error::Internal(m) => Error::Internal(format!("{source}: {m}")),
-            other => other,
-        })?;
+    fn appended(&mut self) -> Result<()> {
         self.n += 1;
         if self.builder.rows() >= self.batch_rows {
             self.flush()?;
@@ -196,9 +183,47 @@ impl<W: Write + Send> Sink for WriteSink<'_, W> {
         }
         Ok(())
     }
+}
+
+fn locate(e: Error, source: &str) -> Error {
+    match e {
+        Error::Internal(m) => Error::Internal(format!("{source}: {m}")),
+        other => other,
+    }
+}
+
+impl Sink for WriteSink<'_> {
+    fn item(&mut self, item: Map<String, Value>, source: &str, number: u64) -> Result<()> {
+        let item = Value::Object(item);
+        self.builder
+            .append(&item, number)
+            .map_err(|e| locate(e, source))?;
+        self.appended()
+    }
     fn collection(&mut self, _collection: Map<String, Value>) -> Result<()> {
         Ok(())
     }
+    fn item_line(&mut self, line: &str, source: &str, number: u64) -> Result<bool> {
+        let Some(item) = lite_item(line) else {
+            return Ok(false);
+        };
+        self.builder
+            .append(&item, number)
+            .map_err(|e| locate(e, source))?;
+        self.appended()?;
+        Ok(true)
+    }
+}
+
+/// An NDJSON line parsed the cheap way, if it is a plain Item (anything
+/// else takes the ordinary path).
+fn lite_item(line: &str) -> Option<Lite<'_>> {
+    let item = serde_json::from_str::<Lite<'_>>(line).ok()?;
+    let Lite::O(members) = &item else {
+        return None;
+    };
+    let ok = members.iter().all(|(k, v)| k != "type" || matches!(v, Lite::S(t) if t == "Feature"));
+    ok.then_some(item)
 }
 
 fn geometry_types(set: &BTreeSet<(usize, usize)>) -> Vec<GeometryTypeAndDimension> {
@@ -311,24 +336,43 @@ pub fn write_to<W: Write + Send>(
         .set_compression(options.compression)
         .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
         .build();
-    let writer = ArrowWriter::try_new(sink, encoder.target_schema(), Some(props))?;
+    let mut writer = ArrowWriter::try_new(sink, encoder.target_schema(), Some(props))?;
+    let mut encoder = encoder;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
     let mut ws = WriteSink {
         builder,
-        encoder,
-        writer,
+        tx: Some(tx),
         batch_rows: options.batch_rows.max(1),
         n: 0,
         progress,
     };
-    visit_threaded(sources, &mut ws)?;
-    ws.flush()?;
+    // This thread parses and builds batches; a second one encodes and
+    // compresses them.
+    let (encoder, mut writer) = std::thread::scope(|scope| -> Result<_> {
+        let column_stage = scope.spawn(move || -> Result<(GeoParquetEncoder, ArrowWriter<W>)> {
+            for batch in rx {
+                let batch = encoder.encode(&batch)?;
+                writer.write(&batch)?;
+            }
+            Ok((encoder, writer))
+        });
+        let read = visit(sources, &mut ws).and_then(|()| ws.flush());
+        ws.tx = None;
+        let written = column_stage
+            .join()
+            .map_err(|_| Error::Internal("the Parquet writer thread panicked".into()))?;
+        // The writer's own error explains a failed send best.
+        let written = written?;
+        read?;
+        Ok(written)
+    })?;
     if ws.n != layout.items {
         return Err(Error::Internal(format!(
             "the input changed between passes ({} items, then {})",
             layout.items, ws.n
         )));
     }
-    let mut geo = ws.encoder.metadata()?;
+    let mut geo = encoder.metadata()?;
     if let Some(col) = geo.columns.get_mut("geometry") {
         let z = layout
             .columns
@@ -353,18 +397,18 @@ pub fn write_to<W: Write + Send>(
         "empty_assets": layout.empty_assets,
         "explicit_nulls": explicit,
     });
-    ws.writer
+    writer
         .append_key_value_metadata(KeyValue::new("geo".to_owned(), geo.to_json_string()));
-    ws.writer.append_key_value_metadata(KeyValue::new(
+    writer.append_key_value_metadata(KeyValue::new(
         STAC_GEOPARQUET_METADATA_KEY.to_owned(),
         stac.to_string(),
     ));
-    ws.writer.append_key_value_metadata(KeyValue::new(
+    writer.append_key_value_metadata(KeyValue::new(
         LAYOUT_METADATA_KEY.to_owned(),
         layout_value.to_string(),
     ));
-    let meta = ws.writer.finish()?;
-    ws.writer
+    let meta = writer.finish()?;
+    writer
         .inner_mut()
         .flush().map_err(|e| Error::io("<output>", e))?;
     Ok(WriteSummary {
