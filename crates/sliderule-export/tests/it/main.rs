@@ -4,5 +4,7 @@
 
 mod corpus;
 mod formats;
+#[cfg(feature = "aws")]
+mod s3s_server;
 mod secrets;
 mod support;
