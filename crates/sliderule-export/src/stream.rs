@@ -299,7 +299,6 @@ fn le_u64(b: &[u8], at: usize) -> Option<u64> {
 pub fn decode<R: Read>(mut input: R) -> Result<Decoded> {
     let mut out = Decoded::default();
     let mut offset = 0u64;
-    let mut open: Option<usize> = None;
     loop {
         let mut header = [0u8; 8];
         let n = read_full(&mut input, &mut header)?;
@@ -336,10 +335,11 @@ pub fn decode<R: Read>(mut input: R) -> Result<Decoded> {
                 let name = cstr(data.get(..FILENAME_BYTES).unwrap_or(data));
                 let size = le_u64(data, FILENAME_BYTES)
                     .ok_or_else(|| bad("arrowrec.meta too short".into()))?;
+                // As the client: a second meta for a file still being received is an error.
                 if out
                     .files
                     .iter()
-                    .any(|f| f.name == name && Some(f) == open.and_then(|i| out.files.get(i)))
+                    .any(|f| f.name == name && (f.bytes.len() as u64) < f.size)
                 {
                     return Err(bad(format!("file transfer already in progress for {name}")));
                 }
@@ -349,7 +349,6 @@ pub fn decode<R: Read>(mut input: R) -> Result<Decoded> {
                     size,
                     checksum: None,
                 });
-                open = Some(out.files.len() - 1);
             }
             "arrowrec.data" => {
                 let name = cstr(data.get(..FILENAME_BYTES).unwrap_or(data));
@@ -491,6 +490,13 @@ mod tests {
         let mut sink = Vec::new();
         assert!(write_file(&mut sink, "f", &b"abc"[..], 4, false, 4).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn a_second_meta_while_receiving_is_an_error() {
+        let mut s = meta_record("f", 10);
+        s.extend(meta_record("f", 10));
+        assert!(matches!(decode(&s[..]), Err(Error::InvalidStream { .. })));
     }
 
     #[test]
