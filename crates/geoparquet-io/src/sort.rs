@@ -150,14 +150,44 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     // merge buffers and the writer's row group.
     let run_budget = (options.memory / 3).max(1 << 20);
     let batch_rows = 8192;
-    let mut reader = open(
+    let reader = open(
         input,
         &ReadOptions {
             batch_size: batch_rows,
+            // The covering gives each row's box without decoding its WKB; it
+            // is dropped before writing (the writer computes its own).
+            keep_covering: true,
             ..ReadOptions::default()
         },
     )?;
-    let schema = reader.schema();
+    let input_meta = reader.metadata().clone();
+    let full_schema = reader.schema();
+    let covering = input_meta
+        .columns
+        .get(&primary)
+        .and_then(|c| c.covering.as_ref())
+        .and_then(|c| c.bbox.column())
+        .map(str::to_owned);
+    let covering_cols: Vec<String> = input_meta
+        .columns
+        .values()
+        .filter_map(|c| {
+            c.covering
+                .as_ref()
+                .and_then(|c| c.bbox.column())
+                .map(str::to_owned)
+        })
+        .collect();
+    let keep: Vec<usize> = full_schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !covering_cols.contains(f.name()))
+        .map(|(i, _)| i)
+        .collect();
+    let schema = Arc::new(full_schema.project(&keep)?);
+    // Decoding runs on its own thread, ahead of the key computation.
+    let mut reader = crate::pipeline::prefetch(reader, 2);
     let temp_dir = options.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut runs: Vec<tempfile::NamedTempFile> = Vec::new();
     let mut pending: Vec<(RecordBatch, Keys)> = Vec::new();
@@ -167,7 +197,8 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
         let next = reader.next().transpose()?;
         let done = next.is_none();
         if let Some(batch) = next {
-            let keys = keyer.keys(&batch, &primary)?;
+            let keys = keyer.keys(&batch, &primary, covering.as_deref())?;
+            let batch = batch.project(&keep)?;
             pending_bytes += batch.get_array_memory_size() + keys.memory();
             pending.push((batch, keys));
         }
@@ -191,7 +222,6 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
             break;
         }
     }
-    let input_meta = reader.metadata().clone();
     let mut writer = options.writer.clone();
     // The writer buffers one row group: a quarter of the cap, at least 16 MiB.
     writer.row_group_bytes = writer
@@ -305,7 +335,7 @@ impl Keyer {
         })
     }
 
-    fn keys(&self, batch: &RecordBatch, primary: &str) -> Result<Keys> {
+    fn keys(&self, batch: &RecordBatch, primary: &str, covering: Option<&str>) -> Result<Keys> {
         match &self.key {
             SortKey::Column(name) => {
                 let a = batch.column_by_name(name).ok_or_else(|| {
@@ -318,14 +348,26 @@ impl Keyer {
                     Error::InvalidInput(format!("sort: no geometry column \"{primary}\""))
                 })?;
                 let values = wkb_values(a.as_ref())?;
+                let boxes = covering
+                    .and_then(|c| batch.column_by_name(c))
+                    .and_then(|c| covering_arrays(c.as_ref()));
                 let mut out = Vec::with_capacity(values.len());
                 for i in 0..values.len() {
-                    let centre = match values.value(i) {
-                        Some(bytes) => wkb_info(bytes)
+                    let centre = match (values.value(i), &boxes) {
+                        (None, _) => None,
+                        (Some(_), Some((valid, [x0, y0, x1, y1])))
+                            if valid.as_ref().is_none_or(|v| v.is_valid(i)) =>
+                        {
+                            let c = (
+                                (x0.value(i) + x1.value(i)) / 2.0,
+                                (y0.value(i) + y1.value(i)) / 2.0,
+                            );
+                            (!c.0.is_nan() && !c.1.is_nan()).then_some(c)
+                        }
+                        (Some(bytes), _) => wkb_info(bytes)
                             .ok()
                             .and_then(|info| info.bbox)
                             .map(|b| ((b.xmin + b.xmax) / 2.0, (b.ymin + b.ymax) / 2.0)),
-                        None => None,
                     };
                     out.push(match centre {
                         None => u64::MAX,
@@ -362,6 +404,27 @@ impl Keyer {
             cell(y, self.extent.ymin, self.extent.ymax),
         )
     }
+}
+
+/// The covering struct's validity and xmin, ymin, xmax, ymax as f64 arrays.
+type CoveringArrays = (
+    Option<arrow_buffer::NullBuffer>,
+    [arrow_array::Float64Array; 4],
+);
+
+fn covering_arrays(a: &dyn Array) -> Option<CoveringArrays> {
+    let s = a.as_struct_opt()?;
+    let get = |name: &str| -> Option<arrow_array::Float64Array> {
+        let c = s.column_by_name(name)?;
+        if let Some(f) = c.as_primitive_opt::<Float32Type>() {
+            return Some(f.unary(f64::from));
+        }
+        c.as_primitive_opt::<Float64Type>().cloned()
+    };
+    Some((
+        s.nulls().cloned(),
+        [get("xmin")?, get("ymin")?, get("xmax")?, get("ymax")?],
+    ))
 }
 
 /// The extent of the primary column, from statistics or a pass over the data.
@@ -641,19 +704,38 @@ fn for_sorted(
     rows: usize,
     mut f: impl FnMut(RecordBatch, Keys) -> Result<()>,
 ) -> Result<()> {
-    let mut order: Vec<(usize, usize)> = parts
-        .iter()
-        .enumerate()
-        .flat_map(|(b, (_, k))| (0..k.len()).map(move |r| (b, r)))
-        .collect();
-    let key = |&(b, r): &(usize, usize)| parts[b].1.get(r);
-    match parts.first().map(|p| &p.1) {
-        Some(Keys::U64(_)) => order.sort_by_key(|&(b, r)| match &parts[b].1 {
-            Keys::U64(v) => v[r],
-            Keys::Bytes(_) => u64::MAX,
-        }),
-        _ => order.sort_by_cached_key(|p| (key(p), p.0, p.1)),
-    }
+    // (key, batch, row) sorted as a whole: equal keys keep input order, so
+    // the unstable sort is deterministic and stable in effect.
+    let order: Vec<(usize, usize)> = match parts.first().map(|p| &p.1) {
+        Some(Keys::U64(_)) => {
+            let mut keyed: Vec<(u64, u32, u32)> = Vec::new();
+            for (b, (_, k)) in parts.iter().enumerate() {
+                if let Keys::U64(v) = k {
+                    keyed.extend(v.iter().enumerate().map(|(r, key)| {
+                        (
+                            *key,
+                            u32::try_from(b).unwrap_or(u32::MAX),
+                            u32::try_from(r).unwrap_or(u32::MAX),
+                        )
+                    }));
+                }
+            }
+            keyed.sort_unstable();
+            keyed
+                .into_iter()
+                .map(|(_, b, r)| (b as usize, r as usize))
+                .collect()
+        }
+        _ => {
+            let mut order: Vec<(usize, usize)> = parts
+                .iter()
+                .enumerate()
+                .flat_map(|(b, (_, k))| (0..k.len()).map(move |r| (b, r)))
+                .collect();
+            order.sort_by_cached_key(|&(b, r)| (parts[b].1.get(r), b, r));
+            order
+        }
+    };
     let batches: Vec<&RecordBatch> = parts.iter().map(|(b, _)| b).collect();
     for chunk in order.chunks(rows.max(1)) {
         let batch = arrow_select::interleave::interleave_record_batch(&batches, chunk)?;
@@ -849,8 +931,8 @@ impl Iterator for Merge {
 
 /// How much consecutive row groups overlap, from 0 (disjoint boxes: spatially
 /// ordered) to 1 (every row group spans the same area: random order): the mean
-/// over consecutive pairs of the intersection area divided by the smaller box's
-/// area (for degenerate boxes, 1 when they touch, else 0). Row-group boxes come
+/// over consecutive pairs of their boxes' intersection over union (for
+/// degenerate boxes, 1 when they touch, else 0). Row-group boxes come
 /// from the footer statistics (covering, GeospatialStatistics, native x/y)
 /// or, without them, from a pass over the primary geometry column. `None`
 /// for files with fewer than two row groups.
@@ -968,10 +1050,11 @@ pub fn overlap_of(boxes: &[Option<BoundingBox>]) -> Option<f64> {
         let ix = (a.xmax.min(b.xmax) - a.xmin.max(b.xmin)).max(0.0);
         let iy = (a.ymax.min(b.ymax) - a.ymin.max(b.ymin)).max(0.0);
         let area = |b: &BoundingBox| (b.xmax - b.xmin) * (b.ymax - b.ymin);
-        let smaller = area(&a).min(area(&b));
+        let inter = ix * iy;
+        let union = area(&a) + area(&b) - inter;
         let touches = a.xmax >= b.xmin && b.xmax >= a.xmin && a.ymax >= b.ymin && b.ymax >= a.ymin;
-        sum += if smaller > 0.0 {
-            (ix * iy / smaller).min(1.0)
+        sum += if union > 0.0 {
+            (inter / union).clamp(0.0, 1.0)
         } else if touches {
             1.0
         } else {

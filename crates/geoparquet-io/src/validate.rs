@@ -656,8 +656,10 @@ fn run_local(
                             .iter()
                             .map(|c| rg_stats(metadata, rg, c.leaf))
                             .collect();
+                        // A file of its own: clones of one handle share the
+                        // seek position, which parallel readers would race on.
                         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                            file.try_clone().map_err(io)?,
+                            File::open(path).map_err(io)?,
                             arrow_meta.clone(),
                         )
                         .with_projection(mask.clone())

@@ -491,6 +491,67 @@ mod crafted {
     }
 
     #[test]
+    fn row_numbers_are_file_rows_across_parallel_row_groups() {
+        // 40 row groups of 1000 rows, validated on several threads; two bad
+        // values deep in the file are reported with their file row numbers.
+        let n = 40_000usize;
+        let values: Vec<Option<Vec<u8>>> = (0..n)
+            .map(|i| {
+                let mut p = point(f64::from(u32::try_from(i % 360).unwrap()) - 180.0, 0.0);
+                if i == 12_345 || i == 39_999 {
+                    p.truncate(13);
+                }
+                Some(p)
+            })
+            .collect();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "geometry",
+            DataType::Binary,
+            true,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![wkb(values)]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("many.parquet");
+        let meta = geo(json!({"encoding": "WKB", "geometry_types": ["Point"]}));
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(1000))
+            .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
+                "geo".to_owned(),
+                meta.to_string(),
+            )]))
+            .build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            schema,
+            Some(props),
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        for threads in [1, 2, 4] {
+            let report = validate(
+                &path,
+                &ValidateOptions {
+                    threads,
+                    ..ValidateOptions::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(
+                rows_of(&report, Code::WkbParseError),
+                vec![12_345, 39_999],
+                "{threads}"
+            );
+            let f = report
+                .findings
+                .iter()
+                .find(|f| f.code == Code::WkbParseError)
+                .unwrap();
+            assert_eq!(f.count, Some(2));
+        }
+    }
+
+    #[test]
     fn footer_only_skips_the_data_rules() {
         let meta = geo(
             json!({"encoding": "WKB", "geometry_types": ["Point"], "bbox": [0.0, 0.0, 1.0, 1.0]}),
