@@ -93,7 +93,12 @@ pub struct SearchArgs {
     pub limit: Option<usize>,
     /// Fields to include (dotted paths, e.g. properties.datetime) or, with a
     /// leading -, to exclude (comma-separated).
-    #[arg(long, value_name = "F,-G,...", value_delimiter = ',', allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "F,-G,...",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     pub fields: Vec<String>,
     /// Output: ndjson (one item per line) or itemcollection (a FeatureCollection).
     #[arg(long, value_name = "FORMAT", default_value = "ndjson")]
@@ -177,7 +182,9 @@ fn to_parquet(cli: &Cli, args: &ToParquetArgs, out: &mut dyn Write) -> anyhow::R
             || std::fs::canonicalize(output).ok() == std::fs::canonicalize(&path).ok()
                 && Path::new(output).exists()
         {
-            return Err(Unreadable(format!("{output}: the output would overwrite an input")).into());
+            return Err(
+                Unreadable(format!("{output}: the output would overwrite an input")).into(),
+            );
         }
         guards.push(guard);
         sources.push(ItemSource::Path(path));
@@ -189,10 +196,10 @@ fn to_parquet(cli: &Cli, args: &ToParquetArgs, out: &mut dyn Write) -> anyhow::R
         options = options.with_row_group_rows(rows);
     }
     for c in &args.collection {
-        let text = std::fs::read_to_string(c)
-            .map_err(|e| Unreadable(format!("{}: {e}", c.display())))?;
-        let v: Value = serde_json::from_str(&text)
-            .map_err(|e| Unreadable(format!("{}: {e}", c.display())))?;
+        let text =
+            std::fs::read_to_string(c).map_err(|e| Unreadable(format!("{}: {e}", c.display())))?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| Unreadable(format!("{}: {e}", c.display())))?;
         options = options.with_collection(v);
     }
     let mut infer = Progress::new(cli, "stac to-parquet: pass 1/2 (schema)");
@@ -238,15 +245,12 @@ fn to_parquet(cli: &Cli, args: &ToParquetArgs, out: &mut dyn Write) -> anyhow::R
 
 fn to_ndjson(cli: &Cli, args: &ToNdjsonArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let (path, _guard) = local_input(&args.input)?;
-    let reader = geoquet::stac::open(&path, &ReadOptions::default())
-        .map_err(|e| Unreadable(e.to_string()))?;
     let mut progress = Progress::new(cli, "stac to-ndjson");
+    let mut report = |n: u64| progress.rows(n);
     if args.output == "-" {
-        let mut w = std::io::BufWriter::new(out);
-        let n = write_lines(reader, &mut w, &mut progress)?;
-        w.flush()?;
+        geoquet::stac::write_ndjson(&path, &ReadOptions::default(), out, Some(&mut report))
+            .map_err(|e| Unreadable(e.to_string()))?;
         progress.done();
-        let _ = n;
         return Ok(Outcome(EXIT_OK));
     }
     let dest = Path::new(&args.output);
@@ -254,10 +258,8 @@ fn to_ndjson(cli: &Cli, args: &ToNdjsonArgs, out: &mut dyn Write) -> anyhow::Res
     let file = tmp
         .reopen()
         .map_err(|e| Unreadable(format!("{}: {e}", args.output)))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    let n = write_lines(reader, &mut w, &mut progress)?;
-    w.flush()?;
-    drop(w);
+    let n = geoquet::stac::write_ndjson(&path, &ReadOptions::default(), file, Some(&mut report))
+        .map_err(|e| Unreadable(e.to_string()))?;
     progress.done();
     tmp.persist(dest)
         .map_err(|e| Unreadable(format!("{}: {}", args.output, e.error)))?;
@@ -265,22 +267,6 @@ fn to_ndjson(cli: &Cli, args: &ToNdjsonArgs, out: &mut dyn Write) -> anyhow::Res
         writeln!(out, "wrote {n} items to {}", args.output)?;
     }
     Ok(Outcome(EXIT_OK))
-}
-
-fn write_lines(
-    reader: geoquet::stac::ItemReader,
-    w: &mut dyn Write,
-    progress: &mut Progress,
-) -> anyhow::Result<u64> {
-    let mut n = 0u64;
-    for item in reader {
-        let item = item.map_err(|e| Unreadable(e.to_string()))?;
-        serde_json::to_writer(&mut *w, &item)?;
-        w.write_all(b"\n")?;
-        n += 1;
-        progress.rows(n);
-    }
-    Ok(n)
 }
 
 fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {

@@ -3,10 +3,9 @@
 //! `geoquet stac` command is the real interface).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use stac_geoparquet::{ReadOptions, Source, WriterOptions, open, write_parquet};
+use stac_geoparquet::{ReadOptions, Source, WriterOptions, write_ndjson, write_parquet};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,12 +17,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("{} items, {} row groups", s.items, s.row_groups);
         }
         Some((cmd, rest)) if cmd == "to-ndjson" && rest.len() == 2 => {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&rest[1])?);
-            for item in open(Path::new(&rest[0]), &ReadOptions::default())? {
-                serde_json::to_writer(&mut w, &item?)?;
-                w.write_all(b"\n")?;
-            }
-            w.flush()?;
+            let file = std::fs::File::create(&rest[1])?;
+            let n = write_ndjson(Path::new(&rest[0]), &ReadOptions::default(), file, None)?;
+            eprintln!("{n} items");
         }
         _ => return Err("usage: stac_convert to-parquet IN.. OUT | to-ndjson IN OUT".into()),
     }

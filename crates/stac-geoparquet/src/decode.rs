@@ -272,7 +272,11 @@ fn top_cell(a: &dyn Array, i: usize, f: &Field, opts: &DecodeOptions) -> Result<
 /// Items of one batch (whose dictionary and GeoArrow columns were already
 /// turned into plain values and WKB). Errors name the column and the row
 /// within the batch.
-pub(crate) fn items(batch: &RecordBatch, opts: &DecodeOptions) -> Result<Vec<Value>, String> {
+pub(crate) fn items(
+    batch: &RecordBatch,
+    opts: &DecodeOptions,
+    rows: std::ops::Range<usize>,
+) -> Result<Vec<Value>, String> {
     let schema = batch.schema();
     let ours = opts.ours;
     let mut core: Vec<(usize, &str)> = Vec::new();
@@ -297,8 +301,8 @@ pub(crate) fn items(batch: &RecordBatch, opts: &DecodeOptions) -> Result<Vec<Val
         "geometry",
         "bbox",
     ];
-    let mut out = Vec::with_capacity(batch.num_rows());
-    for row in 0..batch.num_rows() {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
         let mut item = Map::new();
         let err = |i: usize, e: String| format!("column \"{}\", row {row}: {e}", schema.field(i).name());
         for name in order {

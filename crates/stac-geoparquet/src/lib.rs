@@ -17,7 +17,7 @@ pub use infer::{CORE_COLUMNS, DATETIME_PROPERTIES, PATCHES_COLUMN};
 pub use input::{Source, spill};
 pub use read::{
     DEFAULT_READ_BATCH_ROWS, ItemReader, ReadOptions, Search, StacMetadata, open, read_items,
-    select_fields,
+    select_fields, write_ndjson,
 };
 pub use write::{
     DEFAULT_BATCH_ROWS, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL, LAYOUT_METADATA_KEY, Progress,

@@ -22,6 +22,9 @@ use crate::decode::{DecodeOptions, items};
 use crate::error::{Error, Result};
 use crate::write::{LAYOUT_METADATA_KEY, STAC_GEOPARQUET_METADATA_KEY};
 
+/// Rows decoded into items at a time.
+const DECODE_ROWS: usize = 32;
+
 /// Default rows per batch when reading.
 pub const DEFAULT_READ_BATCH_ROWS: usize = 4_096;
 
@@ -236,6 +239,8 @@ pub struct ItemReader {
     metadata: StacMetadata,
     search: Search,
     pending: VecDeque<Value>,
+    /// The batch being decoded, and the next row of it.
+    current: Option<(RecordBatch, usize)>,
     returned: usize,
     row_groups_total: usize,
     row_groups_read: usize,
@@ -301,29 +306,45 @@ impl Iterator for ItemReader {
                 self.returned += 1;
                 return Some(Ok(v));
             }
+            if let Some((batch, next)) = &mut self.current
+                && *next < batch.num_rows()
+            {
+                // A few rows at a time: short-lived values, recycled memory.
+                let end = (*next + DECODE_ROWS).min(batch.num_rows());
+                let range = *next..end;
+                *next = end;
+                match items(batch, &self.decode, range.clone()) {
+                    Ok(items) => {
+                        let search = &self.search;
+                        self.pending.extend(
+                            items
+                                .into_iter()
+                                .filter(|i| search.is_empty() || search.matches(i)),
+                        );
+                    }
+                    Err(message) => {
+                        return Some(Err(Error::Parquet {
+                            file: self.file.clone(),
+                            message: format!(
+                                "{message} (row {} of the file)",
+                                self.row + range.start as u64
+                            ),
+                        }));
+                    }
+                }
+                continue;
+            }
+            if let Some((batch, _)) = self.current.take() {
+                self.row += batch.num_rows() as u64;
+            }
             let batch = match self.inner.next()? {
                 Ok(b) => b,
                 Err(e) => return Some(Err(e.into())),
             };
-            let rows = batch.num_rows() as u64;
-            let batch = match self.prepare(batch) {
-                Ok(b) => b,
+            match self.prepare(batch) {
+                Ok(b) => self.current = Some((b, 0)),
                 Err(e) => return Some(Err(e)),
-            };
-            match items(&batch, &self.decode) {
-                Ok(items) => {
-                    let search = &self.search;
-                    self.pending
-                        .extend(items.into_iter().filter(|i| search.is_empty() || search.matches(i)));
-                }
-                Err(message) => {
-                    return Some(Err(Error::Parquet {
-                        file: self.file.clone(),
-                        message: format!("{message} (in the batch starting at row {})", self.row),
-                    }));
-                }
             }
-            self.row += rows;
         }
     }
 }
@@ -489,6 +510,7 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
         metadata: stac,
         search: options.search.clone(),
         pending: VecDeque::new(),
+        current: None,
         returned: 0,
         row_groups_total: total,
         row_groups_read: read,
@@ -565,4 +587,63 @@ fn remove_path(v: &mut Value, parts: &[&str]) {
     } else if let Some(inner) = o.get_mut(*first) {
         remove_path(inner, rest);
     }
+}
+
+/// Writes the items of a file as NDJSON (one item per line) to `out`, and
+/// returns how many. The file is read and decoded on a second thread while
+/// this one writes JSON; `progress` is called with the items written so far.
+///
+/// ```no_run
+/// use stac_geoparquet::{ReadOptions, write_ndjson};
+///
+/// let n = write_ndjson("items.parquet".as_ref(), &ReadOptions::default(), std::io::stdout().lock(), None)?;
+/// eprintln!("{n} items");
+/// # Ok::<(), stac_geoparquet::Error>(())
+/// ```
+pub fn write_ndjson<W: std::io::Write>(
+    path: &Path,
+    options: &ReadOptions,
+    out: W,
+    mut progress: Option<&mut dyn FnMut(u64)>,
+) -> Result<u64> {
+    let reader = open(path, options)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+    let io = |e| Error::io("<output>", e);
+    let n = std::thread::scope(|scope| -> Result<u64> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Value>>>(8);
+        scope.spawn(move || {
+            let mut buf = Vec::with_capacity(64);
+            for item in reader {
+                match item {
+                    Ok(v) => {
+                        buf.push(v);
+                        if buf.len() == 64 && tx.send(Ok(std::mem::take(&mut buf))).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if !buf.is_empty() {
+                let _ = tx.send(Ok(buf));
+            }
+        });
+        let mut n = 0u64;
+        for chunk in rx {
+            for item in chunk? {
+                serde_json::to_writer(&mut out, &item).map_err(|e| io(e.into()))?;
+                std::io::Write::write_all(&mut out, b"\n").map_err(io)?;
+                n += 1;
+            }
+            if let Some(p) = progress.as_mut() {
+                p(n);
+            }
+        }
+        Ok(n)
+    })?;
+    std::io::Write::flush(&mut out).map_err(io)?;
+    Ok(n)
 }
