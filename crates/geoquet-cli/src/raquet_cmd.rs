@@ -133,6 +133,9 @@ pub struct FromGeotiffArgs {
     /// Rows per row group.
     #[arg(long, default_value_t = raquet::DEFAULT_ROW_GROUP_SIZE)]
     pub row_group_size: usize,
+    /// gzip level of the blobs (0-9).
+    #[arg(long, default_value_t = raquet::DEFAULT_GZIP_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub gzip_level: u32,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
@@ -248,7 +251,8 @@ fn from_geotiff(cli: &Cli, a: &FromGeotiffArgs, out: &mut dyn Write) -> anyhow::
         .with_tile_stats(a.tile_stats)
         .with_keep_empty(a.keep_empty)
         .with_histogram(a.histogram)
-        .with_row_group_size(a.row_group_size);
+        .with_row_group_size(a.row_group_size)
+        .with_gzip_level(a.gzip_level);
     let s = raquet::geotiff_to_raquet(&a.input, &a.output, &opts).map_err(unreadable)?;
     let m = &s.metadata;
     if a.json {
