@@ -675,7 +675,7 @@ fn streaming_verdicts(s: &Streaming) -> Vec<Verdict> {
 
 // --- machine ---------------------------------------------------------------------------
 
-fn machine_line() -> String {
+pub(crate) fn machine_line() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
@@ -723,7 +723,7 @@ fn command_line(cmd: &mut Command) -> String {
 }
 
 /// `YYYY-MM-DD` (UTC) from the system clock (days-from-civil, inverted).
-fn today() -> String {
+pub(crate) fn today() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -9,6 +9,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod bench_check;
 mod bench_raquet;
 mod bench_sliderule;
 mod bench_stac;
@@ -49,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             Some("stac") => bench_stac::run(&args[2..]),
             Some("raquet") => bench_raquet::run(&args[2..]),
             Some("sliderule") => bench_sliderule::run(&args[2..]),
+            Some("check") => bench_check::run(&args[2..]),
             _ => bench::run(&args[1..]),
         },
         Some("fixtures") => {
