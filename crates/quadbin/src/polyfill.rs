@@ -149,13 +149,13 @@ pub fn polyfill_polygon<R: AsRef<[[f64; 2]]>>(
         if pts.len() > 1 && pts.first() == pts.last() {
             pts = &pts[..pts.len() - 1];
         }
-        let distinct = pts
-            .iter()
-            .enumerate()
-            .filter(|(i, p)| pts[..*i].iter().all(|q| q != *p))
-            .take(3)
-            .count();
-        if distinct < 3 {
+        // At least 3 distinct points, found in one pass (no quadratic scan).
+        let distinct = pts.first().is_some_and(|&p0| {
+            pts.iter()
+                .find(|&&p| p != p0)
+                .is_some_and(|&p1| pts.iter().any(|&p| p != p0 && p != p1))
+        });
+        if !distinct {
             return Err(Error::InvalidPolygon {
                 rule: format!("ring {r} has fewer than 3 distinct points"),
             });
