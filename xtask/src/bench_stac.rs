@@ -91,7 +91,15 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let runner = root.join("xtask/bench/runner.py");
     println!("==> cargo build --release (geoquet)");
     let st = crate::cargo()
-        .args(["build", "--release", "-q", "-p", "geoquet-cli", "--bin", "geoquet"])
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "geoquet-cli",
+            "--bin",
+            "geoquet",
+        ])
         .status()?;
     if !st.success() {
         bail!("cargo build --release failed");
@@ -211,13 +219,21 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     writeln!(
         md,
         "STAC Items ⇄ stac-geoparquet, {n} generated items ({mb:.0} MB NDJSON: the stac-spec v1.1.0 extended item cycled with unique ids, random µs datetimes, cloud cover and footprints, seed 42{}), whole processes, wall time (median of {runs} for geoquet, one run for the references) and peak RSS, on this machine (2 vCPU).\n",
-        if full { "" } else { "; a reduced scale, see below" }
+        if full {
+            ""
+        } else {
+            "; a reduced scale, see below"
+        }
     )?;
-    writeln!(md, "| operation | geoquet | stac-geoparquet 0.8.3 | rustac 0.9.18 |")?;
+    writeln!(
+        md,
+        "| operation | geoquet | stac-geoparquet 0.8.3 | rustac 0.9.18 |"
+    )?;
     writeln!(md, "|---|---|---|---|")?;
     let cell = |m: &Option<Measured>| {
-        m.as_ref()
-            .map_or("not run".to_owned(), |m| format!("{:.1} s, {:.0} MB", m.wall, m.rss))
+        m.as_ref().map_or("not run".to_owned(), |m| {
+            format!("{:.1} s, {:.0} MB", m.wall, m.rss)
+        })
     };
     writeln!(
         md,
@@ -249,17 +265,33 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     writeln!(
         md,
         "Targets (issue 5, at 100,000 items): write ≤ 8 s{} — {}; peak ≤ 400 MB — {} ({:.0} MB); peak flat at 10× — {} ({:.0} → {:.0} MB); read ≥ 3× faster than rustac — {}.",
-        if full { String::new() } else { format!(" (scaled: ≤ {t_write:.1} s)") },
-        if ours_w.wall <= t_write { "met" } else { "missed" },
+        if full {
+            String::new()
+        } else {
+            format!(" (scaled: ≤ {t_write:.1} s)")
+        },
+        if ours_w.wall <= t_write {
+            "met"
+        } else {
+            "missed"
+        },
         if ours_w.rss <= 400.0 { "met" } else { "missed" },
         ours_w.rss,
-        if ten_w.rss <= ours_w.rss * 1.25 { "met" } else { "missed" },
+        if ten_w.rss <= ours_w.rss * 1.25 {
+            "met"
+        } else {
+            "missed"
+        },
         ours_w.rss,
         ten_w.rss,
         match &rs_r {
             Some(r) => format!(
                 "{} ({:.1}×)",
-                if r.wall >= 3.0 * ours_r.wall { "met" } else { "missed" },
+                if r.wall >= 3.0 * ours_r.wall {
+                    "met"
+                } else {
+                    "missed"
+                },
                 r.wall / ours_r.wall
             ),
             None => "not measured".into(),

@@ -49,7 +49,9 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     )?;
     let py = format!(
         "stac-geoparquet {}",
-        result["versions"]["stac-geoparquet"].as_str().unwrap_or("?")
+        result["versions"]["stac-geoparquet"]
+            .as_str()
+            .unwrap_or("?")
     );
     let rs = format!(
         "rustac {}",
@@ -101,7 +103,11 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
                 })
                 .unwrap_or_default()
         };
-        let (ok, failures, known) = (c["ok"].as_u64().unwrap_or(0), list("failures"), list("known"));
+        let (ok, failures, known) = (
+            c["ok"].as_u64().unwrap_or(0),
+            list("failures"),
+            list("known"),
+        );
         let verdict = if !failures.is_empty() {
             Verdict::Failed(format!(
                 "{} of {} fixtures: {}",

@@ -72,7 +72,10 @@ fn to_parquet_then_to_ndjson_gives_the_same_items() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let said = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(said.starts_with(&format!("wrote {} items", want.len())), "{said}");
+    assert!(
+        said.starts_with(&format!("wrote {} items", want.len())),
+        "{said}"
+    );
     let back: Vec<Value> = std::fs::read_to_string(&nd)
         .unwrap()
         .lines()

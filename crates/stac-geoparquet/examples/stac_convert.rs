@@ -12,7 +12,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match args.split_first() {
         Some((cmd, rest)) if cmd == "to-parquet" && rest.len() >= 2 => {
             let (out, inputs) = rest.split_last().ok_or("IN.. OUT")?;
-            let sources: Vec<Source> = inputs.iter().map(|p| Source::Path(PathBuf::from(p))).collect();
+            let sources: Vec<Source> = inputs
+                .iter()
+                .map(|p| Source::Path(PathBuf::from(p)))
+                .collect();
             let s = write_parquet(&sources, Path::new(out), &WriterOptions::default())?;
             eprintln!("{} items, {} row groups", s.items, s.row_groups);
         }

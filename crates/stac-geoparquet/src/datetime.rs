@@ -110,7 +110,12 @@ pub(crate) fn parse(s: &str) -> Option<Parsed> {
 /// be `YYYY-MM-DDTHH:MM:SS[.f]Z` and have exactly the digits `format` writes.
 pub(crate) fn is_canonical(s: &str, p: &Parsed, min_digits: u8) -> bool {
     let b = s.as_bytes();
-    let expected_len = 20 + if p.digits > 0 { usize::from(p.digits) + 1 } else { 0 };
+    let expected_len = 20
+        + if p.digits > 0 {
+            usize::from(p.digits) + 1
+        } else {
+            0
+        };
     b.len() == expected_len
         && b[10] == b'T'
         && b[b.len() - 1] == b'Z'
@@ -177,7 +182,10 @@ mod tests {
         assert_eq!(format(p.nanos, 0), "1900-01-01T00:00:00Z");
         let p = parse("9999-12-31T23:59:59Z").unwrap();
         assert_eq!(format(p.nanos, 0), "9999-12-31T23:59:59Z");
-        assert_eq!(format(parse("2020-01-01T00:00:00.5Z").unwrap().nanos, 0), "2020-01-01T00:00:00.500Z");
+        assert_eq!(
+            format(parse("2020-01-01T00:00:00.5Z").unwrap().nanos, 0),
+            "2020-01-01T00:00:00.500Z"
+        );
         for (text, d) in [
             ("2020-01-01T00:00:00Z", 0),
             ("2020-01-01T00:00:00.000Z", 3),
@@ -190,7 +198,11 @@ mod tests {
             ("2020-01-01T00:00:00.123456789Z", 3),
         ] {
             let p = parse(text).unwrap();
-            assert_eq!(is_canonical(text, &p, d), format(p.nanos, d) == text, "{text} {d}");
+            assert_eq!(
+                is_canonical(text, &p, d),
+                format(p.nanos, d) == text,
+                "{text} {d}"
+            );
         }
         assert!(parse("2020-02-30T00:00:00Z").is_none());
         assert!(parse("not a date at all!!").is_none());

@@ -96,10 +96,7 @@ fn value(a: &dyn Array, i: usize, f: &Field, ours: bool) -> Result<Value, String
                 .get(DIGITS_KEY)
                 .and_then(|d| d.parse().ok())
                 .unwrap_or(0);
-            Value::String(datetime::format(
-                i128::from(v) * unit_nanos(*unit),
-                digits,
-            ))
+            Value::String(datetime::format(i128::from(v) * unit_nanos(*unit), digits))
         }
         DataType::Date32 => {
             let d = a.as_primitive::<arrow_array::types::Date32Type>().value(i);
@@ -172,9 +169,18 @@ fn timestamp_value(a: &dyn Array, i: usize) -> Option<i64> {
     };
     a.as_primitive_opt::<TimestampSecondType>()
         .map(|p| p.value(i))
-        .or_else(|| a.as_primitive_opt::<TimestampMillisecondType>().map(|p| p.value(i)))
-        .or_else(|| a.as_primitive_opt::<TimestampMicrosecondType>().map(|p| p.value(i)))
-        .or_else(|| a.as_primitive_opt::<TimestampNanosecondType>().map(|p| p.value(i)))
+        .or_else(|| {
+            a.as_primitive_opt::<TimestampMillisecondType>()
+                .map(|p| p.value(i))
+        })
+        .or_else(|| {
+            a.as_primitive_opt::<TimestampMicrosecondType>()
+                .map(|p| p.value(i))
+        })
+        .or_else(|| {
+            a.as_primitive_opt::<TimestampNanosecondType>()
+                .map(|p| p.value(i))
+        })
 }
 
 fn list(values: &ArrayRef, child: &Field, ours: bool) -> Result<Value, String> {
@@ -215,7 +221,11 @@ fn unescape(seg: &str) -> String {
 }
 
 /// Applies one patch: sets (or, with `None`, removes) the value at a JSON Pointer.
-pub(crate) fn apply_patch(root: &mut Value, pointer: &str, value: Option<Value>) -> Result<(), String> {
+pub(crate) fn apply_patch(
+    root: &mut Value,
+    pointer: &str,
+    value: Option<Value>,
+) -> Result<(), String> {
     let segs: Vec<String> = pointer.split('/').skip(1).map(unescape).collect();
     let Some((last, parents)) = segs.split_last() else {
         return Err(format!("bad patch path \"{pointer}\""));
@@ -227,7 +237,9 @@ pub(crate) fn apply_patch(root: &mut Value, pointer: &str, value: Option<Value>)
                 .entry(s.clone())
                 .or_insert_with(|| Value::Object(Map::new())),
             Value::Array(a) => {
-                let i: usize = s.parse().map_err(|_| format!("bad patch path \"{pointer}\""))?;
+                let i: usize = s
+                    .parse()
+                    .map_err(|_| format!("bad patch path \"{pointer}\""))?;
                 a.get_mut(i)
                     .ok_or_else(|| format!("patch path \"{pointer}\" out of range"))?
             }
@@ -242,7 +254,9 @@ pub(crate) fn apply_patch(root: &mut Value, pointer: &str, value: Option<Value>)
             o.shift_remove(last);
         }
         (Value::Array(a), Some(v)) => {
-            let i: usize = last.parse().map_err(|_| format!("bad patch path \"{pointer}\""))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("bad patch path \"{pointer}\""))?;
             if i < a.len() {
                 a[i] = v;
             } else {
@@ -250,7 +264,9 @@ pub(crate) fn apply_patch(root: &mut Value, pointer: &str, value: Option<Value>)
             }
         }
         (Value::Array(a), None) => {
-            let i: usize = last.parse().map_err(|_| format!("bad patch path \"{pointer}\""))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| format!("bad patch path \"{pointer}\""))?;
             if i < a.len() {
                 a.remove(i);
             }
@@ -261,9 +277,15 @@ pub(crate) fn apply_patch(root: &mut Value, pointer: &str, value: Option<Value>)
 }
 
 /// A top-level cell: the null convention may also come from the layout.
-fn top_cell(a: &dyn Array, i: usize, f: &Field, opts: &DecodeOptions) -> Result<Option<Value>, String> {
+fn top_cell(
+    a: &dyn Array,
+    i: usize,
+    f: &Field,
+    opts: &DecodeOptions,
+) -> Result<Option<Value>, String> {
     if a.is_null(i) {
-        let explicit = opts.ours && (explicit(f) || opts.explicit_nulls.iter().any(|n| n == f.name()));
+        let explicit =
+            opts.ours && (explicit(f) || opts.explicit_nulls.iter().any(|n| n == f.name()));
         return Ok(explicit.then_some(Value::Null));
     }
     value(a, i, f, opts.ours).map(Some)
@@ -304,7 +326,8 @@ pub(crate) fn items(
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let mut item = Map::new();
-        let err = |i: usize, e: String| format!("column \"{}\", row {row}: {e}", schema.field(i).name());
+        let err =
+            |i: usize, e: String| format!("column \"{}\", row {row}: {e}", schema.field(i).name());
         for name in order {
             match find(name) {
                 Some(i) => {
@@ -349,7 +372,9 @@ pub(crate) fn items(
             match find(name) {
                 Some(i) => {
                     let f = schema.field(i);
-                    if let Some(v) = top_cell(batch.column(i).as_ref(), row, f, opts).map_err(|e| err(i, e))? {
+                    if let Some(v) =
+                        top_cell(batch.column(i).as_ref(), row, f, opts).map_err(|e| err(i, e))?
+                    {
                         item.insert(name.to_owned(), v);
                     }
                 }
@@ -366,11 +391,21 @@ pub(crate) fn items(
         if let Some(p) = patches {
             let col = batch.column(p);
             if !col.is_null(row) {
-                let list = col.as_list_opt::<i32>().ok_or("the patches column is not a list")?;
+                let list = col
+                    .as_list_opt::<i32>()
+                    .ok_or("the patches column is not a list")?;
                 let entries = list.value(row);
-                let entries = entries.as_struct_opt().ok_or("the patches column is not a list of structs")?;
-                let paths = entries.column(0).as_string_opt::<i32>().ok_or("bad patches column")?;
-                let values = entries.column(1).as_string_opt::<i32>().ok_or("bad patches column")?;
+                let entries = entries
+                    .as_struct_opt()
+                    .ok_or("the patches column is not a list of structs")?;
+                let paths = entries
+                    .column(0)
+                    .as_string_opt::<i32>()
+                    .ok_or("bad patches column")?;
+                let values = entries
+                    .column(1)
+                    .as_string_opt::<i32>()
+                    .ok_or("bad patches column")?;
                 for j in 0..entries.len() {
                     let v = if values.is_null(j) {
                         None

@@ -14,11 +14,11 @@ use serde_json::Value;
 use crate::datetime;
 use crate::error::{Error, Result};
 use crate::geom;
-use crate::lite::Json;
 use crate::infer::{
     CORE_COLUMNS, FieldPlan, Layout, Origin, PATCHES_COLUMN, Plan, bbox_fields, bbox_values,
     colliding_property,
 };
+use crate::lite::Json;
 
 /// Appends the JSON Pointer segment for `key` to `path`.
 pub(crate) fn push_segment(path: &mut String, key: &str) {
@@ -234,7 +234,11 @@ impl Builder {
             Builder::Float(b) => match v.float() {
                 Some((f, is_float)) => {
                     b.append_value(f);
-                    if is_float { Stored::Exact } else { Stored::Lossy }
+                    if is_float {
+                        Stored::Exact
+                    } else {
+                        Stored::Lossy
+                    }
                 }
                 None => Stored::No,
             },
@@ -365,11 +369,11 @@ impl Builder {
             Builder::Float(b) => Arc::new(b.finish()),
             Builder::Str(b) | Builder::Json(b) => Arc::new(b.finish()),
             Builder::Timestamp { values, unit, .. } => {
+                use arrow_array::PrimitiveArray;
                 use arrow_array::types::{
                     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
                     TimestampSecondType,
                 };
-                use arrow_array::PrimitiveArray;
                 let a = values.finish();
                 let (v, n) = (a.values().clone(), a.nulls().cloned());
                 match unit {
@@ -449,7 +453,11 @@ fn patch_field() -> Field {
     ]);
     Field::new(
         PATCHES_COLUMN,
-        DataType::List(Arc::new(Field::new("element", DataType::Struct(entry), false))),
+        DataType::List(Arc::new(Field::new(
+            "element",
+            DataType::Struct(entry),
+            false,
+        ))),
         true,
     )
 }

@@ -18,7 +18,11 @@ const TYPES: [&str; 7] = [
 fn dims_of(v: &Value, depth: usize) -> Result<Option<usize>, String> {
     let arr = v.as_array().ok_or("coordinates must be arrays")?;
     if depth == 0 {
-        return Ok(if arr.is_empty() { None } else { Some(arr.len()) });
+        return Ok(if arr.is_empty() {
+            None
+        } else {
+            Some(arr.len())
+        });
     }
     for c in arr {
         if let Some(d) = dims_of(c, depth - 1)? {
@@ -52,7 +56,9 @@ fn geometry_dims(obj: &Map<String, Value>) -> Result<Option<usize>, String> {
         }
         return Ok(None);
     }
-    let c = obj.get("coordinates").ok_or("geometry without \"coordinates\"")?;
+    let c = obj
+        .get("coordinates")
+        .ok_or("geometry without \"coordinates\"")?;
     dims_of(c, depth_of(t))
 }
 
@@ -123,14 +129,19 @@ fn put_geometry(out: &mut Vec<u8>, obj: &Map<String, Value>, dims: usize) -> Res
             .get("geometries")
             .and_then(Value::as_array)
             .ok_or("GeometryCollection without a \"geometries\" array")?;
-        put_u32(out, u32::try_from(geoms.len()).map_err(|_| "too many parts")?);
+        put_u32(
+            out,
+            u32::try_from(geoms.len()).map_err(|_| "too many parts")?,
+        );
         for g in geoms {
             let g = g.as_object().ok_or("a geometry must be an object")?;
             put_geometry(out, g, dims)?;
         }
         return Ok(());
     }
-    let c = obj.get("coordinates").ok_or("geometry without \"coordinates\"")?;
+    let c = obj
+        .get("coordinates")
+        .ok_or("geometry without \"coordinates\"")?;
     let ring = |out: &mut Vec<u8>, r: &Value| put_array(out, r, |o, p| put_position(o, p, dims));
     let polygon = |out: &mut Vec<u8>, p: &Value| put_array(out, p, ring);
     match t {
@@ -162,7 +173,9 @@ pub(crate) fn to_wkb(v: &Value) -> Result<Vec<u8>, String> {
     if !(2..=3).contains(&dims) {
         // GeoParquet 1.1 cannot declare M values: such geometries are kept
         // verbatim instead (see the crate docs, "Lossless").
-        return Err(format!("positions must have 2 or 3 coordinates, not {dims}"));
+        return Err(format!(
+            "positions must have 2 or 3 coordinates, not {dims}"
+        ));
     }
     let mut out = Vec::with_capacity(64);
     put_geometry(&mut out, obj, dims)?;
@@ -302,7 +315,11 @@ fn read_geometry(c: &mut Cursor<'_>, depth: usize) -> Result<Value, String> {
 
 /// The GeoJSON geometry object of WKB (ISO or extended, either byte order).
 pub(crate) fn from_wkb(b: &[u8]) -> Result<Value, String> {
-    let mut c = Cursor { b, pos: 0, le: true };
+    let mut c = Cursor {
+        b,
+        pos: 0,
+        le: true,
+    };
     read_geometry(&mut c, 0)
 }
 
@@ -324,8 +341,13 @@ mod tests {
             let wkb = to_wkb(&g).unwrap();
             assert_eq!(from_wkb(&wkb).unwrap(), g);
         }
-        assert!(to_wkb(&json!({"type": "LineString", "coordinates": [[1.0, 2.0], [1.0, 2.0, 3.0]]})).is_err());
+        assert!(
+            to_wkb(&json!({"type": "LineString", "coordinates": [[1.0, 2.0], [1.0, 2.0, 3.0]]}))
+                .is_err()
+        );
         assert!(from_wkb(&[1, 1, 0]).is_err());
-        assert!(to_wkb(&json!({"type": "MultiPoint", "coordinates": [[1.0, 2.0, 3.0, 4.0]]})).is_err());
+        assert!(
+            to_wkb(&json!({"type": "MultiPoint", "coordinates": [[1.0, 2.0, 3.0, 4.0]]})).is_err()
+        );
     }
 }

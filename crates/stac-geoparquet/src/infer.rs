@@ -336,10 +336,10 @@ impl Node {
             return Plan::Str;
         }
         if self.lists {
-            let el = self
-                .element
-                .as_ref()
-                .map_or_else(|| Node::default().plan("element", 0), |e| e.plan("element", 0));
+            let el = self.element.as_ref().map_or_else(
+                || Node::default().plan("element", 0),
+                |e| e.plan("element", 0),
+            );
             *patches |= el.may_patch();
             return Plan::List(Box::new(el));
         }
@@ -607,7 +607,10 @@ impl Inference {
                 Some(n) => n,
                 None => {
                     // Required columns are written even when no item has them.
-                    if !matches!(name, "stac_extensions" | "id" | "geometry" | "bbox" | "links") {
+                    if !matches!(
+                        name,
+                        "stac_extensions" | "id" | "geometry" | "bbox" | "links"
+                    ) {
                         continue;
                     }
                     default_node = Node::with_role(match name {

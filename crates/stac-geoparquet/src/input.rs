@@ -143,7 +143,8 @@ impl<S: Sink> Walker<'_, S> {
                     .unwrap_or_else(|| json_error(name, None, e.to_string())));
             }
         };
-        de.end().map_err(|e| json_error(name, None, e.to_string()))?;
+        de.end()
+            .map_err(|e| json_error(name, None, e.to_string()))?;
         if let Some(obj) = rest {
             self.dispatch(Value::Object(obj), name, 1, base)?;
         }
@@ -193,12 +194,19 @@ impl<S: Sink> Walker<'_, S> {
                     return Err(json_error(
                         name,
                         Some(number),
-                        format!("expected a STAC Item (type \"Feature\"), found type \"{}\"", t.unwrap_or_default()),
+                        format!(
+                            "expected a STAC Item (type \"Feature\"), found type \"{}\"",
+                            t.unwrap_or_default()
+                        ),
                     ));
                 }
                 self.sink.item(o, name, number)
             }
-            _ => Err(json_error(name, Some(number), "an Item must be a JSON object")),
+            _ => Err(json_error(
+                name,
+                Some(number),
+                "an Item must be a JSON object",
+            )),
         }
     }
 
@@ -228,7 +236,9 @@ impl<S: Sink> Walker<'_, S> {
                 return Err(json_error(
                     name,
                     None,
-                    format!("link {href}: only local (relative or file://) links of static catalogs are followed"),
+                    format!(
+                        "link {href}: only local (relative or file://) links of static catalogs are followed"
+                    ),
                 ));
             }
             let p = base.join(local);
@@ -290,11 +300,7 @@ impl<'de, S: Sink> Visitor<'de> for TopLevel<'_, '_, S> {
             }
         }
         let _ = self.base;
-        if streamed {
-            Ok(None)
-        } else {
-            Ok(Some(rest))
-        }
+        if streamed { Ok(None) } else { Ok(Some(rest)) }
     }
 }
 

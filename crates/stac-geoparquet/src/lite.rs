@@ -143,20 +143,6 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn same_as_value() {
-        let text = r#"{"a": [1, -2, 18446744073709551615, 1.5, "x\ny", null, true], "b\"": {}, "c": 1e-320}"#;
-        let lite: Lite<'_> = serde_json::from_str(text).unwrap();
-        let value: Value = serde_json::from_str(text).unwrap();
-        assert_eq!(lite.to_value(), value);
-        assert!(serde_json::from_str::<Lite<'_>>(r#"{"a": 1, "b": {"c": 1, "c": 2}}"#).is_err());
-    }
-}
-
 /// What the column builders need of a JSON value: implemented by
 /// `serde_json::Value` and by [`Lite`], with the same answers.
 pub(crate) trait Json: Sized {
@@ -191,10 +177,14 @@ impl Json for Value {
         self.as_bool()
     }
     fn int(&self) -> Option<i64> {
-        self.as_number().filter(|n| n.is_i64()).and_then(serde_json::Number::as_i64)
+        self.as_number()
+            .filter(|n| n.is_i64())
+            .and_then(serde_json::Number::as_i64)
     }
     fn uint(&self) -> Option<u64> {
-        self.as_number().filter(|n| !n.is_f64()).and_then(serde_json::Number::as_u64)
+        self.as_number()
+            .filter(|n| !n.is_f64())
+            .and_then(serde_json::Number::as_u64)
     }
     fn float(&self) -> Option<(f64, bool)> {
         let n = self.as_number()?;
@@ -304,5 +294,19 @@ impl Json for Lite<'_> {
     }
     fn value(&self) -> std::borrow::Cow<'_, Value> {
         std::borrow::Cow::Owned(self.to_value())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_as_value() {
+        let text = r#"{"a": [1, -2, 18446744073709551615, 1.5, "x\ny", null, true], "b\"": {}, "c": 1e-320}"#;
+        let lite: Lite<'_> = serde_json::from_str(text).unwrap();
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(lite.to_value(), value);
+        assert!(serde_json::from_str::<Lite<'_>>(r#"{"a": 1, "b": {"c": 1, "c": 2}}"#).is_err());
     }
 }

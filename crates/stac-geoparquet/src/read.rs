@@ -53,11 +53,7 @@ fn kv(meta: &ParquetMetaData, key: &str) -> Option<String> {
 }
 
 fn add_collection(map: &mut Map<String, Value>, c: Value) {
-    let id = c
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
+    let id = c.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
     map.insert(id, c);
 }
 
@@ -138,7 +134,9 @@ impl Search {
             None => {
                 let t = one(text)?;
                 if t.is_none() {
-                    return Err(Error::InvalidArgument("datetime: an instant or an interval".into()));
+                    return Err(Error::InvalidArgument(
+                        "datetime: an instant or an interval".into(),
+                    ));
                 }
                 (t, t)
             }
@@ -190,7 +188,8 @@ impl Search {
                     .map(|p| p.nanos)
             };
             let dt = get("datetime");
-            let (Some(start), Some(end)) = (get("start_datetime").or(dt), get("end_datetime").or(dt))
+            let (Some(start), Some(end)) =
+                (get("start_datetime").or(dt), get("end_datetime").or(dt))
             else {
                 return false;
             };
@@ -449,14 +448,12 @@ fn keep_group(meta: &ParquetMetaData, schema: &Schema, search: &Search, rg: usiz
 pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(
-        file,
-        ArrowReaderOptions::new(),
-    )
-    .map_err(|e| Error::Parquet {
-        file: name.clone(),
-        message: format!("not a readable Parquet file: {e}"),
-    })?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new_with_options(file, ArrowReaderOptions::new())
+            .map_err(|e| Error::Parquet {
+                file: name.clone(),
+                message: format!("not a readable Parquet file: {e}"),
+            })?;
     let schema = builder.schema().clone();
     let meta = builder.metadata().clone();
     let stac = stac_metadata(&meta, &schema);
@@ -477,7 +474,11 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
     let mut groups: Vec<usize> = (0..total).collect();
     let search = &options.search;
     if let (Some(q), Some(g)) = (search.bbox, geo.as_ref()) {
-        let plan = builder.bbox_plan(g, &g.primary_column, &BoundingBox::new(q[0], q[1], q[2], q[3]));
+        let plan = builder.bbox_plan(
+            g,
+            &g.primary_column,
+            &BoundingBox::new(q[0], q[1], q[2], q[3]),
+        );
         groups.retain(|rg| plan.row_groups.contains(rg));
     }
     groups.retain(|rg| keep_group(&meta, &schema, search, *rg));
@@ -491,7 +492,11 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
     let explicit_nulls: Vec<String> = layout
         .get("explicit_nulls")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let read = groups.len();
     let inner = builder

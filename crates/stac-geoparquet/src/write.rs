@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
+use arrow_array::RecordBatch;
 use geoparquet_io::meta::{
     Covering, CoveringBbox, Crs, Encoding, GeoParquetColumnMetadata, GeoParquetMetadata,
     GeometryTypeAndDimension,
 };
 use geoparquet_io::writer::{GeoParquetEncoder, GeometryEncoding, TargetVersion};
-use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -123,7 +123,7 @@ impl Sink for InferSink<'_> {
     fn item(&mut self, item: Map<String, Value>, _source: &str, _number: u64) -> Result<()> {
         self.inference.absorb(&item);
         self.n += 1;
-        if self.n % 1024 == 0
+        if self.n.is_multiple_of(1024)
             && let Some(p) = self.progress.as_mut()
         {
             p(1, self.n);
@@ -141,7 +141,7 @@ impl Sink for InferSink<'_> {
         };
         self.inference.absorb_lite(&item);
         self.n += 1;
-        if self.n % 1024 == 0
+        if self.n.is_multiple_of(1024)
             && let Some(p) = self.progress.as_mut()
         {
             p(1, self.n);
@@ -222,7 +222,9 @@ fn lite_item(line: &str) -> Option<Lite<'_>> {
     let Lite::O(members) = &item else {
         return None;
     };
-    let ok = members.iter().all(|(k, v)| k != "type" || matches!(v, Lite::S(t) if t == "Feature"));
+    let ok = members
+        .iter()
+        .all(|(k, v)| k != "type" || matches!(v, Lite::S(t) if t == "Feature"));
     ok.then_some(item)
 }
 
@@ -270,11 +272,15 @@ fn stac_metadata(collections: &[Map<String, Value>]) -> Result<Value> {
 }
 
 /// Infers the layout of the sources (the first pass).
+/// The first pass' result: the layout, the collections met, and the
+/// progress callback handed back for the second pass.
+type Inferred<'p> = (Layout, Vec<Map<String, Value>>, Option<Progress<'p>>);
+
 fn infer<'p>(
     sources: &[Source],
     options: &WriterOptions,
     progress: Option<Progress<'p>>,
-) -> Result<(Layout, Vec<Map<String, Value>>, Option<Progress<'p>>)> {
+) -> Result<Inferred<'p>> {
     let mut sink = InferSink {
         inference: Inference::new(),
         collections: Vec::new(),
@@ -286,7 +292,11 @@ fn infer<'p>(
     for c in &options.collections {
         match c {
             Value::Object(o) => collections.push(o.clone()),
-            _ => return Err(Error::InvalidArgument("a Collection must be a JSON object".into())),
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "a Collection must be a JSON object".into(),
+                ));
+            }
         }
     }
     collections.extend(sink.collections);
@@ -310,11 +320,9 @@ pub fn write_to<W: Write + Send>(
         "geometry",
         GeoParquetColumnMetadata::new(Encoding::Wkb, geometry_types(&layout.geometry_types)),
     );
-    if layout
-        .columns
-        .iter()
-        .any(|(o, p)| *o == Origin::Property && p.name == "proj:geometry" && p.plan == Plan::Geometry)
-    {
+    if layout.columns.iter().any(|(o, p)| {
+        *o == Origin::Property && p.name == "proj:geometry" && p.plan == Plan::Geometry
+    }) {
         let mut c = GeoParquetColumnMetadata::new(Encoding::Wkb, Vec::new());
         c.crs = Crs::Unknown;
         geo_input.columns.insert("proj:geometry".into(), c);
@@ -397,8 +405,7 @@ pub fn write_to<W: Write + Send>(
         "empty_assets": layout.empty_assets,
         "explicit_nulls": explicit,
     });
-    writer
-        .append_key_value_metadata(KeyValue::new("geo".to_owned(), geo.to_json_string()));
+    writer.append_key_value_metadata(KeyValue::new("geo".to_owned(), geo.to_json_string()));
     writer.append_key_value_metadata(KeyValue::new(
         STAC_GEOPARQUET_METADATA_KEY.to_owned(),
         stac.to_string(),
@@ -410,7 +417,8 @@ pub fn write_to<W: Write + Send>(
     let meta = writer.finish()?;
     writer
         .inner_mut()
-        .flush().map_err(|e| Error::io("<output>", e))?;
+        .flush()
+        .map_err(|e| Error::io("<output>", e))?;
     Ok(WriteSummary {
         items: ws.n,
         row_groups: meta.num_row_groups(),

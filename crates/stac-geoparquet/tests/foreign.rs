@@ -1,6 +1,7 @@
 //! Reading what other writers wrote: the reference outputs of Python
 //! stac-geoparquet 0.8.3 and rustac 0.9.18 (compared with their JSON sources
 //! modulo each writer's documented losses), and the legacy files.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +23,11 @@ fn datetime_key(s: &str, writer: Writer) -> Option<String> {
     let mut search = stac_geoparquet::Search::default();
     search.set_datetime(s).ok()?;
     let nanos = search.datetime?.0?;
-    let unit: i128 = if writer == Writer::Rustac { 1_000_000 } else { 1_000 };
+    let unit: i128 = if writer == Writer::Rustac {
+        1_000_000
+    } else {
+        1_000
+    };
     Some(format!("t{}", nanos.div_euclid(unit)))
 }
 
@@ -63,7 +68,10 @@ fn normalize(v: &Value, writer: Writer, key: &str) -> Value {
 fn xy(v: &Value, out: &mut Vec<(f64, f64)>) {
     if let Some(a) = v.as_array() {
         if a.first().is_some_and(Value::is_number) {
-            out.push((a[0].as_f64().unwrap_or(0.0), a.get(1).and_then(Value::as_f64).unwrap_or(0.0)));
+            out.push((
+                a[0].as_f64().unwrap_or(0.0),
+                a.get(1).and_then(Value::as_f64).unwrap_or(0.0),
+            ));
         } else {
             for x in a {
                 xy(x, out);
@@ -89,7 +97,9 @@ fn source_items(corpus: &Path, name: &str) -> Option<Vec<Value>> {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     Some(match v {
         Value::Array(a) => a,
-        Value::Object(ref o) if o.get("type").and_then(Value::as_str) == Some("FeatureCollection") => {
+        Value::Object(ref o)
+            if o.get("type").and_then(Value::as_str) == Some("FeatureCollection") =>
+        {
             o["features"].as_array()?.clone()
         }
         other => vec![other],
@@ -97,7 +107,9 @@ fn source_items(corpus: &Path, name: &str) -> Option<Vec<Value>> {
 }
 
 fn check_folder(folder: &str, writer: Writer) {
-    let Some(corpus) = test_support::corpus("stac") else { return };
+    let Some(corpus) = test_support::corpus("stac") else {
+        return;
+    };
     let dir = corpus.join("reference-outputs").join(folder);
     let files = test_support::files_with_suffix(&dir, ".parquet");
     assert!(files.len() >= 33, "{} files in {folder}", files.len());
@@ -132,7 +144,9 @@ fn sane(item: &Value, file: &Path) {
     assert_eq!(item["type"], "Feature", "{ctx}");
     assert!(item["id"].is_string(), "{ctx}: {item}");
     assert!(item["geometry"]["type"].is_string(), "{ctx}");
-    let bbox = item["bbox"].as_array().unwrap_or_else(|| panic!("{ctx}: no bbox"));
+    let bbox = item["bbox"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{ctx}: no bbox"));
     assert!(bbox.len() == 4 || bbox.len() == 6, "{ctx}");
     assert!(bbox.iter().all(Value::is_number), "{ctx}");
     let dt = &item["properties"]["datetime"];
@@ -157,7 +171,11 @@ fn reads_legacy_and_historical_files() {
         ("rustac/100-sentinel-2-items.parquet", 100, None),
         ("rustac/1000-sentinel-2-items.parquet", 1000, None),
         ("rustac/extended-item.parquet", 1, None),
-        ("rustac/sentinel-1-global-mosaics.parquet", 4, Some("stac-geoparquet")),
+        (
+            "rustac/sentinel-1-global-mosaics.parquet",
+            4,
+            Some("stac-geoparquet"),
+        ),
     ];
     for (name, count, key) in cases {
         let Some(path) = legacy(name) else { return };
@@ -171,25 +189,39 @@ fn reads_legacy_and_historical_files() {
         }
     }
     // Legacy list bbox and timestamp[us] without time zone.
-    let Some(naip) = legacy("stac-geoparquet-py/naip.parquet") else { return };
+    let Some(naip) = legacy("stac-geoparquet-py/naip.parquet") else {
+        return;
+    };
     let items = read_items(&naip).unwrap();
     assert_eq!(items[0]["id"], "ok_m_3409901_nw_14_1_20100425");
     assert_eq!(items[0]["properties"]["datetime"], "2010-04-25T00:00:00Z");
     // links: list<null> comes back as empty lists; bbox fields in any order.
-    let Some(opr) = legacy("rustac/opr-one.parquet") else { return };
+    let Some(opr) = legacy("rustac/opr-one.parquet") else {
+        return;
+    };
     let item = &read_items(&opr).unwrap()[0];
     assert_eq!(item["links"], serde_json::json!([]));
     assert_eq!(item["geometry"]["type"], "LineString");
-    let b: Vec<f64> = item["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let b: Vec<f64> = item["bbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     assert!(b[0] <= b[2] && b[1] <= b[3], "{b:?}");
     // The rustac extended item against its JSON source.
-    let Some(ext) = legacy("rustac/extended-item.parquet") else { return };
+    let Some(ext) = legacy("rustac/extended-item.parquet") else {
+        return;
+    };
     let json: Value = serde_json::from_str(
         &std::fs::read_to_string(legacy("stac-spec/v1.0.0/extended-item.json").unwrap()).unwrap(),
     )
     .unwrap();
     let got = &read_items(&ext).unwrap()[0];
-    assert_eq!(normalize(got, Writer::Rustac, ""), normalize(&json, Writer::Rustac, ""));
+    assert_eq!(
+        normalize(got, Writer::Rustac, ""),
+        normalize(&json, Writer::Rustac, "")
+    );
 }
 
 #[test]
@@ -197,7 +229,11 @@ fn historical_metadata_keys_and_collections() {
     let Some(dir) = test_support::corpus("stac/reference-outputs/stac-geoparquet-py-0.8.3") else {
         return;
     };
-    let r = open(&dir.join("stac-spec__v1.1.0__simple-item.parquet"), &ReadOptions::default()).unwrap();
+    let r = open(
+        &dir.join("stac-spec__v1.1.0__simple-item.parquet"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(r.metadata().key.as_deref(), Some("stac-geoparquet"));
     assert_eq!(r.metadata().version.as_deref(), Some("1.0.0"));
 }

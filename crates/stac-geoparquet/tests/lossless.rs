@@ -1,5 +1,6 @@
 //! The lossless contract: JSON → Parquet → JSON gives equal JSON values (key
 //! order aside) for every fixture of the shared corpus.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,9 @@ fn expected_items(path: &Path) -> Vec<Value> {
     let v: Value = serde_json::from_str(&text).unwrap();
     match v {
         Value::Array(a) => a,
-        Value::Object(ref o) if o.get("type") == Some(&Value::String("FeatureCollection".into())) => {
+        Value::Object(ref o)
+            if o.get("type") == Some(&Value::String("FeatureCollection".into())) =>
+        {
             o["features"].as_array().unwrap().clone()
         }
         other => vec![other],
@@ -41,7 +44,13 @@ fn is_item_fixture(path: &Path) -> bool {
 fn fixtures() -> Option<Vec<PathBuf>> {
     let root = test_support::corpus("stac")?;
     let mut out = Vec::new();
-    for dir in ["stac-spec", "stac-geoparquet-py", "rustac", "rustac-py", "synthetic-edge-cases"] {
+    for dir in [
+        "stac-spec",
+        "stac-geoparquet-py",
+        "rustac",
+        "rustac-py",
+        "synthetic-edge-cases",
+    ] {
         for suffix in [".json", ".ndjson"] {
             for p in test_support::files_with_suffix(&root.join(dir), suffix) {
                 if is_item_fixture(&p) {
@@ -66,7 +75,12 @@ fn round_trip(path: &Path, options: &WriterOptions) -> String {
     };
     let want = expected_items(path);
     if got.len() != want.len() {
-        return format!("{}: {} items, expected {}", path.display(), got.len(), want.len());
+        return format!(
+            "{}: {} items, expected {}",
+            path.display(),
+            got.len(),
+            want.len()
+        );
     }
     let mut diffs = String::new();
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {

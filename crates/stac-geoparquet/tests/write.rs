@@ -1,5 +1,6 @@
 //! What the writer puts in the file (spec v1.1.0), streaming behaviour,
 //! inputs, search and errors.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -77,14 +78,30 @@ fn spec_layout_and_metadata() {
     assert!(g.get("crs").is_none(), "OGC:CRS84 by omission");
     assert_eq!(g["covering"]["bbox"]["xmin"], json!(["bbox", "xmin"]));
     assert_eq!(geo["columns"]["proj:geometry"]["crs"], Value::Null);
-    assert_eq!(geo["columns"]["proj:geometry"]["geometry_types"], json!(["Polygon"]));
+    assert_eq!(
+        geo["columns"]["proj:geometry"]["geometry_types"],
+        json!(["Polygon"])
+    );
     let stac: Value = serde_json::from_str(&kv(&out, "stac-geoparquet").unwrap()).unwrap();
     assert_eq!(stac["version"], "1.1.0");
     assert_eq!(stac["collections"]["c1"], collection);
     // Columns: required ones, properties hoisted, timestamps.
     let schema = arrow_schema(&out);
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    for n in ["type", "stac_version", "stac_extensions", "id", "geometry", "bbox", "links", "assets", "collection", "datetime", "proj:geometry", "created"] {
+    for n in [
+        "type",
+        "stac_version",
+        "stac_extensions",
+        "id",
+        "geometry",
+        "bbox",
+        "links",
+        "assets",
+        "collection",
+        "datetime",
+        "proj:geometry",
+        "created",
+    ] {
         assert!(names.contains(&n), "{n} in {names:?}");
     }
     use arrow_schema::{DataType, TimeUnit};
@@ -96,8 +113,13 @@ fn spec_layout_and_metadata() {
         schema.field_with_name("created").unwrap().data_type(),
         &DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
     );
-    assert_eq!(schema.field_with_name("proj:geometry").unwrap().data_type(), &DataType::Binary);
-    assert!(matches!(schema.field_with_name("bbox").unwrap().data_type(), DataType::Struct(f) if f.len() == 4));
+    assert_eq!(
+        schema.field_with_name("proj:geometry").unwrap().data_type(),
+        &DataType::Binary
+    );
+    assert!(
+        matches!(schema.field_with_name("bbox").unwrap().data_type(), DataType::Struct(f) if f.len() == 4)
+    );
     // And it reads back.
     let r = open(&out, &ReadOptions::default()).unwrap();
     assert!(r.metadata().lossless);
@@ -113,8 +135,16 @@ fn schema_grows_and_conflicts_across_batches() {
     let dir = tempfile::tempdir().unwrap();
     let mut items = Vec::new();
     for i in 0..3000 {
-        let mut it = item(&format!("i{i:05}"), f64::from(i) / 100.0, "2020-01-01T00:00:00Z");
-        it["properties"]["n"] = if i < 2500 { json!(i) } else { json!(format!("s{i}")) };
+        let mut it = item(
+            &format!("i{i:05}"),
+            f64::from(i) / 100.0,
+            "2020-01-01T00:00:00Z",
+        );
+        it["properties"]["n"] = if i < 2500 {
+            json!(i)
+        } else {
+            json!(format!("s{i}"))
+        };
         if i >= 2990 {
             it["properties"]["late"] = json!({"deep": [1, "x", null, {"k": []}]});
         }
@@ -131,12 +161,18 @@ fn schema_grows_and_conflicts_across_batches() {
     options.batch_rows = 256;
     let summary = write_parquet(&[Source::Path(input)], &out, &options).unwrap();
     assert_eq!(summary.row_groups, 5);
-    assert!(summary.patches, "explicit nulls beside absent keys need patches");
+    assert!(
+        summary.patches,
+        "explicit nulls beside absent keys need patches"
+    );
     assert_eq!(read_items(&out).unwrap(), items);
     let schema = arrow_schema(&out);
     let n = schema.field_with_name("n").unwrap();
     assert_eq!(n.data_type(), &arrow_schema::DataType::Utf8);
-    assert_eq!(n.metadata().get("geoquet:json").map(String::as_str), Some("true"));
+    assert_eq!(
+        n.metadata().get("geoquet:json").map(String::as_str),
+        Some("true")
+    );
 }
 
 #[test]
@@ -146,40 +182,73 @@ fn reads_catalogs_collections_and_every_input_layout() {
     std::fs::create_dir_all(d.join("items")).unwrap();
     let a = item("a", 1.0, "2020-01-01T00:00:00Z");
     let b = item("b", 2.0, "2020-01-02T00:00:00Z");
-    std::fs::write(d.join("items/a.json"), serde_json::to_string_pretty(&a).unwrap()).unwrap();
+    std::fs::write(
+        d.join("items/a.json"),
+        serde_json::to_string_pretty(&a).unwrap(),
+    )
+    .unwrap();
     std::fs::write(d.join("items/b.json"), b.to_string()).unwrap();
     let collection = json!({"type": "Collection", "id": "c1", "stac_version": "1.1.0", "description": "d", "license": "x", "extent": {},
         "links": [{"rel": "item", "href": "./items/a.json"}, {"rel": "item", "href": "items/b.json"}, {"rel": "self", "href": "https://example.com/c.json"}]});
     std::fs::write(d.join("collection.json"), collection.to_string()).unwrap();
     let catalog = json!({"type": "Catalog", "id": "root", "stac_version": "1.1.0", "description": "d",
         "links": [{"rel": "child", "href": "collection.json"}]});
-    std::fs::write(d.join("catalog.json"), serde_json::to_string_pretty(&catalog).unwrap()).unwrap();
+    std::fs::write(
+        d.join("catalog.json"),
+        serde_json::to_string_pretty(&catalog).unwrap(),
+    )
+    .unwrap();
     let out = d.join("out.parquet");
-    write_parquet(&[Source::Path(d.join("catalog.json"))], &out, &WriterOptions::default()).unwrap();
+    write_parquet(
+        &[Source::Path(d.join("catalog.json"))],
+        &out,
+        &WriterOptions::default(),
+    )
+    .unwrap();
     let r = open(&out, &ReadOptions::default()).unwrap();
     assert_eq!(r.metadata().collections["c1"]["id"], "c1");
     let items: Vec<Value> = r.collect::<Result<_, _>>().unwrap();
     assert_eq!(items, vec![a.clone(), b.clone()]);
     // ItemCollection, JSON array, single Item, NDJSON: all at once.
     let fc = json!({"type": "FeatureCollection", "features": [a.clone()], "numberReturned": 1});
-    std::fs::write(d.join("fc.json"), serde_json::to_string_pretty(&fc).unwrap()).unwrap();
+    std::fs::write(
+        d.join("fc.json"),
+        serde_json::to_string_pretty(&fc).unwrap(),
+    )
+    .unwrap();
     std::fs::write(d.join("arr.json"), json!([b.clone()]).to_string()).unwrap();
     let nd = ndjson(d, "x.ndjson", &[a.clone(), b.clone()]);
-    let sources: Vec<Source> = [d.join("fc.json"), d.join("arr.json"), d.join("items/a.json"), nd]
-        .into_iter()
-        .map(Source::Path)
-        .collect();
+    let sources: Vec<Source> = [
+        d.join("fc.json"),
+        d.join("arr.json"),
+        d.join("items/a.json"),
+        nd,
+    ]
+    .into_iter()
+    .map(Source::Path)
+    .collect();
     write_parquet(&sources, &out, &WriterOptions::default()).unwrap();
-    assert_eq!(read_items(&out).unwrap(), vec![a.clone(), b.clone(), a.clone(), a, b]);
+    assert_eq!(
+        read_items(&out).unwrap(),
+        vec![a.clone(), b.clone(), a.clone(), a, b]
+    );
 }
 
 #[test]
 fn geoarrow_geometry_round_trips() {
     let dir = tempfile::tempdir().unwrap();
-    let items = vec![item("a", 1.0, "2020-01-01T00:00:00Z"), item("b", 2.0, "2020-01-02T00:00:00Z")];
+    let items = vec![
+        item("a", 1.0, "2020-01-01T00:00:00Z"),
+        item("b", 2.0, "2020-01-02T00:00:00Z"),
+    ];
     let input = ndjson(dir.path(), "in.ndjson", &items);
     let out = dir.path().join("out.parquet");
-    write_parquet(&[Source::Path(input)], &out, &WriterOptions::default().with_geoarrow(true)).unwrap();
+    write_parquet(
+        &[Source::Path(input)],
+        &out,
+        &WriterOptions::default().with_geoarrow(true),
+    )
+    .unwrap();
     let geo: Value = serde_json::from_str(&kv(&out, "geo").unwrap()).unwrap();
     assert_eq!(geo["columns"]["geometry"]["encoding"], "point");
     assert_eq!(read_items(&out).unwrap(), items);
@@ -190,36 +259,68 @@ fn search_filters_and_prunes_row_groups() {
     let dir = tempfile::tempdir().unwrap();
     let mut items = Vec::new();
     for i in 0..100 {
-        let mut it = item(&format!("i{i:03}"), f64::from(i), &format!("2020-01-{:02}T00:00:00Z", i / 4 + 1));
+        let mut it = item(
+            &format!("i{i:03}"),
+            f64::from(i),
+            &format!("2020-01-{:02}T00:00:00Z", i / 4 + 1),
+        );
         it["collection"] = json!(if i < 50 { "c1" } else { "c2" });
         items.push(it);
     }
     let input = ndjson(dir.path(), "in.ndjson", &items);
     let out = dir.path().join("out.parquet");
-    write_parquet(&[Source::Path(input)], &out, &WriterOptions::default().with_row_group_rows(10)).unwrap();
+    write_parquet(
+        &[Source::Path(input)],
+        &out,
+        &WriterOptions::default().with_row_group_rows(10),
+    )
+    .unwrap();
     let run = |s: Search| -> (Vec<String>, (usize, usize)) {
-        let r = open(&out, &ReadOptions { search: s, ..ReadOptions::default() }).unwrap();
+        let r = open(
+            &out,
+            &ReadOptions {
+                search: s,
+                ..ReadOptions::default()
+            },
+        )
+        .unwrap();
         let groups = r.row_groups();
-        let ids = r.map(|i| i.unwrap()["id"].as_str().unwrap().to_owned()).collect();
+        let ids = r
+            .map(|i| i.unwrap()["id"].as_str().unwrap().to_owned())
+            .collect();
         (ids, groups)
     };
-    let (ids, groups) = run(Search { bbox: Some([10.5, 0.0, 12.5, 5.0]), ..Search::default() });
+    let (ids, groups) = run(Search {
+        bbox: Some([10.5, 0.0, 12.5, 5.0]),
+        ..Search::default()
+    });
     assert_eq!(ids, ["i011", "i012"]);
     assert_eq!(groups, (10, 1));
     let mut s = Search::default();
-    s.set_datetime("2020-01-03T00:00:00Z/2020-01-03T23:59:59Z").unwrap();
+    s.set_datetime("2020-01-03T00:00:00Z/2020-01-03T23:59:59Z")
+        .unwrap();
     let (ids, groups) = run(s);
     assert_eq!(ids, ["i008", "i009", "i010", "i011"]);
     assert_eq!(groups, (10, 2));
     let mut s = Search::default();
     s.set_datetime("../2020-01-01T00:00:00Z").unwrap();
     assert_eq!(run(s).0.len(), 4);
-    let (ids, groups) = run(Search { ids: vec!["i077".into()], ..Search::default() });
+    let (ids, groups) = run(Search {
+        ids: vec!["i077".into()],
+        ..Search::default()
+    });
     assert_eq!((ids, groups), (vec!["i077".to_owned()], (10, 1)));
-    let (ids, _) = run(Search { collections: vec!["c2".into()], limit: Some(3), ..Search::default() });
+    let (ids, _) = run(Search {
+        collections: vec!["c2".into()],
+        limit: Some(3),
+        ..Search::default()
+    });
     assert_eq!(ids, ["i050", "i051", "i052"]);
     // Antimeridian-crossing query.
-    let (ids, _) = run(Search { bbox: Some([98.5, -90.0, 0.5, 90.0]), ..Search::default() });
+    let (ids, _) = run(Search {
+        bbox: Some([98.5, -90.0, 0.5, 90.0]),
+        ..Search::default()
+    });
     assert_eq!(ids, ["i000", "i099"]);
     assert!(Search::default().set_datetime("yesterday").is_err());
 }
@@ -228,10 +329,21 @@ fn search_filters_and_prunes_row_groups() {
 fn bad_input_is_a_typed_error_naming_the_place() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.ndjson");
-    std::fs::write(&p, format!("{}\n{{\"type\": \"Feature\", oops\n", item("a", 1.0, "2020-01-01T00:00:00Z"))).unwrap();
+    std::fs::write(
+        &p,
+        format!(
+            "{}\n{{\"type\": \"Feature\", oops\n",
+            item("a", 1.0, "2020-01-01T00:00:00Z")
+        ),
+    )
+    .unwrap();
     let out = dir.path().join("out.parquet");
     match write_parquet(&[Source::Path(p.clone())], &out, &WriterOptions::default()) {
-        Err(Error::Json { item: Some(2), source_name, .. }) => assert!(source_name.ends_with("bad.ndjson")),
+        Err(Error::Json {
+            item: Some(2),
+            source_name,
+            ..
+        }) => assert!(source_name.ends_with("bad.ndjson")),
         other => panic!("{other:?}"),
     }
     assert!(!out.exists(), "no partial output");
@@ -240,13 +352,20 @@ fn bad_input_is_a_typed_error_naming_the_place() {
         write_parquet(&[Source::Path(p.clone())], &out, &WriterOptions::default()),
         Err(Error::Json { .. })
     ));
-    std::fs::write(&p, json!([{"type": "Polygon", "coordinates": []}]).to_string()).unwrap();
+    std::fs::write(
+        &p,
+        json!([{"type": "Polygon", "coordinates": []}]).to_string(),
+    )
+    .unwrap();
     assert!(matches!(
         write_parquet(&[Source::Path(p.clone())], &out, &WriterOptions::default()),
         Err(Error::Json { item: Some(1), .. })
     ));
     std::fs::write(&p, "not parquet").unwrap();
-    assert!(matches!(open(&p, &ReadOptions::default()), Err(Error::Parquet { .. })));
+    assert!(matches!(
+        open(&p, &ReadOptions::default()),
+        Err(Error::Parquet { .. })
+    ));
     assert!(matches!(
         open(&dir.path().join("missing.parquet"), &ReadOptions::default()),
         Err(Error::Io { .. })
