@@ -679,8 +679,19 @@ fn check_reports_and_fix_repairs() {
     let Some(dir) = test_support::corpus("geoparquet/geoparquet-testing/samples") else {
         return;
     };
-    let f = dir.join("airports-global.parquet");
-    let f = f.to_str().unwrap();
+    // Airports in random order, in row groups of 100 rows.
+    let tmp = tempfile::tempdir().unwrap();
+    let random = tmp.path().join("random.parquet");
+    let src = dir.join("airports-global.parquet");
+    let o = geoquet(&[
+        "convert",
+        src.to_str().unwrap(),
+        random.to_str().unwrap(),
+        "--row-group-size",
+        "100",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let f = random.to_str().unwrap();
     let o = geoquet(&["check", "--json", f]);
     assert_eq!(code(&o), 1);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -691,7 +702,6 @@ fn check_reports_and_fix_repairs() {
         .find(|c| c["rule"] == "spatial_order")
         .unwrap();
     assert_eq!(order["status"], "fail");
-    let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("fixed.parquet");
     let o = geoquet(&[
         "check",
@@ -720,8 +730,17 @@ fn sort_reports_overlap_and_keeps_rows() {
     let Some(dir) = test_support::corpus("geoparquet/geoparquet-testing/samples") else {
         return;
     };
-    let f = dir.join("airports-global.parquet");
     let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("random.parquet");
+    let src = dir.join("airports-global.parquet");
+    let o = geoquet(&[
+        "convert",
+        src.to_str().unwrap(),
+        f.to_str().unwrap(),
+        "--row-group-size",
+        "100",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = tmp.path().join("sorted.parquet");
     let o = geoquet(&[
         "sort",
@@ -736,7 +755,7 @@ fn sort_reports_overlap_and_keeps_rows() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["rows"], 1178);
-    assert!(v["overlap_before"].as_f64().unwrap() > 0.9);
+    assert!(v["overlap_before"].as_f64().unwrap() > 0.3, "{v}");
     assert!(v["overlap_after"].as_f64().unwrap() < 0.3, "{v}");
     assert_eq!(code(&geoquet(&["validate", out.to_str().unwrap()])), 0);
     // Bad keys and sizes are argument errors; nothing is written.
