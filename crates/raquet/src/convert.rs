@@ -751,6 +751,32 @@ fn cubic_weight(t: f64, spline: bool) -> f64 {
     }
 }
 
+/// Bilinear interpolation over the valid pixels of the 2×2 neighbourhood (weights
+/// renormalised; edges clamped).
+#[allow(clippy::cast_possible_truncation)]
+fn bilinear(win: &SourceWindow, b: usize, bi: &BandInfo, c: f64, r: f64) -> Option<f64> {
+    let (x, y) = (c - 0.5, r - 0.5);
+    let (ix, iy) = (x.floor(), y.floor());
+    let (fx, fy) = (x - ix, y - iy);
+    let mut acc = 0.0;
+    let mut wsum = 0.0;
+    for (dy, wy) in [(0i64, 1.0 - fy), (1, fy)] {
+        for (dx, wx) in [(0i64, 1.0 - fx), (1, fx)] {
+            let w = wx * wy;
+            if w <= 0.0 {
+                continue;
+            }
+            let col = (ix as i64 + dx).clamp(0, win.width as i64 - 1);
+            let row = (iy as i64 + dy).clamp(0, win.height as i64 - 1);
+            if let Some(v) = win.get(b, col, row, bi) {
+                acc += w * v;
+                wsum += w;
+            }
+        }
+    }
+    (wsum > 1e-9).then(|| acc / wsum)
+}
+
 /// Resamples the source window at every coordinate into `out` (NaN = no value).
 #[allow(clippy::cast_possible_truncation)]
 fn warp(
@@ -793,28 +819,7 @@ fn warp(
             };
             let v = match rs {
                 Resampling::Nearest => win.get(b, c.floor() as i64, r.floor() as i64, bi),
-                Resampling::Bilinear => {
-                    let (x, y) = (c - 0.5, r - 0.5);
-                    let (ix, iy) = (x.floor(), y.floor());
-                    let (fx, fy) = (x - ix, y - iy);
-                    let mut acc = 0.0;
-                    let mut wsum = 0.0;
-                    for (dy, wy) in [(0i64, 1.0 - fy), (1, fy)] {
-                        for (dx, wx) in [(0i64, 1.0 - fx), (1, fx)] {
-                            let w = wx * wy;
-                            if w <= 0.0 {
-                                continue;
-                            }
-                            let col = (ix as i64 + dx).clamp(0, win.width as i64 - 1);
-                            let row = (iy as i64 + dy).clamp(0, win.height as i64 - 1);
-                            if let Some(v) = win.get(b, col, row, bi) {
-                                acc += w * v;
-                                wsum += w;
-                            }
-                        }
-                    }
-                    (wsum > 1e-9).then(|| acc / wsum)
-                }
+                Resampling::Bilinear => bilinear(win, b, bi, c, r),
                 Resampling::Cubic | Resampling::CubicSpline => {
                     let spline = rs == Resampling::CubicSpline;
                     let (x, y) = (c - 0.5, r - 0.5);
@@ -822,6 +827,7 @@ fn warp(
                     let (fx, fy) = (x - ix, y - iy);
                     let mut acc = 0.0;
                     let mut wsum = 0.0;
+                    let mut complete = true;
                     for dy in -1i64..=2 {
                         let wy = cubic_weight(dy as f64 - fy, spline);
                         for dx in -1i64..=2 {
@@ -831,13 +837,22 @@ fn warp(
                             }
                             let col = (ix as i64 + dx).clamp(0, win.width as i64 - 1);
                             let row = (iy as i64 + dy).clamp(0, win.height as i64 - 1);
-                            if let Some(v) = win.get(b, col, row, bi) {
-                                acc += w * v;
-                                wsum += w;
+                            match win.get(b, col, row, bi) {
+                                Some(v) => {
+                                    acc += w * v;
+                                    wsum += w;
+                                }
+                                None => complete = false,
                             }
                         }
                     }
-                    (wsum.abs() > 1e-9).then(|| acc / wsum)
+                    if complete {
+                        (wsum.abs() > 1e-9).then(|| acc / wsum)
+                    } else {
+                        // Next to nodata the cubic kernel's negative lobes, renormalised,
+                        // can explode: fall back to bilinear over the valid neighbours.
+                        bilinear(win, b, bi, c, r)
+                    }
                 }
                 Resampling::Average | Resampling::Mode => {
                     area(win, b, bi, c, r, scale, rs == Resampling::Mode)

@@ -433,3 +433,99 @@ fn bad_inputs_are_errors() {
     .unwrap_err();
     assert!(e.to_string().contains("missing.tif"), "{e}");
 }
+
+/// Writes a float32 GeoTIFF in UTM zone 30N (EPSG:32630), 30 m pixels, NaN nodata.
+fn write_utm_nan(path: &Path, w: u32, h: u32) -> Vec<f32> {
+    use tiff::encoder::{TiffEncoder, colortype::Gray32Float};
+    use tiff::tags::Tag;
+    let mut values = Vec::with_capacity((w * h) as usize);
+    for r in 0..h {
+        for c in 0..w {
+            let v = if (r / 16 + c / 16) % 7 == 0 {
+                f32::NAN
+            } else {
+                (r as f32).sin() * 10.0 + c as f32 * 0.01
+            };
+            values.push(v);
+        }
+    }
+    let file = std::fs::File::create(path).unwrap();
+    let mut enc = TiffEncoder::new(file).unwrap();
+    let mut img = enc.new_image::<Gray32Float>(w, h).unwrap();
+    let d = img.encoder();
+    d.write_tag(Tag::ModelPixelScaleTag, &[30.0f64, 30.0, 0.0][..])
+        .unwrap();
+    d.write_tag(
+        Tag::ModelTiepointTag,
+        &[0.0f64, 0.0, 0.0, 440_000.0, 4_480_000.0, 0.0][..],
+    )
+    .unwrap();
+    let keys: [u16; 16] = [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32630];
+    d.write_tag(Tag::GeoKeyDirectoryTag, &keys[..]).unwrap();
+    d.write_tag(Tag::GdalNodata, "nan").unwrap();
+    img.write_data(&values).unwrap();
+    values
+}
+
+#[test]
+fn utm_with_nan_nodata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tif = tmp.path().join("utm.tif");
+    let src = write_utm_nan(&tif, 600, 500);
+    for rs in [
+        Resampling::Nearest,
+        Resampling::Bilinear,
+        Resampling::Cubic,
+        Resampling::Average,
+    ] {
+        let out = tmp.path().join("utm.parquet");
+        let r = convert(&tif, &out, &ConvertOptions::default().with_resampling(rs));
+        let m = r.metadata();
+        let b = &m.bands[0];
+        assert!(b.nodata.is_some_and(f64::is_nan), "{rs:?}");
+        assert_eq!(m.to_json()["bands"][0]["nodata"], "NaN");
+        // 30 m pixels at ~40.4°N: 2^log2(CE / 256 / 30 m)... zoom 12 (38 m at the equator × cos).
+        assert_eq!(m.tiling.max_zoom, 12, "{rs:?}");
+        assert!(
+            m.bounds[0] < -3.7 && m.bounds[2] > -3.6 && m.bounds[1] < 40.4 && m.bounds[3] > 40.4,
+            "{:?}",
+            m.bounds
+        );
+        let s = &b.statistics;
+        let valid: Vec<f64> = src
+            .iter()
+            .filter(|v| !v.is_nan())
+            .map(|v| f64::from(*v))
+            .collect();
+        let (lo, hi) = valid
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+        let mean = valid.iter().sum::<f64>() / valid.len() as f64;
+        assert!(
+            s.minimum.unwrap() >= lo - 1e-3 && s.maximum.unwrap() <= hi + 1e-3,
+            "{rs:?} {s:?}"
+        );
+        assert!(
+            (s.mean.unwrap() - mean).abs() < 0.2,
+            "{rs:?} mean {} vs source {mean}",
+            s.mean.unwrap()
+        );
+        // The centre of a NaN block of the source (row 8, col 8 → 440 240 E, 4 479 760 N)
+        // is nodata; the centre of a valid block (row 40, col 8) holds a value.
+        let utm = proj4rs::proj::Proj::from_epsg_code(32630).unwrap();
+        let wgs =
+            proj4rs::proj::Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs").unwrap();
+        let lonlat = |x: f64, y: f64| {
+            let mut p = (x, y, 0.0);
+            proj4rs::transform::transform(&utm, &wgs, &mut p).unwrap();
+            (p.0.to_degrees(), p.1.to_degrees())
+        };
+        let (lon, lat) = lonlat(440_240.0, 4_479_760.0);
+        assert_eq!(r.value_at(lon, lat).unwrap(), Some(vec![None]), "{rs:?}");
+        let (lon, lat) = lonlat(440_240.0, 4_478_800.0);
+        assert!(
+            r.value_at(lon, lat).unwrap().unwrap()[0].is_some(),
+            "{rs:?}"
+        );
+    }
+}
