@@ -348,15 +348,23 @@ impl Iterator for ItemReader {
     }
 }
 
-fn ts_stats(
-    meta: &ParquetMetaData,
-    schema: &Schema,
-    name: &str,
-    rg: usize,
-) -> Option<(i128, i128)> {
-    let field = schema.field_with_name(name).ok()?;
+/// What a row group's statistics say of a timestamp column.
+#[derive(Clone, Copy)]
+enum Span {
+    /// Nothing known (no column, no statistics).
+    Unknown,
+    /// Every value is null.
+    Empty,
+    /// Values lie in `[min, max]` (nanoseconds).
+    Range(i128, i128),
+}
+
+fn ts_stats(meta: &ParquetMetaData, schema: &Schema, name: &str, rg: usize) -> Span {
+    let Ok(field) = schema.field_with_name(name) else {
+        return Span::Empty;
+    };
     let DataType::Timestamp(unit, _) = field.data_type() else {
-        return None;
+        return Span::Unknown;
     };
     let scale: i128 = match unit {
         TimeUnit::Second => 1_000_000_000,
@@ -365,16 +373,20 @@ fn ts_stats(
         TimeUnit::Nanosecond => 1,
     };
     let group = meta.row_group(rg);
-    let col = group
+    let Some(col) = group
         .columns()
         .iter()
-        .find(|c| c.column_path().parts() == [name.to_owned()])?;
-    match col.statistics()? {
-        Statistics::Int64(s) => Some((
-            i128::from(*s.min_opt()?) * scale,
-            i128::from(*s.max_opt()?) * scale,
-        )),
-        _ => None,
+        .find(|c| c.column_path().parts() == [name.to_owned()])
+    else {
+        return Span::Unknown;
+    };
+    match col.statistics() {
+        Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
+            (Some(lo), Some(hi)) => Span::Range(i128::from(*lo) * scale, i128::from(*hi) * scale),
+            _ if s.null_count_opt() == u64::try_from(group.num_rows()).ok() => Span::Empty,
+            _ => Span::Unknown,
+        },
+        _ => Span::Unknown,
     }
 }
 
@@ -395,23 +407,23 @@ fn string_stats(meta: &ParquetMetaData, name: &str, rg: usize) -> Option<(Vec<u8
 /// Can row group `rg` hold a match? (Unknown: yes.)
 fn keep_group(meta: &ParquetMetaData, schema: &Schema, search: &Search, rg: usize) -> bool {
     if let Some((lo, hi)) = search.datetime {
-        let dt = ts_stats(meta, schema, "datetime", rg);
-        let start = ts_stats(meta, schema, "start_datetime", rg);
-        let end = ts_stats(meta, schema, "end_datetime", rg);
-        // Every row has datetime or start/end: the group's span is covered by
-        // the union of what the statistics say (nulls carry no statistics).
-        let has_dt_col = schema.field_with_name("datetime").is_ok();
-        let has_range_cols = schema.field_with_name("start_datetime").is_ok();
-        let known = (dt.is_some() || !has_dt_col) && (start.is_some() || !has_range_cols);
-        if known && (dt.is_some() || start.is_some()) {
-            let min = [dt.map(|d| d.0), start.map(|s| s.0)]
-                .into_iter()
-                .flatten()
-                .min();
-            let max = [dt.map(|d| d.1), end.map(|e| e.1), start.map(|s| s.1)]
-                .into_iter()
-                .flatten()
-                .max();
+        let spans = [
+            ts_stats(meta, schema, "datetime", rg),
+            ts_stats(meta, schema, "start_datetime", rg),
+            ts_stats(meta, schema, "end_datetime", rg),
+        ];
+        // Every row's interval lies within the union of what the three
+        // columns hold (an item has datetime, or start and end).
+        if !spans.iter().any(|s| matches!(s, Span::Unknown)) {
+            let ranges: Vec<(i128, i128)> = spans
+                .iter()
+                .filter_map(|s| match s {
+                    Span::Range(a, b) => Some((*a, *b)),
+                    _ => None,
+                })
+                .collect();
+            let min = ranges.iter().map(|r| r.0).min();
+            let max = ranges.iter().map(|r| r.1).max();
             if let (Some(min), Some(max)) = (min, max)
                 && (lo.is_some_and(|lo| max < lo) || hi.is_some_and(|hi| min > hi))
             {

@@ -381,3 +381,38 @@ fn empty_input_writes_a_valid_empty_file() {
     assert_eq!(s.items, 0);
     assert!(read_items(&out).unwrap().is_empty());
 }
+
+#[test]
+fn datetime_search_uses_start_and_end_when_datetime_is_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut items = Vec::new();
+    for i in 0..20 {
+        let mut it = item(&format!("r{i:02}"), 1.0, "2020-01-01T00:00:00Z");
+        it["properties"]["datetime"] = Value::Null;
+        it["properties"]["start_datetime"] = json!(format!("20{:02}-01-01T00:00:00Z", i));
+        it["properties"]["end_datetime"] = json!(format!("20{:02}-12-31T00:00:00Z", i + 2));
+        items.push(it);
+    }
+    let input = ndjson(dir.path(), "in.ndjson", &items);
+    let out = dir.path().join("out.parquet");
+    write_parquet(
+        &[Source::Path(input)],
+        &out,
+        &WriterOptions::default().with_row_group_rows(5),
+    )
+    .unwrap();
+    let mut s = Search::default();
+    s.set_datetime("2006-06-01T00:00:00Z/2006-06-02T00:00:00Z")
+        .unwrap();
+    let r = open(
+        &out,
+        &ReadOptions {
+            search: s,
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(r.row_groups(), (4, 2));
+    let ids: Vec<Value> = r.map(|i| i.unwrap()["id"].clone()).collect();
+    assert_eq!(ids, [json!("r04"), json!("r05"), json!("r06")]);
+}
