@@ -368,7 +368,7 @@ fn in_matrix(check: &str) -> bool {
 }
 
 /// The family of a check outside the matrix: "they write, we read" for the
-/// clients' files, else the check up to its first colon (domain rows are
+/// clients' files, else the check up to its first `": "` (domain rows are
 /// `domain: what`).
 fn family(check: &str) -> String {
     if let Some(what) = check.strip_prefix("we read ") {
@@ -377,9 +377,10 @@ fn family(check: &str) -> String {
         }
         return "they write, we read".to_owned();
     }
-    match check.split_once(':') {
-        Some((head, _)) => head.trim().to_owned(),
-        None => check.to_owned(),
+    // `domain: what` (a colon inside a word, as in `raquet:version`, is not one).
+    match check.split_once(": ") {
+        Some((head, _)) if head.split_whitespace().count() <= 3 => head.trim().to_owned(),
+        _ => check.to_owned(),
     }
 }
 
@@ -597,12 +598,13 @@ Clients: duckdb 2.0.0, geopandas 1.2.0
 | we write: gp_a__to_native_wkb | duckdb 2.0.0 | ok (no geo key) |
 | stac: items round trip | stac-geoparquet 0.8 | skipped: no venv |
 | we read s3://bucket/a.parquet (inspect) | moto S3 server | ok (7 rows) |
+| raquet layout (schema, raquet:version) | pyarrow 26.0.1 | ok |
 ";
 
     #[test]
     fn the_report_is_summarised_per_output_and_client() {
         let rows = parse_report(REPORT);
-        assert_eq!(rows.len(), 8);
+        assert_eq!(rows.len(), 9);
         assert_eq!(rows[1].result, "known issue: pyarrow-null-crs: x | y");
         let md = summarize(REPORT, &rows);
         assert!(
@@ -610,7 +612,7 @@ Clients: duckdb 2.0.0, geopandas 1.2.0
             "{md}"
         );
         assert!(
-            md.contains("8 checks: ok 5, known issue 1, skipped 1, FAILED 1."),
+            md.contains("9 checks: ok 6, known issue 1, skipped 1, FAILED 1."),
             "{md}"
         );
         assert!(
@@ -632,6 +634,10 @@ Clients: duckdb 2.0.0, geopandas 1.2.0
             "{md}"
         );
         assert!(md.contains("### Other checks"), "{md}");
+        assert!(
+            md.contains("| raquet layout (schema, raquet:version) | pyarrow 26.0.1 | ok 1 |"),
+            "{md}"
+        );
         assert!(
             !md.contains("| we write"),
             "matrix rows are not repeated: {md}"
