@@ -97,6 +97,10 @@ pub struct ExportArgs {
     /// ATL03: one row per extent, photons as a list of structs.
     #[arg(long)]
     pub compact: bool,
+    /// Sort the rows: `time`, or `hilbert` (spatially); bounded memory
+    /// (sorted runs spilled to temporary files). Default: arrival order.
+    #[arg(long, value_name = "ORDER")]
+    pub sort: Option<String>,
     /// Rows per row group (default: SlideRule's 64 MiB budget for the record).
     #[arg(long, value_name = "N")]
     pub row_group_rows: Option<usize>,
@@ -166,6 +170,10 @@ fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
     options.covering = args.covering;
     options.compact_atl03 = args.compact;
     options.max_rows_in_group = args.row_group_rows;
+    if let Some(by) = &args.sort {
+        options.sort =
+            Some(sliderule_export::sort::SortBy::parse(by).map_err(|e| Unreadable(e.to_string()))?);
+    }
     let kind = match args.record {
         RecordArg::Atl06 => RecordKind::Atl06,
         RecordArg::Atl08 => RecordKind::Atl08,

@@ -181,6 +181,49 @@ fn csv_input_and_atl03() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["rows"], 30);
     assert_eq!(v["format"], "geoparquet");
+    // Sorted by time (the input is already in time order) and spatially.
+    for order in ["time", "hilbert"] {
+        let o = geoquet(
+            dir.path(),
+            &[
+                "sliderule",
+                "export",
+                "--record",
+                "atl03",
+                "--sort",
+                order,
+                "--row-group-rows",
+                "7",
+                "--input",
+                "photons.csv",
+                "--output-json",
+                r#"{"path": "sorted.parquet"}"#,
+                "--json",
+            ],
+        );
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            (v["rows"].as_u64(), v["row_groups"].as_u64()),
+            (Some(30), Some(5))
+        );
+    }
+    let o = geoquet(
+        dir.path(),
+        &[
+            "sliderule",
+            "export",
+            "--record",
+            "atl03",
+            "--sort",
+            "size",
+            "--input",
+            "photons.csv",
+            "--output-json",
+            r#"{"path": "x.parquet"}"#,
+        ],
+    );
+    assert_eq!(code(&o), 2);
     // Compact layout: one row per extent.
     let o = geoquet(
         dir.path(),

@@ -27,6 +27,7 @@ use crate::metadata::{
 };
 use crate::output::{Format, OutputParams};
 use crate::records::{ColumnBuffer, Record, RecordKind};
+use crate::sort::{SortBy, Spill};
 
 /// How to build the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +50,10 @@ pub struct ExportOptions {
     pub output: Option<OutputParams>,
     /// Rows per row group; `None`: SlideRule's budget for the record kind.
     pub max_rows_in_group: Option<usize>,
+    /// Sort the rows (by time or along a Hilbert curve) with bounded memory:
+    /// sorted runs are spilled to temporary files and merged at the end.
+    /// `None`: arrival order, as SlideRule writes.
+    pub sort: Option<SortBy>,
 }
 
 impl Default for ExportOptions {
@@ -62,6 +67,7 @@ impl Default for ExportOptions {
             request: None,
             output: None,
             max_rows_in_group: None,
+            sort: None,
         }
     }
 }
@@ -152,6 +158,8 @@ pub struct Exporter<W: Write + Send> {
     groups: usize,
     /// Geometry accounting for the improved `geo` (None in compat or plain mode).
     geo: Option<GeoAccount>,
+    /// Sorted runs waiting for the final merge (with `sort`).
+    spill: Option<Spill>,
 }
 
 /// The data's bbox, for a `geo` computed from the data (GeoParquet 1.1).
@@ -396,6 +404,10 @@ impl<W: Write + Send> Exporter<W> {
                 Sink::Csv(w)
             }
         };
+        let spill = match options.sort {
+            Some(by) => Some(Spill::new(&schema, by)?),
+            None => None,
+        };
         let max_rows = options
             .max_rows_in_group
             .unwrap_or_else(|| kind.max_rows_in_group())
@@ -411,6 +423,7 @@ impl<W: Write + Send> Exporter<W> {
             groups: 0,
             options,
             geo: geo_account,
+            spill,
         })
     }
 
@@ -459,17 +472,48 @@ impl<W: Write + Send> Exporter<W> {
         }
         let batch = self.take_batch()?;
         let rows = batch.num_rows();
-        match self.sink.as_mut() {
-            Some(Sink::Parquet(writer)) => {
-                writer.write(&batch)?;
-                writer.flush()?;
-            }
-            Some(Sink::Feather(w)) => w.write(&batch)?,
-            Some(Sink::Csv(w)) => write_csv(w, &batch)?,
-            None => {}
-        }
         self.rows += rows as u64;
+        if let Some(spill) = self.spill.as_mut() {
+            // Sorted output: row groups are cut when the runs are merged.
+            return spill.add_run(&batch);
+        }
+        if let Some(sink) = self.sink.as_mut() {
+            write_batch(sink, &batch, true)?;
+        }
         self.groups += 1;
+        Ok(())
+    }
+
+    /// Merges the sorted runs into the sink, one row group per `max_rows` rows.
+    fn merge_runs(&mut self) -> Result<()> {
+        let (Some(spill), Some(sink)) = (self.spill.take(), self.sink.as_mut()) else {
+            return Ok(());
+        };
+        let max_rows = self.max_rows;
+        let mut in_group = 0usize;
+        let mut groups = 0usize;
+        spill.merge(|batch| {
+            let mut at = 0;
+            while at < batch.num_rows() {
+                let n = (max_rows - in_group).min(batch.num_rows() - at);
+                in_group += n;
+                let end = in_group >= max_rows;
+                write_batch(sink, &batch.slice(at, n), end)?;
+                if end {
+                    groups += 1;
+                    in_group = 0;
+                }
+                at += n;
+            }
+            Ok(())
+        })?;
+        if in_group > 0 {
+            if let Sink::Parquet(w) = sink {
+                w.flush()?;
+            }
+            groups += 1;
+        }
+        self.groups = groups;
         Ok(())
     }
 
@@ -503,6 +547,7 @@ impl<W: Write + Send> Exporter<W> {
     /// Writes the last row group and the footer; returns what was written.
     pub fn finish(mut self) -> Result<ExportSummary> {
         self.flush()?;
+        self.merge_runs()?;
         let mut keys = self.keys.clone();
         match self.sink.take() {
             Some(Sink::Parquet(mut writer)) => {
@@ -531,6 +576,25 @@ impl<W: Write + Send> Exporter<W> {
             sidecar,
         })
     }
+}
+
+/// Writes a batch; `end_group` closes the Parquet row group after it.
+fn write_batch<W: Write + Send>(
+    sink: &mut Sink<W>,
+    batch: &RecordBatch,
+    end_group: bool,
+) -> Result<()> {
+    match sink {
+        Sink::Parquet(writer) => {
+            writer.write(batch)?;
+            if end_group {
+                writer.flush()?;
+            }
+        }
+        Sink::Feather(w) => w.write(batch)?,
+        Sink::Csv(w) => write_csv(w, batch)?,
+    }
+    Ok(())
 }
 
 /// Longitudes and latitudes of the buffered rows.

@@ -12,6 +12,7 @@ pub mod records;
 #[cfg(feature = "aws")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
 pub mod s3;
+pub mod sort;
 pub mod stream;
 pub mod time;
 

@@ -338,3 +338,68 @@ async fn async_framing_equals_sync_framing() {
     .unwrap();
     assert_eq!(sync_out, async_out);
 }
+
+#[test]
+fn sorted_exports_hold_every_row_in_order() {
+    use sliderule_export::sort::SortBy;
+    let tmp = tempfile::tempdir().unwrap();
+    // Extents in reverse time order, so arrival order is far from sorted.
+    let mut extents = atl03_extents(300);
+    extents.reverse();
+    let total: usize = extents.iter().map(|e| e.photons.len()).sum();
+    for (by, format) in [
+        (SortBy::Time, Format::GeoParquet),
+        (SortBy::Time, Format::Parquet),
+        (SortBy::Hilbert, Format::GeoParquet),
+        (SortBy::Hilbert, Format::Feather),
+    ] {
+        let path = tmp
+            .path()
+            .join(format!("sorted_{by:?}.{}", format.as_str()));
+        let options = ExportOptions {
+            format,
+            sort: Some(by),
+            max_rows_in_group: Some(500),
+            ..ExportOptions::default()
+        };
+        let s = export_to_path(&path, extents.iter().cloned().map(Ok), options).unwrap();
+        assert_eq!(s.rows as usize, total);
+        if format == Format::Feather {
+            let reader =
+                arrow_ipc::reader::FileReader::try_new(std::fs::File::open(&path).unwrap(), None)
+                    .unwrap();
+            let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+            assert_eq!(rows, total);
+            continue;
+        }
+        let r = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        assert_eq!(r.metadata().num_row_groups(), total.div_ceil(500));
+        assert_eq!(s.row_groups, total.div_ceil(500));
+        let (_, batches) = read_batches(&path);
+        let mut times = Vec::new();
+        for b in &batches {
+            let t = b
+                .column_by_name("time")
+                .unwrap()
+                .as_primitive::<arrow_array::types::TimestampNanosecondType>();
+            times.extend(t.values().iter().copied());
+        }
+        assert_eq!(times.len(), total);
+        let mut expected: Vec<i64> = extents
+            .iter()
+            .flat_map(|e| e.photons.iter().map(|p| p.time))
+            .collect();
+        expected.sort_unstable();
+        if by == SortBy::Time {
+            assert!(times == expected, "not sorted by time");
+        } else {
+            let mut got = times.clone();
+            got.sort_unstable();
+            assert!(got == expected, "rows lost or duplicated");
+        }
+        assert!(key(&path, "sliderule").is_some() && key(&path, "pandas").is_some());
+        if format == Format::GeoParquet {
+            assert!(geoparquet_io::validate_footer(&path).unwrap().is_valid());
+        }
+    }
+}
