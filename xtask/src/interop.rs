@@ -609,8 +609,13 @@ fn check_with_geoquet(geoquet: &Path, w: &Written) -> anyhow::Result<GeoquetResu
             if findings.is_empty() {
                 problems.push(problem("validate:exit", format!("validate exit {code}")));
             }
+            // Errors are what made it invalid; warnings are only noted.
             for (c, s, m) in findings {
-                problems.push(problem(c.clone(), format!("validate {s} {c}: {m}")));
+                if s == "error" {
+                    problems.push(problem(c.clone(), format!("validate {s} {c}: {m}")));
+                } else {
+                    notes.push(format!("{s} {c}"));
+                }
             }
         }
         _ => problems.push(problem(

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use sliderule_export::input::{
+use geoquet::sliderule::input::{
     Row, atl03_from_rows, atl06_from_row, atl08_from_row, csv_rows, ndjson_rows,
 };
-use sliderule_export::output::{Destination, ParseOptions};
-use sliderule_export::{
+use geoquet::sliderule::output::{Destination, ParseOptions};
+use geoquet::sliderule::{
     Compat, Delivery, ExportOptions, Exported, OutputParams, Record, RecordKind, export,
 };
 
@@ -134,7 +134,7 @@ pub(crate) fn run(cli: &Cli, args: &SlideRuleArgs, out: &mut dyn Write) -> anyho
     }
 }
 
-fn rows(input: &str) -> anyhow::Result<Box<dyn Iterator<Item = sliderule_export::Result<Row>>>> {
+fn rows(input: &str) -> anyhow::Result<Box<dyn Iterator<Item = geoquet::sliderule::Result<Row>>>> {
     if input == "-" {
         let stdin = std::io::stdin();
         return Ok(Box::new(ndjson_rows(BufReader::new(stdin))));
@@ -172,7 +172,7 @@ fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
     options.max_rows_in_group = args.row_group_rows;
     if let Some(by) = &args.sort {
         options.sort =
-            Some(sliderule_export::sort::SortBy::parse(by).map_err(|e| Unreadable(e.to_string()))?);
+            Some(geoquet::sliderule::sort::SortBy::parse(by).map_err(|e| Unreadable(e.to_string()))?);
     }
     let kind = match args.record {
         RecordArg::Atl06 => RecordKind::Atl06,
@@ -230,11 +230,11 @@ fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
 }
 
 fn run_kind<R: Record>(
-    records: impl Iterator<Item = sliderule_export::Result<R>>,
+    records: impl Iterator<Item = geoquet::sliderule::Result<R>>,
     params: &OutputParams,
     options: ExportOptions,
     sink: Option<&mut dyn Write>,
-) -> sliderule_export::Result<Exported> {
+) -> geoquet::sliderule::Result<Exported> {
     export(records, params, options, sink)
 }
 
@@ -292,10 +292,10 @@ fn report(
 
 fn run_decode(cli: &Cli, args: &DecodeArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let decoded = if args.input == "-" {
-        sliderule_export::stream::decode(std::io::stdin().lock())
+        geoquet::sliderule::stream::decode(std::io::stdin().lock())
     } else {
         let f = File::open(&args.input).map_err(|e| Unreadable(format!("{}: {e}", args.input)))?;
-        sliderule_export::stream::decode(BufReader::with_capacity(1 << 20, f))
+        geoquet::sliderule::stream::decode(BufReader::with_capacity(1 << 20, f))
     }
     .map_err(|e| Unreadable(e.to_string()))?;
     let mut written = Vec::new();
@@ -359,7 +359,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 fn run_upload(cli: &Cli, args: &UploadArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    use sliderule_export::s3::{S3Target, UploadOptions, upload_file_blocking};
+    use geoquet::sliderule::s3::{S3Target, UploadOptions, upload_file_blocking};
     let parsed = OutputParams::parse(&args.output_json, ParseOptions::default())
         .map_err(|e| Unreadable(e.to_string()))?;
     let target = S3Target::from_params(&parsed.params).map_err(|e| Unreadable(e.to_string()))?;
