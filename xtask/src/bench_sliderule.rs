@@ -23,6 +23,7 @@ const VARIANTS: &[(&str, &str)] = &[
     ("plain", "plain `ArrowWriter`, same columns (baseline)"),
     ("ours", "sliderule-export GeoParquet (`geo` 1.1 with bbox)"),
     ("ours-compat", "sliderule-export `--compat sliderule-4.20`"),
+    ("ours-sorted", "sliderule-export GeoParquet, `--sort hilbert` (runs spilled and merged)"),
 ];
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -46,7 +47,14 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let python = crate::interop::ensure_venv(&root)?;
     let runner = root.join("xtask/bench/runner.py");
     let status = cargo()
-        .args(["build", "--release", "-p", "sliderule-export", "--example", "atl03_bench"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "sliderule-export",
+            "--example",
+            "atl03_bench",
+        ])
         .status()
         .context("building the atl03_bench example")?;
     if !status.success() {
@@ -67,7 +75,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
                 out.clone().into(),
             ];
             let s = measure(&python, &runner, &cmd)?;
-            println!("  run {} {mode}: {:.2} s, {:.0} MB", round + 1, s.wall, s.rss_mb);
+            println!(
+                "  run {} {mode}: {:.2} s, {:.0} MB",
+                round + 1,
+                s.wall,
+                s.rss_mb
+            );
             sizes[i] = std::fs::metadata(&out).map_or(0, |m| m.len());
             samples[i].push(s);
         }
@@ -78,7 +91,10 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         md,
         "## SlideRule export (`cargo xtask bench sliderule`)\n\n{rows} ATL03 photon rows (seeded extents of 1–200 photons, flattened, 23 columns with a WKB `geometry`), Snappy, one row group per 645,277 rows; generation included in every variant. Median of {runs} alternating runs; peak RSS of the whole process.\n"
     );
-    let _ = writeln!(md, "| variant | wall (s) | vs plain | peak RSS (MB) | file (MB) |");
+    let _ = writeln!(
+        md,
+        "| variant | wall (s) | vs plain | peak RSS (MB) | file (MB) |"
+    );
     let _ = writeln!(md, "|---|---:|---:|---:|---:|");
     for (i, (_, label)) in VARIANTS.iter().enumerate() {
         let wall = median(samples[i].iter().map(|s| s.wall).collect());

@@ -3,8 +3,8 @@
 //! written by a plain `ArrowWriter` (`plain`), both Snappy with one row group
 //! per 645,277 rows. Used by `cargo xtask bench sliderule`.
 //!
-//! Usage: `atl03_bench ours|ours-compat|plain ROWS OUT` (`ours-compat`: the
-//! `sliderule-4.20` metadata, no bbox accounting).
+//! Usage: `atl03_bench ours|ours-compat|ours-sorted|plain ROWS OUT` (`ours-compat`:
+//! the `sliderule-4.20` metadata, no bbox accounting; `ours-sorted`: Hilbert order).
 #![allow(clippy::print_stdout)]
 
 use std::sync::Arc;
@@ -151,18 +151,22 @@ fn plain_batch(group: &[Atl03Extent], schema: &arrow_schema::SchemaRef) -> Recor
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(mode), Some(rows), Some(out)) = (args.get(1), args.get(2), args.get(3)) else {
-        return Err("usage: atl03_bench ours|ours-compat|plain ROWS OUT".into());
+        return Err("usage: atl03_bench ours|ours-compat|ours-sorted|plain ROWS OUT".into());
     };
     let rows: usize = rows.parse()?;
     let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(out)?);
     let budget = RecordKind::Atl03.max_rows_in_group();
     match mode.as_str() {
-        "ours" | "ours-compat" => {
+        "ours" | "ours-compat" | "ours-sorted" => {
             let compat = mode == "ours-compat";
             let options = if compat {
                 ExportOptions::default().with_compat(sliderule_export::Compat::SlideRule4_20)
             } else {
                 ExportOptions::default()
+            };
+            let options = ExportOptions {
+                sort: (mode == "ours-sorted").then_some(sliderule_export::sort::SortBy::Hilbert),
+                ..options
             };
             let mut ex = Exporter::try_new(file, RecordKind::Atl03, options)?;
             for e in extents(rows) {
