@@ -3,8 +3,8 @@
 //! external merge sort whose memory is capped.
 //!
 //! 1. Runs: input batches are buffered until a share of the memory cap is
-//!    used, ordered by key and spilled to a temporary Parquet file (LZ4, small
-//!    row groups). A file that fits in one run is never spilled.
+//!    used, ordered by key and spilled to a temporary Arrow IPC file (batches
+//!    of 8192 rows). A file that fits in one run is never spilled.
 //! 2. Merge: the runs are read back a small batch at a time and merged by key
 //!    into the GeoParquet writer (stable: equal keys keep input order).
 //!
@@ -21,10 +21,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use geoparquet_meta::{BoundingBox, Crs, GeoParquetMetadata};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
 use crate::geometry::wkb_info;
@@ -239,7 +236,7 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
             )?
         }
         None => {
-            let merge = Merge::new(&runs, &schema, batch_rows, options.memory)?;
+            let merge = Merge::new(&runs, &schema, batch_rows)?;
             write_file(output, schema, merge, Some(&input_meta), &writer)?
         }
     };
@@ -767,7 +764,8 @@ fn for_sorted(
 /// The name of the key column in spilled runs.
 const KEY_COLUMN: &str = "__geoquet_sort_key";
 
-/// Writes one sorted run (with its key column) to `path`.
+/// Writes one sorted run (with its key column) to `path` as an Arrow IPC
+/// file: no encoding or compression, the merge reads it back batch by batch.
 fn spill_run(parts: Vec<(RecordBatch, Keys)>, schema: &SchemaRef, path: &Path) -> Result<()> {
     let Some(first) = parts.first() else {
         return Ok(());
@@ -776,17 +774,11 @@ fn spill_run(parts: Vec<(RecordBatch, Keys)>, schema: &SchemaRef, path: &Path) -
     let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
     fields.push(Arc::new(Field::new(KEY_COLUMN, key_type, false)));
     let run_schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    let props = WriterProperties::builder()
-        .set_compression(Compression::LZ4_RAW)
-        .set_dictionary_enabled(false)
-        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
-        .set_max_row_group_row_count(Some(16_384))
-        .build();
     let file = File::create(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let mut w = ArrowWriter::try_new(file, run_schema.clone(), Some(props))?;
+    let mut w = arrow_ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), &run_schema)?;
     for_sorted(&parts, 8192, |batch, keys| {
         let mut cols = batch.columns().to_vec();
         cols.push(keys.to_array());
@@ -795,13 +787,13 @@ fn spill_run(parts: Vec<(RecordBatch, Keys)>, schema: &SchemaRef, path: &Path) -
         Ok(())
     })?;
     drop(parts);
-    w.close()?;
+    w.finish()?;
     Ok(())
 }
 
 /// One run being merged.
 struct RunCursor {
-    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    reader: arrow_ipc::reader::FileReader<std::io::BufReader<File>>,
     /// Index of the current batch in `Merge::batches`.
     slot: usize,
     keys: Keys,
@@ -818,14 +810,7 @@ struct Merge {
 }
 
 impl Merge {
-    fn new(
-        runs: &[tempfile::NamedTempFile],
-        schema: &SchemaRef,
-        rows: usize,
-        memory: usize,
-    ) -> Result<Self> {
-        // Small reads when there are many runs, so that k buffers fit.
-        let per_run = (memory / 3 / runs.len().max(1)).max(1 << 16);
+    fn new(runs: &[tempfile::NamedTempFile], schema: &SchemaRef, rows: usize) -> Result<Self> {
         let mut m = Self {
             runs: Vec::new(),
             heap: BinaryHeap::new(),
@@ -838,17 +823,8 @@ impl Merge {
                 path: run.path().to_path_buf(),
                 source,
             })?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-            let row_bytes = (builder.metadata().file_metadata().num_rows().max(1) as usize).max(1);
-            let total: i64 = builder
-                .metadata()
-                .row_groups()
-                .iter()
-                .map(|r| r.total_byte_size())
-                .sum();
-            let avg = (usize::try_from(total).unwrap_or(0) / row_bytes).max(1);
-            let batch_rows = (per_run / avg).clamp(64, 8192);
-            let reader = builder.with_batch_size(batch_rows).build()?;
+            let reader =
+                arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)?;
             m.runs.push(RunCursor {
                 reader,
                 slot: 0,
