@@ -29,7 +29,7 @@ fn number_f64(f: f64) -> Value {
 }
 
 fn explicit(f: &Field) -> bool {
-    f.metadata().get(NULLS_KEY).is_some_and(|v| v == "explicit")
+    !f.metadata().is_empty() && f.metadata().get(NULLS_KEY).is_some_and(|v| v == "explicit")
 }
 
 fn unit_nanos(unit: TimeUnit) -> i128 {
@@ -71,7 +71,7 @@ fn value(a: &dyn Array, i: usize, f: &Field, ours: bool) -> Result<Value, String
                 DataType::LargeUtf8 => a.as_string::<i64>().value(i),
                 _ => a.as_string_view().value(i),
             };
-            if f.metadata().contains_key(JSON_KEY) {
+            if !f.metadata().is_empty() && f.metadata().contains_key(JSON_KEY) {
                 serde_json::from_str(s).map_err(|e| format!("bad JSON text: {e}"))?
             } else {
                 Value::String(s.to_owned())
@@ -91,9 +91,9 @@ fn value(a: &dyn Array, i: usize, f: &Field, ours: bool) -> Result<Value, String
                 .map(|p| p.value(i))
                 .or_else(|| timestamp_value(a, i))
                 .ok_or("unreadable timestamp")?;
-            let digits = f
-                .metadata()
-                .get(DIGITS_KEY)
+            let digits = (!f.metadata().is_empty())
+                .then(|| f.metadata().get(DIGITS_KEY))
+                .flatten()
                 .and_then(|d| d.parse().ok())
                 .unwrap_or(0);
             Value::String(datetime::format(i128::from(v) * unit_nanos(*unit), digits))
@@ -109,11 +109,20 @@ fn value(a: &dyn Array, i: usize, f: &Field, ours: bool) -> Result<Value, String
         }
         DataType::List(child) => {
             let l = a.as_list::<i32>();
-            list(&l.value(i), child, ours)?
+            let o = l.value_offsets();
+            let (start, end) = (o[i], o[i + 1]);
+            list_range(l.values(), start as usize..end as usize, child, ours)?
         }
         DataType::LargeList(child) => {
             let l = a.as_list::<i64>();
-            list(&l.value(i), child, ours)?
+            let o = l.value_offsets();
+            let (start, end) = (o[i], o[i + 1]);
+            list_range(
+                l.values(),
+                usize::try_from(start).unwrap_or(0)..usize::try_from(end).unwrap_or(0),
+                child,
+                ours,
+            )?
         }
         DataType::FixedSizeList(child, _) => {
             let l = a.as_fixed_size_list();
@@ -181,6 +190,24 @@ fn timestamp_value(a: &dyn Array, i: usize) -> Option<i64> {
             a.as_primitive_opt::<TimestampNanosecondType>()
                 .map(|p| p.value(i))
         })
+}
+
+/// Elements `range` of a list's child array (no slicing, no allocation of arrays).
+fn list_range(
+    values: &ArrayRef,
+    range: std::ops::Range<usize>,
+    child: &Field,
+    ours: bool,
+) -> Result<Value, String> {
+    let mut out = Vec::with_capacity(range.len());
+    for j in range {
+        if values.is_null(j) {
+            out.push(Value::Null);
+        } else {
+            out.push(value(values.as_ref(), j, child, ours)?);
+        }
+    }
+    Ok(Value::Array(out))
 }
 
 fn list(values: &ArrayRef, child: &Field, ours: bool) -> Result<Value, String> {
