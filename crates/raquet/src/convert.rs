@@ -425,14 +425,15 @@ pub fn geotiff_to_raquet(
             src.height,
             opts.resampling,
         );
-        let window = SourceWindow {
+        let window = SourceWindow::masked(
             alpha,
-            r0: sr0,
-            width: src.width as usize,
-            height: src.height as usize,
-            rows: src.read_rows(sr0, sr1)?,
-            end: sr1,
-        };
+            sr0,
+            sr1,
+            src.width as usize,
+            src.height as usize,
+            src.read_rows(sr0, sr1)?,
+            &ctx.info,
+        );
         let (bands_ref, info_ref) = (&ctx.bands, &ctx.info);
         let prepared = par_map((x0..=x1).collect(), threads, |tx| {
             let coords = tile_coords(&tr, max_zoom, tx, ty, bs);
@@ -683,8 +684,6 @@ fn tile_coords(tr: &Transformer, z: u8, x: u32, y: u32, bs: u32) -> Vec<(f64, f6
 
 /// Rows `r0..end` of the source, every band, full width.
 struct SourceWindow {
-    /// The alpha band, whose zero masks the other bands (as GDAL's warper does).
-    alpha: Option<usize>,
     r0: u32,
     end: u32,
     width: usize,
@@ -693,9 +692,45 @@ struct SourceWindow {
 }
 
 impl SourceWindow {
-    /// Valid value of `band` at integer `(col, row)`, `None` outside or nodata.
+    /// A window whose invalid samples (nodata, non-finite, or masked by a zero alpha)
+    /// are NaN, decided once per sample rather than once per kernel tap.
+    #[allow(clippy::too_many_arguments)]
+    fn masked(
+        alpha: Option<usize>,
+        r0: u32,
+        end: u32,
+        width: usize,
+        height: usize,
+        mut rows: Vec<Vec<f64>>,
+        info: &[BandInfo],
+    ) -> Self {
+        let alpha_zero: Option<Vec<bool>> = alpha
+            .and_then(|a| rows.get(a))
+            .map(|r| r.iter().map(|v| *v == 0.0).collect());
+        for (b, band) in rows.iter_mut().enumerate() {
+            let nodata = info.get(b).and_then(|i| i.nodata);
+            let mask = alpha_zero.as_ref().filter(|_| Some(b) != alpha);
+            for (i, v) in band.iter_mut().enumerate() {
+                if !v.is_finite()
+                    || nodata == Some(*v)
+                    || mask.is_some_and(|m| m.get(i) == Some(&true))
+                {
+                    *v = f64::NAN;
+                }
+            }
+        }
+        SourceWindow {
+            r0,
+            end,
+            width,
+            height,
+            rows,
+        }
+    }
+
+    /// Valid value of `band` at integer `(col, row)`, `None` outside or invalid.
     #[inline]
-    fn get(&self, band: usize, col: i64, row: i64, info: &BandInfo) -> Option<f64> {
+    fn get(&self, band: usize, col: i64, row: i64, _info: &BandInfo) -> Option<f64> {
         if col < 0
             || row < i64::from(self.r0)
             || row >= i64::from(self.end)
@@ -705,23 +740,7 @@ impl SourceWindow {
         }
         let i = (row - i64::from(self.r0)) as usize * self.width + col as usize;
         let v = *self.rows.get(band)?.get(i)?;
-        if !v.is_finite() {
-            return None;
-        }
-        if let Some(a) = self.alpha
-            && a != band
-            && self
-                .rows
-                .get(a)
-                .and_then(|r| r.get(i))
-                .is_some_and(|al| *al == 0.0)
-        {
-            return None;
-        }
-        match info.nodata {
-            Some(n) if n == v => None,
-            _ => Some(v),
-        }
+        (!v.is_nan()).then_some(v)
     }
 
     fn inside(&self, c: f64, r: f64) -> bool {
@@ -807,10 +826,20 @@ fn warp(
         }
         return;
     }
+    let spline = rs == Resampling::CubicSpline;
+    let cubic = matches!(rs, Resampling::Cubic | Resampling::CubicSpline);
     for (p, &(c, r)) in coords.iter().enumerate() {
         if !c.is_finite() || !r.is_finite() || !win.inside(c, r) {
             continue;
         }
+        // The cubic taps and weights, once per pixel for every band.
+        let kernel = cubic.then(|| {
+            let (x, y) = (c - 0.5, r - 0.5);
+            let (fx0, fy0) = (x.floor(), y.floor());
+            let (fx, fy) = (x - fx0, y - fy0);
+            let w = |f: f64| [-1.0, 0.0, 1.0, 2.0].map(|d: f64| cubic_weight(d - f, spline));
+            (fx0 as i64, fy0 as i64, w(fx), w(fy))
+        });
         for (b, bi) in info.iter().enumerate() {
             let rs = if bi.categorical && !matches!(rs, Resampling::Nearest | Resampling::Mode) {
                 Resampling::Nearest
@@ -821,22 +850,17 @@ fn warp(
                 Resampling::Nearest => win.get(b, c.floor() as i64, r.floor() as i64, bi),
                 Resampling::Bilinear => bilinear(win, b, bi, c, r),
                 Resampling::Cubic | Resampling::CubicSpline => {
-                    let spline = rs == Resampling::CubicSpline;
-                    let (x, y) = (c - 0.5, r - 0.5);
-                    let (ix, iy) = (x.floor(), y.floor());
-                    let (fx, fy) = (x - ix, y - iy);
+                    let Some((ix, iy, wx, wy)) = kernel else {
+                        continue;
+                    };
                     let mut acc = 0.0;
                     let mut wsum = 0.0;
                     let mut complete = true;
-                    for dy in -1i64..=2 {
-                        let wy = cubic_weight(dy as f64 - fy, spline);
-                        for dx in -1i64..=2 {
-                            let w = wy * cubic_weight(dx as f64 - fx, spline);
-                            if w == 0.0 {
-                                continue;
-                            }
-                            let col = (ix as i64 + dx).clamp(0, win.width as i64 - 1);
-                            let row = (iy as i64 + dy).clamp(0, win.height as i64 - 1);
+                    for (dy, wy) in wy.iter().enumerate() {
+                        let row = (iy + dy as i64 - 1).clamp(0, win.height as i64 - 1);
+                        for (dx, wx) in wx.iter().enumerate() {
+                            let w = wy * wx;
+                            let col = (ix + dx as i64 - 1).clamp(0, win.width as i64 - 1);
                             match win.get(b, col, row, bi) {
                                 Some(v) => {
                                     acc += w * v;
@@ -1123,36 +1147,56 @@ fn prepare(
 
 /// The blobs of one tile: one per band (sequential) or one `pixels` blob.
 fn encode(opts: &ConvertOptions, bands: &[Band], data: &TileData) -> Vec<Vec<u8>> {
-    let pixels: Vec<Pixels> = data
-        .iter()
-        .zip(bands)
-        .map(|(v, band)| {
-            let fill = band.nodata.unwrap_or(0.0);
-            let vals: Vec<f64> = v
-                .iter()
-                .map(|x| if x.is_nan() { fill } else { *x })
-                .collect();
-            Pixels::from_f64(band.band_type, &vals)
-        })
-        .collect();
     let compress = |raw: Vec<u8>| match opts.compression {
         Compression::Gzip => blob::gzip(&raw, opts.gzip_level),
         _ => raw,
     };
+    let n = data.first().map_or(0, Vec::len);
     match opts.layout {
-        BandLayout::Sequential => pixels.iter().map(|p| compress(p.to_le_bytes())).collect(),
+        BandLayout::Sequential => data
+            .iter()
+            .zip(bands)
+            .map(|(v, band)| {
+                let mut raw = Vec::with_capacity(n * band.band_type.size());
+                let fill = band.nodata.unwrap_or(0.0);
+                for x in v {
+                    put_sample(band.band_type, if x.is_nan() { fill } else { *x }, &mut raw);
+                }
+                compress(raw)
+            })
+            .collect(),
         BandLayout::Interleaved => {
-            let per: Vec<Vec<u8>> = pixels.iter().map(Pixels::to_le_bytes).collect();
-            let sizes: Vec<usize> = pixels.iter().map(|p| p.band_type().size()).collect();
-            let n = pixels.first().map_or(0, Pixels::len);
-            let mut raw = Vec::with_capacity(per.iter().map(Vec::len).sum());
+            let stride: usize = bands.iter().map(|b| b.band_type.size()).sum();
+            let mut raw = Vec::with_capacity(n * stride);
             for i in 0..n {
-                for (bytes, s) in per.iter().zip(&sizes) {
-                    raw.extend_from_slice(&bytes[i * s..(i + 1) * s]);
+                for (v, band) in data.iter().zip(bands) {
+                    let x = v.get(i).copied().unwrap_or(f64::NAN);
+                    let fill = band.nodata.unwrap_or(0.0);
+                    put_sample(band.band_type, if x.is_nan() { fill } else { x }, &mut raw);
                 }
             }
             vec![compress(raw)]
         }
+    }
+}
+
+/// Appends one sample of type `t` (already quantised) in little-endian order.
+#[inline]
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn put_sample(t: crate::BandType, v: f64, out: &mut Vec<u8>) {
+    use crate::BandType as T;
+    match t {
+        T::Uint8 => out.push(v as u8),
+        T::Int8 => out.extend_from_slice(&(v as i8).to_le_bytes()),
+        T::Uint16 => out.extend_from_slice(&(v as u16).to_le_bytes()),
+        T::Int16 => out.extend_from_slice(&(v as i16).to_le_bytes()),
+        T::Uint32 => out.extend_from_slice(&(v as u32).to_le_bytes()),
+        T::Int32 => out.extend_from_slice(&(v as i32).to_le_bytes()),
+        T::Uint64 => out.extend_from_slice(&(v as u64).to_le_bytes()),
+        T::Int64 => out.extend_from_slice(&(v as i64).to_le_bytes()),
+        T::Float16 => out.extend_from_slice(&half::f16::from_f64(v).to_le_bytes()),
+        T::Float32 => out.extend_from_slice(&(v as f32).to_le_bytes()),
+        T::Float64 => out.extend_from_slice(&v.to_le_bytes()),
     }
 }
 
