@@ -10,9 +10,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use geoparquet_io::meta::{BoundingBox, Encoding, GeoParquetMetadata};
 use geoparquet_io::reader::GeoParquetReaderExt;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
 use serde_json::{Map, Value};
@@ -231,9 +229,9 @@ impl Default for ReadOptions {
 
 /// Items of a stac-geoparquet file, one at a time (a batch is decoded at once).
 pub struct ItemReader {
-    inner: ParquetRecordBatchReader,
+    /// Batches read, decompressed and prepared on a thread of their own.
+    inner: geoparquet_io::pipeline::Prefetch<Result<RecordBatch>>,
     decode: DecodeOptions,
-    native: Vec<(String, geoparquet_io::meta::GeometryType)>,
     file: String,
     metadata: StacMetadata,
     search: Search,
@@ -265,32 +263,35 @@ impl ItemReader {
     pub fn row_groups(&self) -> (usize, usize) {
         (self.row_groups_total, self.row_groups_read)
     }
+}
 
-    fn prepare(&self, batch: RecordBatch) -> Result<RecordBatch> {
-        let schema = batch.schema();
-        let mut fields: Vec<Field> = Vec::with_capacity(schema.fields().len());
-        let mut cols: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-        for (f, c) in schema.fields().iter().zip(batch.columns()) {
-            if let Some((_, t)) = self.native.iter().find(|(n, _)| n == f.name()) {
-                let wkb = geoparquet_io::native::to_wkb(c.as_ref(), *t, f.name())?;
-                fields.push(Field::new(f.name(), DataType::Binary, true));
-                cols.push(Arc::new(wkb));
-                continue;
-            }
-            if let DataType::Dictionary(_, value) = f.data_type() {
-                let c = arrow_cast::cast(c.as_ref(), value)?;
-                fields.push(
-                    Field::new(f.name(), value.as_ref().clone(), true)
-                        .with_metadata(f.metadata().clone()),
-                );
-                cols.push(c);
-                continue;
-            }
-            fields.push(f.as_ref().clone());
-            cols.push(c.clone());
+fn prepare(
+    native: &[(String, geoparquet_io::meta::GeometryType)],
+    batch: RecordBatch,
+) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let mut fields: Vec<Field> = Vec::with_capacity(schema.fields().len());
+    let mut cols: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for (f, c) in schema.fields().iter().zip(batch.columns()) {
+        if let Some((_, t)) = native.iter().find(|(n, _)| n == f.name()) {
+            let wkb = geoparquet_io::native::to_wkb(c.as_ref(), *t, f.name())?;
+            fields.push(Field::new(f.name(), DataType::Binary, true));
+            cols.push(Arc::new(wkb));
+            continue;
         }
-        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
+        if let DataType::Dictionary(_, value) = f.data_type() {
+            let c = arrow_cast::cast(c.as_ref(), value)?;
+            fields.push(
+                Field::new(f.name(), value.as_ref().clone(), true)
+                    .with_metadata(f.metadata().clone()),
+            );
+            cols.push(c);
+            continue;
+        }
+        fields.push(f.as_ref().clone());
+        cols.push(c.clone());
     }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
 }
 
 impl Iterator for ItemReader {
@@ -336,11 +337,7 @@ impl Iterator for ItemReader {
             if let Some((batch, _)) = self.current.take() {
                 self.row += batch.num_rows() as u64;
             }
-            let batch = match self.inner.next()? {
-                Ok(b) => b,
-                Err(e) => return Some(Err(e.into())),
-            };
-            match self.prepare(batch) {
+            match self.inner.next()? {
                 Ok(b) => self.current = Some((b, 0)),
                 Err(e) => return Some(Err(e)),
             }
@@ -511,10 +508,12 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
         })
         .unwrap_or_default();
     let read = groups.len();
-    let inner = builder
+    let batches = builder
         .with_row_groups(groups)
         .with_batch_size(options.batch_rows.max(1))
         .build()?;
+    let prepared = batches.map(move |b| b.map_err(Error::from).and_then(|b| prepare(&native, b)));
+    let inner = geoparquet_io::pipeline::prefetch(prepared, 2);
     Ok(ItemReader {
         inner,
         decode: DecodeOptions {
@@ -522,7 +521,6 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
             empty_assets,
             explicit_nulls,
         },
-        native,
         file: name,
         metadata: stac,
         search: options.search.clone(),
@@ -607,8 +605,8 @@ fn remove_path(v: &mut Value, parts: &[&str]) {
 }
 
 /// Writes the items of a file as NDJSON (one item per line) to `out`, and
-/// returns how many. The file is read and decoded on a second thread while
-/// this one writes JSON; `progress` is called with the items written so far.
+/// returns how many. Parquet pages are read and decompressed on a second
+/// thread while this one decodes items and writes JSON; `progress` is called with the items written so far.
 ///
 /// ```no_run
 /// use stac_geoparquet::{ReadOptions, write_ndjson};
@@ -626,41 +624,129 @@ pub fn write_ndjson<W: std::io::Write>(
     let reader = open(path, options)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
     let io = |e| Error::io("<output>", e);
-    let n = std::thread::scope(|scope| -> Result<u64> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Value>>>(8);
-        scope.spawn(move || {
-            let mut buf = Vec::with_capacity(64);
-            for item in reader {
-                match item {
-                    Ok(v) => {
-                        buf.push(v);
-                        if buf.len() == 64 && tx.send(Ok(std::mem::take(&mut buf))).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
+    let mut n = 0u64;
+    if reader.search.limit.is_some() {
+        for item in reader {
+            serde_json::to_writer(&mut out, &item?).map_err(|e| io(e.into()))?;
+            std::io::Write::write_all(&mut out, b"\n").map_err(io)?;
+            n += 1;
+        }
+    } else {
+        n = parallel_ndjson(reader, &mut out, &mut progress)?;
+    }
+    std::io::Write::flush(&mut out).map_err(io)?;
+    Ok(n)
+}
+
+/// Two workers, each decoding whole batches into NDJSON bytes (values are
+/// made and freed on one thread); this thread writes the bytes in order.
+fn parallel_ndjson<W: std::io::Write>(
+    reader: ItemReader,
+    out: &mut W,
+    progress: &mut Option<&mut dyn FnMut(u64)>,
+) -> Result<u64> {
+    use std::collections::BTreeMap;
+    use std::sync::mpsc::{Receiver, sync_channel};
+    use std::sync::{Arc, Mutex};
+
+    type Job = (u64, u64, RecordBatch);
+    type Done = (u64, Result<(Vec<u8>, u64)>);
+    let ItemReader {
+        inner,
+        decode,
+        search,
+        file,
+        ..
+    } = reader;
+    let (job_tx, job_rx) = sync_channel::<Job>(2);
+    let job_rx: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(job_rx));
+    let (done_tx, done_rx) = sync_channel::<Done>(4);
+    let work = |batch: &RecordBatch, first_row: u64| -> Result<(Vec<u8>, u64)> {
+        let mut buf = Vec::with_capacity(1 << 20);
+        let mut count = 0u64;
+        let mut row = 0;
+        while row < batch.num_rows() {
+            let end = (row + DECODE_ROWS).min(batch.num_rows());
+            let items = items(batch, &decode, row..end).map_err(|message| Error::Parquet {
+                file: file.clone(),
+                message: format!("{message} (row {} of the file)", first_row + row as u64),
+            })?;
+            for item in items {
+                if search.is_empty() || search.matches(&item) {
+                    serde_json::to_writer(&mut buf, &item)
+                        .map_err(|e| Error::Internal(e.to_string()))?;
+                    buf.push(b'\n');
+                    count += 1;
+                }
+            }
+            row = end;
+        }
+        Ok((buf, count))
+    };
+    std::thread::scope(|scope| -> Result<u64> {
+        for rx in [job_rx.clone(), job_rx] {
+            let tx = done_tx.clone();
+            let work = &work;
+            scope.spawn(move || {
+                loop {
+                    let job = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, first_row, batch)) = job else {
+                        return;
+                    };
+                    if tx.send((seq, work(&batch, first_row))).is_err() {
                         return;
                     }
                 }
+            });
+        }
+        drop(done_tx);
+        // Feed batches from a third thread, so that this one only writes.
+        let feeder = scope.spawn(move || -> Result<()> {
+            let mut first_row = 0u64;
+            for (seq, batch) in (0u64..).zip(inner) {
+                let batch = batch?;
+                let rows = batch.num_rows() as u64;
+                if job_tx.send((seq, first_row, batch)).is_err() {
+                    break;
+                }
+                first_row += rows;
             }
-            if !buf.is_empty() {
-                let _ = tx.send(Ok(buf));
-            }
+            Ok(())
         });
+        let mut pending: BTreeMap<u64, (Vec<u8>, u64)> = BTreeMap::new();
+        let mut next = 0u64;
         let mut n = 0u64;
-        for chunk in rx {
-            for item in chunk? {
-                serde_json::to_writer(&mut out, &item).map_err(|e| io(e.into()))?;
-                std::io::Write::write_all(&mut out, b"\n").map_err(io)?;
-                n += 1;
+        let mut failed = None;
+        for (seq, result) in &done_rx {
+            match result {
+                Ok(r) => {
+                    pending.insert(seq, r);
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
-            if let Some(p) = progress.as_mut() {
-                p(n);
+            while let Some((buf, count)) = pending.remove(&next) {
+                out.write_all(&buf).map_err(|e| Error::io("<output>", e))?;
+                n += count;
+                next += 1;
+                if let Some(p) = progress.as_mut() {
+                    p(n);
+                }
             }
         }
+        drop(done_rx);
+        let fed = feeder
+            .join()
+            .map_err(|_| Error::Internal("the Parquet reading thread panicked".into()))?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        fed?;
         Ok(n)
-    })?;
-    std::io::Write::flush(&mut out).map_err(io)?;
-    Ok(n)
+    })
 }

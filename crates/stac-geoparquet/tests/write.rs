@@ -416,3 +416,66 @@ fn datetime_search_uses_start_and_end_when_datetime_is_null() {
     let ids: Vec<Value> = r.map(|i| i.unwrap()["id"].clone()).collect();
     assert_eq!(ids, [json!("r04"), json!("r05"), json!("r06")]);
 }
+
+#[test]
+fn write_ndjson_keeps_order_across_many_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<Value> = (0..500)
+        .map(|i| {
+            item(
+                &format!("o{i:04}"),
+                f64::from(i) / 10.0,
+                "2020-01-01T00:00:00Z",
+            )
+        })
+        .collect();
+    let input = ndjson(dir.path(), "in.ndjson", &items);
+    let out = dir.path().join("out.parquet");
+    write_parquet(
+        &[Source::Path(input)],
+        &out,
+        &WriterOptions::default().with_row_group_rows(64),
+    )
+    .unwrap();
+    let mut text = Vec::new();
+    let mut seen = 0;
+    let mut progress = |n: u64| seen = n;
+    let n = stac_geoparquet::write_ndjson(
+        &out,
+        &ReadOptions {
+            batch_rows: 7,
+            ..ReadOptions::default()
+        },
+        &mut text,
+        Some(&mut progress),
+    )
+    .unwrap();
+    assert_eq!((n, seen), (500, 500));
+    let back: Vec<Value> = String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(back, items);
+    // With a search and a limit (the sequential path).
+    let mut text = Vec::new();
+    let search = Search {
+        bbox: Some([10.05, 0.0, 20.0, 5.0]),
+        limit: Some(3),
+        ..Search::default()
+    };
+    let n = stac_geoparquet::write_ndjson(
+        &out,
+        &ReadOptions {
+            search,
+            ..ReadOptions::default()
+        },
+        &mut text,
+        None,
+    )
+    .unwrap();
+    assert_eq!(n, 3);
+    assert!(String::from_utf8(text).unwrap().starts_with(
+        "{\"type\":\"Feature\",\"stac_version\":\"1.1.0\",\"stac_extensions\":[],\"id\":\"o0101\""
+    ));
+}
