@@ -1091,30 +1091,28 @@ fn prepare(
     let mut band_stats = Vec::new();
     for (b, values) in data.iter_mut().enumerate() {
         let bt = bands[b].band_type;
-        let no_nodata = bands[b].nodata.is_none();
-        let mut st = RunningStats::default();
+        let zero_fill = native && bands[b].nodata.is_none();
         for v in values.iter_mut() {
-            if native && no_nodata && v.is_nan() {
-                // Without a nodata value, pixels with no source are zeros, as GDAL
-                // writes them: values like any other for readers and statistics.
-                *v = 0.0;
-            }
-            if v.is_finite() {
+            if v.is_nan() {
+                if zero_fill {
+                    // Without a nodata value, pixels with no source are zeros, as GDAL
+                    // writes them: values like any other for readers and statistics.
+                    *v = 0.0;
+                }
+            } else if v.is_finite() {
                 // Keep what the file will hold (rounded and saturated to the type).
                 *v = quantise(*v, bt);
-                if native {
-                    st.add(*v);
-                }
             }
         }
-        band_stats.push(st);
+        if native || opts.tile_stats {
+            band_stats.push(RunningStats::from_slice(values));
+        }
     }
     let empty = is_empty(&data);
     let tile_stats = if opts.tile_stats {
-        data.iter()
-            .map(|v| {
-                let mut st = RunningStats::default();
-                v.iter().filter(|x| x.is_finite()).for_each(|x| st.add(*x));
+        band_stats
+            .iter()
+            .map(|st| {
                 if st.count == 0 {
                     [None; 6]
                 } else {
@@ -1134,6 +1132,10 @@ fn prepare(
     } else {
         Vec::new()
     };
+    if !native {
+        // Overview tiles do not count in the band statistics.
+        band_stats.clear();
+    }
     let blobs = (!empty || opts.keep_empty).then(|| encode(opts, bands, &data));
     Prepared {
         x,

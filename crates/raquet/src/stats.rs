@@ -30,6 +30,42 @@ impl RunningStats {
         self.m2 += d * (v - self.mean);
     }
 
+    /// The statistics of the finite values of a slice, in two passes (sum, then the
+    /// squared deviations from the mean): as exact as Welford's, without a division per
+    /// value.
+    pub(crate) fn from_slice(values: &[f64]) -> RunningStats {
+        let mut count = 0u64;
+        let mut sum = 0.0;
+        let mut min = f64::INFINITY;
+        let mut max = f64::NEG_INFINITY;
+        for &v in values {
+            if v.is_finite() {
+                count += 1;
+                sum += v;
+                min = min.min(v);
+                max = max.max(v);
+            }
+        }
+        if count == 0 {
+            return RunningStats::default();
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let mean = sum / count as f64;
+        let m2 = values
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|v| (v - mean) * (v - mean))
+            .sum();
+        RunningStats {
+            count,
+            min,
+            max,
+            mean,
+            m2,
+            sum,
+        }
+    }
+
     pub(crate) fn merge(&mut self, o: &RunningStats) {
         if o.count == 0 {
             return;
@@ -82,5 +118,12 @@ mod tests {
         let mean = a.iter().sum::<f64>() / 1000.0;
         let var = a.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 1000.0;
         assert!((all.stddev() - var.sqrt()).abs() < 1e-9);
+        let two = RunningStats::from_slice(&a);
+        assert_eq!((two.count, two.min, two.max), (all.count, all.min, all.max));
+        assert!((two.mean - all.mean).abs() < 1e-12 && (two.stddev() - all.stddev()).abs() < 1e-9);
+        let mut with_nan = a.clone();
+        with_nan.push(f64::NAN);
+        assert_eq!(RunningStats::from_slice(&with_nan).count, 1000);
+        assert_eq!(RunningStats::from_slice(&[f64::NAN]).count, 0);
     }
 }
