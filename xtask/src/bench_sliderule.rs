@@ -23,7 +23,10 @@ const VARIANTS: &[(&str, &str)] = &[
     ("plain", "plain `ArrowWriter`, same columns (baseline)"),
     ("ours", "sliderule-export GeoParquet (`geo` 1.1 with bbox)"),
     ("ours-compat", "sliderule-export `--compat sliderule-4.20`"),
-    ("ours-sorted", "sliderule-export GeoParquet, `--sort hilbert` (runs spilled and merged)"),
+    (
+        "ours-sorted",
+        "sliderule-export GeoParquet, `--sort hilbert` (runs spilled and merged)",
+    ),
 ];
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::json;
 use geoquet::sliderule::input::{
     Row, atl03_from_rows, atl06_from_row, atl08_from_row, csv_rows, ndjson_rows,
 };
@@ -15,6 +14,7 @@ use geoquet::sliderule::output::{Destination, ParseOptions};
 use geoquet::sliderule::{
     Compat, Delivery, ExportOptions, Exported, OutputParams, Record, RecordKind, export,
 };
+use serde_json::json;
 
 use crate::{Cli, EXIT_OK, Outcome, Unreadable};
 
@@ -171,8 +171,9 @@ fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
     options.compact_atl03 = args.compact;
     options.max_rows_in_group = args.row_group_rows;
     if let Some(by) = &args.sort {
-        options.sort =
-            Some(geoquet::sliderule::sort::SortBy::parse(by).map_err(|e| Unreadable(e.to_string()))?);
+        options.sort = Some(
+            geoquet::sliderule::sort::SortBy::parse(by).map_err(|e| Unreadable(e.to_string()))?,
+        );
     }
     let kind = match args.record {
         RecordArg::Atl06 => RecordKind::Atl06,
