@@ -26,7 +26,12 @@ const VENV: &str = "target/venv-raquet";
 const DATA: &str = "target/bench-data/raquet";
 /// raquet-io and what it needs besides GDAL and numpy (pyarrow 19: the last line
 /// that works with the numpy 1.x GDAL 3.6's bindings are built for).
-const PINS: &[&str] = &["click==8.3.1", "mercantile==1.2.1", "pyarrow==19.0.1", "quadbin==0.2.2"];
+const PINS: &[&str] = &[
+    "click==8.3.1",
+    "mercantile==1.2.1",
+    "pyarrow==19.0.1",
+    "quadbin==0.2.2",
+];
 const RAQUET_IO: &str = "raquet-io==0.9.0";
 
 struct Job {
@@ -45,25 +50,42 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn raquet_io_python(root: &Path) -> Option<PathBuf> {
     let py = root.join(VENV).join("bin/python");
     let ok = |p: &Path| {
-        Command::new(p).args(["-c", "import osgeo.gdal, raquet, pyarrow, mercantile"]).output().is_ok_and(|o| o.status.success())
+        Command::new(p)
+            .args(["-c", "import osgeo.gdal, raquet, pyarrow, mercantile"])
+            .output()
+            .is_ok_and(|o| o.status.success())
     };
     if py.exists() && ok(&py) {
         return Some(py);
     }
     let system = Path::new("/usr/bin/python3");
-    let has_gdal = Command::new(system).args(["-c", "import osgeo.gdal"]).output().is_ok_and(|o| o.status.success());
+    let has_gdal = Command::new(system)
+        .args(["-c", "import osgeo.gdal"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !has_gdal {
         return None;
     }
     println!("==> creating {VENV} (system python3 with GDAL, {RAQUET_IO})");
     let venv = root.join(VENV);
-    let st = Command::new(system).args(["-m", "venv", "--system-site-packages"]).arg(&venv).status().ok()?;
+    let st = Command::new(system)
+        .args(["-m", "venv", "--system-site-packages"])
+        .arg(&venv)
+        .status()
+        .ok()?;
     if !st.success() {
         return None;
     }
     let pip = venv.join("bin/pip");
-    let st = Command::new(&pip).args(["install", "-q", "--no-deps", RAQUET_IO]).status().ok()?;
-    let st2 = Command::new(&pip).args(["install", "-q"]).args(PINS).status().ok()?;
+    let st = Command::new(&pip)
+        .args(["install", "-q", "--no-deps", RAQUET_IO])
+        .status()
+        .ok()?;
+    let st2 = Command::new(&pip)
+        .args(["install", "-q"])
+        .args(PINS)
+        .status()
+        .ok()?;
     (st.success() && st2.success() && ok(&py)).then_some(py)
 }
 
@@ -82,11 +104,22 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let python = crate::interop::ensure_venv(&root)?;
     let runner = root.join("xtask/bench/runner.py");
     println!("==> cargo build --release (geoquet)");
-    let st = crate::cargo().args(["build", "--release", "-q", "-p", "geoquet-cli", "--bin", "geoquet"]).status()?;
+    let st = crate::cargo()
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "geoquet-cli",
+            "--bin",
+            "geoquet",
+        ])
+        .status()?;
     if !st.success() {
         bail!("cargo build --release failed");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let geoquet = target.join("release/geoquet");
     let rio = raquet_io_python(&root);
     let shim = root.join("xtask/bench/raquet_io_run.py");
@@ -98,28 +131,61 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         .join("raquet");
     let mut jobs = Vec::new();
     if corpus.is_dir() {
-        jobs.push(Job { name: "europe.tif 1024² RGBA uint8, 3857, cubicspline", input: corpus.join("upstream/europe.tif"), args: &["--resampling", "cubicspline"] });
-        jobs.push(Job { name: "n37 DEM 329×354 int16, 4326, lower, cubicspline", input: corpus.join("upstream/n37_w123_1arc_v2.tif"), args: &["--zoom-strategy", "lower", "--resampling", "cubicspline"] });
-        jobs.push(Job { name: "NLCD 470×672 uint8 palette, Albers, upper, near", input: corpus.join("upstream/Annual_NLCD_LndCov_2023_CU_C1V0.tif"), args: &["--zoom-strategy", "upper"] });
+        jobs.push(Job {
+            name: "europe.tif 1024² RGBA uint8, 3857, cubicspline",
+            input: corpus.join("upstream/europe.tif"),
+            args: &["--resampling", "cubicspline"],
+        });
+        jobs.push(Job {
+            name: "n37 DEM 329×354 int16, 4326, lower, cubicspline",
+            input: corpus.join("upstream/n37_w123_1arc_v2.tif"),
+            args: &["--zoom-strategy", "lower", "--resampling", "cubicspline"],
+        });
+        jobs.push(Job {
+            name: "NLCD 470×672 uint8 palette, Albers, upper, near",
+            input: corpus.join("upstream/Annual_NLCD_LndCov_2023_CU_C1V0.tif"),
+            args: &["--zoom-strategy", "upper"],
+        });
     }
     let generated = match &rio {
         Some(py) => {
-            let out = Command::new(py).arg(root.join("xtask/bench/raquet_gen.py")).arg(&data).output().context("raquet_gen.py")?;
+            let out = Command::new(py)
+                .arg(root.join("xtask/bench/raquet_gen.py"))
+                .arg(&data)
+                .output()
+                .context("raquet_gen.py")?;
             if !out.status.success() {
                 bail!("raquet_gen.py: {}", String::from_utf8_lossy(&out.stderr));
             }
             let v: Value = serde_json::from_slice(&out.stdout)?;
-            v["files"].as_array().into_iter().flatten().filter_map(Value::as_str).map(PathBuf::from).collect()
+            v["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(PathBuf::from)
+                .collect()
         }
         None => Vec::new(),
     };
     if !quick {
         for f in &generated {
-            let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if name.starts_with("dem_uint16_3857") {
-                jobs.push(Job { name: "DEM 4096² uint16, 3857 (seeded), near", input: f.clone(), args: &[] });
+                jobs.push(Job {
+                    name: "DEM 4096² uint16, 3857 (seeded), near",
+                    input: f.clone(),
+                    args: &[],
+                });
             } else if name.starts_with("temp_float32_utm") {
-                jobs.push(Job { name: "3000² float32, UTM 30N (seeded), NaN nodata, bilinear", input: f.clone(), args: &["--resampling", "bilinear"] });
+                jobs.push(Job {
+                    name: "3000² float32, UTM 30N (seeded), NaN nodata, bilinear",
+                    input: f.clone(),
+                    args: &["--resampling", "bilinear"],
+                });
             }
         }
     }
@@ -134,23 +200,48 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         println!("==> {}", job.name);
         let out_ours = data.join("ours.parquet");
         let out_theirs = data.join("theirs.parquet");
-        let mut cmd: Vec<OsString> = vec![geoquet.clone().into(), "raquet".into(), "from-geotiff".into(), job.input.clone().into(), out_ours.clone().into(), "-q".into()];
+        let mut cmd: Vec<OsString> = vec![
+            geoquet.clone().into(),
+            "raquet".into(),
+            "from-geotiff".into(),
+            job.input.clone().into(),
+            out_ours.clone().into(),
+            "-q".into(),
+        ];
         cmd.extend(job.args.iter().map(OsString::from));
-        let ours: Vec<Sample> = (0..runs).map(|_| measure(&python, &runner, &cmd)).collect::<anyhow::Result<_>>()?;
+        let ours: Vec<Sample> = (0..runs)
+            .map(|_| measure(&python, &runner, &cmd))
+            .collect::<anyhow::Result<_>>()?;
         let (ow, orss) = sample_line(&ours);
         let theirs = match &rio {
             Some(py) => {
                 let _ = std::fs::remove_file(&out_theirs);
-                let mut c: Vec<OsString> = vec![py.clone().into(), shim.clone().into(), "convert".into(), "raster".into(), job.input.clone().into(), out_theirs.clone().into()];
+                let mut c: Vec<OsString> = vec![
+                    py.clone().into(),
+                    shim.clone().into(),
+                    "convert".into(),
+                    "raster".into(),
+                    job.input.clone().into(),
+                    out_theirs.clone().into(),
+                ];
                 c.extend(job.args.iter().map(OsString::from));
-                let s: Vec<Sample> = (0..runs).map(|_| measure(&python, &runner, &c)).collect::<anyhow::Result<_>>()?;
+                let s: Vec<Sample> = (0..runs)
+                    .map(|_| measure(&python, &runner, &c))
+                    .collect::<anyhow::Result<_>>()?;
                 Some(sample_line(&s))
             }
             None => None,
         };
         let line = match theirs {
-            Some((tw, trss)) => format!("| {} | {ow:.2} s | {tw:.2} s | {:.1}× | {orss:.0} MB | {trss:.0} MB |\n", job.name, tw / ow),
-            None => format!("| {} | {ow:.2} s | n/a (no GDAL) | – | {orss:.0} MB | – |\n", job.name),
+            Some((tw, trss)) => format!(
+                "| {} | {ow:.2} s | {tw:.2} s | {:.1}× | {orss:.0} MB | {trss:.0} MB |\n",
+                job.name,
+                tw / ow
+            ),
+            None => format!(
+                "| {} | {ow:.2} s | n/a (no GDAL) | – | {orss:.0} MB | – |\n",
+                job.name
+            ),
         };
         print!("    {line}");
         table.push_str(&line);
@@ -158,21 +249,47 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     println!("==> one-tile reads (cargo bench -p geoquet-raquet --bench tile)");
     let st = crate::cargo()
-        .args(["bench", "-q", "-p", "geoquet-raquet", "--bench", "tile", "--", "--noplot"])
+        .args([
+            "bench",
+            "-q",
+            "-p",
+            "geoquet-raquet",
+            "--bench",
+            "tile",
+            "--",
+            "--noplot",
+        ])
         .status()?;
     if !st.success() {
         bail!("cargo bench failed");
     }
     let mut reads = String::from("| read (local file, already open) | median |\n|---|---:|\n");
     for (name, label) in [
-        ("uint16_gzip", "one 256² uint16 tile, gzip (`A_uint16_3857_default`)"),
+        (
+            "uint16_gzip",
+            "one 256² uint16 tile, gzip (`A_uint16_3857_default`)",
+        ),
         ("uint16_raw", "one 256² uint16 tile, no blob compression"),
-        ("rgba_uint8_gzip", "one 256² 4-band uint8 tile, gzip (`europe_cubicspline`)"),
-        ("palette_gzip_63_rows", "one 256² uint8 palette tile of 63 rows (`nlcd_upper_near`)"),
-        ("open_uint16_gzip", "open: footer, `block` column, metadata row"),
+        (
+            "rgba_uint8_gzip",
+            "one 256² 4-band uint8 tile, gzip (`europe_cubicspline`)",
+        ),
+        (
+            "palette_gzip_63_rows",
+            "one 256² uint8 palette tile of 63 rows (`nlcd_upper_near`)",
+        ),
+        (
+            "open_uint16_gzip",
+            "open: footer, `block` column, metadata row",
+        ),
     ] {
-        let est = target.join("criterion/raquet_tile").join(name).join("new/estimates.json");
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&est).with_context(|| format!("reading {}", est.display()))?)?;
+        let est = target
+            .join("criterion/raquet_tile")
+            .join(name)
+            .join("new/estimates.json");
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(&est).with_context(|| format!("reading {}", est.display()))?,
+        )?;
         let ns = v["median"]["point_estimate"].as_f64().unwrap_or(f64::NAN);
         let line = format!("| {label} | {:.3} ms |\n", ns / 1e6);
         print!("    {line}");
@@ -181,14 +298,25 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "?".into());
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    // Other work on the machine skews wall times (geoquet uses every core, raquet-io
+    // mostly one): say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .unwrap_or_else(|| "?".into());
     let md = format!(
         "## RaQuet\n\n`cargo xtask bench raquet`{}: GeoTIFF → RaQuet, whole processes, median of {runs} run(s), \
          same input and options for both tools (geoquet's defaults are raquet-io's). \
          raquet-io 0.9.0 runs on GDAL 3.6.2 (Debian `python3-gdal`), pyarrow 19.0.1; \
-         its peak RSS is the largest of its processes (it forks workers). Machine: {machine}, {cores} cores.\n\n{table}\n\
+         its peak RSS is the largest of its processes (it forks workers). Machine: {machine}, {cores} cores, \
+         5-minute load average {load} at the end of the run.\n\n{table}\n\
          One-tile reads (criterion, `crates/raquet/benches/tile.rs`):\n\n{reads}",
         if quick { " --quick" } else { "" }
     );

@@ -27,19 +27,33 @@ fn corpus(root: &Path) -> Option<PathBuf> {
 }
 
 fn geoquet(exe: &Path, args: &[&str]) -> anyhow::Result<(i32, Value)> {
-    let out = Command::new(exe).args(args).output().with_context(|| format!("running geoquet {args:?}"))?;
+    let out = Command::new(exe)
+        .args(args)
+        .output()
+        .with_context(|| format!("running geoquet {args:?}"))?;
     let code = out.status.code().unwrap_or(-1);
     if code == 2 {
-        bail!("geoquet {args:?}: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "geoquet {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
-    let v = if out.stdout.is_empty() { Value::Null } else { serde_json::from_slice(&out.stdout).unwrap_or(Value::Null) };
+    let v = if out.stdout.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    };
     Ok((code, v))
 }
 
 /// Runs the raquet cross-checks, one [`Row`] per check.
 pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let Some(dir) = corpus(ctx.root) else {
-        rows.push(row("raquet (all checks)", "-", Verdict::Skipped("shared test-data/raquet not found".into())));
+        rows.push(row(
+            "raquet (all checks)",
+            "-",
+            Verdict::Skipped("shared test-data/raquet not found".into()),
+        ));
         return Ok(());
     };
     let out = ctx.out.join("raquet");
@@ -48,9 +62,17 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let s = |p: &Path| p.to_string_lossy().into_owned();
     let jobs: [(&str, &str, &[&str]); 4] = [
         ("synthetic_uint16_3857.tif", "A_uint16.parquet", &[]),
-        ("synthetic_uint16_3857.tif", "A_uint16_tilestats.parquet", &["--tile-stats", "--keep-empty"]),
+        (
+            "synthetic_uint16_3857.tif",
+            "A_uint16_tilestats.parquet",
+            &["--tile-stats", "--keep-empty"],
+        ),
         ("synthetic_rgb_3857.tif", "B_rgb.parquet", &[]),
-        ("synthetic_int16x2_3857.tif", "D_int16x2_interleaved.parquet", &["--layout", "interleaved", "--overviews", "none"]),
+        (
+            "synthetic_int16x2_3857.tif",
+            "D_int16x2_interleaved.parquet",
+            &["--layout", "interleaved", "--overviews", "none"],
+        ),
     ];
     for (src, dst, extra) in jobs {
         let (i, o) = (s(&generated.join(src)), s(&out.join(dst)));
@@ -62,8 +84,16 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let doc = run_python(ctx.python, &script, &[out.clone().into_os_string()])?;
     for c in doc["checks"].as_array().into_iter().flatten() {
         let note = c["note"].as_str().unwrap_or("").to_string();
-        let verdict = if c["ok"].as_bool() == Some(true) { Verdict::Ok(Some(note)) } else { Verdict::Failed(note) };
-        rows.push(row(c["name"].as_str().unwrap_or("?"), c["client"].as_str().unwrap_or("?"), verdict));
+        let verdict = if c["ok"].as_bool() == Some(true) {
+            Verdict::Ok(Some(note))
+        } else {
+            Verdict::Failed(note)
+        };
+        rows.push(row(
+            c["name"].as_str().unwrap_or("?"),
+            c["client"].as_str().unwrap_or("?"),
+            verdict,
+        ));
     }
 
     // Their files, read and validated by us.
@@ -94,25 +124,44 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     ));
     // Their tiles, read by us: the byte-interleaved int16 file decodes to the source.
     let d = s(&generated.join("D_int16x2_3857_interleaved_gzip.parquet"));
-    let (_, v) = geoquet(ctx.geoquet, &["raquet", "tile", &d, "10/520/350", "--byte-interleaved", "--json"])?;
+    let (_, v) = geoquet(
+        ctx.geoquet,
+        &[
+            "raquet",
+            "tile",
+            &d,
+            "10/520/350",
+            "--byte-interleaved",
+            "--json",
+        ],
+    )?;
     let (lo, hi) = (v["bands"][0]["min"].as_f64(), v["bands"][0]["max"].as_f64());
     rows.push(row(
         "geoquet raquet tile on raquet-io's byte-interleaved int16",
         "raquet-io 0.9.0 (committed outputs)",
         if lo == Some(-32768.0) && hi == Some(32767.0) {
-            Verdict::Ok(Some("decoded with --byte-interleaved: full int16 range as in the source".into()))
+            Verdict::Ok(Some(
+                "decoded with --byte-interleaved: full int16 range as in the source".into(),
+            ))
         } else {
             Verdict::Failed(format!("band_1 min/max {lo:?}/{hi:?}"))
         },
     ));
     let legacy = s(&dir.join("upstream/example_data.parquet"));
     let (code, v) = geoquet(ctx.geoquet, &["raquet", "validate", &legacy, "--json"])?;
-    let says_version = v["findings"].as_array().into_iter().flatten().any(|f| f["code"] == "version_missing");
+    let says_version = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|f| f["code"] == "version_missing");
     rows.push(row(
         "geoquet raquet validate on the upstream example (legacy, no version)",
         "raquet-io 0.9.0 validate (documented verdict)",
         if code == 1 && says_version {
-            Verdict::Known("INVALID for the missing `version`, as raquet-io's validator says; it still reads".into())
+            Verdict::Known(
+                "INVALID for the missing `version`, as raquet-io's validator says; it still reads"
+                    .into(),
+            )
         } else {
             Verdict::Failed(format!("exit {code}, findings {}", v["findings"]))
         },
@@ -127,19 +176,35 @@ fn raquet_io_reads_ours(ctx: &Ctx<'_>, out: &Path, rows: &mut Vec<Row>) -> anyho
     let python = ctx.root.join("target/venv-raquet/bin/python");
     let shim = ctx.root.join("xtask/bench/raquet_io_run.py");
     let ready = python.exists()
-        && Command::new(&python).args(["-c", "import raquet, osgeo"]).output().is_ok_and(|o| o.status.success());
+        && Command::new(&python)
+            .args(["-c", "import raquet, osgeo"])
+            .output()
+            .is_ok_and(|o| o.status.success());
     if !ready {
         let why = "needs GDAL's Python bindings (no PyPI wheels): run `cargo xtask bench raquet` on a machine with python3-gdal to create target/venv-raquet";
-        rows.push(row("raquet-io validate on our files", CLIENT, Verdict::Skipped(why.into())));
-        rows.push(row("raquet-io export geotiff of our file", CLIENT, Verdict::Skipped(why.into())));
+        rows.push(row(
+            "raquet-io validate on our files",
+            CLIENT,
+            Verdict::Skipped(why.into()),
+        ));
+        rows.push(row(
+            "raquet-io export geotiff of our file",
+            CLIENT,
+            Verdict::Skipped(why.into()),
+        ));
         return Ok(());
     }
     let run = |args: &[&std::ffi::OsStr]| Command::new(&python).arg(&shim).args(args).output();
     let mut valid = Vec::new();
     let mut problems = Vec::new();
-    for name in ["A_uint16.parquet", "A_uint16_tilestats.parquet", "B_rgb.parquet"] {
+    for name in [
+        "A_uint16.parquet",
+        "A_uint16_tilestats.parquet",
+        "B_rgb.parquet",
+    ] {
         let f = out.join(name);
-        let o = run(&["validate".as_ref(), f.as_os_str(), "--json".as_ref()]).context("running raquet-io validate")?;
+        let o = run(&["validate".as_ref(), f.as_os_str(), "--json".as_ref()])
+            .context("running raquet-io validate")?;
         let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
         if v["is_valid"] == Value::Bool(true) {
             valid.push(name);
@@ -150,12 +215,22 @@ fn raquet_io_reads_ours(ctx: &Ctx<'_>, out: &Path, rows: &mut Vec<Row>) -> anyho
     rows.push(row(
         "raquet-io validate on our files (sequential layout)",
         CLIENT,
-        if problems.is_empty() { Verdict::Ok(Some(format!("{} valid", valid.join(", ")))) } else { Verdict::Failed(problems.join("; ")) },
+        if problems.is_empty() {
+            Verdict::Ok(Some(format!("{} valid", valid.join(", "))))
+        } else {
+            Verdict::Failed(problems.join("; "))
+        },
     ));
     let f = out.join("D_int16x2_interleaved.parquet");
-    let o = run(&["validate".as_ref(), f.as_os_str(), "--json".as_ref()]).context("running raquet-io validate")?;
+    let o = run(&["validate".as_ref(), f.as_os_str(), "--json".as_ref()])
+        .context("running raquet-io validate")?;
     let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-    let expected_false = v["errors"].as_array().is_some_and(|e| e.iter().all(|m| m.as_str().is_some_and(|m| m.contains("defined in metadata but not in table"))));
+    let expected_false = v["errors"].as_array().is_some_and(|e| {
+        e.iter().all(|m| {
+            m.as_str()
+                .is_some_and(|m| m.contains("defined in metadata but not in table"))
+        })
+    });
     rows.push(row(
         "raquet-io validate on our interleaved file",
         CLIENT,
@@ -171,20 +246,59 @@ fn raquet_io_reads_ours(ctx: &Ctx<'_>, out: &Path, rows: &mut Vec<Row>) -> anyho
     let a = out.join("A_uint16.parquet");
     let tif = out.join("A_uint16_by_raquet_io.tif");
     let back = out.join("A_uint16_back.parquet");
-    let o = run(&["export".as_ref(), "geotiff".as_ref(), a.as_os_str(), tif.as_os_str()]).context("running raquet-io export")?;
+    let o = run(&[
+        "export".as_ref(),
+        "geotiff".as_ref(),
+        a.as_os_str(),
+        tif.as_os_str(),
+    ])
+    .context("running raquet-io export")?;
     let verdict = if !o.status.success() {
-        Verdict::Failed(String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").to_string())
+        Verdict::Failed(
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_string(),
+        )
     } else {
         let s = |p: &Path| p.to_string_lossy().into_owned();
-        let _ = geoquet(ctx.geoquet, &["raquet", "from-geotiff", &s(&tif), &s(&back), "--overviews", "none", "--json"])?;
-        let (_, ours) = geoquet(ctx.geoquet, &["raquet", "tile", &s(&a), "8/130/86", "--json"])?;
-        let (_, again) = geoquet(ctx.geoquet, &["raquet", "tile", &s(&back), "8/130/86", "--json"])?;
+        let _ = geoquet(
+            ctx.geoquet,
+            &[
+                "raquet",
+                "from-geotiff",
+                &s(&tif),
+                &s(&back),
+                "--overviews",
+                "none",
+                "--json",
+            ],
+        )?;
+        let (_, ours) = geoquet(
+            ctx.geoquet,
+            &["raquet", "tile", &s(&a), "8/130/86", "--json"],
+        )?;
+        let (_, again) = geoquet(
+            ctx.geoquet,
+            &["raquet", "tile", &s(&back), "8/130/86", "--json"],
+        )?;
         if ours["bands"] == again["bands"] && ours["present"] == Value::Bool(true) {
-            Verdict::Ok(Some(format!("tile 8/130/86 identical after the round trip ({} valid pixels)", ours["bands"][0]["valid"])))
+            Verdict::Ok(Some(format!(
+                "tile 8/130/86 identical after the round trip ({} valid pixels)",
+                ours["bands"][0]["valid"]
+            )))
         } else {
-            Verdict::Failed(format!("ours {} vs after raquet-io {}", ours["bands"], again["bands"]))
+            Verdict::Failed(format!(
+                "ours {} vs after raquet-io {}",
+                ours["bands"], again["bands"]
+            ))
         }
     };
-    rows.push(row("raquet-io export geotiff of our file, read back by us", CLIENT, verdict));
+    rows.push(row(
+        "raquet-io export geotiff of our file, read back by us",
+        CLIENT,
+        verdict,
+    ));
     Ok(())
 }
