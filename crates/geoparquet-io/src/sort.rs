@@ -2,8 +2,9 @@
 //! (or quadkey) of each geometry's bbox centre, or by a column, with an
 //! external merge sort whose memory is capped.
 //!
-//! 1. Runs: input batches are buffered until a share of the memory cap is
-//!    used, ordered by key and spilled to a temporary Arrow IPC file (batches
+//! 1. Runs: input batches are buffered until a quarter of the memory cap is
+//!    used, then ordered by key on a second thread (while the next run is
+//!    read) and spilled to a temporary Arrow IPC file (batches
 //!    of 8192 rows). A file that fits in one run is never spilled.
 //! 2. Merge: the runs are read back a small batch at a time and merged by key
 //!    into the GeoParquet writer (stable: equal keys keep input order).
@@ -143,9 +144,10 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     let overlap_before = spatial_overlap(input)?;
     let keyer = Keyer::new(input, &meta, &options.key)?;
 
-    // Budget: a third for the run being filled, the rest for sorting it, the
-    // merge buffers and the writer's row group.
-    let run_budget = (options.memory / 3).max(1 << 20);
+    // Budget: a quarter for the run being filled, a quarter for the run being
+    // sorted and spilled on a second thread meanwhile, the rest for the merge
+    // buffers and the writer's row group.
+    let run_budget = (options.memory / 4).max(1 << 20);
     let batch_rows = 8192;
     let reader = open(
         input,
@@ -190,6 +192,7 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     let mut pending: Vec<(RecordBatch, Keys)> = Vec::new();
     let mut pending_bytes = 0usize;
     let mut single: Option<Vec<(RecordBatch, Keys)>> = None;
+    let mut spilling: Option<std::thread::JoinHandle<Result<()>>> = None;
     loop {
         let next = reader.next().transpose()?;
         let done = next.is_none();
@@ -211,13 +214,24 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
                     path: temp_dir.clone(),
                     source,
                 })?;
-            spill_run(std::mem::take(&mut pending), &schema, run.path())?;
+            // Sorting and spilling overlap reading the next run.
+            if let Some(previous) = spilling.take() {
+                join_spill(previous)?;
+            }
+            let parts = std::mem::take(&mut pending);
+            let (run_schema, path) = (schema.clone(), run.path().to_path_buf());
+            spilling = Some(std::thread::spawn(move || {
+                spill_run(parts, &run_schema, &path)
+            }));
             pending_bytes = 0;
             runs.push(run);
         }
         if done {
             break;
         }
+    }
+    if let Some(last) = spilling.take() {
+        join_spill(last)?;
     }
     let mut writer = options.writer.clone();
     // The writer buffers one row group: a quarter of the cap, at least 16 MiB.
@@ -236,7 +250,8 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
             )?
         }
         None => {
-            let merge = Merge::new(&runs, &schema, batch_rows)?;
+            // The merge runs on its own thread, ahead of the writer's encoder.
+            let merge = crate::pipeline::prefetch(Merge::new(&runs, &schema, batch_rows)?, 2);
             write_file(output, schema, merge, Some(&input_meta), &writer)?
         }
     };
@@ -789,6 +804,13 @@ fn spill_run(parts: Vec<(RecordBatch, Keys)>, schema: &SchemaRef, path: &Path) -
     drop(parts);
     w.finish()?;
     Ok(())
+}
+
+/// Waits for a spilling thread and returns its result.
+fn join_spill(handle: std::thread::JoinHandle<Result<()>>) -> Result<()> {
+    handle
+        .join()
+        .map_err(|_| Error::InvalidInput("sort: the thread spilling a run panicked".into()))?
 }
 
 /// One run being merged.
