@@ -953,6 +953,32 @@ pub(crate) fn update_doc_section(
     std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Builds a release binary (`--bin NAME` of `package`, or `--example NAME`)
+/// and returns its path under the target directory (`CARGO_TARGET_DIR` honoured).
+/// Every bench suite times release builds made this way.
+pub(crate) fn build_release(package: &str, kind: &str, name: &str) -> anyhow::Result<PathBuf> {
+    println!("==> cargo build --release -p {package} {kind} {name}");
+    let status = cargo()
+        .args(["build", "--release", "-q", "-p", package, kind, name])
+        .status()
+        .with_context(|| format!("building {name}"))?;
+    if !status.success() {
+        bail!("cargo build --release -p {package} {kind} {name} failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| project_root().join("target"), PathBuf::from);
+    let dir = if kind == "--example" {
+        target.join("release").join("examples")
+    } else {
+        target.join("release")
+    };
+    Ok(dir.join(if cfg!(windows) {
+        format!("{name}.exe")
+    } else {
+        name.to_owned()
+    }))
+}
+
 // --- entry -----------------------------------------------------------------------------
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {

@@ -103,24 +103,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let root = crate::project_root();
     let python = crate::interop::ensure_venv(&root)?;
     let runner = root.join("xtask/bench/runner.py");
-    println!("==> cargo build --release (geoquet)");
-    let st = crate::cargo()
-        .args([
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "geoquet-cli",
-            "--bin",
-            "geoquet",
-        ])
-        .status()?;
-    if !st.success() {
-        bail!("cargo build --release failed");
-    }
+    let geoquet = crate::bench::build_release("geoquet-cli", "--bin", "geoquet")?;
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let geoquet = target.join("release/geoquet");
     let rio = raquet_io_python(&root);
     let shim = root.join("xtask/bench/raquet_io_run.py");
     let data = root.join(DATA);

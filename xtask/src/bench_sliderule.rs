@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use anyhow::{Context, bail};
 
 use crate::bench::{Sample, measure, update_doc_section};
-use crate::{cargo, project_root};
+use crate::project_root;
 
 const BEGIN: &str = "<!-- bench-sliderule:begin -->";
 const END: &str = "<!-- bench-sliderule:end -->";
@@ -49,21 +49,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let root = project_root();
     let python = crate::interop::ensure_venv(&root)?;
     let runner = root.join("xtask/bench/runner.py");
-    let status = cargo()
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "sliderule-export",
-            "--example",
-            "atl03_bench",
-        ])
-        .status()
-        .context("building the atl03_bench example")?;
-    if !status.success() {
-        bail!("building the atl03_bench example failed");
-    }
-    let exe = root.join("target/release/examples/atl03_bench");
+    let exe = crate::bench::build_release("sliderule-export", "--example", "atl03_bench")?;
     let data = root.join("target/bench-data/sliderule");
     std::fs::create_dir_all(&data)?;
     let mut samples: Vec<Vec<Sample>> = VARIANTS.iter().map(|_| Vec::new()).collect();

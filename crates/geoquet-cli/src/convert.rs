@@ -148,7 +148,9 @@ pub(crate) fn parse_bbox(s: &str) -> anyhow::Result<BoundingBox> {
     Ok(BoundingBox::new(xmin, ymin, xmax, ymax))
 }
 
-fn parse_compression(s: &str) -> anyhow::Result<Compression> {
+/// `--compression zstd[:LEVEL]|snappy|gzip[:LEVEL]|brotli[:LEVEL]|lz4|none`
+/// (shared by every command that writes Parquet).
+pub(crate) fn parse_compression(s: &str) -> anyhow::Result<Compression> {
     let (name, level) = match s.split_once(':') {
         Some((n, l)) => (
             n,

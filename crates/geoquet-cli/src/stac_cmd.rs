@@ -4,11 +4,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use geoquet::stac::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
 use geoquet::stac::{ReadOptions, Search, Source as ItemSource, WriterOptions};
 use serde_json::Value;
 
-use crate::convert::{Progress, parse_bbox};
+use crate::convert::{Progress, parse_bbox, parse_compression};
 use crate::source::Source;
 use crate::{Cli, EXIT_OK, Outcome, Unreadable};
 
@@ -112,43 +111,6 @@ pub(crate) fn run(cli: &Cli, args: &StacArgs, out: &mut dyn Write) -> anyhow::Re
         StacCommand::ToNdjson(a) => to_ndjson(cli, a, out),
         StacCommand::Search(a) => search(cli, a, out),
     }
-}
-
-fn parse_compression(s: &str) -> anyhow::Result<Compression> {
-    let (name, level) = match s.split_once(':') {
-        Some((n, l)) => (
-            n,
-            Some(
-                l.parse::<u32>()
-                    .map_err(|_| Unreadable(format!("--compression {s}: bad level")))?,
-            ),
-        ),
-        None => (s, None),
-    };
-    let bad = |e: geoquet::stac::parquet::errors::ParquetError| {
-        Unreadable(format!("--compression {s}: {e}"))
-    };
-    Ok(match name.to_ascii_lowercase().as_str() {
-        "zstd" => Compression::ZSTD(
-            ZstdLevel::try_new(
-                level
-                    .map_or(Ok(geoquet::stac::DEFAULT_ZSTD_LEVEL), i32::try_from)
-                    .unwrap_or(i32::MAX),
-            )
-            .map_err(bad)?,
-        ),
-        "gzip" => Compression::GZIP(GzipLevel::try_new(level.unwrap_or(6)).map_err(bad)?),
-        "brotli" => Compression::BROTLI(BrotliLevel::try_new(level.unwrap_or(6)).map_err(bad)?),
-        "snappy" => Compression::SNAPPY,
-        "lz4" | "lz4_raw" | "lz4-raw" => Compression::LZ4_RAW,
-        "none" | "uncompressed" => Compression::UNCOMPRESSED,
-        other => {
-            return Err(Unreadable(format!(
-                "--compression {other}: expected zstd, snappy, gzip, brotli, lz4 or none"
-            ))
-            .into());
-        }
-    })
 }
 
 /// A local path for an input (a download for URLs, a copy of standard

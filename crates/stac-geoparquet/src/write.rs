@@ -32,8 +32,8 @@ pub const DEFAULT_BATCH_ROWS: usize = 8_192;
 /// Default maximum rows per row group (smaller groups prune better in
 /// searches; larger ones compress better).
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 20_000;
-/// Default ZSTD level.
-pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+/// Default ZSTD level: geoparquet-io's, so that every geoquet writer agrees.
+pub const DEFAULT_ZSTD_LEVEL: i32 = geoparquet_io::writer::DEFAULT_ZSTD_LEVEL;
 
 /// Options of [`write_parquet`].
 #[derive(Debug, Clone)]
