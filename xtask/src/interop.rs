@@ -148,6 +148,10 @@ type DomainChecks = fn(&Ctx<'_>, &mut Vec<Row>) -> anyhow::Result<()>;
 
 /// The domain crates' cross-checks, run after the GeoParquet ones.
 const DOMAINS: &[(&str, DomainChecks)] = &[
+    (
+        "object stores: s3://, az://, gs:// on local emulators",
+        crate::interop_stores::checks,
+    ),
     ("stac-geoparquet", crate::interop_stac::checks),
     ("quadbin", crate::interop_quadbin::checks),
     ("raquet", crate::interop_raquet::checks),
@@ -221,8 +225,6 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     reader_self_test(&python, &root, &clean, &mut rows)?;
     println!("==> we write, they read: geoquet convert");
     check_ours(&python, &root, &geoquet, &clean, &mut rows)?;
-    println!("==> s3:// through a local S3 endpoint (moto)");
-    check_s3(&python, &root, &geoquet, &mut rows);
     // The domain crates' cross-checks, each in its own module.
     let ctx = Ctx {
         python: &python,
@@ -270,107 +272,6 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         bail!("{failed} interop check(s) FAILED");
     }
     Ok(())
-}
-
-// --- s3:// ---------------------------------------------------------------------------
-
-/// Reads `test-data/sample.parquet` through `s3://` from a moto server on
-/// 127.0.0.1, with the credentials and endpoint in the environment as
-/// object_store reads them. Any failure is a FAILED row.
-fn check_s3(python: &Path, root: &Path, geoquet: &Path, rows: &mut Vec<Row>) {
-    let verdict = match s3_round(python, root, geoquet) {
-        Ok(note) => Verdict::Ok(Some(note)),
-        Err(e) => Verdict::Failed(format!("{e:#}")),
-    };
-    rows.push(row(
-        "we read s3://bucket/sample.parquet (inspect, validate, extract)",
-        "moto S3 server",
-        verdict,
-    ));
-}
-
-fn s3_round(python: &Path, root: &Path, geoquet: &Path) -> anyhow::Result<String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut server = Command::new(python)
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .context("starting moto.server")?;
-    let result = (|| -> anyhow::Result<String> {
-        let deadline = Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "moto.server did not listen on port {port}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let sample = root.join("test-data/sample.parquet");
-        run_python(
-            python,
-            &root.join(SCRIPTS).join("s3_put.py"),
-            &[
-                endpoint.clone().into(),
-                "interop".into(),
-                "sample.parquet".into(),
-                sample.into_os_string(),
-            ],
-        )?;
-        let geo = |args: &[&str]| -> anyhow::Result<Output> {
-            Ok(Command::new(geoquet)
-                .args(args)
-                .env("AWS_ENDPOINT", &endpoint)
-                .env("AWS_ALLOW_HTTP", "true")
-                .env("AWS_ACCESS_KEY_ID", "interop")
-                .env("AWS_SECRET_ACCESS_KEY", "interop")
-                .env("AWS_REGION", "us-east-1")
-                .output()?)
-        };
-        let url = "s3://interop/sample.parquet";
-        let o = geo(&["inspect", "--json", url])?;
-        anyhow::ensure!(
-            o.status.success(),
-            "inspect: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        );
-        let v: Value = serde_json::from_slice(&o.stdout)?;
-        anyhow::ensure!(
-            v["num_rows"] == 7,
-            "inspect says {} rows, expected 7",
-            v["num_rows"]
-        );
-        let o = geo(&["validate", url])?;
-        anyhow::ensure!(
-            o.status.success(),
-            "validate: {}",
-            String::from_utf8_lossy(&o.stdout).trim()
-        );
-        let o = geo(&["extract", url, "-", "--bbox", "-20,-40,60,60"])?;
-        anyhow::ensure!(
-            o.status.success(),
-            "extract: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        );
-        let lines = String::from_utf8_lossy(&o.stdout).lines().count();
-        anyhow::ensure!(lines == 2, "extract returned {lines} features, expected 2");
-        let o = geo(&["inspect", "s3://interop/missing.parquet"])?;
-        anyhow::ensure!(o.status.code() == Some(2), "a missing object should exit 2");
-        Ok("7 rows; bbox extract 2 features; missing object exit 2".into())
-    })();
-    let _ = server.kill();
-    let _ = server.wait();
-    result
 }
 
 // --- venv and build ------------------------------------------------------------------

@@ -20,6 +20,7 @@ mod interop_quadbin;
 mod interop_raquet;
 mod interop_sliderule;
 mod interop_stac;
+mod interop_stores;
 mod release;
 mod tidy;
 
