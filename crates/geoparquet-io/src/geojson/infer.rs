@@ -61,6 +61,37 @@ impl Members {
         self.kinds.push(kind);
     }
 
+    /// The position of member `name`, added (as [`Kind::Null`]) if new.
+    pub(crate) fn position_or_push(&mut self, name: &str) -> usize {
+        match self.index.get(name) {
+            Some(&i) => i,
+            None => {
+                self.push(name, Kind::Null);
+                self.names.len() - 1
+            }
+        }
+    }
+
+    /// The kind of the member at `i`.
+    pub(crate) fn kind_mut(&mut self, i: usize) -> Option<&mut Kind> {
+        self.kinds.get_mut(i)
+    }
+
+    /// Adds what `other` learnt from later values, as if its values had
+    /// been absorbed here one by one.
+    pub(crate) fn merge(&mut self, other: Members) {
+        for (name, kind) in other.names.into_iter().zip(other.kinds) {
+            match self.index.get(&name).copied() {
+                Some(i) => {
+                    if let Some(k) = self.kinds.get_mut(i) {
+                        k.merge(kind);
+                    }
+                }
+                None => self.push(&name, kind),
+            }
+        }
+    }
+
     /// Adds the members of one JSON object.
     pub(crate) fn absorb_object(&mut self, obj: &serde_json::Map<String, Value>) {
         for (name, value) in obj {
@@ -131,6 +162,28 @@ impl Kind {
         }
     }
 
+    /// Widens this kind so that it also holds the values `other` was
+    /// inferred from (the same as absorbing them one by one).
+    pub(crate) fn merge(&mut self, other: Kind) {
+        match (&mut *self, other) {
+            (_, Kind::Null) | (Kind::Json, _) => {}
+            (Kind::Null, other) => *self = other,
+            (Kind::Bool, Kind::Bool)
+            | (Kind::Str, Kind::Str)
+            | (Kind::Int, Kind::Int)
+            | (Kind::Float, Kind::Int | Kind::Float) => {}
+            (Kind::Int, Kind::Float) => *self = Kind::Float,
+            (Kind::Object(members), Kind::Object(more)) => members.merge(more),
+            (Kind::List(element), Kind::List(more)) => {
+                element.merge(*more);
+                if **element == Kind::Json {
+                    *self = Kind::Json;
+                }
+            }
+            _ => *self = Kind::Json,
+        }
+    }
+
     /// The Arrow type of this kind. Null-only values become `Utf8` (all null),
     /// conflicts and empty objects become `Utf8` holding JSON text.
     pub(crate) fn data_type(&self) -> DataType {
@@ -155,7 +208,7 @@ fn struct_fields(m: &Members) -> Fields {
 }
 
 /// The feature id's kind: strings win over numbers, floats over integers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub(crate) enum IdKind {
     /// No feature has a (non-null) id.
     #[default]
@@ -174,6 +227,12 @@ impl IdKind {
             (IdKind::Absent | IdKind::Int | IdKind::Float, Value::Number(_)) => IdKind::Float,
             _ => IdKind::Str,
         };
+    }
+
+    /// Widens this kind to hold the ids `other` was inferred from (the
+    /// kinds are ordered: absent < integers < floats < strings).
+    pub(crate) fn merge(&mut self, other: IdKind) {
+        *self = (*self).max(other);
     }
 
     pub(crate) fn data_type(self) -> Option<DataType> {

@@ -145,8 +145,10 @@
 //! Floats are written with `serde_json`, in the shortest form that reads
 //! back as the same `f64`.
 
+mod fast;
 mod from_wkb;
 mod infer;
+mod parallel;
 mod read;
 mod scan;
 mod to_wkb;

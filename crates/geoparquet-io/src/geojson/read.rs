@@ -1,8 +1,8 @@
 //! GeoJSON to record batches, in two streaming passes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,7 +12,9 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use geoparquet_meta::{BoundingBox, GeometryTypeAndDimension};
 use serde_json::{Map, Value};
 
+use super::fast::Mode;
 use super::infer::{ColumnBuilder, IdKind, Members, fits};
+use super::parallel::{self, Fail, Learnt, Ordered, ParseFn, Plan, Tuning};
 use super::scan::{FeatureStream, Layout, ScanError, Scanner, StreamError, detect};
 use super::to_wkb::{Extent, geometry_to_wkb};
 use super::{
@@ -48,6 +50,8 @@ const BATCH_BYTES: usize = 128 << 20;
 pub struct ReadOptions {
     batch_size: usize,
     source_name: Option<String>,
+    /// How the fast path cuts and parses; `None`: the careful path only.
+    tuning: Option<Tuning>,
 }
 
 impl Default for ReadOptions {
@@ -55,6 +59,7 @@ impl Default for ReadOptions {
         Self {
             batch_size: DEFAULT_BATCH_SIZE,
             source_name: None,
+            tuning: Some(Tuning::default()),
         }
     }
 }
@@ -96,6 +101,14 @@ impl ReadOptions {
     /// ```
     pub fn with_source_name(mut self, name: impl Into<String>) -> Self {
         self.source_name = Some(name.into());
+        self
+    }
+
+    /// Test hook: the careful path only (`None`), or the fast path with
+    /// these chunks and threads.
+    #[cfg(test)]
+    pub(crate) fn with_tuning(mut self, tuning: Option<Tuning>) -> Self {
+        self.tuning = tuning;
         self
     }
 
@@ -175,6 +188,59 @@ fn interpret(value: Value, layout: Layout) -> std::result::Result<Feature, Strin
     }
 }
 
+/// Pass 1 on the fast path: what the features hold, where they start and
+/// how they are laid out; `None` when the careful path must decide.
+fn fast_learn(
+    file: &File,
+    layout: Layout,
+    tuning: Tuning,
+) -> io::Result<Option<(Learnt, u64, Mode)>> {
+    let (start, mode) = match layout {
+        Layout::Sequence => {
+            let mut head = Vec::with_capacity(3);
+            let mut f = file;
+            f.seek(SeekFrom::Start(0))?;
+            f.take(3).read_to_end(&mut head)?;
+            let bom = head == [0xEF, 0xBB, 0xBF];
+            (if bom { 3 } else { 0 }, Mode::Sequence)
+        }
+        Layout::Collection | Layout::Array => {
+            (&*file).seek(SeekFrom::Start(0))?;
+            let mut stream =
+                FeatureStream::new(BufReader::with_capacity(BUFFER_SIZE, file), layout);
+            match stream.first_element_offset() {
+                Ok(Some(at)) => (
+                    at,
+                    Mode::Elements {
+                        in_collection: layout == Layout::Collection,
+                    },
+                ),
+                Ok(None) | Err(_) => return Ok(None),
+            }
+        }
+    };
+    let parse: Arc<ParseFn<Learnt>> = Arc::new(move |bytes: &[u8]| parallel::learn(bytes, mode));
+    let mut ordered = Ordered::new(file, start, mode, tuning, parse)?;
+    let mut all = Learnt::default();
+    while let Some(result) = ordered.next_result() {
+        match result {
+            Ok(learnt) => all.merge(learnt),
+            Err(Fail::Bail) => return Ok(None),
+            Err(Fail::Io(e)) => return Err(e),
+        }
+    }
+    if let Some(after) = ordered.closed_at() {
+        // What follows the features array (other members, white space).
+        (&*file).seek(SeekFrom::Start(after))?;
+        let mut tail =
+            FeatureStream::after_features(BufReader::with_capacity(BUFFER_SIZE, file), layout);
+        if !matches!(tail.next_feature(), Ok(None)) {
+            return Ok(None);
+        }
+    }
+    Ok(Some((all, start, mode)))
+}
+
 /// A name not in `taken`: `base`, else `base_2`, `base_3`, ...
 fn unique(base: &str, taken: &dyn Fn(&str) -> bool) -> String {
     if !taken(base) {
@@ -193,6 +259,28 @@ struct Summary {
     num_features: u64,
     geometry_types: BTreeSet<GeometryTypeAndDimension>,
     extent: Extent,
+}
+
+/// Where pass 2 reads from.
+enum Engine {
+    /// One feature at a time through `serde_json`.
+    Careful(FeatureStream<BufReader<File>>),
+    /// Chunks parsed on worker threads, batches sliced to the batch size.
+    Fast {
+        ordered: Ordered<std::result::Result<Option<RecordBatch>, String>>,
+        queue: VecDeque<RecordBatch>,
+    },
+}
+
+/// How pass 2 will read.
+enum Pass2 {
+    Careful(FeatureStream<BufReader<File>>),
+    Fast {
+        file: File,
+        start: u64,
+        mode: Mode,
+        tuning: Tuning,
+    },
 }
 
 /// Reads GeoJSON as Arrow record batches with a WKB geometry column.
@@ -240,7 +328,7 @@ pub struct GeoJsonReader {
     source_name: String,
     path: PathBuf,
     batch_size: usize,
-    stream: FeatureStream<BufReader<File>>,
+    engine: Engine,
     id: Option<ColumnBuilder>,
     feature_id_column: Option<String>,
     property_index: HashMap<String, usize>,
@@ -365,6 +453,37 @@ impl GeoJsonReader {
             })
         })?;
 
+        // Pass 1 on the fast path; the careful path when it gives up.
+        let fast = match options.tuning {
+            Some(tuning) => fast_learn(&file, layout, tuning)
+                .map_err(io)?
+                .map(|found| (found, tuning)),
+            None => None,
+        };
+        if let Some(((learnt, start, mode), tuning)) = fast {
+            let summary = Summary {
+                properties: learnt.properties,
+                id: learnt.id,
+                num_features: learnt.num_features,
+                geometry_types: learnt.geometry_types,
+                extent: learnt.extent.unwrap_or_else(Extent::new),
+            };
+            let pass2 = Pass2::Fast {
+                file,
+                start,
+                mode,
+                tuning,
+            };
+            return Self::plan(
+                summary,
+                pass2,
+                layout,
+                source_name,
+                path,
+                options.batch_size,
+            );
+        }
+
         // Pass 1: infer and check.
         (&file).seek(SeekFrom::Start(0)).map_err(io)?;
         let mut stream = FeatureStream::new(BufReader::with_capacity(BUFFER_SIZE, &file), layout);
@@ -400,25 +519,25 @@ impl GeoJsonReader {
         // Pass 2 is driven by the iterator.
         (&file).seek(SeekFrom::Start(0)).map_err(io)?;
         let stream = FeatureStream::new(BufReader::with_capacity(BUFFER_SIZE, file), layout);
-        Ok(Self::plan(
+        Self::plan(
             summary,
-            stream,
+            Pass2::Careful(stream),
             layout,
             source_name,
             path,
             options.batch_size,
-        ))
+        )
     }
 
     /// The schema and builders from the first pass.
     fn plan(
         summary: Summary,
-        stream: FeatureStream<BufReader<File>>,
+        pass2: Pass2,
         layout: Layout,
         source_name: String,
         path: PathBuf,
         batch_size: usize,
-    ) -> Self {
+    ) -> Result<Self> {
         let props = &summary.properties;
         // Property columns keep their names, except one called like the geometry column.
         let mut property_columns: Vec<String> = Vec::with_capacity(props.names().len());
@@ -448,7 +567,7 @@ impl GeoJsonReader {
         }
         fields.push(Field::new(GEOMETRY_COLUMN, DataType::Binary, true));
 
-        let property_index = props
+        let property_index: HashMap<String, usize> = props
             .names()
             .iter()
             .enumerate()
@@ -459,14 +578,45 @@ impl GeoJsonReader {
             Layout::Array => GeoJsonFormat::FeatureArray,
             Layout::Sequence => GeoJsonFormat::NewlineDelimited,
         };
-        Self {
-            schema: Arc::new(Schema::new(fields)),
+        let schema = Arc::new(Schema::new(fields));
+        let engine = match pass2 {
+            Pass2::Careful(stream) => Engine::Careful(stream),
+            Pass2::Fast {
+                file,
+                start,
+                mode,
+                tuning,
+            } => {
+                let plan = Plan {
+                    schema: schema.clone(),
+                    names: props.names().to_vec(),
+                    kinds: props.kinds().to_vec(),
+                    index: property_index.clone(),
+                    id: feature_id_column.as_ref().map(|_| summary.id),
+                };
+                let parse: Arc<ParseFn<_>> =
+                    Arc::new(move |bytes: &[u8]| parallel::build(bytes, mode, &plan));
+                let ordered =
+                    Ordered::new(&file, start, mode, tuning, parse).map_err(|source| {
+                        Error::Io {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?;
+                Engine::Fast {
+                    ordered,
+                    queue: VecDeque::new(),
+                }
+            }
+        };
+        Ok(Self {
+            schema,
             format,
             layout,
             source_name,
             path,
             batch_size,
-            stream,
+            engine,
             id: feature_id_column
                 .as_ref()
                 .map(|_| ColumnBuilder::for_id(summary.id)),
@@ -480,7 +630,7 @@ impl GeoJsonReader {
             geometry_types: summary.geometry_types,
             bbox: summary.extent.to_bbox(),
             done: false,
-        }
+        })
     }
 
     /// The schema of every batch: the feature id column (if any feature has
@@ -600,13 +750,65 @@ impl GeoJsonReader {
         self.feature_id_column.as_deref()
     }
 
+    /// Test hook: whether pass 2 runs on the fast path.
+    #[cfg(test)]
+    pub(crate) fn is_fast(&self) -> bool {
+        matches!(self.engine, Engine::Fast { .. })
+    }
+
+    /// The next batch of the fast path.
+    fn next_fast_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let Engine::Fast { ordered, queue } = &mut self.engine else {
+            return Ok(None);
+        };
+        let changed = |message: String| Error::GeoJson {
+            source_name: self.source_name.clone(),
+            feature: None,
+            message,
+        };
+        loop {
+            if let Some(batch) = queue.pop_front() {
+                return Ok(Some(batch));
+            }
+            match ordered.next_result() {
+                None => return Ok(None),
+                Some(Ok(Ok(Some(batch)))) => {
+                    let size = self.batch_size.max(1);
+                    let mut offset = 0;
+                    while offset < batch.num_rows() {
+                        let len = size.min(batch.num_rows() - offset);
+                        queue.push_back(batch.slice(offset, len));
+                        offset += len;
+                    }
+                }
+                Some(Ok(Ok(None))) => {}
+                Some(Ok(Err(message))) => return Err(changed(message)),
+                Some(Err(Fail::Io(source))) => {
+                    return Err(Error::Io {
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
+                Some(Err(Fail::Bail)) => {
+                    return Err(changed(
+                        "the input changed while it was read: the second pass does not read as the first did"
+                            .to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let Engine::Careful(stream) = &mut self.engine else {
+            return self.next_fast_batch();
+        };
         let source_name = &self.source_name;
         let path = &self.path;
         let mut rows = 0;
         let mut bytes: usize = 0;
         while rows < self.batch_size && bytes < BATCH_BYTES {
-            let next = self.stream.next_feature().map_err(|e| match e.error {
+            let next = stream.next_feature().map_err(|e| match e.error {
                 ScanError::Io(source) => Error::Io {
                     path: path.clone(),
                     source,
@@ -620,7 +822,7 @@ impl GeoJsonReader {
             let Some((number, value)) = next else {
                 break;
             };
-            bytes = bytes.saturating_add(self.stream.last_size());
+            bytes = bytes.saturating_add(stream.last_size());
             let feature_error = |message: String| Error::GeoJson {
                 source_name: source_name.clone(),
                 feature: Some(number),

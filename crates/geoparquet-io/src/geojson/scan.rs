@@ -63,11 +63,17 @@ fn describe(b: u8) -> String {
 pub(crate) struct Scanner<R> {
     reader: R,
     line: u64,
+    /// Bytes consumed so far.
+    offset: u64,
 }
 
 impl<R: BufRead> Scanner<R> {
     pub(crate) fn new(reader: R) -> Self {
-        Self { reader, line: 1 }
+        Self {
+            reader,
+            line: 1,
+            offset: 0,
+        }
     }
 
     /// The 1-based line of the next byte.
@@ -88,6 +94,7 @@ impl<R: BufRead> Scanner<R> {
 
     fn consume(&mut self, n: usize) {
         self.reader.consume(n);
+        self.offset += n as u64;
     }
 
     fn peek(&mut self) -> io::Result<Option<u8>> {
@@ -397,6 +404,49 @@ impl<R: BufRead> FeatureStream<R> {
             self.state = State::Done;
         }
         result
+    }
+
+    /// Walks the input up to the first element of the features array and
+    /// returns its byte offset (relative to where the reader started);
+    /// `None` when the input has no features array (or is a sequence).
+    pub(crate) fn first_element_offset(&mut self) -> Result<Option<u64>, StreamError> {
+        loop {
+            match self.state {
+                State::Features {
+                    after_element: false,
+                } => {
+                    return match self.sc.skip_ws() {
+                        Ok(_) => Ok(Some(self.sc.offset)),
+                        Err(e) => self.fail(None, e.into()),
+                    };
+                }
+                State::Start => {
+                    if self.layout == Layout::Sequence {
+                        return Ok(None);
+                    }
+                    if let Err(e) = self.start() {
+                        return self.fail(None, e);
+                    }
+                }
+                State::Members { after_member } => {
+                    if let Err(e) = self.members(after_member) {
+                        return self.fail(None, e);
+                    }
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// A stream positioned just after the `]` that closes the features
+    /// array: what follows it (the rest of a FeatureCollection, white space).
+    pub(crate) fn after_features(reader: R, layout: Layout) -> Self {
+        let mut stream = Self::new(reader, layout);
+        stream.state = match layout {
+            Layout::Collection => State::Members { after_member: true },
+            Layout::Array | Layout::Sequence => State::Trailer,
+        };
+        stream
     }
 
     fn fail<T>(&self, feature: Option<u64>, error: ScanError) -> Result<T, StreamError> {

@@ -68,12 +68,23 @@ impl Extent {
         }
     }
 
-    fn add(&mut self, x: f64, y: f64, z: Option<f64>) {
+    pub(crate) fn add(&mut self, x: f64, y: f64, z: Option<f64>) {
         self.bbox.expand_xy(x, y);
         if let Some(z) = z.filter(|z| !z.is_nan()) {
             self.z = Some(match self.z {
                 Some((lo, hi)) => (lo.min(z), hi.max(z)),
                 None => (z, z),
+            });
+        }
+    }
+
+    /// Grows this extent to hold `other` too.
+    pub(crate) fn merge(&mut self, other: &Extent) {
+        self.bbox = self.bbox.union(&other.bbox);
+        if let Some((lo, hi)) = other.z {
+            self.z = Some(match self.z {
+                Some((a, b)) => (a.min(lo), b.max(hi)),
+                None => (lo, hi),
             });
         }
     }
