@@ -411,12 +411,17 @@ pub fn geotiff_to_raquet(
     };
 
     // Native tiles, one row of tiles at a time, the tiles of a row on worker threads.
+    // While the workers warp and encode row `ty`, the next window of source rows is
+    // read and decoded on another thread, and the tiles of row `ty - 1` are spilled and
+    // reduced into the overviews on this one: at most two windows and two rows of
+    // tiles are alive, in the same order as a serial loop.
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(16);
     let (x0, y0, x1, y1) = tile_range(bounds, max_zoom);
     let n = (bs as usize) * (bs as usize);
-    for ty in y0..=y1 {
+    let (bands_ref, info_ref) = (&ctx.bands.clone(), &ctx.info.clone());
+    let read_window = |src: &mut GeoTiff, ty: u32| -> Result<(SourceWindow, f64)> {
         let merc = cell::tile_bounds_mercator(max_zoom, x0, ty);
         let merc_right = cell::tile_bounds_mercator(max_zoom, x1, ty);
         let (sr0, sr1, scale) = source_rows(
@@ -425,34 +430,53 @@ pub fn geotiff_to_raquet(
             src.height,
             opts.resampling,
         );
+        let rows = src.read_rows(sr0, sr1)?;
         let window = SourceWindow::masked(
             alpha,
             sr0,
             sr1,
             src.width as usize,
             src.height as usize,
-            src.read_rows(sr0, sr1)?,
-            &ctx.info,
+            rows,
+            info_ref,
         );
-        let (bands_ref, info_ref) = (&ctx.bands, &ctx.info);
-        let prepared = par_map((x0..=x1).collect(), threads, |tx| {
-            let coords = tile_coords(&tr, max_zoom, tx, ty, bs);
-            let mut data: TileData = vec![vec![f64::NAN; n]; bands_ref.len()];
-            warp(
-                &window,
-                &coords,
-                bs as usize,
-                opts.resampling,
-                info_ref,
-                scale,
-                &mut data,
-            );
-            prepare(opts, bands_ref, tx, data, true)
+        Ok((window, scale))
+    };
+    let mut next = Some(read_window(&mut src, y0)?);
+    let mut previous: Option<(u32, Vec<Prepared>)> = None;
+    for ty in y0..=y1 {
+        let Some((window, scale)) = next.take() else {
+            break;
+        };
+        let (prepared, fetched, took) = std::thread::scope(|s| {
+            let reader = (ty < y1).then(|| s.spawn(|| read_window(&mut src, ty + 1)));
+            let workers = s.spawn(|| {
+                par_map((x0..=x1).collect(), threads, |tx| {
+                    let coords = tile_coords(&tr, max_zoom, tx, ty, bs);
+                    let mut data: TileData = vec![vec![f64::NAN; n]; bands_ref.len()];
+                    warp(
+                        &window,
+                        &coords,
+                        bs as usize,
+                        opts.resampling,
+                        info_ref,
+                        scale,
+                        &mut data,
+                    );
+                    prepare(opts, bands_ref, tx, data, true)
+                })
+            });
+            let took = previous
+                .take()
+                .map_or(Ok(()), |(py, row)| ctx.take_row(max_zoom, py, row));
+            (join(workers), reader.map(join), took)
         });
-        for p in prepared {
-            ctx.take(max_zoom, ty, p)?;
-        }
-        ctx.row_done(max_zoom, ty)?;
+        took?;
+        next = fetched.transpose()?;
+        previous = Some((ty, prepared));
+    }
+    if let Some((py, row)) = previous {
+        ctx.take_row(max_zoom, py, row)?;
     }
     // Flush overview rows still open.
     for z in (min_zoom..max_zoom).rev() {
@@ -654,29 +678,42 @@ fn tile_coords(tr: &Transformer, z: u8, x: u32, y: u32, bs: u32) -> Vec<(f64, f6
             grid[gj * g + gi] = at((gi * step) as f64, (gj * step) as f64);
         }
     }
-    for j in 0..n {
-        let gj = (j / step).min(g - 2);
-        let fy = (j - gj * step) as f64 / step as f64;
-        for i in 0..n {
+    // The fractions and the finiteness of each grid cell, once (the same arithmetic per
+    // pixel as interpolating from scratch).
+    let frac: Vec<(usize, f64)> = (0..n)
+        .map(|i| {
             let gi = (i / step).min(g - 2);
-            let fx = (i - gi * step) as f64 / step as f64;
-            let q = [
+            (gi, (i - gi * step) as f64 / step as f64)
+        })
+        .collect();
+    let finite: Vec<bool> = (0..(g - 1) * (g - 1))
+        .map(|k| {
+            let (gj, gi) = (k / (g - 1), k % (g - 1));
+            [
                 grid[gj * g + gi],
                 grid[gj * g + gi + 1],
                 grid[(gj + 1) * g + gi],
                 grid[(gj + 1) * g + gi + 1],
-            ];
-            let v = if q.iter().all(|p| p.0.is_finite() && p.1.is_finite()) {
-                let l = |k: fn(&(f64, f64)) -> f64| {
-                    let top = k(&q[0]) * (1.0 - fx) + k(&q[1]) * fx;
-                    let bot = k(&q[2]) * (1.0 - fx) + k(&q[3]) * fx;
+            ]
+            .iter()
+            .all(|p| p.0.is_finite() && p.1.is_finite())
+        })
+        .collect();
+    for (j, &(gj, fy)) in frac.iter().enumerate() {
+        let row = &mut out[j * n..(j + 1) * n];
+        for (i, (o, &(gi, fx))) in row.iter_mut().zip(&frac).enumerate() {
+            *o = if finite[gj * (g - 1) + gi] {
+                let (q0, q1) = (grid[gj * g + gi], grid[gj * g + gi + 1]);
+                let (q2, q3) = (grid[(gj + 1) * g + gi], grid[(gj + 1) * g + gi + 1]);
+                let l = |a: f64, b: f64, c: f64, d: f64| {
+                    let top = a * (1.0 - fx) + b * fx;
+                    let bot = c * (1.0 - fx) + d * fx;
                     top * (1.0 - fy) + bot * fy
                 };
-                (l(|p| p.0), l(|p| p.1))
+                (l(q0.0, q1.0, q2.0, q3.0), l(q0.1, q1.1, q2.1, q3.1))
             } else {
                 at(i as f64, j as f64)
             };
-            out[j * n + i] = v;
         }
     }
     out
@@ -743,11 +780,27 @@ impl SourceWindow {
         (!v.is_nan()).then_some(v)
     }
 
+    /// The values of `band` (empty when there is no such band).
+    #[inline]
+    fn band(&self, band: usize) -> &[f64] {
+        self.rows.get(band).map_or(&[][..], Vec::as_slice)
+    }
+
+    /// The offset of (clamped, in-raster) `row` in the band buffers, `None` outside
+    /// the window.
+    #[inline]
+    #[allow(clippy::cast_sign_loss)]
+    fn row_offset(&self, row: i64) -> Option<usize> {
+        (row >= i64::from(self.r0) && row < i64::from(self.end))
+            .then(|| (row - i64::from(self.r0)) as usize * self.width)
+    }
+
     fn inside(&self, c: f64, r: f64) -> bool {
         c >= 0.0 && r >= 0.0 && c < self.width as f64 && r < self.height as f64
     }
 }
 
+#[inline]
 fn cubic_weight(t: f64, spline: bool) -> f64 {
     let t = t.abs();
     if spline {
@@ -770,27 +823,56 @@ fn cubic_weight(t: f64, spline: bool) -> f64 {
     }
 }
 
-/// Bilinear interpolation over the valid pixels of the 2×2 neighbourhood (weights
-/// renormalised; edges clamped).
-#[allow(clippy::cast_possible_truncation)]
-fn bilinear(win: &SourceWindow, b: usize, bi: &BandInfo, c: f64, r: f64) -> Option<f64> {
+/// `x.floor()` for finite `|x| < 2^62`, without the libm call the baseline x86-64
+/// target needs (no SSE4.1 `roundsd`).
+#[inline]
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+fn floor_i64(x: f64) -> i64 {
+    let t = x as i64;
+    t - i64::from((t as f64) > x)
+}
+
+/// `x.floor()` as a float, for finite `|x| < 2^52` (see [`floor_i64`]).
+#[inline]
+#[allow(clippy::cast_precision_loss)]
+fn floor_f64(x: f64) -> f64 {
+    floor_i64(x) as f64
+}
+
+/// The taps of a bilinear interpolation at `(c, r)`: for each of the 2×2 neighbours
+/// (edges clamped) its offset in the window's band buffers (`None` outside the window
+/// or with a zero weight) and its weight.
+#[inline]
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn bilinear_taps(win: &SourceWindow, c: f64, r: f64) -> [(Option<usize>, f64); 4] {
     let (x, y) = (c - 0.5, r - 0.5);
-    let (ix, iy) = (x.floor(), y.floor());
-    let (fx, fy) = (x - ix, y - iy);
-    let mut acc = 0.0;
-    let mut wsum = 0.0;
+    let (ix, iy) = (floor_i64(x), floor_i64(y));
+    #[allow(clippy::cast_precision_loss)]
+    let (fx, fy) = (x - ix as f64, y - iy as f64);
+    let mut taps = [(None, 0.0); 4];
+    let mut k = 0;
     for (dy, wy) in [(0i64, 1.0 - fy), (1, fy)] {
+        let row = win.row_offset((iy + dy).clamp(0, win.height as i64 - 1));
         for (dx, wx) in [(0i64, 1.0 - fx), (1, fx)] {
             let w = wx * wy;
-            if w <= 0.0 {
-                continue;
-            }
-            let col = (ix as i64 + dx).clamp(0, win.width as i64 - 1);
-            let row = (iy as i64 + dy).clamp(0, win.height as i64 - 1);
-            if let Some(v) = win.get(b, col, row, bi) {
-                acc += w * v;
-                wsum += w;
-            }
+            let col = (ix + dx).clamp(0, win.width as i64 - 1) as usize;
+            taps[k] = ((w > 0.0).then_some(row).flatten().map(|o| o + col), w);
+            k += 1;
+        }
+    }
+    taps
+}
+
+/// Bilinear interpolation of `band` over the valid pixels among `taps` (weights
+/// renormalised).
+#[inline]
+fn bilinear(band: &[f64], taps: &[(Option<usize>, f64); 4]) -> Option<f64> {
+    let mut acc = 0.0;
+    let mut wsum = 0.0;
+    for &(o, w) in taps {
+        if let Some(v) = o.and_then(|o| band.get(o)).filter(|v| !v.is_nan()) {
+            acc += w * v;
+            wsum += w;
         }
     }
     (wsum > 1e-9).then(|| acc / wsum)
@@ -835,11 +917,27 @@ fn warp(
         // The cubic taps and weights, once per pixel for every band.
         let kernel = cubic.then(|| {
             let (x, y) = (c - 0.5, r - 0.5);
-            let (fx0, fy0) = (x.floor(), y.floor());
+            let (fx0, fy0) = (floor_f64(x), floor_f64(y));
             let (fx, fy) = (x - fx0, y - fy0);
-            let w = |f: f64| [-1.0, 0.0, 1.0, 2.0].map(|d: f64| cubic_weight(d - f, spline));
-            (fx0 as i64, fy0 as i64, w(fx), w(fy))
+            let w = |f: f64| {
+                [
+                    cubic_weight(-1.0 - f, spline),
+                    cubic_weight(0.0 - f, spline),
+                    cubic_weight(1.0 - f, spline),
+                    cubic_weight(2.0 - f, spline),
+                ]
+            };
+            let (ix, iy) = (fx0 as i64, fy0 as i64);
+            // The taps' offsets into the window (`None` outside it), shared by the bands.
+            let rows = [0i64, 1, 2, 3].map(|dy| {
+                let row = (iy + dy - 1).clamp(0, win.height as i64 - 1);
+                win.row_offset(row)
+            });
+            let cols =
+                [0i64, 1, 2, 3].map(|dx| (ix + dx - 1).clamp(0, win.width as i64 - 1) as usize);
+            (w(fx), w(fy), rows, cols)
         });
+        let taps = (rs == Resampling::Bilinear).then(|| bilinear_taps(win, c, r));
         for (b, bi) in info.iter().enumerate() {
             let rs = if bi.categorical && !matches!(rs, Resampling::Nearest | Resampling::Mode) {
                 Resampling::Nearest
@@ -847,21 +945,20 @@ fn warp(
                 rs
             };
             let v = match rs {
-                Resampling::Nearest => win.get(b, c.floor() as i64, r.floor() as i64, bi),
-                Resampling::Bilinear => bilinear(win, b, bi, c, r),
+                Resampling::Nearest => win.get(b, floor_i64(c), floor_i64(r), bi),
+                Resampling::Bilinear => taps.and_then(|t| bilinear(win.band(b), &t)),
                 Resampling::Cubic | Resampling::CubicSpline => {
-                    let Some((ix, iy, wx, wy)) = kernel else {
+                    let Some((wx, wy, rows, cols)) = kernel else {
                         continue;
                     };
+                    let band = win.band(b);
                     let mut acc = 0.0;
                     let mut wsum = 0.0;
                     let mut complete = true;
-                    for (dy, wy) in wy.iter().enumerate() {
-                        let row = (iy + dy as i64 - 1).clamp(0, win.height as i64 - 1);
-                        for (dx, wx) in wx.iter().enumerate() {
+                    for (wy, row) in wy.iter().zip(rows) {
+                        for (wx, col) in wx.iter().zip(cols) {
                             let w = wy * wx;
-                            let col = (ix + dx as i64 - 1).clamp(0, win.width as i64 - 1);
-                            match win.get(b, col, row, bi) {
+                            match row.and_then(|o| band.get(o + col)).filter(|v| !v.is_nan()) {
                                 Some(v) => {
                                     acc += w * v;
                                     wsum += w;
@@ -875,7 +972,7 @@ fn warp(
                     } else {
                         // Next to nodata the cubic kernel's negative lobes, renormalised,
                         // can explode: fall back to bilinear over the valid neighbours.
-                        bilinear(win, b, bi, c, r)
+                        bilinear(band, &bilinear_taps(win, c, r))
                     }
                 }
                 Resampling::Average | Resampling::Mode => {
@@ -907,10 +1004,10 @@ fn area(
     let mut acc = 0.0;
     let mut wsum = 0.0;
     let mut votes: Vec<(f64, f64)> = Vec::new();
-    let mut row = r0.floor();
+    let mut row = floor_f64(r0);
     while row < r1 {
         let wy = (r1.min(row + 1.0) - r0.max(row)).max(0.0);
-        let mut col = c0.floor();
+        let mut col = floor_f64(c0);
         while col < c1 {
             let wx = (c1.min(col + 1.0) - c0.max(col)).max(0.0);
             let w = wx * wy;
@@ -1034,6 +1131,14 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Takes the prepared tiles of row `y` of zoom `z`, in order, then closes the row.
+    fn take_row(&mut self, z: u8, y: u32, row: Vec<Prepared>) -> Result<()> {
+        for p in row {
+            self.take(z, y, p)?;
+        }
+        self.row_done(z, y)
+    }
+
     /// Called when tile row `y` of zoom `z` is complete.
     fn row_done(&mut self, z: u8, y: u32) -> Result<()> {
         if z <= self.min_zoom {
@@ -1092,16 +1197,33 @@ fn prepare(
     for (b, values) in data.iter_mut().enumerate() {
         let bt = bands[b].band_type;
         let zero_fill = native && bands[b].nodata.is_none();
-        for v in values.iter_mut() {
-            if v.is_nan() {
-                if zero_fill {
-                    // Without a nodata value, pixels with no source are zeros, as GDAL
-                    // writes them: values like any other for readers and statistics.
-                    *v = 0.0;
+        // One loop per band type, the type's match outside it.
+        fn fix(values: &mut [f64], zero_fill: bool, q: impl Fn(f64) -> f64) {
+            for v in values.iter_mut() {
+                if v.is_nan() {
+                    if zero_fill {
+                        // Without a nodata value, pixels with no source are zeros, as
+                        // GDAL writes them: values like any other for readers and
+                        // statistics.
+                        *v = 0.0;
+                    }
+                } else if v.is_finite() {
+                    // Keep what the file will hold (rounded and saturated to the type).
+                    *v = q(*v);
                 }
-            } else if v.is_finite() {
-                // Keep what the file will hold (rounded and saturated to the type).
-                *v = quantise(*v, bt);
+            }
+        }
+        match bt {
+            crate::BandType::Float64 => fix(values, zero_fill, |v| v),
+            crate::BandType::Float32 => {
+                fix(values, zero_fill, |v| quantise(v, crate::BandType::Float32))
+            }
+            crate::BandType::Float16 => {
+                fix(values, zero_fill, |v| quantise(v, crate::BandType::Float16))
+            }
+            _ => {
+                let (lo, hi) = bt.range();
+                fix(values, zero_fill, |v| round(v).clamp(lo, hi));
             }
         }
         if native || opts.tile_stats {
@@ -1159,12 +1281,8 @@ fn encode(opts: &ConvertOptions, bands: &[Band], data: &TileData) -> Vec<Vec<u8>
             .iter()
             .zip(bands)
             .map(|(v, band)| {
-                let mut raw = Vec::with_capacity(n * band.band_type.size());
                 let fill = band.nodata.unwrap_or(0.0);
-                for x in v {
-                    put_sample(band.band_type, if x.is_nan() { fill } else { *x }, &mut raw);
-                }
-                compress(raw)
+                compress(band_bytes(band.band_type, v, fill))
             })
             .collect(),
         BandLayout::Interleaved => {
@@ -1180,6 +1298,35 @@ fn encode(opts: &ConvertOptions, bands: &[Band], data: &TileData) -> Vec<Vec<u8>
             vec![compress(raw)]
         }
     }
+}
+
+/// The little-endian bytes of one band's (quantised) values, NaN written as `fill`.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn band_bytes(t: crate::BandType, values: &[f64], fill: f64) -> Vec<u8> {
+    use crate::BandType as T;
+    let mut raw = vec![0u8; values.len() * t.size()];
+    macro_rules! put {
+        ($size:literal, $conv:expr) => {
+            for (o, x) in raw.chunks_exact_mut($size).zip(values) {
+                let x = if x.is_nan() { fill } else { *x };
+                o.copy_from_slice(&$conv(x).to_le_bytes());
+            }
+        };
+    }
+    match t {
+        T::Uint8 => put!(1, |v: f64| v as u8),
+        T::Int8 => put!(1, |v: f64| v as i8),
+        T::Uint16 => put!(2, |v: f64| v as u16),
+        T::Int16 => put!(2, |v: f64| v as i16),
+        T::Uint32 => put!(4, |v: f64| v as u32),
+        T::Int32 => put!(4, |v: f64| v as i32),
+        T::Uint64 => put!(8, |v: f64| v as u64),
+        T::Int64 => put!(8, |v: f64| v as i64),
+        T::Float16 => put!(2, half::f16::from_f64),
+        T::Float32 => put!(4, |v: f64| v as f32),
+        T::Float64 => put!(8, |v: f64| v),
+    }
+    raw
 }
 
 /// Appends one sample of type `t` (already quantised) in little-endian order.
@@ -1202,28 +1349,50 @@ fn put_sample(t: crate::BandType, v: f64, out: &mut Vec<u8>) {
     }
 }
 
-/// `f` over `items` on up to `threads` scoped threads, results in input order.
+/// The result of a scoped thread, its panic passed on.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// `f` over `items` on up to `threads` scoped threads, results in input order. The
+/// threads take the next item as they finish one, so uneven items (empty edge tiles
+/// beside full ones) keep every thread busy.
 fn par_map<T: Send, R: Send>(items: Vec<T>, threads: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     if threads <= 1 || items.len() <= 1 {
         return items.into_iter().map(f).collect();
     }
-    let per = items.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<T>> = Vec::new();
-    let mut it = items.into_iter().peekable();
-    while it.peek().is_some() {
-        chunks.push(it.by_ref().take(per).collect());
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| s.spawn(move || c.into_iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
+    let len = items.len();
+    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let next = AtomicUsize::new(0);
+    let (f, slots, next) = (&f, &slots, &next);
+    let work = move || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = slots.get(i) else {
+                return done;
+            };
+            let item = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(item) = item {
+                done.push((i, f(item)));
+            }
+        }
+    };
+    let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..threads.min(len)).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in handles {
+            all.extend(join(h));
+        }
+        all
+    });
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Rounds and saturates a value to what the band type stores.
@@ -1235,15 +1404,22 @@ fn quantise(v: f64, t: crate::BandType) -> f64 {
         crate::BandType::Float16 => half::f16::from_f64(v).to_f64(),
         _ => {
             let (lo, hi) = t.range();
-            // Values read from integer rasters are whole already: skip the rounding call.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-            let whole = v.abs() < 9.0e15 && (v as i64) as f64 == v;
-            if whole {
-                v.clamp(lo, hi)
-            } else {
-                v.round().clamp(lo, hi)
-            }
+            round(v).clamp(lo, hi)
         }
+    }
+}
+
+/// `v.round()` (half away from zero) without the libm call below 2^53, where the
+/// truncation and the fraction are exact.
+#[inline]
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+fn round(v: f64) -> f64 {
+    if v.abs() < 9.0e15 {
+        let t = v as i64;
+        let frac = v - t as f64;
+        (t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)) as f64
+    } else {
+        v.round()
     }
 }
 
