@@ -90,17 +90,27 @@ impl Bounder {
     }
 
     fn add<C: CoordTrait<T = f64>>(&mut self, c: &C, dim: Dimension) {
-        self.b.expand_xy(c.x(), c.y());
         let (zi, mi) = match dim {
             Dimension::Xy => (None, None),
             Dimension::Xyz => (Some(2), None),
             Dimension::Xym => (None, Some(2)),
             Dimension::Xyzm => (Some(2), Some(3)),
         };
-        if let Some(z) = zi.and_then(|i| c.nth(i)).filter(|v| !v.is_nan()) {
+        self.add_values(
+            c.x(),
+            c.y(),
+            zi.and_then(|i| c.nth(i)),
+            mi.and_then(|i| c.nth(i)),
+        );
+    }
+
+    #[inline]
+    fn add_values(&mut self, x: f64, y: f64, z: Option<f64>, m: Option<f64>) {
+        self.b.expand_xy(x, y);
+        if let Some(z) = z.filter(|v| !v.is_nan()) {
             self.z = (self.z.0.min(z), self.z.1.max(z));
         }
-        if let Some(m) = mi.and_then(|i| c.nth(i)).filter(|v| !v.is_nan()) {
+        if let Some(m) = m.filter(|v| !v.is_nan()) {
             self.m = (self.m.0.min(m), self.m.1.max(m));
         }
     }
@@ -239,6 +249,140 @@ pub fn geometry_info<G: GeometryTrait<T = f64>>(g: &G) -> GeometryInfo {
     GeometryInfo {
         type_and_dimension: GeometryTypeAndDimension::new(geometry_type(g), dim),
         bbox: bounder.finish(),
+    }
+}
+
+/// [`wkb_info`] straight from the bytes, without building the geometry, for
+/// the shapes nearly all data has: a Point, LineString, Polygon, MultiPoint,
+/// MultiLineString or MultiPolygon (any dimension, either byte order) whose
+/// parts repeat the outer byte order and carry exactly the part type and
+/// dimension the outer type implies. `None` for anything else (a
+/// GeometryCollection, a malformed or unusual value): [`wkb_info`] then
+/// decides, with its error message. What this accepts, [`parse_wkb`] accepts
+/// too, and the answer is the same.
+pub(crate) fn fast_wkb_info(bytes: &[u8]) -> Option<GeometryInfo> {
+    let (&order, _) = bytes.split_first()?;
+    let le = match order {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
+    let mut scan = Scan {
+        bytes,
+        pos: 1,
+        le,
+        dim: Dimension::Xy,
+        bounder: Bounder::new(),
+    };
+    let code = scan.u32()?;
+    let td = GeometryTypeAndDimension::from_wkb_code(code)?;
+    scan.dim = td.dimension;
+    let dim_code = code - code % 1000;
+    match td.geometry_type {
+        GeometryType::Point => scan.coords(1)?,
+        GeometryType::LineString => scan.counted_coords()?,
+        GeometryType::Polygon => scan.polygon_body()?,
+        GeometryType::MultiPoint => {
+            for _ in 0..scan.u32()? {
+                scan.part_header(dim_code + 1)?;
+                scan.coords(1)?;
+            }
+        }
+        GeometryType::MultiLineString => {
+            for _ in 0..scan.u32()? {
+                scan.part_header(dim_code + 2)?;
+                scan.counted_coords()?;
+            }
+        }
+        GeometryType::MultiPolygon => {
+            for _ in 0..scan.u32()? {
+                scan.part_header(dim_code + 3)?;
+                scan.polygon_body()?;
+            }
+        }
+        GeometryType::GeometryCollection => return None,
+    }
+    (scan.pos == bytes.len()).then(|| GeometryInfo {
+        type_and_dimension: td,
+        bbox: scan.bounder.finish(),
+    })
+}
+
+/// A cursor over one WKB value for [`fast_wkb_info`].
+struct Scan<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    le: bool,
+    dim: Dimension,
+    bounder: Bounder,
+}
+
+impl Scan<'_> {
+    #[inline]
+    fn u32(&mut self) -> Option<u32> {
+        let b: [u8; 4] = self.bytes.get(self.pos..self.pos + 4)?.try_into().ok()?;
+        self.pos += 4;
+        Some(if self.le {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    }
+
+    /// A part's header: the outer byte order and exactly `code`.
+    #[inline]
+    fn part_header(&mut self, code: u32) -> Option<()> {
+        let order = *self.bytes.get(self.pos)?;
+        if order != u8::from(self.le) {
+            return None;
+        }
+        self.pos += 1;
+        (self.u32()? == code).then_some(())
+    }
+
+    fn counted_coords(&mut self) -> Option<()> {
+        let n = self.u32()?;
+        self.coords(n)
+    }
+
+    fn polygon_body(&mut self) -> Option<()> {
+        for _ in 0..self.u32()? {
+            self.counted_coords()?;
+        }
+        Some(())
+    }
+
+    /// `n` coordinates into the box.
+    fn coords(&mut self, n: u32) -> Option<()> {
+        let width = match self.dim {
+            Dimension::Xy => 16,
+            Dimension::Xyz | Dimension::Xym => 24,
+            Dimension::Xyzm => 32,
+        };
+        let len = usize::try_from(n).ok()?.checked_mul(width)?;
+        let end = self.pos.checked_add(len)?;
+        let raw = self.bytes.get(self.pos..end)?;
+        self.pos = end;
+        let le = self.le;
+        let f = |c: &[u8], i: usize| -> f64 {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&c[i * 8..i * 8 + 8]);
+            if le {
+                f64::from_le_bytes(b)
+            } else {
+                f64::from_be_bytes(b)
+            }
+        };
+        for c in raw.chunks_exact(width) {
+            let (z, m) = match self.dim {
+                Dimension::Xy => (None, None),
+                Dimension::Xyz => (Some(f(c, 2)), None),
+                Dimension::Xym => (None, Some(f(c, 2))),
+                Dimension::Xyzm => (Some(f(c, 2)), Some(f(c, 3))),
+            };
+            self.bounder.add_values(f(c, 0), f(c, 1), z, m);
+        }
+        Some(())
     }
 }
 
@@ -760,5 +904,156 @@ mod tests {
             assert!(rewind_wkb(&mp[..cut], false).is_err());
         }
         assert_eq!(rewind_wkb(&point(1., 2.), false).unwrap(), None);
+    }
+
+    /// A generic WKB writer for the fast-path tests: `le` byte order, ISO
+    /// `code`, then the body written by `body`.
+    fn wkb(le: bool, code: u32, body: &dyn Fn(&mut Vec<u8>, bool)) -> Vec<u8> {
+        let mut v = vec![u8::from(le)];
+        v.extend_from_slice(&if le {
+            code.to_le_bytes()
+        } else {
+            code.to_be_bytes()
+        });
+        body(&mut v, le);
+        v
+    }
+
+    fn put_u32(v: &mut Vec<u8>, le: bool, k: u32) {
+        v.extend_from_slice(&if le { k.to_le_bytes() } else { k.to_be_bytes() });
+    }
+
+    fn put_f64s(v: &mut Vec<u8>, le: bool, xs: &[f64]) {
+        for x in xs {
+            v.extend_from_slice(&if le { x.to_le_bytes() } else { x.to_be_bytes() });
+        }
+    }
+
+    /// Every shape the fast path handles, in every dimension and byte order,
+    /// with NaN and empty cases; plus values it must leave to `wkb_info`.
+    fn fast_path_cases() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        let mut handled = Vec::new();
+        let mut others = Vec::new();
+        let nan = f64::NAN;
+        for le in [true, false] {
+            for (dim_code, width) in [(0u32, 2usize), (1000, 3), (2000, 3), (3000, 4)] {
+                let coord = move |i: usize| -> Vec<f64> {
+                    let mut c: Vec<f64> = (0..width).map(|k| (i * 7 + k) as f64 - 3.5).collect();
+                    if i == 2 {
+                        c[width - 1] = nan; // a NaN Z or M (or Y in 2D)
+                    }
+                    c
+                };
+                let coords = move |v: &mut Vec<u8>, le: bool, n: usize| {
+                    put_u32(v, le, n as u32);
+                    for i in 0..n {
+                        put_f64s(v, le, &coord(i));
+                    }
+                };
+                // Point, empty point (all NaN), LineString (also empty), Polygon.
+                handled.push(wkb(le, dim_code + 1, &|v, le| put_f64s(v, le, &coord(1))));
+                handled.push(wkb(le, dim_code + 1, &|v, le| {
+                    put_f64s(v, le, &vec![nan; width])
+                }));
+                handled.push(wkb(le, dim_code + 2, &|v, le| coords(v, le, 4)));
+                handled.push(wkb(le, dim_code + 2, &|v, le| coords(v, le, 0)));
+                let poly_body = move |v: &mut Vec<u8>, le: bool| {
+                    put_u32(v, le, 2);
+                    coords(v, le, 5);
+                    coords(v, le, 4);
+                };
+                handled.push(wkb(le, dim_code + 3, &poly_body));
+                handled.push(wkb(le, dim_code + 3, &|v, le| put_u32(v, le, 0)));
+                // Multi types with parts of the right type and order.
+                let part = move |v: &mut Vec<u8>,
+                                 le: bool,
+                                 code: u32,
+                                 body: &dyn Fn(&mut Vec<u8>, bool)| {
+                    v.extend_from_slice(&wkb(le, code, body));
+                };
+                handled.push(wkb(le, dim_code + 4, &|v, le| {
+                    put_u32(v, le, 2);
+                    part(v, le, dim_code + 1, &|v, le| put_f64s(v, le, &coord(3)));
+                    part(v, le, dim_code + 1, &|v, le| put_f64s(v, le, &coord(5)));
+                }));
+                handled.push(wkb(le, dim_code + 5, &|v, le| {
+                    put_u32(v, le, 2);
+                    part(v, le, dim_code + 2, &|v, le| coords(v, le, 3));
+                    part(v, le, dim_code + 2, &|v, le| coords(v, le, 2));
+                }));
+                handled.push(wkb(le, dim_code + 6, &|v, le| {
+                    put_u32(v, le, 2);
+                    part(v, le, dim_code + 3, &poly_body);
+                    part(v, le, dim_code + 3, &|v, le| put_u32(v, le, 0));
+                }));
+                handled.push(wkb(le, dim_code + 6, &|v, le| put_u32(v, le, 0)));
+                // Left to wkb_info: a collection, a part in the other byte
+                // order or of another type or dimension.
+                others.push(wkb(le, dim_code + 7, &|v, le| {
+                    put_u32(v, le, 1);
+                    part(v, le, dim_code + 1, &|v, le| put_f64s(v, le, &coord(0)));
+                }));
+                others.push(wkb(le, dim_code + 4, &|v, le| {
+                    put_u32(v, le, 1);
+                    part(v, !le, dim_code + 1, &|v, le| put_f64s(v, le, &coord(0)));
+                }));
+                others.push(wkb(le, dim_code + 6, &|v, le| {
+                    put_u32(v, le, 1);
+                    part(v, le, dim_code + 2, &poly_body);
+                }));
+                others.push(wkb(le, dim_code + 5, &|v, le| {
+                    put_u32(v, le, 1);
+                    part(v, le, (dim_code + 1000) % 4000 + 2, &|v, le| {
+                        coords(v, le, 2)
+                    });
+                }));
+            }
+        }
+        // Malformed: truncated, trailing bytes, EWKB, bad order, huge counts.
+        let good = polygon(&[SQUARE, HOLE]);
+        for cut in 0..good.len() {
+            others.push(good[..cut].to_vec());
+        }
+        let mut trailing = good.clone();
+        trailing.push(0);
+        others.push(trailing);
+        let mut ewkb = point(1., 2.);
+        ewkb[4] = 0x20;
+        others.push(ewkb);
+        let mut order = point(1., 2.);
+        order[0] = 2;
+        others.push(order);
+        others.push(wkb(true, 2, &|v, le| put_u32(v, le, u32::MAX)));
+        others.push(wkb(true, 3, &|v, le| {
+            put_u32(v, le, u32::MAX);
+            put_u32(v, le, 0);
+        }));
+        (handled, others)
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_parser() {
+        let (handled, others) = fast_path_cases();
+        for bytes in &handled {
+            let fast = fast_wkb_info(bytes).expect("the fast path handles this value");
+            let slow = wkb_info(bytes).expect("a valid value");
+            assert_eq!(
+                fast.type_and_dimension, slow.type_and_dimension,
+                "{bytes:?}"
+            );
+            // Compare the boxes by their bits (NaN-free by construction).
+            assert_eq!(
+                format!("{:?}", fast.bbox),
+                format!("{:?}", slow.bbox),
+                "{bytes:?}"
+            );
+        }
+        for bytes in &others {
+            assert!(fast_wkb_info(bytes).is_none(), "{bytes:?}");
+        }
+        // What it leaves is still decided by the parser: the collection and
+        // the odd parts are valid, the malformed ones are not.
+        assert!(wkb_info(&others[0]).is_ok());
+        assert!(wkb_info(&others[others.len() - 1]).is_err());
     }
 }

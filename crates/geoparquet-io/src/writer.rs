@@ -24,8 +24,7 @@ use geoparquet_meta::{
 };
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
-    ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
-    compute_leaves,
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
 };
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -34,7 +33,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
-use crate::geometry::{geometry_info, parse_wkb};
+use crate::geometry::{fast_wkb_info, geometry_info, parse_wkb};
 use crate::native;
 use crate::wkb_column::wkb_values;
 
@@ -548,12 +547,16 @@ impl GeoParquetEncoder {
                     valid.push(false);
                     continue;
                 };
-                let geom = parse_wkb(bytes).map_err(|message| Error::InvalidWkb {
-                    column: col.name.clone(),
-                    row: base_row + row as u64,
-                    message,
-                })?;
-                let info = geometry_info(&geom);
+                let info = match fast_wkb_info(bytes) {
+                    Some(info) => info,
+                    None => {
+                        geometry_info(&parse_wkb(bytes).map_err(|message| Error::InvalidWkb {
+                            column: col.name.clone(),
+                            row: base_row + row as u64,
+                            message,
+                        })?)
+                    }
+                };
                 col.types.insert(info.type_and_dimension);
                 let dim = info.type_and_dimension.dimension;
                 col.has_z |= dim.has_z();
@@ -910,101 +913,367 @@ where
     Ok(summary)
 }
 
-/// The column writers of one row group in progress.
-struct RowGroup {
-    writers: Vec<ArrowColumnWriter>,
-    rows: usize,
+/// How many row groups are encoded at once (each on its own thread).
+const ROW_GROUP_WORKERS: usize = 2;
+
+/// A message to a row-group worker.
+enum ToWorker {
+    /// Start row group `index` of the file, as job `job`.
+    Start { job: u64, index: usize },
+    /// Encode a slice of the current row group.
+    Write(RecordBatch),
+    /// The row group is complete: close it.
+    Finish,
 }
 
-impl RowGroup {
-    fn new(factory: &ArrowRowGroupWriterFactory, index: usize) -> Result<Self> {
-        Ok(Self {
-            writers: factory.create_column_writers(index)?,
-            rows: 0,
-        })
-    }
+/// A worker's closed row group.
+struct Closed {
+    job: u64,
+    /// The column chunks, or the first error.
+    chunks: Result<Vec<ArrowColumnChunk>>,
+    /// How many slices it holds: fewer than were sent when the byte limit
+    /// closed it early.
+    slices: usize,
+}
 
-    fn memory_size(&self) -> usize {
-        self.writers
-            .iter()
-            .map(ArrowColumnWriter::memory_size)
-            .sum()
-    }
-
-    /// Encodes a batch: its leaf columns split in two groups of about equal
-    /// size, one encoded on a helper thread.
-    fn write(&mut self, schema: &Schema, batch: &RecordBatch) -> Result<()> {
-        let mut leaves: Vec<ArrowLeafColumn> = Vec::with_capacity(self.writers.len());
-        let mut weights: Vec<usize> = Vec::with_capacity(self.writers.len());
-        for (field, array) in schema.fields().iter().zip(batch.columns()) {
-            let before = leaves.len();
-            leaves.extend(compute_leaves(field, array)?);
-            let n = (leaves.len() - before).max(1);
-            let w = array.get_array_memory_size() / n;
-            weights.extend(std::iter::repeat_n(w, leaves.len() - before));
-        }
-        let mut pairs: Vec<(usize, &mut ArrowColumnWriter, ArrowLeafColumn)> = self
-            .writers
-            .iter_mut()
-            .zip(leaves)
-            .zip(weights)
-            .map(|((w, l), weight)| (weight, w, l))
+/// Encodes and compresses the row groups it is given, one after the other:
+/// every leaf column of a slice in turn, then the chunks when the row group
+/// ends (by `Finish`, or by itself after a slice that brought its buffered
+/// size to `max_bytes`, the same test the sequential writer makes).
+fn row_group_worker(
+    factory: &ArrowRowGroupWriterFactory,
+    schema: &Schema,
+    max_bytes: usize,
+    rx: std::sync::mpsc::Receiver<ToWorker>,
+    done: &std::sync::mpsc::Sender<Closed>,
+) {
+    // The open row group: job, writers (None once closed), slices written.
+    let mut open: Option<(u64, Option<Vec<ArrowColumnWriter>>, usize)> = None;
+    let close = |job: u64, writers: Vec<ArrowColumnWriter>, slices: usize| {
+        let chunks = writers
+            .into_iter()
+            .map(|w| w.close().map_err(Error::from))
             .collect();
-        pairs.sort_by_key(|p| std::cmp::Reverse(p.0));
-        let (mut here, mut there) = (Vec::new(), Vec::new());
-        let (mut here_w, mut there_w) = (0usize, 0usize);
-        for p in pairs {
-            if here_w <= there_w {
-                here_w += p.0;
-                here.push(p);
-            } else {
-                there_w += p.0;
-                there.push(p);
+        // The receiver is gone only when the writer gave up; nothing to do then.
+        let _ = done.send(Closed {
+            job,
+            chunks,
+            slices,
+        });
+    };
+    for msg in rx {
+        match msg {
+            ToWorker::Start { job, index } => match factory.create_column_writers(index) {
+                Ok(w) => open = Some((job, Some(w), 0)),
+                Err(e) => {
+                    let _ = done.send(Closed {
+                        job,
+                        chunks: Err(e.into()),
+                        slices: 0,
+                    });
+                    open = Some((job, None, 0));
+                }
+            },
+            ToWorker::Write(batch) => {
+                let Some((job, slot, slices)) = &mut open else {
+                    continue;
+                };
+                let Some(writers) = slot else {
+                    continue; // closed early: the writer re-sends these rows
+                };
+                if let Err(e) = write_slice(writers, schema, &batch) {
+                    let _ = done.send(Closed {
+                        job: *job,
+                        chunks: Err(e),
+                        slices: *slices,
+                    });
+                    *slot = None;
+                    continue;
+                }
+                *slices += 1;
+                let size: usize = writers.iter().map(ArrowColumnWriter::memory_size).sum();
+                if size >= max_bytes
+                    && let Some(w) = slot.take()
+                {
+                    close(*job, w, *slices);
+                }
+            }
+            ToWorker::Finish => {
+                if let Some((job, Some(w), slices)) = open.take() {
+                    close(job, w, slices);
+                }
             }
         }
-        let encode = |group: Vec<(usize, &mut ArrowColumnWriter, ArrowLeafColumn)>| -> Result<()> {
-            for (_, w, leaf) in group {
-                w.write(&leaf)?;
-            }
-            Ok(())
-        };
-        std::thread::scope(|scope| -> Result<()> {
-            let helper = scope.spawn(|| encode(there));
-            let mine = encode(here);
-            let theirs = helper
-                .join()
-                .map_err(|_| Error::InvalidInput("a column-encoding thread panicked".into()))?;
-            mine.and(theirs)
-        })?;
-        self.rows += batch.num_rows();
-        Ok(())
+    }
+}
+
+/// Encodes one slice into the row group's column writers.
+fn write_slice(
+    writers: &mut [ArrowColumnWriter],
+    schema: &Schema,
+    batch: &RecordBatch,
+) -> Result<()> {
+    let mut writers = writers.iter_mut();
+    for (field, array) in schema.fields().iter().zip(batch.columns()) {
+        for leaf in compute_leaves(field, array)? {
+            let w = writers.next().ok_or_else(|| {
+                Error::InvalidInput("more leaf columns than column writers".into())
+            })?;
+            w.write(&leaf)?;
+        }
+    }
+    Ok(())
+}
+
+/// One row group handed to a worker and not yet appended to the file.
+struct Job {
+    id: u64,
+    worker: usize,
+    /// Where its first slice starts: (input batch number, offset).
+    start: (u64, usize),
+    /// Where each of its slices ends.
+    slice_ends: Vec<(u64, usize)>,
+    /// All its slices were sent.
+    finished: bool,
+}
+
+/// The column stage: cuts the encoded batches into row groups exactly as a
+/// sequential writer would (at `max_rows` rows, or after the slice that
+/// brings a row group's buffered size to `max_bytes`) and encodes up to
+/// [`ROW_GROUP_WORKERS`] row groups at once, appending them in order.
+///
+/// The byte limit is only known once a worker has encoded the slices, so the
+/// next row group starts on the assumption that the current one ends at
+/// `max_rows`; when a worker closes its row group early instead, the row
+/// groups started after it are dropped and their rows sent again from where
+/// it ended. Input batches are kept (shared, not copied) until the row groups
+/// holding them are written, so memory stays bounded by a few row groups.
+struct RowGroupStage<'a, W: Write + Send> {
+    file_writer: &'a mut SerializedFileWriter<W>,
+    workers: Vec<std::sync::mpsc::SyncSender<ToWorker>>,
+    done: std::sync::mpsc::Receiver<Closed>,
+    input: std::sync::mpsc::Receiver<RecordBatch>,
+    max_rows: usize,
+    /// Input batches from number `first_kept` on.
+    kept: std::collections::VecDeque<RecordBatch>,
+    first_kept: u64,
+    input_done: bool,
+    /// Where the next slice starts.
+    pos: (u64, usize),
+    /// Row groups not yet appended, oldest first; results that came early.
+    jobs: std::collections::VecDeque<Job>,
+    early: Vec<Closed>,
+    next_id: u64,
+    next_index: usize,
+    next_worker: usize,
+    /// Rows of the open row group (the last job), if one is open.
+    open_rows: Option<usize>,
+}
+
+impl<W: Write + Send> RowGroupStage<'_, W> {
+    fn send(&self, worker: usize, msg: ToWorker) -> Result<()> {
+        self.workers
+            .get(worker)
+            .ok_or_else(|| Error::InvalidInput("no row-group encoding thread".into()))?
+            .send(msg)
+            .map_err(|_| Error::InvalidInput("a row-group encoding thread stopped".into()))
     }
 
-    /// Closes the column writers (two threads) and appends the row group.
-    fn flush<W: Write + Send>(self, file: &mut SerializedFileWriter<W>) -> Result<()> {
-        let mut writers = self.writers;
-        let second = writers.split_off(writers.len() / 2);
-        let close = |ws: Vec<ArrowColumnWriter>| -> Result<Vec<ArrowColumnChunk>> {
-            ws.into_iter()
-                .map(|w| w.close().map_err(Error::from))
-                .collect()
+    /// The batch holding `pos`, receiving input as needed; `None` at the end.
+    fn batch_at_pos(&mut self) -> Option<RecordBatch> {
+        let received = self.first_kept + self.kept.len() as u64;
+        if self.pos.0 >= received && !self.input_done {
+            match self.input.recv() {
+                Ok(b) => self.kept.push_back(b),
+                Err(_) => self.input_done = true,
+            }
+        }
+        let i = usize::try_from(self.pos.0.checked_sub(self.first_kept)?).ok()?;
+        self.kept.get(i).cloned()
+    }
+
+    /// Appends the oldest row group if its worker has closed it (waiting for
+    /// that when `wait`). Returns whether it appended one.
+    fn settle(&mut self, wait: bool) -> Result<bool> {
+        let Some(oldest) = self.jobs.front().map(|j| j.id) else {
+            return Ok(false);
         };
-        let (mut chunks, rest) = std::thread::scope(|scope| -> Result<_> {
-            let helper = scope.spawn(|| close(second));
-            let mine = close(writers)?;
-            let theirs = helper
-                .join()
-                .map_err(|_| Error::InvalidInput("a column-encoding thread panicked".into()))??;
-            Ok((mine, theirs))
-        })?;
-        chunks.extend(rest);
-        let mut rg = file.next_row_group()?;
+        let closed = loop {
+            if let Some(i) = self.early.iter().position(|c| c.job == oldest) {
+                break self.early.swap_remove(i);
+            }
+            let got = if wait {
+                self.done.recv().map_err(|_| {
+                    Error::InvalidInput("the row-group encoding threads stopped".into())
+                })?
+            } else {
+                match self.done.try_recv() {
+                    Ok(c) => c,
+                    Err(_) => return Ok(false),
+                }
+            };
+            // Results of dropped row groups are ignored.
+            if self.jobs.iter().any(|j| j.id == got.job) {
+                self.early.push(got);
+            }
+        };
+        let chunks = closed.chunks?;
+        let Some(job) = self.jobs.pop_front() else {
+            return Ok(false);
+        };
+        let mut rg = self.file_writer.next_row_group()?;
         for chunk in chunks {
             chunk.append_to_row_group(&mut rg)?;
         }
         rg.close()?;
-        Ok(())
+        if closed.slices < job.slice_ends.len() || !job.finished {
+            // Closed early by the byte limit: the rows after its last slice
+            // start the next row group, as they would have sequentially.
+            self.pos = match closed.slices.checked_sub(1) {
+                Some(last) => job.slice_ends.get(last).copied().unwrap_or(job.start),
+                None => job.start,
+            };
+            self.next_index = self.file_writer.flushed_row_groups().len();
+            self.open_rows = None;
+            for dropped in std::mem::take(&mut self.jobs) {
+                if !dropped.finished {
+                    // Its worker closes it; the result is ignored.
+                    self.send(dropped.worker, ToWorker::Finish)?;
+                }
+            }
+            self.early.clear();
+        }
+        Ok(true)
     }
+
+    /// Sends the next slice (starting a row group first if none is open);
+    /// `false` at the end of the input.
+    fn dispatch(&mut self) -> Result<bool> {
+        if self.open_rows.is_none() {
+            // One row group per worker in flight at most (appending the
+            // oldest may rewind `pos`, so this comes first).
+            while self.jobs.len() >= self.workers.len() {
+                self.settle(true)?;
+            }
+        }
+        let Some(batch) = self.batch_at_pos() else {
+            return Ok(false);
+        };
+        if self.pos.1 >= batch.num_rows() {
+            self.pos = (self.pos.0 + 1, 0);
+            return Ok(true);
+        }
+        let rows = match self.open_rows {
+            Some(r) => r,
+            None => {
+                let (id, worker) = (self.next_id, self.next_worker);
+                self.send(
+                    worker,
+                    ToWorker::Start {
+                        job: id,
+                        index: self.next_index,
+                    },
+                )?;
+                self.jobs.push_back(Job {
+                    id,
+                    worker,
+                    start: self.pos,
+                    slice_ends: Vec::new(),
+                    finished: false,
+                });
+                self.next_id += 1;
+                self.next_index += 1;
+                self.next_worker = (worker + 1) % self.workers.len();
+                0
+            }
+        };
+        let take = (batch.num_rows() - self.pos.1).min(self.max_rows - rows);
+        let worker = self.jobs.back().map_or(0, |j| j.worker);
+        self.send(worker, ToWorker::Write(batch.slice(self.pos.1, take)))?;
+        self.pos.1 += take;
+        let full = rows + take >= self.max_rows;
+        if full {
+            self.send(worker, ToWorker::Finish)?;
+        }
+        if let Some(job) = self.jobs.back_mut() {
+            job.slice_ends.push(self.pos);
+            job.finished = full;
+        }
+        self.open_rows = (!full).then_some(rows + take);
+        // Forget the batches that no row group in flight can need again.
+        let needed = self
+            .jobs
+            .front()
+            .map_or(self.pos.0, |j| j.start.0.min(self.pos.0));
+        while self.first_kept < needed && self.kept.pop_front().is_some() {
+            self.first_kept += 1;
+        }
+        Ok(true)
+    }
+
+    fn run(mut self) -> Result<()> {
+        loop {
+            while self.settle(false)? {}
+            if self.dispatch()? {
+                continue;
+            }
+            // The end of the input: close the last row group, then wait for
+            // the ones in flight (an early close may send rows again).
+            if let Some(job) = self.jobs.back_mut()
+                && !job.finished
+            {
+                job.finished = true;
+                let worker = job.worker;
+                self.open_rows = None;
+                self.send(worker, ToWorker::Finish)?;
+            }
+            if self.jobs.is_empty() {
+                return Ok(());
+            }
+            self.settle(true)?;
+        }
+    }
+}
+
+/// Runs the column stage (see [`RowGroupStage`]) over `input`.
+fn write_row_groups<W: Write + Send>(
+    file_writer: &mut SerializedFileWriter<W>,
+    factory: &ArrowRowGroupWriterFactory,
+    schema: &Schema,
+    input: std::sync::mpsc::Receiver<RecordBatch>,
+    max_rows: usize,
+    max_bytes: usize,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (done_tx, done) = std::sync::mpsc::channel::<Closed>();
+        let mut workers = Vec::with_capacity(ROW_GROUP_WORKERS);
+        for _ in 0..ROW_GROUP_WORKERS {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<ToWorker>(4);
+            let done_tx = done_tx.clone();
+            scope.spawn(move || row_group_worker(factory, schema, max_bytes, rx, &done_tx));
+            workers.push(tx);
+        }
+        drop(done_tx);
+        // Dropping the stage (its senders) ends the workers, also on errors.
+        RowGroupStage {
+            file_writer,
+            workers,
+            done,
+            input,
+            max_rows: max_rows.max(1),
+            kept: std::collections::VecDeque::new(),
+            first_kept: 0,
+            input_done: false,
+            pos: (0, 0),
+            jobs: std::collections::VecDeque::new(),
+            early: Vec::new(),
+            next_id: 0,
+            next_index: 0,
+            next_worker: 0,
+            open_rows: None,
+        }
+        .run()
+    })
 }
 
 /// A temporary file in the destination's folder (so that the final rename
@@ -1060,23 +1329,7 @@ where
         let factory = &factory;
         let columns = scope.spawn(move || -> Result<SerializedFileWriter<W>> {
             let mut file_writer = file_writer;
-            let mut group = RowGroup::new(factory, 0)?;
-            for batch in rx {
-                let mut offset = 0;
-                while offset < batch.num_rows() {
-                    let take = (batch.num_rows() - offset).min(max_rows - group.rows);
-                    group.write(target, &batch.slice(offset, take))?;
-                    offset += take;
-                    if group.rows >= max_rows || group.memory_size() >= max_bytes {
-                        let index = file_writer.flushed_row_groups().len();
-                        std::mem::replace(&mut group, RowGroup::new(factory, index + 1)?)
-                            .flush(&mut file_writer)?;
-                    }
-                }
-            }
-            if group.rows > 0 {
-                group.flush(&mut file_writer)?;
-            }
+            write_row_groups(&mut file_writer, factory, target, rx, max_rows, max_bytes)?;
             Ok(file_writer)
         });
         let mut encoded: Result<()> = Ok(());
@@ -1111,4 +1364,150 @@ where
         row_groups: file_meta.num_row_groups(),
         metadata: encoder.metadata()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{BinaryArray, Int64Array, StringArray};
+
+    /// `n` rows: an id, a name, and polygons whose size varies with the row.
+    fn batch(start: usize, n: usize) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("geometry", DataType::Binary, true),
+        ]));
+        let ids: Vec<i64> = (start..start + n).map(|i| i as i64).collect();
+        let names: Vec<Option<String>> = (start..start + n)
+            .map(|i| (i % 7 != 0).then(|| format!("row-{}", i % 1000)))
+            .collect();
+        let geoms: Vec<Option<Vec<u8>>> = (start..start + n)
+            .map(|i| {
+                (i % 11 != 3).then(|| {
+                    let k = 4 + i % 9;
+                    let mut v = vec![1u8, 3, 0, 0, 0, 1, 0, 0, 0];
+                    v.extend_from_slice(&(k as u32 + 1).to_le_bytes());
+                    for j in 0..=k {
+                        let a = (j % k) as f64 * std::f64::consts::TAU / k as f64;
+                        let (x, y) = ((i % 360) as f64 - 180.0, (i % 170) as f64 - 85.0);
+                        v.extend_from_slice(&(x + a.cos() * 0.01).to_le_bytes());
+                        v.extend_from_slice(&(y + a.sin() * 0.01).to_le_bytes());
+                    }
+                    v
+                })
+            })
+            .collect();
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(ids)),
+                Arc::new(StringArray::from(names)),
+                Arc::new(BinaryArray::from_iter(geoms.iter().map(|g| g.as_deref()))),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// The sequential writer the row-group stage must reproduce byte for
+    /// byte: one row group at a time, cut at `row_group_rows` rows or after
+    /// the slice that brings its buffered size to `row_group_bytes`.
+    fn sequential(batches: &[RecordBatch], options: &WriterOptions) -> (Vec<u8>, usize) {
+        let schema = batches[0].schema();
+        let mut encoder = GeoParquetEncoder::try_new(&schema, None, options).unwrap();
+        let target = encoder.target_schema();
+        let writer = ArrowWriter::try_new(
+            Vec::new(),
+            target.clone(),
+            Some(encoder.writer_properties()),
+        )
+        .unwrap();
+        let (mut file, factory) = writer.into_serialized_writer().unwrap();
+        let mut writers: Option<(Vec<ArrowColumnWriter>, usize)> = None;
+        let close = |file: &mut SerializedFileWriter<Vec<u8>>, ws: Vec<ArrowColumnWriter>| {
+            let mut rg = file.next_row_group().unwrap();
+            for w in ws {
+                w.close().unwrap().append_to_row_group(&mut rg).unwrap();
+            }
+            rg.close().unwrap();
+        };
+        for b in batches {
+            let b = encoder.encode(b).unwrap();
+            let mut offset = 0;
+            while offset < b.num_rows() {
+                let (ws, rows) = writers.get_or_insert_with(|| {
+                    let index = file.flushed_row_groups().len();
+                    (factory.create_column_writers(index).unwrap(), 0)
+                });
+                let take = (b.num_rows() - offset).min(options.row_group_rows - *rows);
+                write_slice(ws, &target, &b.slice(offset, take)).unwrap();
+                offset += take;
+                *rows += take;
+                let size: usize = ws.iter().map(ArrowColumnWriter::memory_size).sum();
+                if *rows >= options.row_group_rows || size >= options.row_group_bytes {
+                    let (ws, _) = writers.take().unwrap();
+                    close(&mut file, ws);
+                }
+            }
+        }
+        if let Some((ws, _)) = writers.take() {
+            close(&mut file, ws);
+        }
+        file.append_key_value_metadata(encoder.key_value().unwrap().unwrap());
+        let groups = file.flushed_row_groups().len();
+        (file.into_inner().unwrap(), groups)
+    }
+
+    #[test]
+    fn row_groups_are_cut_as_a_sequential_writer_cuts_them() {
+        let sizes = [700, 0, 1500, 333, 2048, 1, 999, 4000, 250];
+        let mut start = 0;
+        let batches: Vec<RecordBatch> = sizes
+            .iter()
+            .map(|&n| {
+                let b = batch(start, n);
+                start += n;
+                b
+            })
+            .collect();
+        let mut cuts_by_bytes = 0;
+        for (rows, bytes) in [
+            (1000, usize::MAX),
+            (3000, usize::MAX),
+            (97, usize::MAX),
+            (100_000, usize::MAX),
+            (2000, 60_000),
+            (2500, 150_000),
+            (100_000, 90_000),
+            (100_000, 1),
+            (700, 20_000),
+        ] {
+            let options = WriterOptions {
+                row_group_rows: rows,
+                row_group_bytes: bytes,
+                ..WriterOptions::default()
+            };
+            let (expected, groups) = sequential(&batches, &options);
+            if groups > start.div_ceil(rows) {
+                cuts_by_bytes += 1;
+            }
+            let mut ours = Vec::new();
+            let summary = write_to(
+                &mut ours,
+                batches[0].schema(),
+                batches.iter().cloned().map(Ok),
+                None,
+                &options,
+            )
+            .unwrap();
+            assert_eq!(summary.rows, start as u64);
+            assert_eq!(summary.row_groups, groups, "rows {rows}, bytes {bytes}");
+            assert!(
+                ours == expected,
+                "rows {rows}, bytes {bytes}: the files differ"
+            );
+        }
+        // The byte limit did cut row groups early in some of these.
+        assert!(cuts_by_bytes >= 3, "{cuts_by_bytes}");
+    }
 }
