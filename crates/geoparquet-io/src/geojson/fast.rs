@@ -35,9 +35,8 @@ const RS: u8 = 0x1E;
 pub(crate) enum Tok<'a> {
     Null,
     Bool(bool),
-    /// A number's text, whether it is an integer (no fraction, no exponent),
-    /// and its value as `f64` (finite: out-of-range numbers give up).
-    Num(&'a str, bool, f64),
+    /// A number (within `f64`'s range: others give up).
+    Num(Num<'a>),
     /// A string's text between the quotes (valid UTF-8), and whether it has escapes.
     Str(&'a [u8], bool),
     /// The whole text of an object or an array (checked).
@@ -50,25 +49,36 @@ impl<'a> Tok<'a> {
         Ok(match self {
             Tok::Null => Value::Null,
             Tok::Bool(b) => Value::Bool(b),
-            Tok::Num(text, ..) => serde_json::from_str(text).map_err(|_| Bail)?,
+            Tok::Num(n) => serde_json::from_slice(n.text).map_err(|_| Bail)?,
             Tok::Str(raw, escaped) => Value::String(decode(raw, escaped)?.into_owned()),
             Tok::Complex(text) => serde_json::from_slice(text).map_err(|_| Bail)?,
         })
     }
 }
 
-/// An integer's text as `i64`, when `serde_json` would call it one (`-0`
-/// and values beyond `i64` are floats there).
-pub(crate) fn int_value(text: &str) -> Option<i64> {
-    if text == "-0" {
-        return None;
-    }
-    text.parse::<i64>().ok()
+/// A number of the input, converted only when asked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Num<'a> {
+    /// Its text (ASCII, strict JSON grammar).
+    text: &'a [u8],
+    /// Its value when `serde_json` would call it an `i64` (`-0` and
+    /// integers beyond `i64` are floats there).
+    pub(crate) int: Option<i64>,
+    /// No fraction and no exponent.
+    pub(crate) integer: bool,
 }
 
-/// A number's text as `f64`, as `serde_json` reads it (`None` when out of range).
-pub(crate) fn float_value(text: &str) -> Option<f64> {
-    text.parse::<f64>().ok().filter(|v| v.is_finite())
+impl Num<'_> {
+    /// The value as `f64`, as `serde_json` reads it (`None` when out of range).
+    pub(crate) fn f64(&self) -> Option<f64> {
+        if let Some(i) = self.int {
+            // Rounds to nearest, as parsing the digits does.
+            return Some(i as f64);
+        }
+        lexical_core::parse::<f64>(self.text)
+            .ok()
+            .filter(|v| v.is_finite())
+    }
 }
 
 /// The text of a string with its escapes resolved.
@@ -313,21 +323,17 @@ impl<'a> Cur<'a> {
         }
     }
 
-    /// At `-` or a digit: the number's text (strict JSON grammar), whether
-    /// it is an integer, and its value. A number that reaches the end of the
-    /// chunk may go on in the next one.
-    fn number(&mut self) -> R<(&'a str, bool, f64)> {
+    /// At `-` or a digit: one number (strict JSON grammar). A number that
+    /// reaches the end of the chunk may go on in the next one.
+    fn number(&mut self) -> R<Num<'a>> {
         let start = self.i;
-        let digits = |cur: &mut Self| -> usize {
-            let from = cur.i;
-            while cur.b.get(cur.i).is_some_and(u8::is_ascii_digit) {
-                cur.i += 1;
-            }
-            cur.i - from
-        };
-        if self.b.get(self.i) == Some(&b'-') {
+        let negative = self.b.get(self.i) == Some(&b'-');
+        if negative {
             self.i += 1;
         }
+        // The integer part, kept as u64 while it fits.
+        let mut magnitude: Option<u64> = Some(0);
+        let int_start = self.i;
         match self.b.get(self.i) {
             Some(b'0') => {
                 self.i += 1;
@@ -336,14 +342,30 @@ impl<'a> Cur<'a> {
                 }
             }
             Some(b'1'..=b'9') => {
-                digits(self);
+                while let Some(&d) = self.b.get(self.i) {
+                    if !d.is_ascii_digit() {
+                        break;
+                    }
+                    magnitude = magnitude
+                        .and_then(|m| m.checked_mul(10))
+                        .and_then(|m| m.checked_add(u64::from(d - b'0')));
+                    self.i += 1;
+                }
             }
             Some(_) => return Err(Bail),
             None => return self.end(),
         }
-        let mut int = true;
+        let int_digits = self.i - int_start;
+        let digits = |cur: &mut Self| -> usize {
+            let from = cur.i;
+            while cur.b.get(cur.i).is_some_and(u8::is_ascii_digit) {
+                cur.i += 1;
+            }
+            cur.i - from
+        };
+        let mut integer = true;
         if self.b.get(self.i) == Some(&b'.') {
-            int = false;
+            integer = false;
             self.i += 1;
             if digits(self) == 0 {
                 return if self.i >= self.b.len() {
@@ -353,8 +375,10 @@ impl<'a> Cur<'a> {
                 };
             }
         }
+        let mut exponent = false;
         if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
-            int = false;
+            integer = false;
+            exponent = true;
             self.i += 1;
             if matches!(self.b.get(self.i), Some(b'+' | b'-')) {
                 self.i += 1;
@@ -369,10 +393,20 @@ impl<'a> Cur<'a> {
         if self.i >= self.b.len() {
             return self.end();
         }
-        let text = std::str::from_utf8(self.slice(start, self.i)?).map_err(|_| Bail)?;
-        // serde_json refuses numbers beyond f64's range.
-        let value = float_value(text).ok_or(Bail)?;
-        Ok((text, int, value))
+        let text = self.slice(start, self.i)?;
+        // serde_json: non-negative integers are u64 (i64 when they fit),
+        // negative ones i64; `-0` and anything beyond are f64.
+        let int = match (integer, magnitude, negative) {
+            (true, Some(m), false) => i64::try_from(m).ok(),
+            (true, Some(m), true) if m > 0 => 0_i64.checked_sub_unsigned(m),
+            _ => None,
+        };
+        let num = Num { text, int, integer };
+        if exponent || int_digits > 300 {
+            // serde_json refuses numbers beyond f64's range.
+            num.f64().ok_or(Bail)?;
+        }
+        Ok(num)
     }
 
     fn literal(&mut self, word: &[u8]) -> R<()> {
@@ -405,10 +439,7 @@ impl<'a> Cur<'a> {
             b't' => self.literal(b"true").map(|()| Tok::Bool(true)),
             b'f' => self.literal(b"false").map(|()| Tok::Bool(false)),
             b'n' => self.literal(b"null").map(|()| Tok::Null),
-            b'-' | b'0'..=b'9' => {
-                let (text, int, value) = self.number()?;
-                Ok(Tok::Num(text, int, value))
-            }
+            b'-' | b'0'..=b'9' => Ok(Tok::Num(self.number()?)),
             _ => Err(Bail),
         }
     }
@@ -524,7 +555,7 @@ impl Cur<'_> {
             if !(c == b'-' || c.is_ascii_digit()) {
                 return Err(Bail);
             }
-            let (_, _, v) = self.number()?;
+            let v = self.number()?.f64().ok_or(Bail)?;
             if let Some(slot) = xyz.get_mut(n) {
                 *slot = v;
             }
@@ -964,7 +995,7 @@ mod tests {
             let text = format!("{s},");
             let mut cur = Cur::new(text.as_bytes());
             cur.value(0).map(|t| match t {
-                Tok::Num(n, int, _) => (n.to_owned(), int),
+                Tok::Num(n) => (String::from_utf8_lossy(n.text).into_owned(), n.integer),
                 _ => (String::new(), false),
             })
         };
@@ -973,11 +1004,70 @@ mod tests {
         for bad in ["01", "1.", ".5", "+1", "1e", "--1", "1e12345"] {
             assert_eq!(num(bad), Err(Bail), "{bad}");
         }
-        assert_eq!(int_value("-0"), None);
-        assert_eq!(int_value("9223372036854775807"), Some(i64::MAX));
-        assert_eq!(int_value("9223372036854775808"), None);
-        assert_eq!(int_value("-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(float_value("1e400"), None);
+        // As serde_json reads them.
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "123456789012345678901234567890",
+            "0.1",
+            "-2.5e-3",
+            "1e308",
+            "1E-400",
+            "9007199254740993",
+            "54.502901286688775",
+        ] {
+            let padded = format!("{text},");
+            let mut cur = Cur::new(padded.as_bytes());
+            let Ok(Tok::Num(n)) = cur.value(0) else {
+                panic!("{text}")
+            };
+            let v: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(n.int, v.as_i64().filter(|_| v.is_i64()), "{text}");
+            assert_eq!(
+                n.f64().map(f64::to_bits),
+                v.as_f64().map(f64::to_bits),
+                "{text}"
+            );
+        }
+        let mut cur = Cur::new(b"1e400,");
+        assert_eq!(cur.value(0), Err(Bail));
+        // Many random decimals: the same bits as serde_json (correct rounding).
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let int = next() % 1_000_000_000;
+            let frac = next() % 100_000_000_000_000_000;
+            let exp = (next() % 80) as i64 - 40;
+            let text = match next() % 3 {
+                0 => format!("-{int}.{frac}"),
+                1 => format!("{int}.{frac:017}e{exp}"),
+                _ => format!("{frac}.{int}E+{}", exp.abs()),
+            };
+            let padded = format!("{text},");
+            let mut cur = Cur::new(padded.as_bytes());
+            let Ok(Tok::Num(n)) = cur.value(0) else {
+                panic!("{text}")
+            };
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                n.f64().map(f64::to_bits),
+                v.as_f64().map(f64::to_bits),
+                "{text}"
+            );
+        }
     }
 
     #[test]

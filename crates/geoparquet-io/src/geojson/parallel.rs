@@ -12,19 +12,26 @@
 //! Anything the fast path does not take ([`Bail`]) makes the reader start
 //! over on the careful path, which decides what the input means.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
+use std::ops::Range;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use arrow_array::builder::{ArrayBuilder, BinaryBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::SchemaRef;
+use arrow_array::builder::{
+    ArrayBuilder, BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
+};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, new_null_array};
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use geoparquet_meta::GeometryTypeAndDimension;
 use serde_json::Value;
 
-use super::fast::{Bail, End, Mode, R, Scratch, Sink, Start, Tok, decode, int_value, parse_chunk};
+use super::fast::{Bail, End, Mode, R, Scratch, Sink, Start, Tok, decode, parse_chunk};
 use super::infer::{ColumnBuilder, IdKind, Kind, Members, fits};
 use super::to_wkb::Extent;
 
@@ -412,8 +419,9 @@ impl<T: Send + 'static> Ordered<T> {
         }
     }
 
-    /// Checks how a chunk starts and ends against what came before.
-    fn settle(&mut self, base: u64, bytes: &[u8], start: Start, end: End) -> Result<(), Fail> {
+    /// Checks how a chunk starts and ends against what came before; the
+    /// offset where its last whole feature ends.
+    fn settle(&mut self, base: u64, bytes: &[u8], start: Start, end: End) -> Result<u64, Fail> {
         if matches!(self.mode, Mode::Elements { .. }) {
             let fits = matches!(
                 (self.expect, start),
@@ -426,6 +434,7 @@ impl<T: Send + 'static> Ordered<T> {
                 return Err(Fail::Bail);
             }
         }
+        let whole = base + bytes.len() as u64;
         match end {
             End::Clean(None) => {}
             End::Clean(Some(true)) => self.expect = Expect::Separator,
@@ -435,24 +444,26 @@ impl<T: Send + 'static> Ordered<T> {
                 self.carry_offset = base + at as u64;
                 self.retry_at = 0;
                 self.expect = Expect::Value;
+                return Ok(self.carry_offset);
             }
             End::Closed(at) => {
                 if self.mode == Mode::Sequence {
                     return Err(Fail::Bail);
                 }
                 self.closed = Some(base + at as u64 + 1);
+                return Ok(base + at as u64);
             }
             End::Bail => return Err(Fail::Bail),
         }
-        Ok(())
+        Ok(whole)
     }
 
     /// Parses the carried bytes again.
-    fn retry(&mut self) -> Result<T, Fail> {
+    fn retry(&mut self) -> Result<(T, Range<u64>), Fail> {
         let bytes = std::mem::take(&mut self.carry);
         let base = self.carry_offset;
         let (start, end, value) = (self.parse)(&bytes);
-        self.settle(base, &bytes, start, end)?;
+        let upto = self.settle(base, &bytes, start, end)?;
         if matches!(end, End::Incomplete(_)) {
             // Still unfinished: wait for twice as much before trying again.
             self.retry_at = bytes.len().saturating_mul(2);
@@ -460,11 +471,12 @@ impl<T: Send + 'static> Ordered<T> {
                 return Err(Fail::Bail);
             }
         }
-        Ok(value)
+        Ok((value, base..upto))
     }
 
-    /// The next result in input order.
-    pub(crate) fn next_result(&mut self) -> Option<Result<T, Fail>> {
+    /// The next result in input order, with the bytes of the input its
+    /// features come from.
+    pub(crate) fn next_result(&mut self) -> Option<Result<(T, Range<u64>), Fail>> {
         if self.done {
             return None;
         }
@@ -475,7 +487,7 @@ impl<T: Send + 'static> Ordered<T> {
         result
     }
 
-    fn step(&mut self) -> Option<Result<T, Fail>> {
+    fn step(&mut self) -> Option<Result<(T, Range<u64>), Fail>> {
         loop {
             let Some(parsed) = self.next_parsed() else {
                 // The end of the input.
@@ -501,10 +513,10 @@ impl<T: Send + 'static> Ordered<T> {
                 continue;
             }
             if self.carry.is_empty() {
-                if let Err(f) = self.settle(base, &bytes, start, end) {
-                    return Some(Err(f));
-                }
-                return Some(Ok(value));
+                return Some(
+                    self.settle(base, &bytes, start, end)
+                        .map(|upto| (value, base..upto)),
+                );
             }
             // The speculative parse started inside a feature: drop it.
             self.carry.extend_from_slice(&bytes);
@@ -522,7 +534,7 @@ impl<T: Send + 'static> Ordered<T> {
     }
 }
 
-// --- pass 1: what the properties hold ----------------------------------------------
+// --- pass 1: what the properties hold, and the chunk's columns ---------------------
 
 /// What one chunk (or all of them, merged in order) tells of the input.
 #[derive(Debug, Default)]
@@ -555,8 +567,8 @@ impl Learnt {
 fn scalar_kind(tok: Tok<'_>) -> Option<Kind> {
     match tok {
         Tok::Bool(_) => Some(Kind::Bool),
-        Tok::Num(text, true, _) if int_value(text).is_some() => Some(Kind::Int),
-        Tok::Num(..) => Some(Kind::Float),
+        Tok::Num(n) if n.int.is_some() => Some(Kind::Int),
+        Tok::Num(_) => Some(Kind::Float),
         Tok::Str(..) => Some(Kind::Str),
         Tok::Null | Tok::Complex(_) => None,
     }
@@ -565,13 +577,113 @@ fn scalar_kind(tok: Tok<'_>) -> Option<Kind> {
 fn id_kind(tok: Tok<'_>) -> IdKind {
     match tok {
         Tok::Null => IdKind::Absent,
-        Tok::Num(text, true, _) if int_value(text).is_some() => IdKind::Int,
-        Tok::Num(..) => IdKind::Float,
+        Tok::Num(n) if n.int.is_some() => IdKind::Int,
+        Tok::Num(_) => IdKind::Float,
         _ => IdKind::Str,
     }
 }
 
-struct Learner {
+/// A column of one chunk, built while its kind is learnt: scalars only.
+enum Dyn {
+    Null(usize),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Bool(BooleanBuilder),
+    Str(StringBuilder),
+}
+
+impl Dyn {
+    fn push_null(&mut self) {
+        match self {
+            Dyn::Null(n) => *n += 1,
+            Dyn::Int(b) => b.append_null(),
+            Dyn::Float(b) => b.append_null(),
+            Dyn::Bool(b) => b.append_null(),
+            Dyn::Str(b) => b.append_null(),
+        }
+    }
+
+    /// Appends one value the way the careful path's builders would for
+    /// this kind; `false` when the column cannot hold it as it is (the
+    /// chunk is then parsed again once the whole input's kinds are known).
+    fn push(&mut self, tok: Tok<'_>) -> bool {
+        match (&mut *self, tok) {
+            (_, Tok::Null) => self.push_null(),
+            (Dyn::Null(n), _) => {
+                let mut fresh = match tok {
+                    Tok::Num(num) if num.int.is_some() => Dyn::Int(Int64Builder::new()),
+                    Tok::Num(_) => Dyn::Float(Float64Builder::new()),
+                    Tok::Bool(_) => Dyn::Bool(BooleanBuilder::new()),
+                    Tok::Str(..) => Dyn::Str(StringBuilder::new()),
+                    Tok::Null | Tok::Complex(_) => return false,
+                };
+                for _ in 0..*n {
+                    fresh.push_null();
+                }
+                *self = fresh;
+                return self.push(tok);
+            }
+            (Dyn::Int(b), Tok::Num(num)) => match num.int {
+                Some(i) => b.append_value(i),
+                None => {
+                    // A float among integers: the column is Float64 (as
+                    // serde_json's `as_f64` of each integer).
+                    let ints = b.finish();
+                    let mut floats = Float64Builder::with_capacity(ints.len() + 1);
+                    floats.extend(ints.iter().map(|v| v.map(|i| i as f64)));
+                    *self = Dyn::Float(floats);
+                    return self.push(tok);
+                }
+            },
+            (Dyn::Float(b), Tok::Num(num)) => match num.f64() {
+                Some(v) => b.append_value(v),
+                None => return false,
+            },
+            (Dyn::Bool(b), Tok::Bool(v)) => b.append_value(v),
+            (Dyn::Str(b), Tok::Str(raw, escaped)) => match decode(raw, escaped) {
+                Ok(text) if fits(b.values_slice().len(), text.len()).is_ok() => {
+                    b.append_value(text);
+                }
+                _ => return false,
+            },
+            _ => return false,
+        }
+        true
+    }
+
+    fn kind(&self) -> Kind {
+        match self {
+            Dyn::Null(_) => Kind::Null,
+            Dyn::Int(_) => Kind::Int,
+            Dyn::Float(_) => Kind::Float,
+            Dyn::Bool(_) => Kind::Bool,
+            Dyn::Str(_) => Kind::Str,
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Dyn::Null(n) => new_null_array(&DataType::Utf8, *n),
+            Dyn::Int(b) => Arc::new(b.finish()),
+            Dyn::Float(b) => Arc::new(b.finish()),
+            Dyn::Bool(b) => Arc::new(b.finish()),
+            Dyn::Str(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// The columns one chunk built in pass 1, with the kinds they have there.
+pub(crate) struct Built {
+    /// The chunk's properties in its own order of first appearance.
+    pub(crate) names: Vec<String>,
+    pub(crate) kinds: Vec<Kind>,
+    /// The kind of the id column (`Absent`: all null).
+    pub(crate) id: IdKind,
+    /// The id column (if any), the properties, then the geometries.
+    pub(crate) batch: RecordBatch,
+}
+
+struct Learner<'a> {
     learnt: Learnt,
     extent: Extent,
     /// The feature number each property was last seen in (duplicates give up).
@@ -580,12 +692,20 @@ struct Learner {
     /// The property position each member position had last time.
     guess: Vec<usize>,
     member: usize,
+    /// Whether the chunk's columns are still being built.
+    building: bool,
+    slots: Vec<Option<Tok<'a>>>,
+    columns: Vec<Dyn>,
+    id: Dyn,
+    geometry: BinaryBuilder,
+    rows: usize,
 }
 
-impl<'a> Sink<'a> for Learner {
+impl<'a> Sink<'a> for Learner<'a> {
     fn begin(&mut self) {
         self.feature += 1;
         self.member = 0;
+        self.slots.iter_mut().for_each(|s| *s = None);
     }
 
     fn property(&mut self, key: &[u8], value: Tok<'a>) -> R<()> {
@@ -604,22 +724,37 @@ impl<'a> Sink<'a> for Learner {
         self.member += 1;
         if self.seen.len() <= i {
             self.seen.resize(i + 1, 0);
+            self.slots.resize(i + 1, None);
+            let rows = self.rows;
+            self.columns.resize_with(i + 1, || Dyn::Null(rows));
         }
         match self.seen.get_mut(i) {
             Some(s) if *s == self.feature => return Err(Bail),
             Some(s) => *s = self.feature,
             None => {}
         }
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot = Some(value);
+        }
         let kind = props.kind_mut(i).ok_or(Bail)?;
         match (scalar_kind(value), value) {
-            (Some(k), _) => kind.merge(k),
+            (Some(k), _) => {
+                if *kind != k {
+                    kind.merge(k);
+                }
+            }
             (None, Tok::Complex(_)) => kind.absorb(&value.to_value()?),
             (None, _) => {}
         }
         Ok(())
     }
 
-    fn end(&mut self, id: Tok<'a>, geometry: Option<GeometryTypeAndDimension>, _: &[u8]) -> R<()> {
+    fn end(
+        &mut self,
+        id: Tok<'a>,
+        geometry: Option<GeometryTypeAndDimension>,
+        wkb: &[u8],
+    ) -> R<()> {
         if let Tok::Complex(_) = id {
             // serde_json decides what an object id is (a string of its JSON text).
             id.to_value()?;
@@ -629,6 +764,22 @@ impl<'a> Sink<'a> for Learner {
             self.learnt.geometry_types.insert(g);
         }
         self.learnt.num_features += 1;
+        if self.building {
+            // Ids other than numbers and strings are JSON text in the careful path.
+            let mut ok = !matches!(id, Tok::Bool(_) | Tok::Complex(_)) && self.id.push(id);
+            for (slot, column) in self.slots.iter_mut().zip(&mut self.columns) {
+                ok = ok && column.push(slot.take().unwrap_or(Tok::Null));
+            }
+            match geometry {
+                None => self.geometry.append_null(),
+                Some(_) => {
+                    ok = ok && fits(self.geometry.values_slice().len(), wkb.len()).is_ok();
+                    self.geometry.append_value(wkb);
+                }
+            }
+            self.building = ok;
+        }
+        self.rows += 1;
         Ok(())
     }
 
@@ -637,8 +788,9 @@ impl<'a> Sink<'a> for Learner {
     }
 }
 
-/// Pass 1 over one chunk.
-pub(crate) fn learn(bytes: &[u8], mode: Mode) -> (Start, End, Learnt) {
+/// Pass 1 over one chunk: what it holds, and its columns when they could
+/// be built without knowing the whole input's kinds.
+pub(crate) fn learn(bytes: &[u8], mode: Mode) -> (Start, End, (Learnt, Option<Built>)) {
     let mut sink = Learner {
         learnt: Learnt::default(),
         extent: Extent::new(),
@@ -646,12 +798,56 @@ pub(crate) fn learn(bytes: &[u8], mode: Mode) -> (Start, End, Learnt) {
         feature: 0,
         guess: Vec::new(),
         member: 0,
+        building: true,
+        slots: Vec::new(),
+        columns: Vec::new(),
+        id: Dyn::Null(0),
+        geometry: BinaryBuilder::new(),
+        rows: 0,
     };
     let mut scratch = Scratch::default();
     let (start, end) = parse_chunk(bytes, mode, &mut sink, &mut scratch);
+    let built = if sink.building && sink.rows > 0 && !matches!(end, End::Bail) {
+        built(&mut sink)
+    } else {
+        None
+    };
     let mut learnt = sink.learnt;
     learnt.extent = Some(sink.extent);
-    (start, end, learnt)
+    (start, end, (learnt, built))
+}
+
+fn built(sink: &mut Learner<'_>) -> Option<Built> {
+    let rows = sink.rows;
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    let id = match sink.id.kind() {
+        Kind::Null => IdKind::Absent,
+        Kind::Int => IdKind::Int,
+        Kind::Float => IdKind::Float,
+        _ => IdKind::Str,
+    };
+    let mut push = |name: String, array: ArrayRef| {
+        fields.push(Field::new(name, array.data_type().clone(), true));
+        columns.push(array);
+    };
+    push("id".to_owned(), sink.id.finish());
+    let mut kinds = Vec::with_capacity(sink.columns.len());
+    for (i, column) in sink.columns.iter_mut().enumerate() {
+        kinds.push(column.kind());
+        push(format!("p{i}"), column.finish());
+    }
+    push("geometry".to_owned(), Arc::new(sink.geometry.finish()));
+    if columns.iter().any(|c| c.len() != rows) {
+        return None;
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).ok()?;
+    Some(Built {
+        names: sink.learnt.properties.names().to_vec(),
+        kinds,
+        id,
+        batch,
+    })
 }
 
 // --- pass 2: record batches ------------------------------------------------------
@@ -683,10 +879,10 @@ const CHANGED: &str = "the input changed while it was read";
 /// Appends one value, the common cases without building a JSON value.
 fn append(builder: &mut ColumnBuilder, tok: Tok<'_>) -> Result<(), String> {
     match (&mut *builder, tok) {
-        (ColumnBuilder::Int(b), Tok::Num(text, true, _)) if int_value(text).is_some() => {
-            b.append_option(int_value(text));
+        (ColumnBuilder::Int(b), Tok::Num(n)) if n.int.is_some() => b.append_option(n.int),
+        (ColumnBuilder::Float(b), Tok::Num(n)) => {
+            b.append_value(n.f64().ok_or_else(|| CHANGED.to_owned())?);
         }
-        (ColumnBuilder::Float(b), Tok::Num(_, _, v)) => b.append_value(v),
         (ColumnBuilder::Bool(b), Tok::Bool(v)) => b.append_value(v),
         (ColumnBuilder::Str(b), Tok::Str(raw, escaped)) => {
             let s = decode(raw, escaped).map_err(|Bail| CHANGED.to_owned())?;
@@ -818,6 +1014,235 @@ pub(crate) fn build(
     match finish() {
         Ok(batch) => (start, end, Ok(Some(batch))),
         Err(message) => (start, End::Clean(None), Err(message)),
+    }
+}
+
+// --- between the passes: chunks kept on disk -----------------------------------------
+
+/// One chunk of pass 1.
+pub(crate) struct Record {
+    /// The input bytes its features come from.
+    range: Range<u64>,
+    rows: usize,
+    /// Where its columns are in the spill file, when pass 1 could build them.
+    stored: Option<Stored>,
+}
+
+struct Stored {
+    at: u64,
+    len: u64,
+    names: Vec<String>,
+    kinds: Vec<Kind>,
+    id: IdKind,
+}
+
+/// Pass 1's columns, kept in a temporary file (Arrow IPC, one stream per
+/// chunk) until the whole input's schema is known.
+pub(crate) struct Spill {
+    file: File,
+    at: u64,
+    records: VecDeque<Record>,
+}
+
+impl Spill {
+    pub(crate) fn new() -> io::Result<Self> {
+        Ok(Self {
+            file: tempfile::tempfile()?,
+            at: 0,
+            records: VecDeque::new(),
+        })
+    }
+
+    /// Keeps one chunk (nothing for a chunk without features).
+    pub(crate) fn push(
+        &mut self,
+        range: Range<u64>,
+        rows: u64,
+        built: Option<Built>,
+    ) -> io::Result<()> {
+        let rows = usize::try_from(rows).map_err(io::Error::other)?;
+        if rows == 0 {
+            return Ok(());
+        }
+        let stored = match built {
+            Some(b) if b.batch.num_rows() == rows => {
+                let mut bytes = Vec::new();
+                let mut w = StreamWriter::try_new(&mut bytes, &b.batch.schema())
+                    .map_err(io::Error::other)?;
+                w.write(&b.batch).map_err(io::Error::other)?;
+                w.finish().map_err(io::Error::other)?;
+                drop(w);
+                self.file.write_all(&bytes)?;
+                let at = self.at;
+                self.at += bytes.len() as u64;
+                Some(Stored {
+                    at,
+                    len: bytes.len() as u64,
+                    names: b.names,
+                    kinds: b.kinds,
+                    id: b.id,
+                })
+            }
+            _ => None,
+        };
+        self.records.push_back(Record {
+            range,
+            rows,
+            stored,
+        });
+        Ok(())
+    }
+}
+
+/// Why pass 2 failed.
+#[derive(Debug)]
+pub(crate) enum ReplayError {
+    Io(io::Error),
+    /// The input no longer reads as in pass 1.
+    Changed(String),
+}
+
+/// Pass 2: the chunks of pass 1 in the whole input's schema. A chunk whose
+/// columns do not fit it as they are (a kind widened later in the input,
+/// nested values, ...) is parsed again from the input with the final kinds.
+pub(crate) struct Replay {
+    spill: Spill,
+    input: File,
+    mode: Mode,
+    plan: Plan,
+}
+
+/// `array` (all its values of one kind) as a column of kind `global`, if
+/// that needs no parsing.
+fn conform(array: &ArrayRef, local: &Kind, global: &Kind, rows: usize) -> Option<ArrayRef> {
+    match (local, global) {
+        (l, g) if l == g => Some(Arc::clone(array)),
+        (Kind::Null, g) => Some(new_null_array(&g.data_type(), rows)),
+        (Kind::Int, Kind::Float) => Some(int_to_float(array)?),
+        _ => None,
+    }
+}
+
+fn int_to_float(array: &ArrayRef) -> Option<ArrayRef> {
+    let ints = array.as_primitive_opt::<Int64Type>()?;
+    let floats: Float64Array = ints.unary(|v| v as f64);
+    Some(Arc::new(floats))
+}
+
+impl Replay {
+    pub(crate) fn new(spill: Spill, input: File, mode: Mode, plan: Plan) -> Self {
+        Self {
+            spill,
+            input,
+            mode,
+            plan,
+        }
+    }
+
+    /// The stored columns of a chunk in the final schema, if they fit it.
+    fn stored(&self, stored: &Stored, rows: usize) -> Result<Option<RecordBatch>, ReplayError> {
+        let mut bytes =
+            vec![0; usize::try_from(stored.len).map_err(|e| ReplayError::Io(io::Error::other(e)))?];
+        let mut filled = 0;
+        while filled < bytes.len() {
+            let space = bytes.get_mut(filled..).unwrap_or_default();
+            match read_at(&self.spill.file, space, stored.at + filled as u64) {
+                Ok(0) => return Err(ReplayError::Io(io::ErrorKind::UnexpectedEof.into())),
+                Ok(k) => filled += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ReplayError::Io(e)),
+            }
+        }
+        let other = |e: arrow_schema::ArrowError| ReplayError::Io(io::Error::other(e));
+        let mut reader = StreamReader::try_new(io::Cursor::new(bytes), None).map_err(other)?;
+        let Some(batch) = reader.next().transpose().map_err(other)? else {
+            return Ok(None);
+        };
+        let plan = &self.plan;
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(plan.schema.fields().len());
+        if let Some(global) = plan.id {
+            let as_kind = |k: IdKind| match k {
+                IdKind::Absent => Kind::Null,
+                IdKind::Int => Kind::Int,
+                IdKind::Float => Kind::Float,
+                IdKind::Str => Kind::Str,
+            };
+            let id_type = global.data_type().unwrap_or(DataType::Utf8);
+            let column = match (stored.id, global) {
+                (IdKind::Absent, _) => Some(new_null_array(&id_type, rows)),
+                (l, g) => conform(batch.column(0), &as_kind(l), &as_kind(g), rows),
+            };
+            let Some(column) = column else {
+                return Ok(None);
+            };
+            columns.push(column);
+        }
+        let local: HashMap<&str, usize> = stored
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        for (name, kind) in plan.names.iter().zip(&plan.kinds) {
+            let column = match local.get(name.as_str()) {
+                None => Some(new_null_array(&kind.data_type(), rows)),
+                Some(&i) => match stored.kinds.get(i) {
+                    Some(k) => conform(batch.column(i + 1), k, kind, rows),
+                    None => None,
+                },
+            };
+            let Some(column) = column else {
+                return Ok(None);
+            };
+            columns.push(column);
+        }
+        columns.push(Arc::clone(batch.column(batch.num_columns() - 1)));
+        RecordBatch::try_new(plan.schema.clone(), columns)
+            .map(Some)
+            .map_err(|e| ReplayError::Changed(e.to_string()))
+    }
+
+    /// Parses a chunk of the input again with the final kinds.
+    fn parse_again(&self, range: &Range<u64>, rows: usize) -> Result<RecordBatch, ReplayError> {
+        let len = usize::try_from(range.end - range.start)
+            .map_err(|e| ReplayError::Io(io::Error::other(e)))?;
+        let mut bytes = vec![0; len];
+        let mut filled = 0;
+        while filled < len {
+            let space = bytes.get_mut(filled..).unwrap_or_default();
+            match read_at(&self.input, space, range.start + filled as u64) {
+                Ok(0) => break,
+                Ok(k) => filled += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ReplayError::Io(e)),
+            }
+        }
+        bytes.truncate(filled);
+        let (_, end, batch) = build(&bytes, self.mode, &self.plan);
+        let changed = || {
+            ReplayError::Changed(
+                "the input changed while it was read: the second pass does not read as the first did"
+                    .to_owned(),
+            )
+        };
+        match (end, batch) {
+            (_, Err(message)) => Err(ReplayError::Changed(message)),
+            (End::Clean(_), Ok(Some(batch))) if batch.num_rows() == rows => Ok(batch),
+            _ => Err(changed()),
+        }
+    }
+
+    /// The next chunk's batch.
+    pub(crate) fn next_batch(&mut self) -> Option<Result<RecordBatch, ReplayError>> {
+        let record = self.spill.records.pop_front()?;
+        if let Some(stored) = &record.stored {
+            match self.stored(stored, record.rows) {
+                Ok(Some(batch)) => return Some(Ok(batch)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(self.parse_again(&record.range, record.rows))
     }
 }
 

@@ -14,7 +14,9 @@ use serde_json::{Map, Value};
 
 use super::fast::Mode;
 use super::infer::{ColumnBuilder, IdKind, Members, fits};
-use super::parallel::{self, Fail, Learnt, Ordered, ParseFn, Plan, Tuning};
+use super::parallel::{
+    self, Built, Fail, Learnt, Ordered, ParseFn, Plan, Replay, ReplayError, Spill, Tuning,
+};
 use super::scan::{FeatureStream, Layout, ScanError, Scanner, StreamError, detect};
 use super::to_wkb::{Extent, geometry_to_wkb};
 use super::{
@@ -188,13 +190,14 @@ fn interpret(value: Value, layout: Layout) -> std::result::Result<Feature, Strin
     }
 }
 
-/// Pass 1 on the fast path: what the features hold, where they start and
-/// how they are laid out; `None` when the careful path must decide.
+/// Pass 1 on the fast path: what the features hold, their columns (kept in
+/// a spill file) and how they are laid out; `None` when the careful path
+/// must decide.
 fn fast_learn(
     file: &File,
     layout: Layout,
     tuning: Tuning,
-) -> io::Result<Option<(Learnt, u64, Mode)>> {
+) -> io::Result<Option<(Learnt, Spill, Mode)>> {
     let (start, mode) = match layout {
         Layout::Sequence => {
             let mut head = Vec::with_capacity(3);
@@ -219,12 +222,17 @@ fn fast_learn(
             }
         }
     };
-    let parse: Arc<ParseFn<Learnt>> = Arc::new(move |bytes: &[u8]| parallel::learn(bytes, mode));
+    let parse: Arc<ParseFn<(Learnt, Option<Built>)>> =
+        Arc::new(move |bytes: &[u8]| parallel::learn(bytes, mode));
     let mut ordered = Ordered::new(file, start, mode, tuning, parse)?;
     let mut all = Learnt::default();
+    let mut spill = Spill::new()?;
     while let Some(result) = ordered.next_result() {
         match result {
-            Ok(learnt) => all.merge(learnt),
+            Ok(((learnt, built), range)) => {
+                spill.push(range, learnt.num_features, built)?;
+                all.merge(learnt);
+            }
             Err(Fail::Bail) => return Ok(None),
             Err(Fail::Io(e)) => return Err(e),
         }
@@ -238,7 +246,7 @@ fn fast_learn(
             return Ok(None);
         }
     }
-    Ok(Some((all, start, mode)))
+    Ok(Some((all, spill, mode)))
 }
 
 /// A name not in `taken`: `base`, else `base_2`, `base_3`, ...
@@ -265,9 +273,9 @@ struct Summary {
 enum Engine {
     /// One feature at a time through `serde_json`.
     Careful(FeatureStream<BufReader<File>>),
-    /// Chunks parsed on worker threads, batches sliced to the batch size.
+    /// The chunks pass 1 built (or parsed again), sliced to the batch size.
     Fast {
-        ordered: Ordered<std::result::Result<Option<RecordBatch>, String>>,
+        replay: Box<Replay>,
         queue: VecDeque<RecordBatch>,
     },
 }
@@ -277,9 +285,8 @@ enum Pass2 {
     Careful(FeatureStream<BufReader<File>>),
     Fast {
         file: File,
-        start: u64,
+        spill: Spill,
         mode: Mode,
-        tuning: Tuning,
     },
 }
 
@@ -460,7 +467,7 @@ impl GeoJsonReader {
                 .map(|found| (found, tuning)),
             None => None,
         };
-        if let Some(((learnt, start, mode), tuning)) = fast {
+        if let Some(((learnt, spill, mode), _)) = fast {
             let summary = Summary {
                 properties: learnt.properties,
                 id: learnt.id,
@@ -468,12 +475,7 @@ impl GeoJsonReader {
                 geometry_types: learnt.geometry_types,
                 extent: learnt.extent.unwrap_or_else(Extent::new),
             };
-            let pass2 = Pass2::Fast {
-                file,
-                start,
-                mode,
-                tuning,
-            };
+            let pass2 = Pass2::Fast { file, spill, mode };
             return Self::plan(
                 summary,
                 pass2,
@@ -581,12 +583,7 @@ impl GeoJsonReader {
         let schema = Arc::new(Schema::new(fields));
         let engine = match pass2 {
             Pass2::Careful(stream) => Engine::Careful(stream),
-            Pass2::Fast {
-                file,
-                start,
-                mode,
-                tuning,
-            } => {
+            Pass2::Fast { file, spill, mode } => {
                 let plan = Plan {
                     schema: schema.clone(),
                     names: props.names().to_vec(),
@@ -594,17 +591,8 @@ impl GeoJsonReader {
                     index: property_index.clone(),
                     id: feature_id_column.as_ref().map(|_| summary.id),
                 };
-                let parse: Arc<ParseFn<_>> =
-                    Arc::new(move |bytes: &[u8]| parallel::build(bytes, mode, &plan));
-                let ordered =
-                    Ordered::new(&file, start, mode, tuning, parse).map_err(|source| {
-                        Error::Io {
-                            path: path.clone(),
-                            source,
-                        }
-                    })?;
                 Engine::Fast {
-                    ordered,
+                    replay: Box::new(Replay::new(spill, file, mode, plan)),
                     queue: VecDeque::new(),
                 }
             }
@@ -758,7 +746,7 @@ impl GeoJsonReader {
 
     /// The next batch of the fast path.
     fn next_fast_batch(&mut self) -> Result<Option<RecordBatch>> {
-        let Engine::Fast { ordered, queue } = &mut self.engine else {
+        let Engine::Fast { replay, queue } = &mut self.engine else {
             return Ok(None);
         };
         let changed = |message: String| Error::GeoJson {
@@ -770,9 +758,9 @@ impl GeoJsonReader {
             if let Some(batch) = queue.pop_front() {
                 return Ok(Some(batch));
             }
-            match ordered.next_result() {
+            match replay.next_batch() {
                 None => return Ok(None),
-                Some(Ok(Ok(Some(batch)))) => {
+                Some(Ok(batch)) => {
                     let size = self.batch_size.max(1);
                     let mut offset = 0;
                     while offset < batch.num_rows() {
@@ -781,19 +769,12 @@ impl GeoJsonReader {
                         offset += len;
                     }
                 }
-                Some(Ok(Ok(None))) => {}
-                Some(Ok(Err(message))) => return Err(changed(message)),
-                Some(Err(Fail::Io(source))) => {
+                Some(Err(ReplayError::Changed(message))) => return Err(changed(message)),
+                Some(Err(ReplayError::Io(source))) => {
                     return Err(Error::Io {
                         path: self.path.clone(),
                         source,
                     });
-                }
-                Some(Err(Fail::Bail)) => {
-                    return Err(changed(
-                        "the input changed while it was read: the second pass does not read as the first did"
-                            .to_owned(),
-                    ));
                 }
             }
         }
