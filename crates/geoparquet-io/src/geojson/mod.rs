@@ -57,9 +57,10 @@
 //!
 //! # Schema inference
 //!
-//! The property schema is inferred from **all** features in a first pass over
-//! the input, never from the first few (a non-seekable input is first copied
-//! to an anonymous temporary file). Properties become columns in the order
+//! The property schema is inferred from **all** features, never from the
+//! first few: no batch is given before the whole input was read (a
+//! non-seekable input is first copied to an anonymous temporary file; see
+//! [`GeoJsonReader`] for how the columns wait in another one). Properties become columns in the order
 //! they first appear. A property missing from a feature, or a feature with
 //! `"properties": null`, gives nulls. All columns are nullable.
 //!

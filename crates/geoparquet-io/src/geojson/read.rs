@@ -1,4 +1,5 @@
-//! GeoJSON to record batches, in two streaming passes.
+//! GeoJSON to record batches: a fast pass over chunks on worker threads
+//! ([`super::parallel`]), or the careful pass one feature at a time.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fs::File;
@@ -292,15 +293,22 @@ enum Pass2 {
 
 /// Reads GeoJSON as Arrow record batches with a WKB geometry column.
 ///
-/// The input is read twice: the first pass infers the property schema over
-/// all features (and checks every feature and geometry), the second builds
-/// batches. Both passes stream, so memory depends on the batch size and the
-/// largest feature, not on the input size. A reader that cannot seek (such as
+/// The constructor reads the whole input once: it infers the property
+/// schema over all features and checks every feature and geometry. On the
+/// fast path (the usual one) it parses chunks of about 4 MiB on worker
+/// threads and keeps each chunk's columns in an anonymous temporary file
+/// (Arrow IPC); the iterator then gives them in the final schema, parsing
+/// again only the chunks whose columns changed type later in the input.
+/// Anything unusual (an error above all) sends the input down the careful
+/// path instead: two passes one feature at a time through `serde_json`,
+/// which names the feature in its errors. Both paths give the same batches.
+/// Memory depends on the batch size, the chunk size and the largest
+/// feature, not on the input size. A reader that cannot seek (such as
 /// standard input) is first copied to an anonymous temporary file.
 ///
-/// Errors in the input are found by the first pass, so they are returned by
-/// the constructor; the iterator only fails if the input changes between the
-/// passes or an I/O error occurs. After an error the iterator ends.
+/// Errors in the input are found by the constructor; the iterator only
+/// fails if the input changes while it is read or an I/O error occurs.
+/// After an error the iterator ends.
 ///
 /// See the [module documentation](super) for the formats and the inference rules.
 ///
@@ -394,7 +402,7 @@ impl GeoJsonReader {
     }
 
     /// Reads everything from `reader` (for example standard input), first
-    /// copying it to an anonymous temporary file so that it can be read twice.
+    /// copying it to an anonymous temporary file so that it can be read again.
     ///
     /// # Examples
     ///
