@@ -24,7 +24,8 @@ use geoparquet_meta::{
 };
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{
-    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
+    ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
+    compute_leaves,
 };
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -946,7 +947,9 @@ fn row_group_worker(
     max_bytes: usize,
     rx: std::sync::mpsc::Receiver<ToWorker>,
     done: &std::sync::mpsc::Sender<Closed>,
+    busy: &std::sync::atomic::AtomicUsize,
 ) {
+    use std::sync::atomic::Ordering;
     // The open row group: job, writers (None once closed), slices written.
     let mut open: Option<(u64, Option<Vec<ArrowColumnWriter>>, usize)> = None;
     let close = |job: u64, writers: Vec<ArrowColumnWriter>, slices: usize| {
@@ -961,6 +964,8 @@ fn row_group_worker(
             slices,
         });
     };
+    // Whether this worker holds an open row group, as counted in `busy`.
+    let mut counted = false;
     for msg in rx {
         match msg {
             ToWorker::Start { job, index } => match factory.create_column_writers(index) {
@@ -981,7 +986,8 @@ fn row_group_worker(
                 let Some(writers) = slot else {
                     continue; // closed early: the writer re-sends these rows
                 };
-                if let Err(e) = write_slice(writers, schema, &batch) {
+                let alone = busy.load(Ordering::Relaxed) <= 1;
+                if let Err(e) = write_slice_split(writers, schema, &batch, alone) {
                     let _ = done.send(Closed {
                         job: *job,
                         chunks: Err(e),
@@ -1004,7 +1010,80 @@ fn row_group_worker(
                 }
             }
         }
+        let holds = matches!(open, Some((_, Some(_), _)));
+        if holds != counted {
+            if holds {
+                busy.fetch_add(1, Ordering::Relaxed);
+            } else {
+                busy.fetch_sub(1, Ordering::Relaxed);
+            }
+            counted = holds;
+        }
     }
+    if counted {
+        busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Encodes one slice into the row group's column writers: its leaf columns
+/// split in two groups of about equal size, one encoded on a helper thread,
+/// when the other workers are idle (at the start and the end of a file, or a
+/// file of one row group); one after the other otherwise.
+fn write_slice_split(
+    writers: &mut [ArrowColumnWriter],
+    schema: &Schema,
+    batch: &RecordBatch,
+    split: bool,
+) -> Result<()> {
+    if !split {
+        return write_slice(writers, schema, batch);
+    }
+    let mut leaves: Vec<ArrowLeafColumn> = Vec::with_capacity(writers.len());
+    let mut weights: Vec<usize> = Vec::with_capacity(writers.len());
+    for (field, array) in schema.fields().iter().zip(batch.columns()) {
+        let before = leaves.len();
+        leaves.extend(compute_leaves(field, array)?);
+        let n = (leaves.len() - before).max(1);
+        let w = array.get_array_memory_size() / n;
+        weights.extend(std::iter::repeat_n(w, leaves.len() - before));
+    }
+    if leaves.len() != writers.len() {
+        return Err(Error::InvalidInput(
+            "leaf columns and column writers differ in number".into(),
+        ));
+    }
+    let mut pairs: Vec<(usize, &mut ArrowColumnWriter, ArrowLeafColumn)> = writers
+        .iter_mut()
+        .zip(leaves)
+        .zip(weights)
+        .map(|((w, l), weight)| (weight, w, l))
+        .collect();
+    pairs.sort_by_key(|p| std::cmp::Reverse(p.0));
+    let (mut here, mut there) = (Vec::new(), Vec::new());
+    let (mut here_w, mut there_w) = (0usize, 0usize);
+    for p in pairs {
+        if here_w <= there_w {
+            here_w += p.0;
+            here.push(p);
+        } else {
+            there_w += p.0;
+            there.push(p);
+        }
+    }
+    let encode = |group: Vec<(usize, &mut ArrowColumnWriter, ArrowLeafColumn)>| -> Result<()> {
+        for (_, w, leaf) in group {
+            w.write(&leaf)?;
+        }
+        Ok(())
+    };
+    std::thread::scope(|scope| -> Result<()> {
+        let helper = scope.spawn(|| encode(there));
+        let mine = encode(here);
+        let theirs = helper
+            .join()
+            .map_err(|_| Error::InvalidInput("a column-encoding thread panicked".into()))?;
+        mine.and(theirs)
+    })
 }
 
 /// Encodes one slice into the row group's column writers.
@@ -1244,13 +1323,14 @@ fn write_row_groups<W: Write + Send>(
     max_rows: usize,
     max_bytes: usize,
 ) -> Result<()> {
+    let busy = &std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let (done_tx, done) = std::sync::mpsc::channel::<Closed>();
         let mut workers = Vec::with_capacity(ROW_GROUP_WORKERS);
         for _ in 0..ROW_GROUP_WORKERS {
             let (tx, rx) = std::sync::mpsc::sync_channel::<ToWorker>(4);
             let done_tx = done_tx.clone();
-            scope.spawn(move || row_group_worker(factory, schema, max_bytes, rx, &done_tx));
+            scope.spawn(move || row_group_worker(factory, schema, max_bytes, rx, &done_tx, busy));
             workers.push(tx);
         }
         drop(done_tx);
