@@ -463,7 +463,15 @@ pub fn geotiff_to_raquet(
                         scale,
                         &mut data,
                     );
-                    prepare(opts, bands_ref, tx, data, true)
+                    prepare(
+                        opts,
+                        bands_ref,
+                        info_ref,
+                        tx,
+                        data,
+                        max_zoom > min_zoom,
+                        true,
+                    )
                 })
             });
             let took = previous
@@ -1085,22 +1093,21 @@ impl Ctx<'_> {
                 *self.tiles_per_zoom.entry(z).or_insert(0) += 1;
             }
         }
-        if z > self.min_zoom && (self.opts.keep_empty || !p.empty) {
-            self.reduce_into_parent(z, p.x, y, &p.data)?;
+        if let Some(quadrant) = &p.quadrant {
+            self.reduce_into_parent(z, p.x, y, quadrant)?;
         }
         Ok(())
     }
 
-    /// Reduces a child tile into its quadrant of the parent (mean, or mode for
-    /// categorical bands; nodata excluded).
-    fn reduce_into_parent(&mut self, z: u8, x: u32, y: u32, data: &TileData) -> Result<()> {
+    /// Places a child tile's reduction (see [`reduce_quadrant`]) in its quadrant of
+    /// the parent.
+    fn reduce_into_parent(&mut self, z: u8, x: u32, y: u32, quadrant: &TileData) -> Result<()> {
         let pz = z - 1;
         let bs = self.bs();
         let half = bs / 2;
         let (px, py) = (x / 2, y / 2);
         let (qx, qy) = ((x % 2) as usize * half, (y % 2) as usize * half);
         let nb = self.bands.len();
-        let info = self.info.clone();
         let level = self.pending.entry(pz).or_insert((None, HashMap::new()));
         if level.0.is_some_and(|r| r != py) {
             // A new parent row started: the previous one is complete.
@@ -1112,19 +1119,11 @@ impl Ctx<'_> {
             .1
             .entry(px)
             .or_insert_with(|| vec![vec![f64::NAN; bs * bs]; nb]);
-        for (b, bi) in info.iter().enumerate() {
-            let src = &data[b];
-            let dst = &mut parent[b];
-            for j in 0..half {
-                for i in 0..half {
-                    let s = [
-                        src[(2 * j) * bs + 2 * i],
-                        src[(2 * j) * bs + 2 * i + 1],
-                        src[(2 * j + 1) * bs + 2 * i],
-                        src[(2 * j + 1) * bs + 2 * i + 1],
-                    ];
-                    let v = if bi.categorical { mode4(s) } else { mean4(s) };
-                    dst[(qy + j) * bs + qx + i] = v;
+        for (src, dst) in quadrant.iter().zip(parent.iter_mut()) {
+            for (j, row) in src.chunks_exact(half).enumerate() {
+                let at = (qy + j) * bs + qx;
+                if let Some(d) = dst.get_mut(at..at + half) {
+                    d.copy_from_slice(row);
                 }
             }
         }
@@ -1161,9 +1160,10 @@ impl Ctx<'_> {
         let threads = std::thread::available_parallelism()
             .map_or(1, std::num::NonZero::get)
             .min(16);
-        let (opts, bands) = (self.opts, &self.bands);
+        let (opts, bands, info) = (self.opts, &self.bands, &self.info);
+        let reduce = z > self.min_zoom;
         let prepared = par_map(tiles, threads, |(x, data)| {
-            prepare(opts, bands, x, data, false)
+            prepare(opts, bands, info, x, data, reduce, false)
         });
         for p in prepared {
             self.take(z, row, p)?;
@@ -1175,9 +1175,9 @@ impl Ctx<'_> {
 /// A tile made ready on a worker thread.
 struct Prepared {
     x: u32,
-    /// Values as stored (quantised), NaN where nodata.
-    data: TileData,
-    empty: bool,
+    /// The tile reduced to a quarter for its parent (see [`reduce_quadrant`]), when
+    /// there is a parent and the tile counts (not empty, or empty tiles kept).
+    quadrant: Option<TileData>,
     /// Encoded blobs, `None` when the tile is left out (empty).
     blobs: Option<Vec<Vec<u8>>>,
     tile_stats: Vec<[Option<f64>; 6]>,
@@ -1185,12 +1185,15 @@ struct Prepared {
     band_stats: Vec<RunningStats>,
 }
 
-/// Quantises a tile to its types, computes its statistics and encodes its blobs.
+/// Quantises a tile to its types, computes its statistics, encodes its blobs and
+/// (with `reduce`) its share of the parent.
 fn prepare(
     opts: &ConvertOptions,
     bands: &[Band],
+    info: &[BandInfo],
     x: u32,
     mut data: TileData,
+    reduce: bool,
     native: bool,
 ) -> Prepared {
     let mut band_stats = Vec::new();
@@ -1259,10 +1262,11 @@ fn prepare(
         band_stats.clear();
     }
     let blobs = (!empty || opts.keep_empty).then(|| encode(opts, bands, &data));
+    let quadrant = (reduce && (opts.keep_empty || !empty))
+        .then(|| reduce_quadrant(&data, opts.block_size as usize, info));
     Prepared {
         x,
-        data,
-        empty,
+        quadrant,
         blobs,
         tile_stats,
         band_stats,
@@ -1425,6 +1429,26 @@ fn round(v: f64) -> f64 {
 
 fn is_empty(data: &TileData) -> bool {
     data.iter().all(|v| v.iter().all(|x| x.is_nan()))
+}
+
+/// A tile of `bs`² values per band reduced to (`bs`/2)² per band, row-major: each
+/// 2×2 block's mean, or mode for categorical bands, nodata (NaN) excluded.
+fn reduce_quadrant(data: &TileData, bs: usize, info: &[BandInfo]) -> TileData {
+    let half = bs / 2;
+    data.iter()
+        .zip(info)
+        .map(|(src, bi)| {
+            let mut out = Vec::with_capacity(half * half);
+            for j in 0..half {
+                let (top, bottom) = (&src[(2 * j) * bs..][..bs], &src[(2 * j + 1) * bs..][..bs]);
+                for i in 0..half {
+                    let s = [top[2 * i], top[2 * i + 1], bottom[2 * i], bottom[2 * i + 1]];
+                    out.push(if bi.categorical { mode4(s) } else { mean4(s) });
+                }
+            }
+            out
+        })
+        .collect()
 }
 
 fn mean4(s: [f64; 4]) -> f64 {
