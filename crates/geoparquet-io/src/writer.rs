@@ -917,6 +917,9 @@ where
 /// How many row groups are encoded at once (each on its own thread).
 const ROW_GROUP_WORKERS: usize = 2;
 
+/// The job number a worker reports when it panicked.
+const WORKER_DIED: u64 = u64::MAX;
+
 /// A message to a row-group worker.
 enum ToWorker {
     /// Start row group `index` of the file, as job `job`.
@@ -950,6 +953,23 @@ fn row_group_worker(
     busy: &std::sync::atomic::AtomicUsize,
 ) {
     use std::sync::atomic::Ordering;
+    /// Tells the stage when this worker dies of a panic, so that it does not
+    /// wait for a row group that will never come.
+    struct Obituary<'a>(&'a std::sync::mpsc::Sender<Closed>);
+    impl Drop for Obituary<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let _ = self.0.send(Closed {
+                    job: WORKER_DIED,
+                    chunks: Err(Error::InvalidInput(
+                        "a row-group encoding thread panicked".into(),
+                    )),
+                    slices: 0,
+                });
+            }
+        }
+    }
+    let _obituary = Obituary(done);
     // The open row group: job, writers (None once closed), slices written.
     let mut open: Option<(u64, Option<Vec<ArrowColumnWriter>>, usize)> = None;
     let close = |job: u64, writers: Vec<ArrowColumnWriter>, slices: usize| {
@@ -1191,6 +1211,9 @@ impl<W: Write + Send> RowGroupStage<'_, W> {
                     Err(_) => return Ok(false),
                 }
             };
+            if got.job == WORKER_DIED {
+                return got.chunks.map(|_| false);
+            }
             // Results of dropped row groups are ignored.
             if self.jobs.iter().any(|j| j.id == got.job) {
                 self.early.push(got);
