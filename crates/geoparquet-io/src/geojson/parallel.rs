@@ -1170,7 +1170,10 @@ impl Replay {
             let id_type = global.data_type().unwrap_or(DataType::Utf8);
             let column = match (stored.id, global) {
                 (IdKind::Absent, _) => Some(new_null_array(&id_type, rows)),
-                (l, g) => conform(batch.column(0), &as_kind(l), &as_kind(g), rows),
+                (l, g) => batch
+                    .columns()
+                    .first()
+                    .and_then(|c| conform(c, &as_kind(l), &as_kind(g), rows)),
             };
             let Some(column) = column else {
                 return Ok(None);
@@ -1186,9 +1189,9 @@ impl Replay {
         for (name, kind) in plan.names.iter().zip(&plan.kinds) {
             let column = match local.get(name.as_str()) {
                 None => Some(new_null_array(&kind.data_type(), rows)),
-                Some(&i) => match stored.kinds.get(i) {
-                    Some(k) => conform(batch.column(i + 1), k, kind, rows),
-                    None => None,
+                Some(&i) => match (stored.kinds.get(i), batch.columns().get(i + 1)) {
+                    (Some(k), Some(c)) => conform(c, k, kind, rows),
+                    _ => None,
                 },
             };
             let Some(column) = column else {
@@ -1196,7 +1199,10 @@ impl Replay {
             };
             columns.push(column);
         }
-        columns.push(Arc::clone(batch.column(batch.num_columns() - 1)));
+        let Some(geometry) = batch.columns().last() else {
+            return Ok(None);
+        };
+        columns.push(Arc::clone(geometry));
         RecordBatch::try_new(plan.schema.clone(), columns)
             .map(Some)
             .map_err(|e| ReplayError::Changed(e.to_string()))
@@ -1204,7 +1210,7 @@ impl Replay {
 
     /// Parses a chunk of the input again with the final kinds.
     fn parse_again(&self, range: &Range<u64>, rows: usize) -> Result<RecordBatch, ReplayError> {
-        let len = usize::try_from(range.end - range.start)
+        let len = usize::try_from(range.end.saturating_sub(range.start))
             .map_err(|e| ReplayError::Io(io::Error::other(e)))?;
         let mut bytes = vec![0; len];
         let mut filled = 0;
