@@ -194,39 +194,47 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             "-q".into(),
         ];
         cmd.extend(job.args.iter().map(OsString::from));
-        let ours: Vec<Sample> = (0..runs)
-            .map(|_| measure(&python, &runner, &cmd))
-            .collect::<anyhow::Result<_>>()?;
-        let (ow, orss) = sample_line(&ours);
-        let theirs = match &rio {
-            Some(py) => {
+        let mut c: Vec<OsString> = Vec::new();
+        if let Some(py) = &rio {
+            c = vec![
+                py.clone().into(),
+                shim.clone().into(),
+                "convert".into(),
+                "raster".into(),
+                job.input.clone().into(),
+                out_theirs.clone().into(),
+            ];
+            c.extend(job.args.iter().map(OsString::from));
+        }
+        // The two tools in turn (ours, theirs, ours, ...), so that a change in the
+        // machine's load hits both; the speed-up is the median of the paired ratios.
+        let mut ours: Vec<Sample> = Vec::new();
+        let mut theirs: Vec<Sample> = Vec::new();
+        for _ in 0..runs {
+            ours.push(measure(&python, &runner, &cmd)?);
+            if rio.is_some() {
                 let _ = std::fs::remove_file(&out_theirs);
-                let mut c: Vec<OsString> = vec![
-                    py.clone().into(),
-                    shim.clone().into(),
-                    "convert".into(),
-                    "raster".into(),
-                    job.input.clone().into(),
-                    out_theirs.clone().into(),
-                ];
-                c.extend(job.args.iter().map(OsString::from));
-                let s: Vec<Sample> = (0..runs)
-                    .map(|_| measure(&python, &runner, &c))
-                    .collect::<anyhow::Result<_>>()?;
-                Some(sample_line(&s))
+                theirs.push(measure(&python, &runner, &c)?);
             }
-            None => None,
-        };
-        let line = match theirs {
-            Some((tw, trss)) => format!(
-                "| {} | {ow:.2} s | {tw:.2} s | {:.1}× | {orss:.0} MB | {trss:.0} MB |\n",
-                job.name,
-                tw / ow
-            ),
-            None => format!(
+        }
+        let (ow, orss) = sample_line(&ours);
+        let line = if theirs.is_empty() {
+            format!(
                 "| {} | {ow:.2} s | n/a (no GDAL) | – | {orss:.0} MB | – |\n",
                 job.name
-            ),
+            )
+        } else {
+            let (tw, trss) = sample_line(&theirs);
+            let speedup = median(
+                ours.iter()
+                    .zip(&theirs)
+                    .map(|(o, t)| t.wall / o.wall)
+                    .collect(),
+            );
+            format!(
+                "| {} | {ow:.2} s | {tw:.2} s | {speedup:.1}× | {orss:.0} MB | {trss:.0} MB |\n",
+                job.name
+            )
         };
         print!("    {line}");
         table.push_str(&line);
@@ -298,7 +306,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         .unwrap_or_else(|| "?".into());
     let md = format!(
         "## RaQuet\n\n`cargo xtask bench raquet`{}: GeoTIFF → RaQuet, whole processes, median of {runs} run(s), \
-         same input and options for both tools (geoquet's defaults are raquet-io's). \
+         same input and options for both tools (geoquet's defaults are raquet-io's), the two run in turn; \
+         the speed-up is the median of the paired ratios. \
          raquet-io 0.9.0 runs on GDAL 3.6.2 (Debian `python3-gdal`), pyarrow 19.0.1; \
          its peak RSS is the largest of its processes (it forks workers). Machine: {machine}, {cores} cores, \
          5-minute load average {load} at the end of the run.\n\n{table}\n\
