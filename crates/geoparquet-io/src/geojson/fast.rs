@@ -449,25 +449,10 @@ impl<'a> Cur<'a> {
         if depth > MAX_DEPTH {
             return Err(Bail);
         }
-        let open = self.b.get(self.i).copied();
-        self.i += 1;
-        if open == Some(b'{') {
-            if self.ws()? == b'}' {
-                self.i += 1;
-                return Ok(());
-            }
-            loop {
-                if self.ws()? != b'"' {
-                    return Err(Bail);
-                }
-                self.string()?;
-                self.expect(b':')?;
-                self.value(depth + 1)?;
-                if !self.separator(b'}')? {
-                    return Ok(());
-                }
-            }
+        if self.b.get(self.i) == Some(&b'{') {
+            return self.object(|cur, _| cur.value(depth + 1).map(drop));
         }
+        self.i += 1;
         if self.ws()? == b']' {
             self.i += 1;
             return Ok(());
