@@ -1056,37 +1056,9 @@ fn native_nulls_below(array: &dyn Array) -> Vec<u64> {
         let offsets: Vec<usize>;
         let child: ArrayRef;
         match node.data_type() {
-            DataType::List(_) => {
-                let l = node
-                    .as_any()
-                    .downcast_ref::<arrow_array::ListArray>()
-                    .map(|l| {
-                        (
-                            l.offsets()
-                                .iter()
-                                .map(|o| usize::try_from(*o).unwrap_or(0))
-                                .collect(),
-                            l.values().clone(),
-                        )
-                    });
-                let Some((o, c)) = l else { break };
-                offsets = o;
-                child = c;
-            }
-            DataType::LargeList(_) => {
-                let l = node
-                    .as_any()
-                    .downcast_ref::<arrow_array::LargeListArray>()
-                    .map(|l| {
-                        (
-                            l.offsets()
-                                .iter()
-                                .map(|o| usize::try_from(*o).unwrap_or(0))
-                                .collect(),
-                            l.values().clone(),
-                        )
-                    });
-                let Some((o, c)) = l else { break };
+            DataType::List(_) | DataType::LargeList(_) => {
+                let parts = list_parts::<i32>(&node).or_else(|| list_parts::<i64>(&node));
+                let Some((o, c)) = parts else { break };
                 offsets = o;
                 child = c;
             }
@@ -1157,4 +1129,17 @@ fn orientation_ok<G: GeometryTrait<T = f64>>(g: &G, wrap: bool) -> bool {
         GT::GeometryCollection(gc) => gc.geometries().all(|c| orientation_ok(&c, wrap)),
         _ => true,
     }
+}
+
+/// The offsets (as `usize`) and values of a list array with `O` offsets.
+fn list_parts<O: arrow_array::OffsetSizeTrait>(node: &ArrayRef) -> Option<(Vec<usize>, ArrayRef)> {
+    let list = node
+        .as_any()
+        .downcast_ref::<arrow_array::GenericListArray<O>>()?;
+    let offsets = list
+        .offsets()
+        .iter()
+        .map(|o| o.to_usize().unwrap_or(0))
+        .collect();
+    Some((offsets, list.values().clone()))
 }
