@@ -583,6 +583,33 @@ fn id_kind(tok: Tok<'_>) -> IdKind {
     }
 }
 
+/// Where each member position of the last feature's properties was among
+/// the columns: features mostly list their properties in the same order, so
+/// a key is compared with one name instead of being hashed.
+#[derive(Debug, Default)]
+struct Guess(Vec<usize>);
+
+impl Guess {
+    /// The column of the `member`-th key of a feature when it is where it
+    /// was last time.
+    fn guessed(&self, member: usize, names: &[String], key: &[u8]) -> Option<usize> {
+        let g = *self.0.get(member)?;
+        names
+            .get(g)
+            .is_some_and(|n| n.as_bytes() == key)
+            .then_some(g)
+    }
+
+    /// Remembers the column `i` of the `member`-th key.
+    fn remember(&mut self, member: usize, i: usize) {
+        if let Some(g) = self.0.get_mut(member) {
+            *g = i;
+        } else if self.0.len() == member {
+            self.0.push(i);
+        }
+    }
+}
+
 /// A column of one chunk, built while its kind is learnt: scalars only.
 enum Dyn {
     Null(usize),
@@ -690,7 +717,7 @@ struct Learner<'a> {
     seen: Vec<u64>,
     feature: u64,
     /// The property position each member position had last time.
-    guess: Vec<usize>,
+    guess: Guess,
     member: usize,
     /// Whether the chunk's columns are still being built.
     building: bool,
@@ -710,14 +737,11 @@ impl<'a> Sink<'a> for Learner<'a> {
 
     fn property(&mut self, key: &[u8], value: Tok<'a>) -> R<()> {
         let props = &mut self.learnt.properties;
-        let i = match self.guess.get(self.member) {
-            Some(&g) if props.names().get(g).is_some_and(|n| n.as_bytes() == key) => g,
-            _ => {
+        let i = match self.guess.guessed(self.member, props.names(), key) {
+            Some(g) => g,
+            None => {
                 let i = props.position_or_push(std::str::from_utf8(key).map_err(|_| Bail)?);
-                match self.guess.get_mut(self.member) {
-                    Some(g) => *g = i,
-                    None => self.guess.push(i),
-                }
+                self.guess.remember(self.member, i);
                 i
             }
         };
@@ -796,7 +820,7 @@ pub(crate) fn learn(bytes: &[u8], mode: Mode) -> (Start, End, (Learnt, Option<Bu
         extent: Extent::new(),
         seen: Vec::new(),
         feature: 0,
-        guess: Vec::new(),
+        guess: Guess::default(),
         member: 0,
         building: true,
         slots: Vec::new(),
@@ -866,7 +890,7 @@ pub(crate) struct Plan {
 struct Builder<'p, 'a> {
     plan: &'p Plan,
     slots: Vec<Option<Tok<'a>>>,
-    guess: Vec<usize>,
+    guess: Guess,
     member: usize,
     id: Option<ColumnBuilder>,
     properties: Vec<ColumnBuilder>,
@@ -910,21 +934,16 @@ impl<'a> Sink<'a> for Builder<'_, 'a> {
 
     fn property(&mut self, key: &[u8], value: Tok<'a>) -> R<()> {
         let plan = self.plan;
-        let i = match self.guess.get(self.member) {
-            Some(&g) if plan.names.get(g).is_some_and(|n| n.as_bytes() == key) => Some(g),
-            _ => {
+        let i = self
+            .guess
+            .guessed(self.member, &plan.names, key)
+            .or_else(|| {
                 let i = std::str::from_utf8(key)
                     .ok()
-                    .and_then(|k| plan.index.get(k).copied());
-                if let Some(i) = i {
-                    match self.guess.get_mut(self.member) {
-                        Some(g) => *g = i,
-                        None => self.guess.push(i),
-                    }
-                }
-                i
-            }
-        };
+                    .and_then(|k| plan.index.get(k).copied())?;
+                self.guess.remember(self.member, i);
+                Some(i)
+            });
         self.member += 1;
         match i.and_then(|i| self.slots.get_mut(i)) {
             Some(slot) => {
@@ -983,7 +1002,7 @@ pub(crate) fn build(
     let mut sink = Builder {
         plan,
         slots: vec![None; plan.names.len()],
-        guess: Vec::new(),
+        guess: Guess::default(),
         member: 0,
         id: plan.id.map(ColumnBuilder::for_id),
         properties: plan.kinds.iter().map(ColumnBuilder::new).collect(),
