@@ -457,7 +457,6 @@ pub fn geotiff_to_raquet(
                     warp(
                         &window,
                         &coords,
-                        bs as usize,
                         opts.resampling,
                         info_ref,
                         scale,
@@ -646,8 +645,27 @@ fn source_rows(tr: &Transformer, merc: [f64; 4], height: u32, rs: Resampling) ->
 }
 
 /// Source pixel coordinates (col, row, continuous) of every destination pixel centre of
-/// a tile; NaN where the transform fails.
-fn tile_coords(tr: &Transformer, z: u8, x: u32, y: u32, bs: u32) -> Vec<(f64, f64)> {
+/// a tile, row-major.
+struct TileCoords {
+    /// `(col, row)` per pixel; NaN where the transform fails.
+    points: Vec<(f64, f64)>,
+    /// Pixels per side.
+    n: usize,
+    /// Every row has the same columns and every column the same rows.
+    separable: bool,
+}
+
+/// The [`TileCoords`] of tile `z/x/y` of `bs`² pixels.
+fn tile_coords(tr: &Transformer, z: u8, x: u32, y: u32, bs: u32) -> TileCoords {
+    let n = bs as usize;
+    TileCoords {
+        points: tile_points(tr, z, x, y, bs),
+        n,
+        separable: tr.is_separable(),
+    }
+}
+
+fn tile_points(tr: &Transformer, z: u8, x: u32, y: u32, bs: u32) -> Vec<(f64, f64)> {
     let [xmin, _, xmax, ymax] = cell::tile_bounds_mercator(z, x, y);
     let n = bs as usize;
     let px = (xmax - xmin) / f64::from(bs);
@@ -886,12 +904,72 @@ fn bilinear(band: &[f64], taps: &[(Option<usize>, f64); 4]) -> Option<f64> {
     (wsum > 1e-9).then(|| acc / wsum)
 }
 
+/// One axis of a cubic kernel at a continuous pixel coordinate: the first of its four
+/// taps and their weights.
+#[derive(Debug, Clone, Copy)]
+struct Kernel {
+    first: i64,
+    w: [f64; 4],
+}
+
+impl Kernel {
+    #[inline]
+    #[allow(clippy::cast_possible_truncation)]
+    fn cubic(v: f64, spline: bool) -> Self {
+        let x = v - 0.5;
+        let f0 = floor_f64(x);
+        let f = x - f0;
+        Kernel {
+            first: f0 as i64 - 1,
+            w: [
+                cubic_weight(-1.0 - f, spline),
+                cubic_weight(0.0 - f, spline),
+                cubic_weight(1.0 - f, spline),
+                cubic_weight(2.0 - f, spline),
+            ],
+        }
+    }
+}
+
+/// Cubic interpolation at `(c, r)` with edges clamped and nodata taps left out; next
+/// to nodata, bilinear over the valid neighbours.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn cubic_careful(win: &SourceWindow, band: &[f64], c: f64, r: f64, spline: bool) -> Option<f64> {
+    let (kx, ky) = (Kernel::cubic(c, spline), Kernel::cubic(r, spline));
+    let rows = [0i64, 1, 2, 3].map(|dy| {
+        let row = (ky.first + dy).clamp(0, win.height as i64 - 1);
+        win.row_offset(row)
+    });
+    let cols = [0i64, 1, 2, 3].map(|dx| (kx.first + dx).clamp(0, win.width as i64 - 1) as usize);
+    let mut acc = 0.0;
+    let mut wsum = 0.0;
+    let mut complete = true;
+    for (wy, row) in ky.w.iter().zip(rows) {
+        for (wx, col) in kx.w.iter().zip(cols) {
+            let w = wy * wx;
+            match row.and_then(|o| band.get(o + col)).filter(|v| !v.is_nan()) {
+                Some(v) => {
+                    acc += w * v;
+                    wsum += w;
+                }
+                None => complete = false,
+            }
+        }
+    }
+    if complete {
+        (wsum.abs() > 1e-9).then(|| acc / wsum)
+    } else {
+        // Next to nodata the cubic kernel's negative lobes, renormalised, can explode:
+        // fall back to bilinear over the valid neighbours.
+        bilinear(band, &bilinear_taps(win, c, r))
+    }
+}
+
 /// Resamples the source window at every coordinate into `out` (NaN = no value).
 #[allow(clippy::cast_possible_truncation)]
 fn warp(
     win: &SourceWindow,
-    coords: &[(f64, f64)],
-    n: usize,
+    coords: &TileCoords,
     rs: Resampling,
     info: &[BandInfo],
     scale: f64,
@@ -902,7 +980,7 @@ fn warp(
         .all(|bi| rs == Resampling::Nearest || (bi.categorical && rs != Resampling::Mode));
     if all_nearest {
         // The common case, without per-band dispatch: one source pixel per output pixel.
-        for (p, &(c, r)) in coords.iter().enumerate() {
+        for (p, &(c, r)) in coords.points.iter().enumerate() {
             if !c.is_finite() || !r.is_finite() || !win.inside(c, r) {
                 continue;
             }
@@ -918,72 +996,117 @@ fn warp(
     }
     let spline = rs == Resampling::CubicSpline;
     let cubic = matches!(rs, Resampling::Cubic | Resampling::CubicSpline);
-    for (p, &(c, r)) in coords.iter().enumerate() {
+    let (width, r0, end) = (win.width as i64, i64::from(win.r0), i64::from(win.end));
+    // With separable coordinates every row has the same columns: their cubic kernels
+    // are computed once per tile; a row's kernel once per row.
+    let n = coords.n;
+    let col_kernels: Vec<Kernel> = if cubic && coords.separable {
+        coords
+            .points
+            .iter()
+            .take(n)
+            .map(|&(c, _)| Kernel::cubic(c, spline))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut row_kernel: Option<(f64, Kernel)> = None;
+    for (p, &(c, r)) in coords.points.iter().enumerate() {
         if !c.is_finite() || !r.is_finite() || !win.inside(c, r) {
             continue;
         }
-        // The cubic taps and weights, once per pixel for every band.
-        let kernel = cubic.then(|| {
-            let (x, y) = (c - 0.5, r - 0.5);
-            let (fx0, fy0) = (floor_f64(x), floor_f64(y));
-            let (fx, fy) = (x - fx0, y - fy0);
-            let w = |f: f64| {
-                [
-                    cubic_weight(-1.0 - f, spline),
-                    cubic_weight(0.0 - f, spline),
-                    cubic_weight(1.0 - f, spline),
-                    cubic_weight(2.0 - f, spline),
-                ]
+        // The fast paths: every tap inside the window, so no clamping and direct
+        // offsets; a NaN sum means a tap is nodata and the careful path decides.
+        let fast: Option<([f64; 16], usize, f64)> = if cubic {
+            let kx = col_kernels
+                .get(p % n.max(1))
+                .copied()
+                .unwrap_or_else(|| Kernel::cubic(c, spline));
+            let ky = match row_kernel {
+                Some((last, k)) if last == r => k,
+                _ => {
+                    let k = Kernel::cubic(r, spline);
+                    row_kernel = Some((r, k));
+                    k
+                }
             };
-            let (ix, iy) = (fx0 as i64, fy0 as i64);
-            // The taps' offsets into the window (`None` outside it), shared by the bands.
-            let rows = [0i64, 1, 2, 3].map(|dy| {
-                let row = (iy + dy - 1).clamp(0, win.height as i64 - 1);
-                win.row_offset(row)
-            });
-            let cols =
-                [0i64, 1, 2, 3].map(|dx| (ix + dx - 1).clamp(0, win.width as i64 - 1) as usize);
-            (w(fx), w(fy), rows, cols)
-        });
-        let taps = (rs == Resampling::Bilinear).then(|| bilinear_taps(win, c, r));
+            (kx.first >= 0 && kx.first + 3 < width && ky.first >= r0 && ky.first + 3 < end).then(
+                || {
+                    let mut w = [0.0; 16];
+                    let mut wsum = 0.0;
+                    for (dy, wy) in ky.w.iter().enumerate() {
+                        for (dx, wx) in kx.w.iter().enumerate() {
+                            w[dy * 4 + dx] = wy * wx;
+                            wsum += wy * wx;
+                        }
+                    }
+                    #[allow(clippy::cast_sign_loss)]
+                    let base = (ky.first - r0) as usize * win.width + kx.first as usize;
+                    (w, base, wsum)
+                },
+            )
+        } else if rs == Resampling::Bilinear {
+            let (x, y) = (c - 0.5, r - 0.5);
+            let (ix, iy) = (floor_i64(x), floor_i64(y));
+            (ix >= 0 && ix + 1 < width && iy >= r0 && iy + 1 < end).then(|| {
+                #[allow(clippy::cast_precision_loss)]
+                let (fx, fy) = (x - ix as f64, y - iy as f64);
+                let mut w = [0.0; 16];
+                let mut wsum = 0.0;
+                for (k, (wy, wx)) in [
+                    (1.0 - fy, 1.0 - fx),
+                    (1.0 - fy, fx),
+                    (fy, 1.0 - fx),
+                    (fy, fx),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    w[k] = wx * wy;
+                    wsum += wx * wy;
+                }
+                #[allow(clippy::cast_sign_loss)]
+                let base = (iy - r0) as usize * win.width + ix as usize;
+                (w, base, wsum)
+            })
+        } else {
+            None
+        };
         for (b, bi) in info.iter().enumerate() {
             let rs = if bi.categorical && !matches!(rs, Resampling::Nearest | Resampling::Mode) {
                 Resampling::Nearest
             } else {
                 rs
             };
-            let v = match rs {
-                Resampling::Nearest => win.get(b, floor_i64(c), floor_i64(r), bi),
-                Resampling::Bilinear => taps.and_then(|t| bilinear(win.band(b), &t)),
-                Resampling::Cubic | Resampling::CubicSpline => {
-                    let Some((wx, wy, rows, cols)) = kernel else {
-                        continue;
-                    };
-                    let band = win.band(b);
+            let band = win.band(b);
+            let quick = match (rs, &fast) {
+                (Resampling::Cubic | Resampling::CubicSpline, Some((w, base, wsum))) => {
                     let mut acc = 0.0;
-                    let mut wsum = 0.0;
-                    let mut complete = true;
-                    for (wy, row) in wy.iter().zip(rows) {
-                        for (wx, col) in wx.iter().zip(cols) {
-                            let w = wy * wx;
-                            match row.and_then(|o| band.get(o + col)).filter(|v| !v.is_nan()) {
-                                Some(v) => {
-                                    acc += w * v;
-                                    wsum += w;
-                                }
-                                None => complete = false,
-                            }
+                    for dy in 0..4 {
+                        let row = &band[base + dy * win.width..][..4];
+                        for dx in 0..4 {
+                            acc += w[dy * 4 + dx] * row[dx];
                         }
                     }
-                    if complete {
-                        (wsum.abs() > 1e-9).then(|| acc / wsum)
-                    } else {
-                        // Next to nodata the cubic kernel's negative lobes, renormalised,
-                        // can explode: fall back to bilinear over the valid neighbours.
-                        bilinear(band, &bilinear_taps(win, c, r))
-                    }
+                    (!acc.is_nan()).then_some((acc, *wsum))
                 }
-                Resampling::Average | Resampling::Mode => {
+                (Resampling::Bilinear, Some((w, base, wsum))) => {
+                    let (top, bottom) = (&band[*base..][..2], &band[base + win.width..][..2]);
+                    let acc = 0.0 + w[0] * top[0] + w[1] * top[1] + w[2] * bottom[0];
+                    let acc = acc + w[3] * bottom[1];
+                    (!acc.is_nan()).then_some((acc, *wsum))
+                }
+                _ => None,
+            };
+            let v = match (quick, rs) {
+                (Some((acc, wsum)), Resampling::Bilinear) => (wsum > 1e-9).then(|| acc / wsum),
+                (Some((acc, wsum)), _) => (wsum.abs() > 1e-9).then(|| acc / wsum),
+                (None, Resampling::Nearest) => win.get(b, floor_i64(c), floor_i64(r), bi),
+                (None, Resampling::Bilinear) => bilinear(band, &bilinear_taps(win, c, r)),
+                (None, Resampling::Cubic | Resampling::CubicSpline) => {
+                    cubic_careful(win, band, c, r, spline)
+                }
+                (None, Resampling::Average | Resampling::Mode) => {
                     area(win, b, bi, c, r, scale, rs == Resampling::Mode)
                 }
             };
@@ -992,7 +1115,6 @@ fn warp(
             }
         }
     }
-    let _ = n;
 }
 
 /// Area-weighted mean (or mode) of the source pixels under a destination pixel of
