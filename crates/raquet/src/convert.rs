@@ -15,6 +15,7 @@ use std::sync::Arc;
 use arrow_array::{
     ArrayRef, BinaryArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array,
 };
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
@@ -904,6 +905,21 @@ fn bilinear(band: &[f64], taps: &[(Option<usize>, f64); 4]) -> Option<f64> {
     (wsum > 1e-9).then(|| acc / wsum)
 }
 
+/// The taps of a pixel whose kernel lies wholly inside the source window: weights
+/// (in the careful path's order), the offset of the top-left tap and the weights' sum.
+enum Fast {
+    Cubic {
+        w: [f64; 16],
+        base: usize,
+        wsum: f64,
+    },
+    Bilinear {
+        w: [f64; 4],
+        base: usize,
+        wsum: f64,
+    },
+}
+
 /// One axis of a cubic kernel at a continuous pixel coordinate: the first of its four
 /// taps and their weights.
 #[derive(Debug, Clone, Copy)]
@@ -1017,7 +1033,7 @@ fn warp(
         }
         // The fast paths: every tap inside the window, so no clamping and direct
         // offsets; a NaN sum means a tap is nodata and the careful path decides.
-        let fast: Option<([f64; 16], usize, f64)> = if cubic {
+        let fast = if cubic {
             let kx = col_kernels
                 .get(p % n.max(1))
                 .copied()
@@ -1030,8 +1046,8 @@ fn warp(
                     k
                 }
             };
-            (kx.first >= 0 && kx.first + 3 < width && ky.first >= r0 && ky.first + 3 < end).then(
-                || {
+            (kx.first >= 0 && kx.first + 3 < width && ky.first >= r0 && ky.first + 3 < end)
+                .then(|| {
                     let mut w = [0.0; 16];
                     let mut wsum = 0.0;
                     for (dy, wy) in ky.w.iter().enumerate() {
@@ -1042,32 +1058,28 @@ fn warp(
                     }
                     #[allow(clippy::cast_sign_loss)]
                     let base = (ky.first - r0) as usize * win.width + kx.first as usize;
-                    (w, base, wsum)
-                },
-            )
+                    Fast::Cubic { w, base, wsum }
+                })
         } else if rs == Resampling::Bilinear {
             let (x, y) = (c - 0.5, r - 0.5);
             let (ix, iy) = (floor_i64(x), floor_i64(y));
             (ix >= 0 && ix + 1 < width && iy >= r0 && iy + 1 < end).then(|| {
                 #[allow(clippy::cast_precision_loss)]
                 let (fx, fy) = (x - ix as f64, y - iy as f64);
-                let mut w = [0.0; 16];
-                let mut wsum = 0.0;
-                for (k, (wy, wx)) in [
-                    (1.0 - fy, 1.0 - fx),
-                    (1.0 - fy, fx),
-                    (fy, 1.0 - fx),
-                    (fy, fx),
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    w[k] = wx * wy;
-                    wsum += wx * wy;
-                }
+                // The weights in the order of `bilinear_taps`, summed in that order.
+                let w = [
+                    (1.0 - fx) * (1.0 - fy),
+                    fx * (1.0 - fy),
+                    (1.0 - fx) * fy,
+                    fx * fy,
+                ];
                 #[allow(clippy::cast_sign_loss)]
                 let base = (iy - r0) as usize * win.width + ix as usize;
-                (w, base, wsum)
+                Fast::Bilinear {
+                    w,
+                    base,
+                    wsum: 0.0 + w[0] + w[1] + w[2] + w[3],
+                }
             })
         } else {
             None
@@ -1080,7 +1092,10 @@ fn warp(
             };
             let band = win.band(b);
             let quick = match (rs, &fast) {
-                (Resampling::Cubic | Resampling::CubicSpline, Some((w, base, wsum))) => {
+                (
+                    Resampling::Cubic | Resampling::CubicSpline,
+                    Some(Fast::Cubic { w, base, wsum }),
+                ) => {
                     let mut acc = 0.0;
                     for dy in 0..4 {
                         let row = &band[base + dy * win.width..][..4];
@@ -1090,7 +1105,7 @@ fn warp(
                     }
                     (!acc.is_nan()).then_some((acc, *wsum))
                 }
-                (Resampling::Bilinear, Some((w, base, wsum))) => {
+                (Resampling::Bilinear, Some(Fast::Bilinear { w, base, wsum })) => {
                     let (top, bottom) = (&band[*base..][..2], &band[base + win.width..][..2]);
                     let acc = 0.0 + w[0] * top[0] + w[1] * top[1] + w[2] * bottom[0];
                     let acc = acc + w[3] * bottom[1];
@@ -1768,16 +1783,35 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
             chunk.iter().map(|e| e.block),
         )));
         cols.push(Arc::new(StringArray::from(vec![None::<&str>; chunk.len()])));
-        let mut per_col: Vec<Vec<Vec<u8>>> = vec![Vec::with_capacity(chunk.len()); data_cols.len()];
-        for e in chunk {
-            let mut off = e.offset;
-            for (k, len) in e.lens.iter().enumerate() {
-                per_col[k].push(read_blob(&mut f, &spill_path, off, *len)?);
-                off += u64::from(*len);
+        // Each column's blobs read straight into one buffer of the exact size.
+        for k in 0..data_cols.len() {
+            let mut offsets = Vec::with_capacity(chunk.len() + 1);
+            offsets.push(0i32);
+            let mut total = 0usize;
+            for e in chunk {
+                total += e.lens.get(k).map_or(0, |l| *l as usize);
+                offsets.push(i32::try_from(total).map_err(|_| {
+                    Error::InvalidArgument(format!(
+                        "the blobs of a row group exceed 2 GiB; use a smaller row group size than {}",
+                        opts.row_group_size
+                    ))
+                })?);
             }
-        }
-        for v in &per_col {
-            cols.push(Arc::new(BinaryArray::from_iter_values(v.iter())));
+            let mut values = vec![0u8; total];
+            let mut at = 0usize;
+            for e in chunk {
+                let len = e.lens.get(k).map_or(0, |l| *l as usize);
+                let off = e.offset + e.lens.iter().take(k).map(|l| u64::from(*l)).sum::<u64>();
+                f.seek(SeekFrom::Start(off))
+                    .and_then(|_| f.read_exact(&mut values[at..at + len]))
+                    .map_err(|e| Error::io(&spill_path, e))?;
+                at += len;
+            }
+            cols.push(Arc::new(BinaryArray::try_new(
+                OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                Buffer::from_vec(values),
+                None,
+            )?));
         }
         if opts.tile_stats {
             for b in 0..nb {
