@@ -1103,7 +1103,17 @@ fn warp(
                             acc += w[dy * 4 + dx] * row[dx];
                         }
                     }
-                    (!acc.is_nan()).then_some((acc, *wsum))
+                    if acc.is_nan() {
+                        // Inside nodata (the 2×2 taps of the bilinear fallback all
+                        // invalid) there is no value; otherwise the careful path.
+                        let (a, b) = (base + win.width + 1, base + 2 * win.width + 1);
+                        if band[a..a + 2].iter().chain(&band[b..b + 2]).all(|v| v.is_nan()) {
+                            continue;
+                        }
+                        None
+                    } else {
+                        Some((acc, *wsum))
+                    }
                 }
                 (Resampling::Bilinear, Some(Fast::Bilinear { w, base, wsum })) => {
                     let (top, bottom) = (&band[*base..][..2], &band[base + win.width..][..2]);
