@@ -1010,6 +1010,10 @@ fn warp(
         }
         return;
     }
+    if rs == Resampling::Bilinear && !info.iter().any(|bi| bi.categorical) {
+        warp_bilinear(win, coords, out);
+        return;
+    }
     let spline = rs == Resampling::CubicSpline;
     let cubic = matches!(rs, Resampling::Cubic | Resampling::CubicSpline);
     let (width, r0, end) = (win.width as i64, i64::from(win.r0), i64::from(win.end));
@@ -1046,8 +1050,8 @@ fn warp(
                     k
                 }
             };
-            (kx.first >= 0 && kx.first + 3 < width && ky.first >= r0 && ky.first + 3 < end)
-                .then(|| {
+            (kx.first >= 0 && kx.first + 3 < width && ky.first >= r0 && ky.first + 3 < end).then(
+                || {
                     let mut w = [0.0; 16];
                     let mut wsum = 0.0;
                     for (dy, wy) in ky.w.iter().enumerate() {
@@ -1059,7 +1063,8 @@ fn warp(
                     #[allow(clippy::cast_sign_loss)]
                     let base = (ky.first - r0) as usize * win.width + kx.first as usize;
                     Fast::Cubic { w, base, wsum }
-                })
+                },
+            )
         } else if rs == Resampling::Bilinear {
             let (x, y) = (c - 0.5, r - 0.5);
             let (ix, iy) = (floor_i64(x), floor_i64(y));
@@ -1107,7 +1112,11 @@ fn warp(
                         // Inside nodata (the 2×2 taps of the bilinear fallback all
                         // invalid) there is no value; otherwise the careful path.
                         let (a, b) = (base + win.width + 1, base + 2 * win.width + 1);
-                        if band[a..a + 2].iter().chain(&band[b..b + 2]).all(|v| v.is_nan()) {
+                        if band[a..a + 2]
+                            .iter()
+                            .chain(&band[b..b + 2])
+                            .all(|v| v.is_nan())
+                        {
                             continue;
                         }
                         None
@@ -1137,6 +1146,61 @@ fn warp(
             };
             if let Some(v) = v {
                 out[b][p] = v;
+            }
+        }
+    }
+}
+
+/// [`warp`] for bilinear resampling of continuous bands: the same values, in a loop
+/// without per-band dispatch.
+#[allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
+fn warp_bilinear(win: &SourceWindow, coords: &TileCoords, out: &mut TileData) {
+    let (width, r0, end) = (win.width as i64, i64::from(win.r0), i64::from(win.end));
+    let (wf, hf) = (win.width as f64, win.height as f64);
+    let bands: Vec<&[f64]> = (0..out.len()).map(|b| win.band(b)).collect();
+    let stride = win.width;
+    for (p, &(c, r)) in coords.points.iter().enumerate() {
+        // NaN fails every comparison: outside.
+        if !(c >= 0.0 && r >= 0.0 && c < wf && r < hf) {
+            continue;
+        }
+        let (x, y) = (c - 0.5, r - 0.5);
+        let (ix, iy) = (floor_i64(x), floor_i64(y));
+        if !(ix >= 0 && ix + 1 < width && iy >= r0 && iy + 1 < end) {
+            for (b, band) in bands.iter().enumerate() {
+                if let Some(v) = bilinear(band, &bilinear_taps(win, c, r))
+                    && let Some(o) = out.get_mut(b).and_then(|o| o.get_mut(p))
+                {
+                    *o = v;
+                }
+            }
+            continue;
+        }
+        let (fx, fy) = (x - ix as f64, y - iy as f64);
+        // The weights in the order of `bilinear_taps`, summed in that order.
+        let w = [
+            (1.0 - fx) * (1.0 - fy),
+            fx * (1.0 - fy),
+            (1.0 - fx) * fy,
+            fx * fy,
+        ];
+        let wsum = 0.0 + w[0] + w[1] + w[2] + w[3];
+        let base = (iy - r0) as usize * stride + ix as usize;
+        for (band, o) in bands.iter().zip(out.iter_mut()) {
+            let (Some(top), Some(bottom)) = (
+                band.get(base..base + 2),
+                band.get(base + stride..base + stride + 2),
+            ) else {
+                continue;
+            };
+            let acc = 0.0 + w[0] * top[0] + w[1] * top[1] + w[2] * bottom[0] + w[3] * bottom[1];
+            let v = if acc.is_nan() {
+                bilinear(band, &bilinear_taps(win, c, r))
+            } else {
+                (wsum > 1e-9).then(|| acc / wsum)
+            };
+            if let (Some(v), Some(o)) = (v, o.get_mut(p)) {
+                *o = v;
             }
         }
     }
