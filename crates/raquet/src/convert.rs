@@ -422,7 +422,10 @@ pub fn geotiff_to_raquet(
     let (x0, y0, x1, y1) = tile_range(bounds, max_zoom);
     let n = (bs as usize) * (bs as usize);
     let (bands_ref, info_ref) = (&ctx.bands.clone(), &ctx.info.clone());
-    let read_window = |src: &mut GeoTiff, ty: u32| -> Result<(SourceWindow, f64)> {
+    let read_window = |src: &mut GeoTiff,
+                       ty: u32,
+                       mut rows: Vec<Vec<f64>>|
+     -> Result<(SourceWindow, f64)> {
         let merc = cell::tile_bounds_mercator(max_zoom, x0, ty);
         let merc_right = cell::tile_bounds_mercator(max_zoom, x1, ty);
         let (sr0, sr1, scale) = source_rows(
@@ -431,7 +434,7 @@ pub fn geotiff_to_raquet(
             src.height,
             opts.resampling,
         );
-        let rows = src.read_rows(sr0, sr1)?;
+        src.read_rows(sr0, sr1, &mut rows)?;
         let window = SourceWindow::masked(
             alpha,
             sr0,
@@ -443,14 +446,17 @@ pub fn geotiff_to_raquet(
         );
         Ok((window, scale))
     };
-    let mut next = Some(read_window(&mut src, y0)?);
+    let mut next = Some(read_window(&mut src, y0, Vec::new())?);
     let mut previous: Option<(u32, Vec<Prepared>)> = None;
+    // The buffers of the window before, for the next read (no new pages to fault in).
+    let mut spare: Vec<Vec<f64>> = Vec::new();
     for ty in y0..=y1 {
         let Some((window, scale)) = next.take() else {
             break;
         };
+        let recycled = std::mem::take(&mut spare);
         let (prepared, fetched, took) = std::thread::scope(|s| {
-            let reader = (ty < y1).then(|| s.spawn(|| read_window(&mut src, ty + 1)));
+            let reader = (ty < y1).then(|| s.spawn(|| read_window(&mut src, ty + 1, recycled)));
             let workers = s.spawn(|| {
                 par_map((x0..=x1).collect(), threads, |tx| {
                     let coords = tile_coords(&tr, max_zoom, tx, ty, bs);
@@ -482,6 +488,7 @@ pub fn geotiff_to_raquet(
         took?;
         next = fetched.transpose()?;
         previous = Some((ty, prepared));
+        spare = window.rows;
     }
     if let Some((py, row)) = previous {
         ctx.take_row(max_zoom, py, row)?;

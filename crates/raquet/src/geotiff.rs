@@ -72,6 +72,8 @@ pub(crate) struct GeoTiff {
     chunks_per_plane: u32,
     /// Decoded chunk rows: index → per-band rows of the full width.
     cache: HashMap<u32, Vec<Vec<f64>>>,
+    /// The buffers of a chunk row forgotten, for the next one (no new pages).
+    spare: Option<Vec<Vec<f64>>>,
     /// Our own chunk decoding for what the `tiff` crate refuses (palette images).
     raw: Option<RawChunks>,
 }
@@ -473,6 +475,7 @@ impl GeoTiff {
             chunks_across,
             chunks_per_plane,
             cache: HashMap::new(),
+            spare: None,
             raw,
         })
     }
@@ -486,7 +489,12 @@ impl GeoTiff {
         let w = self.width as usize;
         let r0 = cr * self.chunk_h;
         let rows = (self.height.saturating_sub(r0)).min(self.chunk_h) as usize;
-        let mut out = vec![vec![0.0f64; w * rows]; nb];
+        let mut out = self.spare.take().unwrap_or_default();
+        out.resize_with(nb, Vec::new);
+        for band in &mut out {
+            band.clear();
+            band.resize(w * rows, 0.0);
+        }
         let planes = if self.planar { nb } else { 1 };
         for plane in 0..planes {
             for cx in 0..self.chunks_across {
@@ -635,15 +643,27 @@ impl GeoTiff {
 
     /// Rows `r0..r1` of every band (full width, row-major), decoding chunks as needed
     /// and forgetting chunk rows above `r0` (the caller moves downwards).
-    pub(crate) fn read_rows(&mut self, r0: u32, r1: u32) -> Result<Vec<Vec<f64>>> {
+    ///
+    /// The rows go into `out`'s buffers (cleared first), so that a caller recycling
+    /// them touches no new memory.
+    pub(crate) fn read_rows(&mut self, r0: u32, r1: u32, out: &mut Vec<Vec<f64>>) -> Result<()> {
         let r1 = r1.min(self.height);
         let nb = self.bands.len();
         let w = self.width as usize;
         let first = r0 / self.chunk_h;
-        self.cache.retain(|k, _| *k >= first);
-        let mut out = vec![Vec::with_capacity(w * (r1.saturating_sub(r0)) as usize); nb];
+        let stale: Vec<u32> = self.cache.keys().filter(|k| **k < first).copied().collect();
+        for k in stale {
+            if let Some(rows) = self.cache.remove(&k) {
+                self.spare = Some(rows);
+            }
+        }
+        out.resize_with(nb, Vec::new);
+        for band in out.iter_mut() {
+            band.clear();
+            band.reserve(w * (r1.saturating_sub(r0)) as usize);
+        }
         if r1 <= r0 {
-            return Ok(out);
+            return Ok(());
         }
         let last = (r1 - 1) / self.chunk_h;
         for cr in first..=last {
@@ -657,12 +677,14 @@ impl GeoTiff {
             for (b, band_rows) in rows.iter().enumerate() {
                 let s = from as usize * w;
                 let e = (to as usize * w).min(band_rows.len());
-                if s < e {
-                    out[b].extend_from_slice(&band_rows[s..e]);
+                if s < e
+                    && let Some(o) = out.get_mut(b)
+                {
+                    o.extend_from_slice(&band_rows[s..e]);
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
