@@ -101,9 +101,10 @@ impl Resampling {
 pub const DEFAULT_BLOCK_SIZE: u32 = 256;
 /// Default rows per Parquet row group (raquet-io's).
 pub const DEFAULT_ROW_GROUP_SIZE: usize = 200;
-/// Default gzip level for blobs: 4, the fastest level whose output is as small as
-/// level 6's (and 9's) on the benchmark rasters (zlib-rs, 256² tiles); level 1 is about
-/// twice as fast but 30 % larger.
+/// Default gzip level for blobs: 4. Blobs are compressed by libdeflate; on the
+/// benchmark rasters (256² tiles) its level 4 is 1.7 times as fast as zlib's level 4
+/// and within 1.5 % of its size. Level 6 is 5–13 % smaller on the uint8 rasters and
+/// 20–30 % slower on the large ones.
 pub const DEFAULT_GZIP_LEVEL: u32 = 4;
 /// Buckets of the optional histogram.
 pub const HISTOGRAM_BUCKETS: usize = 256;
@@ -135,7 +136,7 @@ pub struct ConvertOptions {
     pub histogram: bool,
     /// Rows per row group.
     pub row_group_size: usize,
-    /// gzip level (0–9).
+    /// gzip level (0–9, libdeflate's scale; 0 stores).
     pub gzip_level: u32,
 }
 
@@ -422,30 +423,28 @@ pub fn geotiff_to_raquet(
     let (x0, y0, x1, y1) = tile_range(bounds, max_zoom);
     let n = (bs as usize) * (bs as usize);
     let (bands_ref, info_ref) = (&ctx.bands.clone(), &ctx.info.clone());
-    let read_window = |src: &mut GeoTiff,
-                       ty: u32,
-                       mut rows: Vec<Vec<f64>>|
-     -> Result<(SourceWindow, f64)> {
-        let merc = cell::tile_bounds_mercator(max_zoom, x0, ty);
-        let merc_right = cell::tile_bounds_mercator(max_zoom, x1, ty);
-        let (sr0, sr1, scale) = source_rows(
-            &tr,
-            [merc[0], merc[1], merc_right[2], merc[3]],
-            src.height,
-            opts.resampling,
-        );
-        src.read_rows(sr0, sr1, &mut rows)?;
-        let window = SourceWindow::masked(
-            alpha,
-            sr0,
-            sr1,
-            src.width as usize,
-            src.height as usize,
-            rows,
-            info_ref,
-        );
-        Ok((window, scale))
-    };
+    let read_window =
+        |src: &mut GeoTiff, ty: u32, mut rows: Vec<Vec<f64>>| -> Result<(SourceWindow, f64)> {
+            let merc = cell::tile_bounds_mercator(max_zoom, x0, ty);
+            let merc_right = cell::tile_bounds_mercator(max_zoom, x1, ty);
+            let (sr0, sr1, scale) = source_rows(
+                &tr,
+                [merc[0], merc[1], merc_right[2], merc[3]],
+                src.height,
+                opts.resampling,
+            );
+            src.read_rows(sr0, sr1, &mut rows)?;
+            let window = SourceWindow::masked(
+                alpha,
+                sr0,
+                sr1,
+                src.width as usize,
+                src.height as usize,
+                rows,
+                info_ref,
+            );
+            Ok((window, scale))
+        };
     let mut next = Some(read_window(&mut src, y0, Vec::new())?);
     let mut previous: Option<(u32, Vec<Prepared>)> = None;
     // The buffers of the window before, for the next read (no new pages to fault in).

@@ -32,36 +32,58 @@ impl RunningStats {
 
     /// The statistics of the finite values of a slice, in two passes (sum, then the
     /// squared deviations from the mean): as exact as Welford's, without a division per
-    /// value.
+    /// value. Each pass keeps four partial sums (summed pairwise at the end), so that
+    /// the additions do not wait on one another.
     pub(crate) fn from_slice(values: &[f64]) -> RunningStats {
-        let mut count = 0u64;
-        let mut sum = 0.0;
-        let mut min = f64::INFINITY;
-        let mut max = f64::NEG_INFINITY;
-        for &v in values {
-            if v.is_finite() {
-                count += 1;
-                sum += v;
-                min = min.min(v);
-                max = max.max(v);
+        const L: usize = 4;
+        let mut count = [0u64; L];
+        let mut sum = [0.0f64; L];
+        let mut min = [f64::INFINITY; L];
+        let mut max = [f64::NEG_INFINITY; L];
+        let chunks = values.chunks_exact(L);
+        let tail = chunks.remainder();
+        let mut take = |k: usize, v: f64| {
+            let ok = v.is_finite();
+            count[k] += u64::from(ok);
+            sum[k] += if ok { v } else { 0.0 };
+            min[k] = if ok { min[k].min(v) } else { min[k] };
+            max[k] = if ok { max[k].max(v) } else { max[k] };
+        };
+        for c in chunks {
+            for (k, v) in c.iter().enumerate() {
+                take(k, *v);
             }
         }
+        for (k, v) in tail.iter().enumerate() {
+            take(k, *v);
+        }
+        let count: u64 = count.iter().sum();
         if count == 0 {
             return RunningStats::default();
         }
+        let sum = (sum[0] + sum[1]) + (sum[2] + sum[3]);
         #[allow(clippy::cast_precision_loss)]
         let mean = sum / count as f64;
-        let m2 = values
-            .iter()
-            .filter(|v| v.is_finite())
-            .map(|v| (v - mean) * (v - mean))
-            .sum();
+        let mut m2 = [0.0f64; L];
+        let mut dev = |k: usize, v: f64| {
+            let d = v - mean;
+            m2[k] += if v.is_finite() { d * d } else { 0.0 };
+        };
+        let chunks = values.chunks_exact(L);
+        for c in chunks {
+            for (k, v) in c.iter().enumerate() {
+                dev(k, *v);
+            }
+        }
+        for (k, v) in tail.iter().enumerate() {
+            dev(k, *v);
+        }
         RunningStats {
             count,
-            min,
-            max,
+            min: min.iter().copied().fold(f64::INFINITY, f64::min),
+            max: max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             mean,
-            m2,
+            m2: (m2[0] + m2[1]) + (m2[2] + m2[3]),
             sum,
         }
     }
