@@ -1072,26 +1072,7 @@ fn warp(
                 },
             )
         } else if rs == Resampling::Bilinear {
-            let (x, y) = (c - 0.5, r - 0.5);
-            let (ix, iy) = (floor_i64(x), floor_i64(y));
-            (ix >= 0 && ix + 1 < width && iy >= r0 && iy + 1 < end).then(|| {
-                #[allow(clippy::cast_precision_loss)]
-                let (fx, fy) = (x - ix as f64, y - iy as f64);
-                // The weights in the order of `bilinear_taps`, summed in that order.
-                let w = [
-                    (1.0 - fx) * (1.0 - fy),
-                    fx * (1.0 - fy),
-                    (1.0 - fx) * fy,
-                    fx * fy,
-                ];
-                #[allow(clippy::cast_sign_loss)]
-                let base = (iy - r0) as usize * win.width + ix as usize;
-                Fast::Bilinear {
-                    w,
-                    base,
-                    wsum: 0.0 + w[0] + w[1] + w[2] + w[3],
-                }
-            })
+            bilinear_inside(win, c, r).map(|(w, base, wsum)| Fast::Bilinear { w, base, wsum })
         } else {
             None
         };
@@ -1157,11 +1138,33 @@ fn warp(
     }
 }
 
+/// The bilinear taps at `(c, r)` when all four lie inside the window: their weights
+/// (in the order of [`bilinear_taps`]), the offset of the top-left one and the
+/// weights' sum, added in that order.
+#[inline]
+#[allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
+fn bilinear_inside(win: &SourceWindow, c: f64, r: f64) -> Option<([f64; 4], usize, f64)> {
+    let (x, y) = (c - 0.5, r - 0.5);
+    let (ix, iy) = (floor_i64(x), floor_i64(y));
+    let (r0, end) = (i64::from(win.r0), i64::from(win.end));
+    if !(ix >= 0 && ix + 1 < win.width as i64 && iy >= r0 && iy + 1 < end) {
+        return None;
+    }
+    let (fx, fy) = (x - ix as f64, y - iy as f64);
+    let w = [
+        (1.0 - fx) * (1.0 - fy),
+        fx * (1.0 - fy),
+        (1.0 - fx) * fy,
+        fx * fy,
+    ];
+    let base = (iy - r0) as usize * win.width + ix as usize;
+    Some((w, base, 0.0 + w[0] + w[1] + w[2] + w[3]))
+}
+
 /// [`warp`] for bilinear resampling of continuous bands: the same values, in a loop
 /// without per-band dispatch.
-#[allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
+#[allow(clippy::cast_precision_loss)]
 fn warp_bilinear(win: &SourceWindow, coords: &TileCoords, out: &mut TileData) {
-    let (width, r0, end) = (win.width as i64, i64::from(win.r0), i64::from(win.end));
     let (wf, hf) = (win.width as f64, win.height as f64);
     let bands: Vec<&[f64]> = (0..out.len()).map(|b| win.band(b)).collect();
     let stride = win.width;
@@ -1170,9 +1173,7 @@ fn warp_bilinear(win: &SourceWindow, coords: &TileCoords, out: &mut TileData) {
         if !(c >= 0.0 && r >= 0.0 && c < wf && r < hf) {
             continue;
         }
-        let (x, y) = (c - 0.5, r - 0.5);
-        let (ix, iy) = (floor_i64(x), floor_i64(y));
-        if !(ix >= 0 && ix + 1 < width && iy >= r0 && iy + 1 < end) {
+        let Some((w, base, wsum)) = bilinear_inside(win, c, r) else {
             for (b, band) in bands.iter().enumerate() {
                 if let Some(v) = bilinear(band, &bilinear_taps(win, c, r))
                     && let Some(o) = out.get_mut(b).and_then(|o| o.get_mut(p))
@@ -1181,17 +1182,7 @@ fn warp_bilinear(win: &SourceWindow, coords: &TileCoords, out: &mut TileData) {
                 }
             }
             continue;
-        }
-        let (fx, fy) = (x - ix as f64, y - iy as f64);
-        // The weights in the order of `bilinear_taps`, summed in that order.
-        let w = [
-            (1.0 - fx) * (1.0 - fy),
-            fx * (1.0 - fy),
-            (1.0 - fx) * fy,
-            fx * fy,
-        ];
-        let wsum = 0.0 + w[0] + w[1] + w[2] + w[3];
-        let base = (iy - r0) as usize * stride + ix as usize;
+        };
         for (band, o) in bands.iter().zip(out.iter_mut()) {
             let (Some(top), Some(bottom)) = (
                 band.get(base..base + 2),
@@ -1933,4 +1924,117 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
     tmp.persist(output)
         .map_err(|e| Error::io(output, e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (no dependency for a test).
+    struct Lcg(u64);
+    impl Lcg {
+        fn unit(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// The careful path alone: what `warp` must give, bit for bit, whatever its fast
+    /// paths do.
+    fn careful(win: &SourceWindow, coords: &TileCoords, rs: Resampling, bands: usize) -> TileData {
+        let mut out = vec![vec![f64::NAN; coords.points.len()]; bands];
+        for (p, &(c, r)) in coords.points.iter().enumerate() {
+            if !c.is_finite() || !r.is_finite() || !win.inside(c, r) {
+                continue;
+            }
+            for (b, o) in out.iter_mut().enumerate() {
+                let band = win.band(b);
+                let v = match rs {
+                    Resampling::Bilinear => bilinear(band, &bilinear_taps(win, c, r)),
+                    _ => cubic_careful(win, band, c, r, rs == Resampling::CubicSpline),
+                };
+                if let Some(v) = v {
+                    o[p] = v;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fast_paths_equal_the_careful_path() {
+        let mut rng = Lcg(7);
+        let (width, height, r0, end) = (40usize, 40usize, 5u32, 35u32);
+        let n = 24usize;
+        for round in 0..20 {
+            let bands = 1 + round % 3;
+            let rows: Vec<Vec<f64>> = (0..bands)
+                .map(|_| {
+                    (0..width * (end - r0) as usize)
+                        .map(|_| {
+                            // Patches of nodata beside valid values.
+                            if rng.unit() < 0.15 {
+                                f64::NAN
+                            } else {
+                                rng.unit() * 200.0 - 100.0
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let info = vec![
+                BandInfo {
+                    nodata: None,
+                    categorical: false,
+                };
+                bands
+            ];
+            let win = SourceWindow::masked(None, r0, end, width, height, rows, &info);
+            // Off the window's rows, off the raster, NaN, and on pixel centres (zero
+            // weights) among the coordinates.
+            let pick = |rng: &mut Lcg| match (rng.unit() * 10.0) as u32 {
+                0 => f64::NAN,
+                1 => (rng.unit() * 40.0).floor() + 0.5,
+                _ => rng.unit() * 44.0 - 2.0,
+            };
+            let separable = round % 2 == 0;
+            let points: Vec<(f64, f64)> = if separable {
+                let cols: Vec<f64> = (0..n).map(|_| pick(&mut rng)).collect();
+                let rows: Vec<f64> = (0..n).map(|_| pick(&mut rng)).collect();
+                rows.iter()
+                    .flat_map(|r| cols.iter().map(move |c| (*c, *r)))
+                    .collect()
+            } else {
+                (0..n * n)
+                    .map(|_| (pick(&mut rng), pick(&mut rng)))
+                    .collect()
+            };
+            let coords = TileCoords {
+                points,
+                n,
+                separable,
+            };
+            for rs in [
+                Resampling::Bilinear,
+                Resampling::Cubic,
+                Resampling::CubicSpline,
+            ] {
+                let mut out = vec![vec![f64::NAN; n * n]; bands];
+                warp(&win, &coords, rs, &info, 1.0, &mut out);
+                let want = careful(&win, &coords, rs, bands);
+                for (b, (got, want)) in out.iter().zip(&want).enumerate() {
+                    for (p, (g, w)) in got.iter().zip(want).enumerate() {
+                        assert!(
+                            g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                            "{rs:?} round {round} band {b} pixel {p} at {:?}: {g} vs {w}",
+                            coords.points[p]
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
