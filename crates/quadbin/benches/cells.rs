@@ -14,23 +14,8 @@ use quadbin::{Cell, Tile};
 const N: usize = 1 << 20;
 
 /// splitmix64 with a fixed seed, so every run measures the same inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 fn points() -> Vec<(f64, f64)> {
-    let mut rng = Rng(42);
+    let mut rng = test_support::Rng::new(42);
     (0..N)
         .map(|_| (rng.unit() * 360.0 - 180.0, rng.unit() * 170.0 - 85.0))
         .collect()

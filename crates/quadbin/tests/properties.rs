@@ -7,47 +7,30 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use quadbin::{Cell, Direction, PolyfillMode, Tile, polyfill_bbox, polyfill_polygon};
 
-/// splitmix64: small, seeded, deterministic.
-struct Rng(u64);
+use test_support::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+/// A random tile of zoom `z`.
+fn tile(rng: &mut Rng, z: u8) -> Tile {
+    let n = 1u64 << z;
+    Tile {
+        x: u32::try_from(rng.below(n)).expect("x"),
+        y: u32::try_from(rng.below(n)).expect("y"),
+        z,
     }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn tile(&mut self, z: u8) -> Tile {
-        let n = 1u64 << z;
-        Tile {
-            x: u32::try_from(self.below(n)).expect("x"),
-            y: u32::try_from(self.below(n)).expect("y"),
-            z,
+}
+
+/// Mostly-valid cells with random flips, to reach every validation branch.
+fn index(rng: &mut Rng) -> u64 {
+    match rng.below(4) {
+        0 => rng.next_u64(),
+        1 => {
+            let z = u8::try_from(rng.below(27)).expect("z");
+            let t = tile(rng, z);
+            Cell::from_tile(t).expect("tile").get() ^ (1 << rng.below(64))
         }
-    }
-    /// Mostly-valid cells with random flips, to reach every validation branch.
-    fn index(&mut self) -> u64 {
-        match self.below(4) {
-            0 => self.next(),
-            1 => {
-                let z = u8::try_from(self.below(27)).expect("z");
-                let t = self.tile(z);
-                Cell::from_tile(t).expect("tile").get() ^ (1 << self.below(64))
-            }
-            _ => {
-                let z = u8::try_from(self.below(27)).expect("z");
-                Cell::from_tile(self.tile(z)).expect("tile").get()
-            }
+        _ => {
+            let z = u8::try_from(rng.below(27)).expect("z");
+            Cell::from_tile(tile(rng, z)).expect("tile").get()
         }
     }
 }
@@ -61,14 +44,14 @@ const DIRS: [Direction; 4] = [
 
 #[test]
 fn no_panic_on_any_u64() {
-    let mut rng = Rng(1);
+    let mut rng = Rng::new(1);
     let mut valid = 0;
     let specials = [0, 1, u64::MAX, i64::MAX as u64, 1 << 63, quadbin::HEADER];
     for i in 0..200_000 {
         let v = if i < specials.len() {
             specials[i]
         } else {
-            rng.index()
+            index(&mut rng)
         };
         let _ = quadbin::is_valid_index(v);
         let _ = quadbin::parse_index(&v.to_string());
@@ -102,10 +85,10 @@ fn no_panic_on_any_u64() {
 
 #[test]
 fn tile_cell_round_trip() {
-    let mut rng = Rng(2);
+    let mut rng = Rng::new(2);
     for z in 0..=26u8 {
         for _ in 0..2_000 {
-            let t = rng.tile(z);
+            let t = tile(&mut rng, z);
             let c = Cell::from_tile(t).expect("tile");
             assert_eq!(c.tile(), t);
             assert_eq!(c.resolution(), z);
@@ -124,10 +107,10 @@ fn tile_cell_round_trip() {
 
 #[test]
 fn parent_of_children() {
-    let mut rng = Rng(3);
+    let mut rng = Rng::new(3);
     for _ in 0..3_000 {
         let z = u8::try_from(rng.below(27)).expect("z");
-        let cell = Cell::from_tile(rng.tile(z)).expect("tile");
+        let cell = Cell::from_tile(tile(&mut rng, z)).expect("tile");
         for r in z..=(z + 3).min(26) {
             let children: Vec<Cell> = cell.children(r).expect("children").collect();
             assert_eq!(children.len(), 1 << (2 * (r - z)));
@@ -159,7 +142,7 @@ fn parent_of_children() {
 
 #[test]
 fn point_lies_in_its_cell() {
-    let mut rng = Rng(4);
+    let mut rng = Rng::new(4);
     for _ in 0..100_000 {
         let lon = rng.range(-180.0, 180.0);
         let lat = rng.range(-85.0, 85.0);
@@ -193,10 +176,10 @@ fn point_lies_in_its_cell() {
 
 #[test]
 fn siblings_are_inverse() {
-    let mut rng = Rng(5);
+    let mut rng = Rng::new(5);
     for _ in 0..20_000 {
         let z = u8::try_from(1 + rng.below(26)).expect("z");
-        let cell = Cell::from_tile(rng.tile(z)).expect("tile");
+        let cell = Cell::from_tile(tile(&mut rng, z)).expect("tile");
         let back = |d| match d {
             Direction::Up => Direction::Down,
             Direction::Down => Direction::Up,
@@ -268,10 +251,10 @@ fn k_ring_matches_toolbox_model() {
             }
         }
     }
-    let mut rng = Rng(6);
+    let mut rng = Rng::new(6);
     for _ in 0..500 {
         let z = u8::try_from(5 + rng.below(22)).expect("z");
-        let t = rng.tile(z);
+        let t = tile(&mut rng, z);
         let k = u32::try_from(rng.below(4)).expect("k");
         let cell = Cell::from_tile(t).expect("tile");
         let map: BTreeMap<Cell, u32> = cell.k_ring(k).collect();
@@ -363,7 +346,7 @@ fn random_ring(rng: &mut Rng, cx: f64, cy: f64, r: f64, k: usize) -> Vec<[f64; 2
 
 #[test]
 fn polyfill_matches_per_cell_predicates() {
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let mut total = [0usize; 3];
     for case in 0..300 {
         let z = u8::try_from(1 + rng.below(5)).expect("z");
@@ -429,7 +412,7 @@ fn polyfill_bbox_cases() {
             .collect();
     assert_eq!(cells, BTreeSet::from([0, 15]));
     // Matches brute force for random boxes.
-    let mut rng = Rng(8);
+    let mut rng = Rng::new(8);
     for _ in 0..200 {
         let z = u8::try_from(1 + rng.below(5)).expect("z");
         let (w, e) = (rng.range(-180.0, 0.0), rng.range(0.0, 180.0));
@@ -513,7 +496,7 @@ fn parse_rules() {
 
 #[test]
 fn batch_equals_one_by_one() {
-    let mut rng = Rng(9);
+    let mut rng = Rng::new(9);
     for z in [0u8, 1, 5, 10, 17, 22, 26] {
         let n = 1 << 10;
         let mut lons = Vec::with_capacity(n);

@@ -1929,18 +1929,7 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A small deterministic generator (no dependency for a test).
-    struct Lcg(u64);
-    impl Lcg {
-        fn unit(&mut self) -> f64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use test_support::Rng;
 
     /// The careful path alone: what `warp` must give, bit for bit, whatever its fast
     /// paths do.
@@ -1966,7 +1955,7 @@ mod tests {
 
     #[test]
     fn fast_paths_equal_the_careful_path() {
-        let mut rng = Lcg(7);
+        let mut rng = Rng::new(7);
         let (width, height, r0, end) = (40usize, 40usize, 5u32, 35u32);
         let n = 24usize;
         for round in 0..20 {
@@ -1995,7 +1984,7 @@ mod tests {
             let win = SourceWindow::masked(None, r0, end, width, height, rows, &info);
             // Off the window's rows, off the raster, NaN, and on pixel centres (zero
             // weights) among the coordinates.
-            let pick = |rng: &mut Lcg| match (rng.unit() * 10.0) as u32 {
+            let pick = |rng: &mut Rng| match (rng.unit() * 10.0) as u32 {
                 0 => f64::NAN,
                 1 => (rng.unit() * 40.0).floor() + 0.5,
                 _ => rng.unit() * 44.0 - 2.0,

@@ -1,28 +1,6 @@
 //! Seeded WKB test data shared by the benchmarks (no `rand` dependency).
 
-/// SplitMix64: a tiny deterministic generator.
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[lo, hi)`.
-    pub(crate) fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        lo + unit * (hi - lo)
-    }
-}
+pub(crate) use test_support::Rng;
 
 fn header(out: &mut Vec<u8>, code: u32) {
     out.push(1);
@@ -40,7 +18,7 @@ pub(crate) fn points(rng: &mut Rng, n: usize) -> Vec<Vec<u8>> {
         .map(|_| {
             let mut w = Vec::with_capacity(21);
             header(&mut w, 1);
-            xy(&mut w, rng.uniform(-180.0, 180.0), rng.uniform(-90.0, 90.0));
+            xy(&mut w, rng.range(-180.0, 180.0), rng.range(-90.0, 90.0));
             w
         })
         .collect()
@@ -51,8 +29,8 @@ pub(crate) fn points(rng: &mut Rng, n: usize) -> Vec<Vec<u8>> {
 pub(crate) fn polygons(rng: &mut Rng, n: usize, vertices: usize) -> Vec<Vec<u8>> {
     (0..n)
         .map(|_| {
-            let (cx, cy) = (rng.uniform(-179.0, 179.0), rng.uniform(-80.0, 80.0));
-            let r = rng.uniform(1.0, 5.0) / 111.32;
+            let (cx, cy) = (rng.range(-179.0, 179.0), rng.range(-80.0, 80.0));
+            let r = rng.range(1.0, 5.0) / 111.32;
             let mut w = Vec::with_capacity(13 + 16 * (vertices + 1));
             header(&mut w, 3);
             w.extend_from_slice(&1u32.to_le_bytes());
@@ -63,9 +41,8 @@ pub(crate) fn polygons(rng: &mut Rng, n: usize, vertices: usize) -> Vec<Vec<u8>>
             );
             let mut first = None;
             for i in 0..vertices {
-                let a =
-                    std::f64::consts::TAU * (i as f64 + rng.uniform(0.0, 0.9)) / vertices as f64;
-                let rr = r * rng.uniform(0.6, 1.0);
+                let a = std::f64::consts::TAU * (i as f64 + rng.range(0.0, 0.9)) / vertices as f64;
+                let rr = r * rng.range(0.6, 1.0);
                 let p = (cx + rr * a.cos(), cy + rr * a.sin());
                 first.get_or_insert(p);
                 xy(&mut w, p.0, p.1);

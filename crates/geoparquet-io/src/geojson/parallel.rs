@@ -1278,6 +1278,8 @@ mod tests {
 
     use std::io::Cursor;
 
+    use test_support::Rng;
+
     use arrow_select::concat::concat_batches;
 
     use super::*;
@@ -1411,22 +1413,6 @@ mod tests {
         );
     }
 
-    /// A small deterministic generator.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
     fn random_value(rng: &mut Rng, depth: u32) -> String {
         match rng.below(if depth > 2 { 7 } else { 9 }) {
             0 => "null".to_owned(),
@@ -1517,7 +1503,7 @@ mod tests {
 
     #[test]
     fn random_inputs_read_the_same() {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
         let before = fast_readers();
         for round in 0..60 {
             let features: Vec<String> = (0..rng.below(30))

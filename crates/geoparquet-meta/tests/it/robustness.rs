@@ -6,23 +6,10 @@ use geoparquet_meta::file::{ColumnFacts, FileFacts, NativeGeoType, PhysicalType,
 use geoparquet_meta::validate::{validate_file, validate_geo_json, validate_geo_text};
 use serde_json::{Value, json};
 
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use test_support::Rng;
 
 fn random_value(rng: &mut Rng) -> Value {
-    match rng.below(12) {
+    match rng.index(12) {
         0 => Value::Null,
         1 => json!(true),
         2 => json!(-1e308),
@@ -40,10 +27,10 @@ fn random_value(rng: &mut Rng) -> Value {
 
 /// Replaces a random node (or inserts a random key) somewhere in `v`.
 fn damage(v: &mut Value, rng: &mut Rng, depth: usize) {
-    let stop = depth > 4 || rng.below(3) == 0;
+    let stop = depth > 4 || rng.index(3) == 0;
     match v {
         Value::Object(m) if !m.is_empty() && !stop => {
-            let i = rng.below(m.len() + 1);
+            let i = rng.index(m.len() + 1);
             if i == m.len() {
                 let keys = [
                     "version",
@@ -56,13 +43,13 @@ fn damage(v: &mut Value, rng: &mut Rng, depth: usize) {
                     "geometry_types",
                     "",
                 ];
-                m.insert(keys[rng.below(keys.len())].to_owned(), random_value(rng));
+                m.insert(keys[rng.index(keys.len())].to_owned(), random_value(rng));
             } else if let Some((_, child)) = m.iter_mut().nth(i) {
                 damage(child, rng, depth + 1);
             }
         }
         Value::Array(a) if !a.is_empty() && !stop => {
-            let i = rng.below(a.len());
+            let i = rng.index(a.len());
             damage(&mut a[i], rng, depth + 1);
         }
         _ => *v = random_value(rng),
@@ -81,11 +68,11 @@ fn damaged_documents_never_panic() {
                 .clone()
         })
         .collect();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut parsed = 0;
     for round in 0..4000 {
         let mut doc = docs[round % docs.len()].clone();
-        for _ in 0..=rng.below(3) {
+        for _ in 0..=rng.index(3) {
             damage(&mut doc, &mut rng, 0);
         }
         let _ = validate_geo_json(&doc);
