@@ -87,14 +87,14 @@ pub(crate) fn gzip(data: &[u8], level: u32) -> Vec<u8> {
     let level = level.min(9);
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
-        if slot.as_ref().is_none_or(|(l, _)| *l != level) {
+        if slot.as_ref().is_some_and(|(l, _)| *l != level) {
+            *slot = None;
+        }
+        let (_, c) = slot.get_or_insert_with(|| {
             #[allow(clippy::cast_possible_wrap)]
             let lvl = libdeflater::CompressionLvl::new(level as i32).unwrap_or_default();
-            *slot = Some((level, libdeflater::Compressor::new(lvl)));
-        }
-        let Some((_, c)) = slot.as_mut() else {
-            return Vec::new();
-        };
+            (level, libdeflater::Compressor::new(lvl))
+        });
         let mut out = vec![0u8; c.gzip_compress_bound(data.len())];
         match c.gzip_compress(data, &mut out) {
             Ok(n) => {

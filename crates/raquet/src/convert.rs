@@ -774,6 +774,13 @@ impl SourceWindow {
         mut rows: Vec<Vec<f64>>,
         info: &[BandInfo],
     ) -> Self {
+        // Every band holds exactly the window's samples (a short read is padded with
+        // nodata): the warp's fast paths index the buffers without bounds checks' help.
+        let len = width * end.saturating_sub(r0) as usize;
+        rows.resize_with(info.len().max(rows.len()), Vec::new);
+        for band in &mut rows {
+            band.resize(len, f64::NAN);
+        }
         let alpha_zero: Option<Vec<bool>> = alpha
             .and_then(|a| rows.get(a))
             .map(|r| r.iter().map(|v| *v == 0.0).collect());
@@ -911,19 +918,13 @@ fn bilinear(band: &[f64], taps: &[(Option<usize>, f64); 4]) -> Option<f64> {
     (wsum > 1e-9).then(|| acc / wsum)
 }
 
-/// The taps of a pixel whose kernel lies wholly inside the source window: weights
-/// (in the careful path's order), the offset of the top-left tap and the weights' sum.
-enum Fast {
-    Cubic {
-        w: [f64; 16],
-        base: usize,
-        wsum: f64,
-    },
-    Bilinear {
-        w: [f64; 4],
-        base: usize,
-        wsum: f64,
-    },
+/// The cubic taps of a pixel whose kernel lies wholly inside the source window: the
+/// 16 weights (in the careful path's order), the offset of the top-left tap and the
+/// weights' sum, added in that order.
+struct FastCubic {
+    w: [f64; 16],
+    base: usize,
+    wsum: f64,
 }
 
 /// One axis of a cubic kernel at a continuous pixel coordinate: the first of its four
@@ -1016,8 +1017,8 @@ fn warp(
         }
         return;
     }
-    if rs == Resampling::Bilinear && !info.iter().any(|bi| bi.categorical) {
-        warp_bilinear(win, coords, out);
+    if rs == Resampling::Bilinear {
+        warp_bilinear(win, coords, info, out);
         return;
     }
     let spline = rs == Resampling::CubicSpline;
@@ -1068,11 +1069,9 @@ fn warp(
                     }
                     #[allow(clippy::cast_sign_loss)]
                     let base = (ky.first - r0) as usize * win.width + kx.first as usize;
-                    Fast::Cubic { w, base, wsum }
+                    FastCubic { w, base, wsum }
                 },
             )
-        } else if rs == Resampling::Bilinear {
-            bilinear_inside(win, c, r).map(|(w, base, wsum)| Fast::Bilinear { w, base, wsum })
         } else {
             None
         };
@@ -1086,7 +1085,7 @@ fn warp(
             let quick = match (rs, &fast) {
                 (
                     Resampling::Cubic | Resampling::CubicSpline,
-                    Some(Fast::Cubic { w, base, wsum }),
+                    Some(FastCubic { w, base, wsum }),
                 ) => {
                     let mut acc = 0.0;
                     for dy in 0..4 {
@@ -1111,16 +1110,9 @@ fn warp(
                         Some((acc, *wsum))
                     }
                 }
-                (Resampling::Bilinear, Some(Fast::Bilinear { w, base, wsum })) => {
-                    let (top, bottom) = (&band[*base..][..2], &band[base + win.width..][..2]);
-                    let acc = 0.0 + w[0] * top[0] + w[1] * top[1] + w[2] * bottom[0];
-                    let acc = acc + w[3] * bottom[1];
-                    (!acc.is_nan()).then_some((acc, *wsum))
-                }
                 _ => None,
             };
             let v = match (quick, rs) {
-                (Some((acc, wsum)), Resampling::Bilinear) => (wsum > 1e-9).then(|| acc / wsum),
                 (Some((acc, wsum)), _) => (wsum.abs() > 1e-9).then(|| acc / wsum),
                 (None, Resampling::Nearest) => win.get(b, floor_i64(c), floor_i64(r), bi),
                 (None, Resampling::Bilinear) => bilinear(band, &bilinear_taps(win, c, r)),
@@ -1161,10 +1153,11 @@ fn bilinear_inside(win: &SourceWindow, c: f64, r: f64) -> Option<([f64; 4], usiz
     Some((w, base, 0.0 + w[0] + w[1] + w[2] + w[3]))
 }
 
-/// [`warp`] for bilinear resampling of continuous bands: the same values, in a loop
-/// without per-band dispatch.
+/// [`warp`] for bilinear resampling (categorical bands: nearest), in a loop of its
+/// own: when the four taps lie inside the window they are read directly, and a NaN
+/// sum (a nodata tap) hands the pixel to the careful path.
 #[allow(clippy::cast_precision_loss)]
-fn warp_bilinear(win: &SourceWindow, coords: &TileCoords, out: &mut TileData) {
+fn warp_bilinear(win: &SourceWindow, coords: &TileCoords, info: &[BandInfo], out: &mut TileData) {
     let (wf, hf) = (win.width as f64, win.height as f64);
     let bands: Vec<&[f64]> = (0..out.len()).map(|b| win.band(b)).collect();
     let stride = win.width;
@@ -1173,28 +1166,22 @@ fn warp_bilinear(win: &SourceWindow, coords: &TileCoords, out: &mut TileData) {
         if !(c >= 0.0 && r >= 0.0 && c < wf && r < hf) {
             continue;
         }
-        let Some((w, base, wsum)) = bilinear_inside(win, c, r) else {
-            for (b, band) in bands.iter().enumerate() {
-                if let Some(v) = bilinear(band, &bilinear_taps(win, c, r))
-                    && let Some(o) = out.get_mut(b).and_then(|o| o.get_mut(p))
-                {
-                    *o = v;
+        let inside = bilinear_inside(win, c, r);
+        for (b, (band, o)) in bands.iter().zip(out.iter_mut()).enumerate() {
+            let v = match (info.get(b).filter(|bi| bi.categorical), inside) {
+                (Some(bi), _) => win.get(b, floor_i64(c), floor_i64(r), bi),
+                (None, Some((w, base, wsum))) => {
+                    // In bounds: the window's bands hold all its samples.
+                    let (top, bottom) = (&band[base..base + 2], &band[base + stride..][..2]);
+                    let acc =
+                        0.0 + w[0] * top[0] + w[1] * top[1] + w[2] * bottom[0] + w[3] * bottom[1];
+                    if acc.is_nan() {
+                        bilinear(band, &bilinear_taps(win, c, r))
+                    } else {
+                        (wsum > 1e-9).then(|| acc / wsum)
+                    }
                 }
-            }
-            continue;
-        };
-        for (band, o) in bands.iter().zip(out.iter_mut()) {
-            let (Some(top), Some(bottom)) = (
-                band.get(base..base + 2),
-                band.get(base + stride..base + stride + 2),
-            ) else {
-                continue;
-            };
-            let acc = 0.0 + w[0] * top[0] + w[1] * top[1] + w[2] * bottom[0] + w[3] * bottom[1];
-            let v = if acc.is_nan() {
-                bilinear(band, &bilinear_taps(win, c, r))
-            } else {
-                (wsum > 1e-9).then(|| acc / wsum)
+                (None, None) => bilinear(band, &bilinear_taps(win, c, r)),
             };
             if let (Some(v), Some(o)) = (v, o.get_mut(p)) {
                 *o = v;
@@ -1498,13 +1485,20 @@ fn encode(opts: &ConvertOptions, bands: &[Band], data: &TileData) -> Vec<Vec<u8>
             })
             .collect(),
         BandLayout::Interleaved => {
-            let stride: usize = bands.iter().map(|b| b.band_type.size()).sum();
+            // Each band's bytes once, then whole samples interleaved pixel by pixel.
+            let planes: Vec<(Vec<u8>, usize)> = data
+                .iter()
+                .zip(bands)
+                .map(|(v, band)| {
+                    let fill = band.nodata.unwrap_or(0.0);
+                    (band_bytes(band.band_type, v, fill), band.band_type.size())
+                })
+                .collect();
+            let stride: usize = planes.iter().map(|(_, size)| size).sum();
             let mut raw = Vec::with_capacity(n * stride);
             for i in 0..n {
-                for (v, band) in data.iter().zip(bands) {
-                    let x = v.get(i).copied().unwrap_or(f64::NAN);
-                    let fill = band.nodata.unwrap_or(0.0);
-                    put_sample(band.band_type, if x.is_nan() { fill } else { x }, &mut raw);
+                for (bytes, size) in &planes {
+                    raw.extend_from_slice(bytes.get(i * size..(i + 1) * size).unwrap_or_default());
                 }
             }
             vec![compress(raw)]
@@ -1539,26 +1533,6 @@ fn band_bytes(t: crate::BandType, values: &[f64], fill: f64) -> Vec<u8> {
         T::Float64 => put!(8, |v: f64| v),
     }
     raw
-}
-
-/// Appends one sample of type `t` (already quantised) in little-endian order.
-#[inline]
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn put_sample(t: crate::BandType, v: f64, out: &mut Vec<u8>) {
-    use crate::BandType as T;
-    match t {
-        T::Uint8 => out.push(v as u8),
-        T::Int8 => out.extend_from_slice(&(v as i8).to_le_bytes()),
-        T::Uint16 => out.extend_from_slice(&(v as u16).to_le_bytes()),
-        T::Int16 => out.extend_from_slice(&(v as i16).to_le_bytes()),
-        T::Uint32 => out.extend_from_slice(&(v as u32).to_le_bytes()),
-        T::Int32 => out.extend_from_slice(&(v as i32).to_le_bytes()),
-        T::Uint64 => out.extend_from_slice(&(v as u64).to_le_bytes()),
-        T::Int64 => out.extend_from_slice(&(v as i64).to_le_bytes()),
-        T::Float16 => out.extend_from_slice(&half::f16::from_f64(v).to_le_bytes()),
-        T::Float32 => out.extend_from_slice(&(v as f32).to_le_bytes()),
-        T::Float64 => out.extend_from_slice(&v.to_le_bytes()),
-    }
 }
 
 /// The result of a scoped thread, its panic passed on.
