@@ -709,7 +709,9 @@ pub(crate) fn machine_line() -> String {
     )
 }
 
-fn loadavg() -> String {
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`), as `"1.02 0.98 0.77"`;
+/// every bench suite reports these three figures.
+pub(crate) fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into())
@@ -965,8 +967,7 @@ pub(crate) fn build_release(package: &str, kind: &str, name: &str) -> anyhow::Re
     if !status.success() {
         bail!("cargo build --release -p {package} {kind} {name} failed");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| project_root().join("target"), PathBuf::from);
+    let target = crate::target_dir(&project_root());
     let dir = if kind == "--example" {
         target.join("release").join("examples")
     } else {
@@ -991,41 +992,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let scripts = root.join(SCRIPTS);
     let runner = scripts.join("runner.py");
 
-    println!("==> cargo build --release (geoquet, bench_read example)");
-    for args in [
-        &[
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "geoquet-cli",
-            "--bin",
-            "geoquet",
-        ][..],
-        &[
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "geoparquet-io",
-            "--example",
-            "bench_read",
-        ][..],
-    ] {
-        let status = cargo().args(args).status()?;
-        if !status.success() {
-            bail!("cargo {} failed", args.join(" "));
-        }
-    }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let exe = |p: PathBuf| {
-        if cfg!(windows) {
-            p.with_extension("exe")
-        } else {
-            p
-        }
-    };
+    let geoquet = build_release("geoquet-cli", "--bin", "geoquet")?;
+    let bench_read = build_release("geoparquet-io", "--example", "bench_read")?;
 
     let data = root.join(DATA).join(format!("scale-{}", opts.scale));
     println!("==> data: {} (scale {})", data.display(), opts.scale);
@@ -1055,8 +1023,8 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let env = Env {
         python: python.clone(),
         jobs_py: scripts.join("jobs.py"),
-        bench_read: exe(target.join("release").join("examples").join("bench_read")),
-        geoquet: exe(target.join("release").join("geoquet")),
+        bench_read,
+        geoquet,
         out: data.join("out"),
         data: data.clone(),
     };

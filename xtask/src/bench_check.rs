@@ -240,10 +240,13 @@ fn render(rows: &[Row], runs: usize, cap_mb: u64, size: u64) -> String {
             .unwrap_or_default();
         match &r.error {
             Some(e) => {
-                // gpio's sort needs DuckDB's spatial extension, which DuckDB downloads
-                // on first use: offline it cannot run, and the figure stands.
+                // gpio's sort needs DuckDB's spatial extension: when DuckDB cannot
+                // load it, the row says so with the error, and the figure stands.
                 let e: String = if e.contains("\"spatial\"") {
-                    "not run: needs DuckDB's spatial extension (downloaded on first use; no network here)".into()
+                    format!(
+                        "not run: DuckDB's spatial extension is unavailable: {}",
+                        e.lines().next().unwrap_or_default()
+                    )
                 } else {
                     format!("failed: {}", e.chars().take(140).collect::<String>())
                 };

@@ -104,8 +104,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let python = crate::interop::ensure_venv(&root)?;
     let runner = root.join("xtask/bench/runner.py");
     let geoquet = crate::bench::build_release("geoquet-cli", "--bin", "geoquet")?;
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = crate::target_dir(&root);
     let rio = raquet_io_python(&root);
     let shim = root.join("xtask/bench/raquet_io_run.py");
     let data = root.join(DATA);
@@ -300,17 +299,14 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     // Other work on the machine skews wall times (geoquet uses every core, raquet-io
     // mostly one): say how busy it was.
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
-        .unwrap_or_else(|| "?".into());
+    let load = crate::bench::loadavg();
     let md = format!(
         "## RaQuet\n\n`cargo xtask bench raquet`{}: GeoTIFF → RaQuet, whole processes, median of {runs} run(s), \
          same input and options for both tools (geoquet's defaults are raquet-io's), the two run in turn; \
          the speed-up is the median of the paired ratios. \
          raquet-io 0.9.0 runs on GDAL 3.6.2 (Debian `python3-gdal`), pyarrow 19.0.1; \
          its peak RSS is the largest of its processes (it forks workers). Machine: {machine}, {cores} cores, \
-         5-minute load average {load} at the end of the run.\n\n{table}\n\
+         1/5/15-minute load average {load} at the end of the run.\n\n{table}\n\
          One-tile reads (criterion, `crates/raquet/benches/tile.rs`):\n\n{reads}",
         if quick { " --quick" } else { "" }
     );

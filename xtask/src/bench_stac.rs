@@ -199,14 +199,11 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
     let mut md = String::new();
     let full = (scale - 1.0).abs() < f64::EPSILON;
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".into());
+    let load = crate::bench::loadavg();
     writeln!(md, "## STAC (stac-geoparquet, `cargo xtask bench stac`)\n")?;
     writeln!(
         md,
-        "STAC Items ⇄ stac-geoparquet, {n} generated items ({mb:.0} MB NDJSON: the stac-spec v1.1.0 extended item cycled with unique ids, random µs datetimes, cloud cover and footprints, seed 42{}), whole processes, wall time (median of {runs} for geoquet, one run for the references) and peak RSS, on this machine (2 vCPU, shared: load average {load} when the table was written).\n",
+        "STAC Items ⇄ stac-geoparquet, {n} generated items ({mb:.0} MB NDJSON: the stac-spec v1.1.0 extended item cycled with unique ids, random µs datetimes, cloud cover and footprints, seed 42{}), whole processes, wall time (median of {runs} for geoquet, one run for the references) and peak RSS, on this machine (2 vCPU, shared: 1/5/15-minute load average {load} when the table was written).\n",
         if full {
             ""
         } else {

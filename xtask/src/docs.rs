@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -86,7 +86,7 @@ const LIBRARY_GUIDE: &str = "docs/src/library.md";
 /// of them). It shares the workspace's lock file and target directory, so only
 /// the doctests themselves are built.
 pub(crate) fn check_library_guide(root: &Path) -> anyhow::Result<()> {
-    let target = target_dir(root);
+    let target = crate::target_dir(root);
     let dir = target.join("docs-check");
     std::fs::create_dir_all(dir.join("src"))
         .with_context(|| format!("creating {}", dir.display()))?;
@@ -130,10 +130,6 @@ pub(crate) fn check_library_guide(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
-}
-
 /// Where the two texts first differ, for the error message.
 fn first_difference(old: &str, new: &str) -> String {
     let mut old_lines = old.lines();
@@ -171,7 +167,7 @@ fn cli_reference(root: &Path) -> anyhow::Result<String> {
     if !status.success() {
         bail!("cargo build --package geoquet-cli failed");
     }
-    let exe = target_dir(root)
+    let exe = crate::target_dir(root)
         .join("debug")
         .join(format!("geoquet{}", std::env::consts::EXE_SUFFIX));
     let mut pages = Vec::new();

@@ -118,6 +118,14 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// `Ok(note)` passes with the note; `Err` fails with the whole error chain.
+pub(crate) fn verdict(r: anyhow::Result<String>) -> Verdict {
+    match r {
+        Ok(note) => Verdict::Ok(Some(note)),
+        Err(e) => Verdict::Failed(format!("{e:#}")),
+    }
+}
+
 /// One line of the table.
 pub(crate) struct Row {
     pub(crate) check: String,
@@ -336,8 +344,7 @@ fn build_cli(root: &Path) -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("cargo build -p geoquet-cli failed");
     }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = crate::target_dir(root);
     let exe = if cfg!(windows) {
         "geoquet.exe"
     } else {

@@ -12,7 +12,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::interop::{Ctx, Row, Verdict, row, run_python};
+use crate::interop::{Ctx, Row, row, run_python, verdict};
 
 /// The seed of the generated cases (fixed, so runs are comparable).
 const SEED: &str = "20261121";
@@ -44,11 +44,11 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
         ),
     ];
     for (name, check) in checks {
-        let verdict = match check(&q, &cases) {
-            Ok(note) => Verdict::Ok(Some(note)),
-            Err(e) => Verdict::Failed(format!("{e:#}")),
-        };
-        rows.push(row(name, format!("{CLIENT} {version}"), verdict));
+        rows.push(row(
+            name,
+            format!("{CLIENT} {version}"),
+            verdict(check(&q, &cases)),
+        ));
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::interop::{Ctx, Row, Verdict, row, run_python};
+use crate::interop::{Ctx, Row, Verdict, row, run_python, verdict};
 
 const KEY_ID: &str = "AKIAINTEROPSECRETKEYID";
 const SECRET: &str = "interopSECRETaccessKEYwJalrXUtnFEMIK7MDENG";
@@ -350,13 +350,6 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
         )),
     }
     Ok(())
-}
-
-fn verdict(r: anyhow::Result<String>) -> Verdict {
-    match r {
-        Ok(note) => Verdict::Ok(Some(note)),
-        Err(e) => Verdict::Failed(format!("{e:#}")),
-    }
 }
 
 fn file_check(got: &Value, format: &str, expected: &[&str]) -> anyhow::Result<String> {

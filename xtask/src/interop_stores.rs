@@ -15,7 +15,8 @@
 //!   `GOOGLE_SERVICE_ACCOUNT_KEY` with `gcs_base_url` and `disable_oauth`.
 //!   object_store reads GCS through the XML API and needs `HEAD` plus `ETag`
 //!   and `Last-Modified`, which this emulator does not send: the emulator as
-//!   shipped is one row (a known issue while it fails that way), the emulator
+//!   shipped is one row (a known issue while its `HEAD` is answered 501 Not
+//!   Implemented; any other failure fails it), the emulator
 //!   with those two things added (`gcs_emulator.py --xml-headers`) another.
 //!
 //! What is compared: `inspect --json` equals the local file's (but the path),
@@ -33,7 +34,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use serde_json::Value;
 
-use crate::interop::{Ctx, Row, Verdict, row, run_python};
+use crate::interop::{Ctx, Row, Verdict, row, run_python, verdict};
 
 /// Azurite from npm, pinned. 3.36 and later need Node 21+; 3.35 runs on the
 /// Node 20 of Debian-based CI images.
@@ -61,11 +62,10 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let local = Expected::of(ctx, &out)?;
 
     println!("    s3:// (moto)");
-    let verdict = verdict_of(s3(ctx, &out, &local));
     rows.push(row(
         "we read s3://interop/sample.parquet (inspect, validate, extract, convert = local)",
         "moto S3 server",
-        verdict,
+        verdict(s3(ctx, &out, &local)),
     ));
 
     println!("    az:// (Azurite {AZURITE} from npm)");
@@ -78,13 +78,6 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn verdict_of(r: anyhow::Result<String>) -> Verdict {
-    match r {
-        Ok(note) => Verdict::Ok(Some(note)),
-        Err(e) => Verdict::Failed(format!("{e:#}")),
-    }
 }
 
 // --- what the local file gives ---------------------------------------------------------
@@ -240,16 +233,20 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// How long a server may take to start.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Waits until something listens on `port` (or the server exits).
 fn wait_listening(server: &mut Server, port: u16, what: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + START_TIMEOUT;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Some(status) = server.0.try_wait()? {
             bail!("{what} exited ({status}) before listening on port {port}");
         }
         ensure!(
             Instant::now() < deadline,
-            "{what} did not listen on port {port} within 60 s"
+            "{what} did not listen on port {port} within {} s",
+            START_TIMEOUT.as_secs()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -260,30 +257,48 @@ fn log_file(out: &Path, name: &str) -> anyhow::Result<Stdio> {
     Ok(std::fs::File::create(out.join(name))?.into())
 }
 
+/// Starts `cmd`, a server on `port`, waits until it listens, then uploads the
+/// sample as `interop/KEY` with `xtask/interop/PUT_SCRIPT ENDPOINT interop KEY FILE`;
+/// returns the server and its endpoint.
+fn serve_sample(
+    ctx: &Ctx<'_>,
+    cmd: &mut Command,
+    port: u16,
+    what: &str,
+    put_script: &str,
+    key: &str,
+) -> anyhow::Result<(Server, String)> {
+    let mut server = Server(cmd.spawn().with_context(|| format!("starting {what}"))?);
+    wait_listening(&mut server, port, what)?;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    run_python(
+        ctx.python,
+        &ctx.root.join("xtask/interop").join(put_script),
+        &[
+            OsString::from(&endpoint),
+            "interop".into(),
+            key.into(),
+            ctx.root.join(SAMPLE).into_os_string(),
+        ],
+    )?;
+    Ok((server, endpoint))
+}
+
 // --- s3:// -------------------------------------------------------------------------------
 
 fn s3(ctx: &Ctx<'_>, out: &Path, local: &Expected) -> anyhow::Result<String> {
     let port = free_port()?;
-    let mut server = Server(
+    let (_server, endpoint) = serve_sample(
+        ctx,
         Command::new(ctx.python)
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
             .arg(port.to_string())
             .stdout(log_file(out, "moto.log")?)
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting moto.server")?,
-    );
-    wait_listening(&mut server, port, "moto.server")?;
-    let endpoint = format!("http://127.0.0.1:{port}");
-    run_python(
-        ctx.python,
-        &ctx.root.join("xtask/interop/s3_put.py"),
-        &[
-            endpoint.clone().into(),
-            "interop".into(),
-            "sample.parquet".into(),
-            ctx.root.join(SAMPLE).into_os_string(),
-        ],
+            .stderr(Stdio::null()),
+        port,
+        "moto.server",
+        "s3_put.py",
+        "sample.parquet",
     )?;
     let env = [
         ("AWS_ENDPOINT", endpoint),
@@ -370,8 +385,8 @@ fn azure(ctx: &Ctx<'_>, out: &Path, local: &Expected, rows: &mut Vec<Row>) {
     };
     match azure_rounds(ctx, out, local, &dir) {
         Ok((main, forms)) => {
-            rows.push(row(main_check, client.clone(), verdict_of(main)));
-            rows.push(row(forms_check, client, verdict_of(forms)));
+            rows.push(row(main_check, client.clone(), verdict(main)));
+            rows.push(row(forms_check, client, verdict(forms)));
         }
         Err(e) => {
             for check in [main_check, forms_check] {
@@ -397,7 +412,8 @@ fn azure_rounds(
     let port = free_port()?;
     let workspace = out.join("azurite");
     std::fs::create_dir_all(&workspace)?;
-    let mut server = Server(
+    let (server, endpoint) = serve_sample(
+        ctx,
         Command::new("node")
             .arg(dir.join(AZURITE_BLOB_MAIN))
             .args(["--blobHost", "127.0.0.1", "--blobPort"])
@@ -410,21 +426,11 @@ fn azure_rounds(
             ])
             .arg(&workspace)
             .stdout(log_file(out, "azurite.log")?)
-            .stderr(log_file(out, "azurite.err")?)
-            .spawn()
-            .context("starting Azurite (node)")?,
-    );
-    wait_listening(&mut server, port, "Azurite")?;
-    let endpoint = format!("http://127.0.0.1:{port}");
-    run_python(
-        ctx.python,
-        &ctx.root.join("xtask/interop/az_put.py"),
-        &[
-            OsString::from(&endpoint),
-            "interop".into(),
-            "dir/sample.parquet".into(),
-            ctx.root.join(SAMPLE).into_os_string(),
-        ],
+            .stderr(log_file(out, "azurite.err")?),
+        port,
+        "Azurite (node)",
+        "az_put.py",
+        "dir/sample.parquet",
     )?;
     let env = [
         ("AZURE_STORAGE_USE_EMULATOR", "true".to_owned()),
@@ -472,6 +478,11 @@ fn start_gcs(
     xml_headers: bool,
 ) -> anyhow::Result<(Server, u16, String)> {
     let port = free_port()?;
+    let log = out.join(if xml_headers {
+        "gcs-xml.err"
+    } else {
+        "gcs.err"
+    });
     let mut cmd = Command::new(ctx.python);
     cmd.arg(ctx.root.join("xtask/interop/gcs_emulator.py"))
         .arg(port.to_string())
@@ -479,32 +490,42 @@ fn start_gcs(
         .arg(ctx.root.join(SAMPLE))
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdout(Stdio::piped())
-        .stderr(log_file(
-            out,
-            if xml_headers {
-                "gcs-xml.err"
-            } else {
-                "gcs.err"
-            },
-        )?);
+        .stderr(Stdio::from(std::fs::File::create(&log)?));
     if xml_headers {
         cmd.arg("--xml-headers");
     }
     let mut server = Server(cmd.spawn().context("starting gcs_emulator.py")?);
     let stdout = server.0.stdout.take().context("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let ready: Value = serde_json::from_str(&line).with_context(|| {
-        let err = std::fs::read_to_string(out.join(if xml_headers {
-            "gcs-xml.err"
-        } else {
-            "gcs.err"
-        }))
-        .unwrap_or_default();
-        format!("gcs_emulator.py did not start: {}", err.trim())
-    })?;
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    // The ready line, read on a thread so that a hung emulator times out (killing
+    // it on return closes the pipe, which ends the thread).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+        let _ = tx.send(read);
+    });
+    let Ok(line) = rx.recv_timeout(START_TIMEOUT) else {
+        bail!(
+            "gcs_emulator.py printed nothing within {} s: {}",
+            START_TIMEOUT.as_secs(),
+            log_text().trim()
+        );
+    };
+    let ready: Value = serde_json::from_str(&line?)
+        .with_context(|| format!("gcs_emulator.py did not start: {}", log_text().trim()))?;
     let version = ready["version"].as_str().unwrap_or("?").to_owned();
     Ok((server, port, version))
+}
+
+/// Whether `line` is object_store's error for a `HEAD` answered 501 Not
+/// Implemented (`Error performing HEAD <url> … - Server returned non-2xx status
+/// code: 501 Not Implemented: …`, from `client/retry.rs`); matching the status
+/// text, not a bare `501`, which the URL's port may contain.
+fn is_head_501(line: &str) -> bool {
+    line.find("Error performing HEAD ").is_some_and(|at| {
+        line[at..].contains("Server returned non-2xx status code: 501 Not Implemented")
+    })
 }
 
 fn gcs_env(port: u16) -> [(&'static str, String); 1] {
@@ -538,13 +559,12 @@ fn gcs(ctx: &Ctx<'_>, out: &Path, local: &Expected, rows: &mut Vec<Row>) {
                 Ok(note) => Verdict::Ok(Some(note)),
                 Err(e) => {
                     let e = format!("{e:#}");
-                    if e.contains("HEAD") && e.contains("501") {
-                        Verdict::Known(
-                            "object_store's GCS client reads through the XML API: `HEAD /interop/dir%2Fsample%2Eparquet` \
-                             is answered 501 Not Implemented, and the emulator's GETs carry no ETag or Last-Modified, \
-                             both of which object_store requires"
-                                .into(),
-                        )
+                    let first = e.lines().next().unwrap_or_default();
+                    if is_head_501(first) {
+                        Verdict::Known(format!(
+                            "object_store's GCS client reads through the XML API, and the emulator \
+                             answers its HEAD with 501 Not Implemented: {first}"
+                        ))
                     } else {
                         Verdict::Failed(e)
                     }
@@ -569,7 +589,7 @@ fn gcs(ctx: &Ctx<'_>, out: &Path, local: &Expected, rows: &mut Vec<Row>) {
             Verdict::Failed(format!("{e:#}")),
         )),
         Ok((server, port, version)) => {
-            let verdict = verdict_of(read_back(
+            let verdict = verdict(read_back(
                 ctx,
                 out,
                 local,
@@ -587,5 +607,26 @@ fn gcs(ctx: &Ctx<'_>, out: &Path, local: &Expected, rows: &mut Vec<Row>) {
                 verdict,
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_head_501;
+
+    #[test]
+    fn head_501_is_the_status_not_the_port() {
+        let head = "inspect gs://interop/dir/sample.parquet: error: gs://interop/dir/sample.parquet: \
+                    Generic GCS error: Error performing HEAD http://127.0.0.1:45017/interop/dir%2Fsample%2Eparquet \
+                    in 3.7s, after 10 retries, max_retries: 10, retry_timeout: 180s  - \
+                    Server returned non-2xx status code: 501 Not Implemented: ";
+        assert!(is_head_501(head));
+        let refused = "inspect gs://interop/dir/sample.parquet: error: Generic GCS error: \
+                       Error performing HEAD http://127.0.0.1:50123/interop/dir%2Fsample%2Eparquet \
+                       in 1s - HTTP error: error sending request";
+        assert!(!is_head_501(refused));
+        let get_501 = "Error performing GET http://127.0.0.1:5010/x in 1s - \
+                       Server returned non-2xx status code: 501 Not Implemented: ";
+        assert!(!is_head_501(get_501));
     }
 }

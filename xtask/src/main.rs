@@ -84,6 +84,12 @@ pub(crate) fn project_root() -> PathBuf {
         .map_or(dir.clone(), std::path::Path::to_path_buf)
 }
 
+/// The cargo target directory of the workspace at `root` (`CARGO_TARGET_DIR`
+/// honoured).
+pub(crate) fn target_dir(root: &std::path::Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
 /// `cargo` as cargo itself was invoked (respects the toolchain file).
 pub(crate) fn cargo() -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
