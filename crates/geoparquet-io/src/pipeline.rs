@@ -45,13 +45,27 @@ impl<T> Iterator for Prefetch<T> {
         match self.rx.recv() {
             Ok(item) => Some(item),
             Err(_) => {
-                // The producer finished (or panicked: its items simply end,
-                // and the panic message was already printed by the thread).
-                if let Some(h) = self.handle.take() {
-                    let _ = h.join();
+                // The producer finished, or panicked: then the panic goes on in the
+                // consumer, so that a bug never passes for a shorter output.
+                if let Some(h) = self.handle.take()
+                    && let Err(panic) = h.join()
+                {
+                    std::panic::resume_unwind(panic);
                 }
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefetch;
+
+    #[test]
+    fn a_producer_panic_reaches_the_consumer() {
+        let producer = (0..5u32).inspect(|i| assert!(*i < 3, "producer bug"));
+        let consumed = std::panic::catch_unwind(|| prefetch(producer, 1).collect::<Vec<_>>());
+        assert!(consumed.is_err(), "the items ended silently: {consumed:?}");
     }
 }

@@ -34,7 +34,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
-use crate::geometry::{fast_wkb_info, geometry_info, parse_wkb};
+use crate::geometry::wkb_info;
 use crate::native;
 use crate::wkb_column::wkb_values;
 
@@ -548,16 +548,11 @@ impl GeoParquetEncoder {
                     valid.push(false);
                     continue;
                 };
-                let info = match fast_wkb_info(bytes) {
-                    Some(info) => info,
-                    None => {
-                        geometry_info(&parse_wkb(bytes).map_err(|message| Error::InvalidWkb {
-                            column: col.name.clone(),
-                            row: base_row + row as u64,
-                            message,
-                        })?)
-                    }
-                };
+                let info = wkb_info(bytes).map_err(|message| Error::InvalidWkb {
+                    column: col.name.clone(),
+                    row: base_row + row as u64,
+                    message,
+                })?;
                 col.types.insert(info.type_and_dimension);
                 let dim = info.type_and_dimension.dimension;
                 col.has_z |= dim.has_z();
@@ -1402,7 +1397,7 @@ pub fn temp_file_beside(dest: &Path) -> Result<tempfile::NamedTempFile> {
 }
 
 /// Writes batches to any writer (e.g. a `Vec<u8>` or a file), keeping at most
-/// one row group in memory.
+/// two row groups in memory (two are encoded at once, each on its own thread).
 pub fn write_to<W, I>(
     sink: W,
     schema: SchemaRef,
@@ -1424,8 +1419,8 @@ where
     let max_bytes = options.row_group_bytes;
     let mut rows = 0u64;
     // Two stages: this thread decodes input and runs the encoder (geometry
-    // accounting, coverings); a second one encodes and compresses columns
-    // (itself on two threads, see `RowGroup::write`).
+    // accounting, coverings); a second one cuts row groups and has them encoded
+    // and compressed, two at once (see `RowGroupStage`).
     let (file_writer, encoded) = std::thread::scope(|scope| -> Result<_> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
         let target = &target;
