@@ -227,6 +227,27 @@ impl Default for ReadOptions {
     }
 }
 
+/// The items of `rows` of `batch` (whose first row is row `first_row` of `file`)
+/// that match `search`; a decoding error names the file and row.
+fn decode_rows(
+    batch: &RecordBatch,
+    decode: &DecodeOptions,
+    search: &Search,
+    file: &str,
+    first_row: u64,
+    rows: std::ops::Range<usize>,
+) -> Result<Vec<Value>> {
+    let start = rows.start as u64;
+    let mut items = items(batch, decode, rows).map_err(|message| Error::Parquet {
+        file: file.to_owned(),
+        message: format!("{message} (row {} of the file)", first_row + start),
+    })?;
+    if !search.is_empty() {
+        items.retain(|i| search.matches(i));
+    }
+    Ok(items)
+}
+
 /// Items of a stac-geoparquet file, one at a time (a batch is decoded at once).
 pub struct ItemReader {
     /// Batches read, decompressed and prepared on a thread of their own.
@@ -313,24 +334,16 @@ impl Iterator for ItemReader {
                 let end = (*next + DECODE_ROWS).min(batch.num_rows());
                 let range = *next..end;
                 *next = end;
-                match items(batch, &self.decode, range.clone()) {
-                    Ok(items) => {
-                        let search = &self.search;
-                        self.pending.extend(
-                            items
-                                .into_iter()
-                                .filter(|i| search.is_empty() || search.matches(i)),
-                        );
-                    }
-                    Err(message) => {
-                        return Some(Err(Error::Parquet {
-                            file: self.file.clone(),
-                            message: format!(
-                                "{message} (row {} of the file)",
-                                self.row + range.start as u64
-                            ),
-                        }));
-                    }
+                match decode_rows(
+                    batch,
+                    &self.decode,
+                    &self.search,
+                    &self.file,
+                    self.row,
+                    range,
+                ) {
+                    Ok(items) => self.pending.extend(items),
+                    Err(e) => return Some(Err(e)),
                 }
                 continue;
             }
@@ -630,6 +643,14 @@ pub fn write_ndjson<W: std::io::Write>(
             serde_json::to_writer(&mut out, &item?).map_err(|e| io(e.into()))?;
             std::io::Write::write_all(&mut out, b"\n").map_err(io)?;
             n += 1;
+            if n.is_multiple_of(8192)
+                && let Some(p) = progress.as_mut()
+            {
+                p(n);
+            }
+        }
+        if let Some(p) = progress.as_mut() {
+            p(n);
         }
     } else {
         n = parallel_ndjson(reader, &mut out, &mut progress)?;
@@ -667,17 +688,11 @@ fn parallel_ndjson<W: std::io::Write>(
         let mut row = 0;
         while row < batch.num_rows() {
             let end = (row + DECODE_ROWS).min(batch.num_rows());
-            let items = items(batch, &decode, row..end).map_err(|message| Error::Parquet {
-                file: file.clone(),
-                message: format!("{message} (row {} of the file)", first_row + row as u64),
-            })?;
-            for item in items {
-                if search.is_empty() || search.matches(&item) {
-                    serde_json::to_writer(&mut buf, &item)
-                        .map_err(|e| Error::Internal(e.to_string()))?;
-                    buf.push(b'\n');
-                    count += 1;
-                }
+            for item in decode_rows(batch, &decode, &search, &file, first_row, row..end)? {
+                serde_json::to_writer(&mut buf, &item)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                buf.push(b'\n');
+                count += 1;
             }
             row = end;
         }
