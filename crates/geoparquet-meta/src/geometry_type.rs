@@ -84,7 +84,19 @@ impl GeometryType {
         }
     }
 
-    fn from_name(name: &str) -> Option<Self> {
+    /// The geometry type of a name as GeoParquet and GeoJSON spell it
+    /// (`"MultiPolygon"`), if it is one; the spelling must be exact.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use geoparquet_meta::GeometryType;
+    ///
+    /// assert_eq!(GeometryType::from_name("MultiPolygon"), Some(GeometryType::MultiPolygon));
+    /// assert_eq!(GeometryType::from_name("multipolygon"), None);
+    /// assert_eq!(GeometryType::from_name("Point Z"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.name() == name)
     }
 }

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use geoparquet_meta::{Dimension, GeometryType, GeometryTypeAndDimension};
 use serde_json::Value;
 
-use super::to_wkb::{Extent, geometry_to_wkb};
+use super::to_wkb::{Extent, geometry_to_wkb, wkb_header};
 
 /// The fast path gives up: the careful path decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -502,17 +502,11 @@ pub(crate) struct GeomScratch {
     empty_point: bool,
 }
 
+/// The geometry type a GeoJSON `"type"` string (its decoded bytes) names.
 fn geometry_type(name: &[u8]) -> Option<GeometryType> {
-    Some(match name {
-        b"Point" => GeometryType::Point,
-        b"LineString" => GeometryType::LineString,
-        b"Polygon" => GeometryType::Polygon,
-        b"MultiPoint" => GeometryType::MultiPoint,
-        b"MultiLineString" => GeometryType::MultiLineString,
-        b"MultiPolygon" => GeometryType::MultiPolygon,
-        b"GeometryCollection" => GeometryType::GeometryCollection,
-        _ => return None,
-    })
+    std::str::from_utf8(name)
+        .ok()
+        .and_then(GeometryType::from_name)
 }
 
 /// How deep the coordinates of a type nest (1: one position).
@@ -677,13 +671,6 @@ impl Cur<'_> {
     }
 }
 
-fn header(out: &mut Vec<u8>, t: GeometryType, has_z: bool) {
-    let dimension = if has_z { Dimension::Xyz } else { Dimension::Xy };
-    out.push(1);
-    let code = GeometryTypeAndDimension::new(t, dimension).wkb_code();
-    out.extend_from_slice(&code.to_le_bytes());
-}
-
 /// Writes what [`Cur::geometry_coordinates`] gathered, as the careful path's
 /// WKB writer does (Z = 0 for 2D positions of a 3D geometry).
 fn write_wkb(
@@ -714,7 +701,7 @@ fn write_wkb(
         }
         Ok(())
     };
-    header(out, t, has_z);
+    wkb_header(out, t, has_z);
     match t {
         GeometryType::Point => {
             if s.empty_point {
@@ -736,20 +723,20 @@ fn write_wkb(
         }
         GeometryType::MultiPoint => {
             for _ in 0..count(out)? {
-                header(out, GeometryType::Point, has_z);
+                wkb_header(out, GeometryType::Point, has_z);
                 positions(out, 1)?;
             }
         }
         GeometryType::MultiLineString => {
             for _ in 0..count(out)? {
-                header(out, GeometryType::LineString, has_z);
+                wkb_header(out, GeometryType::LineString, has_z);
                 let n = count(out)?;
                 positions(out, n)?;
             }
         }
         GeometryType::MultiPolygon => {
             for _ in 0..count(out)? {
-                header(out, GeometryType::Polygon, has_z);
+                wkb_header(out, GeometryType::Polygon, has_z);
                 for _ in 0..count(out)? {
                     let n = count(out)?;
                     positions(out, n)?;

@@ -14,12 +14,12 @@ use geoparquet_meta::{BoundingBox, GeometryTypeAndDimension};
 use serde_json::{Map, Value};
 
 use super::fast::Mode;
-use super::infer::{ColumnBuilder, IdKind, Members, fits};
+use super::infer::{ColumnBuilder, fits};
 use super::parallel::{
     self, Built, Fail, Learnt, Ordered, ParseFn, Plan, Replay, ReplayError, Spill, Tuning,
 };
 use super::scan::{FeatureStream, Layout, ScanError, Scanner, StreamError, detect};
-use super::to_wkb::{Extent, geometry_to_wkb};
+use super::to_wkb::geometry_to_wkb;
 use super::{
     DEFAULT_BATCH_SIZE, FEATURE_ID_COLUMN, GEOMETRY_COLUMN, GeoJsonFormat, ID_COLUMN,
     PROPERTY_GEOMETRY_COLUMN,
@@ -167,10 +167,7 @@ fn interpret(value: Value, layout: Layout) -> std::result::Result<Feature, Strin
                 geometry: obj.remove("geometry").unwrap_or(Value::Null),
             })
         }
-        t if geoparquet_meta::GeometryType::ALL
-            .iter()
-            .any(|g| g.name() == t) =>
-        {
+        t if geoparquet_meta::GeometryType::from_name(t).is_some() => {
             if layout == Layout::Collection {
                 return Err(format!(
                     "the features of a FeatureCollection must be Features, found a bare {t}"
@@ -259,15 +256,6 @@ fn unique(base: &str, taken: &dyn Fn(&str) -> bool) -> String {
         .map(|n| format!("{base}_{n}"))
         .find(|n| !taken(n))
         .unwrap_or_else(|| base.to_owned())
-}
-
-/// What the first pass learns.
-struct Summary {
-    properties: Members,
-    id: IdKind,
-    num_features: u64,
-    geometry_types: BTreeSet<GeometryTypeAndDimension>,
-    extent: Extent,
 }
 
 /// Where pass 2 reads from.
@@ -470,40 +458,25 @@ impl GeoJsonReader {
 
         // Pass 1 on the fast path; the careful path when it gives up.
         let fast = match options.tuning {
-            Some(tuning) => fast_learn(&file, layout, tuning)
-                .map_err(io)?
-                .map(|found| (found, tuning)),
+            Some(tuning) => fast_learn(&file, layout, tuning).map_err(io)?,
             None => None,
         };
-        if let Some(((learnt, spill, mode), _)) = fast {
-            let summary = Summary {
-                properties: learnt.properties,
-                id: learnt.id,
-                num_features: learnt.num_features,
-                geometry_types: learnt.geometry_types,
-                extent: learnt.extent.unwrap_or_else(Extent::new),
-            };
+        if let Some((summary, spill, mode)) = fast {
             let pass2 = Pass2::Fast { file, spill, mode };
-            return Self::plan(
+            return Ok(Self::plan(
                 summary,
                 pass2,
                 layout,
                 source_name,
                 path,
                 options.batch_size,
-            );
+            ));
         }
 
         // Pass 1: infer and check.
         (&file).seek(SeekFrom::Start(0)).map_err(io)?;
         let mut stream = FeatureStream::new(BufReader::with_capacity(BUFFER_SIZE, &file), layout);
-        let mut summary = Summary {
-            properties: Members::default(),
-            id: IdKind::Absent,
-            num_features: 0,
-            geometry_types: BTreeSet::new(),
-            extent: Extent::new(),
-        };
+        let mut summary = Learnt::default();
         let mut scratch = Vec::new();
         while let Some((number, value)) = stream.next_feature().map_err(stream_error)? {
             let feature_error = |message: String| Error::GeoJson {
@@ -529,25 +502,25 @@ impl GeoJsonReader {
         // Pass 2 is driven by the iterator.
         (&file).seek(SeekFrom::Start(0)).map_err(io)?;
         let stream = FeatureStream::new(BufReader::with_capacity(BUFFER_SIZE, file), layout);
-        Self::plan(
+        Ok(Self::plan(
             summary,
             Pass2::Careful(stream),
             layout,
             source_name,
             path,
             options.batch_size,
-        )
+        ))
     }
 
     /// The schema and builders from the first pass.
     fn plan(
-        summary: Summary,
+        summary: Learnt,
         pass2: Pass2,
         layout: Layout,
         source_name: String,
         path: PathBuf,
         batch_size: usize,
-    ) -> Result<Self> {
+    ) -> Self {
         let props = &summary.properties;
         // Property columns keep their names, except one called like the geometry column.
         let mut property_columns: Vec<String> = Vec::with_capacity(props.names().len());
@@ -605,7 +578,7 @@ impl GeoJsonReader {
                 }
             }
         };
-        Ok(Self {
+        Self {
             schema,
             format,
             layout,
@@ -626,7 +599,7 @@ impl GeoJsonReader {
             geometry_types: summary.geometry_types,
             bbox: summary.extent.to_bbox(),
             done: false,
-        })
+        }
     }
 
     /// The schema of every batch: the feature id column (if any feature has

@@ -60,7 +60,14 @@ pub(crate) struct Extent {
     z: Option<(f64, f64)>,
 }
 
+impl Default for Extent {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Extent {
+    /// An extent of nothing.
     pub(crate) fn new() -> Self {
         Self {
             bbox: BoundingBox::empty(),
@@ -208,16 +215,18 @@ struct Writer<'a> {
     extent: Option<&'a mut Extent>,
 }
 
+/// Writes the header of a little-endian ISO WKB geometry of type `ty`
+/// (2D, or with Z when `has_z`).
+pub(crate) fn wkb_header(out: &mut Vec<u8>, ty: GeometryType, has_z: bool) {
+    let dimension = if has_z { Dimension::Xyz } else { Dimension::Xy };
+    out.push(1);
+    let code = GeometryTypeAndDimension::new(ty, dimension).wkb_code();
+    out.extend_from_slice(&code.to_le_bytes());
+}
+
 impl Writer<'_> {
     fn header(&mut self, ty: GeometryType) {
-        let dimension = if self.has_z {
-            Dimension::Xyz
-        } else {
-            Dimension::Xy
-        };
-        self.out.push(1);
-        let code = GeometryTypeAndDimension::new(ty, dimension).wkb_code();
-        self.out.extend_from_slice(&code.to_le_bytes());
+        wkb_header(self.out, ty, self.has_z);
     }
 
     fn count(&mut self, n: usize) -> Result<(), String> {
