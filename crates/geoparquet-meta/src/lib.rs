@@ -7,6 +7,7 @@ mod error;
 pub mod file;
 pub mod geometry_type;
 pub mod metadata;
+pub mod normalize;
 pub mod validate;
 pub mod version;
 
