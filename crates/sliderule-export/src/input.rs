@@ -15,38 +15,118 @@ use crate::time::delta_time_to_unix_ns;
 /// One input row: its index and fields.
 pub type Row = (u64, Map<String, Value>);
 
-/// Rows of NDJSON (one object per non-empty line).
+/// The longest line read (64 MiB): a longer one (input without newlines,
+/// `/dev/zero`) is an error naming its line, never an unbounded buffer.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Lines of text, each at most [`MAX_LINE_BYTES`]: `(0-based line index,
+/// line)` without the line ending; a UTF-8 byte-order mark before the first
+/// line is dropped. An over-long or non-UTF-8 line is an error naming its
+/// (1-based) line number, after which the iterator ends.
+fn bounded_lines<R: BufRead>(reader: R, max: usize) -> impl Iterator<Item = (u64, Result<String>)> {
+    let mut reader = reader;
+    let mut index = 0u64;
+    let mut done = false;
+    let mut buf = Vec::new();
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        buf.clear();
+        let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+        let read = std::io::Read::take(&mut reader, limit).read_until(b'\n', &mut buf);
+        let i = index;
+        index += 1;
+        let line_err = |message: String| Error::InvalidRecord {
+            row: i,
+            field: "(line)".into(),
+            message,
+        };
+        match read {
+            Ok(0) => {
+                done = true;
+                None
+            }
+            Err(e) => {
+                done = true;
+                Some((i, Err(Error::Sink(e))))
+            }
+            Ok(_) => {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                    if buf.last() == Some(&b'\r') {
+                        buf.pop();
+                    }
+                } else if buf.len() > max {
+                    done = true;
+                    return Some((
+                        i,
+                        Err(line_err(format!(
+                            "line {} is longer than {} MiB (no newline): not NDJSON/CSV records",
+                            i + 1,
+                            max >> 20
+                        ))),
+                    ));
+                }
+                let bytes = if i == 0 {
+                    buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&buf)
+                } else {
+                    &buf
+                };
+                match std::str::from_utf8(bytes) {
+                    Ok(t) => Some((i, Ok(t.to_owned()))),
+                    Err(e) => {
+                        done = true;
+                        Some((
+                            i,
+                            Err(line_err(format!("line {} is not UTF-8 text: {e}", i + 1))),
+                        ))
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Rows of NDJSON (one object per non-empty line; lines of at most
+/// [`MAX_LINE_BYTES`], a leading byte-order mark ignored).
 pub fn ndjson_rows<R: BufRead>(reader: R) -> impl Iterator<Item = Result<Row>> {
-    reader
-        .lines()
-        .enumerate()
+    ndjson_rows_bounded(reader, MAX_LINE_BYTES)
+}
+
+fn ndjson_rows_bounded<R: BufRead>(reader: R, max: usize) -> impl Iterator<Item = Result<Row>> {
+    bounded_lines(reader, max)
         .filter(|(_, l)| l.as_ref().map_or(true, |s| !s.trim().is_empty()))
-        .map(|(i, line)| {
-            let row = i as u64;
-            let line = line.map_err(Error::Sink)?;
+        .map(|(row, line)| {
+            let line = line?;
             match serde_json::from_str::<Value>(&line) {
                 Ok(Value::Object(m)) => Ok((row, m)),
                 Ok(_) => Err(Error::InvalidRecord {
                     row,
                     field: "(line)".into(),
-                    message: "not a JSON object".into(),
+                    message: format!("line {}: not a JSON object", row + 1),
                 }),
                 Err(e) => Err(Error::InvalidRecord {
                     row,
                     field: "(line)".into(),
-                    message: format!("not JSON: {e}"),
+                    message: format!("line {}: not JSON: {e}", row + 1),
                 }),
             }
         })
 }
 
 /// Rows of CSV with a header line (comma-separated, `"` quoting; values
-/// that parse as numbers become numbers, `[a, b, …]` becomes a list).
+/// that parse as numbers become numbers, `[a, b, …]` becomes a list; lines of
+/// at most [`MAX_LINE_BYTES`], a leading byte-order mark ignored).
 pub fn csv_rows<R: BufRead>(reader: R) -> impl Iterator<Item = Result<Row>> {
-    let mut lines = reader.lines().enumerate();
+    csv_rows_bounded(reader, MAX_LINE_BYTES)
+}
+
+fn csv_rows_bounded<R: BufRead>(reader: R, max: usize) -> impl Iterator<Item = Result<Row>> {
+    let mut lines = bounded_lines(reader, max);
     let header: Result<Vec<String>> = match lines.next() {
         Some((_, Ok(h))) => Ok(split_csv(&h)),
-        Some((_, Err(e))) => Err(Error::Sink(e)),
+        Some((_, Err(e))) => Err(e),
         None => Ok(Vec::new()),
     };
     let mut failed = false;
@@ -66,12 +146,12 @@ pub fn csv_rows<R: BufRead>(reader: R) -> impl Iterator<Item = Result<Row>> {
         }
         loop {
             let (i, line) = lines.next()?;
-            let row = i as u64 - 1;
+            let row = i.saturating_sub(1);
             let line = match line {
                 Ok(l) => l,
                 Err(e) => {
                     failed = true;
-                    return Some(Err(Error::Sink(e)));
+                    return Some(Err(e));
                 }
             };
             if line.trim().is_empty() {
@@ -82,12 +162,17 @@ pub fn csv_rows<R: BufRead>(reader: R) -> impl Iterator<Item = Result<Row>> {
                 return Some(Err(Error::InvalidRecord {
                     row,
                     field: "(line)".into(),
-                    message: format!("{} cells, the header has {}", cells.len(), header.len()),
+                    message: format!(
+                        "line {}: {} cells, the header has {}",
+                        i + 1,
+                        cells.len(),
+                        header.len()
+                    ),
                 }));
             }
             let mut m = Map::new();
             for (k, v) in header.iter().zip(cells) {
-                m.insert(k.clone(), csv_value(&v));
+                m.insert(k.trim().to_owned(), csv_value(&v));
             }
             return Some(Ok((row, m)));
         }
@@ -352,6 +437,58 @@ pub fn atl03_from_rows<I: Iterator<Item = Result<Row>>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An endless input without a newline ends with an error naming line 1,
+    /// after reading at most the bound.
+    #[test]
+    fn endless_lines_are_bounded() {
+        let endless = std::io::BufReader::new(std::io::repeat(0));
+        let rows: Vec<_> = ndjson_rows_bounded(endless, 4096).collect();
+        assert_eq!(rows.len(), 1);
+        let msg = rows[0]
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(msg.contains("line 1 is longer than"), "{msg}");
+        let endless = std::io::BufReader::new(std::io::repeat(b'a'));
+        let rows: Vec<_> = csv_rows_bounded(endless, 4096).collect();
+        assert_eq!(rows.len(), 1);
+        assert!(matches!(rows[0], Err(Error::InvalidRecord { row: 0, .. })));
+        // The third line too long: two rows, then the error naming line 3.
+        let text = format!("{{\"a\":1}}\n{{\"a\":2}}\n{}\n", "x".repeat(5000));
+        let rows: Vec<_> = ndjson_rows_bounded(text.as_bytes(), 4096).collect();
+        assert_eq!(rows.len(), 3);
+        let msg = rows[2]
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(msg.contains("line 3 is longer"), "{msg}");
+    }
+
+    /// A UTF-8 byte-order mark (Excel's CSV) is not part of the first name;
+    /// CRLF line endings are not part of the last value; bad UTF-8 names its line.
+    #[test]
+    fn bom_crlf_and_bad_utf8() -> Result<()> {
+        let csv = b"\xef\xbb\xbfextent_id,time\r\n7,12\r\n";
+        let rows: Vec<Row> = csv_rows(&csv[..]).collect::<Result<_>>()?;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1.get("extent_id"), Some(&Value::from(7)));
+        assert_eq!(rows[0].1.get("time"), Some(&Value::from(12)));
+        let nd = b"\xef\xbb\xbf{\"extent_id\": 7}\n";
+        let rows: Vec<Row> = ndjson_rows(&nd[..]).collect::<Result<_>>()?;
+        assert_eq!(rows[0].1.get("extent_id"), Some(&Value::from(7)));
+        let bad = b"{\"a\":1}\n{\"a\":\"\xff\"}\n";
+        let rows: Vec<_> = ndjson_rows(&bad[..]).collect();
+        let msg = rows[1]
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(msg.contains("line 2 is not UTF-8"), "{msg}");
+        Ok(())
+    }
 
     #[test]
     fn csv_cells_and_values() {
