@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 
 use flate2::Compression as Level;
-use flate2::read::{GzDecoder, ZlibDecoder};
+use flate2::bufread::{MultiGzDecoder, ZlibDecoder};
 
 /// What the first bytes of a blob say it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +28,10 @@ pub(crate) fn sniff(data: &[u8]) -> BlobKind {
 ///
 /// A raw blob must have exactly that length; a compressed one must inflate to exactly
 /// that length. At most `expected + 1` bytes are ever produced, so a gzip bomb costs
-/// nothing: the error says it inflates beyond the declared size.
+/// nothing: the error says it inflates beyond the declared size. Every byte of the
+/// blob is accounted for: a gzip blob is read member after member (RFC 1952 allows
+/// several; their concatenation must be the tile), so a second member is inflated,
+/// under the same bound, rather than ignored; bytes after a zlib stream are an error.
 pub(crate) fn decode(data: &[u8], expected: usize) -> Result<Vec<u8>, String> {
     let kind = sniff(data);
     let limit = u64::try_from(expected)
@@ -46,10 +49,22 @@ pub(crate) fn decode(data: &[u8], expected: usize) -> Result<Vec<u8>, String> {
                 ))
             };
         }
-        BlobKind::Gzip => GzDecoder::new(data).take(limit).read_to_end(&mut out),
-        BlobKind::Zlib => ZlibDecoder::new(data).take(limit).read_to_end(&mut out),
+        BlobKind::Gzip => MultiGzDecoder::new(data)
+            .take(limit)
+            .read_to_end(&mut out)
+            .map(|_| 0),
+        BlobKind::Zlib => {
+            let mut d = ZlibDecoder::new(data);
+            (&mut d)
+                .take(limit)
+                .read_to_end(&mut out)
+                .map(|_| d.into_inner().len())
+        }
     };
     match result {
+        Ok(trailing) if trailing > 0 && out.len() <= expected && data.len() != expected => Err(
+            format!("{trailing} bytes follow the zlib stream (the blob is not one stream)"),
+        ),
         // A raw tile that merely starts like a compressed stream.
         Err(_) if data.len() == expected => Ok(data.to_vec()),
         Err(e) => Err(format!("{kind:?} stream does not decode: {e}").to_lowercase()),
@@ -136,6 +151,17 @@ mod tests {
         // A bomb: 100 MB of zeros, declared 10 bytes.
         let bomb = gzip(&vec![0u8; 100_000_000], 9);
         assert!(decode(&bomb, 10).unwrap_err().contains("beyond"));
+        // A valid tile member followed by a second (bomb) member: never accepted.
+        let mut two = gzip(&raw, 6);
+        two.extend_from_slice(&gzip(&vec![0u8; 10_000_000], 9));
+        assert!(decode(&two, 1000).unwrap_err().contains("beyond"));
+        // ... nor garbage after the member; two members that together are the tile are.
+        let mut junk = gzip(&raw, 6);
+        junk.extend_from_slice(b"not gzip");
+        assert!(decode(&junk, 1000).is_err());
+        let mut halves = gzip(&raw[..400], 6);
+        halves.extend_from_slice(&gzip(&raw[400..], 6));
+        assert_eq!(decode(&halves, 1000).unwrap(), raw);
     }
 
     #[test]
@@ -146,6 +172,9 @@ mod tests {
         let z = enc.finish().unwrap();
         assert_eq!(sniff(&z), BlobKind::Zlib);
         assert_eq!(decode(&z, 64).unwrap(), raw);
+        let mut trailing = z.clone();
+        trailing.extend_from_slice(&z);
+        assert!(decode(&trailing, 64).unwrap_err().contains("follow"));
         assert_eq!(decode(&raw, 64).unwrap(), raw);
         assert!(decode(&raw, 65).unwrap_err().contains("64 bytes"));
         let mut bad = gzip(&raw, 6);

@@ -342,6 +342,26 @@ fn uint(v: Option<&Value>) -> Option<u64> {
     }
 }
 
+/// A count or size that may be absent (`None`), but when present must be a whole,
+/// non-negative number (a numeric string is tolerated, as legacy writers use them).
+fn opt_uint(v: Option<&Value>, key: &str) -> Result<Option<u64>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(x) => uint(Some(x)).map(Some).ok_or_else(|| {
+            Error::Metadata(format!("`{key}` = {x} is not a whole non-negative number"))
+        }),
+    }
+}
+
+/// A string that may be absent, but when present must be a string.
+fn opt_string(v: Option<&Value>, key: &str) -> Result<Option<String>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(x) => Err(Error::Metadata(format!("`{key}` = {x} is not a string"))),
+    }
+}
+
 fn zoom(v: Option<&Value>, key: &str) -> Result<u8> {
     let z = uint(v)
         .ok_or_else(|| Error::Metadata(format!("`{key}` is missing or not a whole number")))?;
@@ -399,23 +419,21 @@ impl Metadata {
             .as_object()
             .ok_or_else(|| Error::Metadata("the document is not a JSON object".into()))?;
         let legacy = !obj.contains_key("tiling");
-        let version = string(obj.get("version"));
-        let block_width = u32::try_from(
-            uint(
-                obj.get("tiling")
-                    .and_then(|t| t.get("block_width"))
-                    .or(obj.get("block_width")),
-            )
-            .unwrap_or(256),
-        )
-        .map_err(|_| Error::Metadata("`block_width` is too large".into()))?;
+        if let Some(t) = obj.get("tiling")
+            && !t.is_object()
+        {
+            return Err(Error::Metadata(format!("`tiling` = {t} is not an object")));
+        }
+        let version = match obj.get("version") {
+            Some(Value::Number(n)) => Some(n.to_string()),
+            v => opt_string(v, "version")?,
+        };
+        let tiling_key = |k: &str| obj.get("tiling").and_then(|t| t.get(k)).or(obj.get(k));
+        let block_width =
+            u32::try_from(opt_uint(tiling_key("block_width"), "block_width")?.unwrap_or(256))
+                .map_err(|_| Error::Metadata("`block_width` is too large".into()))?;
         let block_height = u32::try_from(
-            uint(
-                obj.get("tiling")
-                    .and_then(|t| t.get("block_height"))
-                    .or(obj.get("block_height")),
-            )
-            .unwrap_or(u64::from(block_width)),
+            opt_uint(tiling_key("block_height"), "block_height")?.unwrap_or(u64::from(block_width)),
         )
         .map_err(|_| Error::Metadata("`block_height` is too large".into()))?;
         if block_width == 0 || block_height == 0 || block_width > 65536 || block_height > 65536 {
@@ -427,17 +445,21 @@ impl Metadata {
         let tiling = if let Some(t) = obj.get("tiling") {
             let max_zoom = zoom(t.get("max_zoom"), "tiling.max_zoom")?;
             Tiling {
-                scheme: string(t.get("scheme")).unwrap_or_else(|| "quadbin".into()),
+                scheme: opt_string(t.get("scheme"), "tiling.scheme")?
+                    .unwrap_or_else(|| "quadbin".into()),
                 block_width,
                 block_height,
-                min_zoom: zoom(t.get("min_zoom"), "tiling.min_zoom").unwrap_or(max_zoom),
+                min_zoom: match t.get("min_zoom") {
+                    None | Some(Value::Null) => max_zoom,
+                    v => zoom(v, "tiling.min_zoom")?,
+                },
                 max_zoom,
                 pixel_zoom: u8::try_from(
-                    uint(t.get("pixel_zoom"))
+                    opt_uint(t.get("pixel_zoom"), "tiling.pixel_zoom")?
                         .unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
                 )
                 .map_err(|_| Error::Metadata("`tiling.pixel_zoom` is too large".into()))?,
-                num_blocks: uint(t.get("num_blocks")).unwrap_or(0),
+                num_blocks: opt_uint(t.get("num_blocks"), "tiling.num_blocks")?.unwrap_or(0),
             }
         } else {
             let max_zoom = zoom(
@@ -448,14 +470,17 @@ impl Metadata {
                 scheme: "quadbin".into(),
                 block_width,
                 block_height,
-                min_zoom: zoom(obj.get("minresolution"), "minresolution").unwrap_or(max_zoom),
+                min_zoom: match obj.get("minresolution") {
+                    None | Some(Value::Null) => max_zoom,
+                    v => zoom(v, "minresolution")?,
+                },
                 max_zoom,
                 pixel_zoom: u8::try_from(
-                    uint(obj.get("pixel_resolution"))
+                    opt_uint(obj.get("pixel_resolution"), "pixel_resolution")?
                         .unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
                 )
                 .map_err(|_| Error::Metadata("`pixel_resolution` is too large".into()))?,
-                num_blocks: uint(obj.get("num_blocks")).unwrap_or(0),
+                num_blocks: opt_uint(obj.get("num_blocks"), "num_blocks")?.unwrap_or(0),
             }
         };
         if tiling.min_zoom > tiling.max_zoom {
@@ -509,11 +534,12 @@ impl Metadata {
         Ok(Metadata {
             version,
             legacy,
-            width: uint(obj.get("width")).unwrap_or(0),
-            height: uint(obj.get("height")).unwrap_or(0),
-            crs: string(obj.get("crs")).unwrap_or_else(|| "EPSG:3857".into()),
+            width: opt_uint(obj.get("width"), "width")?.unwrap_or(0),
+            height: opt_uint(obj.get("height"), "height")?.unwrap_or(0),
+            crs: opt_string(obj.get("crs"), "crs")?.unwrap_or_else(|| "EPSG:3857".into()),
             bounds,
-            bounds_crs: string(obj.get("bounds_crs")).unwrap_or_else(|| "EPSG:4326".into()),
+            bounds_crs: opt_string(obj.get("bounds_crs"), "bounds_crs")?
+                .unwrap_or_else(|| "EPSG:4326".into()),
             tiling,
             compression,
             compression_quality: uint(obj.get("compression_quality"))

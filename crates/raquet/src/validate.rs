@@ -149,6 +149,13 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
         }
         Err(Error::Metadata(m)) => {
             report.error("metadata_invalid", m);
+            // Every wrongly typed field, not only the first the parser met.
+            if let Some(raw) = raw_metadata(path)? {
+                check_types(&raw, &mut report);
+            }
+            report
+                .findings
+                .dedup_by(|a, b| a.code == b.code && a.message == b.message);
             return Ok(report);
         }
         Err(Error::Column { column, message }) => {
@@ -396,7 +403,191 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
     Ok(report)
 }
 
+/// The first non-null `metadata` of a `block = 0` row, parsed as JSON (`None` when
+/// there is none or it is not JSON), for the type checks when the model refuses it.
+fn raw_metadata(path: &Path) -> Result<Option<Value>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(file)?;
+    let schema = b.schema().clone();
+    let (Ok(bidx), Ok(midx)) = (schema.index_of("block"), schema.index_of("metadata")) else {
+        return Ok(None);
+    };
+    let mask = ProjectionMask::roots(b.parquet_schema(), [bidx, midx]);
+    // The projected batch holds the two columns in file order.
+    let (bcol, mcol) = if bidx < midx { (0, 1) } else { (1, 0) };
+    for batch in b.with_projection(mask).build()? {
+        let batch = batch?;
+        let blocks = batch.column(bcol);
+        let meta = batch.column(mcol);
+        for i in 0..batch.num_rows() {
+            let is_meta = match blocks.data_type() {
+                DataType::UInt64 => {
+                    blocks
+                        .as_primitive::<arrow_array::types::UInt64Type>()
+                        .value(i)
+                        == 0
+                }
+                DataType::Int64 => blocks.as_primitive::<Int64Type>().value(i) == 0,
+                _ => false,
+            };
+            if !is_meta || meta.is_null(i) {
+                continue;
+            }
+            let text = match meta.data_type() {
+                DataType::Utf8 => meta.as_string::<i32>().value(i),
+                DataType::LargeUtf8 => meta.as_string::<i64>().value(i),
+                DataType::Utf8View => meta.as_string_view().value(i),
+                _ => return Ok(None),
+            };
+            return Ok(serde_json::from_str(text).ok());
+        }
+    }
+    Ok(None)
+}
+
+/// What a metadata field must hold.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A whole number ≥ 0.
+    Count,
+    /// A whole number ≥ 1.
+    Positive,
+    /// A zoom, 0..=26.
+    Zoom,
+    /// A pixel zoom, 0..=26 + log2(65536).
+    PixelZoom,
+    /// A string.
+    Text,
+}
+
+/// The JSON type and range of every field the spec gives one (present fields only:
+/// missing ones are reported by the presence rules).
+fn check_types(raw: &Value, report: &mut Report) {
+    let Some(obj) = raw.as_object() else {
+        report.error(
+            "metadata_invalid",
+            "the metadata document is not a JSON object",
+        );
+        return;
+    };
+    let tiling = obj.get("tiling");
+    if tiling.is_some_and(|t| !t.is_object()) {
+        report.error("metadata_type", "`tiling` must be an object");
+    }
+    let mut fields: Vec<(String, Option<&Value>, Kind)> = vec![
+        ("width".into(), obj.get("width"), Kind::Count),
+        ("height".into(), obj.get("height"), Kind::Count),
+        ("crs".into(), obj.get("crs"), Kind::Text),
+        ("bounds_crs".into(), obj.get("bounds_crs"), Kind::Text),
+    ];
+    match tiling {
+        Some(t) => {
+            for (k, kind) in [
+                ("scheme", Kind::Text),
+                ("block_width", Kind::Positive),
+                ("block_height", Kind::Positive),
+                ("min_zoom", Kind::Zoom),
+                ("max_zoom", Kind::Zoom),
+                ("pixel_zoom", Kind::PixelZoom),
+                ("num_blocks", Kind::Count),
+            ] {
+                fields.push((format!("tiling.{k}"), t.get(k), kind));
+            }
+        }
+        None => {
+            for (k, kind) in [
+                ("block_width", Kind::Positive),
+                ("block_height", Kind::Positive),
+                ("minresolution", Kind::Zoom),
+                ("maxresolution", Kind::Zoom),
+                ("block_resolution", Kind::Zoom),
+                ("pixel_resolution", Kind::PixelZoom),
+                ("num_blocks", Kind::Count),
+            ] {
+                fields.push((k.to_string(), obj.get(k), kind));
+            }
+        }
+    }
+    for (name, v, kind) in fields {
+        let Some(v) = v.filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let whole = v.as_u64().or_else(|| {
+            v.as_f64()
+                .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                .map(|f| f as u64)
+        });
+        let ok = match kind {
+            Kind::Text => v.is_string(),
+            Kind::Count => whole.is_some(),
+            Kind::Positive => whole.is_some_and(|n| n >= 1),
+            Kind::Zoom => whole.is_some_and(|n| n <= 26),
+            Kind::PixelZoom => whole.is_some_and(|n| n <= 26 + 16),
+        };
+        if !ok {
+            let what = match kind {
+                Kind::Text => "a string",
+                Kind::Count => "a whole number >= 0",
+                Kind::Positive => "a whole number >= 1",
+                Kind::Zoom => "a zoom (a whole number in 0..=26)",
+                Kind::PixelZoom => "a pixel zoom (a whole number in 0..=42)",
+            };
+            report.error("metadata_type", format!("`{name}` = {v} must be {what}"));
+        }
+    }
+    match obj.get("bounds") {
+        None => {}
+        Some(Value::Array(a)) if a.len() == 4 && a.iter().all(Value::is_number) => {}
+        Some(b) => report.error(
+            "metadata_type",
+            format!("`bounds` = {b} must be an array of 4 numbers"),
+        ),
+    }
+    match obj.get("compression") {
+        None | Some(Value::Null | Value::String(_)) => {}
+        Some(c) => report.error(
+            "metadata_type",
+            format!("`compression` = {c} must be a string or null"),
+        ),
+    }
+    match obj.get("bands") {
+        None => {}
+        Some(Value::Array(bands)) => {
+            for (i, b) in bands.iter().enumerate() {
+                let Some(o) = b.as_object() else {
+                    report.error("metadata_type", format!("bands[{i}] must be an object"));
+                    continue;
+                };
+                for k in ["name", "type"] {
+                    if o.get(k).is_some_and(|v| !v.is_string()) {
+                        report.error("metadata_type", format!("bands[{i}].{k} must be a string"));
+                    }
+                }
+                let nodata_ok = match o.get("nodata") {
+                    None | Some(Value::Null | Value::Number(_)) => true,
+                    Some(Value::String(s)) => {
+                        matches!(s.trim(), "NaN" | "Infinity" | "-Infinity")
+                            || s.trim().parse::<f64>().is_ok()
+                    }
+                    Some(_) => false,
+                };
+                if !nodata_ok {
+                    report.error(
+                        "metadata_type",
+                        format!(
+                            "bands[{i}].nodata = {} must be a number, a numeric string, \"NaN\", \"Infinity\", \"-Infinity\" or null",
+                            o.get("nodata").unwrap_or(&Value::Null)
+                        ),
+                    );
+                }
+            }
+        }
+        Some(b) => report.error("metadata_type", format!("`bands` = {b} must be an array")),
+    }
+}
+
 fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {
+    check_types(raw, report);
     let obj = raw.as_object();
     let has = |k: &str| obj.is_some_and(|o| o.contains_key(k));
     match &meta.version {
@@ -467,8 +658,9 @@ fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {
             format!("bounds_crs is `{}`, must be EPSG:4326", meta.bounds_crs),
         );
     }
+    // West > east is a box across the antimeridian (as RFC 7946 and STAC write it).
     let [w, s, e, n] = meta.bounds;
-    if !(w <= e && s <= n && w >= -180.0 && e <= 180.0 && s >= -90.0 && n <= 90.0) {
+    if !(s <= n && w >= -180.0 && e <= 180.0 && s >= -90.0 && n <= 90.0) {
         report.error(
             "bounds",
             format!(
