@@ -72,9 +72,50 @@ pub enum Error {
         /// What the decoder said.
         message: String,
     },
+    /// The output path is not a regular file (a directory, device, FIFO or socket, also
+    /// behind a symbolic link): it is never replaced nor written through.
+    #[error("{}: is {kind}, not a regular file: refusing to write there (name a regular file, or - for standard output)", .path.display())]
+    NotRegularOutput {
+        /// The output path as given.
+        path: PathBuf,
+        /// What it is ("a character device", "a FIFO (named pipe)", ...).
+        kind: &'static str,
+    },
+    /// A scratch file could not be created or written in the temporary directory.
+    #[error("temporary directory {}: {source} (set TMPDIR, or --temp-dir where offered, to a writable folder with room)", .dir.display())]
+    TempDir {
+        /// The temporary directory.
+        dir: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file's data cannot be decoded (damaged or truncated pages, or a
+    /// panic of the decoder on them), with the column and row group when known.
+    #[error("{}: corrupt data{}: {message}", .path.display(), where_in_file(.column.as_deref(), *.row_group))]
+    CorruptData {
+        /// The file.
+        path: PathBuf,
+        /// The leaf column's dotted path, when known.
+        column: Option<String>,
+        /// The 0-based row group, when known.
+        row_group: Option<usize>,
+        /// What the decoder said.
+        message: String,
+    },
     /// A requested column or option does not fit the data.
     #[error("{0}")]
     InvalidInput(String),
+}
+
+/// ` (column "c", row group g)`, the parts that are known.
+fn where_in_file(column: Option<&str>, row_group: Option<usize>) -> String {
+    match (column, row_group) {
+        (Some(c), Some(g)) => format!(" (column \"{c}\", row group {g})"),
+        (Some(c), None) => format!(" (column \"{c}\")"),
+        (None, Some(g)) => format!(" (row group {g})"),
+        (None, None) => String::new(),
+    }
 }
 
 /// `Result` with this crate's [`Error`].

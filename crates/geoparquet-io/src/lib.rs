@@ -2,12 +2,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod check;
+pub mod corrupt;
 mod error;
 mod footer;
 pub mod geojson;
 pub mod geometry;
 mod inspect;
 pub mod native;
+pub mod output;
 pub mod pipeline;
 pub mod reader;
 pub mod sort;

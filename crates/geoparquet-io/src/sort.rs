@@ -14,7 +14,8 @@
 
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::path::Path;
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{
@@ -128,6 +129,8 @@ pub struct SortSummary {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<SortSummary> {
+    // A directory, device or FIFO at the output is refused before any work.
+    let _ = crate::output::check_destination(output)?;
     let footer = crate::read_footer(input)?;
     let meta = footer
         .facts
@@ -188,7 +191,8 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     // Decoding runs on its own thread, ahead of the key computation.
     let mut reader = crate::pipeline::prefetch(reader, 2);
     let temp_dir = options.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let mut runs: Vec<tempfile::NamedTempFile> = Vec::new();
+    // Runs are unnamed files: nothing is left behind, whatever ends the process.
+    let mut runs: Vec<File> = Vec::new();
     let mut pending: Vec<(RecordBatch, Keys)> = Vec::new();
     let mut pending_bytes = 0usize;
     let mut single: Option<Vec<(RecordBatch, Keys)>> = None;
@@ -207,13 +211,7 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
                 single = Some(std::mem::take(&mut pending));
                 break;
             }
-            let run = tempfile::Builder::new()
-                .prefix(".geoquet-sort-run-")
-                .tempfile_in(&temp_dir)
-                .map_err(|source| Error::Io {
-                    path: temp_dir.clone(),
-                    source,
-                })?;
+            let run = crate::output::scratch_file(Some(&temp_dir))?;
             // Sorting and spilling overlap reading the next run.
             if let Some(previous) = spilling.0.take() {
                 join_spill(previous)?;
@@ -221,13 +219,14 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
             let parts = std::mem::take(&mut pending);
             // The thread writes through its own handle on the temporary file: should
             // the file be removed first (an error here), nothing is left behind.
-            let file = run.reopen().map_err(|source| Error::Io {
-                path: run.path().to_path_buf(),
+            let file = run.try_clone().map_err(|source| Error::TempDir {
+                dir: temp_dir.clone(),
                 source,
             })?;
             let run_schema = schema.clone();
+            let run_dir = temp_dir.clone();
             spilling.0 = Some(std::thread::spawn(move || {
-                spill_run(parts, &run_schema, file)
+                spill_run(parts, &run_schema, file).map_err(|e| scratch_error(e, &run_dir))
             }));
             pending_bytes = 0;
             runs.push(run);
@@ -259,7 +258,10 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
         }
         None => {
             // The merge runs on its own thread, ahead of the writer's encoder.
-            let merge = crate::pipeline::prefetch(Merge::new(&runs, &schema, batch_rows)?, 2);
+            let merge = crate::pipeline::prefetch(
+                Merge::new(&runs, &schema, batch_rows).map_err(|e| scratch_error(e, &temp_dir))?,
+                2,
+            );
             write_file(output, schema, merge, Some(&input_meta), &writer)?
         }
     };
@@ -822,6 +824,22 @@ impl Drop for Spilling {
     }
 }
 
+/// An I/O error on a run file is the temporary directory's (full or unwritable), not the
+/// input's: say so.
+fn scratch_error(e: Error, dir: &Path) -> Error {
+    match e {
+        Error::Arrow(arrow_schema::ArrowError::IoError(_, source)) => Error::TempDir {
+            dir: dir.to_path_buf(),
+            source,
+        },
+        Error::Io { source, .. } => Error::TempDir {
+            dir: dir.to_path_buf(),
+            source,
+        },
+        e => e,
+    }
+}
+
 /// Waits for a spilling thread and returns its result.
 fn join_spill(handle: std::thread::JoinHandle<Result<()>>) -> Result<()> {
     handle
@@ -848,7 +866,7 @@ struct Merge {
 }
 
 impl Merge {
-    fn new(runs: &[tempfile::NamedTempFile], schema: &SchemaRef, rows: usize) -> Result<Self> {
+    fn new(runs: &[File], schema: &SchemaRef, rows: usize) -> Result<Self> {
         let mut m = Self {
             runs: Vec::new(),
             heap: BinaryHeap::new(),
@@ -857,8 +875,13 @@ impl Merge {
             schema: schema.clone(),
         };
         for (i, run) in runs.iter().enumerate() {
-            let file = run.reopen().map_err(|source| Error::Io {
-                path: run.path().to_path_buf(),
+            // The spilling thread's handle shared this one's position: start over.
+            let mut file = run.try_clone().map_err(|source| Error::Io {
+                path: PathBuf::new(),
+                source,
+            })?;
+            let _ = file.seek(SeekFrom::Start(0)).map_err(|source| Error::Io {
+                path: PathBuf::new(),
                 source,
             })?;
             let reader =

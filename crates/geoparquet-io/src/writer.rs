@@ -10,7 +10,6 @@
 //! `ArrowWriter::append_key_value_metadata`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -864,11 +863,15 @@ pub struct WriteSummary {
     pub row_groups: usize,
     /// The metadata written (also for native-only output, where it is not stored).
     pub metadata: GeoParquetMetadata,
+    /// What was normalised or dropped from the input's metadata (see
+    /// [`GeoParquetEncoder::notices`]).
+    pub warnings: Vec<String>,
 }
 
-/// Writes batches to `path` atomically: into a temporary file beside it,
-/// renamed into place only when everything succeeded. An error leaves
-/// `path` as it was. Memory holds at most one row group.
+/// Writes batches to `path` atomically through [`crate::output::Output`]: into a
+/// temporary file beside it, renamed into place only when everything succeeded. An
+/// error leaves `path` as it was; a directory, device or FIFO at `path` is refused
+/// before any work; a write error names `path`. Memory holds at most one row group.
 ///
 /// ```
 /// # use std::sync::Arc;
@@ -898,15 +901,9 @@ pub fn write_file<I>(
 where
     I: IntoIterator<Item = Result<RecordBatch>>,
 {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let tmp = temp_file_beside(path)?;
-    let file: File = tmp.reopen().map_err(io)?;
-    let summary = write_to(file, schema, batches, input, options)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(summary)
+    let out = crate::output::Output::create(path)?;
+    let summary = write_to(out.writer()?, schema, batches, input, options);
+    out.finish(summary)
 }
 
 /// How many row groups are encoded at once (each on its own thread).

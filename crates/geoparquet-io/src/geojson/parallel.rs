@@ -1081,9 +1081,10 @@ pub(crate) struct Spill {
 }
 
 impl Spill {
-    pub(crate) fn new() -> io::Result<Self> {
+    /// An empty spill in an unnamed file of the temporary directory.
+    pub(crate) fn new() -> crate::Result<Self> {
         Ok(Self {
-            file: tempfile::tempfile()?,
+            file: crate::output::scratch_file(None)?,
             at: 0,
             records: VecDeque::new(),
         })
@@ -1108,7 +1109,15 @@ impl Spill {
                 w.write(&b.batch).map_err(io::Error::other)?;
                 w.finish().map_err(io::Error::other)?;
                 drop(w);
-                self.file.write_all(&bytes)?;
+                self.file.write_all(&bytes).map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "temporary directory {}: {e}",
+                            std::env::temp_dir().display()
+                        ),
+                    )
+                })?;
                 let at = self.at;
                 self.at += bytes.len() as u64;
                 Some(Stored {

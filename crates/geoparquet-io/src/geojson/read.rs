@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -195,6 +195,7 @@ fn fast_learn(
     file: &File,
     layout: Layout,
     tuning: Tuning,
+    mut spill: Spill,
 ) -> io::Result<Option<(Learnt, Spill, Mode)>> {
     let (start, mode) = match layout {
         Layout::Sequence => {
@@ -224,7 +225,6 @@ fn fast_learn(
         Arc::new(move |bytes: &[u8]| parallel::learn(bytes, mode));
     let mut ordered = Ordered::new(file, start, mode, tuning, parse)?;
     let mut all = Learnt::default();
-    let mut spill = Spill::new()?;
     while let Some(result) = ordered.next_result() {
         match result {
             Ok(((learnt, built), range)) => {
@@ -415,8 +415,23 @@ impl GeoJsonReader {
             path: path.clone(),
             source,
         };
-        let mut spill = tempfile::tempfile().map_err(io)?;
-        std::io::copy(&mut reader, &mut spill).map_err(io)?;
+        // Read errors are the input's; write errors the temporary directory's.
+        let mut spill = crate::output::scratch_file(None)?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(e)),
+            };
+            spill
+                .write_all(&buf[..n])
+                .map_err(|source| Error::TempDir {
+                    dir: std::env::temp_dir(),
+                    source,
+                })?;
+        }
         Self::from_file(spill, name.clone(), path.clone(), &options)
     }
 
@@ -458,7 +473,9 @@ impl GeoJsonReader {
 
         // Pass 1 on the fast path; the careful path when it gives up.
         let fast = match options.tuning {
-            Some(tuning) => fast_learn(&file, layout, tuning).map_err(io)?,
+            // The spill is created here so that a full or missing temporary
+            // directory is named as such, not blamed on the input.
+            Some(tuning) => fast_learn(&file, layout, tuning, Spill::new()?).map_err(io)?,
             None => None,
         };
         if let Some((summary, spill, mode)) = fast {
