@@ -2,7 +2,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod check;
-pub mod corrupt;
 mod error;
 mod footer;
 pub mod geojson;
