@@ -10,6 +10,13 @@
 
 use crate::error::{Error, Result};
 
+/// Slack, in degrees, beyond longitude ±180 and latitude ±90 before a
+/// coordinate counts as outside the range of a geographic CRS: a millionth of
+/// a degree (about 0.1 m), so that floating-point noise from a reprojection
+/// (`180.00000000000006`) is not reported, while projected coordinates
+/// (metres, far outside) always are.
+pub const LON_LAT_TOLERANCE: f64 = 1e-6;
+
 /// A bounding box: X/Y always, Z and M optionally.
 ///
 /// # Examples
@@ -132,6 +139,26 @@ impl BoundingBox {
     /// Whether the box crosses the antimeridian (`xmin > xmax`).
     pub fn wraps(&self) -> bool {
         self.xmin > self.xmax
+    }
+
+    /// Whether the X/Y box lies within longitude [-180, 180] and latitude
+    /// [-90, 90], allowing [`LON_LAT_TOLERANCE`] of floating-point noise
+    /// (a reprojected `180.00000000000006` is in range). A wrapping box is in
+    /// range when both its ends are. NaN is out of range.
+    ///
+    /// ```
+    /// use geoparquet_meta::BoundingBox;
+    ///
+    /// assert!(BoundingBox::new(-180.0, -90.0, 180.00000000000006, 90.0).is_within_lon_lat());
+    /// assert!(BoundingBox::new(170.0, -10.0, -170.0, 10.0).is_within_lon_lat());
+    /// assert!(!BoundingBox::new(0.0, 0.0, 180.01, 1.0).is_within_lon_lat());
+    /// assert!(!BoundingBox::new(500_000.0, 4_000_000.0, 500_001.0, 4_000_001.0).is_within_lon_lat());
+    /// ```
+    pub fn is_within_lon_lat(&self) -> bool {
+        let lon = 180.0 + LON_LAT_TOLERANCE;
+        let lat = 90.0 + LON_LAT_TOLERANCE;
+        [self.xmin, self.xmax].iter().all(|x| x.abs() <= lon)
+            && [self.ymin, self.ymax].iter().all(|y| y.abs() <= lat)
     }
 
     /// Whether X and Y are all numbers (not NaN). An unusable box must not be

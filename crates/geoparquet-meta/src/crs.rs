@@ -154,6 +154,35 @@ impl Crs {
         }
     }
 
+    /// The WKT text, if this is a string that reads as a WKT (1 or 2) CRS:
+    /// the `crs` form of GeoParquet 0.1.0 to 0.3.0, kept in [`Crs::Other`].
+    ///
+    /// ```
+    /// use geoparquet_meta::Crs;
+    /// use serde_json::json;
+    ///
+    /// let wkt = r#"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],AUTHORITY["EPSG","4326"]]"#;
+    /// let crs = Crs::from_json(Some(&json!(wkt)));
+    /// assert_eq!(crs.wkt(), Some(wkt));
+    /// assert_eq!(crs.epsg(), Some(4326));
+    /// assert_eq!(crs.is_geographic(), Some(true));
+    /// assert_eq!(crs.label(), "EPSG:4326 (WGS 84) as WKT");
+    /// assert_eq!(Crs::from_json(Some(&json!("EPSG:4326"))).wkt(), None);
+    /// ```
+    pub fn wkt(&self) -> Option<&str> {
+        match self {
+            Crs::Other(Value::String(s)) if wkt_summary(s).is_some() => Some(s),
+            _ => None,
+        }
+    }
+
+    fn wkt_summary(&self) -> Option<WktSummary> {
+        match self {
+            Crs::Other(Value::String(s)) => wkt_summary(s),
+            _ => None,
+        }
+    }
+
     /// The `(authority, code)` identifying the CRS: from PROJJSON `id` (or the
     /// first of `ids`), from an identifier, or `OGC:CRS84` for the default.
     pub fn authority_code(&self) -> Option<(String, String)> {
@@ -161,7 +190,8 @@ impl Crs {
             Crs::Default => Some(("OGC".into(), "CRS84".into())),
             Crs::Identifier { authority, code } => Some((authority.clone(), code.clone())),
             Crs::Projjson(v) => projjson_id(v),
-            Crs::Unknown | Crs::Other(_) => None,
+            Crs::Other(_) => self.wkt_summary().and_then(|w| w.id),
+            Crs::Unknown => None,
         }
     }
 
@@ -180,6 +210,7 @@ impl Crs {
         match self {
             Crs::Default => Some("WGS 84 longitude-latitude".into()),
             Crs::Projjson(v) => v.get("name").and_then(Value::as_str).map(str::to_owned),
+            Crs::Other(_) => self.wkt_summary().and_then(|w| w.name),
             _ => None,
         }
     }
@@ -189,6 +220,14 @@ impl Crs {
         let id = self.authority_code().map(|(a, c)| format!("{a}:{c}"));
         match (self, id, self.name()) {
             (Crs::Unknown, _, _) => "unknown (null)".into(),
+            (Crs::Other(_), Some(id), Some(name)) if self.wkt().is_some() => {
+                format!("{id} ({name}) as WKT")
+            }
+            (Crs::Other(_), Some(id), None) if self.wkt().is_some() => format!("{id} as WKT"),
+            (Crs::Other(_), None, Some(name)) if self.wkt().is_some() => {
+                format!("{name} (WKT without id)")
+            }
+            (Crs::Other(_), None, None) if self.wkt().is_some() => "WKT without id or name".into(),
             (Crs::Other(v), _, _) => format!("invalid: {v}"),
             (_, Some(id), Some(name)) => format!("{id} ({name})"),
             (_, Some(id), None) => id,
@@ -215,6 +254,9 @@ impl Crs {
     pub fn is_geographic(&self) -> Option<bool> {
         if self.is_crs84_equivalent() {
             return Some(true);
+        }
+        if let Some(w) = self.wkt_summary() {
+            return w.geographic;
         }
         let v = self.projjson()?;
         match v.get("type").and_then(Value::as_str)? {
@@ -268,6 +310,147 @@ impl Crs {
             _ => CrsComparison::Undetermined,
         }
     }
+}
+
+/// What a WKT CRS string says at its top level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WktSummary {
+    /// The CRS keyword in upper case, e.g. `GEOGCS`, `PROJCRS`.
+    pub(crate) keyword: String,
+    /// The CRS name (the first quoted string).
+    pub(crate) name: Option<String>,
+    /// The first top-level `AUTHORITY[...]` (WKT 1) or `ID[...]` (WKT 2).
+    pub(crate) id: Option<(String, String)>,
+    /// Whether the CRS is geographic; `None` when the keyword cannot tell.
+    pub(crate) geographic: Option<bool>,
+}
+
+/// WKT 1 and WKT 2 keywords of a whole CRS.
+const WKT_CRS_KEYWORDS: [&str; 24] = [
+    "GEOGCS",
+    "PROJCS",
+    "GEOCCS",
+    "VERT_CS",
+    "COMPD_CS",
+    "LOCAL_CS",
+    "FITTED_CS",
+    "GEOGCRS",
+    "GEOGRAPHICCRS",
+    "GEODCRS",
+    "GEODETICCRS",
+    "PROJCRS",
+    "PROJECTEDCRS",
+    "VERTCRS",
+    "VERTICALCRS",
+    "COMPOUNDCRS",
+    "ENGCRS",
+    "ENGINEERINGCRS",
+    "BOUNDCRS",
+    "DERIVEDPROJCRS",
+    "TIMECRS",
+    "PARAMETRICCRS",
+    "IMAGECRS",
+    "BASEGEOGCRS",
+];
+
+/// Reads the top level of a WKT CRS: keyword, name, identifier. `None` when
+/// the text does not start like a WKT CRS or its brackets do not balance.
+/// One pass over the text, no recursion: any input is safe.
+pub(crate) fn wkt_summary(text: &str) -> Option<WktSummary> {
+    let t = text.trim();
+    let open = t.find(['[', '('])?;
+    let keyword = t[..open].trim().to_ascii_uppercase();
+    if !WKT_CRS_KEYWORDS.contains(&keyword.as_str()) {
+        return None;
+    }
+    // Walk the body, noting each child element at depth 1 (keyword and the
+    // byte range of its arguments) and the first quoted string.
+    let body = &t[open..];
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut name: Option<String> = None;
+    let mut current = String::new();
+    let mut token_start: Option<usize> = None;
+    let mut child: Option<(String, usize)> = None;
+    let mut children: Vec<(String, String)> = Vec::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, ch)) = chars.next() {
+        if in_string {
+            if ch == '"' {
+                if chars.peek().is_some_and(|(_, c)| *c == '"') {
+                    chars.next();
+                    current.push('"');
+                } else {
+                    in_string = false;
+                    if depth == 1 && name.is_none() {
+                        name = Some(std::mem::take(&mut current));
+                    }
+                }
+            } else if depth == 1 && name.is_none() {
+                current.push(ch);
+            }
+            continue;
+        }
+        match ch {
+            '"' => in_string = true,
+            '[' | '(' => {
+                if depth == 1
+                    && let Some(start) = token_start
+                {
+                    let kw = body[start..i].trim().to_ascii_uppercase();
+                    child = Some((kw, i + 1));
+                }
+                depth += 1;
+                token_start = None;
+            }
+            ']' | ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 1
+                    && let Some((kw, start)) = child.take()
+                {
+                    children.push((kw, body[start..i].to_owned()));
+                }
+                token_start = None;
+            }
+            ',' => token_start = None,
+            c if depth == 1 && token_start.is_none() && c.is_ascii_alphabetic() => {
+                token_start = Some(i);
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 || in_string {
+        return None;
+    }
+    let id = children
+        .iter()
+        .find(|(kw, _)| kw == "AUTHORITY" || kw == "ID")
+        .and_then(|(_, args)| {
+            let mut parts = args
+                .split(',')
+                .map(|p| p.trim().trim_matches('"').to_owned());
+            let authority = parts.next().filter(|a| !a.is_empty())?;
+            let code = parts.next().filter(|c| !c.is_empty())?;
+            Some((authority, code))
+        });
+    let geographic = match keyword.as_str() {
+        "GEOGCS" | "GEOGCRS" | "GEOGRAPHICCRS" => Some(true),
+        "GEODCRS" | "GEODETICCRS" => Some(children.iter().any(|(kw, args)| {
+            kw == "CS"
+                && args
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("ellipsoidal")
+        })),
+        "BOUNDCRS" => None,
+        _ => Some(false),
+    };
+    Some(WktSummary {
+        keyword,
+        name,
+        id,
+        geographic,
+    })
 }
 
 fn strip_schema(v: &Value) -> Value {
@@ -587,6 +770,35 @@ fn utm_projjson(zone: u32, north: bool) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wkt_strings_are_read() {
+        let wkt2 = r#"PROJCRS["WGS 84 / UTM zone 31N",BASEGEOGCRS["WGS 84",ENSEMBLE["World Geodetic System 1984 ensemble",MEMBER["World Geodetic System 1984 (Transit)"],ELLIPSOID["WGS 84",6378137,298.257223563]],ID["EPSG",4326]],CONVERSION["UTM zone 31N",METHOD["Transverse Mercator",ID["EPSG",9807]]],CS[Cartesian,2],ID["EPSG",32631]]"#;
+        let s = wkt_summary(wkt2).unwrap();
+        assert_eq!(s.keyword, "PROJCRS");
+        assert_eq!(s.name.as_deref(), Some("WGS 84 / UTM zone 31N"));
+        assert_eq!(s.id, Some(("EPSG".into(), "32631".into())));
+        assert_eq!(s.geographic, Some(false));
+        let crs = Crs::from_json(Some(&json!(wkt2)));
+        assert_eq!(crs.epsg(), Some(32631));
+        assert!(!crs.is_crs84_equivalent());
+        let geod = r#"GEODCRS["x ""quoted""",DATUM["d",ELLIPSOID["e",1,0]],CS[ellipsoidal,2]]"#;
+        let s = wkt_summary(geod).unwrap();
+        assert_eq!(s.name.as_deref(), Some("x \"quoted\""));
+        assert_eq!((s.id, s.geographic), (None, Some(true)));
+        for bad in [
+            "EPSG:4326",
+            "GEOGCS[\"a\"",
+            "FOO[\"a\"]",
+            "GEOGCS[\"a]",
+            "]]",
+            "",
+        ] {
+            assert_eq!(wkt_summary(bad), None, "{bad}");
+        }
+        let deep = format!("GEOGCS[{}{}]", "A[".repeat(100_000), "]".repeat(100_000));
+        assert!(wkt_summary(&deep).is_some());
+    }
 
     #[test]
     fn forms_stay_apart() {

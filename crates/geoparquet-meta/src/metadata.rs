@@ -224,6 +224,9 @@ struct Source {
     keys: Vec<String>,
     original: Map<String, Value>,
     canonical: Map<String, Value>,
+    /// A column object without any geometry type key (GeoParquet 0.1.0 has
+    /// none): while the types stay unknown, none is written back.
+    types_absent: bool,
 }
 
 impl PartialEq for Source {
@@ -238,6 +241,7 @@ impl Source {
             keys: map.keys().cloned().collect(),
             original: map.clone(),
             canonical: Map::new(),
+            types_absent: false,
         }
     }
 
@@ -454,10 +458,12 @@ impl GeoParquetColumnMetadata {
                 out.geometry_types = t;
             }
             (None, None) => {
-                return Err(Error::MissingKey {
-                    key: "geometry_types",
-                    column: Some(column.to_owned()),
-                });
+                // GeoParquet 0.1.0 has no geometry type key, and a reader
+                // must not refuse a file for a key it can do without: the
+                // types are unknown (the validator reports the key missing
+                // where the version requires it).
+                source.types_absent = true;
+                out.geometry_types = Vec::new();
             }
         }
         out.extra = extra;
@@ -477,12 +483,14 @@ impl GeoParquetColumnMetadata {
             } else {
                 ("geometry_types", types)
             };
+        let types_value =
+            (!(self.source.types_absent && self.geometry_types.is_empty())).then_some(types_value);
         let mut fields = vec![
             (
                 "encoding",
                 Some(Value::String(self.encoding.as_str().to_owned())),
             ),
-            (types_key, Some(types_value)),
+            (types_key, types_value),
             ("crs", self.crs.to_json()),
             (
                 "edges",

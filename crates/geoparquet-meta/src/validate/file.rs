@@ -1,11 +1,12 @@
 //! Footer-level validation: the `geo` key and its agreement with the
 //! Parquet schema, logical types and geospatial statistics.
 
-use super::{Code, Finding, Report, parse_geo_bytes, validate_geo_json};
+use super::{Code, Finding, Report, Severity, parse_geo_bytes, validate_geo_json};
 use crate::crs::{Crs, CrsComparison};
 use crate::file::{ColumnFacts, FileFacts, FooterProblem, NativeGeoType, PhysicalType, Repetition};
 use crate::geometry_type::{GeometryType, GeometryTypeAndDimension};
 use crate::metadata::{Encoding, GEO_METADATA_KEY, GeoParquetColumnMetadata, GeoParquetMetadata};
+use crate::version::Version;
 
 /// Validates what a file's footer holds: the `geo` entry (presence, UTF-8,
 /// JSON, schema, metadata rules) and, when it parses, every cross-check with
@@ -27,19 +28,7 @@ pub fn validate_file(facts: &FileFacts) -> Report {
         .map(|(_, v)| v)
         .collect();
     let Some(first) = entries.first() else {
-        let natives: Vec<&str> = facts.native_columns().map(|c| c.name.as_str()).collect();
-        let hint = if natives.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " (columns {natives:?} carry Parquet native geospatial types: valid Parquet, but not GeoParquet)"
-            )
-        };
-        report.push(Finding::error(
-            Code::MetadataMissing,
-            None,
-            format!("the file has no \"geo\" key/value metadata{hint}"),
-        ));
+        native_only(&mut report, facts);
         return report;
     };
     if entries.len() > 1 {
@@ -62,11 +51,54 @@ pub fn validate_file(facts: &FileFacts) -> Report {
     };
     report.findings.extend(validate_geo_json(&json).findings);
     if let Ok(meta) = GeoParquetMetadata::from_json(&json) {
-        report
-            .findings
-            .extend(validate_file_metadata(&meta, facts).findings);
+        let file = validate_file_metadata(&meta, facts);
+        // Where the file confirms what the metadata alone could only suspect
+        // (an epoch on the default CRS), the file's error replaces the
+        // metadata's warning: one rule, one finding.
+        for f in file.with_severity(Severity::Error) {
+            if f.code == Code::EpochUnsupported {
+                report.findings.retain(|g| {
+                    !(g.code == Code::EpochUnsupported
+                        && g.column == f.column
+                        && g.severity != Severity::Error)
+                });
+            }
+        }
+        report.findings.extend(file.findings);
     }
     report
+}
+
+/// A file without a `geo` key. With Parquet GEOMETRY/GEOGRAPHY columns it is
+/// a Parquet-native geospatial file, which GeoParquet 2.0 readers accept
+/// (CRS and edges from the logical types, types and extent from the
+/// statistics): valid, with an informational finding, and checked like a
+/// 2.0 file whose metadata says what the footer says. Without such columns
+/// it is not geospatial at all: an error.
+fn native_only(report: &mut Report, facts: &FileFacts) {
+    let natives: Vec<&str> = facts.native_columns().map(|c| c.name.as_str()).collect();
+    let Some(synthesized) = facts.synthesize_metadata() else {
+        report.push(Finding::error(
+            Code::MetadataMissing,
+            None,
+            "the file has no \"geo\" key/value metadata and no column with a Parquet GEOMETRY or GEOGRAPHY logical type: not a geospatial file",
+        ));
+        return;
+    };
+    report.push(Finding::new(
+        Code::MetadataMissing,
+        Severity::Info,
+        None,
+        format!(
+            "no \"geo\" key: a Parquet-native geospatial file (columns {natives:?} carry the GEOMETRY/GEOGRAPHY logical type), valid as such; GeoParquet 2.0 readers take CRS and edges from the logical types"
+        ),
+    ));
+    match synthesized {
+        Ok(meta) => report
+            .findings
+            .extend(validate_file_metadata(&meta, facts).findings),
+        Err(e) => report.push(Finding::error(Code::CrsUnresolved, None, e.to_string())),
+    }
 }
 
 /// The cross-checks between parsed metadata and the Parquet footer:
@@ -88,7 +120,7 @@ pub fn validate_file_metadata(meta: &GeoParquetMetadata, facts: &FileFacts) -> R
         };
         layout(&mut report, name, col, field);
         if let Some(cov) = &col.covering {
-            covering(&mut report, name, &cov.bbox, field, facts);
+            covering(&mut report, &meta.version, name, &cov.bbox, field, facts);
         }
         native(&mut report, meta, name, col, field, facts);
         stats(&mut report, name, col, field);
@@ -203,6 +235,7 @@ fn native_layout(report: &mut Report, name: &str, t: GeometryType, field: &Colum
 
 fn covering(
     report: &mut Report,
+    version: &Version,
     name: &str,
     cov: &crate::metadata::CoveringBbox,
     geom: &ColumnFacts,
@@ -263,6 +296,7 @@ fn covering(
         }
         leaf_types.push(child.physical);
     }
+    covering_order(report, version, name, target, cov, field);
     leaf_types.dedup();
     if leaf_types.len() > 1 {
         report.push(Finding::error(
@@ -280,6 +314,59 @@ fn covering(
     }
 }
 
+/// GeoParquet 1.1: the covering struct's fields are ordered `xmin, ymin,
+/// xmax, ymax` (`xmin, ymin, zmin, xmax, ymax, zmax` with Z). An error under
+/// 1.1 and 2.0; a warning under 2.0-dev (whose schema has no covering) and
+/// under 1.0 and older (whose readers ignore the covering).
+fn covering_order(
+    report: &mut Report,
+    version: &Version,
+    name: &str,
+    target: &str,
+    cov: &crate::metadata::CoveringBbox,
+    field: &ColumnFacts,
+) {
+    let mut wanted: Vec<&Vec<String>> = vec![&cov.xmin, &cov.ymin];
+    wanted.extend(&cov.zmin);
+    wanted.extend([&cov.xmax, &cov.ymax]);
+    wanted.extend(&cov.zmax);
+    let positions: Option<Vec<usize>> = wanted
+        .iter()
+        .map(|p| {
+            let f = p.get(1)?;
+            field.children.iter().position(|c| &c.name == f)
+        })
+        .collect();
+    let Some(positions) = positions else {
+        return; // a missing field is reported by the caller
+    };
+    if positions.windows(2).all(|w| w[0] < w[1]) {
+        return;
+    }
+    let found: Vec<&str> = field.children.iter().map(|c| c.name.as_str()).collect();
+    let expected = if cov.zmin.is_some() || cov.zmax.is_some() {
+        "xmin, ymin, zmin, xmax, ymax, zmax"
+    } else {
+        "xmin, ymin, xmax, ymax"
+    };
+    let binding = version
+        .rules()
+        .filter(|v| v.supports_covering() && *v != Version::V2_0Dev);
+    let severity = if binding.is_some() {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    report.push(Finding::new(
+        Code::CoveringInvalid,
+        severity,
+        Some(name),
+        format!(
+            "the fields of the covering column \"{target}\" are ordered {found:?}; GeoParquet 1.1 requires them in the order {expected}"
+        ),
+    ));
+}
+
 fn native(
     report: &mut Report,
     meta: &GeoParquetMetadata,
@@ -289,8 +376,9 @@ fn native(
     facts: &FileFacts,
 ) {
     let c = Some(name);
+    let v2 = meta.version.rules().is_some_and(|v| v.is_v2());
     let Some(native) = &field.native else {
-        if meta.version.is_v2() {
+        if v2 {
             report.push(Finding::error(
                 Code::LogicalTypeMissing,
                 c,
@@ -299,7 +387,7 @@ fn native(
         }
         return;
     };
-    if !meta.version.is_v2() {
+    if !v2 {
         // A warning: DuckDB's BOTH mode and geoarrow-data write 1.x metadata
         // beside the logical type on purpose, for readers of either kind.
         report.push(Finding::warning(

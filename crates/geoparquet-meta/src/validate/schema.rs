@@ -26,17 +26,26 @@ enum Family {
     V2,
 }
 
+/// The schema family of a version: a future minor release (or another
+/// spelling of a known version) follows the rules [`Version::rules`] picks;
+/// a version with no rules is checked as the default (1.1).
 fn family_of(version: &Version) -> Family {
-    match version {
-        v if v.is_legacy() => Family::V0,
-        v if v.is_v1_0() => Family::V1_0,
-        Version::V1_1_0 => Family::V1_1,
-        Version::V2_0Dev => Family::V2Dev,
-        v if v.is_v2() => Family::V2,
-        Version::Other(s) if s.starts_with("0.") => Family::V0,
-        Version::Other(s) if s.starts_with('2') => Family::V2,
+    match version.rules() {
+        Some(v) if v.is_legacy() => Family::V0,
+        Some(v) if v.is_v1_0() => Family::V1_0,
+        Some(Version::V2_0Dev) => Family::V2Dev,
+        Some(v) if v.is_v2() => Family::V2,
         _ => Family::V1_1,
     }
+}
+
+/// Whether `crs` must be a WKT string (0.1.0 to 0.3.0) rather than PROJJSON
+/// (0.4.0 on).
+fn crs_is_wkt(version: Option<&Version>) -> bool {
+    matches!(
+        version.and_then(Version::rules),
+        Some(Version::V0_1_0 | Version::V0_2_0 | Version::V0_3_0)
+    )
 }
 
 fn version_of(geo: &Map<String, Value>) -> Option<Version> {
@@ -98,22 +107,44 @@ pub(super) fn check(geo: &Value, report: &mut Report) {
             }
         },
     };
-    if let Some(Version::Other(s)) = &version {
-        cx.add(
-            Code::VersionUnknown,
-            Severity::Error,
-            None,
-            format!(
-                "unknown GeoParquet version \"{s}\" (known: {})",
-                Version::KNOWN
-                    .iter()
-                    .map(Version::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+    if let Some(v @ Version::Other(s)) = &version {
+        let known = || {
+            Version::KNOWN
+                .iter()
+                .map(Version::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match v.rules() {
+            Some(rules) if v.is_future() => cx.add(
+                Code::VersionUnknown,
+                Severity::Warning,
+                None,
+                format!(
+                    "\"{s}\" is not a released GeoParquet version (a future or development release?); checked with the rules of {rules}, the newest known {}.x version",
+                    rules.as_str().split('.').next().unwrap_or("")
+                ),
             ),
-        );
+            Some(rules) => cx.add(
+                Code::VersionUnknown,
+                Severity::Warning,
+                None,
+                format!("version \"{s}\" is spelled unlike the specification; read and checked as \"{rules}\""),
+            ),
+            None => cx.add(
+                Code::VersionUnknown,
+                Severity::Error,
+                None,
+                format!("unknown GeoParquet version \"{s}\" (known: {})", known()),
+            ),
+        }
     }
     let family = version.as_ref().map_or(Family::V1_1, family_of);
+    let rules = Rules {
+        family,
+        wkt_crs: crs_is_wkt(version.as_ref()),
+        v0_1: version.as_ref().and_then(Version::rules) == Some(Version::V0_1_0),
+    };
 
     match geo.get("primary_column") {
         Some(Value::String(s)) if s.is_empty() && family != Family::V0 => {
@@ -157,11 +188,26 @@ pub(super) fn check(geo: &Value, report: &mut Report) {
             cx.schema(None, format!("column name {name:?} is empty"));
             continue;
         }
-        check_column(&mut cx, family, name, col);
+        check_column(&mut cx, rules, name, col);
     }
 }
 
-fn check_column(cx: &mut Ctx<'_>, family: Family, name: &str, col: &Value) {
+/// What the version asks of a column.
+#[derive(Debug, Clone, Copy)]
+struct Rules {
+    family: Family,
+    /// `crs` is a WKT string (0.1.0 to 0.3.0).
+    wkt_crs: bool,
+    /// 0.1.0: no geometry type key.
+    v0_1: bool,
+}
+
+fn check_column(cx: &mut Ctx<'_>, rules: Rules, name: &str, col: &Value) {
+    let Rules {
+        family,
+        wkt_crs,
+        v0_1,
+    } = rules;
     let c = Some(name);
     let Value::Object(col) = col else {
         cx.schema(
@@ -217,13 +263,28 @@ fn check_column(cx: &mut Ctx<'_>, family: Family, name: &str, col: &Value) {
     }
     // geometry types
     if family == Family::V0 {
-        check_legacy_types(cx, name, col.get("geometry_type"));
+        check_legacy_types(cx, v0_1, name, col.get("geometry_type"));
     } else {
         check_types(cx, family, name, col.get("geometry_types"));
     }
-    // crs
+    // crs: a WKT string up to 0.3.0, PROJJSON from 0.4.0 on.
     match col.get("crs") {
         None | Some(Value::Null) => {}
+        Some(Value::String(w)) if wkt_crs => {
+            if crate::crs::wkt_summary(w).is_none() {
+                cx.schema(
+                    c,
+                    format!(
+                        "\"crs\" must be a WKT string in this version, got \"{}\"",
+                        clip(w)
+                    ),
+                );
+            }
+        }
+        Some(Value::Object(_)) if wkt_crs => cx.schema(
+            c,
+            "\"crs\" must be a WKT string in GeoParquet 0.1.0 to 0.3.0 (PROJJSON came with 0.4.0)",
+        ),
         Some(v @ Value::Object(_)) => {
             let problems = projjson::check_crs(v);
             if !problems.is_empty() {
@@ -233,11 +294,19 @@ fn check_column(cx: &mut Ctx<'_>, family: Family, name: &str, col: &Value) {
                 );
             }
         }
+        Some(other) if wkt_crs => cx.schema(
+            c,
+            format!(
+                "\"crs\" must be a WKT string or null, got {}",
+                json_kind(other)
+            ),
+        ),
         Some(other) => cx.schema(
             c,
             format!(
-                "\"crs\" must be a PROJJSON object or null, got {}: {other}",
-                json_kind(other)
+                "\"crs\" must be a PROJJSON object or null, got {}: {}",
+                json_kind(other),
+                clip(&other.to_string())
             ),
         ),
     }
@@ -296,7 +365,9 @@ fn check_column(cx: &mut Ctx<'_>, family: Family, name: &str, col: &Value) {
     }
 }
 
-fn check_legacy_types(cx: &mut Ctx<'_>, name: &str, v: Option<&Value>) {
+/// `geometry_type` (singular) of 0.x: required from 0.2.0 on (the 0.4.0
+/// schema requires it), absent from 0.1.0.
+fn check_legacy_types(cx: &mut Ctx<'_>, v0_1: bool, name: &str, v: Option<&Value>) {
     const ALLOWED: [&str; 8] = [
         "Point",
         "LineString",
@@ -310,6 +381,7 @@ fn check_legacy_types(cx: &mut Ctx<'_>, name: &str, v: Option<&Value>) {
     let c = Some(name);
     let ok = |v: &Value| v.as_str().is_some_and(|s| ALLOWED.contains(&s));
     match v {
+        None if v0_1 => {}
         None => cx.schema(c, "missing required key \"geometry_type\""),
         Some(v @ Value::String(_)) if ok(v) => {}
         Some(Value::Array(a)) if a.iter().all(ok) && unique(a) => {}
@@ -501,7 +573,7 @@ pub(super) fn semantic(geo: &Value, report: &mut Report) {
                 );
             }
             if let Some(v) = &version
-                && (v.is_v1_0() || v.is_legacy())
+                && v.rules().is_some_and(|r| r.is_v1_0() || r.is_legacy())
             {
                 cx.add(Code::VersionFeatureMismatch, Severity::Warning, c, format!(
                         "\"covering\" was introduced in GeoParquet 1.1; version {v} readers ignore it"
@@ -509,7 +581,7 @@ pub(super) fn semantic(geo: &Value, report: &mut Report) {
             }
         }
         if let (Some(v), Some(_)) = (&version, col.get("algorithm"))
-            && !v.is_v2()
+            && !v.rules().is_some_and(|r| r.is_v2())
         {
             cx.add(
                 Code::VersionFeatureMismatch,
@@ -598,14 +670,21 @@ fn bbox_rule(cx: &mut Ctx<'_>, name: &str, b: &[Value], crs: &Crs) {
             bbox.xmin, bbox.xmax
         )),
         Some(true) => {
-            let out = [bbox.xmin, bbox.xmax].iter().any(|x| x.abs() > 180.0)
-                || [bbox.ymin, bbox.ymax].iter().any(|y| y.abs() > 90.0);
-            if out {
+            if !bbox.is_within_lon_lat() {
                 cx.add(Code::BboxInvalid, Severity::Warning, c, format!(
                     "bbox {vals:?} leaves the longitude/latitude range of a geographic CRS"
                 ));
             }
         }
         _ => {}
+    }
+}
+
+/// A value shortened for a message (WKT strings run to kilobytes).
+fn clip(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_owned(),
     }
 }

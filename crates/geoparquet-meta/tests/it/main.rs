@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 mod metadata_cases;
+mod real_world;
 mod robustness;
 mod schema_agreement;
