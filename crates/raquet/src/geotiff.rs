@@ -7,10 +7,22 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use tiff::decoder::{ChunkType, Decoder, DecodingResult, Limits};
+use tiff::decoder::{ChunkType, Decoder, Limits};
 use tiff::tags::Tag;
 
+use crate::chunks::Chunks;
+use crate::pixels::Sample;
 use crate::{BandType, Error, Result};
+
+/// The most bands (samples per pixel) read: each becomes a column of every tile.
+pub(crate) const MAX_BANDS: usize = 1024;
+
+/// The most bytes of decoded rows (as `f64`, all bands, full width) held at once for one
+/// compressed chunk row; larger chunk rows are refused with a message.
+pub(crate) const MAX_SLAB_BYTES: u64 = 1 << 30;
+
+/// Uncompressed chunks are read a few rows at a time, about this many bytes of `f64`s.
+const SLAB_TARGET_BYTES: u64 = 64 << 20;
 
 /// The CRS of a GeoTIFF, as far as we need it.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,26 +78,19 @@ pub(crate) struct GeoTiff {
     pub(crate) geotransform: [f64; 6],
     pub(crate) crs: SourceCrs,
     planar: bool,
-    chunk_w: u32,
-    chunk_h: u32,
-    chunks_across: u32,
-    chunks_per_plane: u32,
-    /// Decoded chunk rows: index → per-band rows of the full width.
+    chunks: Chunks,
+    /// Rows decoded together (a chunk row, or fewer rows of uncompressed chunks).
+    slab_h: u32,
+    /// What absent (sparse) chunks read as: the nodata value, else 0.
+    fill: f64,
+    /// Decoded slabs: first row → per-band rows of the full width.
     cache: HashMap<u32, Vec<Vec<f64>>>,
-    /// The buffers of a chunk row forgotten, for the next one (no new pages).
+    /// The buffers of a slab forgotten, for the next one (no new pages).
     spare: Option<Vec<Vec<f64>>>,
-    /// Our own chunk decoding for what the `tiff` crate refuses (palette images).
-    raw: Option<RawChunks>,
-}
-
-/// Where the chunks are and how they are compressed, for [`GeoTiff::raw_chunk`].
-struct RawChunks {
-    offsets: Vec<u64>,
-    counts: Vec<u64>,
-    compression: u16,
-    predictor: u16,
-    bytes_per_sample: usize,
-    big_endian: bool,
+    /// Scratch: compressed bytes, a decoded chunk, the rows asked for.
+    raw: Vec<u8>,
+    full: Vec<u8>,
+    decoded: Vec<u8>,
 }
 
 impl std::fmt::Debug for GeoTiff {
@@ -157,7 +162,9 @@ fn unescape(s: &str) -> String {
 impl GeoTiff {
     /// Opens a GeoTIFF and reads its tags (not its pixels).
     pub(crate) fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        crate::chunks::check_ifd(&mut file, file_len).map_err(|m| Error::geotiff(path, m))?;
         let tiff_err = |e| Error::tiff(path, e);
         let mut dec = Decoder::new(BufReader::new(file))
             .map_err(tiff_err)?
@@ -210,10 +217,10 @@ impl GeoTiff {
                 ));
             }
         };
-        if photometric == 6 {
+        if usize::from(spp) > MAX_BANDS {
             return Err(Error::geotiff(
                 path,
-                "YCbCr (JPEG-in-TIFF colour) input is not supported; convert to RGB first",
+                format!("{spp} samples per pixel: more than {MAX_BANDS} bands are not supported"),
             ));
         }
         let extra = dec
@@ -222,7 +229,7 @@ impl GeoTiff {
             .unwrap_or_default();
         let n = usize::from(spp.max(1));
         let base: Vec<&str> = match photometric {
-            2 => vec!["red", "green", "blue"],
+            2 | 6 => vec!["red", "green", "blue"],
             3 => vec!["palette"],
             _ => vec!["gray"],
         };
@@ -411,53 +418,85 @@ impl GeoTiff {
             }
         };
 
-        let (chunk_w, chunk_h) = dec.chunk_dimensions();
-        let (chunks_across, chunks_per_plane) = match dec.get_chunk_type() {
-            ChunkType::Strip => (1, height.div_ceil(chunk_h.max(1))),
-            ChunkType::Tile => {
-                let across = width.div_ceil(chunk_w.max(1));
-                (across, across * height.div_ceil(chunk_h.max(1)))
-            }
-        };
-        let chunk_w = if dec.get_chunk_type() == ChunkType::Strip {
-            width
+        // Where the chunks are, checked against the file before anything is allocated.
+        let tiled = dec.get_chunk_type() == ChunkType::Tile;
+        let (cw, ch) = dec.chunk_dimensions();
+        let chunk_h = if tiled { ch } else { ch.min(height) }.max(1);
+        let chunk_w = if tiled { cw.max(1) } else { width };
+        let across = if tiled { width.div_ceil(chunk_w) } else { 1 };
+        let per_plane = across.saturating_mul(height.div_ceil(chunk_h));
+        let (ot, ct) = if tiled {
+            (Tag::TileOffsets, Tag::TileByteCounts)
         } else {
-            chunk_w
+            (Tag::StripOffsets, Tag::StripByteCounts)
         };
-        let raw = if photometric == 3 {
-            if spp != 1 || !matches!(b0, 8 | 16) {
-                return Err(Error::geotiff(
-                    path,
-                    format!("palette images with {spp} samples of {b0} bits are not supported"),
-                ));
-            }
-            let (ot, ct) = match dec.get_chunk_type() {
-                ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
-                ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
-            };
-            Some(RawChunks {
-                offsets: dec
-                    .find_tag_unsigned_vec::<u64>(ot)
-                    .map_err(tiff_err)?
-                    .unwrap_or_default(),
-                counts: dec
-                    .find_tag_unsigned_vec::<u64>(ct)
-                    .map_err(tiff_err)?
-                    .unwrap_or_default(),
-                compression: dec
-                    .find_tag_unsigned(Tag::Compression)
-                    .map_err(tiff_err)?
-                    .unwrap_or(1),
-                predictor: dec
-                    .find_tag_unsigned(Tag::Predictor)
-                    .map_err(tiff_err)?
-                    .unwrap_or(1),
-                bytes_per_sample: usize::from(b0 / 8),
-                big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
-            })
+        let nb = bands.len();
+        let chunks = Chunks {
+            offsets: dec
+                .find_tag_unsigned_vec::<u64>(ot)
+                .map_err(tiff_err)?
+                .unwrap_or_default(),
+            counts: dec
+                .find_tag_unsigned_vec::<u64>(ct)
+                .map_err(tiff_err)?
+                .unwrap_or_default(),
+            compression: dec
+                .find_tag_unsigned(Tag::Compression)
+                .map_err(tiff_err)?
+                .unwrap_or(1),
+            predictor: dec
+                .find_tag_unsigned(Tag::Predictor)
+                .map_err(tiff_err)?
+                .unwrap_or(1),
+            bytes_per_sample: usize::from(b0 / 8),
+            samples: if planar { 1 } else { nb },
+            big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
+            tiled,
+            chunk_w,
+            chunk_h,
+            across,
+            per_plane,
+            height,
+            jpeg_tables: match dec.find_tag(Tag::JPEGTables).map_err(tiff_err)? {
+                Some(v) => Some(v.into_u8_vec().map_err(tiff_err)?),
+                None => None,
+            },
+            ycbcr: photometric == 6,
+        };
+        let planes = if planar { nb } else { 1 };
+        let want = u64::from(per_plane) * planes as u64;
+        if chunks.offsets.len() as u64 != want {
+            return Err(Error::geotiff(
+                path,
+                format!(
+                    "{} chunk offsets where a {width}x{height} image of {} chunks needs {want}",
+                    chunks.offsets.len(),
+                    if tiled { "tiled" } else { "stripped" }
+                ),
+            ));
+        }
+        chunks
+            .check(file_len)
+            .map_err(|m| Error::geotiff(path, m))?;
+
+        // How many rows are decoded at once, within the memory bound.
+        let row_f64 = u64::from(width) * nb as u64 * 8;
+        let slab_h = if chunks.compression == 1 {
+            u32::try_from((SLAB_TARGET_BYTES / row_f64.max(1)).clamp(1, u64::from(chunk_h)))
+                .unwrap_or(chunk_h)
         } else {
-            None
+            chunk_h
         };
+        if row_f64.saturating_mul(u64::from(slab_h)) > MAX_SLAB_BYTES {
+            return Err(Error::geotiff(
+                path,
+                format!(
+                    "one row of {} ({width} pixels x {nb} bands) needs {} bytes decoded, more than {MAX_SLAB_BYTES}; rewrite it with smaller strips or tiles (gdal_translate -co TILED=YES)",
+                    if tiled { "tiles" } else { "strips" },
+                    row_f64.saturating_mul(u64::from(slab_h))
+                ),
+            ));
+        }
         Ok(GeoTiff {
             path: path.to_path_buf(),
             decoder: dec,
@@ -470,179 +509,87 @@ impl GeoTiff {
             geotransform: gt,
             crs,
             planar,
-            chunk_w,
-            chunk_h: chunk_h.max(1),
-            chunks_across,
-            chunks_per_plane,
+            chunks,
+            slab_h: slab_h.max(1),
+            fill: nodata.unwrap_or(0.0),
             cache: HashMap::new(),
             spare: None,
-            raw,
+            raw: Vec::new(),
+            full: Vec::new(),
+            decoded: Vec::new(),
         })
     }
 
-    /// Decodes chunk row `cr` (all chunks across, all bands) into full-width rows.
-    fn load_chunk_row(&mut self, cr: u32) -> Result<()> {
-        if self.cache.contains_key(&cr) {
+    /// The rows `start..end` of the slab holding row `row`.
+    fn slab_bounds(&self, row: u32) -> (u32, u32) {
+        let ch = self.chunks.chunk_h;
+        let top = row / ch * ch;
+        let start = top + (row - top) / self.slab_h * self.slab_h;
+        let end = start
+            .saturating_add(self.slab_h)
+            .min(top.saturating_add(ch))
+            .min(self.height);
+        (start, end)
+    }
+
+    /// Decodes the slab starting at row `start` (all chunks across, all bands) into
+    /// full-width rows.
+    fn load_slab(&mut self, start: u32) -> Result<()> {
+        if self.cache.contains_key(&start) {
             return Ok(());
         }
+        let (start, end) = self.slab_bounds(start);
         let nb = self.bands.len();
         let w = self.width as usize;
-        let r0 = cr * self.chunk_h;
-        let rows = (self.height.saturating_sub(r0)).min(self.chunk_h) as usize;
+        let rows = (end - start) as usize;
         let mut out = self.spare.take().unwrap_or_default();
         out.resize_with(nb, Vec::new);
         for band in &mut out {
             band.clear();
-            band.resize(w * rows, 0.0);
+            band.resize(w * rows, self.fill);
         }
+        let ch = self.chunks.chunk_h;
+        let cr = start / ch;
+        let within = (start - cr * ch)..(end - cr * ch);
+        let row_bytes = usize::try_from(self.chunks.row_bytes()).unwrap_or(usize::MAX);
+        let cw = self.chunks.chunk_w as usize;
         let planes = if self.planar { nb } else { 1 };
         for plane in 0..planes {
-            for cx in 0..self.chunks_across {
-                let idx = plane as u32 * self.chunks_per_plane + cr * self.chunks_across + cx;
-                let (dw, dh) = self.decoder.chunk_data_dimensions(idx);
-                let (values, cw, ch) = if self.raw.is_some() {
-                    // Raw chunks are padded to the full tile width.
-                    let (w, h) = if self.chunks_across > 1 || self.chunk_w != self.width {
-                        (self.chunk_w, self.chunk_h)
-                    } else {
-                        (dw, dh)
-                    };
-                    (
-                        self.raw_chunk(idx, w as usize, h as usize)?,
-                        w as usize,
-                        dh as usize,
-                    )
-                } else {
-                    let chunk = self
-                        .decoder
-                        .read_chunk(idx)
-                        .map_err(|e| Error::tiff(&self.path, e))?;
-                    (to_f64(chunk), dw as usize, dh as usize)
-                };
-                let spp = if self.planar { 1 } else { nb };
-                let x0 = (cx * self.chunk_w) as usize;
-                for r in 0..ch.min(rows) {
-                    for c in 0..cw {
-                        let col = x0 + c;
-                        if col >= w {
-                            break;
-                        }
-                        for s in 0..spp {
-                            let band = if self.planar { plane } else { s };
-                            if let Some(v) = values.get((r * cw + c) * spp + s) {
-                                out[band][r * w + col] = *v;
-                            }
-                        }
-                    }
+            for cx in 0..self.chunks.across {
+                let idx = plane as u32 * self.chunks.per_plane + cr * self.chunks.across + cx;
+                if self.chunks.absent(idx) {
+                    continue;
                 }
+                self.chunks
+                    .read(
+                        self.decoder.inner(),
+                        idx,
+                        within.clone(),
+                        &mut self.raw,
+                        &mut self.full,
+                        &mut self.decoded,
+                    )
+                    .map_err(|m| Error::geotiff(&self.path, m))?;
+                let x0 = cx as usize * cw;
+                let cols = cw.min(w.saturating_sub(x0));
+                let first = if self.planar { plane } else { 0 };
+                place(
+                    &self.decoded,
+                    self.band_type,
+                    self.chunks.samples,
+                    first,
+                    &mut out,
+                    row_bytes,
+                    (w, x0, cols),
+                );
             }
         }
-        let _ = self.cache.insert(cr, out);
+        let _ = self.cache.insert(start, out);
         Ok(())
     }
 
-    /// Decodes one single-sample chunk ourselves (no compression, deflate, LZW or
-    /// PackBits; horizontal predictor), never producing more than `w × h` samples.
-    fn raw_chunk(&mut self, idx: u32, w: usize, h: usize) -> Result<Vec<f64>> {
-        use std::io::{Read, Seek, SeekFrom};
-        let Some(raw) = &self.raw else {
-            return Ok(Vec::new());
-        };
-        let i = idx as usize;
-        let (Some(&off), Some(&len)) = (raw.offsets.get(i), raw.counts.get(i)) else {
-            return Err(Error::geotiff(
-                &self.path,
-                format!("chunk {idx} has no offset/byte count"),
-            ));
-        };
-        let bps = raw.bytes_per_sample;
-        let expected = w * h * bps;
-        let limit = u64::try_from(expected).unwrap_or(u64::MAX);
-        let (compression, predictor, big_endian) = (raw.compression, raw.predictor, raw.big_endian);
-        let path = self.path.clone();
-        let r = self.decoder.inner();
-        let _ = r
-            .seek(SeekFrom::Start(off))
-            .map_err(|e| Error::io(&path, e))?;
-        let mut data = vec![
-            0u8;
-            usize::try_from(len)
-                .unwrap_or(0)
-                .min(expected.saturating_mul(4) + 1024)
-        ];
-        r.read_exact(&mut data).map_err(|e| Error::io(&path, e))?;
-        let bad = |m: String| Error::geotiff(&path, format!("chunk {idx}: {m}"));
-        let mut out = match compression {
-            1 => data,
-            8 | 32946 => {
-                let mut o = Vec::with_capacity(expected);
-                let _ = flate2::read::ZlibDecoder::new(&data[..])
-                    .take(limit)
-                    .read_to_end(&mut o)
-                    .map_err(|e| bad(e.to_string()))?;
-                o
-            }
-            5 => {
-                let mut o = weezl::decode::Decoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
-                    .decode(&data)
-                    .map_err(|e| bad(e.to_string()))?;
-                o.truncate(expected);
-                o
-            }
-            32773 => {
-                let mut o = Vec::with_capacity(expected);
-                let mut k = 0;
-                while k < data.len() && o.len() < expected {
-                    let n = data[k] as i8;
-                    k += 1;
-                    if n >= 0 {
-                        let c = usize::from(n.unsigned_abs()) + 1;
-                        o.extend_from_slice(data.get(k..k + c).unwrap_or(&[]));
-                        k += c;
-                    } else if n != -128 {
-                        let c = usize::from(n.unsigned_abs()) + 1;
-                        if let Some(b) = data.get(k) {
-                            o.extend(std::iter::repeat_n(*b, c));
-                        }
-                        k += 1;
-                    }
-                }
-                o.truncate(expected);
-                o
-            }
-            other => {
-                return Err(bad(format!(
-                    "compression {other} is not supported for palette images"
-                )));
-            }
-        };
-        out.resize(expected, 0);
-        let mut values: Vec<f64> = if bps == 1 {
-            out.iter().map(|b| f64::from(*b)).collect()
-        } else {
-            out.chunks_exact(2)
-                .map(|c| {
-                    f64::from(if big_endian {
-                        u16::from_be_bytes([c[0], c[1]])
-                    } else {
-                        u16::from_le_bytes([c[0], c[1]])
-                    })
-                })
-                .collect()
-        };
-        if predictor == 2 {
-            let modulo = if bps == 1 { 256.0 } else { 65536.0 };
-            for row in values.chunks_mut(w) {
-                for k in 1..row.len() {
-                    row[k] = (row[k] + row[k - 1]) % modulo;
-                }
-            }
-        }
-        Ok(values)
-    }
-
     /// Rows `r0..r1` of every band (full width, row-major), decoding chunks as needed
-    /// and forgetting chunk rows above `r0` (the caller moves downwards).
+    /// and forgetting slabs above `r0` (the caller moves downwards).
     ///
     /// The rows go into `out`'s buffers (cleared first), so that a caller recycling
     /// them touches no new memory.
@@ -650,7 +597,7 @@ impl GeoTiff {
         let r1 = r1.min(self.height);
         let nb = self.bands.len();
         let w = self.width as usize;
-        let first = r0 / self.chunk_h;
+        let first = self.slab_bounds(r0.min(self.height.saturating_sub(1))).0;
         let stale: Vec<u32> = self.cache.keys().filter(|k| **k < first).copied().collect();
         for k in stale {
             if let Some(rows) = self.cache.remove(&k) {
@@ -662,47 +609,70 @@ impl GeoTiff {
             band.clear();
             band.reserve(w * (r1.saturating_sub(r0)) as usize);
         }
-        if r1 <= r0 {
-            return Ok(());
-        }
-        let last = (r1 - 1) / self.chunk_h;
-        for cr in first..=last {
-            self.load_chunk_row(cr)?;
-            let Some(rows) = self.cache.get(&cr) else {
-                continue;
+        let mut r = r0;
+        while r < r1 {
+            let (s, e) = self.slab_bounds(r);
+            self.load_slab(s)?;
+            let Some(rows) = self.cache.get(&s) else {
+                break;
             };
-            let c0 = cr * self.chunk_h;
-            let from = r0.max(c0) - c0;
-            let to = r1.min(c0 + self.chunk_h) - c0;
+            let (from, to) = ((r - s) as usize * w, (r1.min(e) - s) as usize * w);
             for (b, band_rows) in rows.iter().enumerate() {
-                let s = from as usize * w;
-                let e = (to as usize * w).min(band_rows.len());
-                if s < e
-                    && let Some(o) = out.get_mut(b)
-                {
-                    o.extend_from_slice(&band_rows[s..e]);
+                if let (Some(o), Some(src)) = (out.get_mut(b), band_rows.get(from..to)) {
+                    o.extend_from_slice(src);
                 }
             }
+            r = e;
         }
         Ok(())
     }
 }
 
-fn to_f64(d: DecodingResult) -> Vec<f64> {
-    match d {
-        DecodingResult::U8(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::U16(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::U32(v) => v.into_iter().map(f64::from).collect(),
-        #[allow(clippy::cast_precision_loss)]
-        DecodingResult::U64(v) => v.into_iter().map(|x| x as f64).collect(),
-        DecodingResult::I8(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::I16(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::I32(v) => v.into_iter().map(f64::from).collect(),
-        #[allow(clippy::cast_precision_loss)]
-        DecodingResult::I64(v) => v.into_iter().map(|x| x as f64).collect(),
-        DecodingResult::F16(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::F32(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::F64(v) => v,
+/// Copies decoded chunk rows (`row_bytes` each, samples little-endian, `spp` a pixel)
+/// into bands `first..` of `out`, columns `x0..x0 + cols` of rows `w` wide.
+fn place(
+    bytes: &[u8],
+    ty: BandType,
+    spp: usize,
+    first: usize,
+    out: &mut [Vec<f64>],
+    row_bytes: usize,
+    (w, x0, cols): (usize, usize, usize),
+) {
+    macro_rules! go {
+        ($t:ty, $n:expr) => {{
+            for (r, line) in bytes.chunks_exact(row_bytes.max(1)).enumerate() {
+                for s in 0..spp {
+                    let Some(dst) = out
+                        .get_mut(first + s)
+                        .and_then(|b| b.get_mut(r * w + x0..r * w + x0 + cols))
+                    else {
+                        continue;
+                    };
+                    for (c, d) in dst.iter_mut().enumerate() {
+                        let k = (c * spp + s) * $n;
+                        if let Some(b) = line.get(k..k + $n) {
+                            let mut a = [0u8; $n];
+                            a.copy_from_slice(b);
+                            *d = <$t>::from_le_bytes(a).to_f64();
+                        }
+                    }
+                }
+            }
+        }};
+    }
+    match ty {
+        BandType::Uint8 => go!(u8, 1),
+        BandType::Int8 => go!(i8, 1),
+        BandType::Uint16 => go!(u16, 2),
+        BandType::Int16 => go!(i16, 2),
+        BandType::Uint32 => go!(u32, 4),
+        BandType::Int32 => go!(i32, 4),
+        BandType::Uint64 => go!(u64, 8),
+        BandType::Int64 => go!(i64, 8),
+        BandType::Float16 => go!(half::f16, 2),
+        BandType::Float32 => go!(f32, 4),
+        BandType::Float64 => go!(f64, 8),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod blob;
 pub mod cell;
+mod chunks;
 mod convert;
 mod error;
 mod export;

@@ -46,7 +46,7 @@ pub(crate) fn jpeg(data: &[u8], width: u32, height: u32, bands: usize) -> Result
 }
 
 /// Keeps (or pads with opaque alpha) `bands` channels out of `channels`.
-fn select_channels(buf: &[u8], channels: usize, bands: usize) -> Vec<u8> {
+pub(crate) fn select_channels(buf: &[u8], channels: usize, bands: usize) -> Vec<u8> {
     if channels == bands {
         return buf.to_vec();
     }
