@@ -12,6 +12,7 @@ use serde_json::{Map, Number, Value};
 use crate::datetime;
 use crate::geom;
 use crate::infer::{CORE_COLUMNS, DIGITS_KEY, JSON_KEY, NULLS_KEY, PATCHES_COLUMN};
+use crate::patches::{FooterPatches, RowMap};
 
 /// How a file's columns are read.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,8 @@ pub(crate) struct DecodeOptions {
     pub(crate) empty_assets: bool,
     /// Top-level columns whose null cells are explicit `null`s.
     pub(crate) explicit_nulls: Vec<String>,
+    /// The footer's patches (layout 2), and where the rows read lie in the file.
+    pub(crate) patches: Option<std::sync::Arc<(FooterPatches, RowMap)>>,
 }
 
 fn number_f64(f: f64) -> Value {
@@ -319,12 +322,13 @@ fn top_cell(
 }
 
 /// Items of one batch (whose dictionary and GeoArrow columns were already
-/// turned into plain values and WKB). Errors name the column and the row
-/// within the batch.
+/// turned into plain values and WKB; its row 0 is the `first_row`-th row
+/// read). Errors name the column and the row within the batch.
 pub(crate) fn items(
     batch: &RecordBatch,
     opts: &DecodeOptions,
     rows: std::ops::Range<usize>,
+    first_row: u64,
 ) -> Result<Vec<Value>, String> {
     let schema = batch.schema();
     let ours = opts.ours;
@@ -445,6 +449,20 @@ pub(crate) fn items(
                     apply_patch(&mut item, paths.value(j), v)
                         .map_err(|e| format!("row {row}: {e}"))?;
                 }
+            }
+        }
+        if let Some(fp) = &opts.patches {
+            let (patches, map) = fp.as_ref();
+            let file_row = map.file_row(first_row + row as u64);
+            for (_, pointer, text) in patches.of_row(file_row) {
+                let v = match text {
+                    Some(t) => Some(
+                        serde_json::from_str(t)
+                            .map_err(|e| format!("row {file_row}: bad patch value: {e}"))?,
+                    ),
+                    None => None,
+                };
+                apply_patch(&mut item, pointer, v).map_err(|e| format!("row {file_row}: {e}"))?;
             }
         }
         out.push(item);

@@ -8,17 +8,17 @@ use arrow_array::builder::{
 };
 use arrow_array::{Array, ArrayRef, ListArray, RecordBatch, StructArray};
 use arrow_buffer::{NullBufferBuilder, OffsetBuffer};
-use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{Field, Fields, Schema, SchemaRef, TimeUnit};
 use serde_json::Value;
 
 use crate::datetime;
 use crate::error::{Error, Result};
 use crate::geom;
 use crate::infer::{
-    CORE_COLUMNS, FieldPlan, Layout, Origin, PATCHES_COLUMN, Plan, bbox_fields, bbox_values,
-    colliding_property,
+    CORE_COLUMNS, FieldPlan, Layout, Origin, Plan, bbox_fields, bbox_values, colliding_property,
 };
 use crate::lite::Json;
+use crate::patches::PatchLog;
 
 /// Appends the JSON Pointer segment for `key` to `path`.
 pub(crate) fn push_segment(path: &mut String, key: &str) {
@@ -173,6 +173,27 @@ impl FieldBuilder {
 
     fn finish(&mut self) -> ArrayRef {
         self.builder.finish()
+    }
+
+    /// Appends `[xmin, ymin, xmax, ymax]` to a bbox column (null `zmin` and
+    /// `zmax` in a 3D one); `false` (nothing appended) for other columns.
+    fn append_bbox(&mut self, b: [f64; 4]) -> bool {
+        let Builder::Bbox { values, nulls, z } = &mut self.builder else {
+            return false;
+        };
+        let order: [Option<usize>; 6] = if *z {
+            [Some(0), Some(1), None, Some(2), Some(3), None]
+        } else {
+            [Some(0), Some(1), Some(2), Some(3), None, None]
+        };
+        for (builder, i) in values.iter_mut().zip(order) {
+            match i.and_then(|i| b.get(i)) {
+                Some(f) => builder.append_value(*f),
+                None => builder.append_null(),
+            }
+        }
+        nulls.append_non_null();
+        true
     }
 }
 
@@ -428,38 +449,18 @@ impl Builder {
     }
 }
 
-/// Builds record batches from items.
+/// Builds record batches from items; the patches go to a [`PatchLog`] (the
+/// footer), never to a column.
 pub(crate) struct BatchBuilder {
     columns: Vec<(Origin, FieldBuilder)>,
-    patches: Option<PatchBuilder>,
+    patches: PatchLog,
     property_names: std::collections::HashSet<String>,
     has_assets: bool,
     schema: SchemaRef,
     rows: usize,
+    /// Rows appended since the start (the row of the file).
+    total: u64,
     ctx: Ctx,
-}
-
-struct PatchBuilder {
-    offsets: Vec<i32>,
-    nulls: NullBufferBuilder,
-    paths: StringBuilder,
-    values: StringBuilder,
-}
-
-fn patch_field() -> Field {
-    let entry = Fields::from(vec![
-        Field::new("path", DataType::Utf8, false),
-        Field::new("value", DataType::Utf8, true),
-    ]);
-    Field::new(
-        PATCHES_COLUMN,
-        DataType::List(Arc::new(Field::new(
-            "element",
-            DataType::Struct(entry),
-            false,
-        ))),
-        true,
-    )
 }
 
 impl BatchBuilder {
@@ -469,16 +470,7 @@ impl BatchBuilder {
             .iter()
             .map(|(o, p)| (*o, FieldBuilder::new(p)))
             .collect();
-        let mut fields: Vec<Field> = columns.iter().map(|(_, f)| f.field.clone()).collect();
-        let patches = layout.patches.then(|| {
-            fields.push(patch_field());
-            PatchBuilder {
-                offsets: vec![0],
-                nulls: NullBufferBuilder::new(0),
-                paths: StringBuilder::new(),
-                values: StringBuilder::new(),
-            }
-        });
+        let fields: Vec<Field> = columns.iter().map(|(_, f)| f.field.clone()).collect();
         let property_names = columns
             .iter()
             .filter(|(o, _)| *o == Origin::Property)
@@ -487,13 +479,19 @@ impl BatchBuilder {
         let has_assets = columns.iter().any(|(_, c)| c.field.name() == "assets");
         BatchBuilder {
             columns,
-            patches,
+            patches: PatchLog::new(),
             property_names,
             has_assets,
             schema: Arc::new(Schema::new(fields)),
             rows: 0,
+            total: 0,
             ctx: Ctx::default(),
         }
+    }
+
+    /// The patches recorded so far (to finish once every row is in).
+    pub(crate) fn take_patches(&mut self) -> PatchLog {
+        std::mem::replace(&mut self.patches, PatchLog::new())
     }
 
     pub(crate) fn schema(&self) -> SchemaRef {
@@ -521,6 +519,21 @@ impl BatchBuilder {
                 }
             };
             push_segment(&mut ctx.path, col.field.name());
+            // A missing (or null) bbox beside a geometry: the geometry's bbox
+            // is written (the spec requires one, other readers need it) and
+            // the absence kept as a patch.
+            if *origin == Origin::Core
+                && col.field.name() == "bbox"
+                && v.is_none_or(|x| x.is_null())
+                && let Some(b) = item
+                    .member("geometry", &mut 0)
+                    .filter(|g| !g.is_null())
+                    .and_then(|g| geom::bbox_of(&g.value()))
+                && col.append_bbox(b)
+            {
+                ctx.patch(v);
+                continue;
+            }
             col.append(v, ctx);
         }
         ctx.path.clear();
@@ -557,50 +570,24 @@ impl BatchBuilder {
             ctx.path.push_str("/assets");
             ctx.patch(Some(a));
         }
-        match &mut self.patches {
-            Some(p) => {
-                for (path, value) in &ctx.patches {
-                    p.paths.append_value(path);
-                    p.values.append_option(value.as_deref());
-                }
-                let last = p.offsets.last().copied().unwrap_or(0);
-                p.offsets
-                    .push(last + i32::try_from(ctx.patches.len()).unwrap_or(i32::MAX));
-                p.nulls.append(!ctx.patches.is_empty());
-            }
-            None => {
-                if let Some((path, _)) = ctx.patches.first() {
-                    return Err(Error::Internal(format!(
-                        "item {number}: the value at {path} needs a patch that the first pass did not foresee (did the input change between passes?)"
-                    )));
-                }
-            }
+        for (path, value) in &ctx.patches {
+            self.patches
+                .push(self.total, path, value.as_deref())
+                .map_err(|e| match e {
+                    Error::Unrepresentable(m) => {
+                        Error::Unrepresentable(format!("item {number}: {m}"))
+                    }
+                    other => other,
+                })?;
         }
+        self.total += 1;
         self.rows += 1;
         Ok(())
     }
 
     /// The batch of the rows appended since the last call.
     pub(crate) fn finish(&mut self) -> Result<RecordBatch> {
-        let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(|(_, c)| c.finish()).collect();
-        if let Some(p) = &mut self.patches {
-            let offs = std::mem::replace(&mut p.offsets, vec![0]);
-            let entry = StructArray::new(
-                Fields::from(vec![
-                    Field::new("path", DataType::Utf8, false),
-                    Field::new("value", DataType::Utf8, true),
-                ]),
-                vec![Arc::new(p.paths.finish()), Arc::new(p.values.finish())],
-                None,
-            );
-            let list = ListArray::new(
-                Arc::new(Field::new("element", entry.data_type().clone(), false)),
-                OffsetBuffer::new(offs.into()),
-                Arc::new(entry),
-                p.nulls.finish(),
-            );
-            arrays.push(Arc::new(list));
-        }
+        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(|(_, c)| c.finish()).collect();
         self.rows = 0;
         Ok(RecordBatch::try_new(self.schema.clone(), arrays)?)
     }

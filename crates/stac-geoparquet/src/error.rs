@@ -34,6 +34,10 @@ pub enum Error {
         /// What is wrong (with the column and row where known).
         message: String,
     },
+    /// Items whose values cannot be stored within the limits of the format
+    /// (what is wrong, and what to do).
+    #[error("{0}")]
+    Unrepresentable(String),
     /// A search or writer option that makes no sense.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -120,6 +120,90 @@ where
     Ok(())
 }
 
+/// Whether two positions are the same point (numbers compared as numbers:
+/// `1` and `1.0` are equal).
+fn same_position(a: &Value, b: &Value) -> bool {
+    match (a.as_array(), b.as_array()) {
+        (Some(a), Some(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| matches!((x.as_f64(), y.as_f64()), (Some(x), Some(y)) if x == y))
+        }
+        _ => false,
+    }
+}
+
+/// A polygon ring, closed: WKB readers (GEOS, so GeoPandas and Python
+/// stac-geoparquet) refuse open rings, and RFC 7946 requires closed ones. An
+/// open ring of the JSON gets its first position repeated at the end (the
+/// original is kept as a patch, since it does not read back equal).
+fn closed_ring(out: &mut Vec<u8>, r: &Value, dims: usize) -> Result<(), String> {
+    let arr = r.as_array().ok_or("coordinates must be arrays")?;
+    let open = match (arr.first(), arr.last()) {
+        (Some(first), Some(last)) => !same_position(first, last),
+        _ => false,
+    };
+    let n = arr.len() + usize::from(open);
+    put_u32(out, u32::try_from(n).map_err(|_| "too many parts")?);
+    for p in arr {
+        put_position(out, p, dims)?;
+    }
+    if open && let Some(first) = arr.first() {
+        put_position(out, first, dims)?;
+    }
+    Ok(())
+}
+
+/// The 2D bounding box `[xmin, ymin, xmax, ymax]` of a GeoJSON geometry
+/// object; `None` when it has no position (empty, or not a geometry).
+pub(crate) fn bbox_of(v: &Value) -> Option<[f64; 4]> {
+    fn walk(v: &Value, b: &mut [f64; 4], depth: usize) {
+        let Some(a) = v.as_array() else {
+            return;
+        };
+        if depth > 64 {
+            return;
+        }
+        if let (Some(x), Some(y)) = (
+            a.first().and_then(Value::as_f64),
+            a.get(1).and_then(Value::as_f64),
+        ) {
+            b[0] = b[0].min(x);
+            b[1] = b[1].min(y);
+            b[2] = b[2].max(x);
+            b[3] = b[3].max(y);
+            return;
+        }
+        for x in a {
+            walk(x, b, depth + 1);
+        }
+    }
+    fn geometry(v: &Value, b: &mut [f64; 4], depth: usize) {
+        let Some(o) = v.as_object() else {
+            return;
+        };
+        if let Some(c) = o.get("coordinates") {
+            walk(c, b, 0);
+        }
+        if depth < 64
+            && let Some(gs) = o.get("geometries").and_then(Value::as_array)
+        {
+            for g in gs {
+                geometry(g, b, depth + 1);
+            }
+        }
+    }
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    geometry(v, &mut b, 0);
+    (b[0] <= b[2] && b[1] <= b[3]).then_some(b)
+}
+
 fn put_geometry(out: &mut Vec<u8>, obj: &Map<String, Value>, dims: usize) -> Result<(), String> {
     let t = type_index(obj)?;
     out.push(1);
@@ -143,7 +227,7 @@ fn put_geometry(out: &mut Vec<u8>, obj: &Map<String, Value>, dims: usize) -> Res
         .get("coordinates")
         .ok_or("geometry without \"coordinates\"")?;
     let ring = |out: &mut Vec<u8>, r: &Value| put_array(out, r, |o, p| put_position(o, p, dims));
-    let polygon = |out: &mut Vec<u8>, p: &Value| put_array(out, p, ring);
+    let polygon = |out: &mut Vec<u8>, p: &Value| put_array(out, p, |o, r| closed_ring(o, r, dims));
     match t {
         0 => put_position(out, c, dims),
         1 => ring(out, c),
@@ -349,5 +433,45 @@ mod tests {
         assert!(
             to_wkb(&json!({"type": "MultiPoint", "coordinates": [[1.0, 2.0, 3.0, 4.0]]})).is_err()
         );
+    }
+
+    #[test]
+    fn open_rings_are_closed_in_the_wkb() {
+        let open = json!({"type": "MultiPolygon", "coordinates": [[[[0, 0], [1.0, 0.0], [1.0, 1.0]], [[0.2, 0.2], [0.4, 0.2], [0.4, 0.4], [0.2, 0.2]]]]});
+        let back = from_wkb(&to_wkb(&open).unwrap()).unwrap();
+        let rings = &back["coordinates"][0];
+        assert_eq!(
+            rings[0],
+            json!([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+        );
+        assert_eq!(
+            rings[1], open["coordinates"][0][1],
+            "closed rings are untouched"
+        );
+        // An integer first position equals its float last one.
+        let closed = json!({"type": "Polygon", "coordinates": [[[0, 0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]});
+        let back = from_wkb(&to_wkb(&closed).unwrap()).unwrap();
+        assert_eq!(back["coordinates"][0].as_array().unwrap().len(), 4);
+        // LineStrings are not rings.
+        let line = json!({"type": "LineString", "coordinates": [[0.0, 0.0], [1.0, 1.0]]});
+        assert_eq!(from_wkb(&to_wkb(&line).unwrap()).unwrap(), line);
+    }
+
+    #[test]
+    fn bbox_of_geometries() {
+        assert_eq!(
+            bbox_of(
+                &json!({"type": "Polygon", "coordinates": [[[0, 5], [3.5, -1], [2, 2, 9], [0, 5]]]})
+            ),
+            Some([0.0, -1.0, 3.5, 5.0])
+        );
+        assert_eq!(
+            bbox_of(
+                &json!({"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [1, 2]}, {"type": "Point", "coordinates": [-1, 4]}]})
+            ),
+            Some([-1.0, 2.0, 1.0, 4.0])
+        );
+        assert_eq!(bbox_of(&json!({"type": "Point", "coordinates": []})), None);
+        assert_eq!(bbox_of(&json!(null)), None);
     }
 }

@@ -36,8 +36,10 @@ pub const DATETIME_PROPERTIES: [&str; 8] = [
     "unpublished",
 ];
 
-/// The column holding, per row, what the typed columns cannot say exactly
-/// (see the crate docs, "Lossless").
+/// The column that held, per row, what the typed columns cannot say exactly,
+/// in files of layout 1 (still read; now the patches are in the footer, under
+/// [`PATCHES_METADATA_KEY`](crate::PATCHES_METADATA_KEY)). A property of that
+/// name is kept as a patch.
 pub const PATCHES_COLUMN: &str = "geoquet:patches";
 
 /// Field metadata key: the column holds compact JSON text.
@@ -460,7 +462,6 @@ pub(crate) fn bbox_fields(z: bool) -> Fields {
 pub(crate) struct Inference {
     root: Node,
     items: u64,
-    patches: bool,
 }
 
 /// Where a column's values come from.
@@ -476,8 +477,6 @@ pub(crate) enum Origin {
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
     pub(crate) columns: Vec<(Origin, FieldPlan)>,
-    /// Whether the patches column exists.
-    pub(crate) patches: bool,
     /// `assets` was `{}` in every item (no column; restored on read).
     pub(crate) empty_assets: bool,
     /// Geometry types seen in `geometry` (type index, coordinates).
@@ -495,7 +494,6 @@ impl Inference {
         Inference {
             root: Node::with_role(Role::Plain),
             items: 0,
-            patches: false,
         }
     }
 
@@ -506,8 +504,7 @@ impl Inference {
                 continue;
             }
             if !CORE_COLUMNS.contains(&k.as_str()) {
-                self.patches = true; // a foreign member
-                continue;
+                continue; // a foreign member: a patch
             }
             let role = match k.as_str() {
                 "geometry" => Role::Geometry,
@@ -521,7 +518,6 @@ impl Inference {
             Some(Value::Object(p)) => {
                 for (k, v) in p {
                     if colliding_property(k) {
-                        self.patches = true;
                         continue;
                     }
                     let role = if k == "proj:geometry" {
@@ -534,7 +530,7 @@ impl Inference {
                     self.root.field(k, role).absorb(v);
                 }
             }
-            _ => self.patches = true,
+            _ => {}
         }
     }
 
@@ -548,7 +544,6 @@ impl Inference {
                 continue;
             }
             if !CORE_COLUMNS.contains(&k.as_ref()) {
-                self.patches = true;
                 continue;
             }
             let role = match k.as_ref() {
@@ -563,7 +558,6 @@ impl Inference {
             Some(Lite::O(p)) => {
                 for (k, v) in p {
                     if colliding_property(k) {
-                        self.patches = true;
                         continue;
                     }
                     let role = if k == "proj:geometry" {
@@ -576,13 +570,12 @@ impl Inference {
                     self.root.field(k, role).absorb_lite(v);
                 }
             }
-            _ => self.patches = true,
+            _ => {}
         }
     }
 
     pub(crate) fn finish(self) -> Layout {
         let mut columns = Vec::new();
-        let mut patches = self.patches;
         let mut empty_assets = false;
         let mut geometry_types = BTreeSet::new();
         let find = |name: &str| self.root.index.get(name).map(|i| &self.root.fields[*i].1);
@@ -654,7 +647,6 @@ impl Inference {
                     patches: false,
                 }));
             }
-            patches |= plan.patches;
             columns.push((Origin::Core, plan));
         }
         for (name, node) in &self.root.fields {
@@ -663,12 +655,10 @@ impl Inference {
             }
             let absent = self.items.saturating_sub(node.present + node.nulls);
             let plan = node.plan(name, absent);
-            patches |= plan.patches;
             columns.push((Origin::Property, plan));
         }
         Layout {
             columns,
-            patches,
             empty_assets,
             geometry_types,
             items: self.items,

@@ -20,7 +20,9 @@ use crate::error::{Error, Result};
 pub enum Source {
     /// A local file: an Item, an ItemCollection / FeatureCollection, a JSON
     /// array of Items, NDJSON (one Item per line), or a Catalog / Collection
-    /// whose links are followed.
+    /// whose links are followed; or a directory, whose `.json`, `.ndjson`
+    /// and `.geojson` files at any depth are read in path order (see
+    /// [`files_below`]).
     Path(PathBuf),
 }
 
@@ -69,6 +71,12 @@ pub(crate) fn visit<S: Sink>(sources: &[Source], sink: &mut S) -> Result<()> {
 
 impl<S: Sink> Walker<'_, S> {
     fn file(&mut self, path: &Path) -> Result<()> {
+        if path.is_dir() {
+            for f in files_below(path)? {
+                self.file(&f)?;
+            }
+            return Ok(());
+        }
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if !self.visited.insert(canonical) {
             return Ok(());
@@ -336,10 +344,69 @@ impl<'de, S: Sink> Visitor<'de> for Features<'_, '_, S> {
     }
 }
 
+/// Whether a file below a directory input is read: `.json`, `.ndjson`,
+/// `.geojson` (any case).
+fn is_item_file(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["json", "ndjson", "geojson"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
+}
+
+/// The `.json`, `.ndjson` and `.geojson` files below `dir`, at any depth,
+/// sorted by path (a deterministic order whatever the file system's).
+/// Hidden entries (names starting with `.`) are skipped; symbolic links to
+/// directories are followed once (loops are cut).
+pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let canonical = d.canonicalize().map_err(|e| Error::io(&d, e))?;
+        if !seen.insert(canonical) {
+            continue;
+        }
+        let entries = std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&d, e))?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let p = entry.path();
+            // Follows links: a link to a directory is walked, to a file read.
+            let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
+            if meta.is_dir() {
+                stack.push(p);
+            } else if meta.is_file() && is_item_file(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Copies a reader (e.g. standard input) into a temporary file, so that it
-/// can be read twice.
-pub fn spill(mut reader: impl Read, name: &str) -> Result<tempfile::NamedTempFile> {
-    let mut tmp = tempfile::NamedTempFile::new().map_err(|e| Error::io(name, e))?;
-    std::io::copy(&mut reader, tmp.as_file_mut()).map_err(|e| Error::io(name, e))?;
+/// can be read twice. The file is registered for removal on interruption
+/// (see `geoparquet_io::output`); read errors name `name`, write errors the
+/// temporary directory.
+pub fn spill(mut reader: impl Read, name: &str) -> Result<geoparquet_io::output::ScratchPath> {
+    let mut tmp = geoparquet_io::output::ScratchPath::new_in(None, ".geoquet-stdin-")?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(name, e)),
+        };
+        std::io::Write::write_all(tmp.file_mut(), &buf[..n]).map_err(|source| {
+            geoparquet_io::Error::TempDir {
+                dir: std::env::temp_dir(),
+                source,
+            }
+        })?;
+    }
     Ok(tmp)
 }

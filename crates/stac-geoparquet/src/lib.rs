@@ -9,12 +9,14 @@ mod geom;
 mod infer;
 mod input;
 mod lite;
+mod patches;
 mod read;
 mod write;
 
 pub use error::{Error, Result};
 pub use infer::{CORE_COLUMNS, DATETIME_PROPERTIES, PATCHES_COLUMN};
-pub use input::{Source, spill};
+pub use input::{Source, files_below, spill};
+pub use patches::{MAX_PATCH_BYTES, MAX_PATCH_FOOTER_BYTES, PATCHES_METADATA_KEY};
 pub use read::{
     DEFAULT_READ_BATCH_ROWS, ItemReader, ReadOptions, Search, StacMetadata, open, read_items,
     select_fields, write_ndjson,

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use crate::datetime;
 use crate::decode::{DecodeOptions, items};
 use crate::error::{Error, Result};
+use crate::patches::{FooterPatches, PATCHES_METADATA_KEY, RowMap};
 use crate::write::{LAYOUT_METADATA_KEY, STAC_GEOPARQUET_METADATA_KEY};
 
 /// Rows decoded into items at a time.
@@ -108,37 +109,66 @@ pub struct Search {
 }
 
 impl Search {
-    /// Parses a STAC API `datetime` value: an instant, or `start/end` with
-    /// `..` (or nothing) for an open end.
+    /// Parses a STAC API `datetime` value: an RFC 3339 instant, or an
+    /// interval `start/end` with `..` (or nothing) for an open end (`a/b`,
+    /// `../b`, `a/..`). A full date (`2020-01-01`) stands for the whole day:
+    /// its first instant as a start, its last as an end (and as an instant).
     ///
     /// ```
     /// let mut s = stac_geoparquet::Search::default();
     /// s.set_datetime("2020-01-01T00:00:00Z/..")?;
     /// assert!(s.datetime.unwrap().1.is_none());
+    /// s.set_datetime("../2020-12-31")?;
+    /// assert!(s.datetime.unwrap().0.is_none());
+    /// assert!(s.set_datetime("2021-01-01T00:00:00Z/2020-01-01T00:00:00Z").is_err());
     /// # Ok::<(), stac_geoparquet::Error>(())
     /// ```
     pub fn set_datetime(&mut self, text: &str) -> Result<()> {
-        let one = |s: &str| -> Result<Option<i128>> {
+        const DAY: i128 = 86_400 * 1_000_000_000;
+        let bad = |why: &str| {
+            Error::InvalidArgument(format!(
+                "datetime \"{text}\": {why} (expected an RFC 3339 instant such as 2020-01-01T00:00:00Z, or an interval a/b, ../b, a/..)"
+            ))
+        };
+        // An end: `None` when open; `end` picks the last instant of a date.
+        let one = |s: &str, end: bool| -> Result<Option<i128>> {
             let s = s.trim();
             if s.is_empty() || s == ".." {
                 return Ok(None);
             }
-            datetime::parse(s)
-                .map(|p| Some(p.nanos))
-                .ok_or_else(|| Error::InvalidArgument(format!("datetime \"{s}\" is not RFC 3339")))
-        };
-        self.datetime = Some(match text.split_once('/') {
-            Some((a, b)) => (one(a)?, one(b)?),
-            None => {
-                let t = one(text)?;
-                if t.is_none() {
-                    return Err(Error::InvalidArgument(
-                        "datetime: an instant or an interval".into(),
-                    ));
-                }
-                (t, t)
+            if let Some(p) = datetime::parse(s) {
+                return Ok(Some(p.nanos));
             }
-        });
+            match datetime::parse(&format!("{s}T00:00:00Z")) {
+                Some(p) if s.len() == 10 => Ok(Some(if end { p.nanos + DAY - 1 } else { p.nanos })),
+                _ => Err(bad(&format!("\"{s}\" is not an RFC 3339 date-time"))),
+            }
+        };
+        let (lo, hi) = match text.split_once('/') {
+            Some((a, b)) => {
+                if b.contains('/') {
+                    return Err(bad("more than two ends"));
+                }
+                let (lo, hi) = (one(a, false)?, one(b, true)?);
+                if lo.is_none() && hi.is_none() {
+                    return Err(bad("both ends are open"));
+                }
+                (lo, hi)
+            }
+            None => {
+                let (lo, hi) = (one(text, false)?, one(text, true)?);
+                if lo.is_none() {
+                    return Err(bad("empty"));
+                }
+                (lo, hi)
+            }
+        };
+        if let (Some(a), Some(b)) = (lo, hi)
+            && a > b
+        {
+            return Err(bad("the start is after the end"));
+        }
+        self.datetime = Some((lo, hi));
         Ok(())
     }
 
@@ -238,7 +268,7 @@ fn decode_rows(
     rows: std::ops::Range<usize>,
 ) -> Result<Vec<Value>> {
     let start = rows.start as u64;
-    let mut items = items(batch, decode, rows).map_err(|message| Error::Parquet {
+    let mut items = items(batch, decode, rows, first_row).map_err(|message| Error::Parquet {
         file: file.to_owned(),
         message: format!("{message} (row {} of the file)", first_row + start),
     })?;
@@ -520,6 +550,21 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
                 .collect()
         })
         .unwrap_or_default();
+    let patches = match kv(&meta, PATCHES_METADATA_KEY) {
+        Some(text) if stac.lossless => {
+            let p = FooterPatches::decode(&text).map_err(|message| Error::Parquet {
+                file: name.clone(),
+                message,
+            })?;
+            let rows: Vec<u64> = meta
+                .row_groups()
+                .iter()
+                .map(|g| u64::try_from(g.num_rows()).unwrap_or(0))
+                .collect();
+            Some(Arc::new((p, RowMap::new(&rows, &groups))))
+        }
+        _ => None,
+    };
     let read = groups.len();
     let batches = builder
         .with_row_groups(groups)
@@ -533,6 +578,7 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
             ours: stac.lossless,
             empty_assets,
             explicit_nulls,
+            patches,
         },
         file: name,
         metadata: stac,

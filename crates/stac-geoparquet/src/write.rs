@@ -11,16 +11,20 @@ use geoparquet_io::meta::{
     GeometryTypeAndDimension,
 };
 use geoparquet_io::writer::{GeoParquetEncoder, GeometryEncoding, TargetVersion};
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{ConvertedType, LogicalType};
 use parquet::file::metadata::KeyValue;
+use parquet::schema::types::{SchemaDescriptor, Type, TypePtr};
 use serde_json::{Map, Value};
 
 use crate::encode::BatchBuilder;
 use crate::error::{Error, Result};
-use crate::infer::{Inference, Layout, Origin, Plan};
+use crate::infer::{Inference, JSON_KEY, Layout, Origin, Plan};
 use crate::input::{Sink, Source, visit};
 use crate::lite::Lite;
+use crate::patches::PATCHES_METADATA_KEY;
 
 /// The Parquet key/value key of the stac-geoparquet metadata.
 pub const STAC_GEOPARQUET_METADATA_KEY: &str = "stac-geoparquet";
@@ -100,10 +104,11 @@ pub struct WriteSummary {
     pub items: u64,
     /// Row groups written.
     pub row_groups: usize,
-    /// Columns written (the patches column included).
+    /// Columns written.
     pub columns: usize,
-    /// Whether some values needed the patches column.
-    pub patches: bool,
+    /// Values that the columns cannot hold exactly, kept as patches in the
+    /// footer (see the crate docs, "Lossless").
+    pub patches: u64,
     /// The `stac-geoparquet` metadata written.
     pub stac_metadata: Value,
 }
@@ -271,6 +276,101 @@ fn stac_metadata(collections: &[Map<String, Value>]) -> Result<Value> {
     Ok(Value::Object(out))
 }
 
+/// The Parquet schema with the JSON logical type on the columns of JSON
+/// text (fields marked `geoquet:json`, at any depth), so that readers that
+/// know the type decode the values instead of showing their text.
+fn json_logical_types(arrow: &arrow_schema::Schema, descr: SchemaDescriptor) -> SchemaDescriptor {
+    let root = descr.root_schema_ptr();
+    let Type::GroupType { fields, .. } = root.as_ref() else {
+        return descr;
+    };
+    if fields.len() != arrow.fields().len() {
+        return descr;
+    }
+    let new_fields: Vec<TypePtr> = arrow
+        .fields()
+        .iter()
+        .zip(fields)
+        .map(|(f, t)| mark_json(f, t))
+        .collect();
+    let Ok(root) = Type::group_type_builder(root.name())
+        .with_fields(new_fields)
+        .build()
+    else {
+        return descr;
+    };
+    SchemaDescriptor::new(std::sync::Arc::new(root))
+}
+
+/// [`json_logical_types`] for one Arrow field and its Parquet type.
+fn mark_json(field: &arrow_schema::Field, t: &TypePtr) -> TypePtr {
+    use arrow_schema::DataType;
+    let info = t.get_basic_info();
+    let rebuild_group = |children: Vec<TypePtr>| -> TypePtr {
+        let mut b = Type::group_type_builder(info.name())
+            .with_fields(children)
+            .with_logical_type(info.logical_type_ref().cloned())
+            .with_converted_type(info.converted_type());
+        if info.has_repetition() {
+            b = b.with_repetition(info.repetition());
+        }
+        if info.has_id() {
+            b = b.with_id(Some(info.id()));
+        }
+        b.build().map_or_else(|_| t.clone(), std::sync::Arc::new)
+    };
+    match (field.data_type(), t.as_ref()) {
+        (DataType::Utf8, Type::PrimitiveType { physical_type, .. })
+            if field.metadata().contains_key(JSON_KEY) =>
+        {
+            let mut b = Type::primitive_type_builder(info.name(), *physical_type)
+                .with_repetition(info.repetition())
+                .with_logical_type(Some(LogicalType::Json))
+                .with_converted_type(ConvertedType::JSON);
+            if info.has_id() {
+                b = b.with_id(Some(info.id()));
+            }
+            b.build().map_or_else(|_| t.clone(), std::sync::Arc::new)
+        }
+        (DataType::Struct(children), Type::GroupType { fields, .. })
+            if children.len() == fields.len() =>
+        {
+            rebuild_group(
+                children
+                    .iter()
+                    .zip(fields)
+                    .map(|(f, t)| mark_json(f, t))
+                    .collect(),
+            )
+        }
+        (DataType::List(child), Type::GroupType { fields, .. }) => {
+            // LIST group > repeated group "list" > element.
+            let [list] = fields.as_slice() else {
+                return t.clone();
+            };
+            let Type::GroupType { fields: inner, .. } = list.as_ref() else {
+                return t.clone();
+            };
+            let [element] = inner.as_slice() else {
+                return t.clone();
+            };
+            let li = list.get_basic_info();
+            let mut b = Type::group_type_builder(li.name())
+                .with_fields(vec![mark_json(child, element)])
+                .with_logical_type(li.logical_type_ref().cloned())
+                .with_converted_type(li.converted_type());
+            if li.has_repetition() {
+                b = b.with_repetition(li.repetition());
+            }
+            match b.build() {
+                Ok(list) => rebuild_group(vec![std::sync::Arc::new(list)]),
+                Err(_) => t.clone(),
+            }
+        }
+        _ => t.clone(),
+    }
+}
+
 /// Infers the layout of the sources (the first pass).
 /// The first pass' result: the layout, the collections met, and the
 /// progress callback handed back for the second pass.
@@ -344,7 +444,20 @@ pub fn write_to<W: Write + Send>(
         .set_compression(options.compression)
         .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
         .build();
-    let mut writer = ArrowWriter::try_new(sink, encoder.target_schema(), Some(props))?;
+    let target = encoder.target_schema();
+    let parquet_schema = json_logical_types(
+        &target,
+        ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(&target)?,
+    );
+    let mut writer = ArrowWriter::try_new_with_options(
+        sink,
+        target,
+        ArrowWriterOptions::new()
+            .with_properties(props)
+            .with_parquet_schema(parquet_schema),
+    )?;
     let mut encoder = encoder;
     let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
     let mut ws = WriteSink {
@@ -400,8 +513,12 @@ pub fn write_to<W: Write + Send>(
         .filter(|(_, p)| p.explicit_nulls)
         .map(|(_, p)| p.name.as_str())
         .collect();
+    let patches = ws.builder.take_patches();
+    let patch_count = patches.count();
+    let patches = patches.finish()?;
     let layout_value = serde_json::json!({
-        "layout": 1,
+        "layout": 2,
+        "patches": patch_count,
         "empty_assets": layout.empty_assets,
         "explicit_nulls": explicit,
     });
@@ -414,6 +531,9 @@ pub fn write_to<W: Write + Send>(
         LAYOUT_METADATA_KEY.to_owned(),
         layout_value.to_string(),
     ));
+    if let Some(p) = patches {
+        writer.append_key_value_metadata(KeyValue::new(PATCHES_METADATA_KEY.to_owned(), p));
+    }
     let meta = writer.finish()?;
     writer
         .inner_mut()
@@ -423,7 +543,7 @@ pub fn write_to<W: Write + Send>(
         items: ws.n,
         row_groups: meta.num_row_groups(),
         columns: schema.fields().len(),
-        patches: layout.patches,
+        patches: patch_count,
         stac_metadata: stac,
     })
 }
@@ -460,9 +580,13 @@ pub fn write_parquet_with_progress(
     options: &WriterOptions,
     progress: Option<Progress<'_>>,
 ) -> Result<WriteSummary> {
-    let tmp = geoparquet_io::writer::temp_file_beside(path)?;
-    let file = tmp.reopen().map_err(|e| Error::io(path, e))?;
-    let summary = write_to(sources, std::io::BufWriter::new(file), options, progress)?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(summary)
+    // Checked before any work, written beside, renamed into place when complete.
+    let out = geoparquet_io::output::Output::create(path)?;
+    let summary = write_to(
+        sources,
+        std::io::BufWriter::new(out.writer()?),
+        options,
+        progress,
+    );
+    out.finish(summary)
 }
