@@ -489,6 +489,8 @@ pub struct FixSummary {
     pub sorted: bool,
     /// Rows written.
     pub rows: u64,
+    /// What the writer normalised or dropped from the input's metadata.
+    pub warnings: Vec<String>,
 }
 
 /// Rewrites `input` into `output` (atomically) so that every best-practice
@@ -525,23 +527,24 @@ pub fn fix_file(input: &Path, output: &Path, options: &FixOptions) -> Result<Fix
     let needs_sort = before
         .item("spatial_order")
         .is_some_and(|i| i.status == Status::Fail);
-    let rows = if needs_sort {
+    let written = if needs_sort {
         let sort = crate::sort::SortOptions {
             writer,
             memory: options.memory.unwrap_or(crate::sort::DEFAULT_SORT_MEMORY),
             ..crate::sort::SortOptions::default()
         };
-        crate::sort::sort_file(input, output, &sort)?.written.rows
+        crate::sort::sort_file(input, output, &sort)?.written
     } else {
         let reader = crate::reader::open(input, &crate::reader::ReadOptions::default())?;
         let (schema, meta) = (reader.schema(), reader.metadata().clone());
-        crate::writer::write_file(output, schema, reader, Some(&meta), &writer)?.rows
+        crate::writer::write_file(output, schema, reader, Some(&meta), &writer)?
     };
     let after = check_file(output)?;
     Ok(FixSummary {
         before,
         after,
         sorted: needs_sort,
-        rows,
+        rows: written.rows,
+        warnings: written.warnings,
     })
 }

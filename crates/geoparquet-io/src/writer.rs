@@ -26,6 +26,7 @@ use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
     compute_leaves,
 };
+use parquet::basic::LogicalType;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -36,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::geometry::wkb_info;
 use crate::native;
 use crate::wkb_column::wkb_values;
+use geoparquet_meta::normalize;
 
 /// The GeoParquet version (or native-types-only layout) to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -254,6 +256,44 @@ pub struct GeoParquetEncoder {
     input_extra: serde_json::Map<String, serde_json::Value>,
     target: SchemaRef,
     rows_seen: u64,
+    /// Footer keys of the input kept byte for byte (see [`GeoParquetEncoder::key_values`]).
+    carried: Vec<KeyValue>,
+    /// What was normalised or dropped from the input's metadata, for people.
+    notices: Vec<String>,
+}
+
+/// Footer keys this crate writes itself: never copied from an input.
+pub const OWN_FOOTER_KEYS: &[&str] = &[GEO_METADATA_KEY, "ARROW:schema"];
+
+/// The footer key pandas (and so GeoPandas) describes its columns and index in.
+pub const PANDAS_KEY: &str = "pandas";
+
+/// Whether the `pandas` description still fits the columns of `target`:
+/// every column it names (`columns[].field_name`, which includes a stored
+/// index) is there. Extra columns (a covering added) do not make it stale; a
+/// column it names that is gone (dropped by `extract --columns`, a covering
+/// removed) does. A value that is not the JSON pandas writes is kept as it is.
+fn pandas_fits(value: &str, target: &Schema) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(value) else {
+        return true;
+    };
+    let Some(columns) = v.get("columns").and_then(serde_json::Value::as_array) else {
+        return true;
+    };
+    columns.iter().all(|c| {
+        match c
+            .get("field_name")
+            .or_else(|| c.get("name"))
+            .and_then(serde_json::Value::as_str)
+        {
+            Some(name) => target.field_with_name(name).is_ok(),
+            None => true,
+        }
+    })
+}
+
+fn meta_error(e: &geoparquet_meta::Error) -> Error {
+    Error::InvalidInput(e.to_string())
 }
 
 fn is_wkb_type(dt: &DataType) -> bool {
@@ -327,6 +367,7 @@ impl GeoParquetEncoder {
         }
         let covering = options.covering_for();
         let mut columns = Vec::new();
+        let mut notices = Vec::new();
         for name in &names {
             let (index, field) = schema.column_with_name(name).ok_or_else(|| {
                 Error::InvalidInput(format!("geometry column \"{name}\" is not in the input"))
@@ -338,18 +379,34 @@ impl GeoParquetEncoder {
                 )));
             }
             let meta = input.and_then(|m| m.columns.get(name));
-            let crs = options
+            // What the input (or the options) say is normalised for the version
+            // written (a legacy CRS to PROJJSON, edges of any case, a junk epoch
+            // dropped), or refused.
+            let found = options
                 .crs
                 .clone()
                 .or_else(|| meta.map(|m| m.crs.clone()))
                 .or_else(|| field_crs(field))
                 .unwrap_or(Crs::Default);
+            let (crs, notice) =
+                normalize::normalize_crs(name, &found).map_err(|e| meta_error(&e))?;
+            notices.extend(notice);
             let edges = options
                 .edges
                 .clone()
                 .or_else(|| meta.map(GeoParquetColumnMetadata::effective_edges))
                 .or_else(|| field_edges(field))
                 .unwrap_or(Edges::Planar);
+            let (edges, notice) =
+                normalize::normalize_edges(name, &edges, options.version.logical_types())
+                    .map_err(|e| meta_error(&e))?;
+            notices.extend(notice);
+            let (epoch, notice) =
+                normalize::normalize_epoch(name, meta.and_then(|m| m.epoch), &crs);
+            notices.extend(notice);
+            let (orientation, notice) =
+                normalize::normalize_orientation(name, meta.and_then(|m| m.orientation.as_ref()));
+            notices.extend(notice);
             let cov = match covering.clone() {
                 None => None,
                 Some(c) => Some((covering_name(schema, name, &c, &columns)?, c)),
@@ -363,8 +420,8 @@ impl GeoParquetEncoder {
                 name: name.clone(),
                 crs,
                 edges,
-                orientation: meta.and_then(|m| m.orientation.clone()),
-                epoch: meta.and_then(|m| m.epoch),
+                orientation,
+                epoch,
                 types: BTreeSet::new(),
                 bbox: BoundingBox::empty(),
                 has_z: false,
@@ -382,16 +439,80 @@ impl GeoParquetEncoder {
             .filter(|p| names.contains(p))
             .or_else(|| names.iter().find(|n| *n == "geometry").cloned())
             .unwrap_or_else(|| names[0].clone());
+        let mut input_extra = input.map(|m| m.extra.clone()).unwrap_or_default();
+        // The 0.1 version key: the version written is ours.
+        input_extra.shift_remove("schema_version");
         let mut enc = Self {
             options: options.clone(),
             columns,
             primary,
-            input_extra: input.map(|m| m.extra.clone()).unwrap_or_default(),
+            input_extra,
             target: Arc::new(Schema::empty()),
             rows_seen: 0,
+            carried: Vec::new(),
+            notices,
         };
         enc.target = enc.build_target_schema(schema)?;
+        enc.check_logical_types()?;
+        // Every other key of the input (its footer, as the reader gives it in
+        // the schema metadata) goes to the footer unchanged; pandas' column
+        // description only while it still fits the columns.
+        let mut carried: Vec<KeyValue> = schema
+            .metadata()
+            .iter()
+            .filter(|(k, _)| !OWN_FOOTER_KEYS.contains(&k.as_str()))
+            .filter(|(k, v)| k.as_str() != PANDAS_KEY || pandas_fits(v, &enc.target))
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+            .collect();
+        if schema.metadata().get(PANDAS_KEY).is_some()
+            && !carried.iter().any(|kv| kv.key == PANDAS_KEY)
+        {
+            enc.notices.push(
+                "the \"pandas\" footer key describes columns the output does not have; dropped"
+                    .into(),
+            );
+        }
+        carried.sort_by(|a, b| a.key.cmp(&b.key));
+        enc.carried = carried;
         Ok(enc)
+    }
+
+    /// For the versions with Parquet GEOMETRY/GEOGRAPHY logical types, checks
+    /// that the upstream writer will give every geometry column one (it
+    /// silently writes plain BYTE_ARRAY when it cannot read the extension
+    /// metadata), so that a `2.0.0` file never comes out without them.
+    fn check_logical_types(&self) -> Result<()> {
+        if !self.options.version.logical_types() {
+            return Ok(());
+        }
+        let descr = parquet::arrow::ArrowSchemaConverter::new().convert(&self.target)?;
+        for col in self.columns.iter().filter(|c| c.native.is_none()) {
+            let logical = descr
+                .columns()
+                .iter()
+                .find(|c| c.path().parts() == [col.name.clone()])
+                .and_then(|c| c.logical_type_ref().cloned());
+            if !matches!(
+                logical,
+                Some(LogicalType::Geometry { .. } | LogicalType::Geography { .. })
+            ) {
+                return Err(Error::InvalidInput(format!(
+                    "column \"{}\": its CRS ({}) or edges (\"{}\") cannot be stored in the Parquet GEOMETRY/GEOGRAPHY logical type; set the CRS with --crs (EPSG:N, OGC:CRS84 or PROJJSON)",
+                    col.name,
+                    col.crs.label(),
+                    col.edges.as_str()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// What was normalised or dropped from the input's metadata so that the
+    /// output is valid (a legacy CRS written as PROJJSON, `"Planar"` edges
+    /// written as `planar`, a junk epoch dropped, a stale `pandas` key dropped),
+    /// one sentence each, for warnings.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     fn geometry_field(&self, col: &GeomColumn, input: &Field) -> Result<Field> {
@@ -447,10 +568,9 @@ impl GeoParquetEncoder {
                 )));
             }
         }
-        // Never carry the input's `geo` (or other footer copies) in ARROW:schema.
-        let mut metadata = schema.metadata().clone();
-        metadata.remove(GEO_METADATA_KEY);
-        Ok(Arc::new(Schema::new_with_metadata(fields, metadata)))
+        // The input's schema metadata (its footer keys, when read from a file)
+        // goes to the footer itself (see `key_values`), not into ARROW:schema.
+        Ok(Arc::new(Schema::new(fields)))
     }
 
     fn z_for(&self, _col: &GeomColumn, opts: &CoveringOptions) -> bool {
@@ -685,6 +805,21 @@ impl GeoParquetEncoder {
             GEO_METADATA_KEY.to_owned(),
             self.metadata()?.to_json_string(),
         )))
+    }
+
+    /// Every key/value to append to the file: `geo` (see
+    /// [`GeoParquetEncoder::key_value`]), then each key of the input schema's
+    /// metadata that this crate does not own ([`OWN_FOOTER_KEYS`]), value
+    /// unchanged: when the input was read from a file, its footer keys, such
+    /// as SlideRule's `sliderule`, `recordinfo` and `meta`, or
+    /// `stac-geoparquet`. The `pandas` key is kept while every column it
+    /// describes is still in the output, and dropped otherwise (its
+    /// description would be stale). These keys are not repeated inside
+    /// `ARROW:schema` (the target schema carries no metadata).
+    pub fn key_values(&self) -> Result<Vec<KeyValue>> {
+        let mut out: Vec<KeyValue> = self.key_value()?.into_iter().collect();
+        out.extend(self.carried.iter().cloned());
+        Ok(out)
     }
 }
 
@@ -1450,7 +1585,7 @@ where
     })?;
     encoded?;
     let mut file_writer = file_writer?;
-    if let Some(kv) = encoder.key_value()? {
+    for kv in encoder.key_values()? {
         file_writer.append_key_value_metadata(kv);
     }
     let file_meta = file_writer.close()?;
@@ -1458,6 +1593,7 @@ where
         rows,
         row_groups: file_meta.num_row_groups(),
         metadata: encoder.metadata()?,
+        warnings: encoder.notices().to_vec(),
     })
 }
 

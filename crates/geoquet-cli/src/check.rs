@@ -176,6 +176,7 @@ pub(crate) fn run_check(
     let started = Instant::now();
     let summary =
         fix_file(&path, Path::new(fix), &options).map_err(|e| Unreadable(e.to_string()))?;
+    crate::convert::print_warnings(&args.file, &summary.warnings);
     if args.json {
         let doc = json!({
             "before": summary.before.to_json(),
@@ -225,6 +226,7 @@ pub(crate) fn run_sort(cli: &Cli, args: &SortArgs, out: &mut dyn Write) -> anyho
     let started = Instant::now();
     let s = sort_file(&path, Path::new(&args.output), &options)
         .map_err(|e| Unreadable(e.to_string()))?;
+    crate::convert::print_warnings(&args.input, &s.written.warnings);
     if args.json {
         let doc = json!({
             "output": args.output,

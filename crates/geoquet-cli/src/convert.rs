@@ -62,8 +62,16 @@ pub struct WriteArgs {
     /// Geometry encoding: wkb, or geoarrow (native, 1.1 only).
     #[arg(long, value_name = "ENCODING", default_value = "wkb")]
     pub encoding: String,
-    /// Add a per-row bbox covering column (default on for 1.1), optionally naming it.
-    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    /// Add a per-row bbox covering column (default on for 1.1); name it with
+    /// --covering-bbox=NAME (the `=` is required, so that a following
+    /// argument is never taken for the name).
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
     pub covering_bbox: Option<String>,
     /// Do not add a covering column.
     #[arg(long, conflicts_with = "covering_bbox")]
@@ -280,14 +288,23 @@ fn check_output(output: &str, input: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads GeoParquet with `read` options and writes `output` in its format.
+/// Prints what a writer normalised or dropped from `input`'s metadata, one
+/// `warning:` line each on standard error.
+pub(crate) fn print_warnings(input: &str, warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {input}: {w}");
+    }
+}
+
+/// Reads GeoParquet with `read` options and writes `output` in its format;
+/// returns the rows written, the scan counts and the input's metadata.
 fn parquet_to(
     cli: &Cli,
     source: &Source,
     output: &str,
     read: &ReadOptions,
     write: &WriterOptions,
-) -> anyhow::Result<(u64, ScanStats)> {
+) -> anyhow::Result<(u64, ScanStats, GeoParquetMetadata)> {
     let Batches {
         schema,
         metadata,
@@ -305,15 +322,16 @@ fn parquet_to(
                     progress.rows(rows);
                 }
             });
-            write_file(
+            let summary = write_file(
                 Path::new(output),
                 schema,
                 batches,
                 Some(&meta_for_writer),
                 write,
             )
-            .with_context(|| format!("writing {output}"))?
-            .rows
+            .with_context(|| format!("writing {output}"))?;
+            print_warnings(&source.name(), &summary.warnings);
+            summary.rows
         }
         f => crate::geojson_out::write(
             output,
@@ -324,7 +342,7 @@ fn parquet_to(
         )?,
     };
     progress.done();
-    Ok((rows, stats.get()))
+    Ok((rows, stats.get(), metadata))
 }
 
 /// The GeoArrow encoding needs the geometry types; when the input does not
@@ -429,6 +447,29 @@ fn written(
     Ok(Outcome(EXIT_OK))
 }
 
+/// Why an extract found nothing, when the file's bbox tells: the box misses
+/// it (with a hint when the box with its axes swapped would meet it: latitude
+/// given first).
+fn empty_extract_hint(query: &BoundingBox, meta: &GeoParquetMetadata) -> Option<String> {
+    let file = meta.primary()?.bbox?;
+    let extent = BoundingBox::new(file.xmin, file.ymin, file.xmax, file.ymax);
+    if !extent.is_finite() || query.intersects(&extent) {
+        return None;
+    }
+    let show = |b: &BoundingBox| format!("{},{},{},{}", b.xmin, b.ymin, b.xmax, b.ymax);
+    let swapped = BoundingBox::new(query.ymin, query.xmin, query.ymax, query.xmax);
+    let order = if query.xmin <= query.xmax && swapped.intersects(&extent) {
+        " With its axes swapped it would meet the file: --bbox is xmin,ymin,xmax,ymax, longitude first for longitude/latitude data."
+    } else {
+        " --bbox is xmin,ymin,xmax,ymax in the file's CRS (longitude first for longitude/latitude data)."
+    };
+    Some(format!(
+        "no rows: --bbox {} does not meet the file's bbox {}.{order}",
+        show(query),
+        show(&extent)
+    ))
+}
+
 pub(crate) fn run_extract(
     cli: &Cli,
     args: &ExtractArgs,
@@ -451,9 +492,9 @@ pub(crate) fn run_extract(
         ..ReadOptions::default()
     };
     if let Some(cols) = &args.columns {
-        // Geometry columns are kept whatever the list says.
-        let footer = geoquet::io::read_footer(Path::new(&args.input))
-            .map_err(|e| Unreadable(e.to_string()))?;
+        // Geometry columns are kept whatever the list says. The footer is read
+        // through the source: a URL input has no local path.
+        let footer = source.footer()?;
         let meta = footer
             .facts
             .geo_metadata()
@@ -470,7 +511,12 @@ pub(crate) fn run_extract(
         read.columns = Some(wanted);
     }
     let started = Instant::now();
-    let (rows, stats) = parquet_to(cli, &source, &args.output, &read, &write)?;
+    let (rows, stats, metadata) = parquet_to(cli, &source, &args.output, &read, &write)?;
+    if rows == 0
+        && let Some(hint) = empty_extract_hint(&bbox, &metadata)
+    {
+        eprintln!("{}: {hint}", source.name());
+    }
     if cli.verbose > 0 {
         eprintln!(
             "row groups read {}/{}, bytes skipped {}/{} ({:.1}%), rows skipped by the page index {}, rows returned {}",

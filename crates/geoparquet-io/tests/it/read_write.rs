@@ -319,7 +319,9 @@ fn round_trip(targets: &[(TargetVersion, GeometryEncoding)]) -> usize {
                 Err(e) => {
                     // Refusals must be the documented ones: M in 1.x, GeoArrow of mixed or unknown types.
                     let msg = e.to_string();
-                    let identifier_crs = msg.contains("known only by its identifier");
+                    let identifier_crs = msg.contains("known only by its identifier")
+                        || msg.contains("--crs")
+                        || msg.contains("exist only in GeoParquet 2.0");
                     let expected = identifier_crs
                         || (has_m
                             && !matches!(version, TargetVersion::V2_0 | TargetVersion::NativeOnly)
@@ -359,7 +361,10 @@ fn round_trip(targets: &[(TargetVersion, GeometryEncoding)]) -> usize {
                         path.display()
                     ));
                 }
-                let (a, b) = (&meta.columns[name].crs, &back_meta.columns[name].crs);
+                // The writer normalises legacy CRS forms (WKT, GeoJSON 2008) to PROJJSON.
+                let a = &geoparquet_meta::normalize::normalize_crs(name, &meta.columns[name].crs)
+                    .map_or_else(|_| meta.columns[name].crs.clone(), |n| n.0);
+                let b = &back_meta.columns[name].crs;
                 if a.compare(b) != CrsComparison::Same {
                     failures.push(format!(
                         "{} -> {version:?}: CRS {} became {}",
@@ -368,8 +373,13 @@ fn round_trip(targets: &[(TargetVersion, GeometryEncoding)]) -> usize {
                         b.label()
                     ));
                 }
-                if meta.columns[name].effective_edges() != back_meta.columns[name].effective_edges()
-                {
+                let edges = geoparquet_meta::normalize::normalize_edges(
+                    name,
+                    &meta.columns[name].effective_edges(),
+                    true,
+                )
+                .map_or_else(|_| meta.columns[name].effective_edges(), |n| n.0);
+                if edges != back_meta.columns[name].effective_edges() {
                     failures.push(format!("{} -> {version:?}: edges changed", path.display()));
                 }
             }
@@ -670,4 +680,419 @@ fn rewinding_orients_every_ring_and_keeps_the_shape() {
         checked += 1;
     }
     assert!(checked == 0 || checked >= 10, "{checked}");
+}
+
+// --- rewrites keep what is not ours, and write valid metadata ---------------------------
+
+/// WKB of a point.
+fn point_wkb(x: f64, y: f64) -> Vec<u8> {
+    let mut v = vec![1u8, 1, 0, 0, 0];
+    v.extend_from_slice(&x.to_le_bytes());
+    v.extend_from_slice(&y.to_le_bytes());
+    v
+}
+
+/// Writes `rows` points with columns `id`, `name`, `geometry` through the
+/// upstream writer, with `geo` set to `geo` and the other footer keys `extra`.
+fn file_with_footer(path: &Path, rows: usize, geo: &str, extra: &[(&str, &str)]) {
+    use std::sync::Arc;
+    let schema = Arc::new(arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("id", arrow_schema::DataType::Int64, false),
+        arrow_schema::Field::new("name", arrow_schema::DataType::Utf8, true),
+        arrow_schema::Field::new("geometry", arrow_schema::DataType::Binary, true),
+    ]));
+    // Scattered so that a sort changes the order.
+    let pts: Vec<(f64, f64)> = (0..rows)
+        .map(|i| {
+            let k = (i * 7919) % rows.max(1);
+            (
+                -170.0 + 340.0 * k as f64 / rows as f64,
+                -60.0 + (i % 120) as f64,
+            )
+        })
+        .collect();
+    let wkbs: Vec<Vec<u8>> = pts.iter().map(|&(x, y)| point_wkb(x, y)).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(arrow_array::Int64Array::from_iter_values(0..rows as i64)),
+            Arc::new(arrow_array::StringArray::from_iter_values(
+                (0..rows).map(|i| format!("n{i}")),
+            )),
+            Arc::new(arrow_array::BinaryArray::from_iter_values(
+                wkbs.iter().map(Vec::as_slice),
+            )),
+        ],
+    )
+    .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
+        "geo".into(),
+        geo.to_owned(),
+    ));
+    for (k, v) in extra {
+        w.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
+            (*k).to_owned(),
+            (*v).to_owned(),
+        ));
+    }
+    w.close().unwrap();
+}
+
+/// The footer keys of a file other than the ones the writer owns, sorted.
+fn foreign_keys(path: &Path) -> Vec<(String, Option<String>)> {
+    let footer = geoparquet_io::read_footer(path).unwrap();
+    let mut kv: Vec<(String, Option<String>)> = footer
+        .facts
+        .key_value
+        .iter()
+        .filter(|(k, _)| !geoparquet_io::writer::OWN_FOOTER_KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    kv.sort();
+    kv
+}
+
+const GEO_1_0: &str = r#"{"version":"1.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"]}}}"#;
+
+/// SlideRule, stac-geoparquet and pandas keys as other writers make them
+/// (values with odd spacing and key order, kept byte for byte).
+fn foreign_footer() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "sliderule",
+            r#"{"version":"v4.19.2",  "parms": {"asset":"icesat2","poly":[{"lat":1.0,"lon":2.0}]}, "z":1}"#,
+        ),
+        (
+            "recordinfo",
+            r#"{"time":"time_ns","as_geo":true,"x":"longitude","y":"latitude"}"#,
+        ),
+        ("meta", "{\"srcid\": {\"0\": \"ATL03_x.h5\"}}\n"),
+        (
+            "stac-geoparquet",
+            r#"{"version":"1.0.0","collections":{"c":{"type":"Collection"}}}"#,
+        ),
+        (
+            "pandas",
+            r#"{"index_columns": [{"kind": "range", "name": null, "start": 0, "stop": 3, "step": 1}], "column_indexes": [], "columns": [{"name": "id", "field_name": "id", "pandas_type": "int64", "numpy_type": "int64", "metadata": null}, {"name": "name", "field_name": "name", "pandas_type": "unicode", "numpy_type": "object", "metadata": null}, {"name": "geometry", "field_name": "geometry", "pandas_type": "bytes", "numpy_type": "object", "metadata": null}], "creator": {"library": "pyarrow", "version": "17.0.0"}, "pandas_version": "2.2.2"}"#,
+        ),
+    ]
+}
+
+#[test]
+fn foreign_footer_keys_survive_convert_sort_and_fix() {
+    use geoparquet_io::check::{FixOptions, fix_file};
+    use geoparquet_io::sort::{SortOptions, sort_file};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.parquet");
+    let extra = foreign_footer();
+    file_with_footer(&input, 5000, GEO_1_0, &extra);
+    let mut expected: Vec<(String, Option<String>)> = extra
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+        .collect();
+    expected.sort();
+    assert_eq!(foreign_keys(&input), expected);
+
+    let mut outputs = Vec::new();
+    for (i, version) in [
+        TargetVersion::V1_0,
+        TargetVersion::V1_1,
+        TargetVersion::V2_0,
+        TargetVersion::NativeOnly,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = dir.path().join(format!("convert-{i}.parquet"));
+        let reader = open(&input, &ReadOptions::default()).unwrap();
+        let (schema, meta) = (reader.schema(), reader.metadata().clone());
+        write_file(
+            &out,
+            schema,
+            reader,
+            Some(&meta),
+            &WriterOptions::default().with_version(version),
+        )
+        .unwrap();
+        outputs.push((format!("convert {version:?}"), out));
+    }
+    let sorted = dir.path().join("sorted.parquet");
+    let s = sort_file(
+        &input,
+        &sorted,
+        &SortOptions {
+            // Small enough to spill runs: the keys go through the merge too.
+            memory: 1 << 20,
+            ..SortOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s.written.rows, 5000);
+    outputs.push(("sort".into(), sorted));
+    let fixed = dir.path().join("fixed.parquet");
+    fix_file(&input, &fixed, &FixOptions::default()).unwrap();
+    outputs.push(("check --fix".into(), fixed));
+    for (what, out) in &outputs {
+        assert_eq!(&foreign_keys(out), &expected, "{what}");
+        // Kept once, in the footer, not again inside ARROW:schema.
+        let footer = geoparquet_io::read_footer(out).unwrap();
+        let arrow_schema = base64_decode(footer.facts.key_value("ARROW:schema").unwrap());
+        assert!(
+            !String::from_utf8_lossy(&arrow_schema).contains("ATL03_x.h5"),
+            "{what}: the keys are repeated inside ARROW:schema"
+        );
+        let report =
+            geoparquet_io::validate(out, &geoparquet_io::ValidateOptions::default()).unwrap();
+        assert!(report.is_valid(), "{what}: {:?}", report.findings);
+    }
+
+    // Dropping a column pandas describes makes its description stale: the
+    // key is dropped (with a warning), every other key stays.
+    let reader = open(
+        &input,
+        &ReadOptions {
+            columns: Some(vec!["id".into(), "geometry".into()]),
+            ..ReadOptions::default()
+        },
+    )
+    .unwrap();
+    let (schema, meta) = (reader.schema(), reader.metadata().clone());
+    let out = dir.path().join("projected.parquet");
+    let summary = write_file(&out, schema, reader, Some(&meta), &WriterOptions::default()).unwrap();
+    let without_pandas: Vec<_> = expected
+        .iter()
+        .filter(|(k, _)| k != "pandas")
+        .cloned()
+        .collect();
+    assert_eq!(foreign_keys(&out), without_pandas);
+    assert!(
+        summary.warnings.iter().any(|w| w.contains("pandas")),
+        "{:?}",
+        summary.warnings
+    );
+}
+
+/// The `geo` JSON of a 1.0.0 file whose column says `column` (a JSON fragment).
+fn geo_with(column: &str) -> String {
+    format!(
+        r#"{{"version":"1.0.0","primary_column":"geometry","columns":{{"geometry":{{"encoding":"WKB","geometry_types":["Point"],{column}}}}}}}"#
+    )
+}
+
+const WKT_4326: &str = r#"GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0],UNIT[\"degree\",0.0174532925199433],AUTHORITY[\"EPSG\",\"4326\"]]"#;
+
+#[test]
+fn legacy_and_invalid_metadata_is_normalised_not_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        format!(r#""crs":"{WKT_4326}""#),
+        r#""crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4326"}}"#.to_owned(),
+        r#""crs":"EPSG:4326","edges":"Planar""#.to_owned(),
+        r#""crs":{"type":"name","properties":{"name":"EPSG:4326"}},"edges":"Spherical","epoch":0"#
+            .to_owned(),
+    ];
+    for (i, column) in cases.iter().enumerate() {
+        let input = dir.path().join(format!("legacy-{i}.parquet"));
+        file_with_footer(&input, 50, &geo_with(column), &[]);
+        for version in [
+            TargetVersion::V1_0,
+            TargetVersion::V1_1,
+            TargetVersion::V2_0,
+            TargetVersion::NativeOnly,
+        ] {
+            let out = dir.path().join(format!("legacy-{i}-{version:?}.parquet"));
+            let reader = open(&input, &ReadOptions::default()).unwrap();
+            let (schema, meta) = (reader.schema(), reader.metadata().clone());
+            let summary = write_file(
+                &out,
+                schema,
+                reader,
+                Some(&meta),
+                &WriterOptions::default().with_version(version),
+            )
+            .unwrap_or_else(|e| panic!("{column} -> {version:?}: {e}"));
+            assert!(!summary.warnings.is_empty(), "{column}: no warning");
+            let col = summary.metadata.primary().unwrap();
+            assert_eq!(col.crs.epsg(), Some(4326), "{column} -> {version:?}");
+            assert!(col.crs.projjson().is_some(), "{column} -> {version:?}");
+            assert_eq!(col.epoch, None);
+            assert!(matches!(
+                col.effective_edges(),
+                geoparquet_meta::Edges::Planar | geoparquet_meta::Edges::Spherical
+            ));
+            let footer = geoparquet_io::read_footer(&out).unwrap();
+            if version != TargetVersion::NativeOnly {
+                let geo = footer.facts.key_value("geo").unwrap();
+                assert!(
+                    !geo.contains("GEOGCS")
+                        && !geo.contains("\"name\",\"properties\"")
+                        && !geo.contains("Planar")
+                        && !geo.contains("\"epoch\""),
+                    "{column} -> {version:?}: {geo}"
+                );
+            }
+            if matches!(version, TargetVersion::V2_0 | TargetVersion::NativeOnly) {
+                // The Parquet logical type is always there for 2.0 and native.
+                assert!(
+                    footer.facts.native_columns().next().is_some(),
+                    "{column} -> {version:?}: no GEOMETRY/GEOGRAPHY logical type"
+                );
+            }
+            let report =
+                geoparquet_io::validate(&out, &geoparquet_io::ValidateOptions::default()).unwrap();
+            assert!(
+                report.is_valid(),
+                "{column} -> {version:?}: {:?}",
+                report.findings
+            );
+        }
+    }
+
+    // What cannot be normalised is refused, naming --crs, and nothing is written;
+    // with a CRS given, the same input converts.
+    let input = dir.path().join("custom-wkt.parquet");
+    file_with_footer(
+        &input,
+        10,
+        &geo_with(r#""crs":"PROJCS[\"Custom\",GEOGCS[\"WGS 84\"],PROJECTION[\"Mercator\"]]""#),
+        &[],
+    );
+    let out = dir.path().join("custom-out.parquet");
+    let reader = open(&input, &ReadOptions::default()).unwrap();
+    let (schema, meta) = (reader.schema(), reader.metadata().clone());
+    let err = write_file(&out, schema, reader, Some(&meta), &WriterOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--crs") && err.contains("WKT"), "{err}");
+    assert!(!out.exists());
+    let reader = open(&input, &ReadOptions::default()).unwrap();
+    let (schema, meta) = (reader.schema(), reader.metadata().clone());
+    let options = WriterOptions {
+        crs: Some(geoparquet_meta::Crs::from_epsg(3857).unwrap()),
+        ..WriterOptions::default()
+    };
+    write_file(&out, schema, reader, Some(&meta), &options).unwrap();
+    assert!(out.exists());
+}
+
+/// Whether a writer's refusal is one of the documented ones.
+fn documented_refusal(msg: &str) -> bool {
+    msg.contains("M values")
+        || msg.contains("known only by its identifier")
+        || msg.contains("exist only in GeoParquet 2.0")
+        || msg.contains("--crs")
+}
+
+#[test]
+fn every_rewrite_of_a_valid_corpus_file_passes_validate() {
+    use geoparquet_io::sort::{SortOptions, sort_file};
+    let mut files = Vec::new();
+    for sub in ["geoparquet", "sliderule"] {
+        if let Some(d) = test_support::corpus(sub) {
+            files.extend(
+                test_support::files_with_suffix(&d, ".parquet")
+                    .into_iter()
+                    .filter(|p| !p.to_string_lossy().contains("bad_data")),
+            );
+        }
+    }
+    if files.is_empty() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let options = geoparquet_io::ValidateOptions::default();
+    let (mut inputs, mut written, mut refused) = (0, 0, Vec::new());
+    let mut failures = Vec::new();
+    for path in &files {
+        let valid = geoparquet_io::validate(path, &options).is_ok_and(|r| r.is_valid());
+        if !valid {
+            continue;
+        }
+        inputs += 1;
+        let before = foreign_keys(path);
+        let mut jobs: Vec<(String, std::result::Result<PathBuf, String>)> = Vec::new();
+        for version in [
+            TargetVersion::V1_0,
+            TargetVersion::V1_1,
+            TargetVersion::V2_0,
+            TargetVersion::NativeOnly,
+        ] {
+            let out = dir.path().join(format!("out-{inputs}-{version:?}.parquet"));
+            let result = open(path, &ReadOptions::default()).and_then(|reader| {
+                let (schema, meta) = (reader.schema(), reader.metadata().clone());
+                write_file(
+                    &out,
+                    schema,
+                    reader,
+                    Some(&meta),
+                    &WriterOptions::default().with_version(version),
+                )
+            });
+            jobs.push((
+                format!("{version:?}"),
+                result.map(|_| out).map_err(|e| e.to_string()),
+            ));
+        }
+        let out = dir.path().join(format!("out-{inputs}-sorted.parquet"));
+        let result = sort_file(path, &out, &SortOptions::default());
+        jobs.push((
+            "sort".into(),
+            result.map(|_| out).map_err(|e| e.to_string()),
+        ));
+        for (what, result) in jobs {
+            let out = match result {
+                Ok(out) => out,
+                Err(msg) if documented_refusal(&msg) => {
+                    refused.push(format!("{} -> {what}: {msg}", path.display()));
+                    continue;
+                }
+                Err(msg) => {
+                    failures.push(format!("{} -> {what}: error {msg}", path.display()));
+                    continue;
+                }
+            };
+            written += 1;
+            match geoparquet_io::validate(&out, &options) {
+                Ok(r) if r.is_valid() => {}
+                Ok(r) => failures.push(format!(
+                    "{} -> {what}: invalid output: {:?}",
+                    path.display(),
+                    r.findings
+                        .iter()
+                        .filter(|f| f.severity == geoparquet_meta::validate::Severity::Error)
+                        .map(|f| f.message.clone())
+                        .collect::<Vec<_>>()
+                )),
+                Err(e) => failures.push(format!("{} -> {what}: {e}", path.display())),
+            }
+            // Footer keys of other writers are kept (pandas may be dropped as stale).
+            let after = foreign_keys(&out);
+            let lost: Vec<&String> = before
+                .iter()
+                .filter(|kv| kv.0 != "pandas" && !after.contains(kv))
+                .map(|kv| &kv.0)
+                .collect();
+            if !lost.is_empty() {
+                failures.push(format!("{} -> {what}: lost {lost:?}", path.display()));
+            }
+        }
+    }
+    println!(
+        "{inputs} valid inputs, {written} outputs validated, {} documented refusals:\n{}",
+        refused.len(),
+        refused.join("\n")
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        inputs >= 20 && written >= inputs * 4,
+        "{inputs} inputs, {written} outputs"
+    );
 }
