@@ -401,7 +401,7 @@ pub fn scratch_file(dir: Option<&Path>) -> Result<File> {
 /// standard input): registered for [`remove_temporaries`] and removed on drop.
 #[derive(Debug)]
 pub struct ScratchPath {
-    tmp: Option<tempfile::NamedTempFile>,
+    tmp: tempfile::NamedTempFile,
     id: u64,
 }
 
@@ -420,27 +420,24 @@ impl ScratchPath {
             .tempfile_in(&dir)
             .map_err(|source| Error::TempDir { dir, source })?;
         let _ = live.insert(id, tmp.path().to_path_buf());
-        Ok(Self { tmp: Some(tmp), id })
+        Ok(Self { tmp, id })
     }
 
     /// Its path.
     pub fn path(&self) -> &Path {
-        self.tmp.as_ref().map_or(Path::new(""), |t| t.path())
+        self.tmp.path()
     }
 
     /// Its file (opened for reading and writing).
-    pub fn as_file_mut(&mut self) -> Option<&mut File> {
-        self.tmp.as_mut().map(tempfile::NamedTempFile::as_file_mut)
+    pub fn file_mut(&mut self) -> &mut File {
+        self.tmp.as_file_mut()
     }
 }
 
 impl Drop for ScratchPath {
     fn drop(&mut self) {
-        if let Some(tmp) = self.tmp.take() {
-            let mut live = live();
-            let _ = live.remove(&self.id);
-            drop(tmp);
-        }
+        // Unregistered here; the file itself is removed when `tmp` drops right after.
+        let _ = live().remove(&self.id);
     }
 }
 

@@ -225,9 +225,12 @@ struct Entry {
     stats: Vec<[Option<f64>; 6]>,
 }
 
+/// Encoded tiles in an unnamed file beside the output (nothing is left behind, whatever
+/// ends the process).
 struct Spill {
     file: BufWriter<File>,
-    path: tempfile::TempPath,
+    /// The output, for messages (the spill has no name of its own).
+    path: PathBuf,
     offset: u64,
     entries: Vec<Entry>,
 }
@@ -382,12 +385,14 @@ pub fn geotiff_to_raquet(
     let alpha = (bands.len() > 1
         && bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha"))
     .then(|| bands.len() - 1);
-    let out_dir = output
+    // A directory, device or FIFO at the output is refused before the work.
+    let target = geoparquet_io::output::check_destination(output)?;
+    let out_dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(out_dir).map_err(|e| Error::io(out_dir, e))?;
-    let (file, path) = tmp.into_parts();
+    let file = tempfile::tempfile_in(out_dir).map_err(|e| Error::io(output, e))?;
+    let path = output.to_path_buf();
     let mut last_row = BTreeMap::new();
     for z in min_zoom..=max_zoom {
         let (_, _, _, y1) = tile_range(bounds, z);
@@ -1667,7 +1672,12 @@ fn histograms(ctx: &mut Ctx<'_>, bands: &mut [Band]) -> Result<()> {
     let bs = ctx.bs();
     let n = bs * bs;
     let mut counts = vec![vec![0u64; HISTOGRAM_BUCKETS]; bands.len()];
-    let mut f = File::open(&*ctx.spill.path).map_err(|e| Error::io(&*ctx.spill.path, e))?;
+    let mut f = ctx
+        .spill
+        .file
+        .get_ref()
+        .try_clone()
+        .map_err(|e| Error::io(&*ctx.spill.path, e))?;
     for e in ctx.spill.entries.iter().filter(|e| e.z == ctx.native_zoom) {
         let values = read_entry_values(&mut f, e, ctx, bands, n)?;
         for (b, vals) in values.iter().enumerate() {
@@ -1755,6 +1765,19 @@ fn read_entry_values(
 /// Writes the spilled tiles in `block` order, then the metadata row in its own row
 /// group, into a temporary file renamed over `output`.
 fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Result<()> {
+    // Beside the output, with a new file's permissions, renamed into place when complete;
+    // a write error (a full disk) names the output.
+    let out = geoparquet_io::output::Output::create(output)?;
+    let result = write_parquet_to(ctx, metadata, out.writer()?);
+    out.finish(result)
+}
+
+/// [`write_parquet`]'s body, into the output's temporary file.
+fn write_parquet_to(
+    ctx: &mut Ctx<'_>,
+    metadata: &Metadata,
+    sink: geoparquet_io::output::OutputWriter,
+) -> Result<()> {
     let opts = ctx.opts;
     let data_cols: Vec<String> = match opts.layout {
         BandLayout::Sequential => metadata.bands.iter().map(|b| b.name.clone()).collect(),
@@ -1807,20 +1830,20 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
             .set_column_dictionary_enabled(p.clone(), false)
             .set_column_statistics_enabled(p, EnabledStatistics::None);
     }
-    let out_dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let mut writer = ArrowWriter::try_new(
-        tmp.reopen().map_err(|e| Error::io(tmp.path(), e))?,
+        sink,
         schema.clone(),
         Some(props.build()),
     )?;
 
     ctx.spill.entries.sort_by_key(|e| e.block);
     let spill_path = ctx.spill.path.to_path_buf();
-    let mut f = File::open(&spill_path).map_err(|e| Error::io(&spill_path, e))?;
+    let mut f = ctx
+        .spill
+        .file
+        .get_ref()
+        .try_clone()
+        .map_err(|e| Error::io(&spill_path, e))?;
     let nb = metadata.bands.len();
     for chunk in ctx.spill.entries.chunks(opts.row_group_size.max(1)) {
         let mut cols: Vec<ArrayRef> = Vec::new();
@@ -1895,8 +1918,6 @@ fn write_parquet(ctx: &mut Ctx<'_>, metadata: &Metadata, output: &Path) -> Resul
     }
     writer.write(&RecordBatch::try_new(schema, cols)?)?;
     let _ = writer.close()?;
-    tmp.persist(output)
-        .map_err(|e| Error::io(output, e.error))?;
     Ok(())
 }
 

@@ -21,6 +21,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The output could not be created or put in place (a directory, device or FIFO at
+    /// its path, a full disk): `geoparquet_io::output`'s error, naming the output.
+    #[error(transparent)]
+    Output(#[from] geoparquet_io::Error),
     /// The Parquet layer failed (not a Parquet file, corrupt pages, …).
     #[error("parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),

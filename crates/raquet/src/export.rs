@@ -1,29 +1,28 @@
 //! Out of RaQuet: a tile rendered to PNG, the native zoom written back to GeoTIFF.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
+use geoparquet_io::output::OutputWriter;
 use tiff::encoder::TiffEncoder;
 use tiff::tags::Tag;
 
 use crate::cell::{self, CE};
 use crate::{BandType, Error, Pixels, Reader, Result, Tile};
 
-/// Writes `bytes` to `path` atomically (a temporary file in the same folder, renamed).
-fn atomic(path: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> Result<()>) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    {
-        let mut w = BufWriter::new(tmp.as_file());
-        write(&mut w)?;
-        std::io::Write::flush(&mut w).map_err(|e| Error::io(path, e))?;
-    }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+/// Writes `path` atomically through `geoparquet_io::output::Output`: a device, FIFO or
+/// directory there is refused; the file is written beside it with a new file's
+/// permissions and renamed into place when complete; a write error names `path`.
+fn atomic(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<OutputWriter>) -> Result<()>,
+) -> Result<()> {
+    let out = geoparquet_io::output::Output::create(path)?;
+    let mut w = BufWriter::new(out.writer()?);
+    let result = write(&mut w)
+        .and_then(|()| std::io::Write::flush(&mut w).map_err(|e| Error::io(path, e)));
+    drop(w);
+    out.finish(result)
 }
 
 /// Renders a tile as RGBA pixels: a palette band through its colour table, red/green/blue

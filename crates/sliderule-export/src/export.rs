@@ -137,17 +137,27 @@ where
     R: Record,
     I: IntoIterator<Item = Result<R>>,
 {
-    let tmp = geoparquet_io::writer::temp_file_beside(path)?;
-    let file = tmp.reopen().map_err(io_err(path))?;
-    let summary = build(BufWriter::with_capacity(1 << 20, file), records, options)?;
+    // A device, FIFO or directory at `path` is refused here, before any work.
+    let out = geoparquet_io::output::Output::create(path)?;
+    let summary = match build(
+        BufWriter::with_capacity(1 << 20, out.writer()?),
+        records,
+        options,
+    ) {
+        Ok(s) => s,
+        // A write error names the file (a full disk), not the encoder's wrapping.
+        Err(e) => return Err(out.write_error().map_or(e, Error::from)),
+    };
     if let Some(side) = &summary.sidecar {
         let side_path = PathBuf::from(sidecar_name(&path.to_string_lossy()));
-        let stmp = geoparquet_io::writer::temp_file_beside(&side_path)?;
-        std::fs::write(stmp.path(), side).map_err(io_err(&side_path))?;
-        stmp.persist(&side_path)
-            .map_err(|e| io_err(&side_path)(e.error))?;
+        let side_out = geoparquet_io::output::Output::create(&side_path)?;
+        let written = side_out
+            .writer()?
+            .write_all(side.as_bytes())
+            .map_err(io_err(&side_path));
+        side_out.finish(written)?;
     }
-    tmp.persist(path).map_err(|e| io_err(path)(e.error))?;
+    out.persist()?;
     Ok(summary)
 }
 

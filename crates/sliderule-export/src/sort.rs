@@ -4,7 +4,7 @@
 //! holding one chunk per run.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::io::{Seek, Write};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -12,7 +12,7 @@ use arrow_array::types::{Float64Type, TimestampNanosecondType};
 use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array, UInt64Array};
 use arrow_ipc::reader::FileReader;
 use arrow_ipc::writer::FileWriter;
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
 
@@ -148,10 +148,10 @@ pub(crate) fn keys(batch: &RecordBatch, by: SortBy) -> Result<Vec<u64>> {
 
 const KEY: &str = "__sort_key";
 
-/// Sorted runs spilled to temporary IPC files.
+/// Sorted runs spilled to unnamed temporary IPC files (nothing is left behind,
+/// whatever ends the process).
 pub(crate) struct Spill {
-    dir: tempfile::TempDir,
-    runs: Vec<PathBuf>,
+    runs: Vec<File>,
     schema: SchemaRef,
     by: SortBy,
 }
@@ -173,14 +173,9 @@ fn io(path: &std::path::Path) -> impl Fn(std::io::Error) -> Error + '_ {
 
 impl Spill {
     pub(crate) fn new(schema: &SchemaRef, by: SortBy) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("sliderule-export-sort-")
-            .tempdir()
-            .map_err(io(&std::env::temp_dir()))?;
         let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
         fields.push(Arc::new(Field::new(KEY, DataType::UInt64, false)));
         Ok(Self {
-            dir,
             runs: Vec::new(),
             schema: Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
             by,
@@ -205,20 +200,29 @@ impl Spill {
             .collect();
         cols.push(Arc::new(UInt64Array::from(sorted_keys)));
         let run = RecordBatch::try_new(self.schema.clone(), cols)?;
-        let path = self
-            .dir
-            .path()
-            .join(format!("run-{}.arrow", self.runs.len()));
-        let file = File::create(&path).map_err(io(&path))?;
-        let mut w = FileWriter::try_new(std::io::BufWriter::new(file), &self.schema)?;
+        let file = geoparquet_io::output::scratch_file(None)?;
+        let temp_dir = std::env::temp_dir();
+        let scratch = |source| geoparquet_io::Error::TempDir {
+            dir: temp_dir.clone(),
+            source,
+        };
+        let mut w = FileWriter::try_new(
+            std::io::BufWriter::new(file.try_clone().map_err(scratch)?),
+            &self.schema,
+        )?;
         let mut at = 0;
         while at < run.num_rows() {
             let n = SORT_CHUNK_ROWS.min(run.num_rows() - at);
             w.write(&run.slice(at, n))?;
             at += n;
         }
-        w.finish()?;
-        self.runs.push(path);
+        w.finish()
+            .and_then(|()| w.get_mut().flush().map_err(ArrowError::from))
+            .map_err(|e| match e {
+                ArrowError::IoError(_, source) => Error::from(scratch(source)),
+                e => Error::from(e),
+            })?;
+        self.runs.push(file);
         Ok(())
     }
 
@@ -253,8 +257,12 @@ impl Spill {
             }
         }
         let mut cursors = Vec::with_capacity(self.runs.len());
-        for p in &self.runs {
-            let f = File::open(p).map_err(io(p))?;
+        for run in &self.runs {
+            // The writer's handle shared this one's position: start over.
+            let mut f = run.try_clone().map_err(io(&std::env::temp_dir()))?;
+            let _ = f
+                .seek(std::io::SeekFrom::Start(0))
+                .map_err(io(&std::env::temp_dir()))?;
             let mut reader = FileReader::try_new(std::io::BufReader::new(f), None)?;
             let batch = reader.next().transpose()?;
             cursors.push(Cursor {
