@@ -240,6 +240,7 @@ fn crs_json(crs: &Crs) -> Value {
         Crs::Unknown => "unknown",
         Crs::Projjson(_) => "projjson",
         Crs::Identifier { .. } => "identifier",
+        c if c.wkt().is_some() => "wkt",
         _ => "invalid",
     };
     json!({

@@ -14,7 +14,10 @@
 //! | native encodings: no null below the geometry | `native_encoding_layout` |
 //! | the covering box is null exactly where the geometry is, and equals the geometry's box | `covering_mismatch` |
 //! | it lies in its row group's GeospatialStatistics box, its type in the listed types | `stats_mismatch` |
-//! | GEOGRAPHY (error) or a geographic CRS (warning): longitude in [-180, 180], latitude in [-90, 90] | `coordinates_out_of_range` |
+//! | GEOGRAPHY (error) or a geographic CRS (warning): longitude in [-180, 180], latitude in [-90, 90], up to [`LON_LAT_TOLERANCE`](geoparquet_meta::bbox::LON_LAT_TOLERANCE) | `coordinates_out_of_range` |
+//!
+//! A covering box may cross the antimeridian (`xmin > xmax`); float32 and
+//! float64 coverings may be one step of their type wider than the geometry.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -26,7 +29,7 @@ use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StructArray};
 use arrow_schema::DataType;
 use geo_traits::{
     CoordTrait, GeometryCollectionTrait, GeometryTrait, GeometryType as GT, LineStringTrait,
-    MultiPolygonTrait, PolygonTrait,
+    MultiLineStringTrait, MultiPointTrait, MultiPolygonTrait, PointTrait, PolygonTrait,
 };
 use geoparquet_meta::validate::{Code, Finding, Report, Severity, validate_file};
 use geoparquet_meta::{
@@ -552,12 +555,24 @@ fn findings_for(col: &ColumnPlan, acc: ColumnAcc, report: &mut Report) {
         );
     }
     if let Some(rows) = rule(Rule::CrsRange) {
+        // Far outside the range (beyond a full turn) looks like metres.
+        let hint = match &rows.extent {
+            Some(e)
+                if [e.xmin, e.xmax].iter().any(|x| x.abs() > 360.0)
+                    || [e.ymin, e.ymax].iter().any(|y| y.abs() > 180.0) =>
+            {
+                " (projected data with a missing crs?)"
+            }
+            _ => "",
+        };
         push(
             report,
             Code::CoordinatesOutOfRange,
             Severity::Warning,
             rows,
-            "coordinates outside longitude [-180, 180] / latitude [-90, 90] of the geographic CRS (projected data with a missing crs?)".into(),
+            format!(
+                "coordinates outside longitude [-180, 180] / latitude [-90, 90] of the geographic CRS{hint}"
+            ),
         );
     }
 }
@@ -800,18 +815,150 @@ enum Fit {
     Outside,
 }
 
+/// Compares a covering bound with the exact bound of the geometry. A bound
+/// that contains the geometry is exact when it is the tightest value of its
+/// type (f64: the bound itself; f32: the bound rounded outward) or one step
+/// of that type further out: writers that round outward by one step to be
+/// safe (`nextafter` after a cast) are right, not loose.
 fn fit(cov: f64, exact: f64, is_min: bool, f32: bool) -> Fit {
-    let target = match (f32, is_min) {
-        (false, _) => exact,
-        (true, true) => down32(exact),
-        (true, false) => up32(exact),
-    };
-    #[allow(clippy::float_cmp)]
-    if cov == target || cov == exact {
-        return Fit::Exact;
+    if cov.is_nan() {
+        return Fit::Outside;
     }
     let contains = if is_min { cov <= exact } else { cov >= exact };
-    if contains { Fit::Loose } else { Fit::Outside }
+    if !contains {
+        return Fit::Outside;
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let slack = match (f32, is_min) {
+        (false, true) => exact.next_down(),
+        (false, false) => exact.next_up(),
+        (true, true) => f64::from((down32(exact) as f32).next_down()),
+        (true, false) => f64::from((up32(exact) as f32).next_up()),
+    };
+    let tight_enough = if is_min { cov >= slack } else { cov <= slack };
+    if tight_enough { Fit::Exact } else { Fit::Loose }
+}
+
+/// How a row's covering box fits the geometry on X and Y. A covering whose
+/// `xmin` is greater than its `xmax` crosses the antimeridian (RFC 7946
+/// section 5, which the 1.1 specification allows): it covers `x >= xmin OR
+/// x <= xmax`. The geometry fits it when every vertex lies in one of the two
+/// parts and every segment joining the two parts does so across the
+/// antimeridian (the shorter way round is more than 180 degrees of
+/// longitude away from the gap); it is exact when `xmin` is the westernmost
+/// longitude east of the gap and `xmax` the easternmost west of it.
+fn covering_xy_fit<G: GeometryTrait<T = f64>>(
+    cov: &CoveringValues,
+    i: usize,
+    gb: &BoundingBox,
+    geom: &G,
+) -> Fit {
+    let v: Vec<f64> = cov
+        .xy
+        .iter()
+        .map(|a| if a.is_null(i) { f64::NAN } else { a.value(i) })
+        .collect();
+    let (Some(&x0), Some(&y0), Some(&x1), Some(&y1)) = (v.first(), v.get(1), v.get(2), v.get(3))
+    else {
+        return Fit::Outside;
+    };
+    let y = fit(y0, gb.ymin, true, cov.f32).max(fit(y1, gb.ymax, false, cov.f32));
+    if x0.is_nan() || x1.is_nan() || x0 <= x1 {
+        return y.max(fit(x0, gb.xmin, true, cov.f32).max(fit(x1, gb.xmax, false, cov.f32)));
+    }
+    let (mut east_min, mut west_max, mut outside) = (f64::INFINITY, f64::NEG_INFINITY, false);
+    // Which part of the wrapped box a longitude is in: east of xmin (true),
+    // west of xmax (false), or in the gap (None).
+    let part = |x: f64| {
+        if x >= x0 {
+            Some(true)
+        } else if x <= x1 {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    for_each_x_path(geom, &mut |xs: &[f64]| {
+        let mut previous: Option<(f64, bool)> = None;
+        for &x in xs.iter().filter(|x| !x.is_nan()) {
+            let Some(east) = part(x) else {
+                outside = true;
+                return;
+            };
+            if east {
+                east_min = east_min.min(x);
+            } else {
+                west_max = west_max.max(x);
+            }
+            if let Some((px, peast)) = previous
+                && peast != east
+                && (x - px).abs() <= 180.0
+            {
+                outside = true; // the segment crosses the gap, not the antimeridian
+                return;
+            }
+            previous = Some((x, east));
+        }
+    });
+    if outside {
+        return Fit::Outside;
+    }
+    if east_min.is_infinite() || west_max.is_infinite() {
+        // All on one side: a plain box would have done.
+        return y.max(Fit::Loose);
+    }
+    y.max(fit(x0, east_min, true, cov.f32))
+        .max(fit(x1, west_max, false, cov.f32))
+}
+
+/// Calls `f` with the X coordinates of each vertex sequence of a geometry:
+/// each point, line string and ring.
+fn for_each_x_path<G: GeometryTrait<T = f64>>(g: &G, f: &mut dyn FnMut(&[f64])) {
+    fn line<L: LineStringTrait<T = f64>>(l: &L, f: &mut dyn FnMut(&[f64])) {
+        let xs: Vec<f64> = l.coords().map(|c| c.x()).collect();
+        f(&xs);
+    }
+    fn polygon<P: PolygonTrait<T = f64>>(p: &P, f: &mut dyn FnMut(&[f64])) {
+        if let Some(e) = p.exterior() {
+            line(&e, f);
+        }
+        for r in p.interiors() {
+            line(&r, f);
+        }
+    }
+    match g.as_type() {
+        GT::Point(p) => {
+            if let Some(c) = p.coord() {
+                f(&[c.x()]);
+            }
+        }
+        GT::LineString(l) => line(l, f),
+        GT::Polygon(p) => polygon(p, f),
+        GT::MultiPoint(mp) => {
+            for p in mp.points() {
+                if let Some(c) = p.coord() {
+                    f(&[c.x()]);
+                }
+            }
+        }
+        GT::MultiLineString(ml) => {
+            for l in ml.line_strings() {
+                line(&l, f);
+            }
+        }
+        GT::MultiPolygon(mp) => {
+            for p in mp.polygons() {
+                polygon(&p, f);
+            }
+        }
+        GT::GeometryCollection(gc) => {
+            for c in gc.geometries() {
+                for_each_x_path(&c, f);
+            }
+        }
+        // Not in WKB: every vertex on its own.
+        _ => crate::geometry::for_each_xy(g, &mut |x, _| f(&[x])),
+    }
 }
 
 #[allow(clippy::too_many_lines)]
@@ -941,32 +1088,20 @@ fn check_column(
                     format!("its box {} is not in {}", fmt_box(&gb), fmt_box(sb))
                 });
         }
-        let out_of_range = gb.xmin < -180.0 || gb.xmax > 180.0 || gb.ymin < -90.0 || gb.ymax > 90.0;
-        if out_of_range && (col.geography || col.geographic_crs) {
+        if (col.geography || col.geographic_crs) && !gb.is_within_lon_lat() {
             let r = if col.geography {
                 Rule::GeographyRange
             } else {
                 Rule::CrsRange
             };
-            acc.rules
-                .entry(r)
-                .or_default()
-                .add(row, keep, || format!("its box is {}", fmt_box(&gb)));
+            let rows = acc.rules.entry(r).or_default();
+            rows.add(row, keep, || format!("its box is {}", fmt_box(&gb)));
+            rows.add_box(&gb);
         }
         if let Some(cov) = covering
             && !cov.is_null(i)
         {
-            let mut worst = Fit::Exact;
-            let exact = [gb.xmin, gb.ymin, gb.xmax, gb.ymax];
-            for (k, a) in cov.xy.iter().enumerate() {
-                let v = if a.is_null(i) { f64::NAN } else { a.value(i) };
-                let f = if v.is_nan() {
-                    Fit::Outside
-                } else {
-                    fit(v, exact[k], k < 2, cov.f32)
-                };
-                worst = worst.max(f);
-            }
+            let mut worst = covering_xy_fit(cov, i, &gb, &geom);
             if let (Some(zc), Some((z0, z1))) = (&cov.z, gb.z()) {
                 for (k, (a, e)) in zc.iter().zip([z0, z1]).enumerate() {
                     let v = if a.is_null(i) { f64::NAN } else { a.value(i) };
