@@ -92,15 +92,23 @@ pub(crate) fn tile_of(lon: f64, lat: f64, z: u8) -> (u64, u64) {
 }
 
 /// The tile range `(xmin, ymin, xmax, ymax)` (inclusive) covering a lon/lat box at zoom
-/// `z`, as mercantile's `tiles()` enumerates it.
+/// `z`, as mercantile's `tiles()` enumerates it. An east edge past 180° (a box across
+/// the antimeridian, west in -180..180) gives `xmax` past the last column: column
+/// `x` there is tile `x - 2^z`; the range never holds a column twice.
 pub(crate) fn tile_range(bounds: [f64; 4], z: u8) -> (u32, u32, u32, u32) {
     let [w, s, e, n] = bounds;
     let w = w.max(-180.0);
     let s = s.max(-MAX_LAT);
-    let e = e.min(180.0);
     let n = n.min(MAX_LAT);
+    let world = 1u64 << z.min(31);
     let (x0, y0) = tile_of(w, n, z);
-    let (x1, y1) = tile_of(e - 1e-11, s + 1e-11, z);
+    let (x1, y1) = if e > 180.0 {
+        let (x, y) = tile_of(e.min(w + 360.0) - 360.0 - 1e-11, s + 1e-11, z);
+        (x + world, y)
+    } else {
+        tile_of(e - 1e-11, s + 1e-11, z)
+    };
+    let x1 = x1.min(x0 + world - 1);
     let c = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
     (c(x0), c(y0), c(x1.max(x0)), c(y1.max(y0)))
 }
@@ -110,7 +118,12 @@ pub(crate) fn tile_range(bounds: [f64; 4], z: u8) -> (u32, u32, u32, u32) {
 pub(crate) fn auto_min_zoom(bounds: [f64; 4], block_zoom: u8, max_zoom: u8) -> u8 {
     let [w, s, e, n] = bounds;
     let (ux, uy) = tile_of(w, n, 32);
-    let (lx, ly) = tile_of(e, s, 32);
+    let (lx, ly) = if e > 180.0 {
+        let (x, y) = tile_of(e - 360.0, s, 32);
+        (x + (1u64 << 32), y)
+    } else {
+        tile_of(e, s, 32)
+    };
     #[allow(clippy::cast_precision_loss)]
     let hyp = ((lx as f64 - ux as f64).powi(2) + (ly as f64 - uy as f64).powi(2)).sqrt();
     let target = (128.0f64 * 128.0 * 2.0).sqrt();

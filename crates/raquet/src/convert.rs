@@ -284,6 +284,7 @@ pub fn geotiff_to_raquet(
         ));
     }
     let bz = u8::try_from(bs.ilog2()).unwrap_or(8);
+    refuse_other_bodies(input)?;
     let mut src = GeoTiff::open(input)?;
     let tr = Transformer::new(&src.crs, src.geotransform)?;
 
@@ -298,7 +299,25 @@ pub fn geotiff_to_raquet(
     let w = f64::from(src.width);
     let (r0, r1) = (f64::from(row0), f64::from(row1));
 
-    // Resolution and native zoom, as raquet-io.
+    // The Mercator x of the raster's centre: every Mercator x is taken within half a
+    // world of it (see `near`), so that a raster across the antimeridian is one
+    // piece, not two ends of the world.
+    let centre = tr.pixel_to_source(w / 2.0, (r0 + r1) / 2.0);
+    let cmx = tr
+        .source_to_mercator(centre.0, centre.1)
+        .map(|m| m.0)
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| {
+            Error::geotiff(
+                input,
+                "the raster centre does not transform to Web Mercator",
+            )
+        })?;
+    let clon = cell::mercator_to_lonlat(cmx, 0.0).0;
+
+    // Resolution and native zoom: the pixel size along the raster's diagonal in
+    // Web-Mercator metres (raquet-io's measure), with the corners taken on the same
+    // side of the antimeridian as the centre.
     let ul = tr.pixel_to_source(0.0, r0);
     let lr = tr.pixel_to_source(w, r1);
     let (Some(a), Some(b)) = (
@@ -310,7 +329,7 @@ pub fn geotiff_to_raquet(
             "the raster corners do not transform to Web Mercator",
         ));
     };
-    let resolution = (b.0 - a.0).hypot(b.1 - a.1) / w.hypot(r1 - r0);
+    let resolution = (near(b.0, cmx) - near(a.0, cmx)).hypot(b.1 - a.1) / w.hypot(r1 - r0);
     let raw = (CE / f64::from(bs) / resolution).log2();
     let zoom = match opts.zoom_strategy {
         ZoomStrategy::Auto => raw.round(),
@@ -338,12 +357,22 @@ pub fn geotiff_to_raquet(
         let (lon, lat) = tr.source_to_lonlat(x, y).ok_or_else(|| {
             Error::geotiff(input, "a raster corner does not transform to lon/lat")
         })?;
+        // On the centre's side of the antimeridian: east may pass 180°.
+        let lon = near(lon * DEG, clon * DEG) / DEG;
         bounds = [
             bounds[0].min(lon),
             bounds[1].min(lat),
             bounds[2].max(lon),
             bounds[3].max(lat),
         ];
+    }
+    // West in -180..180 (east up to west + 360); a raster all round the world has
+    // each tile once.
+    let turns = ((bounds[0] + 180.0) / 360.0).floor();
+    bounds[0] -= 360.0 * turns;
+    bounds[2] -= 360.0 * turns;
+    if bounds[2] - bounds[0] >= 360.0 {
+        (bounds[0], bounds[2]) = (-180.0, 180.0);
     }
     let min_zoom = if !opts.overviews {
         max_zoom
@@ -434,6 +463,7 @@ pub fn geotiff_to_raquet(
             let merc_right = cell::tile_bounds_mercator(max_zoom, x1, ty);
             let (sr0, sr1, scale) = source_rows(
                 &tr,
+                cmx,
                 [merc[0], merc[1], merc_right[2], merc[3]],
                 src.height,
                 opts.resampling,
@@ -463,7 +493,7 @@ pub fn geotiff_to_raquet(
             let reader = (ty < y1).then(|| s.spawn(|| read_window(&mut src, ty + 1, recycled)));
             let workers = s.spawn(|| {
                 par_map((x0..=x1).collect(), threads, |tx| {
-                    let coords = tile_coords(&tr, max_zoom, tx, ty, bs);
+                    let coords = tile_coords(&tr, cmx, max_zoom, tx, ty, bs);
                     let mut data: TileData = vec![vec![f64::NAN; n]; bands_ref.len()];
                     warp(
                         &window,
@@ -533,8 +563,14 @@ pub fn geotiff_to_raquet(
         histograms(&mut ctx, &mut bands)?;
     }
 
-    let [bx0, _, _, by0] = tile_bounds_lonlat(max_zoom, x0, y0);
-    let [_, by1, bx1, _] = tile_bounds_lonlat(max_zoom, x1, y1);
+    // Tile-aligned bounds; across the antimeridian west > east (RFC 7946's convention).
+    let [mut bx0, _, _, by0] = tile_bounds_lonlat(max_zoom, x0, y0);
+    let [_, by1, mut bx1, _] = tile_bounds_lonlat(max_zoom, x1, y1);
+    if u64::from(x1 - x0) + 1 >= 1u64 << max_zoom {
+        (bx0, bx1) = (-180.0, 180.0);
+    } else if bx1 > 180.0 {
+        bx1 -= 360.0;
+    }
     let metadata = Metadata {
         version: Some(RAQUET_VERSION.into()),
         legacy: false,
@@ -581,6 +617,121 @@ pub fn geotiff_to_raquet(
     })
 }
 
+/// Semi-axes of the Earth's ellipsoids (Airy 1830 to Clarke 1880, spheres of 6 370 997
+/// and 6 371 000 m), in metres, with a margin: a CRS whose ellipsoid lies outside is on
+/// another body.
+const EARTH_AXES: std::ops::RangeInclusive<f64> = 6_300_000.0..=6_450_000.0;
+
+/// Words in a GeoTIFF citation that name another body than the Earth (or the IAU,
+/// whose codes are for the other bodies), compared case-insensitively with the words
+/// of the citation (split at anything but letters).
+const OTHER_BODIES: [&str; 18] = [
+    "moon",
+    "lunar",
+    "mars",
+    "martian",
+    "mercury",
+    "venus",
+    "jupiter",
+    "saturn",
+    "ganymede",
+    "callisto",
+    "enceladus",
+    "phobos",
+    "deimos",
+    "ceres",
+    "vesta",
+    "pluto",
+    "charon",
+    "iau",
+];
+
+/// Refuses a GeoTIFF whose CRS lies on another body (the Moon, Mars, …): RaQuet tiles
+/// are Web Mercator on the Earth, and transforming such coordinates as if they were on
+/// the Earth places the raster somewhere it is not. The body is recognised by the
+/// ellipsoid's semi-axes (GeogSemiMajorAxis, GeogSemiMinorAxis, in GeogLinearUnits)
+/// and by the citations (GTCitation, GeogCitation, PCSCitation). Files this cannot
+/// read are left to [`GeoTiff::open`] to report.
+fn refuse_other_bodies(path: &Path) -> Result<()> {
+    use tiff::decoder::Decoder;
+    use tiff::tags::Tag;
+    let Ok(file) = File::open(path) else {
+        return Ok(());
+    };
+    let Ok(mut dec) = Decoder::new(std::io::BufReader::new(file)) else {
+        return Ok(());
+    };
+    let dir: Vec<u16> = match dec.find_tag(Tag::GeoKeyDirectoryTag) {
+        Ok(Some(v)) => v.into_u16_vec().unwrap_or_default(),
+        _ => return Ok(()),
+    };
+    let doubles: Vec<f64> = match dec.find_tag(Tag::GeoDoubleParamsTag) {
+        Ok(Some(v)) => v.into_f64_vec().unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let ascii = match dec.find_tag(Tag::GeoAsciiParamsTag) {
+        Ok(Some(v)) => v.into_string().unwrap_or_default(),
+        _ => String::new(),
+    };
+    // Key entries: (id, location, count, value or offset), after the 4-value header.
+    let entry = |id: u16| {
+        dir.chunks_exact(4)
+            .skip(1)
+            .find(|e| e[0] == id)
+            .map(|e| (e[1], e[2], e[3]))
+    };
+    let short = |id: u16| entry(id).filter(|e| e.0 == 0).map(|e| e.2);
+    let double = |id: u16| {
+        entry(id)
+            .filter(|e| e.0 == 34736 && e.1 >= 1)
+            .and_then(|e| doubles.get(usize::from(e.2)).copied())
+    };
+    let text = |id: u16| {
+        entry(id).filter(|e| e.0 == 34737).and_then(|e| {
+            let (start, len) = (usize::from(e.2), usize::from(e.1));
+            ascii.get(start..(start + len).min(ascii.len()))
+        })
+    };
+    let metres = match short(2052) {
+        None | Some(9001) => 1.0,
+        Some(9002) => 0.3048,
+        Some(9003) => 1200.0 / 3937.0,
+        Some(9036) => 1000.0,
+        Some(_) => double(2053).unwrap_or(1.0),
+    };
+    let mut why = Vec::new();
+    for (id, name) in [(2057, "semi-major"), (2058, "semi-minor")] {
+        if let Some(a) = double(id).map(|a| a * metres)
+            && !EARTH_AXES.contains(&a)
+        {
+            why.push(format!("ellipsoid {name} axis {a} m"));
+        }
+    }
+    for id in [1026, 2049, 3073] {
+        let Some(c) = text(id) else { continue };
+        let named = c
+            .split(|ch: char| !ch.is_ascii_alphabetic())
+            .map(str::to_ascii_lowercase)
+            .find(|w| OTHER_BODIES.contains(&w.as_str()));
+        if let Some(body) = named {
+            why.push(format!(
+                "citation {:?} names {body}",
+                c.trim_end_matches(['|', '\0']).trim()
+            ));
+        }
+    }
+    if why.is_empty() {
+        return Ok(());
+    }
+    Err(Error::geotiff(
+        path,
+        format!(
+            "the CRS is not on the Earth ({}): RaQuet tiles are Web Mercator on the Earth, and the raster cannot be placed there",
+            why.join("; ")
+        ),
+    ))
+}
+
 /// The source rows inside the Mercator latitude range (only lon/lat input can leave it).
 fn mercator_rows(src: &GeoTiff, tr: &Transformer) -> (u32, u32) {
     let gt = src.geotransform;
@@ -604,9 +755,36 @@ fn mercator_rows(src: &GeoTiff, tr: &Transformer) -> (u32, u32) {
     (r0, r1)
 }
 
+/// Degrees to Web-Mercator metres along the equator.
+const DEG: f64 = CE / 360.0;
+
+/// `x` (Web-Mercator metres) moved by whole worlds to within half a world of `centre`
+/// (unchanged when it already is): the coordinate of the same place on the centre's
+/// side of the antimeridian.
+fn near(x: f64, centre: f64) -> f64 {
+    let d = x - centre;
+    if d.abs() > CE / 2.0 {
+        x - CE * (d / CE).round()
+    } else {
+        x
+    }
+}
+
+/// Source coordinates of a Web-Mercator point, taken on the side of the antimeridian
+/// of the raster centre `cmx` (tiles east of 180° have x beyond the Mercator square).
+fn mercator_to_source(tr: &Transformer, cmx: f64, mx: f64, my: f64) -> Option<(f64, f64)> {
+    tr.mercator_to_source(near(mx, cmx), my)
+}
+
 /// Source rows needed for a Mercator rectangle, with a margin for the kernel; and
 /// the source-pixels-per-destination-pixel scale.
-fn source_rows(tr: &Transformer, merc: [f64; 4], height: u32, rs: Resampling) -> (u32, u32, f64) {
+fn source_rows(
+    tr: &Transformer,
+    cmx: f64,
+    merc: [f64; 4],
+    height: u32,
+    rs: Resampling,
+) -> (u32, u32, f64) {
     let [xmin, ymin, xmax, ymax] = merc;
     let steps = 64;
     let mut lo = f64::INFINITY;
@@ -625,7 +803,7 @@ fn source_rows(tr: &Transformer, merc: [f64; 4], height: u32, rs: Resampling) ->
         ]);
     }
     for (x, y) in pts {
-        if let Some((sx, sy)) = tr.mercator_to_source(x, y) {
+        if let Some((sx, sy)) = mercator_to_source(tr, cmx, x, y) {
             let (_, r) = tr.source_to_pixel(sx, sy);
             lo = lo.min(r);
             hi = hi.max(r);
@@ -633,9 +811,9 @@ fn source_rows(tr: &Transformer, merc: [f64; 4], height: u32, rs: Resampling) ->
     }
     // Scale: source rows per Mercator metre times the tile pixel size.
     let px = (ymax - ymin) / 256.0;
-    let scale = tr
-        .mercator_to_source((xmin + xmax) / 2.0, (ymin + ymax) / 2.0)
-        .zip(tr.mercator_to_source((xmin + xmax) / 2.0 + px, (ymin + ymax) / 2.0 + px))
+    let (mx, my) = ((xmin + xmax) / 2.0, (ymin + ymax) / 2.0);
+    let scale = mercator_to_source(tr, cmx, mx, my)
+        .zip(mercator_to_source(tr, cmx, mx + px, my + px))
         .map_or(1.0, |(a, b)| {
             let pa = tr.source_to_pixel(a.0, a.1);
             let pb = tr.source_to_pixel(b.0, b.1);
@@ -667,24 +845,25 @@ struct TileCoords {
     separable: bool,
 }
 
-/// The [`TileCoords`] of tile `z/x/y` of `bs`² pixels.
-fn tile_coords(tr: &Transformer, z: u8, x: u32, y: u32, bs: u32) -> TileCoords {
+/// The [`TileCoords`] of tile `z/x/y` of `bs`² pixels (`x` may pass the last column:
+/// the tile east of the antimeridian), for a raster centred at Mercator x `cmx`.
+fn tile_coords(tr: &Transformer, cmx: f64, z: u8, x: u32, y: u32, bs: u32) -> TileCoords {
     let n = bs as usize;
     TileCoords {
-        points: tile_points(tr, z, x, y, bs),
+        points: tile_points(tr, cmx, z, x, y, bs),
         n,
         separable: tr.is_separable(),
     }
 }
 
-fn tile_points(tr: &Transformer, z: u8, x: u32, y: u32, bs: u32) -> Vec<(f64, f64)> {
+fn tile_points(tr: &Transformer, cmx: f64, z: u8, x: u32, y: u32, bs: u32) -> Vec<(f64, f64)> {
     let [xmin, _, xmax, ymax] = cell::tile_bounds_mercator(z, x, y);
     let n = bs as usize;
     let px = (xmax - xmin) / f64::from(bs);
     let at = |i: f64, j: f64| -> (f64, f64) {
         let mx = xmin + (i + 0.5) * px;
         let my = ymax - (j + 0.5) * px;
-        tr.mercator_to_source(mx, my)
+        mercator_to_source(tr, cmx, mx, my)
             .map_or((f64::NAN, f64::NAN), |(sx, sy)| tr.source_to_pixel(sx, sy))
     };
     let mut out = vec![(f64::NAN, f64::NAN); n * n];
@@ -1265,7 +1444,8 @@ impl Ctx<'_> {
         match p.blobs {
             None => self.skipped += 1,
             Some(blobs) => {
-                let x = p.x;
+                // Columns east of the antimeridian wrap round to the west.
+                let x = p.x % (1u32 << z.min(31));
                 let block = cell::cell_from_tile(z, x, y).ok_or_else(|| {
                     Error::InvalidArgument(format!("tile {z}/{x}/{y} has no Quadbin cell"))
                 })?;
@@ -1830,11 +2010,7 @@ fn write_parquet_to(
             .set_column_dictionary_enabled(p.clone(), false)
             .set_column_statistics_enabled(p, EnabledStatistics::None);
     }
-    let mut writer = ArrowWriter::try_new(
-        sink,
-        schema.clone(),
-        Some(props.build()),
-    )?;
+    let mut writer = ArrowWriter::try_new(sink, schema.clone(), Some(props.build()))?;
 
     ctx.spill.entries.sort_by_key(|e| e.block);
     let spill_path = ctx.spill.path.to_path_buf();

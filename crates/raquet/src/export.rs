@@ -19,8 +19,8 @@ fn atomic(
 ) -> Result<()> {
     let out = geoparquet_io::output::Output::create(path)?;
     let mut w = BufWriter::new(out.writer()?);
-    let result = write(&mut w)
-        .and_then(|()| std::io::Write::flush(&mut w).map_err(|e| Error::io(path, e)));
+    let result =
+        write(&mut w).and_then(|()| std::io::Write::flush(&mut w).map_err(|e| Error::io(path, e)));
     drop(w);
     out.finish(result)
 }
@@ -178,7 +178,9 @@ pub struct GeoTiffSummary {
 
 /// Writes the native zoom of a RaQuet file as a deflate-compressed, stripped GeoTIFF in
 /// EPSG:3857 covering the tiles present (absent tiles are nodata, or 0), one row of tiles
-/// at a time (each strip one zlib stream). float16 bands are written as float32.
+/// at a time (each strip one zlib stream). float16 bands are written as float32. A
+/// raster across the antimeridian is written in one piece, its eastern part at Mercator
+/// x beyond 20 037 508 m.
 ///
 /// ```no_run
 /// let s = raquet::raquet_to_geotiff("raster.parquet", "raster.tif")?;
@@ -237,6 +239,15 @@ fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummar
             "no tiles at the native zoom {z}"
         )));
     }
+    // A raster across the antimeridian is one piece: columns west of the widest gap
+    // between the tiles (going round the world) continue past the last column.
+    let world = 1u32 << z.min(31);
+    let start = unwrap_start(tiles.iter().map(|t| t.0), world);
+    for t in &mut tiles {
+        if t.0 < start {
+            t.0 += world;
+        }
+    }
     tiles.sort_by_key(|(x, y)| (*y, *x));
     let x0 = tiles.iter().map(|t| t.0).min().unwrap_or(0);
     let x1 = tiles.iter().map(|t| t.0).max().unwrap_or(0);
@@ -271,7 +282,7 @@ fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummar
                     break;
                 }
                 let _ = it.next();
-                let Some(tile) = reader.tile(z, tx, ty)? else {
+                let Some(tile) = reader.tile(z, tx % world, ty)? else {
                     continue;
                 };
                 let ox = (tx - x0) as usize * bsu;
@@ -351,6 +362,27 @@ fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummar
         bands: nb,
         tiles: count,
     })
+}
+
+/// The first column of a set of tile columns on a circle of `world` columns: the one
+/// after the widest gap (0 when the widest gap is the one that wraps round, i.e. the
+/// columns do not cross the antimeridian).
+fn unwrap_start(xs: impl Iterator<Item = u32>, world: u32) -> u32 {
+    let mut xs: Vec<u32> = xs.collect();
+    xs.sort_unstable();
+    xs.dedup();
+    let (Some(first), Some(last)) = (xs.first().copied(), xs.last().copied()) else {
+        return 0;
+    };
+    // The gap that wraps round, then every inner gap.
+    let mut best = (first + world - last, 0);
+    for pair in xs.windows(2) {
+        let gap = pair[1] - pair[0];
+        if gap > best.0 {
+            best = (gap, pair[1]);
+        }
+    }
+    best.1
 }
 
 fn copy_band<T: Sample>(

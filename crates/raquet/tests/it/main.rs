@@ -4,4 +4,5 @@
 mod convert;
 mod export;
 mod read;
+mod real_world;
 mod validate;
