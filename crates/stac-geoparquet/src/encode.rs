@@ -175,13 +175,19 @@ impl FieldBuilder {
         self.builder.finish()
     }
 
-    /// Appends `[xmin, ymin, xmax, ymax]` to a bbox column (null `zmin` and
-    /// `zmax` in a 3D one); `false` (nothing appended) for other columns.
-    fn append_bbox(&mut self, b: [f64; 4]) -> bool {
+    /// Appends a bbox of 4 or 6 values to a bbox column (4 values in a 3D
+    /// one: null `zmin` and `zmax`); `false` (nothing appended) for other
+    /// columns, and for 6 values in a 2D one.
+    fn append_bbox(&mut self, b: &[f64]) -> bool {
         let Builder::Bbox { values, nulls, z } = &mut self.builder else {
             return false;
         };
-        let order: [Option<usize>; 6] = if *z {
+        if b.len() == 6 && !*z || b.len() != 4 && b.len() != 6 {
+            return false;
+        }
+        let order: [Option<usize>; 6] = if b.len() == 6 {
+            [Some(0), Some(1), Some(2), Some(3), Some(4), Some(5)]
+        } else if *z {
             [Some(0), Some(1), None, Some(2), Some(3), None]
         } else {
             [Some(0), Some(1), Some(2), Some(3), None, None]
@@ -449,6 +455,51 @@ impl Builder {
     }
 }
 
+/// What the bbox column holds instead of the item's `bbox` (`v`), given the
+/// 2D box of the geometry; `None` when the item's bbox is written as it is.
+/// A missing or null bbox becomes the geometry's (the spec requires one,
+/// other readers need it); a bbox that does not contain the geometry is
+/// widened (as a covering must), a bbox crossing the antimeridian (xmin >
+/// xmax, RFC 7946) to the whole longitude range.
+fn covering_bbox<J: Json>(v: Option<&J>, g: [f64; 4]) -> Option<Vec<f64>> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Some(g.to_vec());
+    };
+    let a = v.array()?;
+    let mut vals = Vec::with_capacity(6);
+    for x in a {
+        vals.push(x.float()?.0);
+    }
+    let (x0, y0, x1, y1) = match vals.len() {
+        4 => (0, 1, 2, 3),
+        6 => (0, 1, 3, 4),
+        _ => return None,
+    };
+    let holds_y = vals[y0] <= g[1] && vals[y1] >= g[3];
+    if vals[x0] > vals[x1] {
+        // Crossing the antimeridian: [xmin, 180] and [-180, xmax]. A
+        // geometry on one side, or touching both (split at 180), is held.
+        let one_side = g[0] >= vals[x0] || g[2] <= vals[x1];
+        let both_sides = g[0] <= vals[x1] && g[2] >= vals[x0];
+        if holds_y && (one_side || both_sides) {
+            return None;
+        }
+        vals[x0] = vals[x0].min(g[0]).min(-180.0);
+        vals[x1] = vals[x1].max(g[2]).max(180.0);
+        vals[y0] = vals[y0].min(g[1]);
+        vals[y1] = vals[y1].max(g[3]);
+        return Some(vals);
+    }
+    if holds_y && vals[x0] <= g[0] && vals[x1] >= g[2] {
+        return None;
+    }
+    vals[x0] = vals[x0].min(g[0]);
+    vals[y0] = vals[y0].min(g[1]);
+    vals[x1] = vals[x1].max(g[2]);
+    vals[y1] = vals[y1].max(g[3]);
+    Some(vals)
+}
+
 /// Builds record batches from items; the patches go to a [`PatchLog`] (the
 /// footer), never to a column.
 pub(crate) struct BatchBuilder {
@@ -519,18 +570,17 @@ impl BatchBuilder {
                 }
             };
             push_segment(&mut ctx.path, col.field.name());
-            // A missing (or null) bbox beside a geometry: the geometry's bbox
-            // is written (the spec requires one, other readers need it) and
-            // the absence kept as a patch.
             if *origin == Origin::Core
                 && col.field.name() == "bbox"
-                && v.is_none_or(|x| x.is_null())
-                && let Some(b) = item
+                && let Some(g) = item
                     .member("geometry", &mut 0)
                     .filter(|g| !g.is_null())
-                    .and_then(|g| geom::bbox_of(&g.value()))
-                && col.append_bbox(b)
+                    .and_then(geom::bbox_of)
+                && let Some(written) = covering_bbox(v, g)
+                && col.append_bbox(&written)
             {
+                // The bbox column is the geometry's covering: it must hold
+                // the geometry. What the item said is kept as a patch.
                 ctx.patch(v);
                 continue;
             }

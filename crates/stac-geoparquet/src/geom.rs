@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::lite::Json;
+
 const TYPES: [&str; 7] = [
     "Point",
     "LineString",
@@ -157,17 +159,14 @@ fn closed_ring(out: &mut Vec<u8>, r: &Value, dims: usize) -> Result<(), String> 
 
 /// The 2D bounding box `[xmin, ymin, xmax, ymax]` of a GeoJSON geometry
 /// object; `None` when it has no position (empty, or not a geometry).
-pub(crate) fn bbox_of(v: &Value) -> Option<[f64; 4]> {
-    fn walk(v: &Value, b: &mut [f64; 4], depth: usize) {
-        let Some(a) = v.as_array() else {
+pub(crate) fn bbox_of<J: Json>(v: &J) -> Option<[f64; 4]> {
+    fn walk<J: Json>(v: &J, b: &mut [f64; 4], depth: usize) {
+        let Some(a) = v.array() else {
             return;
         };
-        if depth > 64 {
-            return;
-        }
-        if let (Some(x), Some(y)) = (
-            a.first().and_then(Value::as_f64),
-            a.get(1).and_then(Value::as_f64),
+        if let (Some((x, _)), Some((y, _))) = (
+            a.first().and_then(Json::float),
+            a.get(1).and_then(Json::float),
         ) {
             b[0] = b[0].min(x);
             b[1] = b[1].min(y);
@@ -175,24 +174,26 @@ pub(crate) fn bbox_of(v: &Value) -> Option<[f64; 4]> {
             b[3] = b[3].max(y);
             return;
         }
-        for x in a {
-            walk(x, b, depth + 1);
+        if depth < 64 {
+            for x in a {
+                walk(x, b, depth + 1);
+            }
         }
     }
-    fn geometry(v: &Value, b: &mut [f64; 4], depth: usize) {
-        let Some(o) = v.as_object() else {
-            return;
-        };
-        if let Some(c) = o.get("coordinates") {
+    fn geometry<J: Json>(v: &J, b: &mut [f64; 4], depth: usize) {
+        if let Some(c) = v.member("coordinates", &mut 0) {
             walk(c, b, 0);
         }
         if depth < 64
-            && let Some(gs) = o.get("geometries").and_then(Value::as_array)
+            && let Some(gs) = v.member("geometries", &mut 0).and_then(Json::array)
         {
             for g in gs {
                 geometry(g, b, depth + 1);
             }
         }
+    }
+    if !v.is_object() {
+        return None;
     }
     let mut b = [
         f64::INFINITY,

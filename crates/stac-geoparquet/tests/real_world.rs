@@ -1,0 +1,325 @@
+//! Items as they come from the wider world (issue 14, classes 18-21): no
+//! bbox, open rings, conflicting property types, directories of files; and
+//! the rule that every file we write passes our own `validate`.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::LogicalType;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use serde_json::{Value, json};
+use stac_geoparquet::{
+    PATCHES_COLUMN, PATCHES_METADATA_KEY, Source, WriterOptions, read_items, write_parquet,
+};
+
+fn item(id: &str, geometry: Value) -> Value {
+    json!({
+        "type": "Feature", "stac_version": "1.1.0", "stac_extensions": [], "id": id,
+        "geometry": geometry,
+        "properties": {"datetime": "2020-01-01T00:00:00Z"},
+        "links": [], "assets": {}
+    })
+}
+
+fn ndjson(dir: &Path, name: &str, items: &[Value]) -> PathBuf {
+    let p = dir.join(name);
+    let text: String = items.iter().map(|i| format!("{i}\n")).collect();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn batches(path: &Path) -> Vec<RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn kv(path: &Path, key: &str) -> Option<String> {
+    let r = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    r.metadata()
+        .file_metadata()
+        .key_value_metadata()?
+        .iter()
+        .find(|k| k.key == key)?
+        .value
+        .clone()
+}
+
+/// The full `validate` (footer and every row) says the file is valid.
+fn assert_valid(path: &Path, what: &str) {
+    let report = geoparquet_io::validate(path, &geoparquet_io::ValidateOptions::default()).unwrap();
+    assert!(
+        report.is_valid(),
+        "{what}: {:?}",
+        report
+            .findings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    );
+}
+
+/// The bbox cell of row `row` as `[xmin, ymin, xmax, ymax]`, `None` if null.
+fn bbox_cell(batch: &RecordBatch, row: usize) -> Option<[f64; 4]> {
+    let s = batch.column_by_name("bbox").unwrap().as_struct();
+    if s.is_null(row) {
+        return None;
+    }
+    let f = |n: &str| {
+        s.column_by_name(n)
+            .unwrap()
+            .as_primitive::<arrow_array::types::Float64Type>()
+            .value(row)
+    };
+    Some([f("xmin"), f("ymin"), f("xmax"), f("ymax")])
+}
+
+#[test]
+fn a_missing_bbox_is_written_from_the_geometry_and_comes_back_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = item(
+        "a",
+        json!({"type": "Polygon", "coordinates": [[[10.0, 1.0], [12.5, 1.0], [12.5, 3.0], [10.0, 1.0]]]}),
+    );
+    let mut b = item("b", json!({"type": "Point", "coordinates": [-5.0, 7.25]}));
+    b["bbox"] = Value::Null;
+    let mut c = item("c", json!({"type": "Point", "coordinates": [1.0, 2.0]}));
+    c["bbox"] = json!([1.0, 2.0, 1.0, 2.0]);
+    let none = item("d", Value::Null);
+    // A bbox that does not hold its geometry (rounded, or plain wrong).
+    let mut e = item("e", json!({"type": "Point", "coordinates": [5.0, 5.0]}));
+    e["bbox"] = json!([0.0, 0.0, 1.0, 1.0]);
+    let items = [a, b, c, none, e];
+    let input = ndjson(dir.path(), "in.ndjson", &items);
+    let out = dir.path().join("out.parquet");
+    let summary = write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
+    assert_eq!(
+        summary.patches, 3,
+        "one absence, one explicit null, one bbox widened"
+    );
+    let batch = &batches(&out)[0];
+    assert_eq!(bbox_cell(batch, 0), Some([10.0, 1.0, 12.5, 3.0]));
+    assert_eq!(bbox_cell(batch, 1), Some([-5.0, 7.25, -5.0, 7.25]));
+    assert_eq!(bbox_cell(batch, 2), Some([1.0, 2.0, 1.0, 2.0]));
+    assert_eq!(bbox_cell(batch, 3), None, "no geometry, no bbox");
+    assert_eq!(bbox_cell(batch, 4), Some([0.0, 0.0, 5.0, 5.0]));
+    // Lossless: the missing bbox stays missing, the null stays null.
+    assert_eq!(read_items(&out).unwrap(), items);
+    assert_valid(&out, "missing bbox");
+}
+
+/// The rings of the first polygon of a little-endian ISO WKB Polygon.
+fn wkb_polygon_rings(wkb: &[u8]) -> Vec<Vec<(f64, f64)>> {
+    let u32_at = |i: usize| u32::from_le_bytes(wkb[i..i + 4].try_into().unwrap()) as usize;
+    let f64_at = |i: usize| f64::from_le_bytes(wkb[i..i + 8].try_into().unwrap());
+    assert_eq!((wkb[0], u32_at(1)), (1, 3), "a 2D little-endian Polygon");
+    let mut at = 9;
+    let mut rings = Vec::new();
+    for _ in 0..u32_at(5) {
+        let n = u32_at(at);
+        at += 4;
+        let mut ring = Vec::new();
+        for _ in 0..n {
+            ring.push((f64_at(at), f64_at(at + 8)));
+            at += 16;
+        }
+        rings.push(ring);
+    }
+    rings
+}
+
+#[test]
+fn open_rings_are_closed_in_the_file_and_open_in_the_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = item(
+        "open",
+        json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [4.0, 0.0], [4.0, 4.0], [0.0, 4.0]], [[1.0, 1.0], [2.0, 1.0], [2.0, 2.0]]]}),
+    );
+    let closed = item(
+        "closed",
+        json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]}),
+    );
+    let (mut open, mut closed) = (open, closed);
+    open["bbox"] = json!([0.0, 0.0, 4.0, 4.0]);
+    closed["bbox"] = json!([0.0, 0.0, 1.0, 1.0]);
+    let items = [open, closed];
+    let input = ndjson(dir.path(), "in.ndjson", &items);
+    let out = dir.path().join("out.parquet");
+    let summary = write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
+    assert_eq!(
+        summary.patches, 1,
+        "only the open polygon needs its original"
+    );
+    let batch = &batches(&out)[0];
+    let g = batch.column_by_name("geometry").unwrap().as_binary::<i32>();
+    for row in 0..2 {
+        for ring in wkb_polygon_rings(g.value(row)) {
+            assert_eq!(ring.first(), ring.last(), "row {row}: {ring:?}");
+        }
+    }
+    assert_eq!(wkb_polygon_rings(g.value(0))[0].len(), 5);
+    assert_eq!(read_items(&out).unwrap(), items);
+    assert_valid(&out, "open rings");
+}
+
+#[test]
+fn other_readers_see_no_patches_and_json_columns_say_they_are_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut items = Vec::new();
+    for (i, v) in [json!("one"), json!(2), json!({"k": [1, "x"]})]
+        .into_iter()
+        .enumerate()
+    {
+        let mut it = item(
+            &format!("i{i}"),
+            json!({"type": "Point", "coordinates": [1, 2]}),
+        );
+        it["bbox"] = json!([1, 2, 1, 2]);
+        it["properties"]["mixed"] = v;
+        it["properties"]["when"] = json!("2020-01-01 00:00:00+00:00");
+        it["foreign"] = json!(true);
+        items.push(it);
+    }
+    let input = ndjson(dir.path(), "in.ndjson", &items);
+    let out = dir.path().join("out.parquet");
+    let summary = write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
+    assert!(summary.patches > 0, "integers, foreign members");
+    // No column other than the items' own members and properties.
+    let batch = &batches(&out)[0];
+    let names: Vec<String> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert!(!names.contains(&PATCHES_COLUMN.to_owned()), "{names:?}");
+    for n in &names {
+        assert!(
+            [
+                "type",
+                "stac_version",
+                "stac_extensions",
+                "id",
+                "geometry",
+                "bbox",
+                "links",
+                "datetime",
+                "mixed",
+                "when"
+            ]
+            .contains(&n.as_str()),
+            "{n} is not a member of the items"
+        );
+    }
+    assert!(kv(&out, PATCHES_METADATA_KEY).is_some());
+    // The JSON-text column carries the JSON logical type.
+    let r = SerializedFileReader::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let schema = r.metadata().file_metadata().schema_descr_ptr();
+    let mixed = (0..schema.num_columns())
+        .map(|i| schema.column(i))
+        .find(|c| c.name() == "mixed")
+        .unwrap();
+    assert_eq!(mixed.logical_type_ref(), Some(&LogicalType::Json));
+    let when = (0..schema.num_columns())
+        .map(|i| schema.column(i))
+        .find(|c| c.name() == "when")
+        .unwrap();
+    assert_ne!(when.logical_type_ref(), Some(&LogicalType::Json));
+    assert_eq!(read_items(&out).unwrap(), items);
+    assert_valid(&out, "patches in the footer");
+}
+
+#[test]
+fn a_directory_is_read_recursively_in_path_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("catalog");
+    std::fs::create_dir_all(root.join("b/deeper")).unwrap();
+    std::fs::create_dir_all(root.join("a")).unwrap();
+    std::fs::create_dir_all(root.join(".hidden")).unwrap();
+    let pt = |x: f64| json!({"type": "Point", "coordinates": [x, 0.5]});
+    let mut want = Vec::new();
+    for (name, id) in [
+        ("a/1.json", "a1"),
+        ("a/2.geojson", "a2"),
+        ("b/deeper/3.ndjson", "b3"),
+        ("top.JSON", "t"),
+    ] {
+        let mut it = item(id, pt(want.len() as f64));
+        it["bbox"] = json!([0.0, 0.5, 0.0, 0.5]);
+        it["bbox"][0] = json!(want.len() as f64);
+        it["bbox"][2] = json!(want.len() as f64);
+        std::fs::write(root.join(name), it.to_string()).unwrap();
+        want.push(it);
+    }
+    std::fs::write(root.join("b/notes.txt"), "not items").unwrap();
+    std::fs::write(root.join(".hidden/x.json"), "not items either").unwrap();
+    std::fs::write(root.join("b/._resource.json"), "macOS litter").unwrap();
+    let files = stac_geoparquet::files_below(&root).unwrap();
+    assert_eq!(files.len(), 4, "{files:?}");
+    let out = dir.path().join("out.parquet");
+    let s = write_parquet(&[Source::Path(root)], &out, &WriterOptions::default()).unwrap();
+    assert_eq!(s.items, 4);
+    assert_eq!(read_items(&out).unwrap(), want);
+    assert_valid(&out, "directory");
+}
+
+#[test]
+fn every_file_written_from_the_corpus_passes_validate() {
+    let Some(root) = test_support::corpus("stac") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for sub in [
+        "stac-spec",
+        "stac-geoparquet-py",
+        "rustac",
+        "rustac-py",
+        "synthetic-edge-cases",
+    ] {
+        for suffix in [".json", ".ndjson"] {
+            for p in test_support::files_with_suffix(&root.join(sub), suffix) {
+                let text = std::fs::read_to_string(&p).unwrap();
+                let is_metadata = serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .is_some_and(|v| v.get("version").is_some());
+                if is_metadata {
+                    continue;
+                }
+                for geoarrow in [false, true] {
+                    let out = dir.path().join("out.parquet");
+                    let options = WriterOptions::default().with_geoarrow(geoarrow);
+                    if write_parquet(&[Source::Path(p.clone())], &out, &options).is_err() {
+                        // GeoArrow needs one geometry type; WKB always writes.
+                        assert!(geoarrow, "{}: WKB write failed", p.display());
+                        continue;
+                    }
+                    n += 1;
+                    let report =
+                        geoparquet_io::validate(&out, &geoparquet_io::ValidateOptions::default())
+                            .unwrap();
+                    if !report.is_valid() {
+                        failures.push(format!(
+                            "{} (geoarrow {geoarrow}): {:?}",
+                            p.display(),
+                            report
+                                .findings
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(n > 60, "{n} files written");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
