@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod check;
+pub mod corrupt;
 mod error;
 mod footer;
 pub mod geojson;

@@ -504,6 +504,8 @@ pub struct GeoParquetReader {
     shape: OutputShape,
     metadata: GeoParquetMetadata,
     stats: ScanStats,
+    /// The file, for errors.
+    path: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for GeoParquetReader {
@@ -531,7 +533,14 @@ impl Iterator for GeoParquetReader {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let batch = self.inner.next()?;
+        // The decoder panics on some damaged pages: a corrupt-data error, not a crash.
+        let batch = match crate::corrupt::catch_panic(|| self.inner.next()) {
+            Ok(batch) => batch?,
+            Err(panic) => Err(ArrowError::ExternalError(
+                format!("the Parquet decoder failed: {panic}").into(),
+            )),
+        };
+        let batch = batch.map_err(|e| decode_error(&self.path, e));
         Some(self.shape.finish(batch, &mut self.stats))
     }
 }
@@ -577,6 +586,23 @@ fn covering_filter(array: &StructArray, bbox: &BoundingBox) -> BooleanArray {
             Some(b.intersects(bbox))
         })
         .collect()
+}
+
+/// An error of the upstream decoder: ours (from a row filter) as they are,
+/// the decoder's as corrupt data in `path`.
+fn decode_error(path: &Path, e: ArrowError) -> Error {
+    match e {
+        ArrowError::ExternalError(b) if b.is::<Error>() => match b.downcast::<Error>() {
+            Ok(ours) => *ours,
+            Err(other) => Error::Arrow(ArrowError::ExternalError(other)),
+        },
+        other => Error::CorruptData {
+            path: path.to_path_buf(),
+            column: None,
+            row_group: None,
+            message: other.to_string(),
+        },
+    }
 }
 
 fn arrow_err(e: Error) -> ArrowError {
@@ -670,6 +696,7 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<GeoParquetReader> {
         shape,
         metadata: meta,
         stats,
+        path: path.to_path_buf(),
     })
 }
 
@@ -695,6 +722,8 @@ pub struct GeoParquetStream<T> {
     shape: OutputShape,
     metadata: GeoParquetMetadata,
     stats: ScanStats,
+    /// The name given to [`open_async`], for errors.
+    name: std::path::PathBuf,
 }
 
 #[cfg(feature = "async")]
@@ -714,8 +743,21 @@ where
 {
     /// The next batch, `None` at the end.
     pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
-        use futures::StreamExt;
-        let batch = self.inner.next().await?;
+        use futures::{FutureExt, StreamExt};
+        // The decoder panics on some damaged pages: a corrupt-data error, not a crash.
+        let next = std::panic::AssertUnwindSafe(self.inner.next()).catch_unwind();
+        let batch = match next.await {
+            Ok(batch) => batch?.map_err(|e| decode_error(&self.name, e.into())),
+            Err(panic) => Err(Error::CorruptData {
+                path: self.name.clone(),
+                column: None,
+                row_group: None,
+                message: format!(
+                    "the Parquet decoder failed: {}",
+                    crate::corrupt::panic_message(&*panic)
+                ),
+            }),
+        };
         Some(self.shape.finish(batch, &mut self.stats))
     }
 
@@ -783,6 +825,7 @@ where
         shape,
         metadata: meta,
         stats,
+        name: name.into(),
     })
 }
 
