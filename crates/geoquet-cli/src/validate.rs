@@ -90,7 +90,17 @@ fn unwrap_geo(doc: &Value) -> &Value {
 fn text(name: &str, report: &Report, cli: &Cli, out: &mut dyn Write) -> std::io::Result<()> {
     let errors = report.with_severity(Severity::Error).count();
     let warnings = report.with_severity(Severity::Warning).count();
-    if report.is_valid() {
+    // A file without `geo` but with Parquet GEOMETRY/GEOGRAPHY columns is
+    // valid as a Parquet-native geospatial file: say so on the summary line.
+    let native_only = report
+        .with_severity(Severity::Info)
+        .any(|f| f.code == Code::MetadataMissing);
+    if report.is_valid() && native_only {
+        writeln!(
+            out,
+            "{name}: valid Parquet-native geospatial file, no \"geo\" key ({warnings} warning(s))"
+        )?;
+    } else if report.is_valid() {
         writeln!(out, "{name}: valid ({warnings} warning(s))")?;
     } else {
         writeln!(
