@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use geoquet::io::output::{Output, ScratchPath};
 use geoquet::stac::{ReadOptions, Search, Source as ItemSource, WriterOptions};
 use serde_json::Value;
 
@@ -38,10 +39,17 @@ pub enum StacCommand {
 /// Arguments of `geoquet stac to-parquet`.
 #[derive(Debug, Args)]
 pub struct ToParquetArgs {
-    /// Inputs then the output: IN.. OUT. An input is a path, a URL (file://,
-    /// s3://, gs://, az://, http(s)://) or - (standard input); OUT a .parquet path.
-    #[arg(required = true, num_args = 2.., value_name = "IN.. OUT")]
+    /// Inputs then the output: IN.. OUT. An input is a file, a directory (its
+    /// .json, .ndjson and .geojson files at any depth, in path order), a URL
+    /// (file://, s3://, gs://, az://, http(s)://) or - (standard input); OUT a
+    /// .parquet path.
+    #[arg(required = true, num_args = 1.., value_name = "IN.. OUT")]
     pub paths: Vec<String>,
+    /// Also read the inputs listed in FILE, one per line (- for standard
+    /// input), after those on the command line: for more inputs than the
+    /// command line can hold.
+    #[arg(long, value_name = "FILE")]
+    pub inputs_from: Option<String>,
     /// A STAC Collection JSON file to store in the `collections` metadata
     /// (repeatable).
     #[arg(long, value_name = "FILE")]
@@ -113,36 +121,92 @@ pub(crate) fn run(cli: &Cli, args: &StacArgs, out: &mut dyn Write) -> anyhow::Re
     }
 }
 
+/// A temporary local copy of an input (standard input, a download), kept alive while
+/// in use (and removed on SIGINT/SIGTERM); messages name the input as the user gave it,
+/// not the hidden copy.
+struct LocalCopy {
+    _tmp: ScratchPath,
+    /// The copy's path as messages print it.
+    hidden: String,
+    /// What to say instead: "standard input" or the URL.
+    shown: String,
+}
+
+/// An error message with the hidden copies' paths replaced by the inputs' names.
+fn named(copies: &[Option<LocalCopy>], e: impl std::fmt::Display) -> Unreadable {
+    let mut msg = e.to_string();
+    for c in copies.iter().flatten() {
+        msg = msg.replace(&c.hidden, &c.shown);
+    }
+    Unreadable(msg)
+}
+
 /// A local path for an input (a download for URLs, a copy of standard
 /// input), with the guard that keeps a temporary copy alive.
-fn local_input(input: &str) -> anyhow::Result<(PathBuf, Option<tempfile::NamedTempFile>)> {
-    if input == "-" {
-        let tmp = geoquet::stac::spill(std::io::stdin().lock(), "-")
+fn local_input(input: &str) -> anyhow::Result<(PathBuf, Option<LocalCopy>)> {
+    let (path, tmp, shown) = if input == "-" {
+        let tmp = geoquet::stac::spill(std::io::stdin().lock(), "standard input")
             .map_err(|e| Unreadable(e.to_string()))?;
-        return Ok((tmp.path().to_path_buf(), Some(tmp)));
-    }
-    let source = Source::parse(input)?;
-    let (path, guard) = source.local_copy()?;
-    if guard.is_none() && !path.exists() {
-        return Err(Unreadable(format!("{input}: no such file")).into());
-    }
-    Ok((path, guard))
+        (tmp.path().to_path_buf(), tmp, "standard input".to_owned())
+    } else {
+        let source = Source::parse(input)?;
+        let (path, guard) = source.local_copy()?;
+        let Some(tmp) = guard else {
+            if !path.exists() {
+                return Err(Unreadable(format!("{input}: no such file")).into());
+            }
+            return Ok((path, None));
+        };
+        (path, tmp, input.to_owned())
+    };
+    let hidden = path.display().to_string();
+    Ok((
+        path,
+        Some(LocalCopy {
+            _tmp: tmp,
+            hidden,
+            shown,
+        }),
+    ))
 }
 
 fn to_parquet(cli: &Cli, args: &ToParquetArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let Some((output, inputs)) = args.paths.split_last() else {
         return Err(Unreadable("expected IN.. OUT".into()).into());
     };
+    if args.inputs_from.as_deref() == Some("-") && inputs.iter().any(|i| i == "-") {
+        return Err(Unreadable(
+            "standard input cannot be both an input and --inputs-from -".into(),
+        )
+        .into());
+    }
+    let listed = match &args.inputs_from {
+        Some(list) => read_input_list(list)?,
+        None => Vec::new(),
+    };
+    if inputs.is_empty() && args.inputs_from.is_none() {
+        return Err(Unreadable(format!(
+            "{output}: no input (give IN.. OUT, or --inputs-from FILE OUT)"
+        ))
+        .into());
+    }
+    if inputs.is_empty() && listed.is_empty() {
+        return Err(Unreadable(format!(
+            "{}: lists no input",
+            args.inputs_from.as_deref().unwrap_or("-")
+        ))
+        .into());
+    }
     if !output.to_ascii_lowercase().ends_with(".parquet") && !output.ends_with(".geoparquet") {
         return Err(Unreadable(format!("{output}: the output must be a .parquet file")).into());
     }
     let mut guards = Vec::new();
     let mut sources = Vec::new();
-    for input in inputs {
+    let output_canonical = std::fs::canonicalize(output).ok();
+    for input in inputs.iter().chain(&listed) {
         let (path, guard) = local_input(input)?;
         if Path::new(output) == path
-            || std::fs::canonicalize(output).ok() == std::fs::canonicalize(&path).ok()
-                && Path::new(output).exists()
+            || output_canonical.is_some() && output_canonical == std::fs::canonicalize(&path).ok()
         {
             return Err(
                 Unreadable(format!("{output}: the output would overwrite an input")).into(),
@@ -183,7 +247,7 @@ fn to_parquet(cli: &Cli, args: &ToParquetArgs, out: &mut dyn Write) -> anyhow::R
         Some(&mut report),
     );
     write.done();
-    let summary = summary.map_err(|e| Unreadable(e.to_string()))?;
+    let summary = summary.map_err(|e| named(&guards, e))?;
     if args.json {
         let v = serde_json::json!({
             "output": output,
@@ -205,26 +269,64 @@ fn to_parquet(cli: &Cli, args: &ToParquetArgs, out: &mut dyn Write) -> anyhow::R
     Ok(Outcome(EXIT_OK))
 }
 
+/// The inputs listed in `list` (a file, or - for standard input): one per
+/// line, blank lines and surrounding whitespace ignored.
+fn read_input_list(list: &str) -> anyhow::Result<Vec<String>> {
+    use std::io::BufRead;
+    let reader: Box<dyn std::io::BufRead> = if list == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let f = std::fs::File::open(list).map_err(|e| Unreadable(format!("{list}: {e}")))?;
+        Box::new(std::io::BufReader::new(f))
+    };
+    let mut out = Vec::new();
+    for line in reader.lines() {
+        let line = line.map_err(|e| Unreadable(format!("{list}: {e}")))?;
+        let line = line.trim();
+        if line == "-" {
+            return Err(Unreadable(format!(
+                "{list}: - (standard input) cannot be listed; give it on the command line"
+            ))
+            .into());
+        }
+        if !line.is_empty() {
+            out.push(line.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 fn to_ndjson(cli: &Cli, args: &ToNdjsonArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let (path, _guard) = local_input(&args.input)?;
+    let (path, copy) = local_input(&args.input)?;
+    let copy = [copy];
     let mut progress = Progress::new(cli, "stac to-ndjson");
     let mut report = |n: u64| progress.rows(n);
     if args.output == "-" {
         geoquet::stac::write_ndjson(&path, &ReadOptions::default(), out, Some(&mut report))
-            .map_err(|e| Unreadable(e.to_string()))?;
+            .map_err(|e| named(&copy, e))?;
         progress.done();
         return Ok(Outcome(EXIT_OK));
     }
-    let dest = Path::new(&args.output);
-    let tmp = geoquet::io::writer::temp_file_beside(dest).map_err(|e| Unreadable(e.to_string()))?;
-    let file = tmp
-        .reopen()
-        .map_err(|e| Unreadable(format!("{}: {e}", args.output)))?;
-    let n = geoquet::stac::write_ndjson(&path, &ReadOptions::default(), file, Some(&mut report))
-        .map_err(|e| Unreadable(e.to_string()))?;
+    // Checked before any work, written beside, renamed into place when complete.
+    let output = Output::create(Path::new(&args.output)).map_err(|e| Unreadable(e.to_string()))?;
+    let written = geoquet::stac::write_ndjson(
+        &path,
+        &ReadOptions::default(),
+        output.writer().map_err(|e| Unreadable(e.to_string()))?,
+        Some(&mut report),
+    );
+    let n = match written {
+        Ok(n) => n,
+        Err(e) => {
+            return Err(match output.write_error() {
+                Some(w) => Unreadable(w.to_string()),
+                None => named(&copy, e),
+            }
+            .into());
+        }
+    };
     progress.done();
-    tmp.persist(dest)
-        .map_err(|e| Unreadable(format!("{}: {}", args.output, e.error)))?;
+    output.persist().map_err(|e| Unreadable(e.to_string()))?;
     if !cli.quiet {
         writeln!(out, "wrote {n} items to {}", args.output)?;
     }
@@ -268,7 +370,8 @@ fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<O
         }
         (inc, exc)
     };
-    let (path, _guard) = local_input(&args.input)?;
+    let (path, copy) = local_input(&args.input)?;
+    let copy = [copy];
     let reader = geoquet::stac::open(
         &path,
         &ReadOptions {
@@ -276,7 +379,7 @@ fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<O
             ..ReadOptions::default()
         },
     )
-    .map_err(|e| Unreadable(e.to_string()))?;
+    .map_err(|e| named(&copy, e))?;
     let (total, read) = reader.row_groups();
     if cli.verbose > 0 {
         eprintln!("row groups: {read} of {total} read after pruning");
@@ -287,7 +390,7 @@ fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<O
     }
     let mut n = 0u64;
     for item in reader {
-        let mut item = item.map_err(|e| Unreadable(e.to_string()))?;
+        let mut item = item.map_err(|e| named(&copy, e))?;
         geoquet::stac::select_fields(&mut item, &include, &exclude);
         if collection && n > 0 {
             w.write_all(b",")?;

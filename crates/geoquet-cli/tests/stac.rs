@@ -220,3 +220,169 @@ fn errors_exit_2_with_one_line() {
     }
     assert!(!out.exists());
 }
+
+fn small_item(id: &str, x: f64, dt: &str) -> Value {
+    serde_json::json!({
+        "type": "Feature", "stac_version": "1.1.0", "stac_extensions": [], "id": id,
+        "geometry": {"type": "Point", "coordinates": [x, 1.5]},
+        "bbox": [x, 1.5, x, 1.5],
+        "properties": {"datetime": dt},
+        "links": [], "assets": {}
+    })
+}
+
+#[test]
+fn directories_and_input_lists() {
+    // A directory is read recursively in path order; --inputs-from reads a
+    // list of paths (a file or standard input) without the argument limit.
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("2021/06")).unwrap();
+    std::fs::create_dir_all(tree.join("2020")).unwrap();
+    let mut want = Vec::new();
+    for (i, name) in ["2020/a.json", "2021/06/b.json", "2021/c.ndjson"]
+        .iter()
+        .enumerate()
+    {
+        let it = small_item(&format!("d{i}"), i as f64, "2020-01-01T00:00:00Z");
+        std::fs::write(tree.join(name), format!("{it}\n")).unwrap();
+        want.push(it);
+    }
+    std::fs::write(tree.join("README.md"), "not items").unwrap();
+    let out = dir.path().join("o.parquet");
+    let o = geoquet(&[
+        "stac",
+        "to-parquet",
+        tree.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = geoquet(&["stac", "to-ndjson", out.to_str().unwrap(), "-"]);
+    assert_eq!(lines(&o), want);
+
+    // 3000 single-item files through a list.
+    let many = dir.path().join("many");
+    std::fs::create_dir_all(&many).unwrap();
+    let mut list = String::new();
+    let mut want = Vec::new();
+    for i in 0..3000 {
+        let it = small_item(
+            &format!("m{i:04}"),
+            f64::from(i) / 100.0,
+            "2020-01-01T00:00:00Z",
+        );
+        let p = many.join(format!("m{i:04}.json"));
+        std::fs::write(&p, it.to_string()).unwrap();
+        list.push_str(&format!("{}\n", p.display()));
+        want.push(it);
+    }
+    list.push_str("\n   \n");
+    let list_file = dir.path().join("inputs.txt");
+    std::fs::write(&list_file, &list).unwrap();
+    let o = geoquet(&[
+        "stac",
+        "to-parquet",
+        "--inputs-from",
+        list_file.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["items"], 3000);
+    let o = geoquet(&["stac", "to-ndjson", out.to_str().unwrap(), "-"]);
+    assert_eq!(lines(&o), want);
+    // The same list on standard input.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args([
+            "-q",
+            "stac",
+            "to-parquet",
+            "--inputs-from",
+            "-",
+            out.to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(list.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = geoquet(&["stac", "to-ndjson", out.to_str().unwrap(), "-"]);
+    assert_eq!(lines(&o).len(), 3000);
+    // An empty list, and no input at all: one-line errors.
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "\n").unwrap();
+    for args in [
+        vec![
+            "stac",
+            "to-parquet",
+            "--inputs-from",
+            empty.to_str().unwrap(),
+            "x.parquet",
+        ],
+        vec!["stac", "to-parquet", "x.parquet"],
+    ] {
+        let o = geoquet(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&o).trim_end().lines().count(), 1, "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn datetime_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.ndjson");
+    let items: Vec<Value> = (1..=4)
+        .map(|m| small_item(&format!("t{m}"), 1.0, &format!("2020-0{m}-15T12:00:00Z")))
+        .collect();
+    let text: String = items.iter().map(|i| format!("{i}\n")).collect();
+    std::fs::write(&input, text).unwrap();
+    let out = dir.path().join("o.parquet");
+    let o = geoquet(&[
+        "stac",
+        "to-parquet",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let ids = |dt: &str| -> Vec<String> {
+        let o = geoquet(&["stac", "search", out.to_str().unwrap(), "--datetime", dt]);
+        assert_eq!(o.status.code(), Some(0), "{dt}: {}", stderr(&o));
+        lines(&o)
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids("2020-02-01T00:00:00Z/2020-03-31T00:00:00Z"),
+        ["t2", "t3"]
+    );
+    assert_eq!(ids("../2020-02-15T12:00:00Z"), ["t1", "t2"]);
+    assert_eq!(ids("2020-03-15T12:00:00Z/.."), ["t3", "t4"]);
+    assert_eq!(ids("2020-03-15T12:00:00+00:00/"), ["t3", "t4"]);
+    assert_eq!(ids("/2020-01-31T00:00:00Z"), ["t1"]);
+    assert_eq!(ids("2020-04-15"), ["t4"], "a date is the whole day");
+    assert_eq!(ids("2020-02-01/2020-03-15"), ["t2", "t3"]);
+    assert_eq!(ids("2020-02-15T12:00:00Z"), ["t2"]);
+    for bad in [
+        "../..",
+        "2020-03-01T00:00:00Z/2020-02-01T00:00:00Z",
+        "2020-01-01T00:00:00Z/2020-02-01T00:00:00Z/2020-03-01T00:00:00Z",
+        "2020-13-01",
+        "",
+    ] {
+        let o = geoquet(&["stac", "search", out.to_str().unwrap(), "--datetime", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        let err = stderr(&o);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("datetime"), "{err}");
+    }
+}
