@@ -100,7 +100,7 @@ def norm(v, unit, rustac_like, key=""):
             return {"family": v["type"].replace("Multi", ""), "xy": pts}
         out = {}
         for k, x in v.items():
-            if x is None or k == "geoquet:patches":
+            if x is None:
                 continue
             if key == "geometry" and k == "bbox":
                 continue
@@ -169,6 +169,146 @@ def run(cmd):
     return p.stdout
 
 
+def generated_items():
+    """Items as they come from the wider world (issue 14, classes 18-20):
+    no bbox, a null bbox, a bbox that does not hold its geometry, open
+    polygon rings, integer coordinates, a property whose type conflicts
+    across items, a foreign member."""
+
+    def item(i, geometry, **extra):
+        d = {"type": "Feature", "stac_version": "1.1.0", "stac_extensions": [], "id": "gen-%d" % i,
+             "geometry": geometry, "properties": {"datetime": "2020-01-0%dT00:00:00Z" % (i + 1)},
+             "links": [], "assets": {"data": {"href": "https://example.com/%d.tif" % i}}}
+        d.update(extra)
+        return d
+
+    items = [
+        item(0, {"type": "Polygon", "coordinates": [[[0, 0], [4, 0], [4, 4], [0, 4]], [[1, 1], [2, 1], [2, 2]]]}),
+        item(1, {"type": "Point", "coordinates": [5.5, 6.5]}, bbox=None),
+        item(2, {"type": "MultiPolygon", "coordinates": [[[[10.0, 10.0], [11.0, 10.0], [11.0, 11.0]]]]},
+             bbox=[10.0, 10.0, 10.5, 10.5]),
+        item(3, {"type": "Point", "coordinates": [1.5, 2.5]}, bbox=[1.5, 2.5, 1.5, 2.5], foreign="member"),
+    ]
+    for it, v in zip(items, ["one", 2, {"k": [1, "x"]}, None]):
+        it["properties"]["mixed"] = v
+    return items
+
+
+def closed(ring):
+    return len(ring) >= 4 and list(ring[0]) == list(ring[-1])
+
+
+def rings_of(g):
+    if g["type"] == "Polygon":
+        return g["coordinates"]
+    if g["type"] == "MultiPolygon":
+        return [r for p in g["coordinates"] for r in p]
+    return []
+
+
+def bounds(g):
+    pts = []
+    xy(g.get("coordinates", []), pts)
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def generated_checks(geoquet, out, checks):
+    """Our file of generated_items(), read by Python stac-geoparquet, rustac and
+    GeoPandas: it reads; no property the items did not have; every bbox holds its
+    geometry (missing ones are the geometry's); rings are closed; the conflicting
+    property is a JSON column (Parquet JSON logical type) whose values decode to
+    the items'. Also our own round trip."""
+    items = generated_items()
+    src = os.path.join(out, "generated.ndjson")
+    dest = os.path.join(out, "generated.parquet")
+    with open(src, "w") as f:
+        for it in items:
+            f.write(json.dumps(it) + "\n")
+    run([geoquet, "-q", "stac", "to-parquet", src, dest])
+    back = [json.loads(l) for l in run([geoquet, "stac", "to-ndjson", dest, "-"]).splitlines()]
+    if back != items:
+        checks["generated_lossless"]["failures"].append("generated: to-ndjson differs from the items")
+    else:
+        checks["generated_lossless"]["ok"] += 1
+
+    def problems_of(got, who):
+        found = []
+        if len(got) != len(items):
+            return ["%s: %d items, expected %d" % (who, len(got), len(items))]
+        for g, w in zip(got, items):
+            extra = sorted(k for k, v in (g.get("properties") or {}).items()
+                           if v is not None and k not in w["properties"])
+            if extra:
+                found.append("%s: %s has properties it never had: %s" % (who, w["id"], extra))
+            if any(k.startswith("geoquet:") for k in g) or any(k.startswith("geoquet:") for k in (g.get("properties") or {})):
+                found.append("%s: %s shows a geoquet: member" % (who, w["id"]))
+            geom = g.get("geometry")
+            if not isinstance(geom, dict):
+                found.append("%s: %s has no geometry" % (who, w["id"]))
+                continue
+            if not all(closed(r) for r in rings_of(geom)):
+                found.append("%s: %s has an open ring" % (who, w["id"]))
+            b, gb = g.get("bbox"), bounds(geom)
+            if not b or not (b[0] <= gb[0] and b[1] <= gb[1] and b[-2] >= gb[2] and b[-1] >= gb[3]):
+                found.append("%s: %s bbox %r does not hold its geometry %r" % (who, w["id"], b, gb))
+            if w.get("bbox") is None and b and [float(x) for x in b] != gb:
+                found.append("%s: %s (no bbox) got %r, not its geometry's %r" % (who, w["id"], b, gb))
+        return found
+
+    # Python stac-geoparquet.
+    try:
+        got = list(sga.stac_table_to_items(pq.read_table(dest)))
+        problems = problems_of(got, "stac_table_to_items")
+        pf = pq.ParquetFile(dest)
+        names = [pf.schema.column(i).name for i in range(len(pf.schema))]
+        lt = str(pf.schema.column(names.index("mixed")).logical_type) if "mixed" in names else "absent"
+        if lt != "JSON":
+            problems.append("column mixed: logical type %s, not JSON" % lt)
+        else:
+            decoded = [json.loads(v) if v is not None else None for v in pq.read_table(dest, columns=["mixed"]).column(0).to_pylist()]
+            if decoded != [it["properties"]["mixed"] for it in items]:
+                problems.append("column mixed decodes to %r" % decoded)
+        if problems:
+            checks["generated_py"]["failures"].extend(problems)
+        else:
+            checks["generated_py"]["ok"] += 1
+    except Exception as e:  # noqa: BLE001
+        checks["generated_py"]["failures"].append("stac_table_to_items: %s" % (str(e).splitlines()[0] if str(e) else type(e).__name__))
+    # rustac.
+    try:
+        got = asyncio.run(_await(rustac.read, dest))
+        got = got["features"] if isinstance(got, dict) and "features" in got else got
+        got = [json.loads(json.dumps(i)) for i in got]
+        problems = problems_of(got, "rustac.read")
+        if problems:
+            checks["generated_rustac"]["failures"].extend(problems)
+        else:
+            checks["generated_rustac"]["ok"] += 1
+    except Exception as e:  # noqa: BLE001
+        checks["generated_rustac"]["failures"].append("rustac.read: %s" % (str(e).splitlines()[0] if str(e) else type(e).__name__))
+    # GeoPandas: reads, valid geometries (closed rings), bounds = the geo bbox.
+    try:
+        gdf = geopandas.read_parquet(dest)
+        geo = json.loads(pq.read_metadata(dest).metadata[b"geo"])
+        problems = []
+        if len(gdf) != len(items):
+            problems.append("GeoPandas: %d rows" % len(gdf))
+        if "geoquet:patches" in gdf.columns:
+            problems.append("GeoPandas: a geoquet:patches column")
+        if not bool(gdf.geometry.is_valid.all()):
+            problems.append("GeoPandas: invalid geometries %s" % gdf.geometry.is_valid.tolist())
+        tb = [float(x) for x in gdf.total_bounds]
+        if any(abs(a - b) > 1e-9 for a, b in zip(tb, geo["columns"]["geometry"]["bbox"])):
+            problems.append("GeoPandas: bounds %r vs geo bbox %r" % (tb, geo["columns"]["geometry"]["bbox"]))
+        if problems:
+            checks["generated_geopandas"]["failures"].extend(problems)
+        else:
+            checks["generated_geopandas"]["ok"] += 1
+    except Exception as e:  # noqa: BLE001
+        checks["generated_geopandas"]["failures"].append("GeoPandas: %s" % e)
+
+
 def main():
     geoquet, corpus, out = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(out, exist_ok=True)
@@ -176,7 +316,12 @@ def main():
     fx = fixtures(corpus)
     ours = {}
     checks = {k: {"ok": 0, "failures": [], "known": []} for k in
-              ["py_reads_ours", "rustac_reads_ours", "geopandas_reads_ours", "we_read_py", "we_read_rustac", "ours_lossless"]}
+              ["py_reads_ours", "rustac_reads_ours", "geopandas_reads_ours", "we_read_py", "we_read_rustac", "ours_lossless",
+               "generated_lossless", "generated_py", "generated_rustac", "generated_geopandas"]}
+    try:
+        generated_checks(geoquet, out, checks)
+    except Exception as e:  # noqa: BLE001
+        checks["generated_lossless"]["failures"].append("generated items: %s" % e)
     for rel, path, items in fx:
         name = rel.replace("/", "__").rsplit(".", 1)[0]
         dest = os.path.join(out, "ours", name + ".parquet")
