@@ -47,14 +47,19 @@ where
         w.flush().context("writing to standard output")?;
         return Ok(rows);
     }
-    let path = Path::new(output);
-    let tmp = geoquet::io::writer::temp_file_beside(path).map_err(|e| Unreadable(e.to_string()))?;
-    let file = tmp.reopen().with_context(|| output.to_owned())?;
-    let mut w = write_batches(BufWriter::new(file), schema, counted, options)?;
-    w.flush().with_context(|| output.to_owned())?;
-    drop(w);
-    tmp.persist(path)
-        .with_context(|| format!("{output}: cannot move the result into place"))?;
+    // Checked before any work, written beside, renamed into place when complete; a
+    // write error (a full disk) names the output.
+    let out = geoquet::io::output::Output::create(Path::new(output))
+        .map_err(|e| Unreadable(e.to_string()))?;
+    let sink = out.writer().map_err(|e| Unreadable(e.to_string()))?;
+    let written = write_batches(BufWriter::new(sink), schema, counted, options)
+        .and_then(|mut w| {
+            w.flush().map_err(|source| geoquet::io::Error::Io {
+                path: output.into(),
+                source,
+            })
+        });
+    out.finish(written).map_err(|e| Unreadable(e.to_string()))?;
     Ok(rows)
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use geoquet::io::output::Output;
 use geoquet::sliderule::input::{
     Row, atl03_from_rows, atl06_from_row, atl08_from_row, csv_rows, ndjson_rows,
 };
@@ -186,6 +187,9 @@ fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
         .destination()
         .map_err(|e| Unreadable(e.to_string()))?;
     let mut stream_file: Option<Box<dyn Write>> = None;
+    // `--stream FILE` is written like every other output: checked before any work,
+    // beside FILE, renamed over it only when the export succeeded.
+    let mut stream_output: Option<Output> = None;
     match (&dest, &args.stream) {
         (Destination::None, _) => {
             return Err(Unreadable(
@@ -195,9 +199,11 @@ fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
         }
         (_, Some(s)) if s == "-" => stream_file = Some(Box::new(std::io::stdout())),
         (_, Some(s)) => {
+            let o = Output::create(Path::new(s)).map_err(|e| Unreadable(e.to_string()))?;
             stream_file = Some(Box::new(std::io::BufWriter::new(
-                File::create(s).with_context(|| format!("creating {s}"))?,
+                o.writer().map_err(|e| Unreadable(e.to_string()))?,
             )));
+            stream_output = Some(o);
         }
         (Destination::Stream(p), None) => params.path = format!("file://{p}"),
         _ => {}
@@ -222,9 +228,34 @@ fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
         ),
         _ => run_kind(atl03_from_rows(input), &params, options, sink),
     }
-    .map_err(|e| Unreadable(e.to_string()))?;
+    .map_err(|e| match e {
+        // A record's error is about the input: name it.
+        geoquet::sliderule::Error::InvalidRecord { .. } => {
+            let name = if args.input == "-" {
+                "standard input"
+            } else {
+                &args.input
+            };
+            Unreadable(format!("{name}: {e}"))
+        }
+        // A write error on the stream file (a full disk) names it.
+        other => match stream_output.as_ref().and_then(Output::write_error) {
+            Some(w) => Unreadable(w.to_string()),
+            None => Unreadable(other.to_string()),
+        },
+    })?;
     if let Some(mut w) = stream_file {
-        w.flush()?;
+        let flushed = w.flush();
+        drop(w);
+        if let Some(o) = stream_output {
+            let flushed = flushed.map_err(|source| geoquet::io::Error::Io {
+                path: o.path().to_path_buf(),
+                source,
+            });
+            o.finish(flushed).map_err(|e| Unreadable(e.to_string()))?;
+        } else {
+            flushed?;
+        }
     }
     report(cli, args, &done, &params, out)?;
     Ok(Outcome(EXIT_OK))
@@ -351,11 +382,16 @@ fn run_decode(cli: &Cli, args: &DecodeArgs, out: &mut dyn Write) -> anyhow::Resu
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = geoquet::io::writer::temp_file_beside(path)?;
-    std::fs::write(tmp.path(), bytes).with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("writing {}", path.display()))?;
+    let out = Output::create(path).map_err(|e| Unreadable(e.to_string()))?;
+    let written = out
+        .writer()
+        .and_then(|mut w| {
+            w.write_all(bytes).map_err(|source| geoquet::io::Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        });
+    out.finish(written).map_err(|e| Unreadable(e.to_string()))?;
     Ok(())
 }
 

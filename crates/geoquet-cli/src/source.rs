@@ -8,6 +8,7 @@ use std::rc::Rc;
 use geoquet::io::Footer;
 use geoquet::io::arrow_array::RecordBatch;
 use geoquet::io::arrow_schema::SchemaRef;
+use geoquet::io::output::ScratchPath;
 use geoquet::io::reader::{ReadOptions, ScanStats};
 use geoquet::io::store::{Location, is_url, parse_location};
 use geoquet::meta::GeoParquetMetadata;
@@ -102,13 +103,14 @@ impl Source {
 
     /// A local path holding the input's bytes: the file itself, or a
     /// temporary download of the object (kept alive by the returned guard).
-    pub(crate) fn local_copy(&self) -> anyhow::Result<(PathBuf, Option<tempfile::NamedTempFile>)> {
+    /// The download is registered for removal on SIGINT/SIGTERM.
+    pub(crate) fn local_copy(&self) -> anyhow::Result<(PathBuf, Option<ScratchPath>)> {
         match self {
             Source::Local(p) => Ok((p.clone(), None)),
             Source::Url(l, rt) => {
-                let mut tmp = tempfile::NamedTempFile::new()
-                    .map_err(|e| Unreadable(format!("temporary file: {e}")))?;
-                rt.block_on(l.download_to(tmp.as_file_mut()))
+                let mut tmp = ScratchPath::new_in(None, ".geoquet-download-")
+                    .map_err(|e| Unreadable(e.to_string()))?;
+                rt.block_on(l.download_to(tmp.file_mut()))
                     .map_err(|e| Unreadable(e.to_string()))?;
                 Ok((tmp.path().to_path_buf(), Some(tmp)))
             }
