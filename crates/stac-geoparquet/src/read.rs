@@ -229,8 +229,12 @@ impl Search {
     }
 }
 
+/// An item's bbox, or its geometry's box when it has none.
 fn item_bbox(item: &Value) -> Option<BoundingBox> {
-    let b = item.get("bbox")?.as_array()?;
+    let Some(b) = item.get("bbox").and_then(Value::as_array) else {
+        let g = crate::geom::bbox_of(item.get("geometry")?)?;
+        return Some(BoundingBox::new(g[0], g[1], g[2], g[3]));
+    };
     let f: Vec<f64> = b.iter().filter_map(Value::as_f64).collect();
     match f.len() {
         4 => Some(BoundingBox::new(f[0], f[1], f[2], f[3])),

@@ -111,6 +111,22 @@ fn a_missing_bbox_is_written_from_the_geometry_and_comes_back_missing() {
     assert_eq!(bbox_cell(batch, 4), Some([0.0, 0.0, 5.0, 5.0]));
     // Lossless: the missing bbox stays missing, the null stays null.
     assert_eq!(read_items(&out).unwrap(), items);
+    // A bbox search finds items without a bbox by their geometry.
+    let search = stac_geoparquet::Search {
+        bbox: Some([11.0, 0.0, 13.0, 2.0]),
+        ..stac_geoparquet::Search::default()
+    };
+    let found: Vec<Value> = stac_geoparquet::open(
+        &out,
+        &stac_geoparquet::ReadOptions {
+            search,
+            ..stac_geoparquet::ReadOptions::default()
+        },
+    )
+    .unwrap()
+    .map(|i| i.unwrap()["id"].clone())
+    .collect();
+    assert_eq!(found, [json!("a")]);
     assert_valid(&out, "missing bbox");
 }
 
