@@ -669,13 +669,9 @@ fn bbox_rule(cx: &mut Ctx<'_>, name: &str, b: &[Value], crs: &Crs) {
             "bbox xmin {} is greater than xmax {} in a projected CRS (only geographic boxes may cross the antimeridian)",
             bbox.xmin, bbox.xmax
         )),
-        Some(true) => {
-            if !bbox.is_within_lon_lat() {
-                cx.add(Code::BboxInvalid, Severity::Warning, c, format!(
-                    "bbox {vals:?} leaves the longitude/latitude range of a geographic CRS"
-                ));
-            }
-        }
+        Some(true) if !bbox.is_within_lon_lat() => cx.add(Code::BboxInvalid, Severity::Warning, c, format!(
+            "bbox {vals:?} leaves the longitude/latitude range of a geographic CRS"
+        )),
         _ => {}
     }
 }
