@@ -1506,28 +1506,6 @@ fn write_row_groups<W: Write + Send>(
     })
 }
 
-/// A temporary file in the destination's folder (so that the final rename
-/// stays on one file system), created with the usual permissions (0666 less
-/// the umask on Unix, not the 0600 of most temporary files). Persist it with
-/// `NamedTempFile::persist(dest)`; dropping it removes it.
-pub fn temp_file_beside(dest: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".geoquet-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    builder.tempfile_in(&dir).map_err(|source| Error::Io {
-        path: dest.to_path_buf(),
-        source,
-    })
-}
-
 /// Writes batches to any writer (e.g. a `Vec<u8>` or a file), keeping at most
 /// two row groups in memory (two are encoded at once, each on its own thread).
 pub fn write_to<W, I>(
