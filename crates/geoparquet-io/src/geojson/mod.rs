@@ -230,6 +230,58 @@ pub const FEATURE_ID_COLUMN: &str = "__feature_id";
 /// ```
 pub const PROPERTY_GEOMETRY_COLUMN: &str = "__property_geometry";
 
+/// The most property columns the reader makes: beyond this many distinct
+/// property names, the properties after the first `MAX_PROPERTY_COLUMNS - 1`
+/// (in order of first appearance) are folded into one JSON-text column,
+/// [`FOLDED_PROPERTIES_COLUMN`].
+///
+/// Each column costs the Parquet writer tens of kilobytes of buffers and
+/// encoder state whatever it holds (20,000 columns took 1.26 GB), and a batch
+/// holds a value, if only a null, for every column of every row: the cap keeps
+/// memory bounded by the input's size, not by the number of names it uses.
+pub const MAX_PROPERTY_COLUMNS: usize = 1024;
+
+/// The JSON-text column holding, per feature, an object of the properties
+/// beyond [`MAX_PROPERTY_COLUMNS`] (null when the feature has none of them).
+/// Its field carries the metadata [`FOLDED_PROPERTIES_KEY`] = `"true"` and
+/// the canonical Arrow JSON extension name (`arrow.json`); the writer merges
+/// it back into each feature's properties.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Cursor;
+///
+/// use geoparquet_io::geojson::{
+///     FOLDED_PROPERTIES_COLUMN, GeoJsonReader, MAX_PROPERTY_COLUMNS, ReadOptions,
+/// };
+///
+/// let props: serde_json::Map<_, _> = (0..MAX_PROPERTY_COLUMNS + 5)
+///     .map(|i| (format!("p{i}"), serde_json::Value::from(i)))
+///     .collect();
+/// let text = serde_json::json!({"type": "Feature", "properties": props, "geometry": null});
+/// let reader = GeoJsonReader::try_from_reader(Cursor::new(text.to_string()), ReadOptions::default())?;
+/// let schema = reader.schema();
+/// // The kept properties, the folded column, the geometry.
+/// assert_eq!(schema.fields().len(), MAX_PROPERTY_COLUMNS + 1);
+/// assert!(schema.field_with_name(FOLDED_PROPERTIES_COLUMN).is_ok());
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+pub const FOLDED_PROPERTIES_COLUMN: &str = "properties";
+
+/// The field metadata key that marks the column of folded properties
+/// (see [`FOLDED_PROPERTIES_COLUMN`]).
+pub const FOLDED_PROPERTIES_KEY: &str = "geoquet:folded_properties";
+
+/// How many values (rows x columns) a batch of the careful path holds at
+/// most: wide inputs get shorter batches.
+pub(crate) const MAX_BATCH_CELLS: usize = 4 << 20;
+
+/// Inputs with more property columns than this are read by the careful
+/// path, whose batches are cut to [`MAX_BATCH_CELLS`] (the fast path's
+/// chunks hold every column for every feature of a 4 MiB chunk).
+pub(crate) const WIDE_COLUMNS: usize = 256;
+
 /// How features are laid out in a GeoJSON file.
 ///
 /// # Examples

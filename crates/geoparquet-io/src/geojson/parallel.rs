@@ -766,9 +766,18 @@ impl<'a> Sink<'a> for Learner<'a> {
         self.member += 1;
         if self.seen.len() <= i {
             self.seen.resize(i + 1, 0);
-            self.slots.resize(i + 1, None);
-            let rows = self.rows;
-            self.columns.resize_with(i + 1, || Dyn::Null(rows));
+            if self.building && i >= super::WIDE_COLUMNS {
+                // Too wide to build here (a value per column per row): the
+                // careful pass 2 reads such inputs; free what was built.
+                self.building = false;
+                self.slots = Vec::new();
+                self.columns = Vec::new();
+            }
+            if self.building {
+                self.slots.resize(i + 1, None);
+                let rows = self.rows;
+                self.columns.resize_with(i + 1, || Dyn::Null(rows));
+            }
         }
         match self.seen.get_mut(i) {
             Some(s) if *s == self.feature => return Err(Bail),

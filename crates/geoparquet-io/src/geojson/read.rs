@@ -21,8 +21,9 @@ use super::parallel::{
 use super::scan::{FeatureStream, Layout, ScanError, Scanner, StreamError, detect};
 use super::to_wkb::geometry_to_wkb;
 use super::{
-    DEFAULT_BATCH_SIZE, FEATURE_ID_COLUMN, GEOMETRY_COLUMN, GeoJsonFormat, ID_COLUMN,
-    PROPERTY_GEOMETRY_COLUMN,
+    DEFAULT_BATCH_SIZE, FEATURE_ID_COLUMN, FOLDED_PROPERTIES_COLUMN, FOLDED_PROPERTIES_KEY,
+    GEOMETRY_COLUMN, GeoJsonFormat, ID_COLUMN, MAX_BATCH_CELLS, MAX_PROPERTY_COLUMNS,
+    PROPERTY_GEOMETRY_COLUMN, WIDE_COLUMNS,
 };
 use crate::{Error, Result};
 
@@ -337,6 +338,9 @@ pub struct GeoJsonReader {
     property_index: HashMap<String, usize>,
     properties: Vec<ColumnBuilder>,
     slots: Vec<Option<Value>>,
+    /// The builder of the folded properties column and the current
+    /// feature's folded members, when there are too many properties.
+    folded: Option<(ColumnBuilder, Map<String, Value>)>,
     geometry: BinaryBuilder,
     scratch: Vec<u8>,
     num_features: u64,
@@ -479,7 +483,17 @@ impl GeoJsonReader {
             None => None,
         };
         if let Some((summary, spill, mode)) = fast {
-            let pass2 = Pass2::Fast { file, spill, mode };
+            let pass2 = if summary.properties.names().len() > WIDE_COLUMNS {
+                // Wide: the careful pass 2, in batches cut to the cell budget.
+                drop(spill);
+                (&file).seek(SeekFrom::Start(0)).map_err(io)?;
+                Pass2::Careful(FeatureStream::new(
+                    BufReader::with_capacity(BUFFER_SIZE, file),
+                    layout,
+                ))
+            } else {
+                Pass2::Fast { file, spill, mode }
+            };
             return Ok(Self::plan(
                 summary,
                 pass2,
@@ -539,15 +553,28 @@ impl GeoJsonReader {
         batch_size: usize,
     ) -> Self {
         let props = &summary.properties;
+        // Beyond the cap, the remaining properties go into one JSON column.
+        let folding = props.names().len() > MAX_PROPERTY_COLUMNS;
+        let kept = if folding {
+            MAX_PROPERTY_COLUMNS - 1
+        } else {
+            props.names().len()
+        };
+        let (names, kinds) = (&props.names()[..kept], &props.kinds()[..kept]);
         // Property columns keep their names, except one called like the geometry column.
-        let mut property_columns: Vec<String> = Vec::with_capacity(props.names().len());
-        for name in props.names() {
+        let mut property_columns: Vec<String> = Vec::with_capacity(kept + 1);
+        for name in names {
             let column = if name == GEOMETRY_COLUMN {
                 unique(PROPERTY_GEOMETRY_COLUMN, &|n| props.contains(n))
             } else {
                 name.clone()
             };
             property_columns.push(column);
+        }
+        if folding {
+            let taken =
+                |n: &str| n == GEOMETRY_COLUMN || n == ID_COLUMN || names.iter().any(|c| c == n);
+            property_columns.push(unique(FOLDED_PROPERTIES_COLUMN, &taken));
         }
         let taken = |n: &str| n == GEOMETRY_COLUMN || property_columns.iter().any(|c| c == n);
         let feature_id_column = summary.id.data_type().map(|_| {
@@ -562,13 +589,24 @@ impl GeoJsonReader {
         if let (Some(name), Some(dt)) = (&feature_id_column, summary.id.data_type()) {
             fields.push(Field::new(name, dt, true));
         }
-        for (column, kind) in property_columns.iter().zip(props.kinds()) {
+        for (column, kind) in property_columns.iter().zip(kinds) {
             fields.push(Field::new(column, kind.data_type(), true));
+        }
+        if let (true, Some(column)) = (folding, property_columns.last()) {
+            fields.push(
+                Field::new(column, DataType::Utf8, true).with_metadata(
+                    [
+                        (FOLDED_PROPERTIES_KEY.to_owned(), "true".to_owned()),
+                        ("ARROW:extension:name".to_owned(), "arrow.json".to_owned()),
+                        ("ARROW:extension:metadata".to_owned(), String::new()),
+                    ]
+                    .into(),
+                ),
+            );
         }
         fields.push(Field::new(GEOMETRY_COLUMN, DataType::Binary, true));
 
-        let property_index: HashMap<String, usize> = props
-            .names()
+        let property_index: HashMap<String, usize> = names
             .iter()
             .enumerate()
             .map(|(i, n)| (n.clone(), i))
@@ -582,10 +620,11 @@ impl GeoJsonReader {
         let engine = match pass2 {
             Pass2::Careful(stream) => Engine::Careful(stream),
             Pass2::Fast { file, spill, mode } => {
+                // (Never folding: wide inputs take the careful path.)
                 let plan = Plan {
                     schema: schema.clone(),
-                    names: props.names().to_vec(),
-                    kinds: props.kinds().to_vec(),
+                    names: names.to_vec(),
+                    kinds: kinds.to_vec(),
                     index: property_index.clone(),
                     id: feature_id_column.as_ref().map(|_| summary.id),
                 };
@@ -595,6 +634,8 @@ impl GeoJsonReader {
                 }
             }
         };
+        // Wide inputs get shorter batches: rows x columns within the budget.
+        let batch_size = batch_size.min((MAX_BATCH_CELLS / (kept + 2)).max(1));
         Self {
             schema,
             format,
@@ -608,8 +649,9 @@ impl GeoJsonReader {
                 .map(|_| ColumnBuilder::for_id(summary.id)),
             feature_id_column,
             property_index,
-            properties: props.kinds().iter().map(ColumnBuilder::new).collect(),
-            slots: vec![None; props.names().len()],
+            properties: kinds.iter().map(ColumnBuilder::new).collect(),
+            slots: vec![None; kept],
+            folded: folding.then(|| (ColumnBuilder::new(&super::infer::Kind::Json), Map::new())),
             geometry: BinaryBuilder::new(),
             scratch: Vec::new(),
             num_features: summary.num_features,
@@ -815,8 +857,12 @@ impl GeoJsonReader {
                 let slot = self
                     .property_index
                     .get(&name)
-                    .and_then(|&i| self.slots.get_mut(i))
-                    .ok_or_else(|| {
+                    .and_then(|&i| self.slots.get_mut(i));
+                if let (None, Some((_, rest))) = (&slot, &mut self.folded) {
+                    rest.insert(name, value);
+                    continue;
+                }
+                let slot = slot.ok_or_else(|| {
                         feature_error(format!(
                             "property \"{name}\" was not seen by the first pass (did the input change while it was read?)"
                         ))
@@ -825,6 +871,14 @@ impl GeoJsonReader {
             }
             for (slot, builder) in self.slots.iter_mut().zip(&mut self.properties) {
                 let value = slot.take().unwrap_or(Value::Null);
+                builder.append(&value).map_err(feature_error)?;
+            }
+            if let Some((builder, rest)) = &mut self.folded {
+                let value = if rest.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Object(std::mem::take(rest))
+                };
                 builder.append(&value).map_err(feature_error)?;
             }
             if feature.geometry.is_null() {
@@ -852,6 +906,9 @@ impl GeoJsonReader {
             columns.push(b.finish().map_err(finish_error)?);
         }
         for b in &mut self.properties {
+            columns.push(b.finish().map_err(finish_error)?);
+        }
+        if let Some((b, _)) = &mut self.folded {
             columns.push(b.finish().map_err(finish_error)?);
         }
         columns.push(Arc::new(self.geometry.finish()));

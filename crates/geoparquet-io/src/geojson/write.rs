@@ -307,6 +307,8 @@ pub struct GeoJsonWriter<W: Write> {
     geometry_index: usize,
     id_index: Option<usize>,
     property_indices: Vec<usize>,
+    /// The column of folded properties (see [`super::FOLDED_PROPERTIES_COLUMN`]).
+    folded_index: Option<usize>,
     null_properties: bool,
     rows: u64,
 }
@@ -389,8 +391,15 @@ impl<W: Write> GeoJsonWriter<W> {
             })?),
         };
         let mut property_indices = Vec::new();
+        let folded_index = schema.fields().iter().position(|f| {
+            f.data_type() == &DataType::Utf8
+                && f.metadata()
+                    .get(super::FOLDED_PROPERTIES_KEY)
+                    .map(String::as_str)
+                    == Some("true")
+        });
         for (i, field) in schema.fields().iter().enumerate() {
-            if i == geometry_index || Some(i) == id_index {
+            if i == geometry_index || Some(i) == id_index || Some(i) == folded_index {
                 continue;
             }
             check_supported(field.data_type())
@@ -412,6 +421,7 @@ impl<W: Write> GeoJsonWriter<W> {
             geometry_index,
             id_index,
             property_indices,
+            folded_index,
             null_properties,
             rows: 0,
         })
@@ -493,6 +503,27 @@ impl<W: Write> GeoJsonWriter<W> {
                 })?;
                 if self.null_properties || !value.is_null() {
                     properties.insert(field.name().clone(), value);
+                }
+            }
+            if let Some(array) = self.folded_index.and_then(|i| columns.get(i)) {
+                // Folded properties go back among the others (a column of the
+                // same name wins); text that is not an object stays as it is.
+                let value = json_value(array.as_ref(), row).map_err(Error::InvalidInput)?;
+                let parsed = value
+                    .as_str()
+                    .and_then(|t| serde_json::from_str::<Map<String, Value>>(t).ok());
+                match (parsed, self.folded_index.and_then(|i| fields.get(i))) {
+                    (Some(members), _) => {
+                        for (name, v) in members {
+                            if self.null_properties || !v.is_null() {
+                                properties.entry(name).or_insert(v);
+                            }
+                        }
+                    }
+                    (None, Some(field)) if !value.is_null() => {
+                        properties.insert(field.name().clone(), value);
+                    }
+                    _ => {}
                 }
             }
             feature.insert("properties".to_owned(), Value::Object(properties));

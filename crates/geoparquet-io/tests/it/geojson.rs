@@ -1428,3 +1428,106 @@ fn gpq_validator_case_feature_collections_read() {
     }
     assert!(n >= 10, "{n}");
 }
+
+// ---------------------------------------------------- many property names
+
+/// 20,000 distinct property names over 2,000 features (ten each): the
+/// schema stops at MAX_PROPERTY_COLUMNS columns, the rest folded into one
+/// JSON column that the writer merges back, so every feature round-trips;
+/// batches of wide inputs are cut to the cell budget.
+#[test]
+fn many_property_names_fold_into_one_json_column() {
+    use geoparquet_io::geojson::{
+        FOLDED_PROPERTIES_COLUMN, FOLDED_PROPERTIES_KEY, MAX_PROPERTY_COLUMNS,
+    };
+    let features: Vec<Value> = (0..2000)
+        .map(|i| {
+            let props: serde_json::Map<String, Value> = (0..10)
+                .map(|j| (format!("p{}", i * 10 + j), json!(i * 10 + j)))
+                .collect();
+            feature(
+                json!({"type": "Point", "coordinates": [1.0, 2.0]}),
+                Value::Object(props),
+            )
+        })
+        .collect();
+    for text in [collection(&features), ndjson(&features)] {
+        let (schema, batches) = read_ok(&text, 65_536);
+        // Kept properties, the folded column, the geometry.
+        assert_eq!(schema.fields().len(), MAX_PROPERTY_COLUMNS + 1);
+        let folded = schema.field_with_name(FOLDED_PROPERTIES_COLUMN).unwrap();
+        assert_eq!(folded.data_type(), &DataType::Utf8);
+        assert_eq!(
+            folded
+                .metadata()
+                .get(FOLDED_PROPERTIES_KEY)
+                .map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(schema.field(0).name(), "p0");
+        assert_eq!(
+            schema.field(MAX_PROPERTY_COLUMNS - 2).name(),
+            &format!("p{}", MAX_PROPERTY_COLUMNS - 2)
+        );
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, 2000);
+        // Rows x columns per batch within 4 Mi values.
+        assert!(
+            batches
+                .iter()
+                .all(|b| b.num_rows() * b.num_columns() <= 4 << 20)
+        );
+        // The first features are all in columns: no folded value.
+        let values = strings(&batches, FOLDED_PROPERTIES_COLUMN);
+        assert_eq!(values[0], None);
+        assert_eq!(
+            values[1999]
+                .as_deref()
+                .map(|t| serde_json::from_str::<Value>(t).unwrap()),
+            Some(json!({
+                "p19990": 19990, "p19991": 19991, "p19992": 19992, "p19993": 19993, "p19994": 19994,
+                "p19995": 19995, "p19996": 19996, "p19997": 19997, "p19998": 19998, "p19999": 19999
+            }))
+        );
+        // Written back: each feature has exactly its ten properties.
+        let out = WriteOptions::default()
+            .with_format(GeoJsonFormat::NewlineDelimited)
+            .without_null_properties();
+        let written = write_batches(
+            Vec::new(),
+            schema.clone(),
+            batches.iter().cloned().map(Ok::<_, Error>),
+            out,
+        )
+        .unwrap();
+        let back = features_of(
+            &String::from_utf8(written).unwrap(),
+            GeoJsonFormat::NewlineDelimited,
+        );
+        assert_eq!(back.len(), 2000);
+        for (a, b) in features.iter().zip(&back) {
+            assert_eq!(a["properties"], b["properties"]);
+        }
+    }
+}
+
+/// A property named like the folded column keeps its own column; the folded
+/// one gets another name.
+#[test]
+fn folded_column_name_does_not_collide() {
+    use geoparquet_io::geojson::{FOLDED_PROPERTIES_KEY, MAX_PROPERTY_COLUMNS};
+    let mut props: serde_json::Map<String, Value> = serde_json::Map::new();
+    props.insert("properties".into(), json!("mine"));
+    for j in 0..MAX_PROPERTY_COLUMNS + 3 {
+        props.insert(format!("q{j}"), json!(j));
+    }
+    let text = ndjson(&[feature(Value::Null, Value::Object(props))]);
+    let (schema, _) = read_ok(&text, 10);
+    let folded: Vec<&String> = schema
+        .fields()
+        .iter()
+        .filter(|f| f.metadata().contains_key(FOLDED_PROPERTIES_KEY))
+        .map(|f| f.name())
+        .collect();
+    assert_eq!(folded, [&"properties_2".to_string()]);
+}
