@@ -6,7 +6,9 @@
 //! which have no wheels on PyPI, so it is not in `requirements.txt`; where the
 //! benchmark's venv (`target/venv-raquet`, made by `cargo xtask bench raquet` on a
 //! machine with `python3-gdal`) exists, raquet-io's validator and GeoTIFF exporter
-//! read our files too, otherwise those rows are skipped.
+//! read our files too, otherwise those rows are skipped. GDAL itself (Debian `gdal-bin`,
+//! `python3-gdal`, installed with apt-get in CI when missing) writes GeoTIFFs in every
+//! layout, and the values it reads are compared with ours (`interop/raquet_gdal_layouts.py`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -167,6 +169,105 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
         },
     ));
     raquet_io_reads_ours(ctx, &out, rows)?;
+    gdal_layouts(ctx, &dir, &out, rows)?;
+    Ok(())
+}
+
+/// GDAL's Python bindings, from the system python (Debian `python3-gdal`; no PyPI wheels).
+fn gdal_python() -> Option<PathBuf> {
+    ["/usr/bin/python3", "python3"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| {
+            Command::new(p)
+                .args(["-c", "import osgeo.gdal, numpy"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// Installs GDAL with apt-get where CI runs (as root, Debian's registry reachable) and it
+/// is missing; elsewhere nothing is installed.
+fn install_gdal() -> Option<String> {
+    if std::env::var_os("CI").is_none() {
+        return Some("not installed outside CI: apt-get install gdal-bin python3-gdal".into());
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .map_err(|e| e.to_string())
+            .and_then(|o| {
+                if o.status.success() {
+                    Ok(())
+                } else {
+                    Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
+                }
+            })
+    };
+    let install = [
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "gdal-bin",
+        "python3-gdal",
+    ];
+    apt(&install)
+        .or_else(|_| apt(&["update", "-q"]).and_then(|()| apt(&install)))
+        .err()
+        .map(|e| format!("apt-get install gdal-bin python3-gdal failed: {e}"))
+}
+
+/// GDAL writes seeded rasters in every layout it has (compressions, predictors, tiles and
+/// strips, band/pixel interleaving, BigTIFF, JPEG YCbCr, WebP); we convert each and compare
+/// the pixel values GDAL reads with ours (`interop/raquet_gdal_layouts.py`). The NAIP tile
+/// of issue 14 is compared as it is.
+fn gdal_layouts(ctx: &Ctx<'_>, dir: &Path, out: &Path, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    const CHECK: &str = "GeoTIFF layouts written by GDAL, read by us";
+    let python = match gdal_python() {
+        Some(p) => p,
+        None => {
+            let why = install_gdal();
+            match (gdal_python(), why) {
+                (Some(p), _) => p,
+                (None, why) => {
+                    rows.push(row(
+                        CHECK,
+                        "GDAL",
+                        Verdict::Skipped(why.unwrap_or_else(|| {
+                            "GDAL's Python bindings still missing after apt-get".into()
+                        })),
+                    ));
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let script = ctx.root.join("xtask/interop/raquet_gdal_layouts.py");
+    let mut args = vec![
+        ctx.geoquet.as_os_str().to_owned(),
+        out.join("gdal_layouts").into_os_string(),
+    ];
+    let naip = dir.join("third-party/naip_m_3607824_se_17_1_20160620_sub.tif");
+    if naip.exists() {
+        args.push(naip.into_os_string());
+    }
+    let doc = run_python(&python, &script, &args)?;
+    for c in doc["checks"].as_array().into_iter().flatten() {
+        let note = c["note"].as_str().unwrap_or("").to_string();
+        let verdict = match c["ok"].as_bool() {
+            Some(true) => Verdict::Ok(Some(note)),
+            Some(false) => Verdict::Failed(note),
+            None => Verdict::Skipped(note),
+        };
+        rows.push(row(
+            c["name"].as_str().unwrap_or("?"),
+            c["client"].as_str().unwrap_or("GDAL"),
+            verdict,
+        ));
+    }
     Ok(())
 }
 

@@ -332,6 +332,20 @@ impl GeoTiff {
                     }
                 })
         };
+        // GeogTOWGS84GeoKey: 3 or 7 Helmert parameters.
+        let towgs84 = keys
+            .get(&2062)
+            .filter(|(loc, _, _)| *loc == 34736)
+            .and_then(|(_, count, off)| {
+                doubles.get(usize::from(*off)..usize::from(*off) + usize::from(*count))
+            })
+            .filter(|v| matches!(v.len(), 3 | 7))
+            .map(|v| {
+                v.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
         let pixel_is_point = short(1025) == Some(2);
         let transform = dec
             .find_tag(Tag::ModelTransformationTag)
@@ -391,10 +405,18 @@ impl GeoTiff {
             (1, _, geog) => SourceCrs::Other {
                 epsg: None,
                 proj: Some(
-                    user_defined_proj(&short, &double, geog)
+                    user_defined_proj(&short, &double, geog, towgs84.as_deref())
                         .map_err(|m| Error::geotiff(path, m))?,
                 ),
                 geographic: false,
+            },
+            (2, _, Some(32767)) => SourceCrs::Other {
+                epsg: None,
+                proj: Some(format!(
+                    "+proj=longlat{} +no_defs",
+                    datum_params(&short, &double, Some(32767), towgs84.as_deref())
+                )),
+                geographic: true,
             },
             (2, Some(4326) | None, Some(4326)) | (2, None, None) => SourceCrs::Wgs84,
             (2, _, Some(code)) if code != 32767 => SourceCrs::Other {
@@ -681,8 +703,44 @@ fn user_defined_proj(
     short: &impl Fn(u16) -> Option<u16>,
     double: &impl Fn(u16) -> Option<f64>,
     geog: Option<u16>,
+    towgs84: Option<&str>,
 ) -> std::result::Result<String, String> {
-    let ct = short(3075).ok_or("user-defined projection without ProjCoordTransGeoKey")?;
+    let units = match short(3076) {
+        Some(9002) => " +units=ft",
+        Some(9003) => " +units=us-ft",
+        _ => " +units=m",
+    };
+    let datum = datum_params(short, double, geog, towgs84);
+    // A standard projection named by its EPSG conversion code (GDAL writes these for a
+    // UTM zone on a user-defined geographic CRS).
+    if let Some(code) = short(3074).filter(|c| *c != 32767) {
+        return match code {
+            16001..=16060 => Ok(format!(
+                "+proj=utm +zone={}{datum}{units} +no_defs",
+                code - 16000
+            )),
+            17001..=17060 => Ok(format!(
+                "+proj=utm +zone={} +south{datum}{units} +no_defs",
+                code - 17000
+            )),
+            _ if short(3075).is_some() => user_defined_method(short, double, &datum, units),
+            _ => Err(format!(
+                "ProjectionGeoKey {code} (an EPSG conversion) is not known without the EPSG database: only UTM zones (16001-16060 north, 17001-17060 south) are, or a ProjectedCSTypeGeoKey EPSG code, or ProjCoordTransGeoKey parameters"
+            )),
+        };
+    }
+    user_defined_method(short, double, &datum, units)
+}
+
+/// A PROJ string from the ProjCoordTransGeoKey method and its parameters.
+fn user_defined_method(
+    short: &impl Fn(u16) -> Option<u16>,
+    double: &impl Fn(u16) -> Option<f64>,
+    datum: &str,
+    units: &str,
+) -> std::result::Result<String, String> {
+    let ct = short(3075)
+        .ok_or("user-defined projection with neither ProjectionGeoKey nor ProjCoordTransGeoKey")?;
     let d = |k: u16| double(k).unwrap_or(0.0);
     let first = |ks: &[u16]| ks.iter().find_map(|k| double(*k)).unwrap_or(0.0);
     let lon0 = first(&[3080, 3088, 3084]);
@@ -727,19 +785,59 @@ fn user_defined_proj(
             ));
         }
     };
-    let datum = match geog {
-        Some(4326) | None => " +datum=WGS84".to_string(),
-        Some(4269) => " +ellps=GRS80 +towgs84=0,0,0".to_string(),
-        Some(4258) => " +ellps=GRS80 +towgs84=0,0,0".to_string(),
-        _ => match (double(2057), double(2059)) {
-            (Some(a), Some(rf)) => format!(" +a={a} +rf={rf} +towgs84=0,0,0"),
-            _ => " +datum=WGS84".to_string(),
-        },
-    };
-    let units = match short(3076) {
-        Some(9002) => " +units=ft",
-        Some(9003) => " +units=us-ft",
-        _ => " +units=m",
-    };
     Ok(format!("{proj}{datum}{units} +no_defs"))
+}
+
+/// The datum part of a PROJ string (leading space) from the geographic GeoKeys: an EPSG
+/// geographic CRS (GeodeticCRSGeoKey), else a user-defined one by its datum code, its
+/// ellipsoid code or its ellipsoid parameters (semi-major axis with inverse flattening
+/// or semi-minor axis), with GeogTOWGS84GeoKey when given.
+fn datum_params(
+    short: &impl Fn(u16) -> Option<u16>,
+    double: &impl Fn(u16) -> Option<f64>,
+    geog: Option<u16>,
+    towgs84: Option<&str>,
+) -> String {
+    // "+proj=longlat +datum=NAD83 +no_defs" → " +datum=NAD83".
+    let from_epsg = |code: u16| {
+        crs_definitions::from_code(code)
+            .filter(|d| d.proj4.starts_with("+proj=longlat"))
+            .map(|d| {
+                d.proj4
+                    .split_whitespace()
+                    .filter(|t| !t.starts_with("+proj=") && *t != "+no_defs")
+                    .fold(String::new(), |acc, t| acc + " " + t)
+            })
+    };
+    if let Some(code) = geog.filter(|c| *c != 32767)
+        && let Some(d) = from_epsg(code)
+    {
+        return d;
+    }
+    let towgs84 = format!(" +towgs84={}", towgs84.unwrap_or("0,0,0"));
+    // Datum 6xxx is the datum of geographic CRS 4xxx.
+    if let Some(d) = short(2050)
+        .filter(|d| (6000..7000).contains(d))
+        .and_then(|d| from_epsg(d - 2000))
+    {
+        return d;
+    }
+    let ellps = match short(2056) {
+        Some(7030) => Some("WGS84"),
+        Some(7019) => Some("GRS80"),
+        Some(7008) => Some("clrk66"),
+        Some(7022) => Some("intl"),
+        Some(7004) => Some("bessel"),
+        Some(7043) => Some("WGS72"),
+        _ => None,
+    };
+    if let Some(e) = ellps {
+        return format!(" +ellps={e}{towgs84}");
+    }
+    match (double(2057), double(2059), double(2058)) {
+        (Some(a), Some(rf), _) if rf > 0.0 => format!(" +a={a} +rf={rf}{towgs84}"),
+        (Some(a), _, Some(b)) => format!(" +a={a} +b={b}{towgs84}"),
+        (Some(a), Some(_), _) => format!(" +a={a} +b={a}{towgs84}"),
+        _ => " +datum=WGS84".to_string(),
+    }
 }

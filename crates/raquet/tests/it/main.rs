@@ -4,5 +4,6 @@
 mod convert;
 mod export;
 mod read;
+mod tiff_layouts;
 mod real_world;
 mod validate;
