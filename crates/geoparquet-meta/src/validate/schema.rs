@@ -379,7 +379,17 @@ fn check_legacy_types(cx: &mut Ctx<'_>, v0_1: bool, name: &str, v: Option<&Value
         "Unknown",
     ];
     let c = Some(name);
-    let ok = |v: &Value| v.as_str().is_some_and(|s| ALLOWED.contains(&s));
+    // The 0.2.0 to 0.4.0 texts add " Z" for 3D geometries ("Point Z"); the
+    // 0.4.0 JSON Schema forgot it. The text is the rule (and GeoPandas writes it).
+    let ok = |v: &Value| {
+        v.as_str().is_some_and(|s| {
+            let base = s
+                .strip_suffix(" Z")
+                .filter(|b| *b != "Unknown")
+                .unwrap_or(s);
+            ALLOWED.contains(&base)
+        })
+    };
     match v {
         None if v0_1 => {}
         None => cx.schema(c, "missing required key \"geometry_type\""),
@@ -387,7 +397,7 @@ fn check_legacy_types(cx: &mut Ctx<'_>, v0_1: bool, name: &str, v: Option<&Value
         Some(Value::Array(a)) if a.iter().all(ok) && unique(a) => {}
         Some(v) => cx.schema(
             c,
-            format!("invalid \"geometry_type\" {v}: expected one of {ALLOWED:?} or a list of them"),
+            format!("invalid \"geometry_type\" {v}: expected one of {ALLOWED:?} (with \" Z\" for 3D) or a list of them"),
         ),
     }
 }
