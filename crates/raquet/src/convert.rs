@@ -420,7 +420,7 @@ pub fn geotiff_to_raquet(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let file = tempfile::tempfile_in(out_dir).map_err(|e| Error::io(output, e))?;
+    let file = geoparquet_io::output::scratch_file(Some(out_dir))?;
     let path = output.to_path_buf();
     let mut last_row = BTreeMap::new();
     for z in min_zoom..=max_zoom {

@@ -204,15 +204,10 @@ where
             message: "no output path and no asset: nothing to write".into(),
         });
     }
-    let staged = tempfile::Builder::new()
-        .prefix("sliderule-export-")
-        .suffix(".bin")
-        .tempfile()
-        .map_err(|source| Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
-    let file = staged.reopen().map_err(io_err(staged.path()))?;
+    // Staged in the temporary directory, registered for removal on SIGINT/SIGTERM
+    // (read back by path for the upload).
+    let mut staged = geoparquet_io::output::ScratchPath::new_in(None, ".geoquet-staged-")?;
+    let file = staged.file_mut().try_clone().map_err(io_err(staged.path()))?;
     let summary = build(BufWriter::with_capacity(1 << 20, file), records, options)?;
     let size = std::fs::metadata(staged.path())
         .map_err(io_err(staged.path()))?
@@ -277,9 +272,13 @@ fn upload(
     let result = upload_file_blocking(staged, &target, &UploadOptions::default(), &mut alerts);
     let result = result.and_then(|size| {
         if let Some(side) = &summary.sidecar {
-            let dir = tempfile::tempdir().map_err(Error::Sink)?;
-            let p = dir.path().join("sidecar.json");
-            std::fs::write(&p, side).map_err(io_err(&p))?;
+            let mut scratch =
+                geoparquet_io::output::ScratchPath::new_in(None, ".geoquet-sidecar-")?;
+            scratch
+                .file_mut()
+                .write_all(side.as_bytes())
+                .map_err(io_err(scratch.path()))?;
+            let p = scratch.path().to_path_buf();
             let side_target = S3Target {
                 key: sidecar_name(&target.key),
                 ..target.clone()
