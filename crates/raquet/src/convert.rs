@@ -256,6 +256,29 @@ struct Ctx<'a> {
     /// Last tile row per zoom (inclusive).
     last_row: BTreeMap<u8, u32>,
     min_zoom: u8,
+    mask: Mask,
+}
+
+/// The description of the alpha band the writer adds to integer rasters without a
+/// nodata value (see [`Mask`]).
+pub(crate) const FILL_MASK_DESCRIPTION: &str =
+    "fill mask added by geoquet: 0 where the tile has no source pixel";
+
+/// How fill is told from data in a tile: by an alpha band (`alpha`, the source's own
+/// or one added, `added`) whose 0 marks pixels without data in every band; else by
+/// each band's nodata value.
+#[derive(Debug, Clone, Copy)]
+struct Mask {
+    alpha: Option<usize>,
+    added: bool,
+    /// The value of an added alpha band where there is data.
+    opaque: f64,
+}
+
+/// The opaque value of an added alpha band: 255 (GDAL's), or the type's largest
+/// value when it cannot hold 255.
+fn opaque(t: crate::BandType) -> f64 {
+    t.range().1.min(255.0)
 }
 
 /// Converts a GeoTIFF into a RaQuet file (see the crate docs for the defaults).
@@ -383,9 +406,15 @@ pub fn geotiff_to_raquet(
     };
 
     // Bands.
-    let nodata = src.nodata;
+    // Fill (tile pixels without a source pixel) must be told from data. With a
+    // nodata value it is that value. Without one, float bands declare NaN (never a
+    // valid value); integer bands get an alpha band (0 = fill, the type's opaque value
+    // elsewhere) unless the source has one already, so that fill is transparent and
+    // out of the statistics without a data value sacrificed.
+    let float = src.band_type.is_float();
+    let nodata = src.nodata.or(float.then_some(f64::NAN));
     let colortable = src.colortable.clone();
-    let bands: Vec<Band> = src
+    let mut bands: Vec<Band> = src
         .bands
         .iter()
         .enumerate()
@@ -403,7 +432,8 @@ pub fn geotiff_to_raquet(
             b
         })
         .collect();
-    let info: Vec<BandInfo> = bands
+    let source_bands = bands.len();
+    let mut info: Vec<BandInfo> = bands
         .iter()
         .map(|b| BandInfo {
             nodata: b.nodata,
@@ -414,6 +444,22 @@ pub fn geotiff_to_raquet(
     let alpha = (bands.len() > 1
         && bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha"))
     .then(|| bands.len() - 1);
+    let added_alpha = nodata.is_none() && alpha.is_none();
+    if added_alpha {
+        let mut a = Band::new(format!("band_{}", bands.len() + 1), src.band_type);
+        a.colorinterp = Some("alpha".into());
+        a.description = FILL_MASK_DESCRIPTION.into();
+        bands.push(a);
+        info.push(BandInfo {
+            nodata: None,
+            categorical: false,
+        });
+    }
+    let mask = Mask {
+        alpha: alpha.or(added_alpha.then_some(source_bands)),
+        added: added_alpha,
+        opaque: opaque(src.band_type),
+    };
     // A directory, device or FIFO at the output is refused before the work.
     let target = geoparquet_io::output::check_destination(output)?;
     let out_dir = target
@@ -444,6 +490,7 @@ pub fn geotiff_to_raquet(
         pending: BTreeMap::new(),
         last_row,
         min_zoom,
+        mask,
     };
 
     // Native tiles, one row of tiles at a time, the tiles of a row on worker threads.
@@ -457,6 +504,9 @@ pub fn geotiff_to_raquet(
     let (x0, y0, x1, y1) = tile_range(bounds, max_zoom);
     let n = (bs as usize) * (bs as usize);
     let (bands_ref, info_ref) = (&ctx.bands.clone(), &ctx.info.clone());
+    // The source's own bands (the warp reads them; an added alpha band is computed).
+    let source_info = &info_ref[..source_bands];
+    let mask_ref = &mask;
     let read_window =
         |src: &mut GeoTiff, ty: u32, mut rows: Vec<Vec<f64>>| -> Result<(SourceWindow, f64)> {
             let merc = cell::tile_bounds_mercator(max_zoom, x0, ty);
@@ -476,7 +526,7 @@ pub fn geotiff_to_raquet(
                 src.width as usize,
                 src.height as usize,
                 rows,
-                info_ref,
+                source_info,
             );
             Ok((window, scale))
         };
@@ -494,19 +544,21 @@ pub fn geotiff_to_raquet(
             let workers = s.spawn(|| {
                 par_map((x0..=x1).collect(), threads, |tx| {
                     let coords = tile_coords(&tr, cmx, max_zoom, tx, ty, bs);
-                    let mut data: TileData = vec![vec![f64::NAN; n]; bands_ref.len()];
+                    let mut data: TileData = vec![vec![f64::NAN; n]; source_bands];
                     warp(
                         &window,
                         &coords,
                         opts.resampling,
-                        info_ref,
+                        source_info,
                         scale,
                         &mut data,
                     );
+                    data.resize(bands_ref.len(), vec![f64::NAN; n]);
                     prepare(
                         opts,
                         bands_ref,
                         info_ref,
+                        mask_ref,
                         tx,
                         data,
                         max_zoom > min_zoom,
@@ -532,7 +584,17 @@ pub fn geotiff_to_raquet(
         ctx.flush_level(z)?;
     }
 
-    // Band statistics.
+    // A raster without a single valid pixel: an empty RaQuet is not one our own
+    // validator (nor raquet-io's) accepts, so refuse unless empty tiles are kept.
+    if !opts.keep_empty && ctx.native_stats.iter().all(|st| st.count == 0) {
+        return Err(Error::geotiff(
+            input,
+            "every pixel is nodata: there is nothing to write (keep the empty tiles, \
+             `--keep-empty`, to write them anyway)",
+        ));
+    }
+
+    // Band statistics (source pixels only: fill and nodata are not counted).
     let native_tiles = u64::from(x1 - x0 + 1) * u64::from(y1 - y0 + 1);
     #[allow(clippy::cast_precision_loss)]
     let total = (native_tiles * n as u64) as f64;
@@ -1540,10 +1602,10 @@ impl Ctx<'_> {
         let threads = std::thread::available_parallelism()
             .map_or(1, std::num::NonZero::get)
             .min(16);
-        let (opts, bands, info) = (self.opts, &self.bands, &self.info);
+        let (opts, bands, info, mask) = (self.opts, &self.bands, &self.info, &self.mask);
         let reduce = z > self.min_zoom;
         let prepared = par_map(tiles, threads, |(x, data)| {
-            prepare(opts, bands, info, x, data, reduce, false)
+            prepare(opts, bands, info, mask, x, data, reduce, false)
         });
         for p in prepared {
             self.take(z, row, p)?;
@@ -1565,54 +1627,81 @@ struct Prepared {
     band_stats: Vec<RunningStats>,
 }
 
-/// Quantises a tile to its types, computes its statistics, encodes its blobs and
-/// (with `reduce`) its share of the parent.
+/// Quantises a tile to its types, marks its fill (see [`Mask`]), computes its
+/// statistics (source pixels only), encodes its blobs and (with `reduce`) its share
+/// of the parent.
+///
+/// Every pixel without a value is NaN from here on: a value that quantises to the
+/// band's nodata is one, and with an alpha band a pixel whose alpha is 0, or where a
+/// band without a nodata value has no value, is fill in every band. The file then
+/// says exactly what the statistics counted.
+#[allow(clippy::too_many_arguments)]
 fn prepare(
     opts: &ConvertOptions,
     bands: &[Band],
     info: &[BandInfo],
+    mask: &Mask,
     x: u32,
     mut data: TileData,
     reduce: bool,
     native: bool,
 ) -> Prepared {
-    let mut band_stats = Vec::new();
     for (b, values) in data.iter_mut().enumerate() {
         let bt = bands[b].band_type;
-        let zero_fill = native && bands[b].nodata.is_none();
+        let nodata = bands[b].nodata.filter(|v| !v.is_nan());
         // One loop per band type, the type's match outside it.
-        fn fix(values: &mut [f64], zero_fill: bool, q: impl Fn(f64) -> f64) {
+        fn fix(values: &mut [f64], nodata: Option<f64>, q: impl Fn(f64) -> f64) {
             for v in values.iter_mut() {
-                if v.is_nan() {
-                    if zero_fill {
-                        // Without a nodata value, pixels with no source are zeros, as
-                        // GDAL writes them: values like any other for readers and
-                        // statistics.
-                        *v = 0.0;
-                    }
-                } else if v.is_finite() {
-                    // Keep what the file will hold (rounded and saturated to the type).
-                    *v = q(*v);
+                if v.is_finite() {
+                    // Keep what the file will hold (rounded and saturated to the type);
+                    // what reads back as nodata is no value.
+                    let k = q(*v);
+                    *v = if Some(k) == nodata { f64::NAN } else { k };
+                } else {
+                    *v = f64::NAN;
                 }
             }
         }
         match bt {
-            crate::BandType::Float64 => fix(values, zero_fill, |v| v),
+            crate::BandType::Float64 => fix(values, nodata, |v| v),
             crate::BandType::Float32 => {
-                fix(values, zero_fill, |v| quantise(v, crate::BandType::Float32))
+                fix(values, nodata, |v| quantise(v, crate::BandType::Float32))
             }
             crate::BandType::Float16 => {
-                fix(values, zero_fill, |v| quantise(v, crate::BandType::Float16))
+                fix(values, nodata, |v| quantise(v, crate::BandType::Float16))
             }
             _ => {
                 let (lo, hi) = bt.range();
-                fix(values, zero_fill, |v| round(v).clamp(lo, hi));
+                fix(values, nodata, |v| round(v).clamp(lo, hi));
             }
         }
-        if native || opts.tile_stats {
-            band_stats.push(RunningStats::from_slice(values));
+    }
+    if let Some(a) = mask.alpha.filter(|a| *a < data.len()) {
+        let n = data.first().map_or(0, Vec::len);
+        let needs_value: Vec<usize> = (0..data.len())
+            .filter(|b| *b != a && bands[*b].nodata.is_none())
+            .collect();
+        for p in 0..n {
+            let missing = needs_value.iter().any(|b| data[*b][p].is_nan());
+            let alpha = if mask.added && native {
+                if missing { f64::NAN } else { mask.opaque }
+            } else {
+                data[a][p]
+            };
+            if missing || !(alpha != 0.0 && alpha.is_finite()) {
+                for band in data.iter_mut() {
+                    band[p] = f64::NAN;
+                }
+            } else {
+                data[a][p] = alpha;
+            }
         }
     }
+    let mut band_stats: Vec<RunningStats> = if native || opts.tile_stats {
+        data.iter().map(|v| RunningStats::from_slice(v)).collect()
+    } else {
+        Vec::new()
+    };
     let empty = is_empty(&data);
     let tile_stats = if opts.tile_stats {
         band_stats
@@ -1860,14 +1949,19 @@ fn histograms(ctx: &mut Ctx<'_>, bands: &mut [Band]) -> Result<()> {
         .map_err(|e| Error::io(&*ctx.spill.path, e))?;
     for e in ctx.spill.entries.iter().filter(|e| e.z == ctx.native_zoom) {
         let values = read_entry_values(&mut f, e, ctx, bands, n)?;
+        // Fill (alpha 0) is not a value of any band.
+        let alpha = ctx.mask.alpha.and_then(|a| values.get(a));
         for (b, vals) in values.iter().enumerate() {
             let (Some(lo), Some(hi)) = (bands[b].statistics.minimum, bands[b].statistics.maximum)
             else {
                 continue;
             };
             let width = (hi - lo).max(f64::MIN_POSITIVE);
-            for v in vals.iter().copied() {
-                if !v.is_finite() || bands[b].is_nodata(v) {
+            for (p, v) in vals.iter().copied().enumerate() {
+                if !v.is_finite()
+                    || bands[b].is_nodata(v)
+                    || alpha.is_some_and(|a| a.get(p) == Some(&0.0))
+                {
                     continue;
                 }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

@@ -636,6 +636,18 @@ impl Metadata {
         u8::try_from(self.tiling.block_width.ilog2()).unwrap_or(8)
     }
 
+    /// The alpha band, if any: the last band whose `colorinterp` is `alpha`, in a
+    /// file of more than one band. A pixel whose alpha is 0 holds no value in any band
+    /// (this is how the writer marks fill in integer rasters without nodata).
+    pub fn alpha_band(&self) -> Option<usize> {
+        if self.bands.len() < 2 {
+            return None;
+        }
+        self.bands
+            .iter()
+            .rposition(|b| b.colorinterp.as_deref() == Some("alpha"))
+    }
+
     /// The band names as columns are expected (sequential layout).
     pub fn band_names(&self) -> Vec<&str> {
         self.bands.iter().map(|b| b.name.as_str()).collect()

@@ -55,15 +55,23 @@ pub struct Tile {
     pub bands: Vec<Pixels>,
     /// Each band's nodata value.
     pub nodata: Vec<Option<f64>>,
+    /// The alpha band ([`Metadata::alpha_band`]): where it is 0 no band has a value.
+    pub alpha: Option<usize>,
 }
 
 impl Tile {
-    /// The value of `band` at `(row, col)`, `None` for nodata or out of range.
+    /// The value of `band` at `(row, col)`, `None` for nodata, for a pixel whose
+    /// alpha is 0 (fill), or out of range.
     pub fn value(&self, band: usize, row: u32, col: u32) -> Option<f64> {
         if row >= self.height || col >= self.width {
             return None;
         }
         let i = row as usize * self.width as usize + col as usize;
+        if let Some(a) = self.alpha
+            && self.bands.get(a).and_then(|p| p.get(i)) == Some(0.0)
+        {
+            return None;
+        }
         let v = self.bands.get(band)?.get(i)?;
         match self.nodata.get(band).copied().flatten() {
             Some(n) if n.is_nan() && v.is_nan() => None,
@@ -493,6 +501,7 @@ impl Reader {
             height: h,
             bands,
             nodata,
+            alpha: m.alpha_band(),
         })
     }
 
@@ -550,6 +559,7 @@ impl Reader {
             height: win.height,
             nodata: self.metadata.bands.iter().map(|b| b.nodata).collect(),
             bands: win.bands,
+            alpha: self.metadata.alpha_band(),
         }))
     }
 

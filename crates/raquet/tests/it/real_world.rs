@@ -327,3 +327,310 @@ fn rasters_on_other_bodies_are_refused() {
     earth.write_u16(&tif, &values);
     convert_valid(&tif, &out, &ConvertOptions::default());
 }
+
+// ---------------------------------------------------------------------------------
+// Class 5: all-nodata rasters.
+
+#[test]
+fn all_nodata_rasters_are_refused_or_valid_when_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("empty.parquet");
+    // uint16 with nodata 0 and nothing else; float32 of NaN without a nodata value.
+    let t = Tiff {
+        nodata: Some("0"),
+        ..Tiff::utm(31, 300, 200, 100.0, (500_000.0, 5_000_000.0))
+    };
+    let u16_tif = tmp.path().join("zeros.tif");
+    t.write_u16(&u16_tif, &vec![0u16; 300 * 200]);
+    let nan_tif = tmp.path().join("nan.tif");
+    Tiff::utm(31, 300, 200, 100.0, (500_000.0, 5_000_000.0))
+        .write_f32(&nan_tif, &vec![f32::NAN; 300 * 200]);
+    for tif in [&u16_tif, &nan_tif] {
+        let e = geotiff_to_raquet(tif, &out, &ConvertOptions::default()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("every pixel is nodata") && msg.contains(&*tif.to_string_lossy()),
+            "{msg}"
+        );
+        assert!(!out.exists(), "no output after a refusal");
+        // Kept on request: the empty tiles, and a file our validator accepts.
+        let r = convert_valid(tif, &out, &ConvertOptions::default().with_keep_empty(true));
+        assert!(!r.blocks().is_empty());
+        let report = validate(&out).unwrap();
+        assert!(
+            !report.with_code("zoom_empty").is_empty(),
+            "{:?}",
+            report.findings
+        );
+        let b = &r.metadata().bands[0];
+        assert_eq!(b.statistics.valid_percent, Some(0.0));
+        assert_eq!(b.statistics.mean, None);
+        std::fs::remove_file(&out).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Class 6: fill outside the source footprint.
+
+/// A 300 x 200 RGB raster in UTM 31N at 100 m: colours in 50..=200 and a block of
+/// real black (0, 0, 0) pixels at rows 80..120, cols 130..170.
+fn rgb_with_black(tmp: &Path) -> (std::path::PathBuf, Tiff<'static>, Vec<u8>) {
+    let t = Tiff::utm(31, 300, 200, 100.0, (500_000.0, 5_000_000.0));
+    let mut v = Vec::with_capacity(300 * 200 * 3);
+    for r in 0..200u32 {
+        for c in 0..300u32 {
+            if (80..120).contains(&r) && (130..170).contains(&c) {
+                v.extend_from_slice(&[0, 0, 0]);
+            } else {
+                v.extend_from_slice(&[
+                    (50 + (r + c) % 151) as u8,
+                    (50 + (r * 3) % 151) as u8,
+                    (50 + (c * 5) % 151) as u8,
+                ]);
+            }
+        }
+    }
+    let tif = tmp.join("rgb.tif");
+    t.write_rgb8(&tif, &v);
+    (tif, t, v)
+}
+
+fn mean_of(v: impl Iterator<Item = f64>) -> f64 {
+    let (n, s) = v.fold((0usize, 0.0), |(n, s), x| (n + 1, s + x));
+    s / n as f64
+}
+
+#[test]
+fn fill_is_masked_and_out_of_the_statistics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tif, t, src) = rgb_with_black(tmp.path());
+    let src_mean = mean_of(src.iter().step_by(3).map(|v| f64::from(*v)));
+    let options = [
+        ConvertOptions::default(),
+        ConvertOptions::default()
+            .with_resampling(Resampling::Bilinear)
+            .with_tile_stats(true)
+            .with_histogram(true),
+        ConvertOptions::default()
+            .with_layout(BandLayout::Interleaved)
+            .with_compression(Compression::None)
+            .with_tile_stats(true),
+    ];
+    for (k, opts) in options.iter().enumerate() {
+        let out = tmp.path().join(format!("rgb{k}.parquet"));
+        // The validator recomputes every per-tile statistic from the pixels as a
+        // reader sees them: writer and reader agree on what fill is.
+        let r = convert_valid(&tif, &out, opts);
+        let m = r.metadata();
+        // Three colours and the fill mask.
+        assert_eq!(m.bands.len(), 4, "{k}");
+        assert_eq!(m.alpha_band(), Some(3));
+        assert_eq!(m.bands[3].colorinterp.as_deref(), Some("alpha"));
+        assert!(m.bands.iter().all(|b| b.nodata.is_none()));
+        // Statistics of source pixels: red spans 0 (the black block) to 200, its mean
+        // is the source's (not pulled down by fill), and the valid share is below 100 %.
+        let s = &m.bands[0].statistics;
+        assert_eq!(
+            (s.minimum, s.maximum),
+            (Some(0.0), Some(200.0)),
+            "{k}: {s:?}"
+        );
+        let mean = s.mean.unwrap();
+        assert!(
+            (mean - src_mean).abs() < 0.02 * src_mean,
+            "{k}: {mean} vs {src_mean}"
+        );
+        assert!(s.valid_percent.unwrap() < 90.0, "{k}: {s:?}");
+        let a = &m.bands[3].statistics;
+        assert_eq!(
+            (a.minimum, a.maximum),
+            (Some(255.0), Some(255.0)),
+            "{k}: {a:?}"
+        );
+        if let Some(h) = &m.bands[0].histogram {
+            let n: u64 = h.counts.iter().sum();
+            assert!(h.counts[0] > 0 && n < 256 * 256 * r.blocks().len() as u64);
+        }
+        // A real black pixel reads as 0; fill just outside the footprint as no value.
+        let (lon, lat) = utm_lonlat(31, &t, 100, 150);
+        assert_eq!(
+            r.value_at(lon, lat).unwrap().unwrap(),
+            vec![Some(0.0), Some(0.0), Some(0.0), Some(255.0)],
+            "{k}"
+        );
+        let (lon, lat) = utm_lonlat(31, &t, 100, 0);
+        let outside = (lon - 2.0 * (utm_lonlat(31, &t, 100, 1).0 - lon), lat);
+        assert_eq!(
+            r.value_at(outside.0, outside.1).unwrap(),
+            Some(vec![None; 4]),
+            "{k}: fill at {outside:?}"
+        );
+        // In a PNG, fill is transparent and black is opaque black.
+        let z = m.tiling.max_zoom;
+        for block in r.blocks() {
+            let (tz, x, y) = raquet::cell::tile_from_cell(*block).unwrap();
+            if tz != z {
+                continue;
+            }
+            let tile = r.tile(z, x, y).unwrap().unwrap();
+            let rgba = raquet::render_rgba(&r, &tile);
+            for i in 0..(tile.width * tile.height) as usize {
+                let (row, col) = ((i / 256) as u32, (i % 256) as u32);
+                match tile.value(0, row, col) {
+                    None => assert_eq!(rgba[i * 4 + 3], 0),
+                    Some(v) => {
+                        assert_eq!(rgba[i * 4 + 3], 255);
+                        assert_eq!(f64::from(rgba[i * 4]), v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn float_fill_is_nan_nodata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = Tiff::utm(31, 300, 200, 100.0, (500_000.0, 5_000_000.0));
+    // Values around 0, real zeros included, no nodata declared.
+    let src: Vec<f32> = (0..300 * 200)
+        .map(|i| {
+            if i % 10 == 0 {
+                0.0
+            } else {
+                ((i % 97) as f32) - 20.0
+            }
+        })
+        .collect();
+    let tif = tmp.path().join("f.tif");
+    t.write_f32(&tif, &src);
+    let out = tmp.path().join("f.parquet");
+    let r = convert_valid(&tif, &out, &ConvertOptions::default().with_tile_stats(true));
+    let m = r.metadata();
+    assert_eq!(m.bands.len(), 1);
+    assert!(m.bands[0].nodata.is_some_and(f64::is_nan));
+    assert_eq!(m.to_json()["bands"][0]["nodata"], "NaN");
+    let s = &m.bands[0].statistics;
+    let src_mean = mean_of(src.iter().map(|v| f64::from(*v)));
+    assert!(
+        (s.mean.unwrap() - src_mean).abs() < 0.02 * src_mean.abs().max(1.0),
+        "{s:?}"
+    );
+    assert!(s.valid_percent.unwrap() < 90.0);
+    let (lon, lat) = utm_lonlat(31, &t, 100, 0);
+    let outside = (lon - 2.0 * (utm_lonlat(31, &t, 100, 1).0 - lon), lat);
+    assert_eq!(r.value_at(outside.0, outside.1).unwrap(), Some(vec![None]));
+}
+
+// ---------------------------------------------------------------------------------
+// Class 29 (RaQuet part): metadata of the wrong type, gzip blobs with a second member.
+
+mod hostile {
+    use super::*;
+    use arrow_array::{ArrayRef, BinaryArray, RecordBatch, StringArray, UInt64Array};
+    use arrow_schema::{DataType, Field, Schema};
+    use serde_json::{Value, json};
+    use std::io::Write;
+
+    fn meta() -> Value {
+        json!({"file_format": "raquet", "version": "0.5.0", "width": 256, "height": 256,
+            "crs": "EPSG:3857", "bounds": [2.8125, 48.92, 4.21875, 49.83], "bounds_crs": "EPSG:4326",
+            "tiling": {"scheme": "quadbin", "block_width": 256, "block_height": 256, "min_zoom": 8,
+                "max_zoom": 8, "pixel_zoom": 16, "num_blocks": 1},
+            "compression": "gzip",
+            "bands": [{"name": "band_1", "type": "uint8", "nodata": 0, "STATISTICS_MINIMUM": 1,
+                "STATISTICS_MAXIMUM": 1, "STATISTICS_MEAN": 1, "STATISTICS_STDDEV": 0}]})
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn write(path: &Path, metadata: &Value, blob: Vec<u8>) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("block", DataType::UInt64, false),
+            Field::new("metadata", DataType::Utf8, true),
+            Field::new("band_1", DataType::Binary, true),
+        ]));
+        let cell = raquet::cell::cell_from_tile(8, 130, 86).unwrap();
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(UInt64Array::from(vec![cell, 0])),
+            Arc::new(StringArray::from(vec![None, Some(metadata.to_string())])),
+            Arc::new(BinaryArray::from(vec![Some(&blob[..]), None])),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
+        let f = std::fs::File::create(path).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(f, schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    fn errors(path: &Path) -> Vec<(String, String)> {
+        validate(path)
+            .unwrap()
+            .findings
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| (f.code.to_string(), f.message))
+            .collect()
+    }
+
+    #[test]
+    fn wrongly_typed_metadata_is_invalid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("m.parquet");
+        // The control: valid.
+        write(&p, &meta(), gz(&[1u8; 65536]));
+        assert_eq!(errors(&p), vec![]);
+        let bad: [(&str, Value); 6] = [
+            ("/tiling/block_width", json!(-256)),
+            ("/width", json!("x")),
+            ("/tiling/pixel_zoom", json!(-5)),
+            ("/tiling/scheme", json!(5)),
+            ("/tiling/max_zoom", json!(8.5)),
+            ("/bands/0/nodata", json!(true)),
+        ];
+        // Each alone, and all at once (every one reported).
+        let mut all = meta();
+        for (ptr, v) in &bad {
+            let mut m = meta();
+            *m.pointer_mut(ptr).unwrap() = v.clone();
+            *all.pointer_mut(ptr).unwrap() = v.clone();
+            write(&p, &m, gz(&[1u8; 65536]));
+            let e = errors(&p);
+            let name = ptr.trim_start_matches('/').replace('/', ".");
+            let name = name.replace("bands.0.", "bands[0].");
+            assert!(
+                e.iter().any(|(_, m)| m.contains(&name)),
+                "{ptr} = {v}: {e:?}"
+            );
+        }
+        write(&p, &all, gz(&[1u8; 65536]));
+        let e = errors(&p);
+        for (ptr, _) in &bad {
+            let name = ptr.rsplit('/').next().unwrap();
+            assert!(e.iter().any(|(_, m)| m.contains(name)), "{ptr}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn gzip_blob_with_a_second_member_is_invalid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("b.parquet");
+        let mut blob = gz(&[1u8; 65536]);
+        // A second member inflating to 64 MB of zeros.
+        blob.extend_from_slice(&gz(&vec![0u8; 64 << 20]));
+        write(&p, &meta(), blob);
+        let e = errors(&p);
+        assert!(
+            e.iter()
+                .any(|(c, m)| c.starts_with("blob") && m.contains("beyond")),
+            "{e:?}"
+        );
+        // Reading the tile is an error too, not a silent first member.
+        let r = Reader::open(&p).unwrap();
+        assert!(r.tile(8, 130, 86).is_err());
+    }
+}
