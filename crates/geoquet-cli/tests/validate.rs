@@ -295,3 +295,47 @@ fn epoch_without_crs_is_one_error() {
     assert_eq!(e.len(), 1, "{v}");
     assert_eq!(e[0]["severity"], "error");
 }
+
+fn line(points: &[(f64, f64)]) -> Vec<u8> {
+    let mut v = vec![1u8, 2, 0, 0, 0];
+    v.extend_from_slice(&u32::try_from(points.len()).unwrap().to_le_bytes());
+    for (x, y) in points {
+        v.extend_from_slice(&x.to_le_bytes());
+        v.extend_from_slice(&y.to_le_bytes());
+    }
+    v
+}
+
+#[test]
+fn a_covering_across_the_antimeridian_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let geo = json!({"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": {
+        "encoding": "WKB", "geometry_types": ["LineString"], "edges": "spherical",
+        "orientation": "counterclockwise",
+        "bbox": [175.0, -1.0, -175.0, 1.0],
+        "covering": {"bbox": {"xmin": ["bbox", "xmin"], "ymin": ["bbox", "ymin"],
+            "xmax": ["bbox", "xmax"], "ymax": ["bbox", "ymax"]}}}}});
+    let values = [line(&[(175.0, -1.0), (-175.0, 1.0)])];
+    let g: ArrayRef = Arc::new(BinaryArray::from(
+        values
+            .iter()
+            .map(|v| Some(v.as_slice()))
+            .collect::<Vec<_>>(),
+    ));
+    let f = |n: &str| Arc::new(Field::new(n, DataType::Float64, true));
+    let col = |v: f64| -> ArrayRef { Arc::new(Float64Array::from(vec![v])) };
+    let cov: ArrayRef = Arc::new(StructArray::new(
+        Fields::from(vec![f("xmin"), f("ymin"), f("xmax"), f("ymax")]),
+        vec![col(175.0), col(-1.0), col(-175.0), col(1.0)],
+        None,
+    ));
+    let file = write(
+        dir.path(),
+        "wrap.parquet",
+        vec![("geometry", g), ("bbox", cov)],
+        &geo,
+    );
+    let (c, v) = validate_json(&file);
+    assert_eq!(c, 0, "{v}");
+    assert!(findings(&v, "covering_mismatch").is_empty(), "{v}");
+}
