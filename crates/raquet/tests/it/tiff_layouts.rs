@@ -444,6 +444,7 @@ fn sample(img: &Img, c: u32, r: u32, b: usize) -> f64 {
 fn opts() -> ConvertOptions {
     let mut o = ConvertOptions::default();
     o.zoom_strategy = ZoomStrategy::Upper;
+    o.overviews = false;
     o
 }
 
@@ -662,7 +663,12 @@ fn every_layout_decodes_to_the_source_pixels() {
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_pixels(img, &base, name);
-        for (j, (lname, l)) in layouts(img).iter().enumerate() {
+        // Every layout for the first two images, the codec/predictor/order ones for the rest.
+        let all = layouts(img);
+        let some = all.iter().filter(|(n, _)| {
+            k < 2 || n.contains("predictor") || n.contains("BigTIFF") || n.contains("48x32")
+        });
+        for (j, (lname, l)) in some.enumerate() {
             let what = format!("{name}, {lname}");
             let r = convert(dir.path(), &format!("{k}-{j}"), &tiff_bytes(img, l, |_| {}))
                 .unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -670,7 +676,7 @@ fn every_layout_decodes_to_the_source_pixels() {
             checked += 1;
         }
     }
-    assert!(checked > 90, "{checked} layouts");
+    assert!(checked > 55, "{checked} layouts");
 }
 
 /// A sparse file's absent chunks (offset and byte count 0) read as nodata.
