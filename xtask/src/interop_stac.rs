@@ -145,7 +145,7 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
             Verdict::Ok(Some(format!("{ok} fixtures")))
         } else {
             Verdict::Known(format!(
-                "{ok} fixtures ok; documented client limits on {}: {}",
+                "{ok} fixtures ok; documented client limits or writer rules on {}: {}",
                 known.len(),
                 known.join("; ")
             ))

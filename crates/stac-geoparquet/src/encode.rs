@@ -461,7 +461,7 @@ impl Builder {
 /// other readers need it); a bbox that does not contain the geometry is
 /// widened (as a covering must), a bbox crossing the antimeridian (xmin >
 /// xmax, RFC 7946) to the whole longitude range.
-fn covering_bbox<J: Json>(v: Option<&J>, g: [f64; 4]) -> Option<Vec<f64>> {
+fn covering_bbox<J: Json>(v: Option<&J>, geometry: &J, g: [f64; 4]) -> Option<Vec<f64>> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Some(g.to_vec());
     };
@@ -477,11 +477,8 @@ fn covering_bbox<J: Json>(v: Option<&J>, g: [f64; 4]) -> Option<Vec<f64>> {
     };
     let holds_y = vals[y0] <= g[1] && vals[y1] >= g[3];
     if vals[x0] > vals[x1] {
-        // Crossing the antimeridian: [xmin, 180] and [-180, xmax]. A
-        // geometry on one side, or touching both (split at 180), is held.
-        let one_side = g[0] >= vals[x0] || g[2] <= vals[x1];
-        let both_sides = g[0] <= vals[x1] && g[2] >= vals[x0];
-        if holds_y && (one_side || both_sides) {
+        // Crossing the antimeridian: [xmin, 180] and [-180, xmax].
+        if holds_y && geom::fits_wrapped(geometry, vals[x0], vals[x1]) {
             return None;
         }
         vals[x0] = vals[x0].min(g[0]).min(-180.0);
@@ -572,11 +569,9 @@ impl BatchBuilder {
             push_segment(&mut ctx.path, col.field.name());
             if *origin == Origin::Core
                 && col.field.name() == "bbox"
-                && let Some(g) = item
-                    .member("geometry", &mut 0)
-                    .filter(|g| !g.is_null())
-                    .and_then(geom::bbox_of)
-                && let Some(written) = covering_bbox(v, g)
+                && let Some(geometry) = item.member("geometry", &mut 0).filter(|g| !g.is_null())
+                && let Some(g) = geom::bbox_of(geometry)
+                && let Some(written) = covering_bbox(v, geometry, g)
                 && col.append_bbox(&written)
             {
                 // The bbox column is the geometry's covering: it must hold

@@ -205,6 +205,55 @@ pub(crate) fn bbox_of<J: Json>(v: &J) -> Option<[f64; 4]> {
     (b[0] <= b[2] && b[1] <= b[3]).then_some(b)
 }
 
+/// Whether every vertex of a GeoJSON geometry lies in a box crossing the
+/// antimeridian (`x >= x0` or `x <= x1`, with `x0 > x1`), and every segment
+/// joining its two parts does so across the antimeridian (more than 180
+/// degrees apart), not across the gap: what a covering must hold.
+pub(crate) fn fits_wrapped<J: Json>(v: &J, x0: f64, x1: f64) -> bool {
+    fn position<J: Json>(p: &J) -> Option<f64> {
+        p.array()?.first()?.float().map(|f| f.0)
+    }
+    fn walk<J: Json>(v: &J, x0: f64, x1: f64, depth: usize) -> bool {
+        let Some(a) = v.array() else {
+            return true;
+        };
+        if a.first().is_some_and(|p| position(p).is_some()) {
+            // A sequence of positions (a line string or a ring).
+            let mut previous: Option<(f64, bool)> = None;
+            for x in a.iter().filter_map(position) {
+                let east = if x >= x0 {
+                    true
+                } else if x <= x1 {
+                    false
+                } else {
+                    return false;
+                };
+                if let Some((px, peast)) = previous
+                    && peast != east
+                    && (x - px).abs() <= 180.0
+                {
+                    return false;
+                }
+                previous = Some((x, east));
+            }
+            return true;
+        }
+        if a.first().and_then(Json::float).is_some() {
+            // A single position (a Point).
+            return position(v).is_none_or(|x| x >= x0 || x <= x1);
+        }
+        depth < 64 && a.iter().all(|x| walk(x, x0, x1, depth + 1))
+    }
+    fn geometry<J: Json>(v: &J, x0: f64, x1: f64, depth: usize) -> bool {
+        v.member("coordinates", &mut 0)
+            .is_none_or(|c| walk(c, x0, x1, 0))
+            && v.member("geometries", &mut 0)
+                .and_then(Json::array)
+                .is_none_or(|gs| depth < 64 && gs.iter().all(|g| geometry(g, x0, x1, depth + 1)))
+    }
+    geometry(v, x0, x1, 0)
+}
+
 fn put_geometry(out: &mut Vec<u8>, obj: &Map<String, Value>, dims: usize) -> Result<(), String> {
     let t = type_index(obj)?;
     out.push(1);
@@ -456,6 +505,33 @@ mod tests {
         // LineStrings are not rings.
         let line = json!({"type": "LineString", "coordinates": [[0.0, 0.0], [1.0, 1.0]]});
         assert_eq!(from_wkb(&to_wkb(&line).unwrap()).unwrap(), line);
+    }
+
+    #[test]
+    fn geometries_in_boxes_crossing_the_antimeridian() {
+        let split = json!({"type": "MultiPolygon", "coordinates": [
+            [[[170, 0], [180, 0], [180, 5], [170, 0]]],
+            [[[-180, 0], [-175, 0], [-175, 5], [-180, 0]]]]});
+        assert!(fits_wrapped(&split, 170.0, -175.0));
+        assert!(!fits_wrapped(&split, 171.0, -175.0), "a vertex in the gap");
+        // A line from 170 to -170 the short way crosses the antimeridian;
+        // one from -6 to 6 (box: all but the gap (-5, 5)) crosses the gap.
+        let across = json!({"type": "LineString", "coordinates": [[170, 0], [-170, 0]]});
+        assert!(fits_wrapped(&across, 170.0, -170.0));
+        let gap = json!({"type": "LineString", "coordinates": [[-6, 0], [6, 0]]});
+        assert!(!fits_wrapped(&gap, 5.0, -5.0));
+        let in_gap = json!({"type": "LineString", "coordinates": [[175, 0], [-175, 0], [-100, 0]]});
+        assert!(!fits_wrapped(&in_gap, 170.0, -170.0));
+        assert!(!fits_wrapped(
+            &json!({"type": "Point", "coordinates": [1.5, 2.5]}),
+            170.0,
+            -170.0
+        ));
+        assert!(fits_wrapped(
+            &json!({"type": "Point", "coordinates": [175, 2.5]}),
+            170.0,
+            -170.0
+        ));
     }
 
     #[test]

@@ -514,23 +514,20 @@ impl Inference {
             };
             self.root.field(k, role).absorb(v);
         }
-        match item.get("properties") {
-            Some(Value::Object(p)) => {
-                for (k, v) in p {
-                    if colliding_property(k) {
-                        continue;
-                    }
-                    let role = if k == "proj:geometry" {
-                        Role::Geometry
-                    } else if DATETIME_PROPERTIES.contains(&k.as_str()) {
-                        Role::Datetime
-                    } else {
-                        Role::Plain
-                    };
-                    self.root.field(k, role).absorb(v);
+        if let Some(Value::Object(p)) = item.get("properties") {
+            for (k, v) in p {
+                if colliding_property(k) {
+                    continue;
                 }
+                let role = if k == "proj:geometry" {
+                    Role::Geometry
+                } else if DATETIME_PROPERTIES.contains(&k.as_str()) {
+                    Role::Datetime
+                } else {
+                    Role::Plain
+                };
+                self.root.field(k, role).absorb(v);
             }
-            _ => {}
         }
     }
 
@@ -554,23 +551,20 @@ impl Inference {
             };
             self.root.field(k, role).absorb_lite(v);
         }
-        match props {
-            Some(Lite::O(p)) => {
-                for (k, v) in p {
-                    if colliding_property(k) {
-                        continue;
-                    }
-                    let role = if k == "proj:geometry" {
-                        Role::Geometry
-                    } else if DATETIME_PROPERTIES.contains(&k.as_ref()) {
-                        Role::Datetime
-                    } else {
-                        Role::Plain
-                    };
-                    self.root.field(k, role).absorb_lite(v);
+        if let Some(Lite::O(p)) = props {
+            for (k, v) in p {
+                if colliding_property(k) {
+                    continue;
                 }
+                let role = if k == "proj:geometry" {
+                    Role::Geometry
+                } else if DATETIME_PROPERTIES.contains(&k.as_ref()) {
+                    Role::Datetime
+                } else {
+                    Role::Plain
+                };
+                self.root.field(k, role).absorb_lite(v);
             }
-            _ => {}
         }
     }
 
