@@ -1,7 +1,7 @@
 //! `geoquet raquet`: GeoTIFF → RaQuet, info, tiles (PNG), back to GeoTIFF, validate.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
@@ -207,8 +207,17 @@ pub struct RaquetValidateArgs {
     pub json: bool,
 }
 
-fn unreadable(e: raquet::Error) -> anyhow::Error {
-    Unreadable(e.to_string()).into()
+/// The error as one line that names `file` (prefixed unless the message names it).
+fn unreadable_in(file: &Path) -> impl Fn(raquet::Error) -> anyhow::Error + '_ {
+    move |e| {
+        let msg = e.to_string().replace('\n', " ");
+        let name = file.display().to_string();
+        if msg.contains(&name) {
+            Unreadable(msg).into()
+        } else {
+            Unreadable(format!("{name}: {msg}")).into()
+        }
+    }
 }
 
 pub(crate) fn run(cli: &Cli, args: &RaquetArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
@@ -253,7 +262,14 @@ fn from_geotiff(cli: &Cli, a: &FromGeotiffArgs, out: &mut dyn Write) -> anyhow::
         .with_histogram(a.histogram)
         .with_row_group_size(a.row_group_size)
         .with_gzip_level(a.gzip_level);
-    let s = raquet::geotiff_to_raquet(&a.input, &a.output, &opts).map_err(unreadable)?;
+    let s = raquet::geotiff_to_raquet(&a.input, &a.output, &opts).map_err(|e| {
+        // Errors about the output name it; the rest are about the input.
+        if e.to_string().contains(&a.output.display().to_string()) {
+            unreadable_in(&a.output)(e)
+        } else {
+            unreadable_in(&a.input)(e)
+        }
+    })?;
     let m = &s.metadata;
     if a.json {
         let doc = json!({
@@ -285,7 +301,7 @@ fn from_geotiff(cli: &Cli, a: &FromGeotiffArgs, out: &mut dyn Write) -> anyhow::
 }
 
 fn info(a: &InfoArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let r = Reader::open(&a.file).map_err(unreadable)?;
+    let r = Reader::open(&a.file).map_err(unreadable_in(&a.file))?;
     let m = r.metadata();
     let mut per_zoom = std::collections::BTreeMap::new();
     for b in r.blocks() {
@@ -373,19 +389,18 @@ fn parse_zxy(s: &str) -> anyhow::Result<(u8, u32, u32)> {
 fn tile(cli: &Cli, a: &TileArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let (z, x, y) = parse_zxy(&a.tile)?;
     let opts = raquet::ReaderOptions::default().with_byte_interleaved(a.byte_interleaved);
-    let r = Reader::open_with(&a.file, opts).map_err(unreadable)?;
-    let Some(t) = r.tile(z, x, y).map_err(unreadable)? else {
+    let r = Reader::open_with(&a.file, opts).map_err(unreadable_in(&a.file))?;
+    let Some(t) = r.tile(z, x, y).map_err(unreadable_in(&a.file))? else {
         if a.json {
             writeln!(out, "{}", json!({"tile": a.tile, "present": false}))
                 .context("writing to stdout")?;
-        } else if !cli.quiet {
-            writeln!(out, "{}: no tile {z}/{x}/{y}", a.file.display())
-                .context("writing to stdout")?;
         }
+        // Not an output: one line on stderr, exit 1.
+        eprintln!("error: {}: no tile {z}/{x}/{y}", a.file.display());
         return Ok(Outcome(EXIT_INVALID));
     };
     if let Some(png) = &a.png {
-        raquet::write_png(&r, &t, png).map_err(unreadable)?;
+        raquet::write_png(&r, &t, png).map_err(unreadable_in(png))?;
     }
     let bands: Vec<Value> = r
         .metadata()
@@ -461,8 +476,8 @@ fn tile(cli: &Cli, a: &TileArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
 }
 
 fn value(a: &ValueArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let r = Reader::open(&a.file).map_err(unreadable)?;
-    let v = r.value_at(a.lon, a.lat).map_err(unreadable)?;
+    let r = Reader::open(&a.file).map_err(unreadable_in(&a.file))?;
+    let v = r.value_at(a.lon, a.lat).map_err(unreadable_in(&a.file))?;
     let names: Vec<&str> = r.metadata().band_names();
     let doc = match &v {
         None => json!({"lon": a.lon, "lat": a.lat, "present": false}),
@@ -475,27 +490,34 @@ fn value(a: &ValueArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     };
     if a.json {
         writeln!(out, "{doc}").context("writing to stdout")?;
-    } else {
-        match &v {
-            None => writeln!(out, "no tile at ({}, {})", a.lon, a.lat),
-            Some(vals) => {
-                let parts: Vec<String> = names
-                    .iter()
-                    .zip(vals)
-                    .map(|(n, v)| {
-                        format!("{n}={}", v.map_or("nodata".to_string(), |v| v.to_string()))
-                    })
-                    .collect();
-                writeln!(out, "{}", parts.join(" "))
-            }
-        }
-        .context("writing to stdout")?;
+    } else if let Some(vals) = &v {
+        let parts: Vec<String> = names
+            .iter()
+            .zip(vals)
+            .map(|(n, v)| format!("{n}={}", v.map_or("nodata".to_string(), |v| v.to_string())))
+            .collect();
+        writeln!(out, "{}", parts.join(" ")).context("writing to stdout")?;
+    }
+    if v.is_none() {
+        // Not a value: one line on stderr, exit 1.
+        eprintln!(
+            "error: {}: no tile at lon {}, lat {} (outside the raster)",
+            a.file.display(),
+            a.lon,
+            a.lat
+        );
     }
     Ok(Outcome(if v.is_some() { EXIT_OK } else { EXIT_INVALID }))
 }
 
 fn to_geotiff(cli: &Cli, a: &ToGeotiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let s = raquet::raquet_to_geotiff(&a.input, &a.output).map_err(unreadable)?;
+    let s = raquet::raquet_to_geotiff(&a.input, &a.output).map_err(|e| {
+        if e.to_string().contains(&a.output.display().to_string()) {
+            unreadable_in(&a.output)(e)
+        } else {
+            unreadable_in(&a.input)(e)
+        }
+    })?;
     if a.json {
         let doc = json!({"output": a.output.display().to_string(), "width": s.width, "height": s.height, "bands": s.bands, "tiles": s.tiles});
         writeln!(out, "{doc}").context("writing to stdout")?;
@@ -515,7 +537,7 @@ fn to_geotiff(cli: &Cli, a: &ToGeotiffArgs, out: &mut dyn Write) -> anyhow::Resu
 }
 
 fn validate(cli: &Cli, a: &RaquetValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let report = raquet::validate(&a.file).map_err(unreadable)?;
+    let report = raquet::validate(&a.file).map_err(unreadable_in(&a.file))?;
     let valid = report.is_valid();
     if a.json {
         let findings: Vec<Value> = report

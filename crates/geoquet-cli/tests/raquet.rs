@@ -234,3 +234,56 @@ fn options_reach_the_file() {
     let o = geoquet(&["raquet", "tile", s(&out), "10/520/350", "--json"]);
     assert_eq!(json(&o)["bands"][1]["max"], 32767.0);
 }
+
+/// Issue 14, class 23: errors are one line on stderr naming the file; a point or
+/// tile without data is reported there too, not on stdout.
+#[test]
+fn errors_are_one_line_on_stderr_with_the_file() {
+    let Some(dir) = corpus() else { return };
+    let not_raquet = test_support::corpus("geoparquet/geoparquet-testing/data/crs")
+        .map(|d| d.join("crs-default.parquet"));
+    let mut cases: Vec<(Vec<String>, PathBuf)> = Vec::new();
+    let sources = dir.join("SOURCES.md");
+    for sub in ["info", "validate"] {
+        cases.push((
+            vec!["raquet".into(), sub.into(), s(&sources).into()],
+            sources.clone(),
+        ));
+    }
+    if let Some(f) = &not_raquet {
+        // (`validate` reads it: a Parquet file without RaQuet columns is invalid, 1.)
+        cases.push((vec!["raquet".into(), "info".into(), s(f).into()], f.clone()));
+        let args = ["raquet", "value", s(f), "1", "2"];
+        cases.push((args.iter().map(|a| a.to_string()).collect(), f.clone()));
+    }
+    for (args, file) in &cases {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = geoquet(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(code(&o), 2, "{a:?}: {err}");
+        assert!(
+            err.starts_with("error: ")
+                && err.trim_end().lines().count() == 1
+                && err.contains(s(file)),
+            "{a:?}: {err}"
+        );
+    }
+    // No tile at the point: nothing on stdout, one line on stderr, exit 1.
+    let f = dir.join("generated/C_float32_4326_default.parquet");
+    let o = geoquet(&["raquet", "value", s(&f), "100", "10"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.trim_end().lines().count() == 1 && err.contains(s(&f)) && err.contains("no tile"),
+        "{err}"
+    );
+    let o = geoquet(&["raquet", "tile", s(&f), "10/0/0"]);
+    assert_eq!(code(&o), 1);
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains(s(&f)));
+}
