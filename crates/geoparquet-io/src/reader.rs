@@ -684,11 +684,18 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<GeoParquetReader> {
     })?;
     let reader_options = ArrowReaderOptions::new()
         .with_page_index_policy(PageIndexPolicy::from(options.bbox.is_some()));
-    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, reader_options)
-        .map_err(|e| Error::NotParquet {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    // A damaged footer can make the decoder panic: not a readable Parquet file.
+    let builder = crate::corrupt::catch_panic(|| {
+        ParquetRecordBatchReaderBuilder::try_new_with_options(file, reader_options)
+    })
+    .map_err(|panic| Error::NotParquet {
+        path: path.to_path_buf(),
+        message: format!("the Parquet decoder failed: {panic}"),
+    })?
+    .map_err(|e| Error::NotParquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     let mut meta = required_metadata(builder.metadata(), &path.display().to_string())?;
     let (builder, shape, stats) = configure(builder, &mut meta, options)?;
     Ok(GeoParquetReader {

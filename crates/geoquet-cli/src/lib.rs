@@ -113,32 +113,212 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     }
 }
 
+/// The first panic of the run: its message and where it happened.
+struct PanicNote {
+    message: String,
+    /// The panic happened inside a dependency (a crate from the registry),
+    /// not in this workspace's code.
+    in_dependency: bool,
+    location: String,
+}
+
+static PANIC: std::sync::Mutex<Option<PanicNote>> = std::sync::Mutex::new(None);
+
+/// Remembers the first panic (on any thread) instead of printing it: what to
+/// say is decided once the command has ended (corrupt input, a closed pipe,
+/// or a bug).
+fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
+    let message = geoquet::io::corrupt::panic_message(info.payload());
+    let (location, in_dependency) = info.location().map_or_else(
+        || (String::new(), false),
+        |l| {
+            let file = l.file();
+            let dep = file.contains("registry/src/") || file.contains("git/checkouts/");
+            // `parquet-59.3.2/src/…` rather than the build machine's path.
+            let short = file
+                .split_once("registry/src/")
+                .or_else(|| file.split_once("git/checkouts/"))
+                .and_then(|(_, rest)| rest.split_once('/'))
+                .map_or(file, |(_, crate_path)| crate_path);
+            (format!("{short}:{}", l.line()), dep)
+        },
+    );
+    if let Ok(mut slot) = PANIC.lock()
+        && slot.is_none()
+    {
+        *slot = Some(PanicNote {
+            message,
+            in_dependency,
+            location,
+        });
+    }
+}
+
 /// The whole program: parse, run, print errors as one line, exit with the
-/// documented code. A panic (a bug) is reported as one line too.
+/// documented code.
+///
+/// - Standard output closed early (`geoquet convert x.parquet - | head`):
+///   exit 0 quietly, like a pipeline stage that was simply done.
+/// - Damaged Parquet data (a decoder error, or a panic inside the decoder):
+///   `FILE: corrupt data (column "c", row group g): …`, exit 2, after
+///   re-reading the file one column chunk at a time to find where.
+/// - A panic in our own code: one line naming it a bug, exit 2.
 pub fn main_entry() -> ExitCode {
     let cli = Cli::parse();
-    std::panic::set_hook(Box::new(|info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(ToString::to_string)
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        eprintln!("error: internal error (a bug, please report it): {msg}");
-    }));
+    std::panic::set_hook(Box::new(panic_hook));
     let result = std::panic::catch_unwind(|| {
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();
         run(&cli, &mut lock)
     });
+    let note = PANIC.lock().ok().and_then(|mut n| n.take());
     match result {
         Ok(Ok(Outcome(code))) => ExitCode::from(code),
         Ok(Err(e)) => {
-            eprintln!("error: {}", one_line(&e));
+            if is_broken_pipe(&e) {
+                return ExitCode::from(EXIT_OK);
+            }
+            eprintln!("error: {}", explain(&cli, &e, note.as_ref()));
             ExitCode::from(EXIT_UNREADABLE)
         }
-        Err(_) => ExitCode::from(EXIT_UNREADABLE),
+        Err(payload) => {
+            let message = geoquet::io::corrupt::panic_message(&*payload);
+            // `println!` panics when standard output is a closed pipe.
+            if message.contains("Broken pipe") {
+                return ExitCode::from(EXIT_OK);
+            }
+            let note = note.unwrap_or(PanicNote {
+                message,
+                in_dependency: false,
+                location: String::new(),
+            });
+            let corrupt = note
+                .in_dependency
+                .then(|| {
+                    corrupt_input(
+                        &cli,
+                        &format!(
+                            "the Parquet decoder failed: {} (at {})",
+                            note.message, note.location
+                        ),
+                    )
+                })
+                .flatten();
+            match corrupt {
+                Some(line) => eprintln!("error: {line}"),
+                None => eprintln!(
+                    "error: internal error (a bug, please report it): {} at {}",
+                    note.message, note.location
+                ),
+            }
+            ExitCode::from(EXIT_UNREADABLE)
+        }
     }
+}
+
+/// Whether an error is a write to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    }) || one_line(e).contains("Broken pipe (os error 32)")
+}
+
+/// The local Parquet file a command reads, when it reads one.
+fn parquet_input(cli: &Cli) -> Option<&str> {
+    let input = match &cli.command {
+        Command::Inspect(a) => &a.file,
+        Command::Validate(a) if !a.metadata => &a.file,
+        Command::Convert(a) => &a.input,
+        Command::Extract(a) => &a.input,
+        Command::Check(a) => &a.file,
+        Command::Sort(a) => &a.input,
+        _ => return None,
+    };
+    let parquet = std::path::Path::new(input)
+        .extension()
+        .is_none_or(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("geoparquet"));
+    (parquet && input != "-" && !geoquet::io::store::is_url(input)).then_some(input.as_str())
+}
+
+/// `INPUT: corrupt data (column "c", row group g): …` when the command's
+/// Parquet input has a column chunk that does not decode; `fallback` is the
+/// message when the spot cannot be found but the failure was the decoder's.
+fn corrupt_input(cli: &Cli, fallback: &str) -> Option<String> {
+    let input = parquet_input(cli)?;
+    let e = match geoquet::io::corrupt::locate(std::path::Path::new(input)) {
+        // The footer itself does not decode (or makes the decoder panic).
+        Err(e @ geoquet::io::Error::NotParquet { .. }) => e,
+        Err(_) => return None,
+        Ok(Some(c)) => geoquet::io::Error::CorruptData {
+            path: input.into(),
+            column: Some(c.column),
+            row_group: Some(c.row_group),
+            message: c.message,
+        },
+        Ok(None) => geoquet::io::Error::CorruptData {
+            path: input.into(),
+            column: None,
+            row_group: None,
+            message: fallback.to_owned(),
+        },
+    };
+    Some(e.to_string())
+}
+
+/// The one line for an error: decoder failures on the input become
+/// "INPUT: corrupt data (column, row group): …", invalid geometry names the
+/// input; anything else is the error and its causes.
+fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
+    use geoquet::io::Error as IoError;
+    use geoquet::io::arrow_schema::ArrowError;
+    use geoquet::io::parquet::errors::ParquetError;
+    let line = one_line(e);
+    let decoder = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<IoError>(),
+            Some(IoError::CorruptData { .. } | IoError::Parquet(_) | IoError::Arrow(_))
+        ) || c.downcast_ref::<ParquetError>().is_some()
+            || c.downcast_ref::<ArrowError>().is_some()
+    }) || panic.is_some_and(|p| p.in_dependency)
+        // Errors that reached us as text: the upstream crates' prefixes.
+        || ["Parquet error", "Parquet argument error", "External: ", "EOF: ", "Arrow error", "Invalid argument error", "panicked"]
+            .iter()
+            .any(|p| line.contains(p));
+    if decoder {
+        let fallback = panic.filter(|p| p.in_dependency).map_or_else(
+            || line.clone(),
+            |p| {
+                format!(
+                    "the Parquet decoder failed: {} (at {})",
+                    p.message, p.location
+                )
+            },
+        );
+        if let Some(located) = corrupt_input(cli, &fallback)
+            && (located.contains("row group") || panic.is_some_and(|p| p.in_dependency))
+        {
+            return located;
+        }
+    }
+    // Invalid WKB in the input: name the input, not the output being written.
+    if let Some(input) = parquet_input(cli)
+        && let Some(wkb) = e.chain().find(|c| {
+            matches!(
+                c.downcast_ref::<IoError>(),
+                Some(IoError::InvalidWkb { .. })
+            )
+        })
+    {
+        return format!("{input}: {wkb}");
+    }
+    if let Some(input) = parquet_input(cli)
+        && line.contains("invalid WKB")
+        && !line.contains(input)
+    {
+        return format!("{input}: {line}");
+    }
+    line
 }
 
 /// The error and its causes on one line.

@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 use geoquet::quadbin::{self, Cell, Direction, PolyfillMode, Tile};
 use serde_json::{Value, json};
 
-use crate::{Cli, EXIT_INVALID, EXIT_OK, Outcome};
+use crate::{Cli, EXIT_INVALID, EXIT_OK, Outcome, Unreadable};
 
 /// Arguments of `geoquet quadbin`.
 #[derive(Debug, Args)]
@@ -74,6 +74,8 @@ pub enum QuadbinCommand {
         cell: String,
         /// The children's resolution.
         res: u8,
+        #[command(flatten)]
+        limit: Limit,
     },
     /// The cells within distance K, each with its distance
     /// (QUADBIN_KRING_DISTANCES): x wraps around the antimeridian, rows off
@@ -83,6 +85,8 @@ pub enum QuadbinCommand {
         cell: String,
         /// The distance in cells.
         k: u32,
+        #[command(flatten)]
+        limit: Limit,
     },
     /// The neighbour up, down, left or right (QUADBIN_SIBLING): x wraps around
     /// the antimeridian; none above the first row or below the last.
@@ -111,7 +115,108 @@ pub enum QuadbinCommand {
         /// contains (entirely inside).
         #[arg(long, default_value = "center")]
         mode: String,
+        #[command(flatten)]
+        limit: Limit,
     },
+}
+
+/// The default of `--max-cells`: ten million cells (about 250 MB of text).
+pub(crate) const DEFAULT_MAX_CELLS: u64 = 10_000_000;
+
+/// The cap on commands that list cells.
+#[derive(Debug, Args)]
+pub struct Limit {
+    /// Refuse to list more cells than this (the count is computed, exactly for
+    /// children and k-rings and as rows x columns of tiles for polyfill, before
+    /// anything is printed).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CELLS)]
+    pub max_cells: u64,
+}
+
+/// How many cells a list command will print: exact, or an upper estimate.
+#[derive(Debug, Clone, Copy)]
+struct CellCount {
+    count: u64,
+    exact: bool,
+}
+
+impl std::fmt::Display for CellCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.exact {
+            write!(f, "{} cells", self.count)
+        } else {
+            write!(f, "about {} cells (at most)", self.count)
+        }
+    }
+}
+
+/// Announces the count on standard error (unless `--quiet`), or refuses it
+/// above `--max-cells` with the count and the override.
+fn check_count(cli: &Cli, what: &str, count: CellCount, limit: &Limit) -> anyhow::Result<()> {
+    if count.count > limit.max_cells {
+        return Err(Unreadable(format!(
+            "{what}: {count} is above the limit of {} (--max-cells); pass --max-cells {} to list them",
+            limit.max_cells, count.count
+        ))
+        .into());
+    }
+    if !cli.quiet {
+        eprintln!("{what}: {count}");
+    }
+    Ok(())
+}
+
+/// The number of children of a cell at resolution `res` (4^(res - own)),
+/// saturating; `None` when `res` is not finer than or equal to the cell's.
+fn children_count(cell: Cell, res: u8) -> Option<CellCount> {
+    let levels = u32::from(res.checked_sub(cell.resolution())?);
+    let count = 1u64.checked_shl(2 * levels).unwrap_or(u64::MAX);
+    Some(CellCount { count, exact: true })
+}
+
+/// The number of cells of a k-ring: at most (2k + 1)^2 and at most the
+/// cells of the grid (rows off the grid are dropped, so fewer near the poles).
+fn kring_count(cell: Cell, k: u32) -> CellCount {
+    let n = 1u64 << cell.resolution();
+    let side = (2 * u64::from(k) + 1).min(n);
+    CellCount {
+        count: side.saturating_mul(side),
+        exact: false,
+    }
+}
+
+/// An upper estimate of the cells of a bbox polyfill: the tile rows times
+/// the tile columns the box spans (its area over a cell's, in Web Mercator).
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+fn polyfill_count(bbox: [f64; 4], res: u8) -> CellCount {
+    let n = (1u64 << res.min(26)) as f64;
+    let col = |lon: f64| {
+        ((lon.clamp(-180.0, 180.0) / 360.0 + 0.5) * n)
+            .floor()
+            .clamp(0.0, n - 1.0)
+    };
+    let row = |lat: f64| {
+        let lat = lat
+            .clamp(-quadbin::MAX_LATITUDE, quadbin::MAX_LATITUDE)
+            .to_radians();
+        let y = 0.5 - (lat.tan() + 1.0 / lat.cos()).ln() / (2.0 * std::f64::consts::PI);
+        (y * n).floor().clamp(0.0, n - 1.0)
+    };
+    let [w, s, e, north] = bbox;
+    let cols = if w <= e {
+        col(e) - col(w) + 1.0
+    } else {
+        (n - col(w)) + col(e) + 1.0
+    };
+    let rows = row(s) - row(north) + 1.0;
+    CellCount {
+        count: (cols.max(0.0) * rows.max(0.0)) as u64,
+        exact: false,
+    }
 }
 
 /// A quadbin error: printed as one line, exit code 1.
@@ -142,35 +247,49 @@ pub(crate) fn run(cli: &Cli, args: &QuadbinArgs, out: &mut dyn Write) -> anyhow:
             y: *y,
             z: *z,
         })
-        .map(|c| one(cli, args, c, out)),
+        .map(|c| one(args, c, out)),
         QuadbinCommand::FromLonlat { lon, lat, res } => {
-            Cell::from_lonlat(*lon, *lat, *res).map(|c| one(cli, args, c, out))
+            Cell::from_lonlat(*lon, *lat, *res).map(|c| one(args, c, out))
         }
         QuadbinCommand::FromQuadkey { quadkey } => {
-            Cell::from_quadkey(quadkey).map(|c| one(cli, args, c, out))
+            Cell::from_quadkey(quadkey).map(|c| one(args, c, out))
         }
-        QuadbinCommand::Info { cell } => return info(cli, args, cell, out),
+        QuadbinCommand::Info { cell } => return info(args, cell, out),
         QuadbinCommand::Parent { cell, res } => cell_arg(cell)
             .and_then(|c| c.parent(*res))
-            .map(|c| one(cli, args, c, out)),
-        QuadbinCommand::Children { cell, res } => {
+            .map(|c| one(args, c, out)),
+        QuadbinCommand::Children { cell, res, limit } => {
             match cell_arg(cell).and_then(|c| Ok((c, c.children(*res)?))) {
                 Ok((c, children)) => {
+                    if let Some(count) = children_count(c, *res) {
+                        check_count(
+                            cli,
+                            &format!("children of {c} at resolution {res}"),
+                            count,
+                            limit,
+                        )?;
+                    }
                     let head = json!({"cell": c.get(), "hex": c.to_string(), "resolution": res});
-                    Ok(list(cli, args, &head, children.map(|c| (c, None)), out))
+                    Ok(list(args, &head, children.map(|c| (c, None)), out))
                 }
                 Err(e) => Err(e),
             }
         }
-        QuadbinCommand::Kring { cell, k } => cell_arg(cell).map(|c| {
+        QuadbinCommand::Kring { cell, k, limit } => match cell_arg(cell) {
+            Ok(c) => {
+                check_count(
+                    cli,
+                    &format!("k-ring of {c} with k {k}"),
+                    kring_count(c, *k),
+                    limit,
+                )?;
+                Ok(c)
+            }
+            Err(e) => Err(e),
+        }
+        .map(|c| {
             let head = json!({"cell": c.get(), "hex": c.to_string(), "k": k});
-            list(
-                cli,
-                args,
-                &head,
-                c.k_ring(*k).map(|(c, d)| (c, Some(d))),
-                out,
-            )
+            list(args, &head, c.k_ring(*k).map(|(c, d)| (c, Some(d))), out)
         }),
         QuadbinCommand::Sibling {
             cell,
@@ -183,18 +302,31 @@ pub(crate) fn run(cli: &Cli, args: &QuadbinArgs, out: &mut dyn Write) -> anyhow:
                 } else {
                     c.sibling(d)
                 };
-                Ok(sibling(cli, args, c, s, out))
+                Ok(sibling(args, c, s, out))
             }
             (Err(e), _) | (_, Err(e)) => Err(e),
         },
-        QuadbinCommand::Polyfill { bbox, res, mode } => {
+        QuadbinCommand::Polyfill {
+            bbox,
+            res,
+            mode,
+            limit,
+        } => {
             let parsed = parse_bbox(bbox).and_then(|b| {
                 let mode: PolyfillMode = mode.parse()?;
                 Ok((b, mode, quadbin::polyfill_bbox(b, *res, mode)?))
             });
+            if let Ok((b, _, _)) = &parsed {
+                check_count(
+                    cli,
+                    &format!("polyfill at resolution {res}"),
+                    polyfill_count(*b, *res),
+                    limit,
+                )?;
+            }
             parsed.map(|(b, mode, cells)| {
                 let head = json!({"bbox": b, "resolution": res, "mode": format!("{mode:?}").to_lowercase()});
-                list(cli, args, &head, cells.map(|c| (c, None)), out)
+                list(args, &head, cells.map(|c| (c, None)), out)
             })
         }
     };
@@ -218,18 +350,15 @@ fn parse_bbox(text: &str) -> Result<[f64; 4], quadbin::Error> {
 }
 
 /// Prints one cell.
-fn one(cli: &Cli, args: &QuadbinArgs, cell: Cell, out: &mut dyn Write) -> std::io::Result<()> {
+fn one(args: &QuadbinArgs, cell: Cell, out: &mut dyn Write) -> std::io::Result<()> {
     if args.json {
         writeln!(out, "{}", cell_json(cell))
-    } else if cli.quiet {
-        Ok(())
     } else {
         writeln!(out, "{}", cell_line(cell))
     }
 }
 
 fn sibling(
-    cli: &Cli,
     args: &QuadbinArgs,
     origin: Cell,
     sibling: Option<Cell>,
@@ -239,8 +368,6 @@ fn sibling(
         let mut v = cell_json(origin);
         v["sibling"] = sibling.map_or(Value::Null, cell_json);
         writeln!(out, "{v}")
-    } else if cli.quiet {
-        Ok(())
     } else {
         match sibling {
             Some(s) => writeln!(out, "{}", cell_line(s)),
@@ -251,7 +378,6 @@ fn sibling(
 
 /// Streams a list of cells: text one per line, or JSON `{...head, "cells": [..], "count": n}`.
 fn list(
-    cli: &Cli,
     args: &QuadbinArgs,
     head: &Value,
     cells: impl Iterator<Item = (Cell, Option<u32>)>,
@@ -283,7 +409,7 @@ fn list(
             writeln!(out)?;
         }
         writeln!(out, "],\"count\":{count}}}")?;
-    } else if !cli.quiet {
+    } else {
         for (cell, distance) in cells {
             match distance {
                 Some(d) => writeln!(out, "{}\t{d}", cell_line(cell))?,
@@ -294,7 +420,7 @@ fn list(
     out.flush()
 }
 
-fn info(cli: &Cli, args: &QuadbinArgs, text: &str, out: &mut dyn Write) -> anyhow::Result<Outcome> {
+fn info(args: &QuadbinArgs, text: &str, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let value = match quadbin::parse_index(text) {
         Ok(v) => v,
         Err(e) => return Ok(invalid(&e)),
@@ -332,7 +458,7 @@ fn info(cli: &Cli, args: &QuadbinArgs, text: &str, out: &mut dyn Write) -> anyho
             "parent": parent.map_or(Value::Null, |p| json!({"cell": p.get(), "hex": p.to_string()})),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?).context("writing to stdout")?;
-    } else if !cli.quiet {
+    } else {
         let [w, s, e, n] = cell.bbox();
         let [lon, lat] = cell.center();
         let parent = parent.map_or_else(

@@ -383,14 +383,12 @@ fn run_decode(cli: &Cli, args: &DecodeArgs, out: &mut dyn Write) -> anyhow::Resu
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let out = Output::create(path).map_err(|e| Unreadable(e.to_string()))?;
-    let written = out
-        .writer()
-        .and_then(|mut w| {
-            w.write_all(bytes).map_err(|source| geoquet::io::Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        });
+    let written = out.writer().and_then(|mut w| {
+        w.write_all(bytes).map_err(|source| geoquet::io::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    });
     out.finish(written).map_err(|e| Unreadable(e.to_string()))?;
     Ok(())
 }

@@ -781,3 +781,177 @@ fn sort_reports_overlap_and_keeps_rows() {
         assert!(!bad.exists());
     }
 }
+
+/// A GeoParquet file of `n` points with a few property types, written by our
+/// own `convert` from generated GeoJSON: `compression`, row groups of 250.
+fn generated_parquet(dir: &std::path::Path, name: &str, compression: &str) -> std::path::PathBuf {
+    let mut rng = test_support::Rng::new(14);
+    let features: Vec<Value> = (0..1000)
+        .map(|i| {
+            serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [rng.range(-180.0, 180.0), rng.range(-80.0, 80.0)]},
+                "properties": {"id": i, "name": format!("n{}", i % 13), "v": rng.unit(), "s": "x".repeat(i % 40)},
+            })
+        })
+        .collect();
+    let json = dir.join(format!("{name}.geojson"));
+    std::fs::write(
+        &json,
+        serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+    .unwrap();
+    let out = dir.join(format!("{name}.parquet"));
+    let o = geoquet(&[
+        "convert",
+        json.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--compression",
+        compression,
+        "--row-group-size",
+        "250",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    out
+}
+
+/// The byte range of a column chunk, from the file's own footer.
+fn chunk_range(path: &std::path::Path, row_group: usize, column: &str) -> std::ops::Range<usize> {
+    use geoquet::io::parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let rg = reader.metadata().row_group(row_group);
+    let c = rg
+        .columns()
+        .iter()
+        .find(|c| c.column_path().string() == column)
+        .unwrap();
+    let (start, len) = c.byte_range();
+    start as usize..(start + len) as usize
+}
+
+/// Damaged pages are reported as "FILE: corrupt data (column C, row group G)"
+/// by every command that reads data, exit 2, never a panic or an internal error.
+#[test]
+fn corrupt_pages_name_the_file_column_and_row_group() {
+    let dir = tempfile::tempdir().unwrap();
+    for compression in ["snappy", "zstd", "uncompressed"] {
+        let good = generated_parquet(dir.path(), compression, compression);
+        let range = chunk_range(&good, 1, "geometry");
+        let mut bytes = std::fs::read(&good).unwrap();
+        // Past the page header: damage the page data (every other byte).
+        let data = range.start + 32..range.end;
+        for i in data.step_by(2) {
+            bytes[i] ^= 0x5a;
+        }
+        let bad = dir.path().join(format!("bad-{compression}.parquet"));
+        std::fs::write(&bad, &bytes).unwrap();
+        let bad_name = bad.to_str().unwrap();
+        let out = dir.path().join("out.parquet");
+        for args in [
+            vec!["convert", bad_name, out.to_str().unwrap()],
+            vec!["extract", bad_name, "-", "--bbox", "-180,-90,180,90"],
+            vec!["validate", bad_name],
+        ] {
+            let o = geoquet(&args);
+            let err = stderr(&o);
+            assert!(
+                !err.contains("internal error") && !err.contains("panicked"),
+                "{args:?}: {err}"
+            );
+            if args[0] == "validate" && code(&o) == 1 {
+                // Decoded into garbage that validate reports as invalid WKB.
+                continue;
+            }
+            assert_eq!(code(&o), 2, "{args:?}: {err}");
+            assert_one_line_error(&o);
+            assert!(
+                err.contains(bad_name)
+                    && (err.contains("corrupt data (column \"geometry\", row group 1)")
+                        || err.contains("invalid WKB")),
+                "{args:?}: {err}"
+            );
+        }
+        assert!(!out.exists());
+    }
+}
+
+/// Seeded byte flips in page headers and data: every command ends with exit
+/// 0, 1 or 2, one line on stderr, no panic text, and a failure on the data
+/// names the file.
+#[test]
+fn mutated_files_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = generated_parquet(dir.path(), "seed", "snappy");
+    let original = std::fs::read(&good).unwrap();
+    let footer_len = u32::from_le_bytes(
+        original[original.len() - 8..original.len() - 4]
+            .try_into()
+            .unwrap(),
+    ) as usize;
+    let data_end = original.len() - 8 - footer_len;
+    let mut rng = test_support::Rng::new(28);
+    let bad = dir.path().join("mutant.parquet");
+    let bad_name = bad.to_str().unwrap().to_owned();
+    let out = dir.path().join("out.parquet");
+    for _ in 0..40 {
+        let mut bytes = original.clone();
+        for _ in 0..1 + rng.index(6) {
+            let at = 4 + rng.index(data_end - 4);
+            bytes[at] = rng.below(256) as u8;
+        }
+        std::fs::write(&bad, &bytes).unwrap();
+        for args in [
+            vec!["convert", &bad_name, out.to_str().unwrap()],
+            vec!["validate", &bad_name],
+        ] {
+            let o = geoquet(&args);
+            let err = stderr(&o);
+            assert!(
+                !err.contains("internal error") && !err.contains("panicked"),
+                "{args:?}: {err}"
+            );
+            assert!([0, 1, 2].contains(&code(&o)), "{args:?}: {err}");
+            if code(&o) == 2 {
+                assert_one_line_error(&o);
+                assert!(err.contains(&bad_name), "{args:?}: {err}");
+            }
+        }
+    }
+}
+
+/// Standard output closed early (`geoquet ... - | head -c 100`): a quiet exit 0.
+#[test]
+fn closed_stdout_is_a_quiet_exit() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let input = generated_parquet(dir.path(), "pipe", "snappy");
+    for args in [
+        vec!["convert", input.to_str().unwrap(), "-"],
+        vec![
+            "extract",
+            input.to_str().unwrap(),
+            "-",
+            "--bbox",
+            "-180,-90,180,90",
+        ],
+        vec!["quadbin", "children", "5192650370358181887", "10"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 100];
+        stdout.read_exact(&mut first).unwrap();
+        drop(stdout);
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(code(&o), 0, "{args:?}: {err}");
+        assert!(
+            !err.contains("error") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -53,10 +53,86 @@ fn from_tile_and_lonlat_text_and_json() {
     assert_eq!(v["hex"], "49a2a80a2880aa80");
     let v = json(&["from-quadkey", "3001"]);
     assert_eq!(v["cell"], 5_209_574_053_332_910_079u64);
-    // -q keeps the exit code and prints nothing.
+    // -q silences summaries, never the data.
     let o = geoquet(&["-q", "quadbin", "from-tile", "4", "7", "6"]);
     assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        "5207251884775047167\t4843dfffffffffff\t4/7/6\n"
+    );
+}
+
+/// Lists above --max-cells are refused before anything is printed, with the
+/// count and the override; under it the count is announced on stderr.
+#[test]
+fn huge_lists_are_refused_with_the_count() {
+    // The world cell to resolution 20: 4^20 cells, exactly.
+    let o = geoquet(&["quadbin", "children", "5192650370358181887", "20"]);
+    assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("1099511627776 cells") && err.contains("--max-cells 1099511627776"),
+        "{err}"
+    );
+    // A res-4 cell to res 8: 256 children; a limit of 255 refuses, 256 lists.
+    let cell = "5207251884775047167";
+    let o = geoquet(&["quadbin", "children", cell, "8", "--max-cells", "255"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = geoquet(&["quadbin", "children", cell, "8", "--max-cells", "256"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(String::from_utf8(o.stdout).unwrap().lines().count(), 256);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("256 cells"));
+    let o = geoquet(&["-q", "quadbin", "children", cell, "8"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stderr.is_empty());
+    // A k-ring of a resolution-26 cell whose side is 2^26 cells.
+    let o = geoquet(&["quadbin", "kring", "5306319089824820606", "4000000000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--max-cells"));
+    // The whole world at resolution 20 (and one crossing the antimeridian).
+    for bbox in ["-180,-85,180,85", "170,-10,-170,10"] {
+        let o = geoquet(&["quadbin", "polyfill", "--bbox", bbox, "20"]);
+        assert_eq!(o.status.code(), Some(2), "{bbox}");
+        assert!(o.stdout.is_empty());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("about"));
+    }
+}
+
+/// The polyfill estimate is never below what is printed, in every mode,
+/// across the antimeridian too.
+#[test]
+fn polyfill_estimate_bounds_the_count() {
+    for (bbox, res) in [
+        ("-10,30,10,45", 6),
+        ("170,-10,-170,10", 7),
+        ("-180,-85,180,85", 4),
+        ("2.1,48.8,2.5,48.9", 14),
+    ] {
+        for mode in ["center", "intersects", "contains"] {
+            let o = geoquet(&[
+                "quadbin",
+                "polyfill",
+                "--bbox",
+                bbox,
+                &res.to_string(),
+                "--mode",
+                mode,
+            ]);
+            assert_eq!(o.status.code(), Some(0), "{bbox} {mode}");
+            let printed = String::from_utf8(o.stdout).unwrap().lines().count() as u64;
+            let err = String::from_utf8_lossy(&o.stderr).into_owned();
+            let estimate: u64 = err
+                .split("about ")
+                .nth(1)
+                .and_then(|t| t.split(' ').next())
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| panic!("{err}"));
+            assert!(printed <= estimate, "{bbox} {mode}: {printed} > {estimate}");
+            assert!(printed > 0, "{bbox} {mode}");
+        }
+    }
 }
 
 #[test]

@@ -317,3 +317,97 @@ fn bad_parameters_are_one_line_errors() {
     );
     assert!(!dir.path().join("bad.parquet").exists());
 }
+
+/// Standard input without a newline (`< /dev/zero`) ends with a one-line
+/// error naming the input and the line, not an abort.
+#[cfg(unix)]
+#[test]
+fn endless_input_without_newlines_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let spec = format!(r#"{{"path": "{}", "format": "parquet"}}"#, out.display());
+    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args([
+            "sliderule",
+            "export",
+            "--record",
+            "atl06",
+            "--input",
+            "-",
+            "--output-json",
+            &spec,
+        ])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("standard input") && err.contains("line 1 is longer than 64 MiB"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+/// A CSV saved with a UTF-8 byte-order mark (and CRLF) reads like any other;
+/// a bad record names the file and its line.
+#[test]
+fn csv_with_a_byte_order_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let v: Value = serde_json::from_str(&atl06_line(0)).unwrap();
+    let obj = v.as_object().unwrap();
+    let header: Vec<&str> = obj.keys().map(String::as_str).collect();
+    let row = |i: u32| {
+        let v: Value = serde_json::from_str(&atl06_line(i)).unwrap();
+        header
+            .iter()
+            .map(|k| v[*k].to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut text = format!("\u{feff}{}\r\n", header.join(","));
+    for i in 0..5 {
+        text.push_str(&row(i));
+        text.push_str("\r\n");
+    }
+    let csv = dir.path().join("bom.csv");
+    std::fs::write(&csv, &text).unwrap();
+    let out = dir.path().join("out.parquet");
+    let spec = format!(r#"{{"path": "{}", "format": "geoparquet"}}"#, out.display());
+    let args = |input: &str| {
+        vec![
+            "sliderule".to_string(),
+            "export".into(),
+            "--record".into(),
+            "atl06".into(),
+            "--input".into(),
+            input.into(),
+            "--output-json".into(),
+            spec.clone(),
+            "--json".into(),
+        ]
+    };
+    let a = args(csv.to_str().unwrap());
+    let o = geoquet(
+        dir.path(),
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["rows"], 5);
+    // One short row: the error names the file and line 4.
+    text.push_str("1,2\r\n");
+    let bad = dir.path().join("bad.csv");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.swap(3, 6);
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let a = args(bad.to_str().unwrap());
+    let o = geoquet(
+        dir.path(),
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("bad.csv") && err.contains("line 4"), "{err}");
+}
