@@ -4,10 +4,16 @@
 //!
 //! 1. Runs: input batches are buffered until a quarter of the memory cap is
 //!    used, then ordered by key on a second thread (while the next run is
-//!    read) and spilled to a temporary Arrow IPC file (batches
-//!    of 8192 rows). A file that fits in one run is never spilled.
-//! 2. Merge: the runs are read back a small batch at a time and merged by key
-//!    into the GeoParquet writer (stable: equal keys keep input order).
+//!    read) and spilled to a temporary Arrow IPC file in small batches. A
+//!    file that fits in one run is never spilled.
+//! 2. Merge: the runs are read back one small batch each and merged by key
+//!    into the GeoParquet writer (stable: equal keys keep input order). When
+//!    there are more runs than the merge's share of the cap can hold a batch
+//!    of, groups of runs are first merged into longer runs.
+//!
+//! The cap covers the data the sort holds (see [`SortOptions::memory`] for
+//! how it is shared); the process needs a fixed overhead on top of it
+//! ([`SORT_FIXED_OVERHEAD`]).
 //!
 //! [`spatial_overlap`] measures how spatially compact the row groups of a
 //! file are (the figure `sort` reports before and after).
@@ -33,6 +39,15 @@ use crate::writer::{WriteSummary, WriterOptions, write_file};
 
 /// Default memory cap of [`sort_file`]: 256 MiB.
 pub const DEFAULT_SORT_MEMORY: usize = 256 * 1024 * 1024;
+
+/// The smallest memory cap [`sort_file`] works with; smaller caps are raised to it.
+pub const MIN_SORT_MEMORY: usize = 4 * 1024 * 1024;
+
+/// What a sort's process needs beyond [`SortOptions::memory`], measured as
+/// peak resident memory (`/usr/bin/time -v`) of `geoquet sort` on a release build:
+/// the program, its threads, the Parquet decoder's pages, and memory the
+/// allocator keeps after freeing it (docs/src/cli.md, `geoquet sort`).
+pub const SORT_FIXED_OVERHEAD: usize = 64 * 1024 * 1024;
 
 /// Bits per axis of the Hilbert and quadkey grids (a 2^31 x 2^31 grid: keys
 /// fit in 62 bits).
@@ -81,8 +96,15 @@ impl SortKey {
 pub struct SortOptions {
     /// The order.
     pub key: SortKey,
-    /// Memory cap in bytes for buffered rows (runs, merge buffers and the
-    /// writer's row group); [`DEFAULT_SORT_MEMORY`] by default.
+    /// Memory cap in bytes for the rows the sort holds; [`DEFAULT_SORT_MEMORY`]
+    /// by default, at least [`MIN_SORT_MEMORY`]. While runs are made: a quarter
+    /// for the run being filled, a quarter for the one being sorted and
+    /// spilled, and batches of about a 64th; while they are merged: a quarter
+    /// for one batch of each run, an eighth for each of the two row groups
+    /// the writer encodes at once plus as much for their encoded pages. The
+    /// output's row groups therefore hold at most an eighth of the cap (and
+    /// at most the writer's own limits). The process needs about
+    /// [`SORT_FIXED_OVERHEAD`] more.
     pub memory: usize,
     /// Where runs are spilled (default: the system temporary directory).
     pub temp_dir: Option<std::path::PathBuf>,
@@ -147,11 +169,8 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     let overlap_before = spatial_overlap(input)?;
     let keyer = Keyer::new(input, &meta, &options.key)?;
 
-    // Budget: a quarter for the run being filled, a quarter for the run being
-    // sorted and spilled on a second thread meanwhile, the rest for the merge
-    // buffers and the writer's row group.
-    let run_budget = (options.memory / 4).max(1 << 20);
-    let batch_rows = 8192;
+    let mut budget = Budget::new(options.memory, row_bytes_estimate(&footer));
+    let batch_rows = budget.batch_rows;
     let reader = open(
         input,
         &ReadOptions {
@@ -195,6 +214,7 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     let mut runs: Vec<File> = Vec::new();
     let mut pending: Vec<(RecordBatch, Keys)> = Vec::new();
     let mut pending_bytes = 0usize;
+    let mut pending_rows = 0usize;
     let mut single: Option<Vec<(RecordBatch, Keys)>> = None;
     let mut spilling = Spilling(None);
     loop {
@@ -203,10 +223,17 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
         if let Some(batch) = next {
             let keys = keyer.keys(&batch, &primary, covering.as_deref())?;
             let batch = batch.project(&keep)?;
-            pending_bytes += batch.get_array_memory_size() + keys.memory();
+            // The rows, their keys, and the sort's index of them (32 bytes a row).
+            pending_bytes +=
+                batch.get_array_memory_size() + keys.memory() + ORDER_BYTES * batch.num_rows();
+            pending_rows += batch.num_rows();
             pending.push((batch, keys));
         }
-        if (pending_bytes >= run_budget || done) && !pending.is_empty() {
+        if (pending_bytes >= budget.run_bytes || done) && !pending.is_empty() {
+            // The footer's estimate of a row's size, corrected by what was read.
+            budget.row_bytes = budget
+                .row_bytes
+                .max((pending_bytes / pending_rows.max(1)).saturating_sub(ORDER_BYTES));
             if done && runs.is_empty() {
                 single = Some(std::mem::take(&mut pending));
                 break;
@@ -225,10 +252,12 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
             })?;
             let run_schema = schema.clone();
             let run_dir = temp_dir.clone();
+            let rows = budget.spill_rows(pending_bytes / pending_rows.max(1));
             spilling.0 = Some(std::thread::spawn(move || {
-                spill_run(parts, &run_schema, file).map_err(|e| scratch_error(e, &run_dir))
+                spill_run(parts, &run_schema, file, rows).map_err(|e| scratch_error(e, &run_dir))
             }));
             pending_bytes = 0;
+            pending_rows = 0;
             runs.push(run);
         }
         if done {
@@ -239,24 +268,23 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
         join_spill(last)?;
     }
     let mut writer = options.writer.clone();
-    // Row groups are cut at a quarter of the cap (at least 16 MiB) of input bytes;
-    // the writer encodes up to two at once, and keeps their input batches until
-    // they are written (measured in `cargo xtask bench check`: 1.13x the cap).
-    writer.row_group_bytes = writer
-        .row_group_bytes
-        .min((options.memory / 4).max(16 << 20));
+    // The writer encodes two row groups at once and keeps their input batches
+    // until they are written: each is cut at an eighth of the cap, in bytes
+    // (the writer measures encoded bytes) and in rows (input bytes).
+    writer.row_group_bytes = writer.row_group_bytes.min(budget.row_group_bytes);
+    writer.row_group_rows = writer
+        .row_group_rows
+        .min((budget.row_group_bytes / budget.row_bytes.max(1)).max(1));
+    let spilled = runs.len();
     let written = match single {
         Some(parts) => {
-            let batches = sorted_batches(parts, batch_rows)?;
-            write_file(
-                output,
-                schema,
-                batches.into_iter().map(Ok),
-                Some(&input_meta),
-                &writer,
-            )?
+            // Sorted chunks are made as the writer takes them: the run is not copied whole.
+            let sorted = SortedChunks::new(parts, batch_rows);
+            write_file(output, schema, sorted, Some(&input_meta), &writer)?
         }
         None => {
+            // More runs than the merge can hold a batch of each: merge groups first.
+            let runs = merge_passes(runs, &schema, &budget, &temp_dir)?;
             // The merge runs on its own thread, ahead of the writer's encoder.
             let merge = crate::pipeline::prefetch(
                 Merge::new(&runs, &schema, batch_rows).map_err(|e| scratch_error(e, &temp_dir))?,
@@ -268,7 +296,7 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     let overlap_after = spatial_overlap(output)?;
     Ok(SortSummary {
         written,
-        runs: runs.len(),
+        runs: spilled,
         overlap_before,
         overlap_after,
     })
@@ -709,26 +737,75 @@ pub fn quadkey_key(lon: f64, lat: f64) -> u64 {
 
 // --- runs and merge ------------------------------------------------------------------
 
-/// Orders buffered batches by key (stable) and returns them as batches of
-/// at most `rows` rows.
-fn sorted_batches(parts: Vec<(RecordBatch, Keys)>, rows: usize) -> Result<Vec<RecordBatch>> {
-    let mut out = Vec::new();
-    for_sorted(&parts, rows, |b, _| {
-        out.push(b);
-        Ok(())
-    })?;
-    Ok(out)
+/// Bytes a row costs while a run is sorted: the (key, batch, row) triples,
+/// then the (batch, row) order.
+const ORDER_BYTES: usize = 32;
+
+/// How [`SortOptions::memory`] is shared (see there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Budget {
+    /// Bytes of a run (rows, keys and sort index) before it is spilled.
+    run_bytes: usize,
+    /// Bytes of one spilled batch: the merge holds one per run.
+    spill_batch_bytes: usize,
+    /// Runs merged at once.
+    fan_in: usize,
+    /// Rows of a batch read from the input or made by the merge.
+    batch_rows: usize,
+    /// Bytes of an output row group.
+    row_group_bytes: usize,
+    /// The estimated bytes of a row in memory.
+    row_bytes: usize,
 }
 
-/// Calls `f` with consecutive sorted chunks (and their keys).
-fn for_sorted(
-    parts: &[(RecordBatch, Keys)],
-    rows: usize,
-    mut f: impl FnMut(RecordBatch, Keys) -> Result<()>,
-) -> Result<()> {
+impl Budget {
+    fn new(memory: usize, row_bytes: usize) -> Self {
+        let m = memory.max(MIN_SORT_MEMORY);
+        let row_bytes = row_bytes.max(1);
+        // A 64th of the cap per batch; two are read ahead and one is in use,
+        // at both ends of the sort.
+        let batch_rows = ((m / 64) / row_bytes).clamp(1, 8192);
+        // The merge's quarter holds one spilled batch per run: 64 runs at once.
+        let spill_batch_bytes = (m / 4 / 64).max(16 * 1024);
+        Self {
+            run_bytes: m / 4,
+            spill_batch_bytes,
+            fan_in: (m / 4 / spill_batch_bytes).max(2),
+            batch_rows,
+            row_group_bytes: m / 8,
+            row_bytes,
+        }
+    }
+
+    /// Rows per spilled batch for rows of `row_bytes` (measured on the run).
+    fn spill_rows(&self, row_bytes: usize) -> usize {
+        (self.spill_batch_bytes / row_bytes.max(1)).clamp(1, 8192)
+    }
+}
+
+/// The bytes of a row once decoded, from the footer: the row groups'
+/// uncompressed sizes over their rows (at least 1).
+fn row_bytes_estimate(footer: &crate::Footer) -> usize {
+    let Some(meta) = &footer.metadata else {
+        return 1;
+    };
+    let (bytes, rows) = meta.row_groups().iter().fold((0u64, 0u64), |(b, r), rg| {
+        (
+            b.saturating_add(u64::try_from(rg.total_byte_size()).unwrap_or(0)),
+            r.saturating_add(u64::try_from(rg.num_rows()).unwrap_or(0)),
+        )
+    });
+    usize::try_from(bytes / rows.max(1))
+        .unwrap_or(usize::MAX)
+        .max(1)
+}
+
+/// The (batch, row) order of buffered batches by key: stable, equal keys
+/// keep input order.
+fn sort_order(parts: &[(RecordBatch, Keys)]) -> Vec<(usize, usize)> {
     // (key, batch, row) sorted as a whole: equal keys keep input order, so
     // the unstable sort is deterministic and stable in effect.
-    let order: Vec<(usize, usize)> = match parts.first().map(|p| &p.1) {
+    match parts.first().map(|p| &p.1) {
         Some(Keys::U64(_)) => {
             let mut keyed: Vec<(u64, u32, u32)> = Vec::new();
             for (b, (_, k)) in parts.iter().enumerate() {
@@ -757,59 +834,192 @@ fn for_sorted(
             order.sort_by_cached_key(|&(b, r)| (parts[b].1.get(r), b, r));
             order
         }
+    }
+}
+
+/// One sorted chunk of `parts`: the rows `chunk` names, and their keys.
+fn sorted_chunk(
+    parts: &[(RecordBatch, Keys)],
+    batches: &[&RecordBatch],
+    chunk: &[(usize, usize)],
+) -> Result<(RecordBatch, Keys)> {
+    let batch = arrow_select::interleave::interleave_record_batch(batches, chunk)?;
+    let keys = match parts.first().map(|p| &p.1) {
+        Some(Keys::U64(_)) => Keys::U64(
+            chunk
+                .iter()
+                .map(|&(b, r)| match &parts[b].1 {
+                    Keys::U64(v) => v[r],
+                    Keys::Bytes(_) => u64::MAX,
+                })
+                .collect(),
+        ),
+        _ => Keys::Bytes(
+            chunk
+                .iter()
+                .map(|&(b, r)| match parts[b].1.get(r) {
+                    Key::Bytes(v) => v,
+                    Key::U64(v) => v.to_be_bytes().to_vec(),
+                })
+                .collect(),
+        ),
     };
+    Ok((batch, keys))
+}
+
+/// Calls `f` with consecutive sorted chunks of at most `rows` rows (and their keys).
+fn for_sorted(
+    parts: &[(RecordBatch, Keys)],
+    rows: usize,
+    mut f: impl FnMut(RecordBatch, Keys) -> Result<()>,
+) -> Result<()> {
+    let order = sort_order(parts);
     let batches: Vec<&RecordBatch> = parts.iter().map(|(b, _)| b).collect();
     for chunk in order.chunks(rows.max(1)) {
-        let batch = arrow_select::interleave::interleave_record_batch(&batches, chunk)?;
-        let keys = match parts.first().map(|p| &p.1) {
-            Some(Keys::U64(_)) => Keys::U64(
-                chunk
-                    .iter()
-                    .map(|&(b, r)| match &parts[b].1 {
-                        Keys::U64(v) => v[r],
-                        Keys::Bytes(_) => u64::MAX,
-                    })
-                    .collect(),
-            ),
-            _ => Keys::Bytes(
-                chunk
-                    .iter()
-                    .map(|&(b, r)| match parts[b].1.get(r) {
-                        Key::Bytes(v) => v,
-                        Key::U64(v) => v.to_be_bytes().to_vec(),
-                    })
-                    .collect(),
-            ),
-        };
+        let (batch, keys) = sorted_chunk(parts, &batches, chunk)?;
         f(batch, keys)?;
     }
     Ok(())
 }
 
+/// The buffered batches of a sort that fits in one run, as sorted batches of
+/// at most `rows` rows made one at a time.
+struct SortedChunks {
+    parts: Vec<(RecordBatch, Keys)>,
+    order: Vec<(usize, usize)>,
+    next: usize,
+    rows: usize,
+}
+
+impl SortedChunks {
+    fn new(parts: Vec<(RecordBatch, Keys)>, rows: usize) -> Self {
+        let order = sort_order(&parts);
+        Self {
+            parts,
+            order,
+            next: 0,
+            rows: rows.max(1),
+        }
+    }
+}
+
+impl Iterator for SortedChunks {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let end = self.order.len().min(self.next + self.rows);
+        let chunk = self.order.get(self.next..end).filter(|c| !c.is_empty())?;
+        self.next = end;
+        let batches: Vec<&RecordBatch> = self.parts.iter().map(|(b, _)| b).collect();
+        Some(sorted_chunk(&self.parts, &batches, chunk).map(|(b, _)| b))
+    }
+}
+
 /// The name of the key column in spilled runs.
 const KEY_COLUMN: &str = "__geoquet_sort_key";
 
-/// Writes one sorted run (with its key column) to `path` as an Arrow IPC
-/// file: no encoding or compression, the merge reads it back batch by batch.
-fn spill_run(parts: Vec<(RecordBatch, Keys)>, schema: &SchemaRef, file: File) -> Result<()> {
+/// A run file being written: Arrow IPC, the rows plus their key column.
+struct RunWriter {
+    writer: arrow_ipc::writer::FileWriter<std::io::BufWriter<File>>,
+    schema: SchemaRef,
+}
+
+impl RunWriter {
+    fn new(schema: &SchemaRef, keys: &Keys, file: File) -> Result<Self> {
+        let key_type = keys.to_array().data_type().clone();
+        let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new(KEY_COLUMN, key_type, false)));
+        let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        let writer =
+            arrow_ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), &schema)?;
+        Ok(Self { writer, schema })
+    }
+
+    fn write(&mut self, batch: &RecordBatch, keys: &Keys) -> Result<()> {
+        let mut cols = batch.columns().to_vec();
+        cols.push(keys.to_array());
+        self.writer
+            .write(&RecordBatch::try_new(self.schema.clone(), cols)?)?;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.writer.finish()?;
+        Ok(())
+    }
+}
+
+/// Writes one sorted run (with its key column) to `file` as an Arrow IPC
+/// file of batches of `rows` rows: no encoding or compression, the merge
+/// reads it back batch by batch.
+fn spill_run(
+    parts: Vec<(RecordBatch, Keys)>,
+    schema: &SchemaRef,
+    file: File,
+    rows: usize,
+) -> Result<()> {
     let Some(first) = parts.first() else {
         return Ok(());
     };
-    let key_type = first.1.to_array().data_type().clone();
-    let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
-    fields.push(Arc::new(Field::new(KEY_COLUMN, key_type, false)));
-    let run_schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    let mut w = arrow_ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), &run_schema)?;
-    for_sorted(&parts, 8192, |batch, keys| {
-        let mut cols = batch.columns().to_vec();
-        cols.push(keys.to_array());
-        let b = RecordBatch::try_new(run_schema.clone(), cols)?;
-        w.write(&b)?;
-        Ok(())
-    })?;
+    let mut w = RunWriter::new(schema, &first.1, file)?;
+    for_sorted(&parts, rows, |batch, keys| w.write(&batch, &keys))?;
     drop(parts);
-    w.finish()?;
-    Ok(())
+    w.finish()
+}
+
+/// Merges groups of [`Budget::fan_in`] runs into longer runs until no more
+/// than that many are left, so that the final merge holds one batch of
+/// each within its share of the cap.
+fn merge_passes(
+    mut runs: Vec<File>,
+    schema: &SchemaRef,
+    budget: &Budget,
+    temp_dir: &Path,
+) -> Result<Vec<File>> {
+    let fan_in = budget.fan_in.max(2);
+    while runs.len() > fan_in {
+        let mut next = Vec::with_capacity(runs.len().div_ceil(fan_in));
+        let mut rest = runs.into_iter();
+        loop {
+            let group: Vec<File> = rest.by_ref().take(fan_in).collect();
+            if group.len() <= 1 {
+                next.extend(group);
+                break;
+            }
+            let out = crate::output::scratch_file(Some(temp_dir))?;
+            let file = out.try_clone().map_err(|source| Error::TempDir {
+                dir: temp_dir.to_path_buf(),
+                source,
+            })?;
+            let merged = (|| -> Result<()> {
+                // Merged batches are as small as spilled ones: the next pass
+                // holds one of each run too.
+                let rows = budget.spill_rows(budget.row_bytes);
+                let mut merge = Merge::new(&group, schema, rows)?.with_keys();
+                let mut writer: Option<RunWriter> = None;
+                while let Some((batch, keys)) = merge.next_with_keys()? {
+                    let w = match &mut writer {
+                        Some(w) => w,
+                        None => writer.insert(RunWriter::new(
+                            schema,
+                            &keys,
+                            file.try_clone().map_err(|source| Error::TempDir {
+                                dir: temp_dir.to_path_buf(),
+                                source,
+                            })?,
+                        )?),
+                    };
+                    w.write(&batch, &keys)?;
+                }
+                writer.map_or(Ok(()), RunWriter::finish)
+            })();
+            merged.map_err(|e| scratch_error(e, temp_dir))?;
+            drop(group);
+            next.push(out);
+        }
+        runs = next;
+    }
+    Ok(runs)
 }
 
 /// The thread spilling a run, if one is; on an early return it is waited for, so
@@ -863,6 +1073,8 @@ struct Merge {
     batches: Vec<RecordBatch>,
     rows: usize,
     schema: SchemaRef,
+    /// Whether [`Merge::next_with_keys`] returns the keys (for a merge pass).
+    keep_keys: bool,
 }
 
 impl Merge {
@@ -873,6 +1085,7 @@ impl Merge {
             batches: Vec::new(),
             rows,
             schema: schema.clone(),
+            keep_keys: false,
         };
         for (i, run) in runs.iter().enumerate() {
             // The spilling thread's handle shared this one's position: start over.
@@ -919,14 +1132,30 @@ impl Merge {
         Ok(true)
     }
 
+    /// The same merge, returning each batch's keys too.
+    fn with_keys(mut self) -> Self {
+        self.keep_keys = true;
+        self
+    }
+
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        Ok(self.next_with_keys()?.map(|(b, _)| b))
+    }
+
+    /// The next merged batch, with its keys when [`Merge::with_keys`] was asked
+    /// (else empty keys).
+    fn next_with_keys(&mut self) -> Result<Option<(RecordBatch, Keys)>> {
         let mut picks: Vec<(usize, usize)> = Vec::with_capacity(self.rows);
+        let mut keys: Vec<Key> = Vec::new();
         while picks.len() < self.rows {
-            let Some(std::cmp::Reverse((_, i))) = self.heap.pop() else {
+            let Some(std::cmp::Reverse((key, i))) = self.heap.pop() else {
                 break;
             };
             let (slot, pos) = (self.runs[i].slot, self.runs[i].pos);
             picks.push((slot, pos));
+            if self.keep_keys {
+                keys.push(key);
+            }
             self.runs[i].pos += 1;
             let more = if self.runs[i].pos < self.runs[i].keys.len() {
                 true
@@ -952,7 +1181,25 @@ impl Merge {
             }
         }
         self.batches = kept;
-        Ok(Some(out))
+        let keys = match keys.first() {
+            Some(Key::Bytes(_)) => Keys::Bytes(
+                keys.into_iter()
+                    .map(|k| match k {
+                        Key::Bytes(v) => v,
+                        Key::U64(v) => v.to_be_bytes().to_vec(),
+                    })
+                    .collect(),
+            ),
+            _ => Keys::U64(
+                keys.into_iter()
+                    .map(|k| match k {
+                        Key::U64(v) => v,
+                        Key::Bytes(_) => u64::MAX,
+                    })
+                    .collect(),
+            ),
+        };
+        Ok(Some((out, keys)))
     }
 }
 
@@ -1100,4 +1347,93 @@ pub fn overlap_of(boxes: &[Option<BoundingBox>]) -> Option<f64> {
         n += 1;
     }
     (n > 0).then(|| sum / n as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::Int64Array;
+
+    /// Every share of the cap added up stays within it, in both phases, for
+    /// small and wide rows.
+    #[test]
+    fn the_budget_adds_up_to_the_cap() {
+        for memory in [0, 1 << 20, 4 << 20, 16 << 20, 100 << 20, 256 << 20, 4 << 30] {
+            for row_bytes in [1, 40, 125, 1000, 100_000, 50 << 20] {
+                let b = Budget::new(memory, row_bytes);
+                let m = memory.max(MIN_SORT_MEMORY);
+                // A batch is at most a 64th of the cap unless one row is bigger.
+                let batch = b.batch_rows * row_bytes;
+                assert!(batch <= (m / 64).max(row_bytes), "{memory} {row_bytes}");
+                // Runs: the one filling, the one spilling, three batches.
+                assert!(2 * b.run_bytes + 3 * (m / 64) <= m);
+                // Merge: a spilled batch of each run merged at once, two row
+                // groups with their encoded pages, three batches.
+                let spill = b.spill_rows(row_bytes) * row_bytes;
+                assert!(spill <= b.spill_batch_bytes.max(row_bytes));
+                assert!(
+                    b.fan_in * b.spill_batch_bytes + 4 * b.row_group_bytes + 3 * (m / 64) <= m,
+                    "{memory} {row_bytes}: {b:?}"
+                );
+                assert!(b.fan_in >= 2);
+            }
+        }
+    }
+
+    fn run_of(keys: &[u64], first_id: i64, dir: &Path) -> File {
+        let schema: SchemaRef =
+            Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from_iter_values(
+                first_id..first_id + keys.len() as i64,
+            ))],
+        )
+        .unwrap();
+        let file = crate::output::scratch_file(Some(dir)).unwrap();
+        spill_run(
+            vec![(batch, Keys::U64(keys.to_vec()))],
+            &schema,
+            file.try_clone().unwrap(),
+            3,
+        )
+        .unwrap();
+        file
+    }
+
+    /// More runs than the fan-in: merged in passes, the result is the same
+    /// stable order as one merge of all of them.
+    #[test]
+    fn merge_passes_keep_the_order_of_one_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema: SchemaRef =
+            Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        // Eleven runs of sorted keys with many ties across runs.
+        let mut expected: Vec<(u64, i64)> = Vec::new();
+        let mut runs = Vec::new();
+        for r in 0..11u64 {
+            let keys: Vec<u64> = (0..(5 + r)).map(|i| (i * (r % 3 + 1)) % 9).collect();
+            let mut keys = keys;
+            keys.sort_unstable();
+            let first = (r * 100) as i64;
+            expected.extend(keys.iter().enumerate().map(|(i, k)| (*k, first + i as i64)));
+            runs.push(run_of(&keys, first, dir.path()));
+        }
+        // Stable: equal keys in run order, then row order.
+        expected.sort_by_key(|&(k, _)| k);
+        let budget = Budget {
+            fan_in: 3,
+            ..Budget::new(MIN_SORT_MEMORY, 8)
+        };
+        let runs = merge_passes(runs, &schema, &budget, dir.path()).unwrap();
+        assert!(runs.len() <= 3, "{} runs left", runs.len());
+        let mut got = Vec::new();
+        for batch in Merge::new(&runs, &schema, 4).unwrap() {
+            let batch = batch.unwrap();
+            let ids = batch.column(0).as_primitive::<Int64Type>();
+            got.extend(ids.values().iter().copied());
+        }
+        let want: Vec<i64> = expected.iter().map(|&(_, id)| id).collect();
+        assert_eq!(got, want);
+    }
 }

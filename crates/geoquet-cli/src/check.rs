@@ -31,7 +31,8 @@ pub struct CheckArgs {
     /// default: the input's when 1.1 or later, else 1.1.
     #[arg(long, value_name = "VERSION", requires = "fix")]
     pub upgrade: Option<String>,
-    /// Memory cap of the sort that --fix may run (e.g. 512M, 2G).
+    /// Memory cap of the sort that --fix may run (e.g. 512M, 2G); see `sort
+    /// --memory`.
     #[arg(long, value_name = "SIZE", requires = "fix")]
     pub memory: Option<String>,
     /// Exit 1 on warnings too.
@@ -49,8 +50,11 @@ pub struct SortArgs {
     /// Order: hilbert (of each geometry's bbox centre), quadkey, or column:NAME.
     #[arg(long, value_name = "KEY", default_value = "hilbert")]
     pub by: String,
-    /// Memory cap (bytes, or with a K/M/G suffix); larger inputs are sorted
-    /// in runs spilled to a temporary directory and merged.
+    /// Memory cap (bytes, or with a K/M/G suffix, at least 4M) for the rows the
+    /// sort holds: runs, merge buffers and the two row groups being written (each
+    /// at most an eighth of the cap, so a small cap makes small row groups). The
+    /// process needs about 64 MiB more (program, decoder, compressors). Larger
+    /// inputs are sorted in runs spilled to a temporary directory and merged.
     #[arg(long, value_name = "SIZE", default_value = "256M")]
     pub memory: String,
     /// Where spilled runs go (default: the system temporary directory).
