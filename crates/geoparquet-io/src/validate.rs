@@ -673,17 +673,35 @@ fn run_local(
                             .collect();
                         // A file of its own: clones of one handle share the
                         // seek position, which parallel readers would race on.
-                        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                            File::open(path).map_err(io)?,
-                            arrow_meta.clone(),
-                        )
-                        .with_projection(mask.clone())
-                        .with_row_groups(vec![rg])
-                        .with_batch_size(crate::reader::DEFAULT_BATCH_SIZE)
-                        .build()?;
+                        let file = File::open(path).map_err(io)?;
+                        // The decoder fails (or panics) on damaged pages: the
+                        // file has corrupt data, named with its column and row group.
+                        let corrupt = |message: String| {
+                            corrupt_in(path, &arrow_meta, &plan.projection_roots(), rg, message)
+                        };
+                        let built = crate::corrupt::catch_panic(|| {
+                            ParquetRecordBatchReaderBuilder::new_with_metadata(
+                                file,
+                                arrow_meta.clone(),
+                            )
+                            .with_projection(mask.clone())
+                            .with_row_groups(vec![rg])
+                            .with_batch_size(crate::reader::DEFAULT_BATCH_SIZE)
+                            .build()
+                        });
+                        let mut reader = match built {
+                            Ok(Ok(r)) => r,
+                            Ok(Err(e)) => return Err(corrupt(e.to_string())),
+                            Err(panic) => return Err(corrupt(decoder_panic(&panic))),
+                        };
                         let mut row = first_rows.get(rg).copied().unwrap_or(0);
-                        for batch in reader {
-                            let batch = batch?;
+                        loop {
+                            let batch = match crate::corrupt::catch_panic(|| reader.next()) {
+                                Ok(None) => break,
+                                Ok(Some(Ok(b))) => b,
+                                Ok(Some(Err(e))) => return Err(corrupt(e.to_string())),
+                                Err(panic) => return Err(corrupt(decoder_panic(&panic))),
+                            };
                             check_batch(plan, &batch, row, &stats, keep, &mut local);
                             row += batch.num_rows() as u64;
                         }
@@ -710,6 +728,49 @@ fn run_local(
     total
         .into_inner()
         .map_err(|_| Error::InvalidInput("a validation worker panicked".into()))
+}
+
+fn decoder_panic(panic: &str) -> String {
+    format!("the Parquet decoder failed: {panic}")
+}
+
+/// The error for a row group whose geometry (or covering) data cannot be
+/// decoded: [`Error::CorruptData`] naming the file, the row group and the
+/// first leaf column of those read that fails on its own.
+fn corrupt_in(
+    path: &Path,
+    meta: &ArrowReaderMetadata,
+    roots: &[usize],
+    rg: usize,
+    message: String,
+) -> Error {
+    let schema = meta.metadata().file_metadata().schema_descr();
+    let decodes = |leaf: usize| {
+        let Ok(file) = File::open(path) else {
+            return true;
+        };
+        let outcome = crate::corrupt::catch_panic(|| {
+            let Ok(reader) = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+                .with_projection(ProjectionMask::leaves(schema, [leaf]))
+                .with_row_groups(vec![rg])
+                .build()
+            else {
+                return false;
+            };
+            reader.into_iter().all(|b| b.is_ok())
+        });
+        matches!(outcome, Ok(true))
+    };
+    let column = (0..schema.num_columns())
+        .filter(|leaf| roots.contains(&schema.get_column_root_idx(*leaf)))
+        .find(|leaf| !decodes(*leaf))
+        .map(|leaf| schema.column(leaf).path().string());
+    Error::CorruptData {
+        path: path.to_path_buf(),
+        column,
+        row_group: Some(rg),
+        message,
+    }
 }
 
 /// Checks one batch: `first_row` is the file row of its first row.

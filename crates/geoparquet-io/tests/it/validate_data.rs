@@ -811,4 +811,39 @@ mod crafted {
         let info = geoparquet_io::inspect(&path).unwrap();
         assert_eq!(info.source, geoparquet_io::MetadataSource::NativeTypes);
     }
+
+    #[test]
+    fn corrupt_pages_are_an_error_naming_file_column_and_row_group() {
+        let meta = geo(json!({"encoding": "WKB", "geometry_types": ["Point"]}));
+        let g = wkb((0..100).map(|i| Some(point(f64::from(i), 0.0))).collect());
+        let (dir, report) = write(vec![("geometry", g)], &meta);
+        assert!(report.is_valid(), "{:?}", report.findings);
+        let path = dir.path().join("crafted.parquet");
+        let footer = geoparquet_io::read_footer(&path).unwrap();
+        let offset = footer
+            .metadata
+            .unwrap()
+            .row_group(0)
+            .column(0)
+            .data_page_offset();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let start = usize::try_from(offset).unwrap();
+        for b in &mut bytes[start..start + 24] {
+            *b = 0xff;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        match validate(&path, &ValidateOptions::default()) {
+            Err(geoparquet_io::Error::CorruptData {
+                path: p,
+                column,
+                row_group,
+                ..
+            }) => {
+                assert_eq!(p, path);
+                assert_eq!(column.as_deref(), Some("geometry"));
+                assert_eq!(row_group, Some(0));
+            }
+            other => panic!("expected corrupt data, got {other:?}"),
+        }
+    }
 }
