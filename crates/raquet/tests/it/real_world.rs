@@ -634,3 +634,73 @@ mod hostile {
         assert!(r.tile(8, 130, 86).is_err());
     }
 }
+
+// ---------------------------------------------------------------------------------
+// The rule for every writer: what we write, our own validator accepts.
+
+#[test]
+fn every_corpus_geotiff_converts_to_a_valid_file() {
+    let Some(dir) = test_support::corpus("raquet") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let options = [
+        ("default", ConvertOptions::default()),
+        (
+            "interleaved, per-tile statistics, empty tiles, bilinear",
+            ConvertOptions::default()
+                .with_layout(BandLayout::Interleaved)
+                .with_tile_stats(true)
+                .with_keep_empty(true)
+                .with_resampling(Resampling::Bilinear),
+        ),
+        (
+            "no blob compression, histogram, average, 128 px",
+            ConvertOptions::default()
+                .with_compression(Compression::None)
+                .with_histogram(true)
+                .with_resampling(Resampling::Average)
+                .with_block_size(128),
+        ),
+    ];
+    let tifs = test_support::files_with_suffix(&dir, ".tif");
+    assert!(tifs.len() >= 8, "{tifs:?}");
+    let mut converted = 0;
+    for tif in &tifs {
+        for (k, (what, opts)) in options.iter().enumerate() {
+            let out = tmp.path().join(format!("c{k}.parquet"));
+            match geotiff_to_raquet(tif, &out, opts) {
+                Ok(summary) => {
+                    let report = validate(&out).unwrap();
+                    assert!(
+                        report.is_valid(),
+                        "{} ({what}): {:?}",
+                        tif.display(),
+                        report.findings
+                    );
+                    assert_eq!(
+                        report.tiles as u64,
+                        summary.tiles_per_zoom.values().sum::<u64>()
+                    );
+                    converted += 1;
+                }
+                // A refusal is a one-line error naming the file, never a bad file.
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(
+                        msg.contains(&*tif.to_string_lossy()) && !msg.contains('\n'),
+                        "{} ({what}): {msg}",
+                        tif.display()
+                    );
+                    assert!(!out.exists());
+                    println!("{} ({what}) refused: {msg}", tif.display());
+                }
+            }
+        }
+    }
+    println!(
+        "{converted} conversions of {} GeoTIFFs validated",
+        tifs.len()
+    );
+    assert!(converted >= 3 * (tifs.len() - 1), "{converted}");
+}
