@@ -216,8 +216,11 @@ impl BoundingBox {
             // A plain interval must fit in the eastern or the western part.
             (true, false) => other.xmin >= self.xmin || other.xmax <= self.xmax,
             (true, true) => other.xmin >= self.xmin && other.xmax <= self.xmax,
-            // Only a box spanning the whole circle holds a wrapping one.
-            (false, true) => self.xmin <= -180.0 && self.xmax >= 180.0,
+            // Only a box spanning the whole circle holds a wrapping one
+            // (up to floating-point noise at ±180).
+            (false, true) => {
+                self.xmin <= -180.0 + LON_LAT_TOLERANCE && self.xmax >= 180.0 - LON_LAT_TOLERANCE
+            }
         };
         x_ok && other.ymin >= self.ymin
             && other.ymax <= self.ymax

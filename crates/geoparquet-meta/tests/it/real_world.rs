@@ -303,4 +303,10 @@ fn a_bbox_a_hair_past_180_is_not_out_of_range() {
     assert!(!r.has(Code::BboxInvalid), "{:?}", r.findings);
     let r = validate_geo_json(&doc(json!([-180.0, -90.0, 180.5, 90.0])));
     assert!(r.has(Code::BboxInvalid));
+    // A world box a hair short of ±180 still holds a box across the antimeridian.
+    let world = geoparquet_meta::BoundingBox::new(-179.999_999_999_999_97, -90.0, 180.0, 90.0);
+    let across = geoparquet_meta::BoundingBox::new(170.0, 0.0, -170.0, 1.0);
+    assert!(world.contains(&across));
+    let short = geoparquet_meta::BoundingBox::new(-179.0, -90.0, 180.0, 90.0);
+    assert!(!short.contains(&across));
 }
