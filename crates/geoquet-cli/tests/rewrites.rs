@@ -1,0 +1,215 @@
+//! GeoParquet rewrites through the binary: URL inputs for `extract
+//! --columns`, `--covering-bbox` never taking the next argument, an empty
+//! `extract` that says why, and warnings for normalised metadata.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::process::{Command, Output};
+
+fn geoquet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(args)
+        .current_dir(test_support::workspace_root())
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: &Output) {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+}
+
+#[test]
+fn extract_columns_reads_the_footer_of_a_url() {
+    let sample = test_support::workspace_root().join("test-data/sample.parquet");
+    let url = format!("file://{}", sample.display());
+    let o = geoquet(&[
+        "extract",
+        &url,
+        "-",
+        "--bbox",
+        "-180,-90,180,90",
+        "--columns",
+        "name",
+    ]);
+    ok(&o);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 7);
+    for f in &lines {
+        let props = f["properties"].as_object().unwrap();
+        assert_eq!(props.keys().collect::<Vec<_>>(), vec!["name"], "{f}");
+        assert!(
+            f["geometry"].is_object(),
+            "the geometry column is kept: {f}"
+        );
+    }
+}
+
+/// The covering column of a written file, from `inspect --json`.
+fn covering_of(path: &str) -> String {
+    let o = geoquet(&["inspect", "--json", path]);
+    ok(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["geometry_columns"][0]["covering"]["column"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn covering_bbox_never_swallows_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let out = out.to_str().unwrap();
+    // The flag before the positional output: the output stays the output.
+    let o = geoquet(&[
+        "convert",
+        "test-data/sample.parquet",
+        "--covering-bbox",
+        out,
+    ]);
+    ok(&o);
+    assert_eq!(covering_of(out), "bbox");
+    // A name needs the `=`.
+    let named = dir.path().join("named.parquet");
+    let named = named.to_str().unwrap();
+    let o = geoquet(&[
+        "convert",
+        "--covering-bbox=box",
+        "test-data/sample.parquet",
+        named,
+    ]);
+    ok(&o);
+    assert_eq!(covering_of(named), "box");
+}
+
+#[test]
+fn an_empty_extract_says_the_box_misses_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Points around 10-11 E, 50-51 N.
+    let gj = dir.path().join("pts.ndjson");
+    let text: String = (0..20)
+        .map(|i| {
+            format!(
+                "{{\"type\":\"Feature\",\"geometry\":{{\"type\":\"Point\",\"coordinates\":[{},{}]}},\"properties\":{{\"i\":{i}}}}}\n",
+                10.0 + f64::from(i) / 20.0,
+                50.0 + f64::from(i) / 20.0
+            )
+        })
+        .collect();
+    std::fs::write(&gj, text).unwrap();
+    let pq = dir.path().join("pts.parquet");
+    ok(&geoquet(&[
+        "convert",
+        gj.to_str().unwrap(),
+        pq.to_str().unwrap(),
+    ]));
+    // Latitude first: misses, and the message says so with the order hint.
+    let o = geoquet(&[
+        "extract",
+        pq.to_str().unwrap(),
+        "-",
+        "--bbox",
+        "50,10,51,11",
+    ]);
+    ok(&o);
+    assert!(o.stdout.is_empty());
+    let err = stderr(&o);
+    assert!(
+        err.contains("does not meet the file's bbox") && err.contains("swapped"),
+        "{err}"
+    );
+    // A box elsewhere: the miss is reported without the swap hint.
+    let o = geoquet(&[
+        "extract",
+        pq.to_str().unwrap(),
+        "-",
+        "--bbox",
+        "-80,-10,-70,0",
+    ]);
+    ok(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains("does not meet the file's bbox") && !err.contains("swapped"),
+        "{err}"
+    );
+    // A box inside the file's bbox that holds no point: no such message.
+    let o = geoquet(&[
+        "extract",
+        pq.to_str().unwrap(),
+        "-",
+        "--bbox",
+        "10.0,50.9,10.1,51.0",
+    ]);
+    ok(&o);
+    assert!(!stderr(&o).contains("does not meet"), "{}", stderr(&o));
+}
+
+#[test]
+fn normalised_metadata_is_reported_and_unnormalisable_metadata_names_crs() {
+    use geoquet::io::arrow_array::{BinaryArray, RecordBatch};
+    use geoquet::io::arrow_schema::{DataType, Field, Schema};
+    use geoquet::io::parquet::arrow::ArrowWriter;
+    use geoquet::io::parquet::file::metadata::KeyValue;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, crs: &str| {
+        let path = dir.path().join(name);
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "geometry",
+            DataType::Binary,
+            true,
+        )]));
+        let mut wkb = vec![1u8, 1, 0, 0, 0];
+        wkb.extend_from_slice(&5.0f64.to_le_bytes());
+        wkb.extend_from_slice(&45.0f64.to_le_bytes());
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(BinaryArray::from_iter_values([wkb.as_slice()]))],
+        )
+        .unwrap();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        let geo = format!(
+            r#"{{"version":"0.4.0","primary_column":"geometry","columns":{{"geometry":{{"encoding":"WKB","geometry_types":[],"crs":{crs},"edges":"Planar"}}}}}}"#
+        );
+        w.append_key_value_metadata(KeyValue::new("geo".to_owned(), geo));
+        w.append_key_value_metadata(KeyValue::new(
+            "sliderule".to_owned(),
+            "{\"x\": 1}".to_owned(),
+        ));
+        w.close().unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let legacy = write(
+        "legacy.parquet",
+        r#"{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4326"}}"#,
+    );
+    let out = dir.path().join("out.parquet");
+    let out = out.to_str().unwrap();
+    let o = geoquet(&["convert", &legacy, out, "--geoparquet-version", "2.0"]);
+    ok(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning:") && err.contains("EPSG:4326") && err.contains("\"planar\""),
+        "{err}"
+    );
+    let o = geoquet(&["validate", out]);
+    ok(&o);
+    // Another writer's footer key is kept byte for byte.
+    let footer = geoquet::io::read_footer(std::path::Path::new(out)).unwrap();
+    assert_eq!(footer.facts.key_value("sliderule"), Some("{\"x\": 1}"));
+
+    let custom = write("custom.parquet", r#""LOCAL_CS[\"Site grid\"]""#);
+    let o = geoquet(&["convert", &custom, out]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--crs"), "{}", stderr(&o));
+    let o = geoquet(&["convert", &custom, out, "--crs", "EPSG:3857"]);
+    ok(&o);
+}
