@@ -8,11 +8,15 @@
 //!   to is replaced, the link stays a link); a directory, character or block device, FIFO or
 //!   socket is refused with [`Error::NotRegularOutput`]: it is never replaced nor written
 //!   through. (`-`, standard output, is the callers' business.)
-//! - **The file is written beside its destination** under a hidden name
-//!   (`.geoquet-XXXXXX.tmp`, same folder, so the final rename is atomic), with the
-//!   permissions a new file gets (0666 less the umask) or, when it replaces a file, that
-//!   file's permissions. It is renamed into place by [`Output::persist`] only when complete;
-//!   an error or a drop removes it and leaves the destination as it was.
+//! - **The file is written beside its destination** (same folder, so the final rename is
+//!   atomic), with the permissions a new file gets (0666 less the umask) or, when it
+//!   replaces a file, that file's permissions. On Linux it is an unnamed file
+//!   (`O_TMPFILE`) until it is complete: then it is linked as a hidden
+//!   `.geoquet-XXXXXX.tmp` and renamed over the destination at once, so that even
+//!   SIGKILL or an abort leaves nothing behind. Where the file system cannot do that, it
+//!   is a hidden named file from the start (registered, see below). Either way it is put
+//!   in place by [`Output::persist`] only when complete; an error or a drop removes it and
+//!   leaves the destination as it was.
 //! - **Write errors name the destination**: [`Output::writer`] hands out a handle that
 //!   remembers the first I/O error, and [`Output::finish`] turns a failed write into
 //!   [`Error::Io`] naming the output (`out.parquet: No space left on device`), whatever
@@ -183,7 +187,7 @@ pub struct Output {
     /// The file that will be replaced (the destination, or a link's target).
     target: PathBuf,
     /// The temporary file (removed on drop).
-    tmp: Option<tempfile::TempPath>,
+    tmp: Option<Temp>,
     file: File,
     id: u64,
     failure: Failure,
@@ -207,6 +211,7 @@ impl Output {
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        let folder = folder_of(&target);
         // Created and registered under the lock: a signal handler removing the
         // temporaries sees either no file or a registered one.
         let (file, tmp) = {
@@ -214,10 +219,15 @@ impl Output {
             if CLOSED.load(Ordering::SeqCst) {
                 return Err(interrupted(dest));
             }
-            let named = builder.tempfile_in(folder_of(&target)).map_err(io)?;
-            let (file, tmp) = named.into_parts();
-            let _ = live.insert(id, tmp.to_path_buf());
-            (file, tmp)
+            match unnamed_in(&folder) {
+                Some(file) => (file, Temp::Unnamed(folder)),
+                None => {
+                    let named = builder.tempfile_in(&folder).map_err(io)?;
+                    let (file, tmp) = named.into_parts();
+                    let _ = live.insert(id, tmp.to_path_buf());
+                    (file, Temp::Named(tmp))
+                }
+            }
         };
         let out = Self {
             dest: dest.to_path_buf(),
@@ -292,15 +302,24 @@ impl Output {
         if let Some(e) = self.write_error() {
             return Err(e);
         }
-        let Some(tmp) = self.tmp.take() else {
-            return Ok(());
+        let io = |source| Error::Io {
+            path: self.dest.clone(),
+            source,
+        };
+        let tmp = match self.tmp.take() {
+            None => return Ok(()),
+            Some(Temp::Named(tmp)) => tmp,
+            // Given a name only now, and registered until renamed.
+            Some(Temp::Unnamed(folder)) => {
+                let named = name_unnamed(&self.file, &folder).map_err(io)?;
+                let mut live = live();
+                let _ = live.insert(self.id, named.to_path_buf());
+                named
+            }
         };
         let mut live = live();
         let _ = live.remove(&self.id);
-        tmp.persist(&self.target).map_err(|e| Error::Io {
-            path: self.dest.clone(),
-            source: e.error,
-        })?;
+        tmp.persist(&self.target).map_err(|e| io(e.error))?;
         Ok(())
     }
 
@@ -324,12 +343,83 @@ impl Output {
 
 impl Drop for Output {
     fn drop(&mut self) {
-        if let Some(tmp) = self.tmp.take() {
+        if let Some(Temp::Named(tmp)) = self.tmp.take() {
             let mut live = live();
             let _ = live.remove(&self.id);
             drop(tmp);
         }
     }
+}
+
+/// An output's temporary file.
+#[derive(Debug)]
+enum Temp {
+    /// A hidden named file beside the target (registered; removed on drop).
+    Named(tempfile::TempPath),
+    /// An unnamed file (`O_TMPFILE`) in this folder: nothing to remove.
+    Unnamed(PathBuf),
+}
+
+/// An unnamed file in `folder` (Linux `O_TMPFILE`, 0666 less the umask), or `None`
+/// where the system or the file system cannot make one.
+#[cfg(target_os = "linux")]
+fn unnamed_in(folder: &Path) -> Option<File> {
+    use rustix::fs::{CWD, Mode, OFlags};
+    let fd = rustix::fs::openat(
+        CWD,
+        folder,
+        OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o666),
+    )
+    .ok()?;
+    Some(File::from(fd))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unnamed_in(_folder: &Path) -> Option<File> {
+    None
+}
+
+/// Gives a complete unnamed file a hidden name in `folder` (`linkat` through
+/// `/proc/self/fd`, else `AT_EMPTY_PATH`, else a copy into a named file).
+#[cfg(target_os = "linux")]
+fn name_unnamed(file: &File, folder: &Path) -> std::io::Result<tempfile::TempPath> {
+    use rustix::fs::{AtFlags, CWD};
+    use std::os::fd::AsRawFd;
+    let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let pid = std::process::id();
+    for attempt in 0..64u32 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = folder.join(format!(".geoquet-{pid:x}-{nanos:08x}-{attempt}.tmp"));
+        let linked =
+            rustix::fs::linkat(CWD, proc_path.as_str(), CWD, &name, AtFlags::SYMLINK_FOLLOW)
+                .or_else(|_| rustix::fs::linkat(file, "", CWD, &name, AtFlags::EMPTY_PATH));
+        match linked {
+            Ok(()) => return tempfile::TempPath::try_from_path(name),
+            Err(rustix::io::Errno::EXIST) => continue,
+            Err(_) => break,
+        }
+    }
+    // No way to link it: copy it into a named file.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".geoquet-").suffix(".tmp");
+    let mut named = builder.tempfile_in(folder)?;
+    let mut from = file.try_clone()?;
+    let _ = from.seek(SeekFrom::Start(0))?;
+    let _ = std::io::copy(&mut from, named.as_file_mut())?;
+    named
+        .as_file()
+        .set_permissions(file.metadata()?.permissions())?;
+    Ok(named.into_temp_path())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn name_unnamed(_file: &File, _folder: &Path) -> std::io::Result<tempfile::TempPath> {
+    Err(std::io::Error::other(
+        "unnamed temporary files are Linux-only",
+    ))
 }
 
 /// A handle on an [`Output`]'s temporary file that remembers the first I/O error.
@@ -456,7 +546,20 @@ mod tests {
         let mut w = out.writer()?;
         w.write_all(b"new")?;
         let tmp = temporaries();
-        assert!(tmp.iter().any(|p| p.starts_with(dir.path())), "{tmp:?}");
+        let entries = std::fs::read_dir(dir.path())?.count();
+        match &out.tmp {
+            // Unnamed: nothing to see in the folder, nothing registered.
+            Some(Temp::Unnamed(_)) => {
+                assert!(cfg!(target_os = "linux"));
+                assert_eq!(entries, 1);
+                assert!(!tmp.iter().any(|p| p.starts_with(dir.path())), "{tmp:?}");
+            }
+            // Named: beside the destination and registered.
+            _ => {
+                assert_eq!(entries, 2);
+                assert!(tmp.iter().any(|p| p.starts_with(dir.path())), "{tmp:?}");
+            }
+        }
         assert_eq!(std::fs::read(&dest)?, b"old");
         drop(out);
         assert_eq!(std::fs::read(&dest)?, b"old");
@@ -466,6 +569,21 @@ mod tests {
         out.persist()?;
         assert_eq!(std::fs::read(&dest)?, b"new");
         assert!(!temporaries().iter().any(|p| p.starts_with(dir.path())));
+        Ok(())
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn on_linux_an_output_has_no_name_until_it_is_complete() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let dest = dir.path().join("a.bin");
+        let out = Output::create(&dest)?;
+        assert!(matches!(out.tmp, Some(Temp::Unnamed(_))), "{:?}", out.tmp);
+        out.writer()?.write_all(b"data")?;
+        assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
+        out.persist()?;
+        assert_eq!(std::fs::read(&dest)?, b"data");
+        assert_eq!(std::fs::read_dir(dir.path())?.count(), 1);
         Ok(())
     }
 

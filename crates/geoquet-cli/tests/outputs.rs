@@ -414,6 +414,34 @@ fn wait_for_file(dir: &Path, prefix: &str, child: &mut Child) {
     }
 }
 
+/// Waits (at most 60 s) until the child has a file open in `dir` (on Linux the output
+/// is an unnamed file there, `/dir/#N (deleted)`; elsewhere a hidden named one).
+fn wait_for_open_file(dir: &Path, child: &mut Child) {
+    let fds = PathBuf::from(format!("/proc/{}/fd", child.id()));
+    if !fds.exists() {
+        return wait_for_file(dir, ".geoquet-", child);
+    }
+    let start = Instant::now();
+    loop {
+        let open = std::fs::read_dir(&fds).is_ok_and(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .any(|target| target.starts_with(dir))
+        });
+        if open {
+            return;
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("geoquet ended ({st}) before opening its output");
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("no open file in {} after 60 s", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn signal(child: &Child, name: &str) {
     let st = Command::new("kill")
         .args([&format!("-{name}"), &child.id().to_string()])
@@ -473,7 +501,7 @@ fn sigterm_removes_the_output_being_written_and_keeps_the_old_one() {
         writeln!(stdin, "{}", atl06_line(i)).unwrap();
     }
     stdin.flush().unwrap();
-    wait_for_file(d, ".geoquet-", &mut child);
+    wait_for_open_file(d, &mut child);
     signal(&child, "TERM");
     let st = wait_bounded(&mut child);
     drop(stdin);
@@ -481,6 +509,59 @@ fn sigterm_removes_the_output_being_written_and_keeps_the_old_one() {
     assert!(leftovers(d).is_empty(), "{:?}", leftovers(d));
     assert_eq!(std::fs::read(&out).unwrap(), b"old output");
     // Sort runs are unnamed: nothing in the temporary directory either.
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}
+
+/// On Linux outputs and scratch files are unnamed until complete: even SIGKILL, which
+/// no handler sees, leaves nothing beside the output or in the temporary directory.
+#[cfg(target_os = "linux")]
+#[test]
+fn sigkill_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tmp = d.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = d.join("out.parquet");
+    std::fs::write(&out, b"old output").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args([
+            "sliderule",
+            "export",
+            "--record",
+            "atl06",
+            "--input",
+            "-",
+            "--sort",
+            "time",
+            "--row-group-rows",
+            "100",
+            "--output-json",
+            &format!(r#"{{"path": "{}", "format": "parquet"}}"#, out.display()),
+        ])
+        .current_dir(d)
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..1000 {
+        writeln!(stdin, "{}", atl06_line(i)).unwrap();
+    }
+    stdin.flush().unwrap();
+    wait_for_open_file(d, &mut child);
+    signal(&child, "KILL");
+    let st = wait_bounded(&mut child);
+    drop(stdin);
+    assert_eq!(st.code(), None, "{st}");
+    let left: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}"); // out.parquet and tmp/
+    assert_eq!(std::fs::read(&out).unwrap(), b"old output");
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
 
