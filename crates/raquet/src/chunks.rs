@@ -151,7 +151,7 @@ impl Chunks {
             if count == 0 {
                 continue;
             }
-            let end = off.checked_add(count).unwrap_or(u64::MAX);
+            let end = off.saturating_add(count);
             if end > file_len {
                 return Err(format!(
                     "{what} {i} ({count} bytes at offset {off}) lies past the end of the file ({file_len} bytes)"
@@ -166,7 +166,11 @@ impl Chunks {
                     self.chunk_w,
                     self.data_rows(idx),
                     self.samples * self.bytes_per_sample,
-                    codec_name(c)
+                    if c == 1 {
+                        "uncompressed"
+                    } else {
+                        codec_name(c)
+                    }
                 ));
             }
             if c != 1 && (expected > MAX_CHUNK_BYTES || count > MAX_CHUNK_BYTES) {
