@@ -205,8 +205,30 @@ impl Location {
         open_async(self.reader().await?, &self.url, options).await
     }
 
+    /// Whether the store answers a byte-range request with that range:
+    /// `false` for an HTTP server that ignores `Range` (a `200` with the whole
+    /// body) or refuses it (`416`, `501`); such objects must be downloaded
+    /// whole ([`Location::download_to`]). Other errors (a missing object)
+    /// count as `true`, so that the usual reads report them.
+    pub async fn supports_ranges(&self) -> bool {
+        match self.store.get_range(&self.path, 0..1).await {
+            Ok(_) => true,
+            Err(e) => {
+                // object_store: "Received non-partial response when range requested"
+                // (a 200 with the whole body), "Range request not supported" (no
+                // `Accept-Ranges`); 416/501 from servers that refuse Range.
+                let text = e.to_string();
+                !(text.contains("non-partial response")
+                    || text.contains("Range request not supported")
+                    || text.contains("416")
+                    || text.contains("501")
+                    || text.contains("Range Not Satisfiable"))
+            }
+        }
+    }
+
     /// Copies the object into a local file (for inputs that are read twice,
-    /// like GeoJSON), chunk by chunk.
+    /// like GeoJSON, and servers without range requests), chunk by chunk.
     pub async fn download_to(&self, file: &mut std::fs::File) -> Result<u64> {
         use futures::StreamExt;
         use std::io::Write;

@@ -224,9 +224,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     }) || one_line(e).contains("Broken pipe (os error 32)")
 }
 
-/// The local Parquet file a command reads, when it reads one.
-fn parquet_input(cli: &Cli) -> Option<&str> {
-    let input = match &cli.command {
+/// The input (path or URL) of the commands that read GeoParquet.
+fn command_input(cli: &Cli) -> Option<&String> {
+    Some(match &cli.command {
         Command::Inspect(a) => &a.file,
         Command::Validate(a) if !a.metadata => &a.file,
         Command::Convert(a) => &a.input,
@@ -234,7 +234,59 @@ fn parquet_input(cli: &Cli) -> Option<&str> {
         Command::Check(a) => &a.file,
         Command::Sort(a) => &a.input,
         _ => return None,
-    };
+    })
+}
+
+/// For an `s3://` input that failed: which credentials are missing, by
+/// variable name (never a value), or that the ones given were refused.
+fn s3_credentials_hint(cli: &Cli, line: &str) -> Option<String> {
+    let input = command_input(cli)?;
+    let s3 = input.starts_with("s3://")
+        || input.starts_with("s3a://")
+        || (input.starts_with("https://") && input.contains(".amazonaws.com"));
+    if !s3 {
+        return None;
+    }
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let refused = [
+        "403",
+        "401",
+        "Forbidden",
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+    ]
+    .iter()
+    .any(|p| line.contains(p));
+    let credentials_error = line.contains("169.254.169.254")
+        || line.contains("/latest/api/token")
+        || line.contains("/latest/meta-data")
+        || line.contains("redential")
+        || line.contains("SecretAccessKey")
+        || line.contains("AccessKeyId")
+        || refused;
+    if !credentials_error || set("AWS_SKIP_SIGNATURE") {
+        return None;
+    }
+    let others = [
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ];
+    Some(match (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
+        (true, true) if refused => "the store refused the credentials of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (check them, AWS_SESSION_TOKEN for temporary ones, and AWS_REGION)".to_owned(),
+        (true, true) => return None,
+        (true, false) => "AWS_SECRET_ACCESS_KEY is not set (AWS_ACCESS_KEY_ID is): set both".to_owned(),
+        (false, true) => "AWS_ACCESS_KEY_ID is not set (AWS_SECRET_ACCESS_KEY is): set both".to_owned(),
+        (false, false) if others.iter().any(|v| set(v)) => return None,
+        (false, false) => "no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (nor AWS_WEB_IDENTITY_TOKEN_FILE or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI), and no instance metadata service (IMDS) answered; set them, or AWS_SKIP_SIGNATURE=true for a public bucket".to_owned(),
+    })
+}
+
+/// The local Parquet file a command reads, when it reads one.
+fn parquet_input(cli: &Cli) -> Option<&str> {
+    let input = command_input(cli)?;
     let parquet = std::path::Path::new(input)
         .extension()
         .is_none_or(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("geoparquet"));
@@ -274,6 +326,11 @@ fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
     use geoquet::io::arrow_schema::ArrowError;
     use geoquet::io::parquet::errors::ParquetError;
     let line = one_line(e);
+    if let Some(hint) = s3_credentials_hint(cli, &line)
+        && let Some(input) = command_input(cli)
+    {
+        return format!("{input}: {hint} (the store said: {line})");
+    }
     let decoder = e.chain().any(|c| {
         matches!(
             c.downcast_ref::<IoError>(),

@@ -21,6 +21,14 @@ pub(crate) enum Source {
     Local(PathBuf),
     /// An object behind a URL, with the runtime that reads it.
     Url(Box<Location>, Rc<tokio::runtime::Runtime>),
+    /// An object behind an HTTP server without range requests, downloaded
+    /// whole into a temporary file (removed when the source is dropped).
+    Downloaded {
+        /// The URL, for messages.
+        url: String,
+        /// The download.
+        file: ScratchPath,
+    },
 }
 
 fn runtime() -> anyhow::Result<Rc<tokio::runtime::Runtime>> {
@@ -36,7 +44,20 @@ impl Source {
     pub(crate) fn parse(input: &str) -> anyhow::Result<Self> {
         if is_url(input) {
             let loc = parse_location(input).map_err(|e| Unreadable(e.to_string()))?;
-            Ok(Source::Url(Box::new(loc), runtime()?))
+            let rt = runtime()?;
+            let http = input.starts_with("http://") || input.starts_with("https://");
+            if http && !rt.block_on(loc.supports_ranges()) {
+                // The server ignores or refuses Range: download it whole.
+                let mut file = ScratchPath::new_in(None, ".geoquet-download-")
+                    .map_err(|e| Unreadable(e.to_string()))?;
+                rt.block_on(loc.download_to(file.file_mut()))
+                    .map_err(|e| Unreadable(e.to_string()))?;
+                return Ok(Source::Downloaded {
+                    url: input.to_owned(),
+                    file,
+                });
+            }
+            Ok(Source::Url(Box::new(loc), rt))
         } else {
             Ok(Source::Local(PathBuf::from(input)))
         }
@@ -47,6 +68,27 @@ impl Source {
         match self {
             Source::Local(p) => p.display().to_string(),
             Source::Url(l, _) => l.url.clone(),
+            Source::Downloaded { url, .. } => url.clone(),
+        }
+    }
+
+    /// The file to read, for local files and downloads.
+    fn local_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Source::Local(p) => Some(p),
+            Source::Downloaded { file, .. } => Some(file.path()),
+            Source::Url(..) => None,
+        }
+    }
+
+    /// An error reading the download, with the URL for the temporary path.
+    fn downloaded_error(&self, e: &dyn std::fmt::Display) -> Unreadable {
+        let text = e.to_string();
+        match self {
+            Source::Downloaded { url, file } => {
+                Unreadable(text.replace(&file.path().display().to_string(), url))
+            }
+            _ => Unreadable(text),
         }
     }
 
@@ -54,17 +96,21 @@ impl Source {
         let r = match self {
             Source::Local(p) => geoquet::io::read_footer(p),
             Source::Url(l, rt) => rt.block_on(l.read_footer()),
+            Source::Downloaded { file, .. } => geoquet::io::read_footer(file.path()),
         };
-        r.map_err(|e| Unreadable(e.to_string()).into())
+        r.map_err(|e| self.downloaded_error(&e).into())
     }
 
     /// Batches with geometry as WKB, the metadata and a handle on the scan counts.
     pub(crate) fn open(&self, options: &ReadOptions) -> anyhow::Result<Batches> {
         let stats = Rc::new(Cell::new(ScanStats::default()));
         match self {
-            Source::Local(p) => {
+            Source::Local(_) | Source::Downloaded { .. } => {
+                let Some(p) = self.local_path() else {
+                    return Err(Unreadable(format!("{}: not a local file", self.name())).into());
+                };
                 let mut reader =
-                    geoquet::io::reader::open(p, options).map_err(|e| Unreadable(e.to_string()))?;
+                    geoquet::io::reader::open(p, options).map_err(|e| self.downloaded_error(&e))?;
                 let (schema, metadata) = (reader.schema(), reader.metadata().clone());
                 let s = stats.clone();
                 let iter = std::iter::from_fn(move || {
@@ -107,6 +153,7 @@ impl Source {
     pub(crate) fn local_copy(&self) -> anyhow::Result<(PathBuf, Option<ScratchPath>)> {
         match self {
             Source::Local(p) => Ok((p.clone(), None)),
+            Source::Downloaded { file, .. } => Ok((file.path().to_path_buf(), None)),
             Source::Url(l, rt) => {
                 let mut tmp = ScratchPath::new_in(None, ".geoquet-download-")
                     .map_err(|e| Unreadable(e.to_string()))?;

@@ -463,6 +463,12 @@ fn failed_conversions_leave_nothing_and_keep_what_was_there() {
 /// A minimal HTTP/1.1 file server on 127.0.0.1 with HEAD and byte ranges,
 /// enough for object_store's HTTP client. Serves `root`; stops when the test ends.
 fn serve(root: std::path::PathBuf) -> u16 {
+    serve_with(root, true)
+}
+
+/// [`serve`], honouring `Range` or (`ranges == false`) ignoring it: a 200
+/// with the whole body, as some servers do.
+fn serve_with(root: std::path::PathBuf, ranges: bool) -> u16 {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -484,7 +490,7 @@ fn serve(root: std::path::PathBuf) -> u16 {
                             break;
                         }
                         let lower = h.to_ascii_lowercase();
-                        if let Some(r) = lower.strip_prefix("range: bytes=") {
+                        if let Some(r) = lower.strip_prefix("range: bytes=").filter(|_| ranges) {
                             let (a, b) = r.trim().split_once('-').unwrap();
                             range = Some((a.parse().unwrap(), b.parse().ok()));
                         }
@@ -497,7 +503,11 @@ fn serve(root: std::path::PathBuf) -> u16 {
                         .trim_start_matches('/')
                         .to_owned();
                     let body = std::fs::read(root.join(&path));
-                    let head = "Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\nETag: \"1\"\r\nAccept-Ranges: bytes\r\nConnection: keep-alive\r\n";
+                    let head = if ranges {
+                        "Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\nETag: \"1\"\r\nAccept-Ranges: bytes\r\nConnection: keep-alive\r\n"
+                    } else {
+                        "Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\nETag: \"1\"\r\nConnection: keep-alive\r\n"
+                    };
                     let response: Vec<u8> = match body {
                         Err(_) => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
                         Ok(data) => {
@@ -954,4 +964,68 @@ fn closed_stdout_is_a_quiet_exit() {
             "{args:?}: {err}"
         );
     }
+}
+
+/// A server that ignores `Range` (a 200 with the whole body): the input is
+/// downloaded whole, and every command reads it as from a server with ranges.
+#[test]
+fn http_without_ranges_falls_back_to_a_download() {
+    let root = test_support::workspace_root();
+    let port = serve_with(root.join("test-data"), false);
+    let url = format!("http://127.0.0.1:{port}/sample.parquet");
+    let o = geoquet(&["inspect", "--json", &url]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["num_rows"], 7);
+    let o = geoquet(&["validate", &url]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = geoquet(&["extract", &url, "-", "--bbox", "-20,-40,60,60"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 2);
+    // Missing is still a one-line error naming the URL.
+    let missing = format!("http://127.0.0.1:{port}/missing.parquet");
+    let o = geoquet(&["inspect", &missing]);
+    assert_eq!(code(&o), 2);
+    assert_one_line_error(&o);
+    assert!(stderr(&o).contains(&missing), "{}", stderr(&o));
+}
+
+/// `s3://` without credentials names the variables to set (never a value).
+#[test]
+fn s3_without_credentials_names_the_variables() {
+    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(["inspect", "s3://geoquet-test-bucket/none.parquet"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_SKIP_SIGNATURE")
+        .env("AWS_REGION", "us-east-1")
+        // Nowhere to fetch instance credentials from, quickly.
+        .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert_one_line_error(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains("AWS_ACCESS_KEY_ID") && err.contains("AWS_SECRET_ACCESS_KEY"),
+        "{err}"
+    );
+    // Only the key id set: the message names the missing one.
+    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(["inspect", "s3://geoquet-test-bucket/none.parquet"])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLEONLY")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SKIP_SIGNATURE")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_METADATA_ENDPOINT", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("AWS_SECRET_ACCESS_KEY is not set"), "{err}");
+    assert!(!err.contains("AKIDEXAMPLEONLY"), "{err}");
 }
