@@ -821,11 +821,12 @@ fn mercator_rows(src: &GeoTiff, tr: &Transformer) -> (u32, u32) {
 const DEG: f64 = CE / 360.0;
 
 /// `x` (Web-Mercator metres) moved by whole worlds to within half a world of `centre`
-/// (unchanged when it already is): the coordinate of the same place on the centre's
-/// side of the antimeridian.
+/// (unchanged when it already is, or is half a world away give or take rounding: the
+/// corners of a raster all round the world stay where they are): the coordinate of the
+/// same place on the centre's side of the antimeridian.
 fn near(x: f64, centre: f64) -> f64 {
     let d = x - centre;
-    if d.abs() > CE / 2.0 {
+    if d.abs() > CE / 2.0 * (1.0 + 1e-9) {
         x - CE * (d / CE).round()
     } else {
         x

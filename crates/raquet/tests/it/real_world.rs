@@ -234,6 +234,89 @@ fn antimeridian_rasters_keep_their_pixel_size_and_both_sides() {
     }
 }
 
+#[test]
+fn lonlat_grids_past_180_degrees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys: &[[u16; 4]] = &[[1024, 0, 1, 2], [1025, 0, 1, 1], [2048, 0, 1, 4326]];
+    // A whole-world 0..360° grid of 0.5° pixels, and a 170..190° strip of 0.05° ones,
+    // with sample points (source longitude, latitude) on both sides of 180°.
+    let cases: [(f64, u32, f64, [(f64, f64); 3]); 2] = [
+        (
+            0.0,
+            720,
+            0.5,
+            [(175.25, 10.25), (185.25, -20.25), (359.75, 0.25)],
+        ),
+        (
+            170.0,
+            400,
+            0.05,
+            [(175.025, 55.025), (185.025, 50.025), (189.975, 59.975)],
+        ),
+    ];
+    for (origin, width, scale, points) in cases {
+        let t = Tiff {
+            width,
+            height: 240,
+            scale: (scale, scale),
+            origin: (origin, 60.0),
+            keys,
+            doubles: &[],
+            ascii: "",
+            nodata: Some("0"),
+        };
+        let tif = tmp.path().join(format!("g{width}.tif"));
+        let values = pattern(t.width, t.height);
+        t.write_u16(&tif, &values);
+        let out = tmp.path().join(format!("g{width}.parquet"));
+        // (validate also checks that no cell appears twice.)
+        let r = convert_valid(&tif, &out, &ConvertOptions::default());
+        let m = r.metadata();
+        // The pixel size gives the zoom: a pixel is `scale`° of longitude wide, the
+        // same number of Mercator metres at every latitude (taller away from the
+        // equator, so the zoom may be one lower).
+        let raw = (360.0 / 256.0 / scale).log2();
+        let z = f64::from(m.tiling.max_zoom);
+        assert!(
+            z <= raw.ceil() && z >= raw.floor() - 1.0,
+            "{width}: {:?}",
+            m.tiling
+        );
+        // Values east of 180° come from the grid's columns past 180.
+        for (lon_src, lat) in points {
+            let col = ((lon_src - origin) / scale).floor() as u32;
+            let row = ((60.0 - lat) / scale).floor() as u32;
+            // Output pixels up to 1.5 times the source's: within one source pixel.
+            let near: Vec<f64> = (row.saturating_sub(1)..=row + 1)
+                .flat_map(|rr| (col.saturating_sub(1)..=col + 1).map(move |cc| (rr, cc)))
+                .filter(|(rr, cc)| *cc < width && *rr < 240)
+                .map(|(rr, cc)| f64::from(values[(rr * width + cc) as usize]))
+                .collect();
+            let lon = if lon_src > 180.0 {
+                lon_src - 360.0
+            } else {
+                lon_src
+            };
+            let got = r.value_at(lon, lat).unwrap().unwrap()[0].unwrap();
+            assert!(
+                near.contains(&got),
+                "{width}: ({lon}, {lat}): {got} not in {near:?}"
+            );
+        }
+        if width == 400 {
+            let [w, _, e, _] = m.bounds;
+            assert!(
+                w > 160.0 && w <= 170.0 && e < -160.0 && e >= -170.0,
+                "{:?}",
+                m.bounds
+            );
+            assert!(m.width <= 8 * 256, "{}", m.width);
+        } else {
+            assert_eq!((m.bounds[0], m.bounds[2]), (-180.0, 180.0));
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Class 4: CRSs on other bodies.
 
