@@ -516,6 +516,21 @@ fn layouts(img: &Img) -> Vec<(String, Layout)> {
             },
         ),
         (
+            "odd tiles 10x7",
+            Layout {
+                tile: Some((10, 7)),
+                ..PLAIN
+            },
+        ),
+        (
+            "1000-row strips, PackBits",
+            Layout {
+                rows_per_strip: 1000,
+                compression: 32773,
+                ..PLAIN
+            },
+        ),
+        (
             "tiles 16x16",
             Layout {
                 tile: Some((16, 16)),
