@@ -320,10 +320,8 @@ fn wkt_id(s: &str) -> Option<(String, String)> {
                 word_start = None;
             }
             ',' => word_start = None,
-            c if c.is_ascii_alphabetic() || c == '_' => {
-                if word_start.is_none() {
-                    word_start = Some(i);
-                }
+            c if (c.is_ascii_alphabetic() || c == '_') && word_start.is_none() => {
+                word_start = Some(i);
             }
             _ => {}
         }
