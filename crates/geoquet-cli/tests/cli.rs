@@ -1029,3 +1029,29 @@ fn s3_without_credentials_names_the_variables() {
     assert!(err.contains("AWS_SECRET_ACCESS_KEY is not set"), "{err}");
     assert!(!err.contains("AKIDEXAMPLEONLY"), "{err}");
 }
+
+/// `-q` silences summaries: commands that write files print nothing.
+#[test]
+fn quiet_silences_summaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generated_parquet(dir.path(), "quiet", "zstd");
+    let input = input.to_str().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    for args in [
+        vec!["convert", input, &out("a.parquet")],
+        vec!["convert", input, &out("a.geojson")],
+        vec!["extract", input, &out("b.parquet"), "--bbox", "0,0,10,10"],
+        vec!["sort", input, &out("c.parquet")],
+        vec!["validate", input],
+        vec!["inspect", input],
+    ] {
+        let mut all = vec!["-q"];
+        all.extend(args.iter().copied());
+        let o = geoquet(&all);
+        assert_eq!(code(&o), 0, "{all:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{all:?}: {o:?}");
+        // Without -q, something is said.
+        let o = geoquet(&args);
+        assert!(!(o.stdout.is_empty() && o.stderr.is_empty()), "{args:?}");
+    }
+}
