@@ -306,7 +306,7 @@ fn lonlat_grids_past_180_degrees() {
         if width == 400 {
             let [w, _, e, _] = m.bounds;
             assert!(
-                w > 160.0 && w <= 170.0 && e < -160.0 && e >= -170.0,
+                w > 160.0 && w <= 170.0 && (-170.0..-160.0).contains(&e),
                 "{:?}",
                 m.bounds
             );
