@@ -37,6 +37,10 @@ pub(crate) struct PatchLog {
     raw: u64,
     count: u64,
     line: String,
+    /// Caps: patch text, footer value ([`MAX_PATCH_BYTES`],
+    /// [`MAX_PATCH_FOOTER_BYTES`] but in tests).
+    max_raw: u64,
+    max_footer: usize,
 }
 
 fn too_many(what: &str) -> Error {
@@ -45,13 +49,23 @@ fn too_many(what: &str) -> Error {
     ))
 }
 
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
+}
+
 impl PatchLog {
     pub(crate) fn new() -> Self {
+        Self::with_limits(MAX_PATCH_BYTES, MAX_PATCH_FOOTER_BYTES)
+    }
+
+    fn with_limits(max_raw: u64, max_footer: usize) -> Self {
         PatchLog {
             encoder: None,
             raw: 0,
             count: 0,
             line: String::new(),
+            max_raw,
+            max_footer,
         }
     }
 
@@ -71,10 +85,10 @@ impl PatchLog {
             None => writeln!(line, "[{row},{pointer}]"),
         };
         self.raw += line.len() as u64;
-        if self.raw > MAX_PATCH_BYTES {
+        if self.raw > self.max_raw {
             return Err(too_many(&format!(
-                "more than {} MiB of patches",
-                MAX_PATCH_BYTES >> 20
+                "more than {} of patches",
+                mib(self.max_raw)
             )));
         }
         let encoder = match &mut self.encoder {
@@ -87,8 +101,11 @@ impl PatchLog {
         encoder
             .write_all(line.as_bytes())
             .map_err(|e| Error::Internal(format!("zstd: {e}")))?;
-        if encoder.get_ref().len() > MAX_PATCH_FOOTER_BYTES {
-            return Err(too_many("a footer of more than 64 MiB"));
+        if encoder.get_ref().len() > self.max_footer {
+            return Err(too_many(&format!(
+                "a footer of more than {}",
+                mib(self.max_footer as u64)
+            )));
         }
         self.count += 1;
         Ok(())
@@ -103,8 +120,8 @@ impl PatchLog {
             .finish()
             .map_err(|e| Error::Internal(format!("zstd: {e}")))?;
         let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-        if text.len() > MAX_PATCH_FOOTER_BYTES {
-            return Err(too_many(&format!("a footer of {} MiB", text.len() >> 20)));
+        if text.len() > self.max_footer {
+            return Err(too_many(&format!("a footer of {}", mib(text.len() as u64))));
         }
         Ok(Some(text))
     }
@@ -121,6 +138,10 @@ impl FooterPatches {
     /// Decodes a footer value (bounded: a value that inflates past
     /// [`MAX_PATCH_BYTES`] is refused).
     pub(crate) fn decode(text: &str) -> Result<Self, String> {
+        Self::decode_with_limit(text, MAX_PATCH_BYTES)
+    }
+
+    fn decode_with_limit(text: &str, max_raw: u64) -> Result<Self, String> {
         if text.len() > MAX_PATCH_FOOTER_BYTES * 2 {
             return Err(format!(
                 "{PATCHES_METADATA_KEY}: a footer value of {} MiB (larger than any we write)",
@@ -134,13 +155,13 @@ impl FooterPatches {
             .map_err(|e| format!("{PATCHES_METADATA_KEY}: {e}"))?;
         let mut raw = Vec::new();
         decoder
-            .take(MAX_PATCH_BYTES + 1)
+            .take(max_raw + 1)
             .read_to_end(&mut raw)
             .map_err(|e| format!("{PATCHES_METADATA_KEY}: not a zstd frame: {e}"))?;
-        if raw.len() as u64 > MAX_PATCH_BYTES {
+        if raw.len() as u64 > max_raw {
             return Err(format!(
-                "{PATCHES_METADATA_KEY}: more than {} MiB of patches",
-                MAX_PATCH_BYTES >> 20
+                "{PATCHES_METADATA_KEY}: more than {} of patches",
+                mib(max_raw)
             ));
         }
         let text = String::from_utf8(raw)
@@ -248,6 +269,52 @@ mod tests {
         assert!(PatchLog::new().finish().unwrap().is_none());
         assert!(FooterPatches::decode("not base64!").is_err());
         assert!(FooterPatches::decode("AAAA").is_err());
+    }
+
+    #[test]
+    fn the_patches_are_bounded_both_ways() {
+        // Writing: a cap on the text, a cap on the footer value.
+        let mut log = PatchLog::with_limits(100, 1 << 20);
+        log.push(0, "/a", Some("1")).unwrap();
+        let long = format!("\"{}\"", "x".repeat(200));
+        assert!(matches!(
+            log.push(1, "/a", Some(&long)),
+            Err(Error::Unrepresentable(m)) if m.contains("of patches")
+        ));
+        // The footer cap: checked as compressed blocks come out, and at the end.
+        let mut log = PatchLog::with_limits(1 << 20, 64);
+        let mut state = 0x2545_f491_u32;
+        let mut result = Ok(());
+        for row in 0..2000 {
+            // Incompressible values.
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            result = log.push(row, "/a", Some(&state.to_string()));
+            if result.is_err() {
+                break;
+            }
+        }
+        let result = result.and_then(|()| log.finish().map(|_| ()));
+        assert!(
+            matches!(&result, Err(Error::Unrepresentable(m)) if m.contains("footer")),
+            "{result:?}"
+        );
+        // Reading: a small value that inflates past the cap is refused.
+        let mut big = PatchLog::new();
+        for row in 0..5000 {
+            big.push(
+                row,
+                "/properties/a-rather-long-key",
+                Some("\"the same value\""),
+            )
+            .unwrap();
+        }
+        let text = big.finish().unwrap().unwrap();
+        assert!(text.len() < 10_000, "{} bytes", text.len());
+        assert!(FooterPatches::decode(&text).is_ok());
+        let err = FooterPatches::decode_with_limit(&text, 4096).unwrap_err();
+        assert!(err.contains("of patches"), "{err}");
     }
 
     #[test]
