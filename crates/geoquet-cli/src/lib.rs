@@ -30,7 +30,8 @@ pub const EXIT_UNREADABLE: u8 = 2;
 #[derive(Debug, Parser)]
 #[command(name = "geoquet", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// Print nothing but errors.
+    /// Silence summaries and progress; errors and the data a command writes
+    /// to standard output still print.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Print more detail (repeat for more).
