@@ -339,3 +339,81 @@ fn every_file_written_from_the_corpus_passes_validate() {
     assert!(n > 60, "{n} files written");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn files_of_the_earlier_layout_with_a_patches_column_still_read() {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{BinaryBuilder, StringBuilder};
+    use arrow_array::{ArrayRef, ListArray, StructArray};
+    use arrow_buffer::{NullBuffer, OffsetBuffer};
+    use arrow_schema::{DataType, Field, Fields, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::KeyValue;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("layout1.parquet");
+    let mut types = StringBuilder::new();
+    let mut ids = StringBuilder::new();
+    let mut geoms = BinaryBuilder::new();
+    for id in ["a", "b"] {
+        types.append_value("Feature");
+        ids.append_value(id);
+        // POINT (1 2), little-endian ISO WKB.
+        let mut wkb = vec![1u8, 1, 0, 0, 0];
+        wkb.extend_from_slice(&1f64.to_le_bytes());
+        wkb.extend_from_slice(&2f64.to_le_bytes());
+        geoms.append_value(&wkb);
+    }
+    let entry = Fields::from(vec![
+        Field::new("path", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, true),
+    ]);
+    let paths: ArrayRef = Arc::new(arrow_array::StringArray::from(vec![
+        "/properties/x",
+        "/foreign",
+    ]));
+    let values: ArrayRef = Arc::new(arrow_array::StringArray::from(vec![
+        Some("1"),
+        Some("[true]"),
+    ]));
+    let entries = StructArray::new(entry.clone(), vec![paths, values], None);
+    // Row 0: two patches; row 1: none (null).
+    let patches = ListArray::new(
+        Arc::new(Field::new("element", DataType::Struct(entry), false)),
+        OffsetBuffer::new(vec![0, 2, 2].into()),
+        Arc::new(entries),
+        Some(NullBuffer::from(vec![true, false])),
+    );
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("type", DataType::Utf8, true),
+        Field::new("id", DataType::Utf8, true),
+        Field::new("geometry", DataType::Binary, true),
+        Field::new(PATCHES_COLUMN, patches.data_type().clone(), true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(types.finish()),
+            Arc::new(ids.finish()),
+            Arc::new(geoms.finish()),
+            Arc::new(patches),
+        ],
+    )
+    .unwrap();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.append_key_value_metadata(KeyValue::new(
+        stac_geoparquet::LAYOUT_METADATA_KEY.to_owned(),
+        r#"{"layout":1,"empty_assets":false,"explicit_nulls":[]}"#.to_owned(),
+    ));
+    w.close().unwrap();
+    let point = json!({"type": "Point", "coordinates": [1.0, 2.0]});
+    assert_eq!(
+        read_items(&path).unwrap(),
+        [
+            json!({"type": "Feature", "id": "a", "geometry": point, "properties": {"x": 1}, "foreign": [true]}),
+            json!({"type": "Feature", "id": "b", "geometry": point, "properties": {}}),
+        ]
+    );
+}
