@@ -4,7 +4,6 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::Args;
 use geoquet::io::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
 use std::collections::{BTreeMap, BTreeSet};
@@ -329,7 +328,7 @@ fn parquet_to(
                 Some(&meta_for_writer),
                 write,
             )
-            .with_context(|| format!("writing {output}"))?;
+            .map_err(|e| crate::geojson_out::writing(output, e))?;
             print_warnings(&source.name(), &summary.warnings);
             summary.rows
         }

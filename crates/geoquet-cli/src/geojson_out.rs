@@ -15,6 +15,16 @@ use geoquet::meta::{Encoding, GeoParquetColumnMetadata, GeoParquetMetadata};
 use crate::Unreadable;
 use crate::convert::{Format, Progress, format_of};
 
+/// A write error with `writing OUT: ` before it, unless it already names OUT (the
+/// output's own errors: not a regular file, a full disk).
+pub(crate) fn writing(output: &str, e: geoquet::io::Error) -> anyhow::Error {
+    if e.to_string().starts_with(output) {
+        anyhow::Error::new(e)
+    } else {
+        anyhow::Error::new(e).context(format!("writing {output}"))
+    }
+}
+
 /// Streams batches out as GeoJSON (a FeatureCollection) or NDJSON, to a file
 /// (atomically) or to standard output for `-`. Returns the rows written.
 pub(crate) fn write<I>(
@@ -109,7 +119,7 @@ pub(crate) fn convert_geojson(
                 Some(&input_meta),
                 write_options,
             )
-            .with_context(|| format!("writing {output}"))?;
+            .map_err(|e| writing(output, e))?;
             progress.done();
             Ok(summary.rows)
         }
