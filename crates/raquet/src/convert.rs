@@ -411,8 +411,14 @@ pub fn geotiff_to_raquet(
     // valid value); integer bands get an alpha band (0 = fill, the type's opaque value
     // elsewhere) unless the source has one already, so that fill is transparent and
     // out of the statistics without a data value sacrificed.
+    // A nodata value the band type cannot hold (GDAL allows -9999 on a uint8 band)
+    // marks nothing: such a band has no nodata.
     let float = src.band_type.is_float();
-    let nodata = src.nodata.or(float.then_some(f64::NAN));
+    let (lo, hi) = src.band_type.range();
+    let nodata = src
+        .nodata
+        .filter(|v| float || (v.fract() == 0.0 && (lo..=hi).contains(v)))
+        .or(float.then_some(f64::NAN));
     let colortable = src.colortable.clone();
     let mut bands: Vec<Band> = src
         .bands

@@ -572,6 +572,31 @@ fn fill_is_masked_and_out_of_the_statistics() {
 }
 
 #[test]
+fn a_nodata_value_the_type_cannot_hold_marks_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = Tiff {
+        nodata: Some("-9999"),
+        ..Tiff::utm(31, 300, 200, 100.0, (500_000.0, 5_000_000.0))
+    };
+    let tif = tmp.path().join("u16.tif");
+    let values: Vec<u16> = (0..300 * 200).map(|i| (i % 500) as u16).collect();
+    t.write_u16(&tif, &values);
+    let out = tmp.path().join("u16.parquet");
+    let r = convert_valid(&tif, &out, &ConvertOptions::default().with_tile_stats(true));
+    let m = r.metadata();
+    // No usable nodata: the fill mask instead, and the real zeros stay values.
+    assert_eq!(m.bands[0].nodata, None);
+    assert_eq!(m.alpha_band(), Some(1));
+    assert_eq!(m.bands[0].statistics.minimum, Some(0.0));
+    let (lon, lat) = utm_lonlat(31, &t, 100, 0);
+    let outside = (lon - 2.0 * (utm_lonlat(31, &t, 100, 1).0 - lon), lat);
+    assert_eq!(
+        r.value_at(outside.0, outside.1).unwrap(),
+        Some(vec![None, None])
+    );
+}
+
+#[test]
 fn float_fill_is_nan_nodata() {
     let tmp = tempfile::tempdir().unwrap();
     let t = Tiff::utm(31, 300, 200, 100.0, (500_000.0, 5_000_000.0));
