@@ -92,11 +92,11 @@ pub fn normalize_crs(column: &str, crs: &Crs) -> Result<(Crs, Option<String>)> {
                 });
                 return Ok((crs, Some(notice)));
             }
-            let converted = match parse_identifier(t) {
-                Some((authority, code)) => from_identifier(&authority, &code),
-                None => match wkt_id(t) {
+            let converted = if crs.wkt().is_some() {
+                // WKT (0.1.0 to 0.3.0): its own top-level ID or AUTHORITY.
+                match crs.authority_code() {
                     Some((authority, code)) => from_identifier(&authority, &code),
-                    None if looks_like_wkt(t) => {
+                    None => {
                         return Err(crs_error(
                             column,
                             format!(
@@ -105,8 +105,9 @@ pub fn normalize_crs(column: &str, crs: &Crs) -> Result<(Crs, Option<String>)> {
                             ),
                         ));
                     }
-                    None => None,
-                },
+                }
+            } else {
+                parse_identifier(t).and_then(|(authority, code)| from_identifier(&authority, &code))
             };
             match converted {
                 Some(c) => {
@@ -262,79 +263,6 @@ fn parse_identifier(s: &str) -> Option<(String, String)> {
         return None;
     }
     Some((a.to_ascii_uppercase(), c.to_ascii_uppercase()))
-}
-
-fn looks_like_wkt(s: &str) -> bool {
-    let t = s.trim_start();
-    let head: String = t
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    let upper = head.to_ascii_uppercase();
-    !head.is_empty()
-        && t[head.len()..].trim_start().starts_with(['[', '('])
-        && (upper.ends_with("CS") || upper.ends_with("CRS"))
-}
-
-/// The authority and code of a WKT CRS's own identifier: the `ID[...]` (WKT2)
-/// or `AUTHORITY[...]` (WKT1) directly inside the top-level element, not those
-/// of its datum or base CRS.
-fn wkt_id(s: &str) -> Option<(String, String)> {
-    if !looks_like_wkt(s) {
-        return None;
-    }
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut chars = s.char_indices().peekable();
-    let mut word_start: Option<usize> = None;
-    let mut found: Option<(String, String)> = None;
-    while let Some((i, ch)) = chars.next() {
-        if in_string {
-            if ch == '"' {
-                if chars.peek().is_some_and(|(_, c)| *c == '"') {
-                    chars.next();
-                } else {
-                    in_string = false;
-                }
-            }
-            continue;
-        }
-        match ch {
-            '"' => in_string = true,
-            '[' | '(' => {
-                if depth == 1
-                    && let Some(start) = word_start
-                {
-                    let word = s[start..i].trim().to_ascii_uppercase();
-                    if (word == "ID" || word == "AUTHORITY")
-                        && let Some(id) = id_contents(&s[i + 1..])
-                    {
-                        found = Some(id);
-                    }
-                }
-                depth += 1;
-                word_start = None;
-            }
-            ']' | ')' => {
-                depth = depth.checked_sub(1)?;
-                word_start = None;
-            }
-            ',' => word_start = None,
-            c if (c.is_ascii_alphabetic() || c == '_') && word_start.is_none() => {
-                word_start = Some(i);
-            }
-            _ => {}
-        }
-    }
-    found
-}
-
-/// `"EPSG","4326"]` or `"EPSG",4326,...]` → (EPSG, 4326).
-fn id_contents(s: &str) -> Option<(String, String)> {
-    let mut parts = s.splitn(3, [',', ']', ')']);
-    let authority = parts.next()?.trim().trim_matches('"').to_owned();
-    let code = parts.next()?.trim().trim_matches('"').to_owned();
-    (!authority.is_empty() && !code.is_empty()).then_some((authority, code))
 }
 
 /// The edges a writer may store: the specification's spellings recognised
