@@ -240,6 +240,68 @@ fn devices_fifos_and_directories_are_refused_and_left_as_they_were() {
             }
         }
     }
+    // RaQuet (from the shared corpus, when present) and `sliderule decode-stream`.
+    let mut more: Vec<Vec<String>> = Vec::new();
+    let o = geoquet_in(
+        d,
+        &[],
+        &[
+            "sliderule",
+            "export",
+            "--record",
+            "atl06",
+            "--input",
+            "atl06.ndjson",
+            "--output-json",
+            r#"{"path": "x.parquet", "format": "parquet"}"#,
+            "--stream",
+            "framed.bin",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    more.push(vec![
+        "sliderule".into(),
+        "decode-stream".into(),
+        "framed.bin".into(),
+    ]);
+    if let Some(raquet) = test_support::corpus("raquet") {
+        let tif = raquet.join("generated/synthetic_uint16_3857.tif");
+        let o = geoquet_in(d, &[], &["raquet", "from-geotiff", s(&tif), "r.parquet"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        more.push(vec!["raquet".into(), "from-geotiff".into(), s(&tif).into()]);
+        more.push(vec![
+            "raquet".into(),
+            "to-geotiff".into(),
+            "r.parquet".into(),
+        ]);
+    } else {
+        println!("no shared corpus: raquet outputs not checked here");
+    }
+    for odd in [Odd::Device, Odd::Fifo] {
+        for args in &more {
+            let out = d.join("odd-more.out");
+            match odd {
+                Odd::Device => make_device(&out),
+                _ => make_fifo(&out),
+            }
+            let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+            args.push(s(&out));
+            let o = run_bounded(d, &args);
+            let err = stderr(&o);
+            assert_eq!(code(&o), 2, "{odd:?} {args:?}: {err}");
+            assert!(
+                err.contains("not a regular file"),
+                "{odd:?} {args:?}: {err}"
+            );
+            let ft = std::fs::symlink_metadata(&out).unwrap().file_type();
+            assert!(
+                ft.is_char_device() || ft.is_symlink() || ft.is_fifo(),
+                "{ft:?}"
+            );
+            assert!(leftovers(d).is_empty(), "{args:?}: {:?}", leftovers(d));
+            std::fs::remove_file(&out).unwrap();
+        }
+    }
     // /dev/full named directly (what `"path": "/dev/full"` did as root).
     let o = geoquet_in(
         d,
