@@ -106,21 +106,95 @@ pub(crate) fn parse(s: &str) -> Option<Parsed> {
     })
 }
 
-/// Whether `format(p.nanos, min_digits) == s`, without formatting: `s` must
-/// be `YYYY-MM-DDTHH:MM:SS[.f]Z` and have exactly the digits `format` writes.
-pub(crate) fn is_canonical(s: &str, p: &Parsed, min_digits: u8) -> bool {
+/// How UTC datetimes of a column are written: `T` or a space between date
+/// and time, `Z` or `+00:00` after it (the style most values of a column
+/// have is kept, so that those values need no patch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Style {
+    /// A space instead of `T`.
+    pub(crate) space: bool,
+    /// `+00:00` instead of `Z`.
+    pub(crate) offset: bool,
+}
+
+impl Style {
+    /// Every style, the canonical one (`T`, `Z`) first.
+    pub(crate) const ALL: [Style; 4] = [
+        Style {
+            space: false,
+            offset: false,
+        },
+        Style {
+            space: true,
+            offset: false,
+        },
+        Style {
+            space: false,
+            offset: true,
+        },
+        Style {
+            space: true,
+            offset: true,
+        },
+    ];
+
+    /// The field metadata value (`None` for the canonical style).
+    pub(crate) fn name(self) -> Option<&'static str> {
+        match (self.space, self.offset) {
+            (false, false) => None,
+            (true, false) => Some("space"),
+            (false, true) => Some("offset"),
+            (true, true) => Some("space,offset"),
+        }
+    }
+
+    /// From a field metadata value (unknown values: canonical).
+    pub(crate) fn from_name(name: Option<&str>) -> Style {
+        let mut style = Style::default();
+        for part in name.unwrap_or("").split(',') {
+            match part {
+                "space" => style.space = true,
+                "offset" => style.offset = true,
+                _ => {}
+            }
+        }
+        style
+    }
+}
+
+/// Whether `format_styled(p.nanos, min_digits, style) == s`, without
+/// formatting: `s` must be `YYYY-MM-DD(T| )HH:MM:SS[.f](Z|+00:00)` as the
+/// style says and have exactly the digits `format` writes.
+pub(crate) fn is_written(s: &str, p: &Parsed, min_digits: u8, style: Style) -> bool {
     let b = s.as_bytes();
-    let expected_len = 20
+    let suffix: &[u8] = if style.offset { b"+00:00" } else { b"Z" };
+    let expected_len = 19
+        + suffix.len()
         + if p.digits > 0 {
             usize::from(p.digits) + 1
         } else {
             0
         };
     b.len() == expected_len
-        && b[10] == b'T'
-        && b[b.len() - 1] == b'Z'
+        && b[10] == if style.space { b' ' } else { b'T' }
+        && b.ends_with(suffix)
         && b[0].is_ascii_digit()
         && p.digits == needed_digits(p.nanos).max(min_digits.min(9))
+}
+
+/// [`format`] in a [`Style`].
+pub(crate) fn format_styled(nanos: i128, min_digits: u8, style: Style) -> String {
+    let mut out = format(nanos, min_digits);
+    if style.space
+        && let Some(i) = out.find('T')
+    {
+        out.replace_range(i..=i, " ");
+    }
+    if style.offset && out.ends_with('Z') {
+        out.pop();
+        out.push_str("+00:00");
+    }
+    out
 }
 
 /// Digits (0, 3, 6 or 9) needed to write the fraction of `nanos` exactly.
@@ -199,11 +273,38 @@ mod tests {
         ] {
             let p = parse(text).unwrap();
             assert_eq!(
-                is_canonical(text, &p, d),
+                is_written(text, &p, d, Style::default()),
                 format(p.nanos, d) == text,
                 "{text} {d}"
             );
         }
+        for text in [
+            "2024-04-19 04:59:16.653405+00:00",
+            "2024-04-19T04:59:16+00:00",
+            "2024-04-19 04:59:16.653Z",
+            "2024-04-19T04:59:16.653Z",
+            "2024-04-19 04:59:16-00:00",
+        ] {
+            let p = parse(text).unwrap();
+            for style in Style::ALL {
+                for d in [0, 3, 6, 9] {
+                    assert_eq!(
+                        is_written(text, &p, d, style),
+                        format_styled(p.nanos, d, style) == text,
+                        "{text} {d} {style:?}"
+                    );
+                }
+                assert_eq!(Style::from_name(style.name()), style);
+            }
+        }
+        assert_eq!(
+            format_styled(
+                parse("2024-04-19T04:59:16Z").unwrap().nanos,
+                6,
+                Style::ALL[3]
+            ),
+            "2024-04-19 04:59:16.000000+00:00"
+        );
         assert!(parse("2020-02-30T00:00:00Z").is_none());
         assert!(parse("not a date at all!!").is_none());
         assert!(parse("2020-01-01T00:00:00+0500").is_none());

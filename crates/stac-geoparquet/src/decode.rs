@@ -11,7 +11,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::datetime;
 use crate::geom;
-use crate::infer::{CORE_COLUMNS, DIGITS_KEY, JSON_KEY, NULLS_KEY, PATCHES_COLUMN};
+use crate::infer::{CORE_COLUMNS, DIGITS_KEY, JSON_KEY, NULLS_KEY, PATCHES_COLUMN, STYLE_KEY};
 use crate::patches::{FooterPatches, RowMap};
 
 /// How a file's columns are read.
@@ -99,7 +99,17 @@ fn value(a: &dyn Array, i: usize, f: &Field, ours: bool) -> Result<Value, String
                 .flatten()
                 .and_then(|d| d.parse().ok())
                 .unwrap_or(0);
-            Value::String(datetime::format(i128::from(v) * unit_nanos(*unit), digits))
+            let style = datetime::Style::from_name(
+                (!f.metadata().is_empty())
+                    .then(|| f.metadata().get(STYLE_KEY))
+                    .flatten()
+                    .map(String::as_str),
+            );
+            Value::String(datetime::format_styled(
+                i128::from(v) * unit_nanos(*unit),
+                digits,
+                style,
+            ))
         }
         DataType::Date32 => {
             let d = a.as_primitive::<arrow_array::types::Date32Type>().value(i);

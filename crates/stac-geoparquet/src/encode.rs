@@ -67,6 +67,7 @@ enum Builder {
         values: Int64Builder,
         unit: TimeUnit,
         digits: u8,
+        style: datetime::Style,
     },
     Geometry(BinaryBuilder),
     Bbox {
@@ -110,10 +111,15 @@ impl FieldBuilder {
             Plan::Float => Builder::Float(Float64Builder::new()),
             Plan::Str => Builder::Str(StringBuilder::new()),
             Plan::Json => Builder::Json(StringBuilder::new()),
-            Plan::Timestamp { unit, digits } => Builder::Timestamp {
+            Plan::Timestamp {
+                unit,
+                digits,
+                style,
+            } => Builder::Timestamp {
                 values: Int64Builder::new(),
                 unit: *unit,
                 digits: *digits,
+                style: *style,
             },
             Plan::Geometry => Builder::Geometry(BinaryBuilder::new()),
             Plan::Bbox { z } => Builder::Bbox {
@@ -284,6 +290,7 @@ impl Builder {
                 values,
                 unit,
                 digits,
+                style,
             } => {
                 let Some(s) = v.str() else {
                     return Stored::No;
@@ -296,7 +303,8 @@ impl Builder {
                     return Stored::No;
                 };
                 values.append_value(stored);
-                if i128::from(stored) * n == p.nanos && datetime::is_canonical(s, &p, *digits) {
+                if i128::from(stored) * n == p.nanos && datetime::is_written(s, &p, *digits, *style)
+                {
                     Stored::Exact
                 } else {
                     Stored::Lossy

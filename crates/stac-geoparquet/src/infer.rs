@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
 use serde_json::{Map, Value};
 
-use crate::datetime;
+use crate::datetime::{self, Style};
 use crate::geom;
 use crate::lite::Lite;
 
@@ -48,6 +48,9 @@ pub(crate) const JSON_KEY: &str = "geoquet:json";
 pub(crate) const NULLS_KEY: &str = "geoquet:nulls";
 /// Field metadata key: fraction digits of the canonical datetime text.
 pub(crate) const DIGITS_KEY: &str = "geoquet:digits";
+/// Field metadata key: the datetime text's [`Style`] when not `T`…`Z`
+/// (`space`, `offset`, `space,offset`).
+pub(crate) const STYLE_KEY: &str = "geoquet:datetime_style";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Role {
@@ -77,7 +80,9 @@ pub(crate) struct Node {
     dt_bad: bool,
     dt_max_digits: u8,
     dt_out_of_ns: bool,
-    dt_canon: [u64; 4],
+    /// Values written exactly by each (style, digits) choice: index
+    /// `style * 4 + digits index`.
+    dt_canon: [u64; 16],
     geom_patch: bool,
     geom_types: BTreeSet<(usize, usize)>,
     bbox_z: bool,
@@ -240,9 +245,11 @@ impl Node {
                 if i64::try_from(p.nanos).is_err() {
                     self.dt_out_of_ns = true;
                 }
-                for (i, d) in DIGIT_CHOICES.iter().enumerate() {
-                    if datetime::is_canonical(s, &p, *d) {
-                        self.dt_canon[i] += 1;
+                for (si, style) in Style::ALL.iter().enumerate() {
+                    for (i, d) in DIGIT_CHOICES.iter().enumerate() {
+                        if datetime::is_written(s, &p, *d, *style) {
+                            self.dt_canon[si * 4 + i] += 1;
+                        }
                     }
                 }
             }
@@ -295,6 +302,7 @@ impl Node {
                 Plan::Timestamp {
                     unit: TimeUnit::Microsecond,
                     digits: 0,
+                    style: Style::default(),
                 }
             } else {
                 Plan::Str
@@ -332,7 +340,8 @@ impl Node {
                     } else {
                         TimeUnit::Microsecond
                     },
-                    digits: DIGIT_CHOICES[best],
+                    digits: DIGIT_CHOICES[best % 4],
+                    style: Style::ALL[best / 4],
                 };
             }
             return Plan::Str;
@@ -391,9 +400,15 @@ pub(crate) enum Plan {
     Float,
     Str,
     Json,
-    Timestamp { unit: TimeUnit, digits: u8 },
+    Timestamp {
+        unit: TimeUnit,
+        digits: u8,
+        style: Style,
+    },
     Geometry,
-    Bbox { z: bool },
+    Bbox {
+        z: bool,
+    },
     List(Box<FieldPlan>),
     Struct(Vec<FieldPlan>),
 }
@@ -437,8 +452,11 @@ impl FieldPlan {
         if self.explicit_nulls {
             meta.insert(NULLS_KEY.to_owned(), "explicit".to_owned());
         }
-        if let Plan::Timestamp { digits, .. } = self.plan {
+        if let Plan::Timestamp { digits, style, .. } = self.plan {
             meta.insert(DIGITS_KEY.to_owned(), digits.to_string());
+            if let Some(name) = style.name() {
+                meta.insert(STYLE_KEY.to_owned(), name.to_owned());
+            }
         }
         Field::new(&self.name, dt, true).with_metadata(meta)
     }

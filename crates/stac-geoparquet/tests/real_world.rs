@@ -417,3 +417,29 @@ fn files_of_the_earlier_layout_with_a_patches_column_still_read() {
         ]
     );
 }
+
+#[test]
+fn datetimes_written_with_a_space_and_an_offset_need_no_patches() {
+    // Sentinel-1 RTC on the Planetary Computer writes `2024-04-19 04:59:16.653405+00:00`:
+    // the column keeps that style, so a large catalog of such items keeps its footer small.
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<Value> = (0..50)
+        .map(|i| {
+            let mut it = item(
+                &format!("s{i}"),
+                json!({"type": "Point", "coordinates": [1.5, 2.5]}),
+            );
+            it["bbox"] = json!([1.5, 2.5, 1.5, 2.5]);
+            it["properties"]["datetime"] = json!(format!("2024-04-19 04:59:{i:02}.{i:06}+00:00"));
+            it["properties"]["end_datetime"] = json!(format!("2024-04-19T05:00:{i:02}Z"));
+            it
+        })
+        .collect();
+    let input = ndjson(dir.path(), "in.ndjson", &items);
+    let out = dir.path().join("out.parquet");
+    let summary = write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
+    assert_eq!(summary.patches, 0);
+    assert!(kv(&out, PATCHES_METADATA_KEY).is_none());
+    assert_eq!(read_items(&out).unwrap(), items);
+    assert_valid(&out, "datetime styles");
+}
