@@ -326,16 +326,12 @@ pub fn geotiff_to_raquet(
     // world of it (see `near`), so that a raster across the antimeridian is one
     // piece, not two ends of the world.
     let centre = tr.pixel_to_source(w / 2.0, (r0 + r1) / 2.0);
+    // (A centre that does not transform leaves coordinates as the transform gives them.)
     let cmx = tr
         .source_to_mercator(centre.0, centre.1)
         .map(|m| m.0)
         .filter(|x| x.is_finite())
-        .ok_or_else(|| {
-            Error::geotiff(
-                input,
-                "the raster centre does not transform to Web Mercator",
-            )
-        })?;
+        .unwrap_or(0.0);
     let clon = cell::mercator_to_lonlat(cmx, 0.0).0;
 
     // Resolution and native zoom: the pixel size along the raster's diagonal in
