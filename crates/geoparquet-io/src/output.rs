@@ -60,6 +60,10 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 /// Set by [`remove_temporaries`]: no new temporary file may be created after it.
 static CLOSED: AtomicBool = AtomicBool::new(false);
 
+/// What messages call named scratch files (path as printed, name), kept after the files
+/// are gone: an error may be printed after its input's copy was removed.
+static SHOWN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
 /// How many symbolic links are followed before giving up (as Linux's `ELOOP`).
 const MAX_LINKS: usize = 40;
 
@@ -522,6 +526,29 @@ impl ScratchPath {
     pub fn file_mut(&mut self) -> &mut File {
         self.tmp.as_file_mut()
     }
+
+    /// Says what the file stands for ("standard input", a URL): [`with_input_names`]
+    /// puts `name` where a message names this file's path.
+    pub fn show_as(&self, name: &str) {
+        SHOWN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((self.path().display().to_string(), name.to_owned()));
+    }
+}
+
+/// `message` with the paths of named scratch files replaced by what they stand for
+/// (see [`ScratchPath::show_as`]): a hidden copy of standard input reads "standard
+/// input", a download its URL.
+pub fn with_input_names(message: &str) -> String {
+    let shown = SHOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut out = message.to_owned();
+    for (path, name) in shown.iter() {
+        if out.contains(path.as_str()) {
+            out = out.replace(path.as_str(), name);
+        }
+    }
+    out
 }
 
 impl Drop for ScratchPath {
@@ -671,6 +698,16 @@ mod tests {
         assert!(e.starts_with(&dest.display().to_string()), "{e}");
         assert!(e.contains("No space left on device"), "{e}");
         assert!(!dest.exists());
+    }
+
+    #[test]
+    fn messages_name_scratch_files_by_what_they_stand_for() -> TestResult {
+        let tmp = ScratchPath::new_in(None, ".geoquet-test-")?;
+        tmp.show_as("standard input");
+        let msg = format!("{}: line 3: not JSON", tmp.path().display());
+        assert_eq!(with_input_names(&msg), "standard input: line 3: not JSON");
+        assert_eq!(with_input_names("other.json: bad"), "other.json: bad");
+        Ok(())
     }
 
     #[test]

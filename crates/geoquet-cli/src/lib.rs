@@ -179,7 +179,9 @@ pub fn main_entry() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::from(EXIT_OK);
             }
-            eprintln!("error: {}", explain(&cli, &e, note.as_ref()));
+            // A hidden copy of standard input or a download is named as the input.
+            let line = explain(&cli, &e, note.as_ref());
+            eprintln!("error: {}", geoquet::io::output::with_input_names(&line));
             ExitCode::from(EXIT_UNREADABLE)
         }
         Err(payload) => {

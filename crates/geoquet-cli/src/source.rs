@@ -157,6 +157,8 @@ impl Source {
             Source::Url(l, rt) => {
                 let mut tmp = ScratchPath::new_in(None, ".geoquet-download-")
                     .map_err(|e| Unreadable(e.to_string()))?;
+                // Messages name the URL, not the hidden download.
+                tmp.show_as(&l.url);
                 rt.block_on(l.download_to(tmp.file_mut()))
                     .map_err(|e| Unreadable(e.to_string()))?;
                 Ok((tmp.path().to_path_buf(), Some(tmp)))

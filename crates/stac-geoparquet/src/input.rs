@@ -393,6 +393,7 @@ pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
 /// temporary directory.
 pub fn spill(mut reader: impl Read, name: &str) -> Result<geoparquet_io::output::ScratchPath> {
     let mut tmp = geoparquet_io::output::ScratchPath::new_in(None, ".geoquet-stdin-")?;
+    tmp.show_as(name);
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = match reader.read(&mut buf) {
