@@ -541,7 +541,9 @@ impl ScratchPath {
 /// (see [`ScratchPath::show_as`]): a hidden copy of standard input reads "standard
 /// input", a download its URL.
 pub fn with_input_names(message: &str) -> String {
-    let shown = SHOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let shown = SHOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut out = message.to_owned();
     for (path, name) in shown.iter() {
         if out.contains(path.as_str()) {
