@@ -24,12 +24,16 @@ pub struct RaquetArgs {
 #[derive(Debug, Subcommand)]
 pub enum RaquetCommand {
     /// Convert a GeoTIFF into a RaQuet file (defaults as raquet-io's `convert raster`).
+    ///
+    /// Fill outside the source footprint is the nodata value, NaN for float rasters
+    /// without one, or 0 in an added alpha band for integer rasters without one; band
+    /// statistics count source pixels only.
     FromGeotiff(FromGeotiffArgs),
     /// Summarise a RaQuet file: version, zooms, bounds, bands, statistics, tiles per zoom.
     Info(InfoArgs),
     /// Read one tile (`Z/X/Y`, clamped to the file's zooms); `--png` renders it.
     Tile(TileArgs),
-    /// The band values at a longitude/latitude (native zoom).
+    /// The band values at a longitude/latitude (native zoom); exit 1 when no tile covers it.
     Value(ValueArgs),
     /// Write the native zoom back to a GeoTIFF (EPSG:3857).
     ToGeotiff(ToGeotiffArgs),
@@ -124,7 +128,8 @@ pub struct FromGeotiffArgs {
     /// Add per-tile statistics columns (`band_1_count`, `band_1_mean`, …).
     #[arg(long)]
     pub tile_stats: bool,
-    /// Keep tiles that hold only nodata (left out by default).
+    /// Keep tiles that hold only nodata (left out by default; a raster without a single
+    /// valid pixel is refused unless they are kept).
     #[arg(long)]
     pub keep_empty: bool,
     /// Add a 256-bucket histogram per band to the metadata.
