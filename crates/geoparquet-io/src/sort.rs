@@ -43,10 +43,12 @@ pub const DEFAULT_SORT_MEMORY: usize = 256 * 1024 * 1024;
 /// The smallest memory cap [`sort_file`] works with; smaller caps are raised to it.
 pub const MIN_SORT_MEMORY: usize = 4 * 1024 * 1024;
 
-/// What a sort's process needs beyond [`SortOptions::memory`], measured as
-/// peak resident memory (`/usr/bin/time -v`) of `geoquet sort` on a release build:
-/// the program, its threads, the Parquet decoder's pages, and memory the
-/// allocator keeps after freeing it (docs/src/cli.md, `geoquet sort`).
+/// What a sort's process needs beyond [`SortOptions::memory`] for a file of a
+/// few columns, measured as peak resident memory (`/usr/bin/time -v`) of
+/// `geoquet sort` on a release build: the program, its threads, the Parquet
+/// decoder's pages, and memory the allocator keeps after freeing it. Each
+/// column adds about 2 MiB (compressor and page buffers of the two row groups
+/// being encoded, the decompressor reading it). See docs/src/cli.md, `geoquet sort`.
 pub const SORT_FIXED_OVERHEAD: usize = 64 * 1024 * 1024;
 
 /// Bits per axis of the Hilbert and quadkey grids (a 2^31 x 2^31 grid: keys

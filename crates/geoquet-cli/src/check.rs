@@ -53,7 +53,8 @@ pub struct SortArgs {
     /// Memory cap (bytes, or with a K/M/G suffix, at least 4M) for the rows the
     /// sort holds: runs, merge buffers and the two row groups being written (each
     /// at most an eighth of the cap, so a small cap makes small row groups). The
-    /// process needs about 64 MiB more (program, decoder, compressors). Larger
+    /// process needs about 64 MiB more, plus about 2 MiB per column (decoder,
+    /// compressors). Larger
     /// inputs are sorted in runs spilled to a temporary directory and merged.
     #[arg(long, value_name = "SIZE", default_value = "256M")]
     pub memory: String,
