@@ -392,7 +392,8 @@ fn parse_zxy(s: &str) -> anyhow::Result<(u8, u32, u32)> {
 }
 
 fn tile(cli: &Cli, a: &TileArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let (z, x, y) = parse_zxy(&a.tile)?;
+    let (z, x, y) =
+        parse_zxy(&a.tile).map_err(|e| Unreadable(format!("{}: {e}", a.file.display())))?;
     let opts = raquet::ReaderOptions::default().with_byte_interleaved(a.byte_interleaved);
     let r = Reader::open_with(&a.file, opts).map_err(unreadable_in(&a.file))?;
     let Some(t) = r.tile(z, x, y).map_err(unreadable_in(&a.file))? else {

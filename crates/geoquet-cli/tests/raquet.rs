@@ -286,4 +286,9 @@ fn errors_are_one_line_on_stderr_with_the_file() {
     assert_eq!(code(&o), 1);
     assert!(o.stdout.is_empty());
     assert!(String::from_utf8_lossy(&o.stderr).contains(s(&f)));
+    // A malformed tile argument names the file it was meant for.
+    let o = geoquet(&["raquet", "tile", s(&f), "10/0"]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(s(&f)) && err.contains("Z/X/Y"), "{err}");
 }
