@@ -22,9 +22,9 @@ pub use read::{
     select_fields, write_ndjson,
 };
 pub use write::{
-    DEFAULT_BATCH_ROWS, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL, LAYOUT_METADATA_KEY, Progress,
-    STAC_GEOPARQUET_METADATA_KEY, WriteSummary, WriterOptions, write_parquet,
-    write_parquet_with_progress, write_to,
+    DEFAULT_BATCH_ROWS, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL, LAYOUT_METADATA_KEY,
+    MAX_BATCH_CELLS, Progress, STAC_GEOPARQUET_METADATA_KEY, WriteSummary, WriterOptions,
+    write_parquet, write_parquet_with_progress, write_to,
 };
 
 /// The `parquet` crate this crate writes with (for compression codecs).

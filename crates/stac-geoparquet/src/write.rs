@@ -36,6 +36,12 @@ pub const DEFAULT_BATCH_ROWS: usize = 8_192;
 /// Default maximum rows per row group (smaller groups prune better in
 /// searches; larger ones compress better).
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 20_000;
+/// At most this many cells (rows × leaf columns) per batch: a batch's arrays
+/// are allocated for every column, so items with thousands of distinct
+/// property names get shorter batches instead of gigabytes of mostly-null
+/// arrays.
+pub const MAX_BATCH_CELLS: usize = 2 << 20;
+
 /// Default ZSTD level: geoparquet-io's, so that every geoquet writer agrees.
 pub const DEFAULT_ZSTD_LEVEL: i32 = geoparquet_io::writer::DEFAULT_ZSTD_LEVEL;
 
@@ -371,6 +377,27 @@ fn mark_json(field: &arrow_schema::Field, t: &TypePtr) -> TypePtr {
     }
 }
 
+/// Leaf columns of a data type (a struct or list counts its leaves).
+fn leaves(dt: &arrow_schema::DataType) -> usize {
+    use arrow_schema::DataType;
+    match dt {
+        DataType::Struct(fields) => fields
+            .iter()
+            .map(|f| leaves(f.data_type()))
+            .sum::<usize>()
+            .max(1),
+        DataType::List(f) | DataType::LargeList(f) => leaves(f.data_type()),
+        _ => 1,
+    }
+}
+
+/// Rows per batch: `wanted`, fewer when the schema is wide (at most
+/// [`MAX_BATCH_CELLS`] cells), at least one.
+fn batch_rows_for(wanted: usize, schema: &arrow_schema::Schema) -> usize {
+    let cells: usize = schema.fields().iter().map(|f| leaves(f.data_type())).sum();
+    wanted.min(MAX_BATCH_CELLS / cells.max(1)).max(1)
+}
+
 /// Infers the layout of the sources (the first pass).
 /// The first pass' result: the layout, the collections met, and the
 /// progress callback handed back for the second pass.
@@ -463,7 +490,7 @@ pub fn write_to<W: Write + Send>(
     let mut ws = WriteSink {
         builder,
         tx: Some(tx),
-        batch_rows: options.batch_rows.max(1),
+        batch_rows: batch_rows_for(options.batch_rows, &schema),
         n: 0,
         progress,
     };
