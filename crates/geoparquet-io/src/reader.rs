@@ -317,14 +317,16 @@ fn plan(
 type PageTest = (usize, Box<dyn Fn(f64, f64) -> bool>);
 
 fn page_minmax(index: &ColumnIndexMetaData, page: usize) -> Option<(f64, f64)> {
-    if index.is_null_page(page) {
-        return None;
-    }
+    // A damaged index (no statistics: `NONE`, or fewer pages than the offset
+    // index) prunes nothing; upstream's accessors panic on both.
+    let has = |pages: u64| u64::try_from(page).is_ok_and(|p| p < pages);
     match index {
-        ColumnIndexMetaData::DOUBLE(i) => Some((*i.min_value(page)?, *i.max_value(page)?)),
-        ColumnIndexMetaData::FLOAT(i) => Some((
-            f64::from(*i.min_value(page)?),
-            f64::from(*i.max_value(page)?),
+        ColumnIndexMetaData::DOUBLE(i) if has(i.num_pages()) && !i.is_null_page(page) => {
+            Some((*i.min_values().get(page)?, *i.max_values().get(page)?))
+        }
+        ColumnIndexMetaData::FLOAT(i) if has(i.num_pages()) && !i.is_null_page(page) => Some((
+            f64::from(*i.min_values().get(page)?),
+            f64::from(*i.max_values().get(page)?),
         )),
         _ => None,
     }

@@ -208,7 +208,7 @@ pub fn main_entry() -> ExitCode {
                 })
                 .flatten();
             match corrupt {
-                Some(line) => eprintln!("error: {line}"),
+                Some((line, _)) => eprintln!("error: {line}"),
                 None => eprintln!(
                     "error: internal error (a bug, please report it): {} at {}",
                     note.message, note.location
@@ -299,18 +299,23 @@ fn parquet_input(cli: &Cli) -> Option<&str> {
 /// `INPUT: corrupt data (column "c", row group g): …` when the command's
 /// Parquet input has a column chunk that does not decode; `fallback` is the
 /// message when the spot cannot be found but the failure was the decoder's.
-fn corrupt_input(cli: &Cli, fallback: &str) -> Option<String> {
+/// The flag says whether the re-read found the damage itself (a column chunk,
+/// or a footer that does not decode).
+fn corrupt_input(cli: &Cli, fallback: &str) -> Option<(String, bool)> {
     let input = parquet_input(cli)?;
     let e = match geoquet::io::corrupt::locate(std::path::Path::new(input)) {
         // The footer itself does not decode (or makes the decoder panic).
-        Err(e @ geoquet::io::Error::NotParquet { .. }) => e,
+        Err(e @ geoquet::io::Error::NotParquet { .. }) => return Some((e.to_string(), true)),
         Err(_) => return None,
-        Ok(Some(c)) => geoquet::io::Error::CorruptData {
-            path: input.into(),
-            column: Some(c.column),
-            row_group: Some(c.row_group),
-            message: c.message,
-        },
+        Ok(Some(c)) => {
+            let e = geoquet::io::Error::CorruptData {
+                path: input.into(),
+                column: Some(c.column),
+                row_group: Some(c.row_group),
+                message: c.message,
+            };
+            return Some((e.to_string(), true));
+        }
         Ok(None) => geoquet::io::Error::CorruptData {
             path: input.into(),
             column: None,
@@ -318,7 +323,7 @@ fn corrupt_input(cli: &Cli, fallback: &str) -> Option<String> {
             message: fallback.to_owned(),
         },
     };
-    Some(e.to_string())
+    Some((e.to_string(), false))
 }
 
 /// The one line for an error: decoder failures on the input become
@@ -342,7 +347,8 @@ fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
             || c.downcast_ref::<ArrowError>().is_some()
     }) || panic.is_some_and(|p| p.in_dependency)
         // Errors that reached us as text: the upstream crates' prefixes.
-        || ["Parquet error", "Parquet argument error", "External: ", "EOF: ", "Arrow error", "Invalid argument error", "panicked"]
+        || ["Parquet error", "Parquet argument error", "External: ", "EOF: ", "Arrow error",
+            "Arrow: ", "Invalid argument error", "panicked"]
             .iter()
             .any(|p| line.contains(p));
     if decoder {
@@ -355,10 +361,24 @@ fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
                 )
             },
         );
-        if let Some(located) = corrupt_input(cli, &fallback)
-            && (located.contains("row group") || panic.is_some_and(|p| p.in_dependency))
+        let dependency_panic = panic.is_some_and(|p| p.in_dependency);
+        if let (Some((located, found)), Some(input)) =
+            (corrupt_input(cli, &fallback), parquet_input(cli))
         {
-            return located;
+            // Where it is (column, row group), or a footer that does not decode.
+            if found {
+                return located;
+            }
+            // The decoder's own words (a failure with the page index or a row
+            // filter, which the column-by-column re-read does not use), not an
+            // operating-system error of the output; or a panic inside it.
+            let decoder_words = ["Parquet argument error", "Parquet error", "EOF: "]
+                .iter()
+                .any(|p| line.contains(p))
+                && !line.contains("os error");
+            if dependency_panic || (decoder_words && !line.contains(input)) {
+                return located;
+            }
         }
     }
     // Invalid WKB in the input: name the input, not the output being written.

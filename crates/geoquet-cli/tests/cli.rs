@@ -1055,3 +1055,49 @@ fn quiet_silences_summaries() {
         assert!(!(o.stdout.is_empty() && o.stderr.is_empty()), "{args:?}");
     }
 }
+
+/// Damaged page indexes (written just before the footer): `extract`, which
+/// prunes pages with them, never panics and names the file.
+#[test]
+fn damaged_page_indexes_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generated_parquet(dir.path(), "pi", "zstd");
+    let fixed = dir.path().join("fixed.parquet");
+    let o = geoquet(&[
+        "-q",
+        "check",
+        input.to_str().unwrap(),
+        "--fix",
+        fixed.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let original = std::fs::read(&fixed).unwrap();
+    let footer_len = u32::from_le_bytes(
+        original[original.len() - 8..original.len() - 4]
+            .try_into()
+            .unwrap(),
+    ) as usize;
+    let end = original.len() - 8 - footer_len;
+    let mut rng = test_support::Rng::new(31);
+    let bad = dir.path().join("pi-bad.parquet");
+    let name = bad.to_str().unwrap().to_owned();
+    for _ in 0..40 {
+        let mut bytes = original.clone();
+        for _ in 0..1 + rng.index(3) {
+            let at = end - 1 - rng.index(2000.min(end - 4));
+            bytes[at] = rng.below(256) as u8;
+        }
+        std::fs::write(&bad, &bytes).unwrap();
+        let o = geoquet(&["extract", &name, "-", "--bbox", "-10,-10,50,50"]);
+        let err = stderr(&o);
+        assert!(
+            !err.contains("internal error") && !err.contains("panicked"),
+            "{err}"
+        );
+        assert!([0, 2].contains(&code(&o)), "{err}");
+        if code(&o) == 2 {
+            assert_one_line_error(&o);
+            assert!(err.contains(&name), "{err}");
+        }
+    }
+}
