@@ -310,18 +310,15 @@ impl Output {
             path: self.dest.clone(),
             source,
         };
+        // Named, renamed and unregistered under the lock: a signal handler removing the
+        // temporaries waits for the rename and never sees an unregistered name.
+        let mut live = live();
         let tmp = match self.tmp.take() {
             None => return Ok(()),
             Some(Temp::Named(tmp)) => tmp,
-            // Given a name only now, and registered until renamed.
-            Some(Temp::Unnamed(folder)) => {
-                let named = name_unnamed(&self.file, &folder).map_err(io)?;
-                let mut live = live();
-                let _ = live.insert(self.id, named.to_path_buf());
-                named
-            }
+            // Given a name only now, renamed at once.
+            Some(Temp::Unnamed(folder)) => name_unnamed(&self.file, &folder).map_err(io)?,
         };
-        let mut live = live();
         let _ = live.remove(&self.id);
         tmp.persist(&self.target).map_err(|e| io(e.error))?;
         Ok(())
