@@ -992,11 +992,13 @@ fn every_rewrite_of_a_valid_corpus_file_passes_validate() {
     let mut files = Vec::new();
     for sub in ["geoparquet", "sliderule"] {
         if let Some(d) = test_support::corpus(sub) {
-            files.extend(
-                test_support::files_with_suffix(&d, ".parquet")
-                    .into_iter()
-                    .filter(|p| !p.to_string_lossy().contains("bad_data")),
-            );
+            for suffix in [".parquet", ".geoparquet"] {
+                files.extend(
+                    test_support::files_with_suffix(&d, suffix)
+                        .into_iter()
+                        .filter(|p| !p.to_string_lossy().contains("bad_data")),
+                );
+            }
         }
     }
     if files.is_empty() {
@@ -1005,6 +1007,7 @@ fn every_rewrite_of_a_valid_corpus_file_passes_validate() {
     let dir = tempfile::tempdir().unwrap();
     let options = geoparquet_io::ValidateOptions::default();
     let (mut inputs, mut written, mut refused) = (0, 0, Vec::new());
+    let mut sliderule = 0;
     let mut failures = Vec::new();
     for path in &files {
         let valid = geoparquet_io::validate(path, &options).is_ok_and(|r| r.is_valid());
@@ -1013,6 +1016,9 @@ fn every_rewrite_of_a_valid_corpus_file_passes_validate() {
         }
         inputs += 1;
         let before = foreign_keys(path);
+        if before.iter().any(|(k, _)| k == "sliderule") {
+            sliderule += 1;
+        }
         let mut jobs: Vec<(String, std::result::Result<PathBuf, String>)> = Vec::new();
         for version in [
             TargetVersion::V1_0,
@@ -1081,7 +1087,7 @@ fn every_rewrite_of_a_valid_corpus_file_passes_validate() {
         }
     }
     println!(
-        "{inputs} valid inputs, {written} outputs validated, {} documented refusals:\n{}",
+        "{inputs} valid inputs ({sliderule} from SlideRule), {written} outputs validated, {} documented refusals:\n{}",
         refused.len(),
         refused.join("\n")
     );
