@@ -752,6 +752,25 @@ fn a_full_disk_is_reported_with_the_output_path() {
     }
     let _disk = SmallDisk(mnt.clone());
     write_ndjson(&d.join("big.ndjson"), 20_000);
+    // A full temporary directory is named as such, not blamed on the input.
+    let o = geoquet_in(d, &[], &["convert", "big.ndjson", "big.parquet"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = geoquet_in(
+        d,
+        &[("TMPDIR", &mnt)],
+        &["sort", "big.parquet", "sorted.parquet", "--memory", "1M"],
+    );
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "temporary directory {}: No space left on device",
+            mnt.display()
+        )),
+        "{err}"
+    );
+    assert!(!d.join("sorted.parquet").exists());
+    assert_eq!(std::fs::read_dir(&mnt).unwrap().count(), 0);
     for name in ["out.parquet", "out.geojson"] {
         let full_out = mnt.join(name);
         std::fs::write(&full_out, b"old").unwrap();
