@@ -398,6 +398,15 @@ fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
     {
         return format!("{input}: {line}");
     }
+    // A worker's panic that a library turned into an error: say what it was.
+    if let Some(p) = panic.filter(|p| !p.in_dependency)
+        && line.contains("panicked")
+    {
+        return format!(
+            "{line} (internal error, a bug, please report it: {} at {})",
+            p.message, p.location
+        );
+    }
     line
 }
 
