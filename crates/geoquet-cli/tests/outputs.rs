@@ -771,6 +771,39 @@ fn a_full_disk_is_reported_with_the_output_path() {
     );
     assert!(!d.join("sorted.parquet").exists());
     assert_eq!(std::fs::read_dir(&mnt).unwrap().count(), 0);
+    // The GeoJSON reader's spill of parsed columns, from a file and from standard input.
+    let o = geoquet_in(
+        d,
+        &[("TMPDIR", &mnt)],
+        &["convert", "big.ndjson", "b.parquet"],
+    );
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: temporary directory {}: No space left",
+            mnt.display()
+        )),
+        "{err}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(["convert", "-", "b.parquet"])
+        .current_dir(d)
+        .env("TMPDIR", &mnt)
+        .stdin(std::fs::File::open(d.join("big.ndjson")).unwrap())
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: temporary directory {}: No space left",
+            mnt.display()
+        )),
+        "{err}"
+    );
+    assert!(!d.join("b.parquet").exists());
+    assert_eq!(std::fs::read_dir(&mnt).unwrap().count(), 0);
     for name in ["out.parquet", "out.geojson"] {
         let full_out = mnt.join(name);
         std::fs::write(&full_out, b"old").unwrap();

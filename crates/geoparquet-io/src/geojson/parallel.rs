@@ -1118,13 +1118,15 @@ impl Spill {
                 w.write(&b.batch).map_err(io::Error::other)?;
                 w.finish().map_err(io::Error::other)?;
                 drop(w);
-                self.file.write_all(&bytes).map_err(|e| {
+                // Carried through the I/O error as the temporary directory's
+                // (see `read::temp_dir_error`), not the input's.
+                self.file.write_all(&bytes).map_err(|source| {
                     io::Error::new(
-                        e.kind(),
-                        format!(
-                            "temporary directory {}: {e}",
-                            std::env::temp_dir().display()
-                        ),
+                        source.kind(),
+                        crate::Error::TempDir {
+                            dir: std::env::temp_dir(),
+                            source,
+                        },
                     )
                 })?;
                 let at = self.at;

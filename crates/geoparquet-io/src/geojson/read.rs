@@ -189,6 +189,19 @@ fn interpret(value: Value, layout: Layout) -> std::result::Result<Feature, Strin
     }
 }
 
+/// The [`Error::TempDir`] an I/O error carries (a spill write that failed: a full
+/// temporary directory is its own error, not the input's), else the I/O error.
+fn temp_dir_error(e: io::Error) -> std::result::Result<Error, io::Error> {
+    if !e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        return Err(e);
+    }
+    let kind = e.kind();
+    match e.into_inner().map(|inner| inner.downcast::<Error>()) {
+        Some(Ok(err)) => Ok(*err),
+        _ => Err(io::Error::from(kind)),
+    }
+}
+
 /// Pass 1 on the fast path: what the features hold, their columns (kept in
 /// a spill file) and how they are laid out; `None` when the careful path
 /// must decide.
@@ -479,7 +492,8 @@ impl GeoJsonReader {
         let fast = match options.tuning {
             // The spill is created here so that a full or missing temporary
             // directory is named as such, not blamed on the input.
-            Some(tuning) => fast_learn(&file, layout, tuning, Spill::new()?).map_err(io)?,
+            Some(tuning) => fast_learn(&file, layout, tuning, Spill::new()?)
+                .map_err(|e| temp_dir_error(e).unwrap_or_else(io))?,
             None => None,
         };
         if let Some((summary, spill, mode)) = fast {
