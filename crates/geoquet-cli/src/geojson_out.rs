@@ -62,8 +62,8 @@ where
     let out = geoquet::io::output::Output::create(Path::new(output))
         .map_err(|e| Unreadable(e.to_string()))?;
     let sink = out.writer().map_err(|e| Unreadable(e.to_string()))?;
-    let written = write_batches(BufWriter::new(sink), schema, counted, options)
-        .and_then(|mut w| {
+    let written =
+        write_batches(BufWriter::new(sink), schema, counted, options).and_then(|mut w| {
             w.flush().map_err(|source| geoquet::io::Error::Io {
                 path: output.into(),
                 source,
