@@ -494,6 +494,7 @@ pub fn scratch_file(dir: Option<&Path>) -> Result<File> {
 pub struct ScratchPath {
     tmp: tempfile::NamedTempFile,
     id: u64,
+    failure: Failure,
 }
 
 impl ScratchPath {
@@ -511,7 +512,11 @@ impl ScratchPath {
             .tempfile_in(&dir)
             .map_err(|source| Error::TempDir { dir, source })?;
         let _ = live.insert(id, tmp.path().to_path_buf());
-        Ok(Self { tmp, id })
+        Ok(Self {
+            tmp,
+            id,
+            failure: Arc::new(Mutex::new(None)),
+        })
     }
 
     /// Its path.
@@ -522,6 +527,35 @@ impl ScratchPath {
     /// Its file (opened for reading and writing).
     pub fn file_mut(&mut self) -> &mut File {
         self.tmp.as_file_mut()
+    }
+
+    /// A new handle on the file (from the start) that remembers the first I/O error, for
+    /// [`ScratchPath::write_error`].
+    pub fn writer(&self) -> Result<OutputWriter> {
+        let scratch = |source| Error::TempDir {
+            dir: folder_of(self.path()),
+            source,
+        };
+        let mut file = self.tmp.as_file().try_clone().map_err(scratch)?;
+        let _ = file.seek(SeekFrom::Start(0)).map_err(scratch)?;
+        Ok(OutputWriter {
+            file,
+            failure: self.failure.clone(),
+        })
+    }
+
+    /// The first I/O error a [`ScratchPath::writer`] met, as [`Error::TempDir`] naming
+    /// the folder (a full temporary directory), taken.
+    pub fn write_error(&self) -> Option<Error> {
+        let source = self
+            .failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()?;
+        Some(Error::TempDir {
+            dir: folder_of(self.path()),
+            source,
+        })
     }
 
     /// Says what the file stands for ("standard input", a URL): [`with_input_names`]

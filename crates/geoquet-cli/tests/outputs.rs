@@ -771,6 +771,45 @@ fn a_full_disk_is_reported_with_the_output_path() {
     );
     assert!(!d.join("sorted.parquet").exists());
     assert_eq!(std::fs::read_dir(&mnt).unwrap().count(), 0);
+    // SlideRule's staged export (for --stream) in a full temporary directory.
+    let tiny = d.join("tiny");
+    std::fs::create_dir(&tiny).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4k", "tmpfs", s(&tiny)])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let _tiny = SmallDisk(tiny.clone());
+    let lines: Vec<String> = (0..3000).map(atl06_line).collect();
+    std::fs::write(d.join("atl06.ndjson"), lines.join("\n")).unwrap();
+    std::fs::write(d.join("framed.bin"), b"old").unwrap();
+    let o = geoquet_in(
+        d,
+        &[("TMPDIR", &tiny)],
+        &[
+            "sliderule",
+            "export",
+            "--record",
+            "atl06",
+            "--input",
+            "atl06.ndjson",
+            "--output-json",
+            r#"{"path": "x.parquet", "format": "parquet"}"#,
+            "--stream",
+            "framed.bin",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: temporary directory {}: No space left",
+            tiny.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(d.join("framed.bin")).unwrap(), b"old");
+    assert_eq!(std::fs::read_dir(&tiny).unwrap().count(), 0);
     // The GeoJSON reader's spill of parsed columns, from a file and from standard input.
     let o = geoquet_in(
         d,

@@ -206,9 +206,16 @@ where
     }
     // Staged in the temporary directory, registered for removal on SIGINT/SIGTERM
     // (read back by path for the upload).
-    let mut staged = geoparquet_io::output::ScratchPath::new_in(None, ".geoquet-staged-")?;
-    let file = staged.file_mut().try_clone().map_err(io_err(staged.path()))?;
-    let summary = build(BufWriter::with_capacity(1 << 20, file), records, options)?;
+    let staged = geoparquet_io::output::ScratchPath::new_in(None, ".geoquet-staged-")?;
+    let summary = match build(
+        BufWriter::with_capacity(1 << 20, staged.writer()?),
+        records,
+        options,
+    ) {
+        Ok(s) => s,
+        // A full temporary directory is named as such.
+        Err(e) => return Err(staged.write_error().map_or(e, Error::from)),
+    };
     let size = std::fs::metadata(staged.path())
         .map_err(io_err(staged.path()))?
         .len();
