@@ -715,13 +715,19 @@ const OTHER_BODIES: [&str; 18] = [
 /// the Earth places the raster somewhere it is not. The body is recognised by the
 /// ellipsoid's semi-axes (GeogSemiMajorAxis, GeogSemiMinorAxis, in GeogLinearUnits)
 /// and by the citations (GTCitation, GeogCitation, PCSCitation). Files this cannot
-/// read are left to [`GeoTiff::open`] to report.
+/// read, or whose header fails [`GeoTiff::open`]'s checks, are left to it to report.
 fn refuse_other_bodies(path: &Path) -> Result<()> {
     use tiff::decoder::Decoder;
     use tiff::tags::Tag;
-    let Ok(file) = File::open(path) else {
+    let Ok(mut file) = File::open(path) else {
         return Ok(());
     };
+    // The same header checks as `GeoTiff::open` first: nothing is read from a crafted
+    // header (and the `tiff` crate's debug print is never reached).
+    let len = file.metadata().map_or(0, |m| m.len());
+    if crate::chunks::check_ifd(&mut file, len).is_err() {
+        return Ok(());
+    }
     let Ok(mut dec) = Decoder::new(std::io::BufReader::new(file)) else {
         return Ok(());
     };
