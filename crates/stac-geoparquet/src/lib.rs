@@ -23,8 +23,8 @@ pub use read::{
 };
 pub use write::{
     DEFAULT_BATCH_ROWS, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL, LAYOUT_METADATA_KEY,
-    MAX_BATCH_CELLS, Progress, STAC_GEOPARQUET_METADATA_KEY, WriteSummary, WriterOptions,
-    write_parquet, write_parquet_with_progress, write_to,
+    MAX_BATCH_CELLS, Progress, STAC_GEOPARQUET_METADATA_KEY, WIDE_COLUMNS, WriteSummary,
+    WriterOptions, write_parquet, write_parquet_with_progress, write_to,
 };
 
 /// The `parquet` crate this crate writes with (for compression codecs).

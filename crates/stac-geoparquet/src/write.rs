@@ -42,6 +42,11 @@ pub const DEFAULT_ROW_GROUP_ROWS: usize = 20_000;
 /// arrays.
 pub const MAX_BATCH_CELLS: usize = 2 << 20;
 
+/// Above this many leaf columns, dictionary encoding is kept for the core
+/// columns `type`, `stac_version` and `collection` only (it costs tens of KB
+/// of memory per column while a row group is written).
+pub const WIDE_COLUMNS: usize = 1024;
+
 /// Default ZSTD level: geoparquet-io's, so that every geoquet writer agrees.
 pub const DEFAULT_ZSTD_LEVEL: i32 = geoparquet_io::writer::DEFAULT_ZSTD_LEVEL;
 
@@ -391,11 +396,17 @@ fn leaves(dt: &arrow_schema::DataType) -> usize {
     }
 }
 
+/// Leaf columns of a schema.
+fn leaf_columns(schema: &arrow_schema::Schema) -> usize {
+    schema.fields().iter().map(|f| leaves(f.data_type())).sum()
+}
+
 /// Rows per batch: `wanted`, fewer when the schema is wide (at most
 /// [`MAX_BATCH_CELLS`] cells), at least one.
 fn batch_rows_for(wanted: usize, schema: &arrow_schema::Schema) -> usize {
-    let cells: usize = schema.fields().iter().map(|f| leaves(f.data_type())).sum();
-    wanted.min(MAX_BATCH_CELLS / cells.max(1)).max(1)
+    wanted
+        .min(MAX_BATCH_CELLS / leaf_columns(schema).max(1))
+        .max(1)
 }
 
 /// Infers the layout of the sources (the first pass).
@@ -469,8 +480,22 @@ pub fn write_to<W: Write + Send>(
         .writer_properties()
         .into_builder()
         .set_compression(options.compression)
-        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
-        .build();
+        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)));
+    let props = if leaf_columns(&schema) > WIDE_COLUMNS {
+        // Each column's dictionary encoder costs tens of KB while a row
+        // group is written: wide schemas keep it for the core columns only.
+        let mut b = props.set_dictionary_enabled(false);
+        for name in ["type", "stac_version", "collection"] {
+            b = b.set_column_dictionary_enabled(
+                parquet::schema::types::ColumnPath::from(name),
+                true,
+            );
+        }
+        b
+    } else {
+        props
+    }
+    .build();
     let target = encoder.target_schema();
     let parquet_schema = json_logical_types(
         &target,

@@ -443,3 +443,42 @@ fn datetimes_written_with_a_space_and_an_offset_need_no_patches() {
     assert_eq!(read_items(&out).unwrap(), items);
     assert_valid(&out, "datetime styles");
 }
+
+#[test]
+fn wide_schemas_keep_dictionaries_for_the_core_columns_only() {
+    // 1,500 distinct property names: more than WIDE_COLUMNS leaf columns.
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<Value> = (0..300)
+        .map(|i| {
+            let mut it = item(
+                &format!("w{i}"),
+                json!({"type": "Point", "coordinates": [1.5, 2.5]}),
+            );
+            it["bbox"] = json!([1.5, 2.5, 1.5, 2.5]);
+            it["collection"] = json!("c");
+            for j in 0..5 {
+                it["properties"][format!("p{i}_{j}")] = json!("v");
+            }
+            it
+        })
+        .collect();
+    let input = ndjson(dir.path(), "in.ndjson", &items);
+    let out = dir.path().join("out.parquet");
+    write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
+    assert_eq!(read_items(&out).unwrap(), items);
+    let r = SerializedFileReader::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let group = r.metadata().row_group(0);
+    assert!(group.num_columns() > stac_geoparquet::WIDE_COLUMNS);
+    let dictionary = |name: &str| {
+        group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .unwrap()
+            .dictionary_page_offset()
+            .is_some()
+    };
+    assert!(dictionary("collection"));
+    assert!(!dictionary("p0_0"));
+    assert_valid(&out, "wide");
+}
