@@ -1506,6 +1506,47 @@ fn write_row_groups<W: Write + Send>(
     })
 }
 
+/// The Parquet schema of `target`, with the JSON logical type on top-level
+/// `Utf8` columns that carry the canonical Arrow JSON extension name
+/// (`arrow.json`), such as the folded GeoJSON properties: the upstream
+/// converter only does this with a feature that also changes how every
+/// JSON column is read back.
+fn json_logical_types(target: &Schema) -> Result<parquet::schema::types::SchemaDescriptor> {
+    use parquet::basic::ConvertedType;
+    use parquet::schema::types::{SchemaDescriptor, Type};
+    let descr = parquet::arrow::ArrowSchemaConverter::new().convert(target)?;
+    let root = descr.root_schema();
+    let is_json = |f: &Field| {
+        f.data_type() == &DataType::Utf8
+            && f.metadata().get("ARROW:extension:name").map(String::as_str) == Some("arrow.json")
+    };
+    if !target.fields().iter().any(|f| is_json(f)) {
+        return Ok(descr);
+    }
+    let mut fields = Vec::with_capacity(root.get_fields().len());
+    for (t, f) in root.get_fields().iter().zip(target.fields()) {
+        let info = t.get_basic_info();
+        let marked = match t.as_ref() {
+            Type::PrimitiveType { physical_type, .. } if is_json(f) => {
+                let mut b = Type::primitive_type_builder(info.name(), *physical_type)
+                    .with_repetition(info.repetition())
+                    .with_logical_type(Some(LogicalType::Json))
+                    .with_converted_type(ConvertedType::JSON);
+                if info.has_id() {
+                    b = b.with_id(Some(info.id()));
+                }
+                Arc::new(b.build()?)
+            }
+            _ => t.clone(),
+        };
+        fields.push(marked);
+    }
+    let root = Type::group_type_builder(root.name())
+        .with_fields(fields)
+        .build()?;
+    Ok(SchemaDescriptor::new(Arc::new(root)))
+}
+
 /// Writes batches to any writer (e.g. a `Vec<u8>` or a file), keeping at most
 /// two row groups in memory (two are encoded at once, each on its own thread).
 pub fn write_to<W, I>(
@@ -1521,7 +1562,13 @@ where
 {
     let mut encoder = GeoParquetEncoder::try_new(&schema, input, options)?;
     let target = encoder.target_schema();
-    let writer = ArrowWriter::try_new(sink, target.clone(), Some(encoder.writer_properties()))?;
+    let writer = ArrowWriter::try_new_with_options(
+        sink,
+        target.clone(),
+        parquet::arrow::arrow_writer::ArrowWriterOptions::new()
+            .with_properties(encoder.writer_properties())
+            .with_parquet_schema(json_logical_types(&target)?),
+    )?;
     // Below ArrowWriter: the same file writer and column writers, but the
     // columns of a batch are encoded and compressed on two threads.
     let (file_writer, factory) = writer.into_serialized_writer()?;

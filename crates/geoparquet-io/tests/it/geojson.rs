@@ -1531,3 +1531,40 @@ fn folded_column_name_does_not_collide() {
         .collect();
     assert_eq!(folded, [&"properties_2".to_string()]);
 }
+
+/// The folded properties column is written with Parquet's JSON logical type
+/// (and read back as the same JSON text).
+#[test]
+fn folded_column_has_the_json_logical_type() {
+    use geoparquet_io::geojson::{FOLDED_PROPERTIES_COLUMN, MAX_PROPERTY_COLUMNS};
+    use geoparquet_io::parquet::basic::LogicalType;
+    use geoparquet_io::parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut props = serde_json::Map::new();
+    for j in 0..MAX_PROPERTY_COLUMNS + 2 {
+        props.insert(format!("k{j}"), json!(j));
+    }
+    let text = ndjson(&[feature(
+        json!({"type": "Point", "coordinates": [1.0, 2.0]}),
+        Value::Object(props),
+    )]);
+    let (schema, batches) = read_ok(&text, 10);
+    let mut out = tempfile::tempfile().unwrap();
+    geoparquet_io::writer::write_to(
+        &mut out,
+        schema,
+        batches.into_iter().map(Ok),
+        None,
+        &geoparquet_io::writer::WriterOptions::default(),
+    )
+    .unwrap();
+    let reader = SerializedFileReader::new(out).unwrap();
+    let descr = reader.metadata().file_metadata().schema_descr_ptr();
+    let folded = descr
+        .columns()
+        .iter()
+        .find(|c| c.name() == FOLDED_PROPERTIES_COLUMN)
+        .unwrap();
+    assert_eq!(folded.logical_type_ref(), Some(&LogicalType::Json));
+    let plain = descr.columns().iter().find(|c| c.name() == "k0").unwrap();
+    assert_ne!(plain.logical_type_ref(), Some(&LogicalType::Json));
+}
