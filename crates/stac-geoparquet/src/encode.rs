@@ -147,31 +147,38 @@ impl FieldBuilder {
         }
     }
 
-    /// Appends one value (`None`: the key is absent).
-    fn append<J: Json>(&mut self, v: Option<&J>, ctx: &mut Ctx) {
+    /// Appends one value (`None`: the key is absent); `true` when the cell
+    /// is not null.
+    fn append<J: Json>(&mut self, v: Option<&J>, ctx: &mut Ctx) -> bool {
         match v {
             None => {
                 self.builder.append_null();
                 if self.explicit_nulls {
                     ctx.patch::<J>(None);
                 }
+                false
             }
             Some(x) if x.is_null() => {
                 if let Builder::Json(b) = &mut self.builder {
                     b.append_value("null");
-                    return;
+                    return true;
                 }
                 self.builder.append_null();
                 if !self.explicit_nulls {
                     ctx.patch(Some(&Value::Null));
                 }
+                false
             }
             Some(x) => match self.builder.append_value(x, ctx) {
-                Stored::Exact => {}
-                Stored::Lossy => ctx.patch(Some(x)),
+                Stored::Exact => true,
+                Stored::Lossy => {
+                    ctx.patch(Some(x));
+                    true
+                }
                 Stored::No => {
                     self.builder.append_null();
                     ctx.patch(Some(x));
+                    false
                 }
             },
         }
@@ -356,7 +363,7 @@ impl Builder {
                 for (i, x) in a.iter().enumerate() {
                     ctx.path.push('/');
                     ctx.path.push_str(&i.to_string());
-                    child.append(Some(x), ctx);
+                    let _ = child.append(Some(x), ctx);
                     ctx.path.truncate(base);
                 }
                 let last = offsets.last().copied().unwrap_or(0);
@@ -375,7 +382,7 @@ impl Builder {
                     push_segment(&mut ctx.path, f.field.name());
                     let x = v.member(f.field.name(), &mut hint);
                     found += usize::from(x.is_some());
-                    f.append(x, ctx);
+                    let _ = f.append(x, ctx);
                     ctx.path.truncate(base);
                 }
                 // Members the first pass did not see (the input changed
@@ -563,6 +570,9 @@ impl BatchBuilder {
         let ctx = &mut self.ctx;
         ctx.patches.clear();
         let (mut hint, mut phint) = (0, 0);
+        // Whether this row's geometry cell holds WKB (the column comes
+        // before `bbox`, its covering).
+        let mut geometry_stored = false;
         let props = item.member("properties", &mut 0);
         let props_obj = props.filter(|p| p.is_object());
         for (origin, col) in &mut self.columns {
@@ -575,9 +585,18 @@ impl BatchBuilder {
                 }
             };
             push_segment(&mut ctx.path, col.field.name());
-            if *origin == Origin::Core
-                && col.field.name() == "bbox"
-                && let Some(geometry) = item.member("geometry", &mut 0).filter(|g| !g.is_null())
+            let is_bbox = *origin == Origin::Core && col.field.name() == "bbox";
+            if is_bbox && !geometry_stored && v.is_some_and(|b| !b.is_null()) {
+                // No geometry in the column (null, or not storable as WKB):
+                // the covering is null too; the item's bbox is a patch.
+                let _ = col.append::<J>(None, ctx);
+                ctx.patches.retain(|(p, _)| *p != ctx.path);
+                ctx.patch(v);
+                continue;
+            }
+            if is_bbox
+                && geometry_stored
+                && let Some(geometry) = item.member("geometry", &mut 0)
                 && let Some(g) = geom::bbox_of(geometry)
                 && let Some(written) = covering_bbox(v, geometry, g)
                 && col.append_bbox(&written)
@@ -587,7 +606,10 @@ impl BatchBuilder {
                 ctx.patch(v);
                 continue;
             }
-            col.append(v, ctx);
+            let stored = col.append(v, ctx);
+            if *origin == Origin::Core && col.field.name() == "geometry" {
+                geometry_stored = stored;
+            }
         }
         ctx.path.clear();
         // Foreign members, colliding properties, non-object properties.

@@ -95,13 +95,19 @@ fn a_missing_bbox_is_written_from_the_geometry_and_comes_back_missing() {
     // A bbox that does not hold its geometry (rounded, or plain wrong).
     let mut e = item("e", json!({"type": "Point", "coordinates": [5.0, 5.0]}));
     e["bbox"] = json!([0.0, 0.0, 1.0, 1.0]);
-    let items = [a, b, c, none, e];
+    // A geometry WKB 1.1 cannot hold (M values): no covering either.
+    let mut f = item(
+        "f",
+        json!({"type": "Point", "coordinates": [1.0, 2.0, 3.0, 4.0]}),
+    );
+    f["bbox"] = json!([1.0, 2.0, 1.0, 2.0]);
+    let items = [a, b, c, none, e, f];
     let input = ndjson(dir.path(), "in.ndjson", &items);
     let out = dir.path().join("out.parquet");
     let summary = write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
     assert_eq!(
-        summary.patches, 3,
-        "one absence, one explicit null, one bbox widened"
+        summary.patches, 5,
+        "one absence, one explicit null, one bbox widened, an M geometry and its bbox"
     );
     let batch = &batches(&out)[0];
     assert_eq!(bbox_cell(batch, 0), Some([10.0, 1.0, 12.5, 3.0]));
@@ -109,6 +115,7 @@ fn a_missing_bbox_is_written_from_the_geometry_and_comes_back_missing() {
     assert_eq!(bbox_cell(batch, 2), Some([1.0, 2.0, 1.0, 2.0]));
     assert_eq!(bbox_cell(batch, 3), None, "no geometry, no bbox");
     assert_eq!(bbox_cell(batch, 4), Some([0.0, 0.0, 5.0, 5.0]));
+    assert_eq!(bbox_cell(batch, 5), None, "no WKB, no covering");
     // Lossless: the missing bbox stays missing, the null stays null.
     assert_eq!(read_items(&out).unwrap(), items);
     // A bbox search finds items without a bbox by their geometry.
