@@ -1101,3 +1101,56 @@ fn damaged_page_indexes_never_panic() {
         }
     }
 }
+
+/// 20,000 distinct property names over 2,000 features: the GeoParquet file is
+/// valid, has at most 1024 property columns, and converts back to the same
+/// properties.
+#[test]
+fn many_property_names_round_trip_through_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let features: Vec<Value> = (0..2000)
+        .map(|i| {
+            let props: serde_json::Map<String, Value> = (0..10)
+                .map(|j| (format!("p{}", i * 10 + j), serde_json::json!(i * 10 + j)))
+                .collect();
+            serde_json::json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}, "properties": props})
+        })
+        .collect();
+    let input = dir.path().join("wide.ndjson");
+    let text: Vec<String> = features.iter().map(Value::to_string).collect();
+    std::fs::write(&input, text.join("\n")).unwrap();
+    let parquet = dir.path().join("wide.parquet");
+    let back = dir.path().join("back.ndjson");
+    for args in [
+        vec![
+            "convert",
+            input.to_str().unwrap(),
+            parquet.to_str().unwrap(),
+        ],
+        vec!["validate", parquet.to_str().unwrap()],
+        vec!["convert", parquet.to_str().unwrap(), back.to_str().unwrap()],
+    ] {
+        let o = geoquet(&args);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+    }
+    let o = geoquet(&["inspect", "--json", parquet.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // 1023 properties, the folded column, the geometry, the covering.
+    assert_eq!(v["fields"].as_array().unwrap().len(), 1026);
+    let back: Vec<Value> = std::fs::read_to_string(&back)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(back.len(), features.len());
+    for (a, b) in features.iter().zip(&back) {
+        let kept: serde_json::Map<String, Value> = b["properties"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(a["properties"], Value::Object(kept));
+    }
+}
