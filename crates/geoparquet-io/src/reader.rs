@@ -10,6 +10,18 @@
 //! 3. pages, by the covering column's page index;
 //! 4. rows, by an exact test: the geometry itself must intersect the box
 //!    (a covering box test runs first when there is a covering).
+//!
+//! Covering boxes may cross the antimeridian (`xmin > xmax`, GeoParquet 1.1
+//! and RFC 7946 section 5): such a row covers `x >= xmin` and `x <= xmax`,
+//! which the min/max statistics of the `xmin` and `xmax` columns do not
+//! bound. Steps 2 and 3 therefore prune on X only where no row can wrap: the
+//! file rules wrapping out ([`rows_may_wrap`]: a projected CRS, or a
+//! non-wrapping `geo` bbox that stops short of ±180 or lies outside
+//! longitudes), or the row group's statistics do (`max(xmin) <= min(xmax)`).
+//! A row group holding only wrapping rows is pruned by its wrapping box.
+//! In step 4, a row whose box (its covering, else the file's bbox) wraps
+//! while the geometry's planar box does not fit in it has its edges read the
+//! short way across the antimeridian, as the writer of that box meant.
 
 use std::fs::File;
 use std::ops::Range;
@@ -20,6 +32,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type};
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, StructArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+use geoparquet_meta::bbox::LON_LAT_TOLERANCE;
 use geoparquet_meta::file::FileFacts;
 use geoparquet_meta::{
     BoundingBox, Crs, Encoding, GEO_METADATA_KEY, GeoParquetMetadata, GeometryType,
@@ -35,7 +48,7 @@ use parquet::file::statistics::Statistics;
 
 use crate::error::{Error, Result};
 use crate::footer::facts_from_metadata;
-use crate::geometry::{intersects_with_edges, parse_wkb};
+use crate::geometry::{geometry_info, intersects_with_edges, parse_wkb};
 use crate::native;
 use crate::wkb_column::wkb_values;
 
@@ -93,9 +106,18 @@ pub struct ScanStats {
 /// Which source pruned row groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BoxSource<'a> {
-    Covering { column: &'a str },
-    GeoStats { leaf: usize },
-    NativeXy { x: usize, y: usize },
+    /// `may_wrap`: rows may hold covering boxes crossing the antimeridian.
+    Covering {
+        column: &'a str,
+        may_wrap: bool,
+    },
+    GeoStats {
+        leaf: usize,
+    },
+    NativeXy {
+        x: usize,
+        y: usize,
+    },
     None,
 }
 
@@ -199,7 +221,10 @@ fn box_source<'a>(
         && covering_leaves(metadata, meta, column).is_some()
         && let Some(c) = cov.bbox.column()
     {
-        return BoxSource::Covering { column: c };
+        return BoxSource::Covering {
+            column: c,
+            may_wrap: rows_may_wrap(meta, column) || file_bbox_contradicted(metadata, meta, column),
+        };
     }
     if let Some(leaf) = leaf_index(metadata, &[column]) {
         let has_geo_stats = metadata.row_groups().iter().any(|rg| {
@@ -223,6 +248,74 @@ fn box_source<'a>(
     BoxSource::None
 }
 
+/// Whether rows of `column` may have covering boxes that cross the
+/// antimeridian (`xmin > xmax`). Only longitudes wrap: not when the CRS is
+/// known not to be geographic, nor when the column's `geo` bbox does not wrap
+/// and either stops short of ±180 (a wrapping row reaches both) or, for a CRS
+/// of unknown kind, lies outside the longitude/latitude range. A wrapping
+/// bbox, or none, leaves wrapping rows possible.
+///
+/// ```
+/// use geoparquet_io::reader::rows_may_wrap;
+/// use geoparquet_io::meta::{BoundingBox, GeoParquetMetadata};
+///
+/// let mut meta = GeoParquetMetadata::from_json_str(
+///     r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#,
+/// )?;
+/// assert!(rows_may_wrap(&meta, "geometry")); // no bbox
+/// let col = meta.columns.get_mut("geometry").unwrap();
+/// col.bbox = Some(BoundingBox::new(-10.0, 35.0, 30.0, 60.0));
+/// assert!(!rows_may_wrap(&meta, "geometry")); // Europe: no row reaches ±180
+/// let col = meta.columns.get_mut("geometry").unwrap();
+/// col.bbox = Some(BoundingBox::new(170.0, -20.0, -170.0, 20.0));
+/// assert!(rows_may_wrap(&meta, "geometry")); // the file itself wraps
+/// # Ok::<(), geoparquet_io::meta::Error>(())
+/// ```
+pub fn rows_may_wrap(meta: &GeoParquetMetadata, column: &str) -> bool {
+    let Some(col) = meta.columns.get(column) else {
+        return true;
+    };
+    let geographic = col.crs.is_geographic();
+    if geographic == Some(false) {
+        return false;
+    }
+    match col.bbox {
+        Some(b) if b.is_usable() && !b.wraps() => {
+            let edge = 180.0 - LON_LAT_TOLERANCE;
+            let short_of_antimeridian = b.xmin > -edge || b.xmax < edge;
+            let not_longitudes = geographic.is_none() && !b.is_within_lon_lat();
+            !(short_of_antimeridian || not_longitudes)
+        }
+        _ => true,
+    }
+}
+
+/// Whether the column's non-wrapping `geo` bbox, which does not span ±180,
+/// is contradicted by a row group whose covering statistics say that every
+/// row in it wraps (`min(xmin) > max(xmax)`): a bbox computed from the
+/// planar coordinates beside coverings following RFC 7946. Such a bbox
+/// neither rules wrapping rows out nor prunes the file.
+fn file_bbox_contradicted(
+    metadata: &ParquetMetaData,
+    meta: &GeoParquetMetadata,
+    column: &str,
+) -> bool {
+    let Some(b) = meta.columns.get(column).and_then(|c| c.bbox) else {
+        return false;
+    };
+    let edge = 180.0 - LON_LAT_TOLERANCE;
+    if !b.is_usable() || b.wraps() || (b.xmin <= -edge && b.xmax >= edge) {
+        return false;
+    }
+    let Some([x0, _, x1, _]) = covering_leaves(metadata, meta, column) else {
+        return false;
+    };
+    metadata.row_groups().iter().any(|rg| {
+        let r = |leaf: usize| stat_range(rg.columns().get(leaf)?.statistics());
+        matches!((r(x0), r(x1)), (Some((min_xmin, _)), Some((_, max_xmax))) if min_xmin > max_xmax)
+    })
+}
+
 /// The box of row group `rg` from `source`, `None` when unknown.
 fn row_group_box(
     metadata: &ParquetMetaData,
@@ -233,13 +326,24 @@ fn row_group_box(
 ) -> Option<BoundingBox> {
     let rgm = metadata.row_groups().get(rg)?;
     match source {
-        BoxSource::Covering { .. } => {
+        BoxSource::Covering { may_wrap, .. } => {
             let [x0, y0, x1, y1] = covering_leaves(metadata, meta, column)?;
             let r = |leaf: usize| stat_range(rgm.columns().get(leaf)?.statistics());
-            let (xmin, _) = r(x0)?;
+            let (xmin, max_xmin) = r(x0)?;
             let (ymin, _) = r(y0)?;
-            let (_, xmax) = r(x1)?;
+            let (min_xmax, xmax) = r(x1)?;
             let (_, ymax) = r(y1)?;
+            // An ordinary row has xmin <= xmax, so `xmin > xmax` here means
+            // that every row wraps: the wrapping box holds them all. With
+            // ordinary rows beside possibly wrapping ones, X is unbounded.
+            if may_wrap && max_xmin > min_xmax && xmin <= xmax {
+                return Some(BoundingBox::new(
+                    f64::NEG_INFINITY,
+                    ymin,
+                    f64::INFINITY,
+                    ymax,
+                ));
+            }
             Some(BoundingBox::new(xmin, ymin, xmax, ymax))
         }
         BoxSource::GeoStats { leaf } => {
@@ -279,7 +383,8 @@ fn plan(
         ..ScanStats::default()
     };
     let file_box = meta.columns.get(column).and_then(|c| c.bbox);
-    let file_misses = file_box.is_some_and(|b| b.is_usable() && !b.intersects(bbox));
+    let file_misses = file_box.is_some_and(|b| b.is_usable() && !b.intersects(bbox))
+        && !file_bbox_contradicted(metadata, meta, column);
     let source = box_source(metadata, meta, column);
     let row_groups: Vec<usize> = (0..n)
         .filter(|&rg| {
@@ -293,8 +398,18 @@ fn plan(
         .filter(|rg| !row_groups.contains(rg))
         .map(|rg| sizes.get(rg).copied().unwrap_or(0))
         .sum();
-    let selection = if let BoxSource::Covering { .. } = source {
-        page_selection(metadata, meta, column, bbox, &row_groups)
+    let selection = if let BoxSource::Covering { may_wrap, .. } = source {
+        // X pages prune only in row groups that cannot hold wrapping rows.
+        let x_prunable: Vec<bool> = row_groups
+            .iter()
+            .map(
+                |&rg| match row_group_box(metadata, meta, column, source, rg) {
+                    Some(b) => !b.wraps() && b.xmin.is_finite() && b.xmax.is_finite(),
+                    None => !may_wrap,
+                },
+            )
+            .collect();
+        page_selection(metadata, meta, column, bbox, &row_groups, &x_prunable)
     } else {
         None
     };
@@ -333,45 +448,62 @@ fn page_minmax(index: &ColumnIndexMetaData, page: usize) -> Option<(f64, f64)> {
 }
 
 /// Row ranges (relative to the selected row groups, concatenated) whose
-/// covering pages may match; `None` when there is no page index.
+/// covering pages may match; `None` when there is no page index. The X tests
+/// apply only to row groups whose `x_prunable` is true (no wrapping rows: the
+/// per-column page tests assume `xmin <= xmax` in every row).
 fn page_selection(
     metadata: &ParquetMetaData,
     meta: &GeoParquetMetadata,
     column: &str,
     bbox: &BoundingBox,
     row_groups: &[usize],
+    x_prunable: &[bool],
 ) -> Option<RowSelection> {
     let column_index = metadata.column_index()?;
     let offset_index = metadata.offset_index()?;
     let [x0, y0, x1, y1] = covering_leaves(metadata, meta, column)?;
-    // Per leaf, the page test; X is skipped for queries crossing the antimeridian.
-    let mut tests: Vec<PageTest> = vec![
+    // Per leaf, the page test and whether it is an X test; X is skipped for
+    // queries crossing the antimeridian.
+    let mut tests: Vec<(PageTest, bool)> = vec![
         (
-            y0,
-            Box::new({
-                let q = bbox.ymax;
-                move |min, _| min <= q
-            }),
+            (
+                y0,
+                Box::new({
+                    let q = bbox.ymax;
+                    move |min, _| min <= q
+                }),
+            ),
+            false,
         ),
         (
-            y1,
-            Box::new({
-                let q = bbox.ymin;
-                move |_, max| max >= q
-            }),
+            (
+                y1,
+                Box::new({
+                    let q = bbox.ymin;
+                    move |_, max| max >= q
+                }),
+            ),
+            false,
         ),
     ];
-    if !bbox.wraps() {
+    if !bbox.wraps() && x_prunable.contains(&true) {
         let (qx0, qx1) = (bbox.xmin, bbox.xmax);
-        tests.push((x0, Box::new(move |min, _| min <= qx1)));
-        tests.push((x1, Box::new(move |_, max| max >= qx0)));
+        tests.push(((x0, Box::new(move |min, _| min <= qx1)), true));
+        tests.push(((x1, Box::new(move |_, max| max >= qx0)), true));
     }
     let mut total: Option<RowSelection> = None;
-    for (leaf, test) in &tests {
+    for ((leaf, test), is_x) in &tests {
         let mut ranges: Vec<Range<usize>> = Vec::new();
         let mut base = 0usize;
-        for &rg in row_groups {
+        for (i, &rg) in row_groups.iter().enumerate() {
             let rg_rows = usize::try_from(metadata.row_groups().get(rg)?.num_rows()).ok()?;
+            if *is_x && !x_prunable.get(i).copied().unwrap_or(false) {
+                if rg_rows > 0 {
+                    ranges.push(base..base + rg_rows);
+                }
+                base += rg_rows;
+                continue;
+            }
             let ci = column_index.get(rg)?.get(*leaf)?;
             let oi = offset_index.get(rg)?.get(*leaf)?;
             let locs = oi.page_locations();
@@ -568,6 +700,31 @@ fn covering_columns(array: &StructArray) -> Option<[arrow_array::Float64Array; 4
         }
     };
     Some([get("xmin")?, get("ymin")?, get("xmax")?, get("ymax")?])
+}
+
+/// Row `row` of the covering's four columns, `None` when null or not a number.
+fn covering_row(c: &[arrow_array::Float64Array; 4], row: usize) -> Option<BoundingBox> {
+    let v =
+        |a: &arrow_array::Float64Array| (row < a.len() && a.is_valid(row)).then(|| a.value(row));
+    let b = BoundingBox::new(v(&c[0])?, v(&c[1])?, v(&c[2])?, v(&c[3])?);
+    b.is_usable().then_some(b)
+}
+
+/// Whether a planar-edged geometry whose box `hint` crosses the antimeridian
+/// must have its edges read the short way across it: the box wraps and the
+/// geometry's planar extent does not fit in it (a line from 175 to -175
+/// inside the box [175, -175] goes through 180, not through 0).
+fn edges_cross_antimeridian<G: geo_traits::GeometryTrait<T = f64>>(
+    g: &G,
+    hint: &BoundingBox,
+) -> bool {
+    if !hint.wraps() {
+        return false;
+    }
+    match geometry_info(g).bbox {
+        Some(b) => !hint.contains(&BoundingBox::new(b.xmin, b.ymin, b.xmax, b.ymax)),
+        None => false,
+    }
 }
 
 /// Per row: may the covering box meet the query? Unknown (null, NaN,
@@ -936,12 +1093,46 @@ fn configure<T>(
                 .columns
                 .get(&primary)
                 .is_some_and(|c| c.effective_edges().is_non_planar());
-            let mask = ProjectionMask::roots(&parquet_schema, [i]);
+            // Where rows may wrap, the box that tells whether they do: each
+            // row's covering (read again, for the rows left), else the file's.
+            let hints = if !wrap_edges
+                && (rows_may_wrap(meta, &primary)
+                    || file_bbox_contradicted(builder.metadata(), meta, &primary))
+            {
+                let file_box = meta.columns.get(&primary).and_then(|c| c.bbox);
+                let covering = meta
+                    .columns
+                    .get(&primary)
+                    .and_then(|c| c.covering.as_ref())
+                    .and_then(|c| c.bbox.column())
+                    .and_then(|cov| Some((cov.to_owned(), names.iter().position(|n| n == cov)?)));
+                Some((file_box, covering))
+            } else {
+                None
+            };
+            let mut roots = vec![i];
+            if let Some((_, Some((_, ci)))) = &hints {
+                roots.push(*ci);
+            }
+            let mask = ProjectionMask::roots(&parquet_schema, roots);
             predicates.push(Box::new(ArrowPredicateFn::new(
                 mask,
                 move |batch: RecordBatch| {
-                    let Some(col) = batch.columns().first() else {
+                    let Some(col) = batch
+                        .column_by_name(&column)
+                        .or_else(|| batch.columns().first())
+                    else {
                         return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+                    };
+                    let (file_box, row_boxes) = match &hints {
+                        Some((file_box, cov)) => (
+                            *file_box,
+                            cov.as_ref()
+                                .and_then(|(name, _)| batch.column_by_name(name))
+                                .and_then(|c| c.as_struct_opt())
+                                .and_then(covering_columns),
+                        ),
+                        None => (None, None),
                     };
                     let converted;
                     let wkb_array: &dyn Array = match native {
@@ -963,7 +1154,15 @@ fn configure<T>(
                         out.push(Some(match values.value(row) {
                             None => false,
                             Some(bytes) => match parse_wkb(bytes) {
-                                Ok(g) => intersects_with_edges(&g, &bbox, wrap_edges),
+                                Ok(g) => {
+                                    let hint = row_boxes
+                                        .as_ref()
+                                        .and_then(|c| covering_row(c, row))
+                                        .or(file_box);
+                                    let wrap = wrap_edges
+                                        || hint.is_some_and(|h| edges_cross_antimeridian(&g, &h));
+                                    intersects_with_edges(&g, &bbox, wrap)
+                                }
                                 Err(message) => {
                                     return Err(arrow_err(Error::InvalidWkb {
                                         column: column.clone(),

@@ -1,6 +1,7 @@
 //! Integration tests of geoparquet-io (one test binary).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod antimeridian;
 mod check;
 mod corpus;
 mod geojson;
