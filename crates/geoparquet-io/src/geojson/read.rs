@@ -18,7 +18,7 @@ use super::infer::{ColumnBuilder, fits};
 use super::parallel::{
     self, Built, Fail, Learnt, Ordered, ParseFn, Plan, Replay, ReplayError, Spill, Tuning,
 };
-use super::scan::{FeatureStream, Layout, ScanError, Scanner, StreamError, detect};
+use super::scan::{BOM, FeatureStream, Layout, ScanError, Scanner, StreamError, detect, is_ws};
 use super::to_wkb::geometry_to_wkb;
 use super::{
     DEFAULT_BATCH_SIZE, FEATURE_ID_COLUMN, FOLDED_PROPERTIES_COLUMN, FOLDED_PROPERTIES_KEY,
@@ -272,6 +272,54 @@ fn unique(base: &str, taken: &dyn Fn(&str) -> bool) -> String {
         .unwrap_or_else(|| base.to_owned())
 }
 
+/// The start of a streamed input: a byte-order mark, white space, then
+/// `{` or `[` (at least what [`detect`] accepts).
+#[derive(Debug, Default)]
+struct Sniff {
+    /// Bytes seen so far (for the byte-order mark).
+    seen: usize,
+    /// Past the byte-order mark (or there is none).
+    after_bom: bool,
+    /// The first significant byte was `{` or `[`.
+    decided: bool,
+    /// Newlines before the byte looked at.
+    newlines: u64,
+}
+
+impl Sniff {
+    /// Looks at the next bytes; the offending byte when the input cannot be GeoJSON.
+    fn feed(&mut self, bytes: &[u8]) -> std::result::Result<(), u8> {
+        for &b in bytes {
+            if self.decided {
+                return Ok(());
+            }
+            let i = self.seen;
+            self.seen += 1;
+            if !self.after_bom && BOM.get(i) == Some(&b) {
+                continue;
+            }
+            self.after_bom = true;
+            if b == b'\n' {
+                self.newlines += 1;
+            }
+            if is_ws(b) {
+                continue;
+            }
+            if b == b'{' || b == b'[' {
+                self.decided = true;
+            } else {
+                return Err(b);
+            }
+        }
+        Ok(())
+    }
+
+    /// The 1-based line of the byte looked at last.
+    fn line(&self) -> u64 {
+        self.newlines + 1
+    }
+}
+
 /// Where pass 2 reads from.
 enum Engine {
     /// One feature at a time through `serde_json`.
@@ -435,6 +483,10 @@ impl GeoJsonReader {
         // Read errors are the input's; write errors the temporary directory's.
         let mut spill = crate::output::scratch_file(None)?;
         let mut buf = vec![0u8; 1 << 16];
+        // The first significant byte is looked at as it arrives, so that an
+        // endless stream that is not JSON (`< /dev/zero`) ends at once
+        // instead of filling the temporary directory.
+        let mut sniff = Sniff::default();
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break,
@@ -442,6 +494,16 @@ impl GeoJsonReader {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(io(e)),
             };
+            if let Err(found) = sniff.feed(buf.get(..n).unwrap_or_default()) {
+                return Err(Error::GeoJson {
+                    source_name: name.clone(),
+                    feature: None,
+                    message: format!(
+                        "line {}: expected a GeoJSON object ('{{') or an array of Features ('['), found byte 0x{found:02x}",
+                        sniff.line()
+                    ),
+                });
+            }
             spill
                 .write_all(&buf[..n])
                 .map_err(|source| Error::TempDir {

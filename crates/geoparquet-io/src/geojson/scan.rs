@@ -17,7 +17,7 @@ use std::io::{self, BufRead};
 use serde_json::Value;
 
 /// The byte order mark some editors put in front of UTF-8 text.
-const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+pub(crate) const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 /// The record separator of RFC 8142 GeoJSON text sequences, treated as white space.
 const RS: u8 = 0x1E;
@@ -43,7 +43,7 @@ fn syntax<T>(message: impl Into<String>) -> ScanResult<T> {
     Err(ScanError::Syntax(message.into()))
 }
 
-fn is_ws(b: u8) -> bool {
+pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | RS)
 }
 

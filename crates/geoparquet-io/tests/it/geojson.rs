@@ -1568,3 +1568,23 @@ fn folded_column_has_the_json_logical_type() {
     let plain = descr.columns().iter().find(|c| c.name() == "k0").unwrap();
     assert_ne!(plain.logical_type_ref(), Some(&LogicalType::Json));
 }
+
+/// An endless stream that is not JSON (`< /dev/zero`) is refused at its first
+/// byte, not copied until the temporary directory is full; a byte-order mark
+/// and blank lines before the first object are fine.
+#[test]
+fn endless_non_json_streams_end_at_once() {
+    let e = GeoJsonReader::try_from_reader(std::io::repeat(0), ReadOptions::default()).err();
+    let msg = e.map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("line 1") && msg.contains("0x00"), "{msg}");
+    let e = GeoJsonReader::try_from_reader(
+        Read::chain(Cursor::new(b"\n\n".to_vec()), std::io::repeat(b'x')),
+        ReadOptions::default(),
+    )
+    .err();
+    let msg = e.map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("line 3") && msg.contains("0x78"), "{msg}");
+    let text = "\u{feff}\n {\"type\":\"Feature\",\"geometry\":null,\"properties\":{\"a\":1}}\n";
+    let (_, batches) = read_ok(text, 10);
+    assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
+}
