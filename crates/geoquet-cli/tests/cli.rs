@@ -1154,3 +1154,21 @@ fn many_property_names_round_trip_through_parquet() {
         assert_eq!(a["properties"], Value::Object(kept));
     }
 }
+
+/// `convert - OUT < /dev/zero` ends at once with a one-line error naming
+/// standard input, and writes nothing.
+#[cfg(unix)]
+#[test]
+fn endless_zeros_on_standard_input_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("z.parquet");
+    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(["convert", "-", out.to_str().unwrap()])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert_one_line_error(&o);
+    assert!(stderr(&o).contains("standard input"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
