@@ -80,6 +80,13 @@
 //! `12`, so each value can be parsed back exactly. Conflicts inside a nested
 //! object only turn that member into JSON text, not the whole object.
 //!
+//! At most [`MAX_PROPERTY_COLUMNS`] property columns are made: past that
+//! many distinct names, the later properties are folded into one JSON-text
+//! column ([`FOLDED_PROPERTIES_COLUMN`]) that [`GeoJsonWriter`] merges back.
+//! Inputs with many names are read one feature at a time, in batches cut so
+//! that rows times columns stay within a few million values: memory follows
+//! the input, not the number of names it uses.
+//!
 //! The Feature `"id"` becomes the first column: `Int64` when every id is an
 //! integer, `Float64` when ids are numbers and some are not integers, else
 //! `Utf8` (numbers written as their JSON text, e.g. `12`). The column is
