@@ -531,6 +531,8 @@ pub fn fix_file(input: &Path, output: &Path, options: &FixOptions) -> Result<Fix
         let sort = crate::sort::SortOptions {
             writer,
             memory: options.memory.unwrap_or(crate::sort::DEFAULT_SORT_MEMORY),
+            // The version chosen above, not the input's.
+            keep_input_format: false,
             ..crate::sort::SortOptions::default()
         };
         crate::sort::sort_file(input, output, &sort)?.written

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::geometry::wkb_info;
 use crate::reader::{ReadOptions, open, row_group_boxes};
 use crate::wkb_column::wkb_values;
-use crate::writer::{WriteSummary, WriterOptions, write_file};
+use crate::writer::{GeometryEncoding, TargetVersion, WriteSummary, WriterOptions, write_file};
 
 /// Default memory cap of [`sort_file`]: 256 MiB.
 pub const DEFAULT_SORT_MEMORY: usize = 256 * 1024 * 1024;
@@ -112,6 +112,11 @@ pub struct SortOptions {
     pub temp_dir: Option<std::path::PathBuf>,
     /// How the output is written.
     pub writer: WriterOptions,
+    /// Keep the input's GeoParquet version and geometry encoding (see
+    /// [`input_format`]) instead of `writer.version` and `writer.encoding`:
+    /// a sort does not change the version. True by default; set it to false
+    /// to convert while sorting.
+    pub keep_input_format: bool,
 }
 
 impl Default for SortOptions {
@@ -121,8 +126,56 @@ impl Default for SortOptions {
             memory: DEFAULT_SORT_MEMORY,
             temp_dir: None,
             writer: WriterOptions::default(),
+            keep_input_format: true,
         }
     }
+}
+
+/// The version and encoding that rewrite a file in its own format: a file
+/// without a `geo` key but with Parquet GEOMETRY/GEOGRAPHY columns is
+/// [`TargetVersion::NativeOnly`]; 2.0 (and its pre-releases or later 2.x) is
+/// 2.0; 1.1 (and later 1.x) is 1.1; 1.0 and the pre-1.0 versions, which this
+/// crate does not write, are 1.0, the nearest. The encoding is GeoArrow when
+/// the primary column is stored natively in a 1.1 file, else WKB.
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// use geoparquet_io::sort::input_format;
+/// use geoparquet_io::writer::{GeometryEncoding, TargetVersion};
+///
+/// let footer = geoparquet_io::read_footer(path.as_ref())?;
+/// let (version, encoding) = input_format(&footer.facts);
+/// assert_eq!(encoding, GeometryEncoding::Wkb);
+/// # let _ = version;
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+pub fn input_format(facts: &geoparquet_meta::file::FileFacts) -> (TargetVersion, GeometryEncoding) {
+    let meta = match facts.geo_metadata() {
+        Some(Ok(meta)) => meta,
+        Some(Err(_)) => return (TargetVersion::default(), GeometryEncoding::Wkb),
+        None if facts.native_columns().next().is_some() => {
+            return (TargetVersion::NativeOnly, GeometryEncoding::Wkb);
+        }
+        None => return (TargetVersion::default(), GeometryEncoding::Wkb),
+    };
+    let rules = meta.version.rules().unwrap_or(meta.version.clone());
+    let version = if rules.is_v2() {
+        TargetVersion::V2_0
+    } else if rules.is_v1_0() || rules.is_legacy() {
+        TargetVersion::V1_0
+    } else {
+        TargetVersion::V1_1
+    };
+    let native = meta
+        .columns
+        .get(&meta.primary_column)
+        .is_some_and(|c| matches!(c.encoding, geoparquet_meta::Encoding::Native(_)));
+    let encoding = if native && version == TargetVersion::V1_1 {
+        GeometryEncoding::GeoArrow
+    } else {
+        GeometryEncoding::Wkb
+    };
+    (version, encoding)
 }
 
 /// What [`sort_file`] did.
@@ -270,6 +323,11 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
         join_spill(last)?;
     }
     let mut writer = options.writer.clone();
+    if options.keep_input_format {
+        let (version, encoding) = input_format(&footer.facts);
+        writer.version = version;
+        writer.encoding = encoding;
+    }
     // The writer encodes two row groups at once and keeps their input batches
     // until they are written: each is cut at an eighth of the cap, in bytes
     // (the writer measures encoded bytes) and in rows (input bytes).

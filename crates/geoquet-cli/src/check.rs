@@ -227,6 +227,8 @@ pub(crate) fn run_sort(cli: &Cli, args: &SortArgs, out: &mut dyn Write) -> anyho
         memory: parse_size(&args.memory)?,
         temp_dir: args.temp_dir.as_ref().map(Into::into),
         writer: args.write.options()?,
+        // A sort keeps the input's version and encoding unless told otherwise.
+        keep_input_format: !args.write.format_given(),
     };
     let started = Instant::now();
     let s = sort_file(&path, Path::new(&args.output), &options)

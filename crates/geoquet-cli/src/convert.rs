@@ -50,17 +50,18 @@ pub(crate) fn format_of(path: &str) -> anyhow::Result<Format> {
     }
 }
 
-/// Writer options shared by `convert` and `extract`.
+/// Writer options shared by `convert`, `extract` and `sort`.
 #[derive(Debug, Args)]
 pub struct WriteArgs {
-    /// GeoParquet version to write: 1.0, 1.1 (default), 2.0 (Parquet
+    /// GeoParquet version to write: 1.0, 1.1, 2.0 (Parquet
     /// GEOMETRY/GEOGRAPHY logical types and geospatial statistics) or native
-    /// (logical types only, no `geo` key).
-    #[arg(long, value_name = "VERSION", default_value = "1.1")]
-    pub geoparquet_version: String,
-    /// Geometry encoding: wkb, or geoarrow (native, 1.1 only).
-    #[arg(long, value_name = "ENCODING", default_value = "wkb")]
-    pub encoding: String,
+    /// (logical types only, no `geo` key). Default: 1.1; `sort`: the input's.
+    #[arg(long, value_name = "VERSION")]
+    pub geoparquet_version: Option<String>,
+    /// Geometry encoding: wkb, or geoarrow (native, 1.1 only). Default: wkb;
+    /// `sort`: the input's.
+    #[arg(long, value_name = "ENCODING")]
+    pub encoding: Option<String>,
     /// Add a per-row bbox covering column (default on for 1.1); name it with
     /// --covering-bbox=NAME (the `=` is required, so that a following
     /// argument is never taken for the name).
@@ -205,10 +206,22 @@ fn parse_crs(s: &str) -> anyhow::Result<Crs> {
 }
 
 impl WriteArgs {
+    /// Whether --geoparquet-version or --encoding was given (`sort` keeps
+    /// the input's otherwise).
+    pub(crate) fn format_given(&self) -> bool {
+        self.geoparquet_version.is_some() || self.encoding.is_some()
+    }
+
     pub(crate) fn options(&self) -> anyhow::Result<WriterOptions> {
-        let version = TargetVersion::parse(&self.geoparquet_version)
+        let version = TargetVersion::parse(self.geoparquet_version.as_deref().unwrap_or("1.1"))
             .map_err(|e| Unreadable(e.to_string()))?;
-        let encoding = match self.encoding.to_ascii_lowercase().as_str() {
+        let encoding = match self
+            .encoding
+            .as_deref()
+            .unwrap_or("wkb")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "wkb" => GeometryEncoding::Wkb,
             "geoarrow" | "native" => GeometryEncoding::GeoArrow,
             other => {

@@ -389,9 +389,10 @@ fn round_trip(targets: &[(TargetVersion, GeometryEncoding)]) -> usize {
                     path.display()
                 ));
             }
-            // The file we wrote is valid for its version (footer checks).
+            // The file we wrote is valid for its version (footer checks);
+            // native-only files too (a Parquet-native geospatial file).
             let report = geoparquet_io::validate_footer(&out).unwrap();
-            if version != TargetVersion::NativeOnly && !report.is_valid() {
+            if !report.is_valid() {
                 failures.push(format!(
                     "{} -> {version:?}/{encoding:?}: invalid output {:?}",
                     path.display(),
@@ -1101,4 +1102,121 @@ fn every_rewrite_of_a_valid_corpus_file_passes_validate() {
         inputs >= 20 && written >= inputs * 4,
         "{inputs} inputs, {written} outputs"
     );
+}
+
+/// `sort` keeps the input's version and encoding unless told otherwise: a
+/// 2.0 file with M coordinates stays 2.0 (1.1 cannot hold M), a native-only
+/// file stays native-only, a 1.0 file stays 1.0, a GeoArrow 1.1 file stays
+/// GeoArrow. With `keep_input_format: false`, the writer options decide.
+#[test]
+fn sort_keeps_the_input_version_and_encoding() {
+    use geoparquet_io::sort::{SortOptions, input_format, sort_file};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    // Scattered points (with M for the 2.0 case), so that the sort reorders them.
+    let points = |m: bool| -> Vec<Vec<u8>> {
+        (0..200u32)
+            .map(|i| {
+                let k = f64::from((i * 7919) % 200);
+                let mut v = vec![1u8];
+                v.extend_from_slice(&(if m { 2001u32 } else { 1 }).to_le_bytes());
+                for c in [-170.0 + 1.7 * k, -60.0 + 0.6 * k] {
+                    v.extend_from_slice(&f64::to_le_bytes(c));
+                }
+                if m {
+                    v.extend_from_slice(&f64::from(i).to_le_bytes());
+                }
+                v
+            })
+            .collect()
+    };
+    let cases = [
+        (TargetVersion::V1_0, GeometryEncoding::Wkb, false, "1.0.0"),
+        (TargetVersion::V1_1, GeometryEncoding::Wkb, false, "1.1.0"),
+        (
+            TargetVersion::V1_1,
+            GeometryEncoding::GeoArrow,
+            false,
+            "1.1.0",
+        ),
+        (TargetVersion::V2_0, GeometryEncoding::Wkb, true, "2.0.0"),
+        (TargetVersion::NativeOnly, GeometryEncoding::Wkb, true, ""),
+    ];
+    for (i, (version, encoding, m, expected)) in cases.into_iter().enumerate() {
+        let input = dir.path().join(format!("in-{i}.parquet"));
+        let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+            "geometry",
+            arrow_schema::DataType::Binary,
+            true,
+        )]));
+        let wkbs = points(m);
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(arrow_array::BinaryArray::from_iter_values(
+                wkbs.iter().map(Vec::as_slice),
+            ))],
+        )
+        .unwrap();
+        let options = WriterOptions::default()
+            .with_version(version)
+            .with_encoding(encoding);
+        // GeoArrow needs the input to declare its one geometry type.
+        let declared = GeoParquetMetadata::from_json_str(
+            r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"]}}}"#,
+        )
+        .unwrap();
+        let declared = (encoding == GeometryEncoding::GeoArrow).then_some(&declared);
+        write_file(
+            &input,
+            schema,
+            std::iter::once(Ok(batch)),
+            declared,
+            &options,
+        )
+        .unwrap();
+        let facts = geoparquet_io::read_footer(&input).unwrap().facts;
+        assert_eq!(input_format(&facts), (version, encoding), "{version:?}");
+        let out = dir.path().join(format!("sorted-{i}.parquet"));
+        sort_file(&input, &out, &SortOptions::default())
+            .unwrap_or_else(|e| panic!("{version:?}/{encoding:?}: {e}"));
+        let facts = geoparquet_io::read_footer(&out).unwrap().facts;
+        assert_eq!(input_format(&facts), (version, encoding), "{version:?}");
+        match facts.geo_metadata() {
+            Some(meta) => assert_eq!(meta.unwrap().version.as_str(), expected),
+            None => assert!(expected.is_empty() && facts.native_columns().next().is_some()),
+        }
+        let report = geoparquet_io::validate_footer(&out).unwrap();
+        assert!(report.is_valid(), "{version:?}: {:?}", report.findings);
+        // Every row is there, M values included.
+        let (batches, meta) = read_all(&out, &ReadOptions::default());
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        for b in &batches {
+            let values =
+                wkb_values(b.column_by_name(&meta.primary_column).unwrap().as_ref()).unwrap();
+            got.extend((0..values.len()).filter_map(|r| values.value(r).map(<[u8]>::to_vec)));
+        }
+        let (mut got, mut want) = (got, wkbs.clone());
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{version:?}/{encoding:?}");
+        // Told otherwise, the sort converts: M cannot go to 1.1.
+        let converting = SortOptions {
+            keep_input_format: false,
+            ..SortOptions::default()
+        };
+        let out = dir.path().join(format!("converted-{i}.parquet"));
+        let result = sort_file(&input, &out, &converting);
+        if m {
+            assert!(result.is_err(), "{version:?}: M written to 1.1");
+        } else {
+            result.unwrap();
+            let meta = geoparquet_io::read_footer(&out)
+                .unwrap()
+                .facts
+                .geo_metadata()
+                .unwrap()
+                .unwrap();
+            assert_eq!(meta.version.as_str(), "1.1.0");
+        }
+    }
 }
