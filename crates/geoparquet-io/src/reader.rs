@@ -1233,3 +1233,100 @@ pub fn row_group_boxes(
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::writer::{TargetVersion, WriterOptions, write_file};
+    use arrow_array::BinaryArray;
+
+    /// Parquet `GeospatialStatistics` boxes may wrap (`xmin > xmax`, Parquet
+    /// spec): a wrapping row-group box is kept for queries on either side of
+    /// 180 and for wrapping queries, and pruned for the others.
+    #[test]
+    fn wrapping_geospatial_statistics_prune_by_their_two_sides() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("geo-stats.parquet");
+        let wkb = |x: f64, y: f64| {
+            let mut v = vec![1u8, 1, 0, 0, 0];
+            v.extend_from_slice(&x.to_le_bytes());
+            v.extend_from_slice(&y.to_le_bytes());
+            v
+        };
+        let pts: Vec<Vec<u8>> = (0..30).map(|i| wkb(f64::from(i), 0.0)).collect();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "geometry",
+            DataType::Binary,
+            true,
+        )]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(BinaryArray::from_iter_values(
+                pts.iter().map(Vec::as_slice),
+            ))],
+        )
+        .unwrap();
+        let mut options = WriterOptions::default().with_version(TargetVersion::V2_0);
+        options.row_group_rows = 10;
+        options.covering = Some(None);
+        write_file(&path, schema, std::iter::once(Ok(batch)), None, &options).unwrap();
+        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        let md = builder.metadata().as_ref().clone();
+        let mut meta = facts_meta(&md).1.unwrap().unwrap();
+        // The writer's own stats, replaced by boxes other writers may write.
+        let boxes = [
+            (170.0, -10.0, -170.0, 10.0),
+            (0.0, -10.0, 10.0, 10.0),
+            (-50.0, 40.0, -40.0, 50.0),
+        ];
+        let mut b = md.into_builder();
+        let groups = b.take_row_groups();
+        assert_eq!(groups.len(), 3);
+        let groups = groups
+            .into_iter()
+            .zip(boxes)
+            .map(|(rg, (x0, y0, x1, y1))| {
+                let cols = rg
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        let stats = parquet::geospatial::statistics::GeospatialStatistics::new(
+                            Some(parquet::geospatial::bounding_box::BoundingBox::new(
+                                x0, x1, y0, y1,
+                            )),
+                            None,
+                        );
+                        c.clone()
+                            .into_builder()
+                            .set_geo_statistics(Box::new(stats))
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                rg.into_builder().set_column_metadata(cols).build().unwrap()
+            })
+            .collect();
+        let md = b.set_row_groups(groups).build();
+        // No file bbox: the row groups alone decide.
+        meta.columns.get_mut("geometry").unwrap().bbox = None;
+        assert!(matches!(
+            box_source(&md, &meta, "geometry"),
+            BoxSource::GeoStats { .. }
+        ));
+        for (q, expected) in [
+            (BoundingBox::new(175.0, -5.0, 179.0, 5.0), vec![0]),
+            (BoundingBox::new(-179.0, -5.0, -175.0, 5.0), vec![0]),
+            (BoundingBox::new(179.0, -5.0, -179.0, 5.0), vec![0]),
+            (BoundingBox::new(5.0, -5.0, 6.0, 5.0), vec![1]),
+            (BoundingBox::new(100.0, -5.0, 110.0, 5.0), vec![]),
+            (BoundingBox::new(160.0, -60.0, -30.0, 60.0), vec![0, 2]),
+        ] {
+            assert_eq!(
+                plan(&md, &meta, "geometry", &q).row_groups,
+                expected,
+                "{q:?}"
+            );
+        }
+    }
+}
