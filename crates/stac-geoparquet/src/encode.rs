@@ -188,6 +188,11 @@ impl FieldBuilder {
         self.builder.finish()
     }
 
+    /// Whether this is a bbox column with `zmin` and `zmax`.
+    fn has_z(&self) -> bool {
+        matches!(self.builder, Builder::Bbox { z: true, .. })
+    }
+
     /// Appends a bbox of 4 or 6 values to a bbox column (4 values in a 3D
     /// one: null `zmin` and `zmax`); `false` (nothing appended) for other
     /// columns, and for 6 values in a 2D one.
@@ -471,14 +476,26 @@ impl Builder {
 }
 
 /// What the bbox column holds instead of the item's `bbox` (`v`), given the
-/// 2D box of the geometry; `None` when the item's bbox is written as it is.
-/// A missing or null bbox becomes the geometry's (the spec requires one,
-/// other readers need it); a bbox that does not contain the geometry is
-/// widened (as a covering must), a bbox crossing the antimeridian (xmin >
-/// xmax, RFC 7946) to the whole longitude range.
-fn covering_bbox<J: Json>(v: Option<&J>, geometry: &J, g: [f64; 4]) -> Option<Vec<f64>> {
+/// geometry and its bounds `g`, in a column with or without `zmin`/`zmax`
+/// (`z_column`); `None` when the item's bbox is written as it is. A missing
+/// or null bbox becomes the geometry's (the spec requires one, other readers
+/// need it); a bbox that does not contain the geometry is widened (as a
+/// covering must), a bbox crossing the antimeridian (xmin > xmax, RFC 7946)
+/// to the whole longitude range; in a Z column, a 3D geometry's Z range is
+/// added or widened the same way.
+fn covering_bbox<J: Json>(
+    v: Option<&J>,
+    geometry: &J,
+    g: geom::Bounds,
+    z_column: bool,
+) -> Option<Vec<f64>> {
+    let gz = g.z.filter(|_| z_column);
+    let g4 = g.xy;
     let Some(v) = v.filter(|v| !v.is_null()) else {
-        return Some(g.to_vec());
+        return Some(match gz {
+            Some((z0, z1)) => vec![g4[0], g4[1], z0, g4[2], g4[3], z1],
+            None => g4.to_vec(),
+        });
     };
     let a = v.array()?;
     let mut vals = Vec::with_capacity(6);
@@ -490,26 +507,35 @@ fn covering_bbox<J: Json>(v: Option<&J>, geometry: &J, g: [f64; 4]) -> Option<Ve
         6 => (0, 1, 3, 4),
         _ => return None,
     };
-    let holds_y = vals[y0] <= g[1] && vals[y1] >= g[3];
+    let mut changed = false;
+    let holds_y = vals[y0] <= g4[1] && vals[y1] >= g4[3];
     if vals[x0] > vals[x1] {
         // Crossing the antimeridian: [xmin, 180] and [-180, xmax].
-        if holds_y && geom::fits_wrapped(geometry, vals[x0], vals[x1]) {
-            return None;
+        if !(holds_y && geom::fits_wrapped(geometry, vals[x0], vals[x1])) {
+            vals[x0] = vals[x0].min(g4[0]).min(-180.0);
+            vals[x1] = vals[x1].max(g4[2]).max(180.0);
+            vals[y0] = vals[y0].min(g4[1]);
+            vals[y1] = vals[y1].max(g4[3]);
+            changed = true;
         }
-        vals[x0] = vals[x0].min(g[0]).min(-180.0);
-        vals[x1] = vals[x1].max(g[2]).max(180.0);
-        vals[y0] = vals[y0].min(g[1]);
-        vals[y1] = vals[y1].max(g[3]);
-        return Some(vals);
+    } else if !(holds_y && vals[x0] <= g4[0] && vals[x1] >= g4[2]) {
+        vals[x0] = vals[x0].min(g4[0]);
+        vals[y0] = vals[y0].min(g4[1]);
+        vals[x1] = vals[x1].max(g4[2]);
+        vals[y1] = vals[y1].max(g4[3]);
+        changed = true;
     }
-    if holds_y && vals[x0] <= g[0] && vals[x1] >= g[2] {
-        return None;
+    if let Some((z0, z1)) = gz {
+        if vals.len() == 4 {
+            vals = vec![vals[0], vals[1], z0, vals[2], vals[3], z1];
+            changed = true;
+        } else if !(vals[2] <= z0 && vals[5] >= z1) {
+            vals[2] = vals[2].min(z0);
+            vals[5] = vals[5].max(z1);
+            changed = true;
+        }
     }
-    vals[x0] = vals[x0].min(g[0]);
-    vals[y0] = vals[y0].min(g[1]);
-    vals[x1] = vals[x1].max(g[2]);
-    vals[y1] = vals[y1].max(g[3]);
-    Some(vals)
+    changed.then_some(vals)
 }
 
 /// Builds record batches from items; the patches go to a [`PatchLog`] (the
@@ -597,8 +623,8 @@ impl BatchBuilder {
             if is_bbox
                 && geometry_stored
                 && let Some(geometry) = item.member("geometry", &mut 0)
-                && let Some(g) = geom::bbox_of(geometry)
-                && let Some(written) = covering_bbox(v, geometry, g)
+                && let Some(g) = geom::bounds_of(geometry)
+                && let Some(written) = covering_bbox(v, geometry, g, col.has_z())
                 && col.append_bbox(&written)
             {
                 // The bbox column is the geometry's covering: it must hold

@@ -157,10 +157,18 @@ fn closed_ring(out: &mut Vec<u8>, r: &Value, dims: usize) -> Result<(), String> 
     Ok(())
 }
 
-/// The 2D bounding box `[xmin, ymin, xmax, ymax]` of a GeoJSON geometry
-/// object; `None` when it has no position (empty, or not a geometry).
-pub(crate) fn bbox_of<J: Json>(v: &J) -> Option<[f64; 4]> {
-    fn walk<J: Json>(v: &J, b: &mut [f64; 4], depth: usize) {
+/// The bounds of a geometry: `[xmin, ymin, xmax, ymax]`, and the Z range
+/// when its positions have a third coordinate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Bounds {
+    pub(crate) xy: [f64; 4],
+    pub(crate) z: Option<(f64, f64)>,
+}
+
+/// The [`Bounds`] of a GeoJSON geometry object; `None` when it has no
+/// position (empty, or not a geometry).
+pub(crate) fn bounds_of<J: Json>(v: &J) -> Option<Bounds> {
+    fn walk<J: Json>(v: &J, b: &mut [f64; 6], depth: usize) {
         let Some(a) = v.array() else {
             return;
         };
@@ -172,6 +180,10 @@ pub(crate) fn bbox_of<J: Json>(v: &J) -> Option<[f64; 4]> {
             b[1] = b[1].min(y);
             b[2] = b[2].max(x);
             b[3] = b[3].max(y);
+            if let Some((z, _)) = a.get(2).and_then(Json::float) {
+                b[4] = b[4].min(z);
+                b[5] = b[5].max(z);
+            }
             return;
         }
         if depth < 64 {
@@ -180,7 +192,7 @@ pub(crate) fn bbox_of<J: Json>(v: &J) -> Option<[f64; 4]> {
             }
         }
     }
-    fn geometry<J: Json>(v: &J, b: &mut [f64; 4], depth: usize) {
+    fn geometry<J: Json>(v: &J, b: &mut [f64; 6], depth: usize) {
         if let Some(c) = v.member("coordinates", &mut 0) {
             walk(c, b, 0);
         }
@@ -195,14 +207,19 @@ pub(crate) fn bbox_of<J: Json>(v: &J) -> Option<[f64; 4]> {
     if !v.is_object() {
         return None;
     }
-    let mut b = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
+    let (inf, ninf) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut b = [inf, inf, ninf, ninf, inf, ninf];
     geometry(v, &mut b, 0);
-    (b[0] <= b[2] && b[1] <= b[3]).then_some(b)
+    (b[0] <= b[2] && b[1] <= b[3]).then_some(Bounds {
+        xy: [b[0], b[1], b[2], b[3]],
+        z: (b[4] <= b[5]).then_some((b[4], b[5])),
+    })
+}
+
+/// The 2D bounding box `[xmin, ymin, xmax, ymax]` of a GeoJSON geometry
+/// object; `None` when it has no position (empty, or not a geometry).
+pub(crate) fn bbox_of<J: Json>(v: &J) -> Option<[f64; 4]> {
+    bounds_of(v).map(|b| b.xy)
 }
 
 /// Whether every vertex of a GeoJSON geometry lies in a box crossing the
@@ -532,6 +549,17 @@ mod tests {
             170.0,
             -170.0
         ));
+    }
+
+    #[test]
+    fn bounds_with_z() {
+        let b =
+            bounds_of(&json!({"type": "LineString", "coordinates": [[0, 5, 7], [3.5, -1, -2]]}))
+                .unwrap();
+        assert_eq!(b.xy, [0.0, -1.0, 3.5, 5.0]);
+        assert_eq!(b.z, Some((-2.0, 7.0)));
+        let b = bounds_of(&json!({"type": "Point", "coordinates": [1, 2]})).unwrap();
+        assert_eq!(b.z, None);
     }
 
     #[test]

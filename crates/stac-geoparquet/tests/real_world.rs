@@ -489,3 +489,42 @@ fn wide_schemas_keep_dictionaries_for_the_core_columns_only() {
     assert!(!dictionary("p0_0"));
     assert_valid(&out, "wide");
 }
+
+#[test]
+fn a_z_covering_holds_the_z_of_3d_geometries() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = json!({"type": "LineString", "coordinates": [[1.0, 2.0, 10.0], [3.0, 4.0, 20.0]]});
+    let mut a = item("a", line.clone());
+    a["bbox"] = json!([1.0, 2.0, 10.0, 3.0, 4.0, 20.0]);
+    let mut b = item("b", line.clone());
+    b["bbox"] = json!([1.0, 2.0, 3.0, 4.0]);
+    let c = item("c", line.clone());
+    let mut d = item("d", line);
+    d["bbox"] = json!([1.0, 2.0, 12.0, 3.0, 4.0, 15.0]);
+    let mut e = item("e", json!({"type": "Point", "coordinates": [1.0, 2.0]}));
+    e["bbox"] = json!([1.0, 2.0, 1.0, 2.0]);
+    let items = [a, b, c, d, e];
+    let input = ndjson(dir.path(), "in.ndjson", &items);
+    let out = dir.path().join("out.parquet");
+    let summary = write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
+    assert_eq!(summary.patches, 3, "b's 2D bbox, c's absence, d's narrow Z");
+    let batch = &batches(&out)[0];
+    let s = batch.column_by_name("bbox").unwrap().as_struct();
+    let z = |name: &str, row: usize| {
+        let c = s
+            .column_by_name(name)
+            .unwrap()
+            .as_primitive::<arrow_array::types::Float64Type>();
+        (!c.is_null(row)).then(|| c.value(row))
+    };
+    for row in 0..4 {
+        assert_eq!(
+            (z("zmin", row), z("zmax", row)),
+            (Some(10.0), Some(20.0)),
+            "row {row}"
+        );
+    }
+    assert_eq!((z("zmin", 4), z("zmax", 4)), (None, None), "a 2D point");
+    assert_eq!(read_items(&out).unwrap(), items);
+    assert_valid(&out, "3D coverings");
+}
