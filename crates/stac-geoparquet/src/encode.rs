@@ -491,21 +491,17 @@ fn covering_bbox<J: Json>(
 ) -> Option<Vec<f64>> {
     let gz = g.z.filter(|_| z_column);
     let g4 = g.xy;
-    let Some(v) = v.filter(|v| !v.is_null()) else {
+    let Some(mut vals) = v.and_then(bbox_numbers) else {
+        // Missing, null, or not 4 or 6 numbers: the geometry's.
         return Some(match gz {
             Some((z0, z1)) => vec![g4[0], g4[1], z0, g4[2], g4[3], z1],
             None => g4.to_vec(),
         });
     };
-    let a = v.array()?;
-    let mut vals = Vec::with_capacity(6);
-    for x in a {
-        vals.push(x.float()?.0);
-    }
-    let (x0, y0, x1, y1) = match vals.len() {
-        4 => (0, 1, 2, 3),
-        6 => (0, 1, 3, 4),
-        _ => return None,
+    let (x0, y0, x1, y1) = if vals.len() == 6 {
+        (0, 1, 3, 4)
+    } else {
+        (0, 1, 2, 3)
     };
     let mut changed = false;
     let holds_y = vals[y0] <= g4[1] && vals[y1] >= g4[3];
@@ -536,6 +532,16 @@ fn covering_bbox<J: Json>(
         }
     }
     changed.then_some(vals)
+}
+
+/// The numbers of a bbox of 4 or 6 numbers; `None` for anything else
+/// (null, other shapes).
+fn bbox_numbers<J: Json>(v: &J) -> Option<Vec<f64>> {
+    let a = v.array()?;
+    if a.len() != 4 && a.len() != 6 {
+        return None;
+    }
+    a.iter().map(|x| x.float().map(|f| f.0)).collect()
 }
 
 /// Builds record batches from items; the patches go to a [`PatchLog`] (the
@@ -620,17 +626,25 @@ impl BatchBuilder {
                 ctx.patch(v);
                 continue;
             }
-            if is_bbox
-                && geometry_stored
-                && let Some(geometry) = item.member("geometry", &mut 0)
-                && let Some(g) = geom::bounds_of(geometry)
-                && let Some(written) = covering_bbox(v, geometry, g, col.has_z())
-                && col.append_bbox(&written)
-            {
-                // The bbox column is the geometry's covering: it must hold
-                // the geometry. What the item said is kept as a patch.
-                ctx.patch(v);
-                continue;
+            if is_bbox && geometry_stored {
+                // The bbox column is the geometry's covering: not null where
+                // the geometry is not, and holding it. What the item said is
+                // kept as a patch.
+                let geometry = item.member("geometry", &mut 0);
+                let written = match (geometry, geometry.and_then(geom::bounds_of)) {
+                    (Some(geometry), Some(g)) => covering_bbox(v, geometry, g, col.has_z()),
+                    // An empty geometry: any box (NaN when the item has none).
+                    _ => v
+                        .and_then(bbox_numbers)
+                        .is_none()
+                        .then(|| vec![f64::NAN; 4]),
+                };
+                if let Some(written) = written
+                    && col.append_bbox(&written)
+                {
+                    ctx.patch(v);
+                    continue;
+                }
             }
             let stored = col.append(v, ctx);
             if *origin == Origin::Core && col.field.name() == "geometry" {

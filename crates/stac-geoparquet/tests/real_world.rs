@@ -528,3 +528,64 @@ fn a_z_covering_holds_the_z_of_3d_geometries() {
     assert_eq!(read_items(&out).unwrap(), items);
     assert_valid(&out, "3D coverings");
 }
+
+#[test]
+fn odd_bboxes_and_geometries_still_make_valid_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let point = json!({"type": "Point", "coordinates": [1, 2]});
+    let cases = [
+        (
+            "a bbox of strings",
+            point.clone(),
+            json!(["a", "b", "c", "d"]),
+        ),
+        ("a bbox of 5 numbers", point.clone(), json!([1, 2, 3, 4, 5])),
+        ("a bbox that is an object", point, json!({"xmin": 1})),
+        (
+            "an empty ring, no bbox",
+            json!({"type": "Polygon", "coordinates": [[]]}),
+            Value::Null,
+        ),
+        (
+            "an empty point, a bbox",
+            json!({"type": "Point", "coordinates": []}),
+            json!([0, 0, 1, 1]),
+        ),
+        (
+            "a one-position ring",
+            json!({"type": "Polygon", "coordinates": [[[1, 2]]]}),
+            Value::Null,
+        ),
+        (
+            "an open ring deep in collections",
+            json!({"type": "GeometryCollection", "geometries": [{"type": "GeometryCollection", "geometries": [{"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1]]]}]}]}),
+            Value::Null,
+        ),
+        (
+            "mixed dimensions",
+            json!({"type": "LineString", "coordinates": [[1, 2], [3, 4, 5]]}),
+            json!([1, 2, 3, 4]),
+        ),
+        (
+            "an antimeridian bbox whose line crosses the gap",
+            json!({"type": "LineString", "coordinates": [[-6, 0], [6, 0]]}),
+            json!([5, 0, -5, 0]),
+        ),
+        (
+            "a geometry that is a string",
+            json!("POINT (1 2)"),
+            json!([1, 2, 1, 2]),
+        ),
+    ];
+    for (what, geometry, bbox) in cases {
+        let mut it = item("x", geometry);
+        if !bbox.is_null() {
+            it["bbox"] = bbox;
+        }
+        let input = ndjson(dir.path(), "in.ndjson", std::slice::from_ref(&it));
+        let out = dir.path().join("out.parquet");
+        write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
+        assert_eq!(read_items(&out).unwrap(), [it], "{what}");
+        assert_valid(&out, what);
+    }
+}
