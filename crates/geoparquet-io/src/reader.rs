@@ -19,6 +19,11 @@
 //! non-wrapping `geo` bbox that stops short of ±180 or lies outside
 //! longitudes), or the row group's statistics do (`max(xmin) <= min(xmax)`).
 //! A row group holding only wrapping rows is pruned by its wrapping box.
+//! When a local file leaves wrapping possible, the row groups that only this
+//! possibility keeps (and, with a page index, those read anyway) have their
+//! covering `xmin`/`xmax` columns read first; those without a wrapping row
+//! then prune on longitude, row groups and pages, as before
+//! ([`ScanStats::row_groups_probed`]). Streams (`open_async`) do not probe.
 //! In step 4, a row whose box (its covering, else the file's bbox) wraps
 //! while the geometry's planar box does not fit in it has its edges read the
 //! short way across the antimeridian, as the writer of that box meant.
@@ -101,6 +106,10 @@ pub struct ScanStats {
     pub rows_skipped_by_pages: u64,
     /// Rows returned so far.
     pub rows_returned: u64,
+    /// Row groups whose covering `xmin`/`xmax` columns were read (local files
+    /// only) to prove that none of their rows crosses the antimeridian, so that
+    /// longitude could prune them (see the module documentation).
+    pub row_groups_probed: usize,
 }
 
 /// Which source pruned row groups.
@@ -167,7 +176,7 @@ impl<T> GeoParquetReaderExt for ArrowReaderBuilder<T> {
     }
 
     fn bbox_plan(&self, meta: &GeoParquetMetadata, column: &str, bbox: &BoundingBox) -> ScanPlan {
-        plan(self.metadata(), meta, column, bbox)
+        plan(self.metadata(), meta, column, bbox, &[])
     }
 }
 
@@ -364,11 +373,13 @@ fn row_group_box(
     }
 }
 
+/// `wrap_free`: row groups whose data showed no wrapping covering.
 fn plan(
     metadata: &ParquetMetaData,
     meta: &GeoParquetMetadata,
     column: &str,
     bbox: &BoundingBox,
+    wrap_free: &[usize],
 ) -> ScanPlan {
     let n = metadata.num_row_groups();
     let sizes: Vec<u64> = metadata
@@ -385,11 +396,18 @@ fn plan(
     let file_box = meta.columns.get(column).and_then(|c| c.bbox);
     let file_misses = file_box.is_some_and(|b| b.is_usable() && !b.intersects(bbox))
         && !file_bbox_contradicted(metadata, meta, column);
-    let source = box_source(metadata, meta, column);
+    let file_source = box_source(metadata, meta, column);
+    let source = |rg: usize| match file_source {
+        BoxSource::Covering { column, .. } if wrap_free.contains(&rg) => BoxSource::Covering {
+            column,
+            may_wrap: false,
+        },
+        other => other,
+    };
     let row_groups: Vec<usize> = (0..n)
         .filter(|&rg| {
             !file_misses
-                && row_group_box(metadata, meta, column, source, rg)
+                && row_group_box(metadata, meta, column, source(rg), rg)
                     .is_none_or(|b| b.intersects(bbox))
         })
         .collect();
@@ -398,14 +416,14 @@ fn plan(
         .filter(|rg| !row_groups.contains(rg))
         .map(|rg| sizes.get(rg).copied().unwrap_or(0))
         .sum();
-    let selection = if let BoxSource::Covering { may_wrap, .. } = source {
+    let selection = if let BoxSource::Covering { may_wrap, .. } = file_source {
         // X pages prune only in row groups that cannot hold wrapping rows.
         let x_prunable: Vec<bool> = row_groups
             .iter()
             .map(
-                |&rg| match row_group_box(metadata, meta, column, source, rg) {
+                |&rg| match row_group_box(metadata, meta, column, source(rg), rg) {
                     Some(b) => !b.wraps() && b.xmin.is_finite() && b.xmax.is_finite(),
-                    None => !may_wrap,
+                    None => !may_wrap || wrap_free.contains(&rg),
                 },
             )
             .collect();
@@ -856,7 +874,12 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<GeoParquetReader> {
         message: e.to_string(),
     })?;
     let mut meta = required_metadata(builder.metadata(), &path.display().to_string())?;
-    let (builder, shape, stats) = configure(builder, &mut meta, options)?;
+    let wrap_free = match &options.bbox {
+        Some(bbox) => wrap_free_row_groups(path, builder.metadata(), &meta, bbox),
+        None => Vec::new(),
+    };
+    let (builder, shape, mut stats) = configure(builder, &mut meta, options, &wrap_free)?;
+    stats.row_groups_probed = wrap_free.len();
     Ok(GeoParquetReader {
         inner: builder.build()?,
         shape,
@@ -864,6 +887,99 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<GeoParquetReader> {
         stats,
         path: path.to_path_buf(),
     })
+}
+
+/// The row groups of a local file that only the possibility of rows crossing
+/// the antimeridian keeps from being pruned on longitude (their statistics'
+/// plain box misses `bbox`, the wrap-aware one does not; with a page index,
+/// also those read anyway, whose pages may prune), and whose covering
+/// `xmin`/`xmax` columns, read here (two numeric columns, a small share of a
+/// row group), show that no row wraps. Anything unreadable proves nothing.
+fn wrap_free_row_groups(
+    path: &Path,
+    metadata: &Arc<ParquetMetaData>,
+    meta: &GeoParquetMetadata,
+    bbox: &BoundingBox,
+) -> Vec<usize> {
+    let column = meta.primary_column.as_str();
+    let source = box_source(metadata, meta, column);
+    let BoxSource::Covering {
+        column: cov,
+        may_wrap: true,
+    } = source
+    else {
+        return Vec::new();
+    };
+    let plain = BoxSource::Covering {
+        column: cov,
+        may_wrap: false,
+    };
+    // With a page index, a row group kept either way is probed too: its
+    // pages then prune on longitude.
+    let pages = metadata.column_index().is_some() && !bbox.wraps();
+    let candidates = (0..metadata.num_row_groups()).filter(|&rg| {
+        let wide = row_group_box(metadata, meta, column, source, rg);
+        let narrow = row_group_box(metadata, meta, column, plain, rg);
+        matches!((wide, narrow), (Some(w), Some(n)) if w.intersects(bbox) && (pages || !n.intersects(bbox)))
+    });
+    let Some([x0, _, x1, _]) = covering_leaves(metadata, meta, column) else {
+        return Vec::new();
+    };
+    // The names of the two fields inside the covering struct.
+    let Some((xmin_name, xmax_name)) = meta
+        .columns
+        .get(column)
+        .and_then(|c| c.covering.as_ref())
+        .and_then(|c| Some((c.bbox.xmin.last()?.clone(), c.bbox.xmax.last()?.clone())))
+    else {
+        return Vec::new();
+    };
+    let Ok(reader_meta) = parquet::arrow::arrow_reader::ArrowReaderMetadata::try_new(
+        metadata.clone(),
+        ArrowReaderOptions::new(),
+    ) else {
+        return Vec::new();
+    };
+    let no_row_wraps = |rg: usize| -> Option<bool> {
+        let file = File::open(path).ok()?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, reader_meta.clone());
+        let mask = ProjectionMask::leaves(builder.parquet_schema(), [x0, x1]);
+        let reader = builder
+            .with_projection(mask)
+            .with_row_groups(vec![rg])
+            .build()
+            .ok()?;
+        for batch in reader {
+            let batch = batch.ok()?;
+            let st = batch.columns().first()?.as_struct_opt()?;
+            let get = |name: &str| -> Option<arrow_array::Float64Array> {
+                let c = st.column_by_name(name)?;
+                match c.data_type() {
+                    DataType::Float64 => Some(c.as_primitive::<Float64Type>().clone()),
+                    DataType::Float32 => Some(
+                        c.as_primitive::<Float32Type>()
+                            .unary::<_, Float64Type>(f64::from),
+                    ),
+                    _ => None,
+                }
+            };
+            let (xmin, xmax) = (get(&xmin_name)?, get(&xmax_name)?);
+            let wraps = (0..st.len())
+                .any(|r| xmin.is_valid(r) && xmax.is_valid(r) && xmin.value(r) > xmax.value(r));
+            if wraps {
+                return Some(false);
+            }
+        }
+        Some(true)
+    };
+    candidates
+        .filter(|&rg| {
+            crate::corrupt::catch_panic(|| no_row_wraps(rg))
+                .ok()
+                .flatten()
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 /// The metadata of a builder's file, or the typed error naming `name`.
@@ -985,7 +1101,7 @@ where
         message: e.to_string(),
     })?;
     let mut meta = required_metadata(builder.metadata(), name)?;
-    let (builder, shape, stats) = configure(builder, &mut meta, options)?;
+    let (builder, shape, stats) = configure(builder, &mut meta, options, &[])?;
     Ok(GeoParquetStream {
         inner: builder.build()?,
         shape,
@@ -1000,6 +1116,7 @@ fn configure<T>(
     builder: ArrowReaderBuilder<T>,
     meta: &mut GeoParquetMetadata,
     options: &ReadOptions,
+    wrap_free: &[usize],
 ) -> Result<(ArrowReaderBuilder<T>, OutputShape, ScanStats)> {
     let arrow_schema = builder.schema().clone();
     let names: Vec<String> = arrow_schema
@@ -1053,7 +1170,7 @@ fn configure<T>(
     };
     let mut builder = builder.with_batch_size(options.batch_size.max(1));
     if let Some(bbox) = options.bbox {
-        let p = plan(builder.metadata(), meta, &primary, &bbox);
+        let p = plan(builder.metadata(), meta, &primary, &bbox, wrap_free);
         stats = p.stats;
         builder = builder.with_row_groups(p.row_groups);
         if let Some(sel) = p.selection {
@@ -1323,7 +1440,7 @@ mod tests {
             (BoundingBox::new(160.0, -60.0, -30.0, 60.0), vec![0, 2]),
         ] {
             assert_eq!(
-                plan(&md, &meta, "geometry", &q).row_groups,
+                plan(&md, &meta, "geometry", &q, &[]).row_groups,
                 expected,
                 "{q:?}"
             );

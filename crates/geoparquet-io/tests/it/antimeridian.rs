@@ -260,11 +260,32 @@ fn ordinary_files_still_prune_on_x() {
     assert!(!ids.is_empty());
     assert!(stats.row_groups_read <= 2, "{stats:?}");
     assert!(stats.rows_skipped_by_pages > 0, "{stats:?}");
-    // The same file with a bbox reaching ±180 (rows may wrap): still right,
-    // and Y still prunes.
+    assert_eq!(stats.row_groups_probed, 0, "{stats:?}");
+    // The same file with a bbox reaching ±180 (rows may wrap): the row groups
+    // that only the possibility of wrapping would keep have their xmin/xmax
+    // columns read, show no wrapping row, and are pruned as before.
     write(&path, &rows, 100, Some([-180.0, -60.0, 180.0, 60.0]));
-    let (ids, _) = read_ids(&path, &q);
+    let (ids, wide) = read_ids(&path, &q);
     assert_eq!(ids, truth(&rows, &q));
+    assert!(wide.row_groups_probed >= 9, "{wide:?}");
+    assert_eq!(wide.row_groups_read, stats.row_groups_read, "{wide:?}");
+    assert_eq!(
+        wide.rows_skipped_by_pages, stats.rows_skipped_by_pages,
+        "{wide:?}"
+    );
+    // One wrapping row in the last row group: that group is read, not probed away.
+    let mut with_one = rows.clone();
+    let last = with_one.len() - 1;
+    with_one[last] = Row {
+        x0: 179.0,
+        x1: -179.0,
+        y: 0.0,
+    };
+    write(&path, &with_one, 100, Some([-180.0, -60.0, 180.0, 60.0]));
+    let edge = BoundingBox::new(-179.5, -1.0, -179.2, 1.0);
+    let (ids, s) = read_ids(&path, &edge);
+    assert_eq!(ids, truth(&with_one, &edge));
+    assert!(ids.contains(&(last as i64)), "{s:?}");
     rows.sort_by(|a, b| a.y.total_cmp(&b.y));
     write(&path, &rows, 100, Some([-180.0, -60.0, 180.0, 60.0]));
     let q = BoundingBox::new(-180.0, 10.0, 180.0, 12.0);
