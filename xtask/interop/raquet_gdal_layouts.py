@@ -5,6 +5,13 @@ BigTIFF, JPEG YCbCr), each is converted with `geoquet raquet from-geotiff`, and 
 pixel values GDAL reads at sampled pixel centres are compared with `geoquet raquet
 value` there (nearest resampling at the finer zoom: the same source pixel).
 
+An integer source without nodata and without alpha gets an added alpha band (fill mask,
+docs/src/raquet.md "Fill"): it is found in the RaQuet metadata (`raquet info --json`:
+the last band with `colorinterp: alpha`, described "fill mask added by geoquet …"), left
+out of the comparison with GDAL's bands, and must be 255 (127 for int8) at every
+compared source pixel; that it is there exactly when the source calls for one is checked
+too.
+
 Runs with the system python that has GDAL's bindings (Debian python3-gdal), not the venv.
 
 Usage: raquet_gdal_layouts.py GEOQUET OUTDIR [EXTRA.tif ...]
@@ -20,7 +27,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from osgeo import gdal, osr
+import numpy as np
+from osgeo import gdal, gdal_array, osr
 
 gdal.UseExceptions()
 
@@ -92,12 +100,68 @@ def sample_points(ds, n: int, seed: int):
     return out
 
 
+ADDED_ALPHA = "fill mask added by geoquet"
+
+
+def raquet_bands(geoquet: str, parquet: Path):
+    """(source band names, added alpha band or None) from the RaQuet metadata.
+
+    The alpha band is the last band whose `colorinterp` is `alpha` in a file of more than
+    one band (`raquet::Metadata::alpha_band`); it is the one the converter added when its
+    description says so. An added alpha must be the last band, `band_N+1`."""
+    out = subprocess.run([geoquet, "raquet", "info", str(parquet), "--json"], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise ValueError(f"raquet info exit {out.returncode}: {out.stderr.strip()}")
+    bands = json.loads(out.stdout)["metadata"]["bands"]
+    alpha = None
+    if len(bands) > 1:
+        idx = [i for i, b in enumerate(bands) if b.get("colorinterp") == "alpha"]
+        if idx and (bands[idx[-1]].get("description") or "").startswith(ADDED_ALPHA):
+            alpha = bands[idx[-1]]
+    if alpha is not None:
+        n = len(bands) - 1
+        if bands[-1] is not alpha or alpha["name"] != f"band_{n + 1}":
+            raise ValueError(f"added alpha {alpha['name']} is not the last band band_{n + 1}")
+    names = [b["name"] for b in bands if b is not alpha]
+    return names, alpha
+
+
+def expects_added_alpha(ds) -> bool:
+    """The converter adds an alpha band to integer sources without alpha and without a
+    nodata value the type can hold (docs/src/raquet.md, "Fill")."""
+    for b in range(ds.RasterCount):
+        band = ds.GetRasterBand(b + 1)
+        if band.GetColorInterpretation() == gdal.GCI_AlphaBand:
+            return False
+        np_type = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(band.DataType))
+        if not np.issubdtype(np_type, np.integer):
+            return False
+        nd = band.GetNoDataValue()
+        if nd is not None and float(nd).is_integer():
+            info = np.iinfo(np_type)
+            if info.min <= nd <= info.max:
+                return False
+    return True
+
+
 def compare(geoquet: str, tif: Path, parquet: Path, tolerance: float):
-    """(mismatches, points, largest difference, first mismatch) of ours against GDAL."""
+    """(mismatches, points, largest difference, first mismatch, alpha note) of ours
+    against GDAL, over the source bands only; an added alpha band must be 255 (127 for
+    int8) at every compared pixel, else that pixel is a mismatch too."""
     ds = gdal.Open(str(tif))
     arrays = [ds.GetRasterBand(b + 1).ReadAsArray() for b in range(ds.RasterCount)]
-    bad, worst, first = 0, 0.0, None
     points = sample_points(ds, POINTS, 7)
+    try:
+        names, alpha = raquet_bands(geoquet, parquet)
+    except ValueError as e:
+        return len(points), len(points), 0.0, None, f"metadata: {e}"
+    if len(names) != ds.RasterCount:
+        return len(points), len(points), 0.0, None, f"{len(names)} source bands in the metadata, GDAL reads {ds.RasterCount}"
+    if (alpha is not None) != expects_added_alpha(ds):
+        said = "an added alpha band" if alpha is not None else "no added alpha band"
+        return len(points), len(points), 0.0, None, f"metadata has {said}, the source calls for the opposite"
+    opaque = 127 if alpha is not None and alpha["type"] == "int8" else 255
+    bad, worst, first, alpha_ok = 0, 0.0, None, 0
     for c, r, lon, lat in points:
         out = subprocess.run(
             [geoquet, "raquet", "value", str(parquet), repr(lon), repr(lat), "--json"],
@@ -105,9 +169,17 @@ def compare(geoquet: str, tif: Path, parquet: Path, tolerance: float):
             text=True,
         )
         doc = json.loads(out.stdout) if out.stdout.strip() else {}
-        vals = list((doc.get("values") or {}).values())
+        values = doc.get("values") or {}
+        vals = [values.get(n) for n in names]
         want = [float(a[r][c]) for a in arrays]
-        if len(vals) != len(want) or any(v is None for v in vals):
+        if alpha is not None:
+            a_val = values.get(alpha["name"])
+            if a_val is None or float(a_val) != opaque:
+                bad += 1
+                first = first or (c, r, vals + [f"{alpha['name']}={a_val}"], want)
+                continue
+            alpha_ok += 1
+        if any(v is None for v in vals):
             bad += 1
             first = first or (c, r, vals, want)
             continue
@@ -116,7 +188,8 @@ def compare(geoquet: str, tif: Path, parquet: Path, tolerance: float):
         if diff > tolerance:
             bad += 1
             first = first or (c, r, vals, want)
-    return bad, len(points), worst, first
+    anote = f"added alpha {alpha['name']} = {opaque} at {alpha_ok}/{len(points)}" if alpha is not None else "no added alpha"
+    return bad, len(points), worst, first, anote
 
 
 def convert(geoquet: str, tif: Path, parquet: Path):
@@ -182,8 +255,9 @@ def main() -> None:
         if res.returncode != 0:
             checks.append({"name": f"GeoTIFF {name}", "client": CLIENT, "ok": False, "note": res.stderr.strip()})
             continue
-        bad, n, worst, first = compare(geoquet, tif, pq, tol)
+        bad, n, worst, first, anote = compare(geoquet, tif, pq, tol)
         note = f"{n - bad}/{n} points equal" + (f" within {tol} (largest difference {worst:g})" if tol else "")
+        note += f" ({anote})"
         if first:
             note += f"; first mismatch pixel ({first[0]}, {first[1]}): ours {first[2]}, GDAL {first[3]}"
         checks.append({"name": f"GeoTIFF {name}", "client": CLIENT, "ok": bad == 0, "note": note})
@@ -204,8 +278,8 @@ def main() -> None:
         if res.returncode != 0:
             checks.append({"name": f"GeoTIFF {tif.name}", "client": CLIENT, "ok": False, "note": res.stderr.strip()})
             continue
-        bad, n, _, first = compare(geoquet, tif, pq, 0)
-        note = f"{n - bad}/{n} points equal" + (f"; first mismatch {first}" if first else "")
+        bad, n, _, first, anote = compare(geoquet, tif, pq, 0)
+        note = f"{n - bad}/{n} points equal ({anote})" + (f"; first mismatch {first}" if first else "")
         checks.append({"name": f"GeoTIFF {tif.name}", "client": CLIENT, "ok": bad == 0, "note": note})
     print(json.dumps({"versions": {"gdal": gdal.__version__}, "checks": checks}))
 

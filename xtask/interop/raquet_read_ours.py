@@ -2,6 +2,11 @@
 numpy, quadbin-py and DuckDB, and checks them against the spec and against the
 synthetic sources' formulas (cargo xtask interop, interop_raquet.rs).
 
+Integer sources without nodata and without alpha (the RGB and int16x2 ones) get an added
+alpha band (fill mask, docs/src/raquet.md "Fill"): it is found in the metadata (the last
+band with `colorinterp: alpha`, described "fill mask added by geoquet …"), the source
+bands are compared without it, and it must be 255 on every source pixel compared.
+
 Usage: raquet_read_ours.py DIR   (DIR holds the files named below)
 Prints one JSON document: {"versions": {...}, "checks": [{"name", "client", "ok", "note"}]}.
 """
@@ -76,6 +81,29 @@ def check_layout(path: Path) -> str:
     return f"{len(rows)} rows, {f.num_row_groups} row groups, zooms {dict(sorted(zooms.items()))}"
 
 
+ADDED_ALPHA = "fill mask added by geoquet"
+
+
+def added_alpha(meta):
+    """(index, band) of the alpha band the converter added, or None: the last band whose
+    `colorinterp` is `alpha` in a file of more than one band (`Metadata::alpha_band`),
+    when its description says geoquet added it. It must be the last band, `band_N+1`."""
+    bands = meta["bands"]
+    if len(bands) < 2:
+        return None
+    idx = [i for i, b in enumerate(bands) if b.get("colorinterp") == "alpha"]
+    if not idx or not (bands[idx[-1]].get("description") or "").startswith(ADDED_ALPHA):
+        return None
+    i = idx[-1]
+    assert i == len(bands) - 1 and bands[i]["name"] == f"band_{i + 1}", f"added alpha {bands[i]['name']} is not the last band"
+    return i, bands[i]
+
+
+def opaque(alpha_band) -> int:
+    """The added alpha's value on source pixels: 255, 127 for int8."""
+    return 127 if alpha_band["type"] == "int8" else 255
+
+
 def band(path: Path, z: int, x: int, y: int, name: str = "band_1", dtype="<u2"):
     _, _, rows, meta = table(path)
     cell = quadbin.tile_to_cell((x, y, z))
@@ -94,6 +122,9 @@ def check_uint16_pixels(path: Path) -> str:
     src[256:400, 512:600] = 0
     src[10:30, 10:40] = 0
     src[0, 0] = 65535
+    _, _, _, meta = table(path)
+    # nodata 0 marks the fill: no alpha band is added.
+    assert [b["name"] for b in meta["bands"]] == ["band_1"] and added_alpha(meta) is None, meta["bands"]
     n = 0
     for tx in (130, 131, 132):
         for ty in (86, 87):
@@ -152,30 +183,45 @@ def check_stats(path: Path) -> str:
 
 
 def check_interleaved(path: Path) -> str:
-    # synthetic_int16x2_3857.tif: band1 = r*256+c-30000, band2 = -(r*256+c) (int16).
+    # synthetic_int16x2_3857.tif: band1 = r*256+c-30000, band2 = -(r*256+c) (int16), no
+    # nodata: an alpha band is added, interleaved as a third int16 sample.
     _, _, rows, meta = table(path)
     assert meta["band_layout"] == "interleaved"
+    alpha = added_alpha(meta)
+    assert alpha is not None, "no added alpha band in the metadata (int16 source without nodata)"
+    ai, ab = alpha
+    nb = len(meta["bands"])
+    src = [i for i in range(nb) if i != ai]
+    assert len(src) == 2, meta["bands"]
     rw = rows[0]
     raw = unblob(rw["pixels"])
-    a = np.frombuffer(raw, dtype="<i2").reshape(BS, BS, 2)
+    a = np.frombuffer(raw, dtype="<i2").reshape(BS, BS, nb)
     r, c = np.mgrid[0:BS, 0:BS]
     v = (r * 256 + c).astype(np.int64)
     b1 = (v - 30000).astype(np.int16)
     b2 = (-v).astype(np.int16)
-    assert np.array_equal(a[:, :, 0], b1) and np.array_equal(a[:, :, 1], b2)
-    return "2 x int16 sample-interleaved (BIP, whole values) equal the source"
+    assert np.array_equal(a[:, :, src[0]], b1) and np.array_equal(a[:, :, src[1]], b2)
+    assert (a[:, :, ai] == opaque(ab)).all(), f"added alpha not {opaque(ab)} on every source pixel: {np.unique(a[:, :, ai])}"
+    return f"2 x int16 sample-interleaved (BIP, whole values) equal the source; added alpha ({ab['name']}, 3rd sample) {opaque(ab)} on all {BS * BS} source pixels"
 
 
 def check_rgb(path: Path) -> str:
+    # synthetic_rgb_3857.tif: uint8 RGB, no nodata, no alpha: an alpha band is added.
     _, _, rows, meta = table(path)
+    alpha = added_alpha(meta)
+    assert alpha is not None, "no added alpha band in the metadata (uint8 RGB without nodata or alpha)"
+    ai, ab = alpha
+    src = [b for i, b in enumerate(meta["bands"]) if i != ai]
+    assert [b["colorinterp"] for b in src] == ["red", "green", "blue"], [b["colorinterp"] for b in meta["bands"]]
     rw = next(r for r in rows if r["block"] == quadbin.tile_to_cell((520, 350, 10)))
     r, c = np.mgrid[0:BS, 0:BS]
     want = [r, c, (r + c) % 256]
-    for k in range(3):
-        a = np.frombuffer(unblob(rw[f"band_{k + 1}"]), dtype=np.uint8).reshape(BS, BS)
-        assert np.array_equal(a, want[k]), k
-    assert [b["colorinterp"] for b in meta["bands"]] == ["red", "green", "blue"]
-    return "3 x uint8 tile 10/520/350 equals R=row, G=col, B=(row+col)%256"
+    for k, b in enumerate(src):
+        a = np.frombuffer(unblob(rw[b["name"]]), dtype=np.uint8).reshape(BS, BS)
+        assert np.array_equal(a, want[k]), b["name"]
+    a = np.frombuffer(unblob(rw[ab["name"]]), dtype=np.uint8).reshape(BS, BS)
+    assert (a == opaque(ab)).all(), f"added alpha not {opaque(ab)} on every source pixel: {np.unique(a)}"
+    return f"3 x uint8 tile 10/520/350 equals R=row, G=col, B=(row+col)%256; added alpha {ab['name']} {opaque(ab)} on all {BS * BS} pixels"
 
 
 def check_cells(paths) -> str:
