@@ -4,6 +4,6 @@
 mod convert;
 mod export;
 mod read;
-mod tiff_layouts;
 mod real_world;
+mod tiff_layouts;
 mod validate;
