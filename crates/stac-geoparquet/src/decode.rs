@@ -11,7 +11,10 @@ use serde_json::{Map, Number, Value};
 
 use crate::datetime;
 use crate::geom;
-use crate::infer::{CORE_COLUMNS, DIGITS_KEY, JSON_KEY, NULLS_KEY, PATCHES_COLUMN, STYLE_KEY};
+use crate::infer::{
+    CORE_COLUMNS, DIGITS_KEY, JSON_KEY, NULLS_KEY, NUMBER_STYLE_KEY, PATCHES_COLUMN, STYLE_KEY,
+    integral,
+};
 use crate::patches::{FooterPatches, RowMap};
 
 /// How a file's columns are read.
@@ -67,7 +70,21 @@ fn value(a: &dyn Array, i: usize, f: &Field, ours: bool) -> Result<Value, String
         DataType::UInt64 => Value::from(a.as_primitive::<UInt64Type>().value(i)),
         DataType::Float16 => number_f64(f64::from(a.as_primitive::<Float16Type>().value(i))),
         DataType::Float32 => number_f64(f64::from(a.as_primitive::<Float32Type>().value(i))),
-        DataType::Float64 => number_f64(a.as_primitive::<Float64Type>().value(i)),
+        DataType::Float64 => {
+            let x = a.as_primitive::<Float64Type>().value(i);
+            if integral(x)
+                && !f.metadata().is_empty()
+                && f.metadata()
+                    .get(NUMBER_STYLE_KEY)
+                    .is_some_and(|s| s == "integer")
+            {
+                // Exact: `integral` bounds it by 2^53.
+                #[allow(clippy::cast_possible_truncation)]
+                Value::from(x as i64)
+            } else {
+                number_f64(x)
+            }
+        }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
             let s = match a.data_type() {
                 DataType::Utf8 => a.as_string::<i32>().value(i),

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::geom;
 use crate::infer::{
     CORE_COLUMNS, FieldPlan, Layout, Origin, Plan, bbox_fields, bbox_values, colliding_property,
+    exact_integer, integral,
 };
 use crate::lite::Json;
 use crate::patches::PatchLog;
@@ -60,7 +61,11 @@ enum Builder {
     Bool(BooleanBuilder),
     Int(Int64Builder),
     UInt(UInt64Builder),
-    Float(Float64Builder),
+    Float {
+        values: Float64Builder,
+        /// The `integer` number style: integral values read back bare.
+        bare: bool,
+    },
     Str(StringBuilder),
     Json(StringBuilder),
     Timestamp {
@@ -108,7 +113,10 @@ impl FieldBuilder {
             Plan::Bool => Builder::Bool(BooleanBuilder::new()),
             Plan::Int => Builder::Int(Int64Builder::new()),
             Plan::UInt => Builder::UInt(UInt64Builder::new()),
-            Plan::Float => Builder::Float(Float64Builder::new()),
+            Plan::Float { bare } => Builder::Float {
+                values: Float64Builder::new(),
+                bare: *bare,
+            },
             Plan::Str => Builder::Str(StringBuilder::new()),
             Plan::Json => Builder::Json(StringBuilder::new()),
             Plan::Timestamp {
@@ -227,7 +235,7 @@ impl Builder {
             Builder::Bool(b) => b.append_null(),
             Builder::Int(b) => b.append_null(),
             Builder::UInt(b) => b.append_null(),
-            Builder::Float(b) => b.append_null(),
+            Builder::Float { values, .. } => values.append_null(),
             Builder::Str(b) | Builder::Json(b) => b.append_null(),
             Builder::Timestamp { values, .. } => values.append_null(),
             Builder::Geometry(b) => b.append_null(),
@@ -276,14 +284,16 @@ impl Builder {
                 }
                 None => Stored::No,
             },
-            Builder::Float(b) => match v.float() {
+            Builder::Float { values, bare } => match v.float() {
                 Some((f, is_float)) => {
-                    b.append_value(f);
-                    if is_float {
-                        Stored::Exact
+                    values.append_value(f);
+                    // What the decoder prints must be the value read.
+                    let exact = if is_float {
+                        !(*bare && integral(f))
                     } else {
-                        Stored::Lossy
-                    }
+                        *bare && v.int().is_some_and(exact_integer)
+                    };
+                    if exact { Stored::Exact } else { Stored::Lossy }
                 }
                 None => Stored::No,
             },
@@ -413,7 +423,7 @@ impl Builder {
             Builder::Bool(b) => Arc::new(b.finish()),
             Builder::Int(b) => Arc::new(b.finish()),
             Builder::UInt(b) => Arc::new(b.finish()),
-            Builder::Float(b) => Arc::new(b.finish()),
+            Builder::Float { values, .. } => Arc::new(values.finish()),
             Builder::Str(b) | Builder::Json(b) => Arc::new(b.finish()),
             Builder::Timestamp { values, unit, .. } => {
                 use arrow_array::PrimitiveArray;

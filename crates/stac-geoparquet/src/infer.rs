@@ -51,6 +51,22 @@ pub(crate) const DIGITS_KEY: &str = "geoquet:digits";
 /// Field metadata key: the datetime text's [`Style`] when not `T`…`Z`
 /// (`space`, `offset`, `space,offset`).
 pub(crate) const STYLE_KEY: &str = "geoquet:datetime_style";
+/// Field metadata key of a float column: `integer` when integral values are
+/// written without a fraction (`0`, not `0.0`); absent: with one.
+pub(crate) const NUMBER_STYLE_KEY: &str = "geoquet:number_style";
+
+/// Whether a float column of the `integer` number style writes `f` as an
+/// integer: integral, within ±2^53 (where every integer is exact), not `-0`.
+pub(crate) fn integral(f: f64) -> bool {
+    const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
+    f.is_finite() && f.fract() == 0.0 && f.abs() <= LIMIT && !(f == 0.0 && f.is_sign_negative())
+}
+
+/// Whether integer `i` reads back exactly from a float column of the
+/// `integer` number style.
+pub(crate) fn exact_integer(i: i64) -> bool {
+    i.unsigned_abs() <= 1 << 53
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Role {
@@ -74,6 +90,13 @@ pub(crate) struct Node {
     neg: bool,
     big: bool,
     floats: bool,
+    /// Integers a float column of the `integer` style reads back exactly.
+    exact_ints: u64,
+    /// Integers beyond ±2^53 (a patch in any float column).
+    wide_ints: bool,
+    /// Floats written with a fraction that the `integer` style would print
+    /// as integers (`0.0`).
+    integral_floats: u64,
     strings: u64,
     lists: bool,
     objects: u64,
@@ -159,13 +182,16 @@ impl Node {
             Value::Null => {}
             Value::Bool(_) => self.bools = true,
             Value::Number(n) => {
-                if n.is_i64() {
+                if let Some(i) = n.as_i64().filter(|_| n.is_i64()) {
                     self.ints = true;
-                    self.neg |= n.as_i64().is_some_and(|i| i < 0);
+                    self.neg |= i < 0;
+                    self.exact_ints += u64::from(exact_integer(i));
+                    self.wide_ints |= !exact_integer(i);
                 } else if n.is_u64() {
                     self.big = true;
                 } else {
                     self.floats = true;
+                    self.integral_floats += u64::from(n.as_f64().is_some_and(integral));
                 }
             }
             Value::String(s) => {
@@ -210,9 +236,14 @@ impl Node {
             Lite::I(i) => {
                 self.ints = true;
                 self.neg |= *i < 0;
+                self.exact_ints += u64::from(exact_integer(*i));
+                self.wide_ints |= !exact_integer(*i);
             }
             Lite::U(_) => self.big = true,
-            Lite::F(_) => self.floats = true,
+            Lite::F(f) => {
+                self.floats = true;
+                self.integral_floats += u64::from(integral(*f));
+            }
             Lite::S(s) => {
                 self.strings += 1;
                 if self.role == Role::Datetime {
@@ -316,8 +347,15 @@ impl Node {
         }
         if numbers {
             if self.floats {
-                *patches |= self.ints || self.big;
-                return Plan::Float;
+                // The style most integral values are written in: only the
+                // others need patches.
+                let bare = self.exact_ints > self.integral_floats;
+                *patches |= if bare {
+                    self.integral_floats > 0 || self.big || self.wide_ints
+                } else {
+                    self.ints || self.big
+                };
+                return Plan::Float { bare };
             }
             if self.big {
                 return if self.neg { Plan::Json } else { Plan::UInt };
@@ -397,7 +435,10 @@ pub(crate) enum Plan {
     Bool,
     Int,
     UInt,
-    Float,
+    Float {
+        /// Integral values are written bare (`0`), not with a fraction.
+        bare: bool,
+    },
     Str,
     Json,
     Timestamp {
@@ -435,7 +476,7 @@ impl FieldPlan {
             Plan::Bool => DataType::Boolean,
             Plan::Int => DataType::Int64,
             Plan::UInt => DataType::UInt64,
-            Plan::Float => DataType::Float64,
+            Plan::Float { .. } => DataType::Float64,
             Plan::Str | Plan::Json => DataType::Utf8,
             Plan::Timestamp { unit, .. } => DataType::Timestamp(*unit, Some("UTC".into())),
             Plan::Geometry => DataType::Binary,
@@ -451,6 +492,9 @@ impl FieldPlan {
         }
         if self.explicit_nulls {
             meta.insert(NULLS_KEY.to_owned(), "explicit".to_owned());
+        }
+        if let Plan::Float { bare: true } = self.plan {
+            meta.insert(NUMBER_STYLE_KEY.to_owned(), "integer".to_owned());
         }
         if let Plan::Timestamp { digits, style, .. } = self.plan {
             meta.insert(DIGITS_KEY.to_owned(), digits.to_string());

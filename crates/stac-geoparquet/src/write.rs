@@ -642,3 +642,132 @@ pub fn write_parquet_with_progress(
     );
     out.finish(summary)
 }
+
+#[cfg(test)]
+mod number_style_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use serde_json::{Value, json};
+
+    use super::{Source, WriterOptions, write_parquet};
+    use crate::patches::{FooterPatches, PATCHES_METADATA_KEY};
+    use crate::read::{ReadOptions, write_ndjson};
+
+    /// An item whose float columns (`gsd`, `proj:transform`, a struct
+    /// field in a list) hold `numbers`.
+    fn item(n: usize, numbers: [&Value; 3]) -> Value {
+        json!({
+            "type": "Feature", "stac_version": "1.1.0", "stac_extensions": [],
+            "id": format!("i{n}"),
+            "geometry": {"type": "Point", "coordinates": [1.5, 2.5]},
+            "bbox": [1.5, 2.5, 1.5, 2.5],
+            "properties": {
+                "datetime": "2020-01-01T00:00:00Z",
+                "gsd": numbers[0],
+                "proj:transform": [numbers[1], 0.5, numbers[0], numbers[2]],
+                "bands": [{"scale": numbers[2], "offset": 0.25}],
+            },
+            "links": [], "assets": {},
+        })
+    }
+
+    /// Writes `items` as NDJSON, then Parquet, then NDJSON again: the
+    /// output text and the patches `(row, pointer)`.
+    fn round_trip(items: &[Value]) -> (String, String, Vec<(u64, String)>) {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.ndjson");
+        let text: String = items.iter().map(|i| format!("{i}\n")).collect();
+        std::fs::write(&input, &text).unwrap();
+        let out = dir.path().join("out.parquet");
+        write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
+        let mut back = Vec::new();
+        write_ndjson(&out, &ReadOptions::default(), &mut back, None).unwrap();
+        let r = SerializedFileReader::new(std::fs::File::open(&out).unwrap()).unwrap();
+        let footer = r
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == PATCHES_METADATA_KEY).cloned())
+            .and_then(|k| k.value)
+            .filter(|v| !v.is_empty());
+        let mut patches = Vec::new();
+        if let Some(f) = footer {
+            let f = FooterPatches::decode(&f).unwrap();
+            for row in 0..items.len() as u64 {
+                for (r, p, _) in f.of_row(row) {
+                    patches.push((*r, p.clone()));
+                }
+            }
+        }
+        (text, String::from_utf8(back).unwrap(), patches)
+    }
+
+    #[test]
+    fn bare_integers_in_float_columns_need_no_patches() {
+        let items: Vec<Value> = (0..20)
+            .map(|n| {
+                let frac = json!(n as f64 + 0.5);
+                let int = json!(n * 100_000);
+                let zero = json!(0);
+                if n % 2 == 0 {
+                    item(n, [&int, &zero, &int])
+                } else {
+                    item(n, [&frac, &frac, &frac])
+                }
+            })
+            .collect();
+        let (text, back, patches) = round_trip(&items);
+        assert_eq!(patches, Vec::new());
+        assert_eq!(back, text);
+    }
+
+    #[test]
+    fn the_minority_style_and_inexact_spellings_are_patched() {
+        let bare = json!(7);
+        let fraction = json!(7.0);
+        let mut items: Vec<Value> = (0..10).map(|n| item(n, [&bare, &bare, &bare])).collect();
+        // The minority: written with a fraction.
+        items.push(item(10, [&fraction, &bare, &bare]));
+        // Beyond 2^53 (patched), and -0.0 (printed as it was: no patch).
+        let wide = json!(9_007_199_254_740_993_i64);
+        let neg_zero = json!(-0.0);
+        items.push(item(11, [&bare, &wide, &neg_zero]));
+        let unsigned = json!(u64::MAX);
+        items.push(item(12, [&bare, &unsigned, &bare]));
+        let (text, back, patches) = round_trip(&items);
+        let expected: Vec<(u64, String)> = [
+            (10, "/properties/gsd"),
+            (10, "/properties/proj:transform/2"),
+            (11, "/properties/proj:transform/0"),
+            (12, "/properties/proj:transform/0"),
+        ]
+        .iter()
+        .map(|(r, p)| (*r, (*p).to_owned()))
+        .collect();
+        let mut got = patches;
+        got.sort();
+        assert_eq!(got, expected);
+        assert_eq!(back, text);
+
+        // Mostly written with a fraction: the bare integers are the patches.
+        let items: Vec<Value> = (0..5)
+            .map(|n| {
+                if n == 0 {
+                    item(n, [&bare, &fraction, &fraction])
+                } else {
+                    item(n, [&fraction, &fraction, &fraction])
+                }
+            })
+            .collect();
+        let (text, back, patches) = round_trip(&items);
+        assert_eq!(
+            patches,
+            vec![
+                (0, "/properties/gsd".to_owned()),
+                (0, "/properties/proj:transform/2".to_owned())
+            ]
+        );
+        assert_eq!(back, text);
+    }
+}
