@@ -47,7 +47,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// The raquet-io venv's python, creating the venv when the system Python has GDAL.
-fn raquet_io_python(root: &Path) -> Option<PathBuf> {
+pub(crate) fn raquet_io_python(root: &Path) -> Option<PathBuf> {
     let py = root.join(VENV).join("bin/python");
     let ok = |p: &Path| {
         Command::new(p)

@@ -3,12 +3,12 @@
 //! pyarrow + gzip + numpy, quadbin-py and DuckDB (`interop/raquet_read_ours.py`),
 //! and the reference converter's committed outputs (raquet-io 0.9.0) are read and
 //! validated by `geoquet raquet`. raquet-io itself needs GDAL's Python bindings,
-//! which have no wheels on PyPI, so it is not in `requirements.txt`; where the
-//! benchmark's venv (`target/venv-raquet`, made by `cargo xtask bench raquet` on a
-//! machine with `python3-gdal`) exists, raquet-io's validator and GeoTIFF exporter
-//! read our files too, otherwise those rows are skipped. GDAL itself (Debian `gdal-bin`,
-//! `python3-gdal`, installed with apt-get in CI when missing) writes GeoTIFFs in every
-//! layout, and the values it reads are compared with ours (`interop/raquet_gdal_layouts.py`).
+//! which have no wheels on PyPI, so it is not in `requirements.txt`. GDAL (Debian
+//! `gdal-bin`, `python3-gdal`, installed with apt-get in CI when missing) writes GeoTIFFs
+//! in every layout, and the values it reads are compared with ours
+//! (`interop/raquet_gdal_layouts.py`); then the benchmark's venv (`target/venv-raquet`:
+//! the system python with GDAL plus raquet-io, made here when missing) runs raquet-io's
+//! validator and GeoTIFF exporter on our files. Without GDAL those rows are skipped.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -168,8 +168,9 @@ pub(crate) fn checks(ctx: &Ctx<'_>, rows: &mut Vec<Row>) -> anyhow::Result<()> {
             Verdict::Failed(format!("exit {code}, findings {}", v["findings"]))
         },
     ));
-    raquet_io_reads_ours(ctx, &out, rows)?;
+    // GDAL first: in CI it installs python3-gdal, which raquet-io's venv is built on.
     gdal_layouts(ctx, &dir, &out, rows)?;
+    raquet_io_reads_ours(ctx, &out, rows)?;
     Ok(())
 }
 
@@ -271,18 +272,14 @@ fn gdal_layouts(ctx: &Ctx<'_>, dir: &Path, out: &Path, rows: &mut Vec<Row>) -> a
     Ok(())
 }
 
-/// raquet-io 0.9.0 (from the bench venv, when present) validates and exports our files.
+/// raquet-io 0.9.0 validates and exports our files, from the bench venv
+/// (`target/venv-raquet`, made here when the system python has GDAL: CI installs it).
 fn raquet_io_reads_ours(ctx: &Ctx<'_>, out: &Path, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     const CLIENT: &str = "raquet-io 0.9.0";
-    let python = ctx.root.join("target/venv-raquet/bin/python");
     let shim = ctx.root.join("xtask/bench/raquet_io_run.py");
-    let ready = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import raquet, osgeo"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !ready {
-        let why = "needs GDAL's Python bindings (no PyPI wheels): run `cargo xtask bench raquet` on a machine with python3-gdal to create target/venv-raquet";
+    let python = crate::bench_raquet::raquet_io_python(ctx.root);
+    let Some(python) = python else {
+        let why = "needs GDAL's Python bindings (python3-gdal; no PyPI wheels), installed by this step in CI";
         rows.push(row(
             "raquet-io validate on our files",
             CLIENT,
@@ -294,7 +291,7 @@ fn raquet_io_reads_ours(ctx: &Ctx<'_>, out: &Path, rows: &mut Vec<Row>) -> anyho
             Verdict::Skipped(why.into()),
         ));
         return Ok(());
-    }
+    };
     let run = |args: &[&std::ffi::OsStr]| Command::new(&python).arg(&shim).args(args).output();
     let mut valid = Vec::new();
     let mut problems = Vec::new();
