@@ -496,3 +496,43 @@ pub(crate) fn items(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::HashMap;
+
+    use arrow_array::Float64Array;
+    use arrow_schema::{DataType, Field};
+    use serde_json::{Value, json};
+
+    use super::value;
+    use crate::infer::NUMBER_STYLE_KEY;
+
+    #[test]
+    fn integral_floats_print_bare_only_in_integer_style_columns() {
+        let a = Float64Array::from(vec![3.0, -0.0, 0.5, 9_007_199_254_740_994.0, 1e300]);
+        let old = Field::new("x", DataType::Float64, true);
+        let bare = old.clone().with_metadata(HashMap::from([(
+            NUMBER_STYLE_KEY.to_owned(),
+            "integer".to_owned(),
+        )]));
+        let read = |f: &Field| -> Vec<String> {
+            (0..a.len())
+                .map(|i| value(&a, i, f, true).unwrap().to_string())
+                .collect()
+        };
+        // Files without the key (written before it) read as they did.
+        assert_eq!(
+            read(&old),
+            ["3.0", "-0.0", "0.5", "9007199254740994.0", "1e+300"]
+        );
+        assert_eq!(
+            read(&bare),
+            ["3", "-0.0", "0.5", "9007199254740994.0", "1e+300"]
+        );
+        assert_eq!(value(&a, 0, &bare, true).unwrap(), json!(3));
+        assert!(matches!(value(&a, 0, &old, true).unwrap(), Value::Number(n) if n.is_f64()));
+    }
+}
