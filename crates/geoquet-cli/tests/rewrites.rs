@@ -213,3 +213,96 @@ fn normalised_metadata_is_reported_and_unnormalisable_metadata_names_crs() {
     let o = geoquet(&["convert", &custom, out, "--crs", "EPSG:3857"]);
     ok(&o);
 }
+
+/// Every GeoParquet file `convert` writes from GeoJSON passes our own `validate`:
+/// every GeoJSON and NDJSON document of the shared STAC corpus (items, collections of
+/// items, odd and real-world ones) and a generated file with every geometry type in
+/// 2D and 3D, to every version and encoding. Inputs that are refused must be refused
+/// with exit 2 and leave no file; those that are written must be valid.
+#[test]
+fn every_file_converted_from_geojson_passes_validate() {
+    let Some(corpus) = test_support::corpus("stac") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    for suffix in [".json", ".ndjson", ".geojson"] {
+        inputs.extend(test_support::files_with_suffix(&corpus, suffix));
+    }
+    let generated = dir.path().join("every-geometry.ndjson");
+    let geometries = [
+        r#"{"type":"Point","coordinates":[1,2]}"#,
+        r#"{"type":"Point","coordinates":[1,2,3]}"#,
+        r#"{"type":"LineString","coordinates":[[0,0],[1,1],[2,0]]}"#,
+        r#"{"type":"Polygon","coordinates":[[[0,0],[4,0],[4,4],[0,4],[0,0]],[[1,1],[1,2],[2,2],[2,1],[1,1]]]}"#,
+        r#"{"type":"MultiPoint","coordinates":[[0,0],[179.5,-89.5]]}"#,
+        r#"{"type":"MultiLineString","coordinates":[[[0,0,1],[1,1,2]],[[2,2,3],[3,3,4]]]}"#,
+        r#"{"type":"MultiPolygon","coordinates":[[[[170,0],[180,0],[180,5],[170,5],[170,0]]],[[[-180,0],[-170,0],[-170,5],[-180,5],[-180,0]]]]}"#,
+        r#"{"type":"GeometryCollection","geometries":[{"type":"Point","coordinates":[5,5]},{"type":"LineString","coordinates":[[5,5],[6,6]]}]}"#,
+        r#"null"#,
+    ];
+    let text: String = geometries
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            format!(r#"{{"type":"Feature","id":{i},"geometry":{g},"properties":{{"i":{i},"name":"f{i}","v":{i}.5}}}}"#)
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&generated, text).unwrap();
+    inputs.push(generated);
+
+    let targets: [&[&str]; 5] = [
+        &["--geoparquet-version", "1.0"],
+        &["--geoparquet-version", "1.1", "--covering-bbox"],
+        &["--geoparquet-version", "1.1", "--encoding", "geoarrow"],
+        &["--geoparquet-version", "2.0"],
+        &["--geoparquet-version", "native"],
+    ];
+    let (mut written, mut refused) = (0usize, 0usize);
+    let mut invalid = Vec::new();
+    for (n, input) in inputs.iter().enumerate() {
+        for (t, target) in targets.iter().enumerate() {
+            let out = dir.path().join(format!("out-{n}-{t}.parquet"));
+            let (input_s, out_s) = (input.to_str().unwrap(), out.to_str().unwrap());
+            let mut args = vec!["-q", "convert", input_s, out_s];
+            args.extend_from_slice(target);
+            let o = geoquet(&args);
+            match o.status.code() {
+                Some(0) => {}
+                Some(2) => {
+                    assert!(!out.exists(), "a refused conversion left {out_s}");
+                    refused += 1;
+                    continue;
+                }
+                other => panic!(
+                    "convert {input_s} {target:?}: exit {other:?}: {}",
+                    stderr(&o)
+                ),
+            }
+            written += 1;
+            let v = geoquet(&["validate", out_s]);
+            if v.status.code() != Some(0) {
+                invalid.push(format!(
+                    "{} {target:?}: {}{}",
+                    input.display(),
+                    String::from_utf8_lossy(&v.stdout),
+                    stderr(&v)
+                ));
+            }
+            std::fs::remove_file(&out).unwrap();
+        }
+    }
+    println!("{written} files written from GeoJSON and validated, {refused} refusals");
+    assert!(
+        invalid.is_empty(),
+        "{} invalid outputs:\n{}",
+        invalid.len(),
+        invalid.join("\n")
+    );
+    // The generated file alone is written to every target but GeoArrow (mixed types).
+    assert!(
+        written >= 4 * inputs.len() / 2,
+        "too few conversions ran: {written}"
+    );
+}
