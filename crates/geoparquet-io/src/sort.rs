@@ -1318,7 +1318,11 @@ pub fn row_group_extents(path: &Path) -> Result<Vec<Option<BoundingBox>>> {
         path: path.to_path_buf(),
         source,
     })?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| Error::NotParquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     let descr = builder.metadata().file_metadata().schema_descr_ptr();
     let Some(root) = descr
         .root_schema()
@@ -1329,19 +1333,44 @@ pub fn row_group_extents(path: &Path) -> Result<Vec<Option<BoundingBox>>> {
         return Ok(Vec::new());
     };
     let mask = parquet::arrow::ProjectionMask::roots(&descr, [root]);
+    // The leaf of a WKB column is the column itself; a native one has several.
+    let leaf = (0..descr.num_columns())
+        .any(|l| descr.column(l).path().parts() == [meta.primary_column.clone()])
+        .then(|| meta.primary_column.clone());
+    // The decoder fails (or panics) on damaged pages: corrupt data in this file.
+    let corrupt = |rg: usize, message: String| Error::CorruptData {
+        path: path.to_path_buf(),
+        column: leaf.clone(),
+        row_group: Some(rg),
+        message,
+    };
     let mut out = Vec::new();
     for rg in 0..md.num_row_groups() {
         let file = File::open(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)?
-            .with_projection(mask.clone())
-            .with_row_groups(vec![rg])
-            .build()?;
+        let built = crate::corrupt::catch_panic(|| {
+            ParquetRecordBatchReaderBuilder::try_new(file)?
+                .with_projection(mask.clone())
+                .with_row_groups(vec![rg])
+                .build()
+        });
+        let mut reader = match built {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(corrupt(rg, e.to_string())),
+            Err(panic) => return Err(corrupt(rg, format!("the Parquet decoder failed: {panic}"))),
+        };
         let mut e = BoundingBox::empty();
-        for batch in reader {
-            let batch = batch?;
+        loop {
+            let batch = match crate::corrupt::catch_panic(|| reader.next()) {
+                Ok(None) => break,
+                Ok(Some(Ok(b))) => b,
+                Ok(Some(Err(e))) => return Err(corrupt(rg, e.to_string())),
+                Err(panic) => {
+                    return Err(corrupt(rg, format!("the Parquet decoder failed: {panic}")));
+                }
+            };
             let a = batch.column(0);
             let native = meta
                 .columns

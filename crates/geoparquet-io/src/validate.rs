@@ -10,6 +10,7 @@
 //! | its type and dimension are listed in `geometry_types` (when not empty) | `geometry_type_mismatch`, `zm_mismatch` |
 //! | every listed type occurs (the list is narrow) | `geometry_types_not_present` (warning) |
 //! | it lies in the column's `bbox` (antimeridian-aware, Z too) | `bbox_mismatch` |
+//! | a covering box that wraps (`xmin > xmax`) only under a `bbox` that reaches both -180 and 180 (wraps too, or spans the full range) | `bbox_mismatch` |
 //! | rings follow `orientation` when declared | `orientation_mismatch` |
 //! | native encodings: no null below the geometry | `native_encoding_layout` |
 //! | the covering box is null exactly where the geometry is, and equals the geometry's box | `covering_mismatch` |
@@ -336,6 +337,7 @@ impl Rows {
 enum Rule {
     Wkb,
     Bbox,
+    BboxWrap,
     Orientation,
     NativeNulls,
     CoveringNull,
@@ -475,6 +477,19 @@ fn findings_for(col: &ColumnPlan, acc: ColumnAcc, report: &mut Report) {
             rows,
             format!(
                 "geometries lie outside the metadata bbox {}{ext}",
+                fmt_box(b)
+            ),
+        );
+    }
+    if let (Some(rows), Some(b)) = (rule(Rule::BboxWrap), col.bbox.as_ref()) {
+        push(
+            report,
+            Code::BboxMismatch,
+            Severity::Error,
+            rows,
+            format!(
+                "covering boxes cross the antimeridian (xmin > xmax) but the metadata bbox {} \
+                 neither wraps nor spans longitudes -180 to 180 (readers trusting it skip these rows)",
                 fmt_box(b)
             ),
         );
@@ -630,7 +645,11 @@ fn run_local(
         Err(_) => ArrowReaderMetadata::load(
             &file,
             ArrowReaderOptions::new().with_skip_arrow_metadata(true),
-        )?,
+        )
+        .map_err(|e| Error::NotParquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?,
     };
     let mask = ProjectionMask::roots(
         arrow_meta.metadata().file_metadata().schema_descr(),
@@ -844,6 +863,24 @@ impl CoveringValues {
     fn all_nan(&self, i: usize) -> bool {
         self.xy.iter().all(|a| a.is_null(i) || a.value(i).is_nan())
     }
+
+    /// Whether row `i`'s box crosses the antimeridian (`xmin > xmax`, neither
+    /// null nor NaN).
+    fn wraps(&self, i: usize) -> bool {
+        let [x0, _, x1, _] = &self.xy;
+        !x0.is_null(i) && !x1.is_null(i) && x0.value(i) > x1.value(i)
+    }
+}
+
+/// Whether a column's `geo` bbox reaches both -180 and 180 in longitude (it
+/// wraps, or spans the full range up to [`LON_LAT_TOLERANCE`]), as it must
+/// when a row's covering box wraps: otherwise readers that prune on it (see
+/// [`crate::reader::rows_may_wrap`]) skip such rows.
+///
+/// [`LON_LAT_TOLERANCE`]: geoparquet_meta::bbox::LON_LAT_TOLERANCE
+fn reaches_antimeridian(b: &BoundingBox) -> bool {
+    let edge = 180.0 - geoparquet_meta::bbox::LON_LAT_TOLERANCE;
+    b.wraps() || (b.xmin <= -edge && b.xmax >= edge)
 }
 
 /// The largest f32 not above `v`, as f64 (outward rounding of a minimum).
@@ -1162,6 +1199,19 @@ fn check_column(
         if let Some(cov) = covering
             && !cov.is_null(i)
         {
+            if let Some(b) = &col.bbox
+                && cov.wraps(i)
+                && !reaches_antimeridian(b)
+            {
+                acc.rules
+                    .entry(Rule::BboxWrap)
+                    .or_default()
+                    .add(row, keep, || {
+                        let v: Vec<String> =
+                            cov.xy.iter().map(|a| a.value(i).to_string()).collect();
+                        format!("covering [{}]", v.join(", "))
+                    });
+            }
             let mut worst = covering_xy_fit(cov, i, &gb, &geom);
             if let (Some(zc), Some((z0, z1))) = (&cov.z, gb.z()) {
                 for (k, (a, e)) in zc.iter().zip([z0, z1]).enumerate() {

@@ -293,3 +293,48 @@ fn ordinary_files_still_prune_on_x() {
     assert_eq!(ids, truth(&rows, &q));
     assert!(stats.row_groups_read <= 2, "{stats:?}");
 }
+
+/// A wrapping covering row under a `geo` bbox that reaches neither +180 nor
+/// -180 (computed from the planar coordinates) is a `bbox_mismatch` error
+/// naming the row: readers trusting the bbox prune the row away. Under a
+/// wrapping bbox, or one spanning -180..180, the same row is valid.
+#[test]
+fn validate_flags_a_wrapping_row_under_a_bbox_short_of_the_antimeridian() {
+    use geoparquet_io::{ValidateOptions, validate};
+    use geoparquet_meta::validate::{Code, Severity};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wrap.parquet");
+    let plain = |x0: f64, x1: f64, y: f64| Row { x0, x1, y };
+    // Row 2 wraps: 175 -> -175 at latitude 1.
+    let rows = [
+        plain(-170.0, -160.0, -1.0),
+        plain(160.0, 170.0, 0.0),
+        plain(175.0, -175.0, 1.0),
+    ];
+    write(&path, &rows, 10, Some([-175.0, -1.0, 175.0, 1.0]));
+    let report = validate(&path, &ValidateOptions::default()).unwrap();
+    assert!(!report.is_valid(), "{:?}", report.findings);
+    let errors: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let f = errors[0];
+    assert_eq!(f.code, Code::BboxMismatch);
+    assert_eq!(f.count, Some(1));
+    assert_eq!(f.rows, vec![2]);
+    let text = f.to_string();
+    assert!(text.contains("row 2"), "{text}");
+    assert!(text.contains("antimeridian"), "{text}");
+
+    for file_bbox in [[160.0, -1.0, -160.0, 1.0], [-180.0, -1.0, 180.0, 1.0]] {
+        write(&path, &rows, 10, Some(file_bbox));
+        let report = validate(&path, &ValidateOptions::default()).unwrap();
+        assert!(
+            report.is_valid(),
+            "bbox {file_bbox:?}: {:?}",
+            report.findings
+        );
+    }
+}

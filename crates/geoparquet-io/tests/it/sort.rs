@@ -209,3 +209,76 @@ fn hilbert_visits_the_quadrants_in_a_u() {
         assert_eq!(dist, 1, "{w:?}");
     }
 }
+
+/// A damaged data page reached by the library's `sort_file` and `check_file`
+/// (the row-group boxes of a file without covering or statistics come from
+/// its data) is an error naming the file, not a bare Parquet error.
+#[test]
+fn a_damaged_page_is_an_error_naming_the_file_in_sort_and_check() {
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.parquet");
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "geometry",
+        DataType::Binary,
+        true,
+    )]));
+    let geoms: Vec<Vec<u8>> = (0..100).map(|i| point(f64::from(i), 0.0)).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(BinaryArray::from_iter_values(
+            geoms.iter().map(Vec::as_slice),
+        ))],
+    )
+    .unwrap();
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(50))
+        .build();
+    let mut w =
+        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.append_key_value_metadata(parquet::file::metadata::KeyValue::new(
+        "geo".into(),
+        r#"{"version":"1.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"]}}}"#.to_string(),
+    ));
+    w.close().unwrap();
+    // Sound, the file sorts and checks.
+    let out = dir.path().join("sorted.parquet");
+    sort_file(&path, &out, &SortOptions::default()).unwrap();
+    geoparquet_io::check::check_file(&path).unwrap();
+
+    // Damage the page header of row group 1's geometry chunk.
+    let footer = geoparquet_io::read_footer(&path).unwrap();
+    let offset = footer
+        .metadata
+        .unwrap()
+        .row_group(1)
+        .column(0)
+        .data_page_offset();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let start = usize::try_from(offset).unwrap();
+    for b in &mut bytes[start..start + 24] {
+        *b = 0xff;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let name = path.display().to_string();
+    let sorted = sort_file(&path, &out, &SortOptions::default());
+    let checked = geoparquet_io::check::check_file(&path);
+    for (what, e) in [("sort", sorted.err()), ("check", checked.err())] {
+        let e = e.unwrap_or_else(|| panic!("{what}: no error"));
+        assert!(
+            matches!(
+                e,
+                geoparquet_io::Error::CorruptData {
+                    row_group: Some(1),
+                    ..
+                }
+            ),
+            "{what}: {e:?}"
+        );
+        let text = e.to_string();
+        assert!(text.contains(&name), "{what}: {text}");
+        assert!(text.contains("row group 1"), "{what}: {text}");
+    }
+}
