@@ -101,11 +101,15 @@ pub(crate) fn parse_size(s: &str) -> anyhow::Result<usize> {
     Ok((n * mult as f64) as usize)
 }
 
+/// One line of verdict and one per rule. With `--quiet` (callers print a
+/// report then only when it fails) only the rules that fail it are listed:
+/// failures, and warnings under `--strict`.
 fn print_report(
     out: &mut dyn Write,
     name: &str,
     report: &CheckReport,
     cli: &Cli,
+    strict: bool,
 ) -> std::io::Result<()> {
     let fails = report
         .items
@@ -128,7 +132,8 @@ fn print_report(
         report.items.len()
     )?;
     for i in &report.items {
-        if cli.quiet && i.status == Status::Pass {
+        let counts = i.status == Status::Fail || (strict && i.status == Status::Warn);
+        if cli.quiet && !counts {
             continue;
         }
         writeln!(
@@ -157,8 +162,10 @@ pub(crate) fn run_check(
         let report = check_file(&path).map_err(|e| Unreadable(e.to_string()))?;
         if args.json {
             writeln!(out, "{}", serde_json::to_string_pretty(&report.to_json())?)?;
-        } else {
-            print_report(out, &args.file, &report, cli).context("writing to stdout")?;
+        } else if !cli.quiet || !verdict(&report) {
+            // Quiet: nothing on success; the exit code says it.
+            print_report(out, &args.file, &report, cli, args.strict)
+                .context("writing to stdout")?;
         }
         return Ok(Outcome(if verdict(&report) {
             EXIT_OK
@@ -192,8 +199,13 @@ pub(crate) fn run_check(
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
-        print_report(out, &args.file, &summary.before, cli)?;
-        print_report(out, fix, &summary.after, cli)?;
+        // Quiet: only an output that still fails is reported.
+        if !cli.quiet {
+            print_report(out, &args.file, &summary.before, cli, args.strict)?;
+        }
+        if !cli.quiet || !verdict(&summary.after) {
+            print_report(out, fix, &summary.after, cli, args.strict)?;
+        }
         if !cli.quiet {
             writeln!(
                 out,

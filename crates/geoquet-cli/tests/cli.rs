@@ -1056,6 +1056,44 @@ fn quiet_silences_summaries() {
     }
 }
 
+/// `check -q`: nothing on success (with `--fix` too: neither report), the
+/// exit code is the verdict; a failing file lists only its failing rules;
+/// `--json` is data and still prints.
+#[test]
+fn quiet_check_prints_nothing_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = generated_parquet(dir.path(), "quiet-check", "snappy");
+    let input = input.to_str().unwrap();
+    let fixed = dir.path().join("fixed.parquet");
+    let fixed = fixed.to_str().unwrap();
+    let o = geoquet(&["-q", "check", input, "--fix", fixed]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{o:?}");
+    for quiet in ["-q", "--quiet"] {
+        let o = geoquet(&[quiet, "check", fixed]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{o:?}");
+    }
+    // Without -q, both reports and the rules that pass are printed.
+    let o = geoquet(&["check", fixed]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("pass"), "{o:?}");
+    // The input fails (snappy): only the failing rules, exit 1.
+    let o = geoquet(&["-q", "check", input]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(text.contains("NOT good to publish"), "{text}");
+    assert!(text.contains("  fail "), "{text}");
+    for line in text.lines().skip(1) {
+        assert!(line.trim_start().starts_with("fail"), "{text}");
+    }
+    // JSON is data: printed with -q.
+    let o = geoquet(&["-q", "check", fixed, "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["passed"], true);
+}
+
 /// Damaged page indexes (written just before the footer): `extract`, which
 /// prunes pages with them, never panics and names the file.
 #[test]
