@@ -231,6 +231,7 @@ impl Reader {
         )
         .with_projection(mask)
         .with_batch_size(8192)
+        .with_limit(declared_rows(&arrow))
         .build()?;
         let mut row_group_ends = Vec::new();
         let mut acc = 0usize;
@@ -244,7 +245,7 @@ impl Reader {
         let mut metadata_json = None;
         let mut row = 0usize;
         let mut rg = 0usize;
-        for batch in reader {
+        for batch in Guarded::new(reader) {
             let batch = batch?;
             let b = blocks_of(batch.column(0))?;
             let m = batch.column(1);
@@ -358,13 +359,17 @@ impl Reader {
         Ok(ProjectionMask::roots(self.arrow.parquet_schema(), roots))
     }
 
+    /// A reader builder over the file, limited to the rows the footer declares: a
+    /// damaged page header may claim billions of (null) values, which upstream would
+    /// otherwise decode as rows for minutes.
     fn builder(&self) -> Result<ParquetRecordBatchReaderBuilder<File>> {
         Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
             self.file
                 .try_clone()
                 .map_err(|e| Error::io(&self.path, e))?,
             self.arrow.clone(),
-        ))
+        )
+        .with_limit(declared_rows(&self.arrow)))
     }
 
     /// Reads the tile stored under `block`, exactly (no zoom clamping); `None` when
@@ -382,7 +387,7 @@ impl Reader {
             ]))
             .with_projection(self.data_mask()?)
             .build()?;
-        for batch in reader {
+        for batch in Guarded::new(reader) {
             let batch = batch?;
             if batch.num_rows() > 0 {
                 return self.decode_row(&batch, 0).map(Some);
@@ -518,7 +523,7 @@ impl Reader {
             .build()?;
         Ok(TileIter {
             reader: self,
-            inner: reader,
+            inner: Guarded::new(reader),
             batch: None,
             blocks: Vec::new(),
             next: 0,
@@ -761,7 +766,7 @@ impl Reader {
 #[derive(Debug)]
 pub struct TileIter<'a> {
     reader: &'a Reader,
-    inner: ParquetRecordBatchReader,
+    inner: Guarded,
     batch: Option<RecordBatch>,
     blocks: Vec<Option<u64>>,
     next: usize,
@@ -792,6 +797,59 @@ impl Iterator for TileIter<'_> {
                     self.next = 0;
                 }
                 Err(e) => return Some(Err(e.into())),
+            }
+        }
+    }
+}
+
+/// The number of rows the footer's row groups declare (what a reader may return).
+fn declared_rows(arrow: &parquet::arrow::arrow_reader::ArrowReaderMetadata) -> usize {
+    arrow
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|rg| usize::try_from(rg.num_rows()).unwrap_or(0))
+        .fold(0usize, usize::saturating_add)
+}
+
+/// A record batch reader that ends after its first error and turns a panic of the
+/// upstream decoder (damaged pages can trip its arithmetic) into an error: upstream
+/// may fail again on every call after a damaged page, and a caller that reports an
+/// error and goes on must still come to an end.
+#[derive(Debug)]
+pub(crate) struct Guarded {
+    inner: ParquetRecordBatchReader,
+    done: bool,
+}
+
+impl Guarded {
+    pub(crate) fn new(inner: ParquetRecordBatchReader) -> Self {
+        Self { inner, done: false }
+    }
+}
+
+impl Iterator for Guarded {
+    type Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match geoparquet_io::corrupt::catch_panic(|| self.inner.next()) {
+            Ok(Some(Ok(b))) => Some(Ok(b)),
+            Ok(Some(Err(e))) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(message) => {
+                self.done = true;
+                Some(Err(arrow_schema::ArrowError::ParquetError(format!(
+                    "the decoder failed on damaged data: {message}"
+                ))))
             }
         }
     }

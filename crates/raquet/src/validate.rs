@@ -415,7 +415,7 @@ fn raw_metadata(path: &Path) -> Result<Option<Value>> {
     let mask = ProjectionMask::roots(b.parquet_schema(), [bidx, midx]);
     // The projected batch holds the two columns in file order.
     let (bcol, mcol) = if bidx < midx { (0, 1) } else { (1, 0) };
-    for batch in b.with_projection(mask).build()? {
+    for batch in crate::reader::Guarded::new(b.with_projection(mask).build()?) {
         let batch = batch?;
         let blocks = batch.column(bcol);
         let meta = batch.column(mcol);
@@ -753,7 +753,7 @@ fn check_metadata_nulls(reader: &Reader, report: &mut Report) -> Result<()> {
     let b = ParquetRecordBatchReaderBuilder::try_new(file)?;
     let mask = ProjectionMask::roots(b.parquet_schema(), [bidx, idx]);
     let mut bad = 0usize;
-    for batch in b.with_projection(mask).build()? {
+    for batch in crate::reader::Guarded::new(b.with_projection(mask).build()?) {
         let batch = batch?;
         let blocks = batch.column(0);
         let m = batch.column(1);
@@ -813,7 +813,7 @@ fn read_tile_stats(reader: &Reader, report: &mut Report) -> Result<TileStats> {
     let file = File::open(reader.path()).map_err(|e| Error::io(reader.path(), e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    for batch in builder.with_projection(mask).build()? {
+    for batch in crate::reader::Guarded::new(builder.with_projection(mask).build()?) {
         let batch = batch?;
         let blocks = batch.column(0);
         for i in 0..batch.num_rows() {

@@ -303,4 +303,67 @@ mod crafted {
         );
         assert_eq!(codes(&p), ["band_column"]);
     }
+
+    /// A damaged Parquet page in a band column (here the Snappy-compressed dictionary
+    /// page's bytes overwritten one at a time) makes the upstream reader fail on every
+    /// call; `validate` reports the failure once and ends instead of looping forever.
+    #[test]
+    fn damaged_band_page_ends_validation() {
+        use parquet::basic::Compression;
+        use parquet::file::properties::WriterProperties;
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("snappy.parquet");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("block", DataType::UInt64, false),
+            Field::new("metadata", DataType::Utf8, true),
+            Field::new("band_1", DataType::Binary, true),
+        ]));
+        let m = meta(8, 8, 1, json!("gzip")).to_string();
+        let block = cell(Z8.0, Z8.1, Z8.2);
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(UInt64Array::from(vec![0, block])),
+                Arc::new(StringArray::from(vec![Some(m), None])),
+                Arc::new(BinaryArray::from(vec![None, Some(gz(&ones()).as_slice())])),
+            ],
+        )
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&p).unwrap(), schema, Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let good = std::fs::read(&p).unwrap();
+        let chunk = {
+            use parquet::file::reader::FileReader;
+            let f = std::fs::File::open(&p).unwrap();
+            let r = parquet::file::reader::SerializedFileReader::new(f).unwrap();
+            let c = r.metadata().row_group(0).column(2).clone();
+            usize::try_from(c.dictionary_page_offset().unwrap_or(c.data_page_offset())).unwrap()
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let dir = tmp.path().to_path_buf();
+        std::thread::spawn(move || {
+            let mut decode_errors = 0;
+            for i in chunk..chunk + 48 {
+                for v in [0x00u8, 0xFF] {
+                    let mut bad = good.clone();
+                    bad[i] = v;
+                    let q = dir.join(format!("bad-{i}-{v}.parquet"));
+                    std::fs::write(&q, &bad).unwrap();
+                    if let Ok(r) = validate(&q) {
+                        decode_errors += r.with_code("blob_decode").len().min(1);
+                    }
+                }
+            }
+            tx.send(decode_errors).unwrap();
+        });
+        let n = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("validate of a damaged page did not end within 60 s");
+        assert!(n > 0, "no damaged page was reported");
+    }
 }
