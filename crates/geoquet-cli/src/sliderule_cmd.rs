@@ -329,7 +329,15 @@ fn run_decode(cli: &Cli, args: &DecodeArgs, out: &mut dyn Write) -> anyhow::Resu
         let f = File::open(&args.input).map_err(|e| Unreadable(format!("{}: {e}", args.input)))?;
         geoquet::sliderule::stream::decode(BufReader::with_capacity(1 << 20, f))
     }
-    .map_err(|e| Unreadable(e.to_string()))?;
+    .map_err(|e| {
+        // The stream's own errors say where in the stream; the line names the input.
+        let name = if args.input == "-" {
+            "standard input"
+        } else {
+            args.input.as_str()
+        };
+        Unreadable(format!("{name}: {e}"))
+    })?;
     let mut written = Vec::new();
     if decoded.files.len() == 1 && !args.output.is_dir() {
         let f = &decoded.files[0];

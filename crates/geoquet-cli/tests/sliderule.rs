@@ -150,7 +150,19 @@ fn stream_and_decode_back_byte_for_byte_without_secrets() {
     );
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("checksum"), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("error: bad.bin: "), "{}", stderr(&o));
     assert!(!dir.path().join("bad.parquet").exists());
+    // A truncated stream: the error names the input and the offset.
+    std::fs::write(dir.path().join("short.bin"), &framed[..framed.len() / 2]).unwrap();
+    let o = geoquet(
+        dir.path(),
+        &["sliderule", "decode-stream", "short.bin", "short.parquet"],
+    );
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.starts_with("error: short.bin: stream, byte "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!dir.path().join("short.parquet").exists());
 }
 
 #[test]
