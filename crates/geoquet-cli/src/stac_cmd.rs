@@ -141,6 +141,22 @@ fn named(copies: &[Option<LocalCopy>], e: impl std::fmt::Display) -> Unreadable 
     Unreadable(msg)
 }
 
+/// [`named`] for a command with one input: a message that does not name it yet
+/// (an error of the Parquet decoder on a damaged page) is prefixed with its name.
+fn named_input(copies: &[Option<LocalCopy>], input: &str, e: impl std::fmt::Display) -> Unreadable {
+    let Unreadable(msg) = named(copies, e);
+    let shown = if input == "-" {
+        "standard input"
+    } else {
+        input
+    };
+    if msg.contains(shown) {
+        Unreadable(msg)
+    } else {
+        Unreadable(format!("{shown}: {msg}"))
+    }
+}
+
 /// A local path for an input (a download for URLs, a copy of standard
 /// input), with the guard that keeps a temporary copy alive.
 fn local_input(input: &str) -> anyhow::Result<(PathBuf, Option<LocalCopy>)> {
@@ -303,7 +319,7 @@ fn to_ndjson(cli: &Cli, args: &ToNdjsonArgs, out: &mut dyn Write) -> anyhow::Res
     let mut report = |n: u64| progress.rows(n);
     if args.output == "-" {
         geoquet::stac::write_ndjson(&path, &ReadOptions::default(), out, Some(&mut report))
-            .map_err(|e| named(&copy, e))?;
+            .map_err(|e| named_input(&copy, &args.input, e))?;
         progress.done();
         return Ok(Outcome(EXIT_OK));
     }
@@ -320,7 +336,7 @@ fn to_ndjson(cli: &Cli, args: &ToNdjsonArgs, out: &mut dyn Write) -> anyhow::Res
         Err(e) => {
             return Err(match output.write_error() {
                 Some(w) => Unreadable(w.to_string()),
-                None => named(&copy, e),
+                None => named_input(&copy, &args.input, e),
             }
             .into());
         }
@@ -379,7 +395,7 @@ fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<O
             ..ReadOptions::default()
         },
     )
-    .map_err(|e| named(&copy, e))?;
+    .map_err(|e| named_input(&copy, &args.input, e))?;
     let (total, read) = reader.row_groups();
     if cli.verbose > 0 {
         eprintln!("row groups: {read} of {total} read after pruning");
@@ -390,7 +406,7 @@ fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<O
     }
     let mut n = 0u64;
     for item in reader {
-        let mut item = item.map_err(|e| named(&copy, e))?;
+        let mut item = item.map_err(|e| named_input(&copy, &args.input, e))?;
         geoquet::stac::select_fields(&mut item, &include, &exclude);
         if collection && n > 0 {
             w.write_all(b",")?;

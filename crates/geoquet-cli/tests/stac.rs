@@ -221,6 +221,57 @@ fn errors_exit_2_with_one_line() {
     assert!(!out.exists());
 }
 
+/// A stac-geoparquet file with damaged pages: the decoder's errors (which name no
+/// file) come out as one line naming the input, for `search` and `to-ndjson`.
+#[test]
+fn damaged_pages_name_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = dir.path().join("items.ndjson");
+    let text: Vec<String> = (0..20)
+        .map(|i| small_item(&format!("i{i}"), f64::from(i), "2024-01-01T00:00:00Z").to_string())
+        .collect();
+    std::fs::write(&items, text.join("\n")).unwrap();
+    let good = dir.path().join("good.parquet");
+    let o = geoquet(&[
+        "stac",
+        "to-parquet",
+        items.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let bytes = std::fs::read(&good).unwrap();
+    let bad = dir.path().join("damaged.parquet");
+    let out = dir.path().join("out.ndjson");
+    let mut failures = 0;
+    for i in (4..bytes.len().min(600)).step_by(5) {
+        let mut b = bytes.clone();
+        b[i] = 0xFF;
+        std::fs::write(&bad, &b).unwrap();
+        for args in [
+            vec!["stac", "search", bad.to_str().unwrap()],
+            vec![
+                "stac",
+                "to-ndjson",
+                bad.to_str().unwrap(),
+                out.to_str().unwrap(),
+            ],
+        ] {
+            let o = geoquet(&args);
+            let err = stderr(&o);
+            assert!(
+                matches!(o.status.code(), Some(0 | 2)),
+                "byte {i} {args:?}: {err}"
+            );
+            if o.status.code() == Some(2) {
+                failures += 1;
+                assert_eq!(err.trim_end().lines().count(), 1, "byte {i}: {err}");
+                assert!(err.contains("damaged.parquet"), "byte {i} {args:?}: {err}");
+            }
+        }
+    }
+    assert!(failures > 0);
+}
+
 fn small_item(id: &str, x: f64, dt: &str) -> Value {
     serde_json::json!({
         "type": "Feature", "stac_version": "1.1.0", "stac_extensions": [], "id": id,

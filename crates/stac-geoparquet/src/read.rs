@@ -368,14 +368,24 @@ impl Iterator for ItemReader {
                 let end = (*next + DECODE_ROWS).min(batch.num_rows());
                 let range = *next..end;
                 *next = end;
-                match decode_rows(
-                    batch,
-                    &self.decode,
-                    &self.search,
-                    &self.file,
-                    self.row,
-                    range,
-                ) {
+                // Arrays of a damaged page can break arrow's assertions while decoding.
+                let decoded = geoparquet_io::corrupt::catch_panic(|| {
+                    decode_rows(
+                        batch,
+                        &self.decode,
+                        &self.search,
+                        &self.file,
+                        self.row,
+                        range,
+                    )
+                })
+                .unwrap_or_else(|panic| {
+                    Err(Error::Parquet {
+                        file: self.file.clone(),
+                        message: format!("the decoder failed on damaged data: {panic}"),
+                    })
+                });
+                match decoded {
                     Ok(items) => self.pending.extend(items),
                     Err(e) => return Some(Err(e)),
                 }
@@ -574,7 +584,49 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
         .with_row_groups(groups)
         .with_batch_size(options.batch_rows.max(1))
         .build()?;
-    let prepared = batches.map(move |b| b.map_err(Error::from).and_then(|b| prepare(&native, b)));
+    // Damaged pages: the decoder's error (or panic: its arithmetic trusts the page
+    // headers) names the file, and the batches end there (upstream may fail again on
+    // every call).
+    let mut batches = batches;
+    let mut failed = false;
+    let file = name.clone();
+    let prepared = std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        let next = geoparquet_io::corrupt::catch_panic(|| {
+            batches
+                .next()
+                .map(|b| b.map_err(Error::from).and_then(|b| prepare(&native, b)))
+        })
+        .unwrap_or_else(|panic| {
+            Some(Err(Error::Parquet {
+                file: file.clone(),
+                message: format!("the decoder failed on damaged data: {panic}"),
+            }))
+        });
+        match next {
+            Some(Err(Error::ParquetLib(e))) => {
+                failed = true;
+                Some(Err(Error::Parquet {
+                    file: file.clone(),
+                    message: e.to_string(),
+                }))
+            }
+            Some(Err(Error::Arrow(e))) => {
+                failed = true;
+                Some(Err(Error::Parquet {
+                    file: file.clone(),
+                    message: e.to_string(),
+                }))
+            }
+            Some(Err(e)) => {
+                failed = true;
+                Some(Err(e))
+            }
+            other => other,
+        }
+    });
     let inner = geoparquet_io::pipeline::prefetch(prepared, 2);
     Ok(ItemReader {
         inner,
