@@ -272,6 +272,31 @@ fn damaged_pages_name_the_input() {
     assert!(failures > 0);
 }
 
+/// An endless standard input that is neither JSON nor Parquet is refused at its
+/// first byte instead of being copied into the temporary directory until it fills.
+#[cfg(target_os = "linux")]
+#[test]
+fn endless_standard_input_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = dir.path().join("o.parquet");
+    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(["stac", "to-parquet", "-", out.to_str().unwrap()])
+        .env("TMPDIR", &tmp)
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(
+        err.trim_end(),
+        "error: standard input: neither JSON nor Parquet: byte 0x00 at offset 0"
+    );
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}
+
 fn small_item(id: &str, x: f64, dt: &str) -> Value {
     serde_json::json!({
         "type": "Feature", "stac_version": "1.1.0", "stac_extensions": [], "id": id,

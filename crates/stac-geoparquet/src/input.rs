@@ -391,10 +391,17 @@ pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
 /// can be read twice. The file is registered for removal on interruption
 /// (see `geoparquet_io::output`); read errors name `name`, write errors the
 /// temporary directory.
+///
+/// Only input that can be STAC JSON or Parquet is copied: the first byte after
+/// a byte-order mark and whitespace must be `{`, `[` or the start of `PAR1`, so
+/// that an endless stream of something else (`< /dev/zero`) is refused at once
+/// rather than filling the temporary directory.
 pub fn spill(mut reader: impl Read, name: &str) -> Result<geoparquet_io::output::ScratchPath> {
     let mut tmp = geoparquet_io::output::ScratchPath::new_in(None, ".geoquet-stdin-")?;
     tmp.show_as(name);
     let mut buf = vec![0u8; 1 << 16];
+    let mut offset = 0u64;
+    let mut sniffed = false;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -402,6 +409,32 @@ pub fn spill(mut reader: impl Read, name: &str) -> Result<geoparquet_io::output:
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::io(name, e)),
         };
+        if !sniffed {
+            let start = if offset == 0 && buf[..n].starts_with(b"\xEF\xBB\xBF") {
+                3
+            } else {
+                0
+            };
+            if let Some(i) = buf[start..n]
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .map(|i| i + start)
+            {
+                let b = buf[i];
+                if !matches!(b, b'{' | b'[' | b'P') {
+                    return Err(Error::Json {
+                        source_name: name.to_owned(),
+                        item: None,
+                        message: format!(
+                            "neither JSON nor Parquet: byte 0x{b:02X} at offset {}",
+                            offset + i as u64
+                        ),
+                    });
+                }
+                sniffed = true;
+            }
+        }
+        offset += n as u64;
         std::io::Write::write_all(tmp.file_mut(), &buf[..n]).map_err(|source| {
             geoparquet_io::Error::TempDir {
                 dir: std::env::temp_dir(),
