@@ -66,9 +66,26 @@ pub(crate) fn run(cli: &Cli, args: &ValidateArgs, out: &mut dyn Write) -> anyhow
     Ok(Outcome(if valid { EXIT_OK } else { EXIT_INVALID }))
 }
 
+/// The largest bare metadata document read (real `geo` values are kilobytes; a
+/// PROJJSON CRS tens of them): more, such as an endless stream, is refused
+/// before it fills memory.
+const MAX_DOCUMENT: u64 = 64 << 20;
+
 fn validate_document(args: &ValidateArgs) -> anyhow::Result<Report> {
+    use std::io::Read;
     let path = &args.file;
-    let bytes = std::fs::read(&args.file).map_err(|e| Unreadable(format!("{path}: {e}")))?;
+    let file = std::fs::File::open(&args.file).map_err(|e| Unreadable(format!("{path}: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_DOCUMENT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Unreadable(format!("{path}: {e}")))?;
+    if bytes.len() as u64 > MAX_DOCUMENT {
+        return Err(Unreadable(format!(
+            "{path}: larger than {} MiB: not a `geo` metadata document",
+            MAX_DOCUMENT >> 20
+        ))
+        .into());
+    }
     let text =
         std::str::from_utf8(&bytes).map_err(|e| Unreadable(format!("{path}: not UTF-8: {e}")))?;
     let doc: Value =

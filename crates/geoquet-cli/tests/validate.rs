@@ -339,3 +339,17 @@ fn a_covering_across_the_antimeridian_validates() {
     assert_eq!(c, 0, "{v}");
     assert!(findings(&v, "covering_mismatch").is_empty(), "{v}");
 }
+
+/// A bare metadata document is read up to 64 MiB: an endless one is refused
+/// without filling memory.
+#[cfg(target_os = "linux")]
+#[test]
+fn endless_metadata_document_is_refused() {
+    let o = geoquet(&["validate", "--metadata", "/dev/zero"]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(
+        err.trim_end(),
+        "error: /dev/zero: larger than 64 MiB: not a `geo` metadata document"
+    );
+}
