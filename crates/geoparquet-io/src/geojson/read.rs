@@ -280,7 +280,11 @@ struct Sniff {
     seen: usize,
     /// Past the byte-order mark (or there is none).
     after_bom: bool,
-    /// The first significant byte was `{` or `[`.
+    /// The first significant byte, `{` or `[`, once seen.
+    opener: Option<u8>,
+    /// The second significant byte was one that can follow the opener (a key or
+    /// `}` in an object, an object, `null` or `]` in an array): an endless `[[[[`
+    /// ends at once too.
     decided: bool,
     /// Newlines before the byte looked at.
     newlines: u64,
@@ -305,10 +309,12 @@ impl Sniff {
             if is_ws(b) {
                 continue;
             }
-            if b == b'{' || b == b'[' {
-                self.decided = true;
-            } else {
-                return Err(b);
+            match (self.opener, b) {
+                (None, b'{' | b'[') => self.opener = Some(b),
+                (Some(b'{'), b'"' | b'}') | (Some(b'['), b'{' | b']' | b'n') => {
+                    self.decided = true;
+                }
+                _ => return Err(b),
             }
         }
         Ok(())
@@ -498,10 +504,20 @@ impl GeoJsonReader {
                 return Err(Error::GeoJson {
                     source_name: name.clone(),
                     feature: None,
-                    message: format!(
-                        "line {}: expected a GeoJSON object ('{{') or an array of Features ('['), found byte 0x{found:02x}",
-                        sniff.line()
-                    ),
+                    message: match sniff.opener {
+                        Some(b'[') => format!(
+                            "line {}: expected a Feature ('{{') or ']' in an array of Features, found byte 0x{found:02x}",
+                            sniff.line()
+                        ),
+                        Some(_) => format!(
+                            "line {}: expected a key ('\"') or '}}' in an object, found byte 0x{found:02x}",
+                            sniff.line()
+                        ),
+                        None => format!(
+                            "line {}: expected a GeoJSON object ('{{') or an array of Features ('['), found byte 0x{found:02x}",
+                            sniff.line()
+                        ),
+                    },
                 });
             }
             spill

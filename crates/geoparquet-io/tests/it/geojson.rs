@@ -1588,3 +1588,49 @@ fn endless_non_json_streams_end_at_once() {
     let (_, batches) = read_ok(text, 10);
     assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
 }
+
+/// An endless stream of one byte, as `yes '[' | tr -d '\n'` writes.
+struct Endless(u8);
+
+impl Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        buf.fill(self.0);
+        Ok(buf.len())
+    }
+}
+
+/// Endless `[[[[` or `{{{{` (or zeros) on a pipe is refused at its second
+/// significant byte, instead of being spilled until the temporary directory is full.
+#[test]
+fn endless_nesting_on_a_pipe_is_refused_at_once() {
+    for (byte, want) in [
+        (
+            b'[',
+            "expected a Feature ('{') or ']' in an array of Features, found byte 0x5b",
+        ),
+        (
+            b'{',
+            "expected a key ('\"') or '}' in an object, found byte 0x7b",
+        ),
+        (
+            0,
+            "expected a GeoJSON object ('{') or an array of Features ('['), found byte 0x00",
+        ),
+    ] {
+        let err = GeoJsonReader::try_from_reader(
+            Endless(byte),
+            ReadOptions::default().with_source_name("standard input"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("standard input"), "{err}");
+        assert!(err.ends_with(want), "{err}");
+    }
+    // What may follow the opener still reads.
+    for text in [
+        "[]",
+        "[ {\"type\": \"Feature\", \"geometry\": null, \"properties\": {}} ]",
+    ] {
+        GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default()).unwrap();
+    }
+}
