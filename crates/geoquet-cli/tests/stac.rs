@@ -295,6 +295,29 @@ fn endless_standard_input_is_refused_at_once() {
     );
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    // Endless nesting: refused at its second byte.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        .args(["stac", "to-parquet", "-", out.to_str().unwrap()])
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let block = vec![b'['; 1 << 16];
+        while stdin.write_all(&block).is_ok() {}
+    });
+    let o = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "error: standard input: neither JSON nor Parquet: byte 0x5B at offset 1"
+    );
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
 
 fn small_item(id: &str, x: f64, dt: &str) -> Value {

@@ -402,6 +402,7 @@ pub fn spill(mut reader: impl Read, name: &str) -> Result<geoparquet_io::output:
     let mut buf = vec![0u8; 1 << 16];
     let mut offset = 0u64;
     let mut sniffed = false;
+    let mut opener: Option<u8> = None;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -415,13 +416,19 @@ pub fn spill(mut reader: impl Read, name: &str) -> Result<geoparquet_io::output:
             } else {
                 0
             };
-            if let Some(i) = buf[start..n]
-                .iter()
-                .position(|b| !b.is_ascii_whitespace())
-                .map(|i| i + start)
-            {
-                let b = buf[i];
-                if !matches!(b, b'{' | b'[' | b'P') {
+            // The first two significant bytes: `{` then a key or `}`, `[` then an
+            // object or `]`, or `PA` (an endless `[[[[` is refused too).
+            for (i, &b) in buf[..n].iter().enumerate().skip(start) {
+                if opener != Some(b'P') && b.is_ascii_whitespace() {
+                    continue;
+                }
+                let fits = match opener {
+                    None => matches!(b, b'{' | b'[' | b'P'),
+                    Some(b'{') => matches!(b, b'"' | b'}'),
+                    Some(b'[') => matches!(b, b'{' | b']'),
+                    Some(_) => b == b'A',
+                };
+                if !fits {
                     return Err(Error::Json {
                         source_name: name.to_owned(),
                         item: None,
@@ -431,7 +438,11 @@ pub fn spill(mut reader: impl Read, name: &str) -> Result<geoparquet_io::output:
                         ),
                     });
                 }
-                sniffed = true;
+                if opener.is_some() {
+                    sniffed = true;
+                    break;
+                }
+                opener = Some(b);
             }
         }
         offset += n as u64;
