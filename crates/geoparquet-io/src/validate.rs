@@ -919,6 +919,13 @@ enum Fit {
 /// of that type further out: writers that round outward by one step to be
 /// safe (`nextafter` after a cast) are right, not loose.
 fn fit(cov: f64, exact: f64, is_min: bool, f32: bool) -> Fit {
+    // Fast path, the common case: the covering holds the bound itself (or,
+    // for float32, its outward rounding). Both are within the one-step slack
+    // below, so this decides exactly as the full test does.
+    #[allow(clippy::float_cmp)]
+    if cov == exact || (f32 && cov == if is_min { down32(exact) } else { up32(exact) }) {
+        return Fit::Exact;
+    }
     if cov.is_nan() {
         return Fit::Outside;
     }
@@ -951,16 +958,17 @@ fn covering_xy_fit<G: GeometryTrait<T = f64>>(
     gb: &BoundingBox,
     geom: &G,
 ) -> Fit {
-    let v: Vec<f64> = cov
-        .xy
-        .iter()
-        .map(|a| if a.is_null(i) { f64::NAN } else { a.value(i) })
-        .collect();
-    let (Some(&x0), Some(&y0), Some(&x1), Some(&y1)) = (v.first(), v.get(1), v.get(2), v.get(3))
-    else {
-        return Fit::Outside;
-    };
+    // No allocation per row: the four values read in place.
+    let value = |a: &Float64Array| if a.is_null(i) { f64::NAN } else { a.value(i) };
+    let [x0, y0, x1, y1] = [
+        value(&cov.xy[0]),
+        value(&cov.xy[1]),
+        value(&cov.xy[2]),
+        value(&cov.xy[3]),
+    ];
     let y = fit(y0, gb.ymin, true, cov.f32).max(fit(y1, gb.ymax, false, cov.f32));
+    // The common case, a plain box (`xmin <= xmax`, or a NaN bound): cheap
+    // comparisons only; the segment-aware walk is for wrapping boxes.
     if x0.is_nan() || x1.is_nan() || x0 <= x1 {
         return y.max(fit(x0, gb.xmin, true, cov.f32).max(fit(x1, gb.xmax, false, cov.f32)));
     }
