@@ -198,7 +198,7 @@ impl Reader {
     pub fn open_with(path: impl AsRef<Path>, options: ReaderOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let arrow = ArrowReaderMetadata::load(
+        let arrow = load_metadata(
             &file,
             ArrowReaderOptions::new()
                 .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional),
@@ -853,4 +853,20 @@ impl Iterator for Guarded {
             }
         }
     }
+}
+
+/// The footer and its Arrow schema. A damaged `ARROW:schema` key can trip upstream's
+/// IPC schema decoder into a panic (`arrow-ipc` `convert.rs`: an integer of bit width
+/// 8390720): that is an error here, as any other damaged footer.
+pub(crate) fn load_metadata(
+    file: &File,
+    options: ArrowReaderOptions,
+) -> Result<ArrowReaderMetadata> {
+    geoparquet_io::corrupt::catch_panic(|| ArrowReaderMetadata::load(file, options))
+        .unwrap_or_else(|panic| {
+            Err(parquet::errors::ParquetError::General(format!(
+                "the footer cannot be decoded: {panic}"
+            )))
+        })
+        .map_err(Error::from)
 }

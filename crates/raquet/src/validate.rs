@@ -10,9 +10,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_schema::DataType;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use serde_json::Value;
 
 use crate::cell::tile_from_cell;
@@ -98,7 +96,7 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
     let path = path.as_ref();
     let mut report = Report::default();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let arrow = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+    let arrow = crate::reader::load_metadata(&file, ArrowReaderOptions::new())?;
     let schema = arrow.schema().clone();
 
     // Columns.

@@ -366,4 +366,112 @@ mod crafted {
             .expect("validate of a damaged page did not end within 60 s");
         assert!(n > 0, "no damaged page was reported");
     }
+
+    fn b64_decode(s: &str) -> Vec<u8> {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = Vec::new();
+        let (mut acc, mut bits) = (0u32, 0);
+        for c in s.bytes().filter(|&c| c != b'=') {
+            acc = (acc << 6) | A.iter().position(|&a| a == c).unwrap() as u32;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
+        }
+        out
+    }
+
+    fn b64_encode(b: &[u8]) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for c in b.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    /// A damaged `ARROW:schema` footer key (an integer 8390720 bits wide) panicked
+    /// upstream's IPC schema decoder inside `Reader::open` and `validate`: now an error.
+    #[test]
+    fn damaged_arrow_schema_is_an_error() {
+        use parquet::arrow::arrow_writer::ArrowWriterOptions;
+        use parquet::file::metadata::KeyValue;
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::reader::FileReader;
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("ok.parquet");
+        let m = meta(8, 8, 1, json!("gzip")).to_string();
+        let block = cell(Z8.0, Z8.1, Z8.2);
+        write(
+            &p,
+            &[(0, Some(m.clone()), None), (block, None, Some(gz(&ones())))],
+            false,
+        );
+        let r = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&p).unwrap())
+            .unwrap();
+        let kv = r.metadata().file_metadata().key_value_metadata().unwrap();
+        let encoded = kv.iter().find(|k| k.key == "ARROW:schema").unwrap();
+        let ipc = b64_decode(encoded.value.as_deref().unwrap());
+        // Every 64 (among them the UInt64 `block` column's bit width) becomes 0x800840.
+        let spots: Vec<usize> = ipc
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == [64, 0, 0, 0])
+            .map(|(i, _)| i)
+            .collect();
+        let mut decoded_panic = 0;
+        for at in spots {
+            let mut ipc = ipc.clone();
+            ipc[at..at + 4].copy_from_slice(&[0x40, 0x08, 0x80, 0x00]);
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("block", DataType::UInt64, false),
+                Field::new("metadata", DataType::Utf8, true),
+                Field::new("band_1", DataType::Binary, true),
+            ]));
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(UInt64Array::from(vec![0, block])),
+                    Arc::new(StringArray::from(vec![Some(m.clone()), None])),
+                    Arc::new(BinaryArray::from(vec![None, Some(gz(&ones()).as_slice())])),
+                ],
+            )
+            .unwrap();
+            let props = WriterProperties::builder()
+                .set_key_value_metadata(Some(vec![KeyValue::new(
+                    "ARROW:schema".to_owned(),
+                    b64_encode(&ipc),
+                )]))
+                .build();
+            let bad = tmp.path().join("bad.parquet");
+            let mut w = ArrowWriter::try_new_with_options(
+                std::fs::File::create(&bad).unwrap(),
+                schema,
+                ArrowWriterOptions::new()
+                    .with_properties(props)
+                    .with_skip_arrow_metadata(true),
+            )
+            .unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            let err = Reader::open(&bad).unwrap_err().to_string();
+            if err.contains("the footer cannot be decoded") {
+                decoded_panic += 1;
+                let err = validate(&bad).unwrap_err().to_string();
+                assert!(err.contains("bit width of 8390720"), "{err}");
+            }
+        }
+        assert!(decoded_panic > 0);
+    }
 }
