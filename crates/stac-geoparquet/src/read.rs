@@ -514,12 +514,20 @@ fn keep_group(meta: &ParquetMetaData, schema: &Schema, search: &Search, rg: usiz
 pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let builder =
+    // A damaged `ARROW:schema` key can trip upstream's IPC schema decoder into a
+    // panic (arrow-ipc `convert.rs`: an integer 8390720 bits wide): an error here.
+    let builder = geoparquet_io::corrupt::catch_panic(|| {
         ParquetRecordBatchReaderBuilder::try_new_with_options(file, ArrowReaderOptions::new())
-            .map_err(|e| Error::Parquet {
-                file: name.clone(),
-                message: format!("not a readable Parquet file: {e}"),
-            })?;
+    })
+    .unwrap_or_else(|panic| {
+        Err(parquet::errors::ParquetError::General(format!(
+            "the footer cannot be decoded: {panic}"
+        )))
+    })
+    .map_err(|e| Error::Parquet {
+        file: name.clone(),
+        message: format!("not a readable Parquet file: {e}"),
+    })?;
     let schema = builder.schema().clone();
     let meta = builder.metadata().clone();
     let stac = stac_metadata(&meta, &schema);

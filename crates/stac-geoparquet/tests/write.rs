@@ -479,3 +479,46 @@ fn write_ndjson_keeps_order_across_many_batches() {
         "{\"type\":\"Feature\",\"stac_version\":\"1.1.0\",\"stac_extensions\":[],\"id\":\"o0101\""
     ));
 }
+
+/// A damaged `ARROW:schema` footer key (an integer 8390720 bits wide, same length
+/// in base64) panicked upstream's IPC schema decoder inside `open`: now an error
+/// naming the file.
+#[test]
+fn damaged_arrow_schema_is_an_error_naming_the_file() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let dir = tempfile::tempdir().unwrap();
+    // An integer property: an Int64 column, bit width 64 in the IPC schema.
+    let mut one = item("a", 1.0, "2024-01-01T00:00:00Z");
+    one["properties"]["count"] = json!(5);
+    let input = ndjson(dir.path(), "items.ndjson", &[one]);
+    let out = dir.path().join("items.parquet");
+    write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
+    let encoded = kv(&out, "ARROW:schema").unwrap();
+    let ipc = b64.decode(&encoded).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    let at = bytes
+        .windows(encoded.len())
+        .position(|w| w == encoded.as_bytes())
+        .unwrap();
+    let mut errors = 0;
+    for spot in (0..ipc.len().saturating_sub(3)).filter(|&i| ipc[i..i + 4] == [64, 0, 0, 0]) {
+        let mut patched = ipc.clone();
+        patched[spot..spot + 4].copy_from_slice(&[0x40, 0x08, 0x80, 0x00]);
+        let text = b64.encode(&patched);
+        assert_eq!(text.len(), encoded.len());
+        let mut damaged = bytes.clone();
+        damaged[at..at + text.len()].copy_from_slice(text.as_bytes());
+        let bad = dir.path().join("damaged.parquet");
+        std::fs::write(&bad, &damaged).unwrap();
+        let r = open(&bad, &ReadOptions::default());
+        if let Err(e) = r {
+            let msg = e.to_string();
+            assert!(msg.contains("damaged.parquet"), "{msg}");
+            if msg.contains("the footer cannot be decoded") {
+                errors += 1;
+            }
+        }
+    }
+    assert!(errors > 0);
+}
