@@ -918,14 +918,21 @@ enum Fit {
 /// type (f64: the bound itself; f32: the bound rounded outward) or one step
 /// of that type further out: writers that round outward by one step to be
 /// safe (`nextafter` after a cast) are right, not loose.
+#[inline]
 fn fit(cov: f64, exact: f64, is_min: bool, f32: bool) -> Fit {
     // Fast path, the common case: the covering holds the bound itself (or,
     // for float32, its outward rounding). Both are within the one-step slack
-    // below, so this decides exactly as the full test does.
+    // of `fit_slack`, so this decides exactly as the full test does.
     #[allow(clippy::float_cmp)]
     if cov == exact || (f32 && cov == if is_min { down32(exact) } else { up32(exact) }) {
         return Fit::Exact;
     }
+    fit_slack(cov, exact, is_min, f32)
+}
+
+/// [`fit`] past its fast path: containment, then the one-step slack.
+#[inline(never)]
+fn fit_slack(cov: f64, exact: f64, is_min: bool, f32: bool) -> Fit {
     if cov.is_nan() {
         return Fit::Outside;
     }

@@ -154,11 +154,17 @@ impl BoundingBox {
     /// assert!(!BoundingBox::new(0.0, 0.0, 180.01, 1.0).is_within_lon_lat());
     /// assert!(!BoundingBox::new(500_000.0, 4_000_000.0, 500_001.0, 4_000_001.0).is_within_lon_lat());
     /// ```
+    #[inline]
+    #[must_use]
     pub fn is_within_lon_lat(&self) -> bool {
+        // Called per row by data validation: plain comparisons, inlined
+        // across crates. NaN fails every comparison, so it is out of range.
         let lon = 180.0 + LON_LAT_TOLERANCE;
         let lat = 90.0 + LON_LAT_TOLERANCE;
-        [self.xmin, self.xmax].iter().all(|x| x.abs() <= lon)
-            && [self.ymin, self.ymax].iter().all(|y| y.abs() <= lat)
+        self.xmin.abs() <= lon
+            && self.xmax.abs() <= lon
+            && self.ymin.abs() <= lat
+            && self.ymax.abs() <= lat
     }
 
     /// Whether X and Y are all numbers (not NaN). An unusable box must not be
