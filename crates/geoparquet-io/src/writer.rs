@@ -1506,45 +1506,121 @@ fn write_row_groups<W: Write + Send>(
     })
 }
 
-/// The Parquet schema of `target`, with the JSON logical type on top-level
-/// `Utf8` columns that carry the canonical Arrow JSON extension name
-/// (`arrow.json`), such as the folded GeoJSON properties: the upstream
-/// converter only does this with a feature that also changes how every
-/// JSON column is read back.
-fn json_logical_types(target: &Schema) -> Result<parquet::schema::types::SchemaDescriptor> {
-    use parquet::basic::ConvertedType;
-    use parquet::schema::types::{SchemaDescriptor, Type};
-    let descr = parquet::arrow::ArrowSchemaConverter::new().convert(target)?;
-    let root = descr.root_schema();
-    let is_json = |f: &Field| {
-        f.data_type() == &DataType::Utf8
-            && f.metadata().get("ARROW:extension:name").map(String::as_str) == Some("arrow.json")
+/// `descr` (the Parquet schema of `arrow`) with Parquet's JSON logical type on the
+/// `Utf8` columns, at any depth (inside structs and lists), for which `is_json` says
+/// yes: the upstream converter only does this behind a feature that also changes how
+/// every JSON column is read back. Anything that cannot be rebuilt stays as it was.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_schema::{DataType, Field, Schema};
+/// use parquet::arrow::ArrowSchemaConverter;
+/// use parquet::basic::LogicalType;
+///
+/// let schema = Schema::new(vec![Field::new("props", DataType::Utf8, true)]);
+/// let descr = ArrowSchemaConverter::new().convert(&schema)?;
+/// let marked = geoparquet_io::writer::with_json_logical_type(&schema, descr, &|f| f.name() == "props");
+/// assert_eq!(marked.column(0).logical_type_ref(), Some(&LogicalType::Json));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn with_json_logical_type(
+    arrow: &Schema,
+    descr: parquet::schema::types::SchemaDescriptor,
+    is_json: &dyn Fn(&Field) -> bool,
+) -> parquet::schema::types::SchemaDescriptor {
+    use parquet::schema::types::{SchemaDescriptor, Type, TypePtr};
+    let root = descr.root_schema_ptr();
+    let Type::GroupType { fields, .. } = root.as_ref() else {
+        return descr;
     };
-    if !target.fields().iter().any(|f| is_json(f)) {
-        return Ok(descr);
+    if fields.len() != arrow.fields().len() {
+        return descr;
     }
-    let mut fields = Vec::with_capacity(root.get_fields().len());
-    for (t, f) in root.get_fields().iter().zip(target.fields()) {
-        let info = t.get_basic_info();
-        let marked = match t.as_ref() {
-            Type::PrimitiveType { physical_type, .. } if is_json(f) => {
-                let mut b = Type::primitive_type_builder(info.name(), *physical_type)
-                    .with_repetition(info.repetition())
-                    .with_logical_type(Some(LogicalType::Json))
-                    .with_converted_type(ConvertedType::JSON);
-                if info.has_id() {
-                    b = b.with_id(Some(info.id()));
-                }
-                Arc::new(b.build()?)
+    let new_fields: Vec<TypePtr> = arrow
+        .fields()
+        .iter()
+        .zip(fields)
+        .map(|(f, t)| mark_json(f, t, is_json))
+        .collect();
+    let Ok(root) = Type::group_type_builder(root.name())
+        .with_fields(new_fields)
+        .build()
+    else {
+        return descr;
+    };
+    SchemaDescriptor::new(std::sync::Arc::new(root))
+}
+
+/// [`with_json_logical_type`] for one Arrow field and its Parquet type.
+fn mark_json(
+    field: &Field,
+    t: &parquet::schema::types::TypePtr,
+    is_json: &dyn Fn(&Field) -> bool,
+) -> parquet::schema::types::TypePtr {
+    use parquet::basic::ConvertedType;
+    use parquet::schema::types::{Type, TypePtr};
+    let info = t.get_basic_info();
+    let rebuild_group = |children: Vec<TypePtr>| -> TypePtr {
+        let mut b = Type::group_type_builder(info.name())
+            .with_fields(children)
+            .with_logical_type(info.logical_type_ref().cloned())
+            .with_converted_type(info.converted_type());
+        if info.has_repetition() {
+            b = b.with_repetition(info.repetition());
+        }
+        if info.has_id() {
+            b = b.with_id(Some(info.id()));
+        }
+        b.build().map_or_else(|_| t.clone(), std::sync::Arc::new)
+    };
+    match (field.data_type(), t.as_ref()) {
+        (DataType::Utf8, Type::PrimitiveType { physical_type, .. }) if is_json(field) => {
+            let mut b = Type::primitive_type_builder(info.name(), *physical_type)
+                .with_repetition(info.repetition())
+                .with_logical_type(Some(LogicalType::Json))
+                .with_converted_type(ConvertedType::JSON);
+            if info.has_id() {
+                b = b.with_id(Some(info.id()));
             }
-            _ => t.clone(),
-        };
-        fields.push(marked);
+            b.build().map_or_else(|_| t.clone(), std::sync::Arc::new)
+        }
+        (DataType::Struct(children), Type::GroupType { fields, .. })
+            if children.len() == fields.len() =>
+        {
+            rebuild_group(
+                children
+                    .iter()
+                    .zip(fields)
+                    .map(|(f, t)| mark_json(f, t, is_json))
+                    .collect(),
+            )
+        }
+        (DataType::List(child), Type::GroupType { fields, .. }) => {
+            // LIST group > repeated group "list" > element.
+            let [list] = fields.as_slice() else {
+                return t.clone();
+            };
+            let Type::GroupType { fields: inner, .. } = list.as_ref() else {
+                return t.clone();
+            };
+            let [element] = inner.as_slice() else {
+                return t.clone();
+            };
+            let li = list.get_basic_info();
+            let mut b = Type::group_type_builder(li.name())
+                .with_fields(vec![mark_json(child, element, is_json)])
+                .with_logical_type(li.logical_type_ref().cloned())
+                .with_converted_type(li.converted_type());
+            if li.has_repetition() {
+                b = b.with_repetition(li.repetition());
+            }
+            match b.build() {
+                Ok(list) => rebuild_group(vec![std::sync::Arc::new(list)]),
+                Err(_) => t.clone(),
+            }
+        }
+        _ => t.clone(),
     }
-    let root = Type::group_type_builder(root.name())
-        .with_fields(fields)
-        .build()?;
-    Ok(SchemaDescriptor::new(Arc::new(root)))
 }
 
 /// Writes batches to any writer (e.g. a `Vec<u8>` or a file), keeping at most
@@ -1567,7 +1643,14 @@ where
         target.clone(),
         parquet::arrow::arrow_writer::ArrowWriterOptions::new()
             .with_properties(encoder.writer_properties())
-            .with_parquet_schema(json_logical_types(&target)?),
+            .with_parquet_schema(with_json_logical_type(
+                &target,
+                parquet::arrow::ArrowSchemaConverter::new().convert(&target)?,
+                &|f| {
+                    f.metadata().get("ARROW:extension:name").map(String::as_str)
+                        == Some("arrow.json")
+                },
+            )),
     )?;
     // Below ArrowWriter: the same file writer and column writers, but the
     // columns of a batch are encoded and compressed on two threads.

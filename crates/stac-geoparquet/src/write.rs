@@ -14,9 +14,7 @@ use geoparquet_io::writer::{GeoParquetEncoder, GeometryEncoding, TargetVersion};
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::basic::{ConvertedType, LogicalType};
 use parquet::file::metadata::KeyValue;
-use parquet::schema::types::{SchemaDescriptor, Type, TypePtr};
 use serde_json::{Map, Value};
 
 use crate::encode::BatchBuilder;
@@ -287,101 +285,6 @@ fn stac_metadata(collections: &[Map<String, Value>]) -> Result<Value> {
     Ok(Value::Object(out))
 }
 
-/// The Parquet schema with the JSON logical type on the columns of JSON
-/// text (fields marked `geoquet:json`, at any depth), so that readers that
-/// know the type decode the values instead of showing their text.
-fn json_logical_types(arrow: &arrow_schema::Schema, descr: SchemaDescriptor) -> SchemaDescriptor {
-    let root = descr.root_schema_ptr();
-    let Type::GroupType { fields, .. } = root.as_ref() else {
-        return descr;
-    };
-    if fields.len() != arrow.fields().len() {
-        return descr;
-    }
-    let new_fields: Vec<TypePtr> = arrow
-        .fields()
-        .iter()
-        .zip(fields)
-        .map(|(f, t)| mark_json(f, t))
-        .collect();
-    let Ok(root) = Type::group_type_builder(root.name())
-        .with_fields(new_fields)
-        .build()
-    else {
-        return descr;
-    };
-    SchemaDescriptor::new(std::sync::Arc::new(root))
-}
-
-/// [`json_logical_types`] for one Arrow field and its Parquet type.
-fn mark_json(field: &arrow_schema::Field, t: &TypePtr) -> TypePtr {
-    use arrow_schema::DataType;
-    let info = t.get_basic_info();
-    let rebuild_group = |children: Vec<TypePtr>| -> TypePtr {
-        let mut b = Type::group_type_builder(info.name())
-            .with_fields(children)
-            .with_logical_type(info.logical_type_ref().cloned())
-            .with_converted_type(info.converted_type());
-        if info.has_repetition() {
-            b = b.with_repetition(info.repetition());
-        }
-        if info.has_id() {
-            b = b.with_id(Some(info.id()));
-        }
-        b.build().map_or_else(|_| t.clone(), std::sync::Arc::new)
-    };
-    match (field.data_type(), t.as_ref()) {
-        (DataType::Utf8, Type::PrimitiveType { physical_type, .. })
-            if field.metadata().contains_key(JSON_KEY) =>
-        {
-            let mut b = Type::primitive_type_builder(info.name(), *physical_type)
-                .with_repetition(info.repetition())
-                .with_logical_type(Some(LogicalType::Json))
-                .with_converted_type(ConvertedType::JSON);
-            if info.has_id() {
-                b = b.with_id(Some(info.id()));
-            }
-            b.build().map_or_else(|_| t.clone(), std::sync::Arc::new)
-        }
-        (DataType::Struct(children), Type::GroupType { fields, .. })
-            if children.len() == fields.len() =>
-        {
-            rebuild_group(
-                children
-                    .iter()
-                    .zip(fields)
-                    .map(|(f, t)| mark_json(f, t))
-                    .collect(),
-            )
-        }
-        (DataType::List(child), Type::GroupType { fields, .. }) => {
-            // LIST group > repeated group "list" > element.
-            let [list] = fields.as_slice() else {
-                return t.clone();
-            };
-            let Type::GroupType { fields: inner, .. } = list.as_ref() else {
-                return t.clone();
-            };
-            let [element] = inner.as_slice() else {
-                return t.clone();
-            };
-            let li = list.get_basic_info();
-            let mut b = Type::group_type_builder(li.name())
-                .with_fields(vec![mark_json(child, element)])
-                .with_logical_type(li.logical_type_ref().cloned())
-                .with_converted_type(li.converted_type());
-            if li.has_repetition() {
-                b = b.with_repetition(li.repetition());
-            }
-            match b.build() {
-                Ok(list) => rebuild_group(vec![std::sync::Arc::new(list)]),
-                Err(_) => t.clone(),
-            }
-        }
-        _ => t.clone(),
-    }
-}
-
 /// Leaf columns of a data type (a struct or list counts its leaves).
 fn leaves(dt: &arrow_schema::DataType) -> usize {
     use arrow_schema::DataType;
@@ -497,11 +400,14 @@ pub fn write_to<W: Write + Send>(
     }
     .build();
     let target = encoder.target_schema();
-    let parquet_schema = json_logical_types(
+    // JSON text columns (marked `geoquet:json`, at any depth) get Parquet's JSON logical
+    // type, so that readers that know it decode the values instead of showing their text.
+    let parquet_schema = geoparquet_io::writer::with_json_logical_type(
         &target,
         ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())
             .convert(&target)?,
+        &|f| f.metadata().contains_key(JSON_KEY),
     );
     let mut writer = ArrowWriter::try_new_with_options(
         sink,
