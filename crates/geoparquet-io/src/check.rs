@@ -119,17 +119,7 @@ pub fn check_file(path: &Path) -> Result<CheckReport> {
         path: path.to_path_buf(),
         message: "the footer could not be decoded".into(),
     })?;
-    let meta = footer
-        .facts
-        .geo_metadata()
-        .or_else(|| footer.facts.synthesize_metadata())
-        .ok_or_else(|| Error::NotGeoParquet {
-            path: path.to_path_buf(),
-        })?
-        .map_err(|source| Error::Meta {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let meta = footer.geoparquet_metadata(path)?;
     let native_only = footer.facts.key_value("geo").is_none();
     let overlap = overlap_of(&row_group_extents(path)?);
     Ok(check_metadata(

@@ -4,10 +4,10 @@
 use std::fs::File;
 use std::path::Path;
 
-use geoparquet_meta::BoundingBox;
 use geoparquet_meta::file::{
     ColumnFacts, FileFacts, FooterProblem, GeoStatsFacts, NativeGeoType, PhysicalType, Repetition,
 };
+use geoparquet_meta::{BoundingBox, GeoParquetMetadata};
 use parquet::basic::{ConvertedType, LogicalType, Repetition as PqRepetition, Type as PqPhysical};
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::schema::types::Type;
@@ -24,6 +24,32 @@ pub struct Footer {
     pub facts: FileFacts,
     /// The file size in bytes.
     pub file_size: u64,
+}
+
+impl Footer {
+    /// The file's GeoParquet metadata (the `geo` key, else metadata synthesised
+    /// from native GEOMETRY/GEOGRAPHY columns), with errors naming `path`:
+    /// [`Error::NotGeoParquet`] when there is neither, [`Error::Meta`] when it
+    /// does not parse.
+    ///
+    /// ```
+    /// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+    /// let footer = geoparquet_io::read_footer(path.as_ref())?;
+    /// let meta = footer.geoparquet_metadata(path.as_ref())?;
+    /// assert_eq!(meta.primary_column, "geometry");
+    /// # Ok::<(), geoparquet_io::Error>(())
+    /// ```
+    pub fn geoparquet_metadata(&self, path: &Path) -> Result<GeoParquetMetadata> {
+        self.facts
+            .geoparquet_metadata()
+            .ok_or_else(|| Error::NotGeoParquet {
+                path: path.to_path_buf(),
+            })?
+            .map_err(|source| Error::Meta {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
 }
 
 /// Reads a local file's footer.

@@ -154,13 +154,7 @@ pub struct ScanPlan {
 
 fn facts_meta(metadata: &ParquetMetaData) -> (FileFacts, Result<Option<GeoParquetMetadata>>) {
     let facts = facts_from_metadata(metadata);
-    let meta = match facts.geo_metadata() {
-        Some(r) => r.map(Some),
-        None => match facts.synthesize_metadata() {
-            Some(r) => r.map(Some),
-            None => Ok(None),
-        },
-    };
+    let meta = facts.geoparquet_metadata().transpose();
     (
         facts,
         meta.map_err(|source| Error::Meta {
@@ -797,17 +791,7 @@ pub fn scan_geometry_types(
     >,
 > {
     let footer = crate::read_footer(path)?;
-    let meta = footer
-        .facts
-        .geo_metadata()
-        .or_else(|| footer.facts.synthesize_metadata())
-        .ok_or_else(|| Error::NotGeoParquet {
-            path: path.to_path_buf(),
-        })?
-        .map_err(|source| Error::Meta {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let meta = footer.geoparquet_metadata(path)?;
     let options = ReadOptions {
         columns: Some(meta.columns.keys().cloned().collect()),
         ..ReadOptions::default()

@@ -209,17 +209,7 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     // A directory, device or FIFO at the output is refused before any work.
     let _ = crate::output::check_destination(output)?;
     let footer = crate::read_footer(input)?;
-    let meta = footer
-        .facts
-        .geo_metadata()
-        .or_else(|| footer.facts.synthesize_metadata())
-        .ok_or_else(|| Error::NotGeoParquet {
-            path: input.to_path_buf(),
-        })?
-        .map_err(|source| Error::Meta {
-            path: input.to_path_buf(),
-            source,
-        })?;
+    let meta = footer.geoparquet_metadata(input)?;
     let primary = meta.primary_column.clone();
     let overlap_before = spatial_overlap(input)?;
     let keyer = Keyer::new(input, &meta, &options.key)?;
@@ -1298,11 +1288,7 @@ pub fn row_group_extents(path: &Path) -> Result<Vec<Option<BoundingBox>>> {
     let Some(md) = footer.metadata.as_ref() else {
         return Ok(Vec::new());
     };
-    let Some(Ok(meta)) = footer
-        .facts
-        .geo_metadata()
-        .or_else(|| footer.facts.synthesize_metadata())
-    else {
+    let Some(Ok(meta)) = footer.facts.geoparquet_metadata() else {
         return Ok(Vec::new());
     };
     if md.num_row_groups() < 2 {

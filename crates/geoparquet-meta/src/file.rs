@@ -273,6 +273,28 @@ impl FileFacts {
         ))
     }
 
+    /// The file's GeoParquet metadata: the `geo` key when there is one, else
+    /// [`synthesize_metadata`](Self::synthesize_metadata) from native
+    /// GEOMETRY/GEOGRAPHY columns; `None` when neither exists, `Some(Err)` when
+    /// the one found does not parse.
+    ///
+    /// ```
+    /// use geoparquet_meta::file::FileFacts;
+    ///
+    /// let mut facts = FileFacts::default();
+    /// assert!(facts.geoparquet_metadata().is_none());
+    /// facts.key_value.push((
+    ///     "geo".into(),
+    ///     Some(r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#.into()),
+    /// ));
+    /// let meta = facts.geoparquet_metadata().unwrap()?;
+    /// assert_eq!(meta.primary_column, "geometry");
+    /// # Ok::<(), geoparquet_meta::Error>(())
+    /// ```
+    pub fn geoparquet_metadata(&self) -> Option<Result<GeoParquetMetadata>> {
+        self.geo_metadata().or_else(|| self.synthesize_metadata())
+    }
+
     /// Metadata for a file with native GEOMETRY/GEOGRAPHY columns and no
     /// `geo` key (GeoParquet 2.0 readers accept such files): one column per
     /// annotated column; primary `geometry`, else `geography`, else the first;

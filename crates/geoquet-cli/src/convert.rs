@@ -507,11 +507,7 @@ pub(crate) fn run_extract(
         // Geometry columns are kept whatever the list says. The footer is read
         // through the source: a URL input has no local path.
         let footer = source.footer()?;
-        let meta = footer
-            .facts
-            .geo_metadata()
-            .or_else(|| footer.facts.synthesize_metadata())
-            .and_then(Result::ok);
+        let meta = footer.facts.geoparquet_metadata().and_then(Result::ok);
         let mut wanted = cols.clone();
         if let Some(m) = meta {
             for g in m.columns.keys() {
