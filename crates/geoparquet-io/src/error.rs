@@ -103,6 +103,32 @@ pub enum Error {
         /// What the decoder said.
         message: String,
     },
+    /// A worker thread panicked (a bug, not bad input), or could not be started.
+    #[error("internal error: worker thread \"{task}\" panicked: {message}")]
+    WorkerPanicked {
+        /// What the thread was doing.
+        task: &'static str,
+        /// The panic message.
+        message: String,
+    },
+    /// A column asked for by name is not a root column of the file.
+    #[error("no column \"{column}\" in the file (columns: {})", .available.join(", "))]
+    NoSuchColumn {
+        /// The name asked for.
+        column: String,
+        /// The file's root columns.
+        available: Vec<String>,
+    },
+    /// An object store (or its URL) failed: the URL or object path as given
+    /// (never credentials) and the store's error.
+    #[error("{url}: {source}")]
+    Store {
+        /// The URL (or the object's path in its store).
+        url: String,
+        /// The store's or URL parser's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A requested column or option does not fit the data.
     #[error("{0}")]
     InvalidInput(String),
@@ -120,3 +146,28 @@ fn where_in_file(column: Option<&str>, row_group: Option<usize>) -> String {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::workers::WorkerPanic> for Error {
+    fn from(p: crate::workers::WorkerPanic) -> Self {
+        Error::WorkerPanicked {
+            task: p.task,
+            message: p.message,
+        }
+    }
+}
+
+/// For the arrow interfaces (row filters, record batch readers): our error
+/// inside `ArrowError::ExternalError`, from which the readers take it back.
+///
+/// ```
+/// use geoparquet_io::Error;
+/// use geoparquet_io::arrow_schema::ArrowError;
+///
+/// let e = ArrowError::from(Error::NotGeoParquet { path: "x.parquet".into() });
+/// assert!(matches!(&e, ArrowError::ExternalError(b) if b.is::<Error>()));
+/// ```
+impl From<Error> for arrow_schema::ArrowError {
+    fn from(e: Error) -> Self {
+        arrow_schema::ArrowError::ExternalError(Box::new(e))
+    }
+}

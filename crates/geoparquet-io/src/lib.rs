@@ -10,7 +10,6 @@ pub mod geometry;
 mod inspect;
 pub mod native;
 pub mod output;
-pub mod pipeline;
 pub mod reader;
 pub mod sort;
 #[cfg(feature = "object-store")]
@@ -18,6 +17,7 @@ pub mod sort;
 pub mod store;
 mod validate;
 pub mod wkb_column;
+pub mod workers;
 pub mod writer;
 
 pub use error::{Error, Result};

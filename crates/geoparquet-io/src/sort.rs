@@ -253,7 +253,7 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
         .collect();
     let schema = Arc::new(full_schema.project(&keep)?);
     // Decoding runs on its own thread, ahead of the key computation.
-    let mut reader = crate::pipeline::prefetch(reader, 2);
+    let mut reader = crate::workers::prefetch("sort: decode", reader, 2);
     let temp_dir = options.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
     // Runs are unnamed files: nothing is left behind, whatever ends the process.
     let mut runs: Vec<File> = Vec::new();
@@ -263,7 +263,7 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     let mut single: Option<Vec<(RecordBatch, Keys)>> = None;
     let mut spilling = Spilling(None);
     loop {
-        let next = reader.next().transpose()?;
+        let next = reader.next().transpose()?.transpose()?;
         let done = next.is_none();
         if let Some(batch) = next {
             let keys = keyer.keys(&batch, &primary, covering.as_deref())?;
@@ -336,10 +336,12 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
             // More runs than the merge can hold a batch of each: merge groups first.
             let runs = merge_passes(runs, &schema, &budget, &temp_dir)?;
             // The merge runs on its own thread, ahead of the writer's encoder.
-            let merge = crate::pipeline::prefetch(
+            let merge = crate::workers::prefetch(
+                "sort: merge",
                 Merge::new(&runs, &schema, batch_rows).map_err(|e| scratch_error(e, &temp_dir))?,
                 2,
-            );
+            )
+            .map(|r| r.map_err(Error::from).and_then(|b| b));
             write_file(output, schema, merge, Some(&input_meta), &writer)?
         }
     };

@@ -106,12 +106,14 @@ pub(crate) fn convert_geojson(
             );
             let mut progress = Progress::new(cli, "converting");
             let mut rows = 0u64;
-            let batches = geoquet::io::pipeline::prefetch(reader, 2).inspect(|b| {
-                if let Ok(b) = b {
-                    rows += b.num_rows() as u64;
-                    progress.rows(rows);
-                }
-            });
+            let batches = geoquet::io::workers::prefetch("geojson: parse", reader, 2)
+                .map(|r| r.map_err(geoquet::io::Error::from).and_then(|b| b))
+                .inspect(|b| {
+                    if let Ok(b) = b {
+                        rows += b.num_rows() as u64;
+                        progress.rows(rows);
+                    }
+                });
             let summary = write_file(
                 Path::new(output),
                 schema,

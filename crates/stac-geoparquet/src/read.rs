@@ -285,7 +285,7 @@ fn decode_rows(
 /// Items of a stac-geoparquet file, one at a time (a batch is decoded at once).
 pub struct ItemReader {
     /// Batches read, decompressed and prepared on a thread of their own.
-    inner: geoparquet_io::pipeline::Prefetch<Result<RecordBatch>>,
+    inner: geoparquet_io::workers::Prefetch<Result<RecordBatch>>,
     decode: DecodeOptions,
     file: String,
     metadata: StacMetadata,
@@ -395,8 +395,9 @@ impl Iterator for ItemReader {
                 self.row += batch.num_rows() as u64;
             }
             match self.inner.next()? {
-                Ok(b) => self.current = Some((b, 0)),
-                Err(e) => return Some(Err(e)),
+                Ok(Ok(b)) => self.current = Some((b, 0)),
+                Ok(Err(e)) => return Some(Err(e)),
+                Err(panic) => return Some(Err(geoparquet_io::Error::from(panic).into())),
             }
         }
     }
@@ -635,7 +636,7 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
             other => other,
         }
     });
-    let inner = geoparquet_io::pipeline::prefetch(prepared, 2);
+    let inner = geoparquet_io::workers::prefetch("stac: read", prepared, 2);
     Ok(ItemReader {
         inner,
         decode: DecodeOptions {
