@@ -1,7 +1,8 @@
 #![doc = include_str!("../README.md")]
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The environment variable that overrides where the corpus lives.
 pub const TEST_DATA_ENV: &str = "GEOQUET_TEST_DATA";
@@ -15,32 +16,115 @@ pub fn workspace_root() -> PathBuf {
         .map_or_else(|| here.to_path_buf(), Path::to_path_buf)
 }
 
-/// The shared conformance corpus: `$GEOQUET_TEST_DATA`, else
-/// `../shared/test-data` from the workspace root; `None` when it is not there.
-pub fn test_data_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os(TEST_DATA_ENV) {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => workspace_root().join("..").join("shared").join("test-data"),
-    };
-    dir.is_dir().then_some(dir)
+/// The environment variable CI services set (`CI=true`); under it a missing corpus
+/// fails the test instead of skipping it.
+pub const CI_ENV: &str = "CI";
+
+/// How many times this test binary skipped for want of the corpus (see [`corpus`]).
+static SKIPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether the tests run under CI: `CI` is set to anything but empty, `0` or `false`
+/// (any case). There a missing corpus is a failure, not a skip.
+///
+/// ```
+/// // Whatever the environment says, the answer is a plain bool.
+/// let strict: bool = test_support::in_ci();
+/// assert_eq!(strict, test_support::in_ci());
+/// ```
+pub fn in_ci() -> bool {
+    std::env::var(CI_ENV).is_ok_and(|v| {
+        let v = v.trim();
+        !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false"))
+    })
 }
 
-/// A folder of the corpus, or `None` after printing that the calling test
-/// skips because the corpus (or that folder) is absent.
+/// Where the corpus is looked for: `$GEOQUET_TEST_DATA`, else `../shared/test-data`
+/// from the workspace root (whether or not it exists).
+///
+/// ```
+/// let dir = test_support::test_data_location();
+/// assert!(dir.ends_with("test-data") || std::env::var_os("GEOQUET_TEST_DATA").is_some());
+/// ```
+pub fn test_data_location() -> PathBuf {
+    match std::env::var_os(TEST_DATA_ENV) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => workspace_root().join("..").join("shared").join("test-data"),
+    }
+}
+
+/// The shared conformance corpus ([`test_data_location`]), or `None` when it is not
+/// there. A test that returns early on `None` therefore skips; to make that skip
+/// visible, and a failure under CI, the `None` case goes through [`missing`]: without
+/// CI it prints a `SKIP` line to standard error and counts it, under CI
+/// ([`in_ci`]) it panics naming `GEOQUET_TEST_DATA` and the folder.
+///
+/// ```
+/// // With the corpus present this is its folder; without it (and outside CI) None.
+/// if let Some(dir) = test_support::test_data_dir() {
+///     assert!(dir.is_dir());
+/// }
+/// ```
+pub fn test_data_dir() -> Option<PathBuf> {
+    let dir = test_data_location();
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        missing(&dir, "");
+        None
+    }
+}
+
+/// A folder (or file) of the corpus, `sub` relative to its root. When the corpus or
+/// that folder is absent: `None` after a visible, counted `SKIP` line on standard
+/// error; under CI ([`in_ci`]) a panic naming `GEOQUET_TEST_DATA` and the folder, so
+/// that a CI run without the corpus cannot pass by skipping.
+///
+/// ```
+/// if let Some(dir) = test_support::corpus("geoparquet/metadata-cases") {
+///     assert!(dir.is_dir());
+/// }
+/// ```
 pub fn corpus(sub: &str) -> Option<PathBuf> {
-    let Some(root) = test_data_dir() else {
-        println!(
-            "SKIP: conformance corpus not found (set {TEST_DATA_ENV} or put shared/test-data beside the workspace); skipping {sub}"
-        );
-        return None;
-    };
+    let root = test_data_dir()?;
     let dir = root.join(sub);
     if dir.exists() {
         Some(dir)
     } else {
-        println!("SKIP: {} does not exist; skipping", dir.display());
+        missing(&dir, sub);
         None
     }
+}
+
+/// How many corpus skips this test binary has made so far (each [`corpus`] or
+/// [`test_data_dir`] call that found nothing outside CI).
+///
+/// ```
+/// let before = test_support::skipped();
+/// assert!(test_support::skipped() >= before);
+/// ```
+pub fn skipped() -> usize {
+    SKIPPED.load(Ordering::Relaxed)
+}
+
+/// The one place a missing corpus is reported: a panic under CI, else a counted skip
+/// written straight to the process' standard error, past libtest's capture, so that
+/// it shows in every `cargo test` run (not only with `--nocapture`).
+fn missing(dir: &Path, sub: &str) {
+    let what = if sub.is_empty() {
+        format!("the conformance corpus {}", dir.display())
+    } else {
+        format!("corpus folder {sub} ({})", dir.display())
+    };
+    assert!(
+        !in_ci(),
+        "{what} does not exist, and {CI_ENV} is set: a CI run needs the corpus (set {TEST_DATA_ENV} to its folder, or put shared/test-data beside the workspace)"
+    );
+    let n = SKIPPED.fetch_add(1, Ordering::Relaxed) + 1;
+    // A failed write to stderr leaves nothing to report it to.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIP #{n}: {what} does not exist (set {TEST_DATA_ENV} or put shared/test-data beside the workspace; with {CI_ENV}=true this fails)"
+    );
 }
 
 /// Every file under `dir` (recursively) whose name ends with `suffix`, sorted.
