@@ -23,6 +23,7 @@ mod interop_stac;
 mod interop_stores;
 mod release;
 mod tidy;
+mod tidy_conventions;
 
 use std::path::PathBuf;
 use std::process::Command;

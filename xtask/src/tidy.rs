@@ -206,6 +206,9 @@ pub(crate) fn check(root: &Path) -> anyhow::Result<Vec<String>> {
         ));
     }
 
+    // The API conventions of docs/src/conventions.md that text can show.
+    problems.extend(crate::tidy_conventions::check(root));
+
     // No should-panic tests: assert on the Err instead.
     for dir in ["crates", "xtask"] {
         scan(&root.join(dir), &mut |path, text| {

@@ -532,6 +532,22 @@ pub enum ParquetCrs {
     Other(String),
 }
 
+/// The same as [`ParquetCrs::parse`] of `Some(s)`, which never fails: text it
+/// does not know is kept verbatim (`Other`).
+///
+/// ```
+/// use geoparquet_meta::crs::ParquetCrs;
+///
+/// assert_eq!("srid:0".parse::<ParquetCrs>(), Ok(ParquetCrs::Srid("0".into())));
+/// ```
+impl std::str::FromStr for ParquetCrs {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(Some(s)))
+    }
+}
+
 impl ParquetCrs {
     /// Parses the logical type's `crs` string.
     pub fn parse(crs: Option<&str>) -> Self {

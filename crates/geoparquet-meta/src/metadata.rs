@@ -30,6 +30,22 @@ pub enum Encoding {
     Other(String),
 }
 
+/// The same as [`Encoding::parse`], which never fails: text it does not know is
+/// kept verbatim (`Other`), for the validator to report.
+///
+/// ```
+/// use geoparquet_meta::Encoding;
+///
+/// assert_eq!("WKB".parse::<Encoding>(), Ok(Encoding::Wkb));
+/// ```
+impl std::str::FromStr for Encoding {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(s))
+    }
+}
+
 impl Encoding {
     /// Recognises the encoding. `"WKB"` and the native names are matched
     /// case-insensitively (`"wkb"` occurs in the wild); the validator reports
@@ -77,6 +93,22 @@ pub enum Edges {
     Other(String),
 }
 
+/// The same as [`Edges::parse`], which never fails: text it does not know is
+/// kept verbatim (`Other`), for the validator to report.
+///
+/// ```
+/// use geoparquet_meta::Edges;
+///
+/// assert_eq!("spherical".parse::<Edges>(), Ok(Edges::Spherical));
+/// ```
+impl std::str::FromStr for Edges {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(s))
+    }
+}
+
 impl Edges {
     /// Recognises the exact lower-case spellings of the specification.
     pub fn parse(s: &str) -> Self {
@@ -118,6 +150,22 @@ pub enum Orientation {
     Counterclockwise,
     /// Any other string.
     Other(String),
+}
+
+/// The same as [`Orientation::parse`], which never fails: text it does not know is
+/// kept verbatim (`Other`), for the validator to report.
+///
+/// ```
+/// use geoparquet_meta::Orientation;
+///
+/// assert_eq!("counterclockwise".parse::<Orientation>(), Ok(Orientation::Counterclockwise));
+/// ```
+impl std::str::FromStr for Orientation {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(s))
+    }
 }
 
 impl Orientation {
