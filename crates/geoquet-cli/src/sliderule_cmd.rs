@@ -152,9 +152,7 @@ fn rows(input: &str) -> anyhow::Result<Box<dyn Iterator<Item = geoquet::sliderul
 fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let parsed = OutputParams::parse(
         &args.output_json,
-        ParseOptions {
-            strict: args.strict,
-        },
+        ParseOptions::default().with_strict(args.strict),
     )
     .map_err(|e| Unreadable(e.to_string()))?;
     if !cli.quiet {
@@ -165,7 +163,7 @@ fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
     let mut params = parsed.params;
     let mut options = ExportOptions::from_output(&params);
     if let Some(c) = &args.compat {
-        options.compat = Compat::parse(c).map_err(|e| Unreadable(e.to_string()))?;
+        options.compat = c.parse::<Compat>().map_err(|e| Unreadable(e.to_string()))?;
     }
     options.request = args.request_json.clone();
     options.covering = args.covering;
@@ -173,7 +171,8 @@ fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
     options.max_rows_in_group = args.row_group_rows;
     if let Some(by) = &args.sort {
         options.sort = Some(
-            geoquet::sliderule::sort::SortBy::parse(by).map_err(|e| Unreadable(e.to_string()))?,
+            by.parse::<geoquet::sliderule::sort::SortBy>()
+                .map_err(|e| Unreadable(e.to_string()))?,
         );
     }
     let kind = match args.record {
@@ -406,10 +405,7 @@ fn run_upload(cli: &Cli, args: &UploadArgs, out: &mut dyn Write) -> anyhow::Resu
     let parsed = OutputParams::parse(&args.output_json, ParseOptions::default())
         .map_err(|e| Unreadable(e.to_string()))?;
     let target = S3Target::from_params(&parsed.params).map_err(|e| Unreadable(e.to_string()))?;
-    let options = UploadOptions {
-        part_size: args.part_mib.max(5) * 1024 * 1024,
-        ..UploadOptions::default()
-    };
+    let options = UploadOptions::default().with_part_size(args.part_mib.max(5) * 1024 * 1024);
     let mut alerts = Vec::new();
     let result = upload_file_blocking(&args.file, &target, &options, &mut alerts);
     if !cli.quiet && !args.json {

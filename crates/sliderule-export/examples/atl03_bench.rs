@@ -164,10 +164,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 ExportOptions::default()
             };
-            let options = ExportOptions {
-                sort: (mode == "ours-sorted").then_some(sliderule_export::sort::SortBy::Hilbert),
-                ..options
-            };
+            let options = options.with_sort(
+                (mode == "ours-sorted").then_some(sliderule_export::sort::SortBy::Hilbert),
+            );
             let mut ex = Exporter::try_new(file, RecordKind::Atl03, options)?;
             for e in extents(rows) {
                 ex.push(&e)?;

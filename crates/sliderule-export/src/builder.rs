@@ -30,29 +30,43 @@ use crate::records::{ColumnBuffer, Record, RecordKind};
 use crate::sort::{SortBy, Spill};
 
 /// How to build the file.
+///
+/// ```
+/// use sliderule_export::{Compat, ExportOptions, Format};
+/// use sliderule_export::sort::SortBy;
+///
+/// let options = ExportOptions::default()
+///     .with_format(Format::Parquet)
+///     .with_compat(Compat::SlideRule4_20)
+///     .with_sort(Some(SortBy::Time));
+/// assert_eq!(options.sort, Some(SortBy::Time));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ExportOptions {
-    /// The format (GeoParquet exactly when `format` is [`Format::GeoParquet`]).
+    /// The format (GeoParquet exactly when `format` is [`Format::GeoParquet`]);
+    /// default GeoParquet.
     pub format: Format,
-    /// Which metadata shape to write.
+    /// Which metadata shape to write; default [`Compat::Improved`].
     pub compat: Compat,
-    /// Add a GeoParquet 1.1 covering column `bbox` (GeoParquet, not in compat mode).
+    /// Add a GeoParquet 1.1 covering column `bbox` (GeoParquet, not in compat
+    /// mode); default false.
     pub covering: bool,
     /// ATL03 only: one row per extent with the photons as a list of structs
-    /// (instead of one row per photon).
+    /// (instead of one row per photon); default false.
     pub compact_atl03: bool,
-    /// Producer identity for the `sliderule` key.
+    /// Producer identity for the `sliderule` key; default this crate's.
     pub server: ServerInfo,
     /// The request parameters to echo (raw JSON; credentials are removed).
-    /// `None`: `{"output": <the output parameters>}`.
+    /// `None` (the default): `{"output": <the output parameters>}`.
     pub request: Option<String>,
-    /// The output parameters, echoed when `request` is `None`.
+    /// The output parameters, echoed when `request` is `None`; default none.
     pub output: Option<OutputParams>,
-    /// Rows per row group; `None`: SlideRule's budget for the record kind.
+    /// Rows per row group; `None` (the default): SlideRule's budget for the record kind.
     pub max_rows_in_group: Option<usize>,
     /// Sort the rows (by time or along a Hilbert curve) with bounded memory:
     /// sorted runs are spilled to temporary files and merged at the end.
-    /// `None`: arrival order, as SlideRule writes.
+    /// `None` (the default): arrival order, as SlideRule writes.
     pub sort: Option<SortBy>,
 }
 
@@ -97,10 +111,52 @@ impl ExportOptions {
         self
     }
 
+    /// The same options with (or without) a covering column.
+    #[must_use]
+    pub fn with_covering(mut self, covering: bool) -> Self {
+        self.covering = covering;
+        self
+    }
+
+    /// The same options with (or without) the compact ATL03 layout.
+    #[must_use]
+    pub fn with_compact_atl03(mut self, compact_atl03: bool) -> Self {
+        self.compact_atl03 = compact_atl03;
+        self
+    }
+
+    /// The same options with another producer identity.
+    #[must_use]
+    pub fn with_server(mut self, server: ServerInfo) -> Self {
+        self.server = server;
+        self
+    }
+
     /// The same options with the request to echo.
     #[must_use]
     pub fn with_request(mut self, raw_json: impl Into<String>) -> Self {
         self.request = Some(raw_json.into());
+        self
+    }
+
+    /// The same options with other output parameters to echo.
+    #[must_use]
+    pub fn with_output(mut self, output: Option<OutputParams>) -> Self {
+        self.output = output;
+        self
+    }
+
+    /// The same options with another row-group size (`None`: SlideRule's budget).
+    #[must_use]
+    pub fn with_max_rows_in_group(mut self, max_rows_in_group: Option<usize>) -> Self {
+        self.max_rows_in_group = max_rows_in_group;
+        self
+    }
+
+    /// The same options with another order (`None`: arrival order).
+    #[must_use]
+    pub fn with_sort(mut self, sort: Option<SortBy>) -> Self {
+        self.sort = sort;
         self
     }
 

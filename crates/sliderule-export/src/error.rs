@@ -8,9 +8,26 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The `output` parameters are not a JSON object, or are not JSON at all.
-    #[error("output parameters: {0}")]
-    OutputNotObject(String),
+    /// The `output` parameters are not JSON at all.
+    #[error("output parameters: not JSON: {0}")]
+    OutputNotJson(#[source] serde_json::Error),
+    /// The `output` parameters are JSON, but not an object.
+    #[error("output parameters: output parameters must be supplied as an object, found {found}")]
+    OutputNotObject {
+        /// What was found instead (`a list`, `a string`, ...).
+        found: &'static str,
+    },
+    /// A name given as text (a sort order, a compatibility mode, a record
+    /// type) is not one of those accepted.
+    #[error("{what} \"{value}\": expected {expected}")]
+    UnknownName {
+        /// What the text names (`sort order`, `compatibility mode`, `record type`).
+        what: &'static str,
+        /// The text as given.
+        value: String,
+        /// The accepted names.
+        expected: &'static str,
+    },
     /// A key of `output` has a value of the wrong kind (strict mode, or where
     /// no default can stand in).
     #[error("output parameter \"{key}\": {message}")]
@@ -127,12 +144,32 @@ pub enum Error {
     /// Arrow (array building, IPC).
     #[error(transparent)]
     Arrow(#[from] arrow_schema::ArrowError),
-    /// GeoParquet encoding (`geo` metadata, covering).
+    /// GeoParquet encoding (`geo` metadata, covering), scratch files, sorting.
     #[error(transparent)]
-    GeoParquet(#[from] geoparquet_io::Error),
+    GeoParquet(geoparquet_io::Error),
+    /// A worker thread panicked (a bug, not bad input).
+    #[error("internal error: worker thread \"{task}\" panicked: {message}")]
+    WorkerPanicked {
+        /// What the thread was doing.
+        task: &'static str,
+        /// The panic message.
+        message: String,
+    },
     /// JSON (en/de)coding.
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl From<geoparquet_io::Error> for Error {
+    /// geoparquet-io's errors, its worker panics as this crate's [`Error::WorkerPanicked`].
+    fn from(e: geoparquet_io::Error) -> Self {
+        match e {
+            geoparquet_io::Error::WorkerPanicked { task, message } => {
+                Self::WorkerPanicked { task, message }
+            }
+            e => Self::GeoParquet(e),
+        }
+    }
 }
 
 /// The crate's result type.

@@ -221,7 +221,8 @@ fn csv_value(s: &str) -> Value {
     Value::String(t.to_owned())
 }
 
-struct Get<'a> {
+/// The fields of one input row, read with the row's number in errors.
+pub(crate) struct Get<'a> {
     row: u64,
     m: &'a Map<String, Value>,
 }
@@ -235,7 +236,7 @@ impl Get<'_> {
         }
     }
 
-    fn int<T: TryFrom<i128>>(&self, f: &str) -> Result<T> {
+    pub(crate) fn int<T: TryFrom<i128>>(&self, f: &str) -> Result<T> {
         let v = self.m.get(f).ok_or_else(|| self.err(f, "missing"))?;
         let i: i128 = if let Some(i) = v.as_i64() {
             i128::from(i)
@@ -254,7 +255,7 @@ impl Get<'_> {
         T::try_from(i).map_err(|_| self.err(f, format!("{i} is out of range")))
     }
 
-    fn f64(&self, f: &str) -> Result<f64> {
+    pub(crate) fn f64(&self, f: &str) -> Result<f64> {
         self.m
             .get(f)
             .ok_or_else(|| self.err(f, "missing"))?
@@ -262,11 +263,11 @@ impl Get<'_> {
             .ok_or_else(|| self.err(f, "not a number"))
     }
 
-    fn f32(&self, f: &str) -> Result<f32> {
+    pub(crate) fn f32(&self, f: &str) -> Result<f32> {
         self.f64(f).map(|v| v as f32)
     }
 
-    fn time(&self) -> Result<i64> {
+    pub(crate) fn time(&self) -> Result<i64> {
         if self.m.contains_key("time") {
             return self.int::<i64>("time");
         }
@@ -279,7 +280,7 @@ impl Get<'_> {
         ))
     }
 
-    fn metrics(&self, f: &str) -> Result<[f32; CANOPY_METRICS]> {
+    pub(crate) fn metrics(&self, f: &str) -> Result<[f32; CANOPY_METRICS]> {
         let a = self
             .m
             .get(f)
@@ -300,92 +301,17 @@ impl Get<'_> {
 
 /// An ATL06 elevation from one row.
 pub fn atl06_from_row((row, m): &Row) -> Result<Atl06Elevation> {
-    let g = Get { row: *row, m };
-    Ok(Atl06Elevation {
-        extent_id: g.int("extent_id")?,
-        segment_id: g.int("segment_id")?,
-        n_fit_photons: g.int("n_fit_photons")?,
-        pflags: g.int("pflags")?,
-        rgt: g.int("rgt")?,
-        cycle: g.int("cycle")?,
-        region: g.int("region")?,
-        spot: g.int("spot")?,
-        gt: g.int("gt")?,
-        time: g.time()?,
-        latitude: g.f64("latitude")?,
-        longitude: g.f64("longitude")?,
-        h_mean: g.f64("h_mean")?,
-        dh_fit_dx: g.f32("dh_fit_dx")?,
-        x_atc: g.f32("x_atc")?,
-        y_atc: g.f32("y_atc")?,
-        w_surface_window_final: g.f32("w_surface_window_final")?,
-        rms_misfit: g.f32("rms_misfit")?,
-        h_sigma: g.f32("h_sigma")?,
-    })
+    Atl06Elevation::from_row(&Get { row: *row, m })
 }
 
 /// An ATL08 vegetation segment from one row.
 pub fn atl08_from_row((row, m): &Row) -> Result<Atl08Vegetation> {
-    let g = Get { row: *row, m };
-    Ok(Atl08Vegetation {
-        extent_id: g.int("extent_id")?,
-        segment_id: g.int("segment_id")?,
-        rgt: g.int("rgt")?,
-        cycle: g.int("cycle")?,
-        spot: g.int("spot")?,
-        gt: g.int("gt")?,
-        ph_count: g.int("ph_count")?,
-        gnd_ph_count: g.int("gnd_ph_count")?,
-        veg_ph_count: g.int("veg_ph_count")?,
-        landcover: g.int("landcover")?,
-        snowcover: g.int("snowcover")?,
-        time: g.time()?,
-        latitude: g.f64("latitude")?,
-        longitude: g.f64("longitude")?,
-        x_atc: g.f32("x_atc")?,
-        solar_elevation: g.f32("solar_elevation")?,
-        h_te_median: g.f32("h_te_median")?,
-        h_max_canopy: g.f32("h_max_canopy")?,
-        h_min_canopy: g.f32("h_min_canopy")?,
-        h_mean_canopy: g.f32("h_mean_canopy")?,
-        h_canopy: g.f32("h_canopy")?,
-        canopy_openness: g.f32("canopy_openness")?,
-        canopy_h_metrics: g.metrics("canopy_h_metrics")?,
-    })
+    Atl08Vegetation::from_row(&Get { row: *row, m })
 }
 
 fn atl03_parts((row, m): &Row) -> Result<(Atl03Extent, Atl03Photon)> {
     let g = Get { row: *row, m };
-    let extent = Atl03Extent {
-        region: g.int("region")?,
-        track: g.int("track")?,
-        pair: g.int("pair")?,
-        sc_orient: g.int("sc_orient")?,
-        rgt: g.int("rgt")?,
-        cycle: g.int("cycle")?,
-        segment_id: g.int("segment_id")?,
-        segment_dist: g.f64("segment_dist")?,
-        background_rate: g.f64("background_rate")?,
-        solar_elevation: g.f32("solar_elevation")?,
-        extent_id: g.int("extent_id")?,
-        photons: Vec::new(),
-    };
-    let photon = Atl03Photon {
-        time: g.time()?,
-        latitude: g.f64("latitude")?,
-        longitude: g.f64("longitude")?,
-        x_atc: g.f32("x_atc")?,
-        y_atc: g.f32("y_atc")?,
-        height: g.f32("height")?,
-        relief: g.f32("relief")?,
-        landcover: g.int("landcover")?,
-        snowcover: g.int("snowcover")?,
-        atl08_class: g.int("atl08_class")?,
-        atl03_cnf: g.int("atl03_cnf")?,
-        quality_ph: g.int("quality_ph")?,
-        yapc_score: g.int("yapc_score")?,
-    };
-    Ok((extent, photon))
+    Ok((Atl03Extent::from_row(&g)?, Atl03Photon::from_row(&g)?))
 }
 
 /// ATL03 extents from photon rows: consecutive rows with the same

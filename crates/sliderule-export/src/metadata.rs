@@ -34,19 +34,38 @@ pub enum Compat {
     SlideRule4_20,
 }
 
-impl Compat {
-    /// Parses `improved`/`geoquet` or `sliderule-4.20`.
-    pub fn parse(s: &str) -> Result<Self> {
+impl std::str::FromStr for Compat {
+    type Err = crate::Error;
+
+    /// Parses `improved` (also `geoquet`, `default`) or `sliderule-4.20`
+    /// (also `sliderule-4.20.0`, `4.20`).
+    ///
+    /// ```
+    /// use sliderule_export::Compat;
+    /// assert_eq!("sliderule-4.20".parse::<Compat>()?, Compat::SlideRule4_20);
+    /// assert_eq!(Compat::SlideRule4_20.to_string().parse::<Compat>()?, Compat::SlideRule4_20);
+    /// assert!("4.19".parse::<Compat>().is_err());
+    /// # Ok::<(), sliderule_export::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "improved" | "geoquet" | "default" => Ok(Self::Improved),
             "sliderule-4.20" | "sliderule-4.20.0" | "4.20" => Ok(Self::SlideRule4_20),
-            other => Err(crate::Error::InvalidParameter {
-                key: "compat".into(),
-                message: format!(
-                    "unknown compatibility mode \"{other}\" (expected sliderule-4.20)"
-                ),
+            other => Err(crate::Error::UnknownName {
+                what: "compatibility mode",
+                value: other.to_owned(),
+                expected: "improved or sliderule-4.20",
             }),
         }
+    }
+}
+
+impl std::fmt::Display for Compat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Improved => "improved",
+            Self::SlideRule4_20 => "sliderule-4.20",
+        })
     }
 }
 
@@ -108,27 +127,18 @@ pub fn utc_now() -> String {
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
 }
 
-/// Unix seconds → (year, month, day, hour, minute, second), proleptic Gregorian.
-pub(crate) fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = if m <= 2 { y + 1 } else { y };
+/// Unix seconds → (year, month, day, hour, minute, second), proleptic Gregorian
+/// (chrono's calendar); times beyond chrono's range (±262,000 years) are the epoch.
+pub(crate) fn civil(secs: i64) -> (i32, u32, u32, u32, u32, u32) {
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default();
     (
-        y,
-        m,
-        d,
-        (rem / 3600) as u32,
-        ((rem % 3600) / 60) as u32,
-        (rem % 60) as u32,
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
     )
 }
 
@@ -281,6 +291,11 @@ mod tests {
         assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
         assert_eq!(civil(1_552_556_446), (2019, 3, 14, 9, 40, 46));
         assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(civil(-1), (1969, 12, 31, 23, 59, 59));
+        // 2100 is not a leap year; 1900 neither.
+        assert_eq!(civil(4_107_542_400), (2100, 3, 1, 0, 0, 0));
+        assert_eq!(civil(-2_203_894_799), (1900, 2, 28, 23, 0, 1));
+        assert_eq!(civil(i64::MAX), (1970, 1, 1, 0, 0, 0));
     }
 
     #[test]

@@ -206,10 +206,25 @@ pub struct OutputParams {
 }
 
 /// How to parse.
+///
+/// ```
+/// use sliderule_export::ParseOptions;
+/// assert!(ParseOptions::default().with_strict(true).strict);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ParseOptions {
-    /// Turn every warning into an error.
+    /// Turn every warning into an error; default false (lenient, as the server).
     pub strict: bool,
+}
+
+impl ParseOptions {
+    /// The same options, strict or lenient.
+    #[must_use]
+    pub fn with_strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
 }
 
 /// Result of [`OutputParams::parse`]: the parameters and the warnings.
@@ -334,12 +349,11 @@ impl OutputParams {
     /// assert_eq!(p.params.format, Format::GeoParquet);
     /// assert_eq!(p.warnings[0].to_string(), "Field format using default value: format is an invalid value: xyz");
     /// // ... which strict mode refuses.
-    /// assert!(OutputParams::parse(r#"{"path": "x", "format": "xyz"}"#, ParseOptions { strict: true }).is_err());
+    /// assert!(OutputParams::parse(r#"{"path": "x", "format": "xyz"}"#, ParseOptions::default().with_strict(true)).is_err());
     /// # Ok::<(), sliderule_export::Error>(())
     /// ```
     pub fn parse(json: &str, options: ParseOptions) -> Result<Parsed> {
-        let value: Value = serde_json::from_str(json)
-            .map_err(|e| Error::OutputNotObject(format!("not JSON: {e}")))?;
+        let value: Value = serde_json::from_str(json).map_err(Error::OutputNotJson)?;
         Self::from_value(&value, options)
     }
 
@@ -351,10 +365,7 @@ impl OutputParams {
                 _ => o,
             },
             other => {
-                return Err(Error::OutputNotObject(format!(
-                    "output parameters must be supplied as an object, found {}",
-                    kind(other)
-                )));
+                return Err(Error::OutputNotObject { found: kind(other) });
             }
         };
         let mut cx = Ctx {
@@ -806,8 +817,11 @@ mod tests {
             p.warnings[0].to_string(),
             "Field output using default value: Unable to determine output path"
         );
-        assert!(matches!(parse("[1]"), Err(Error::OutputNotObject(_))));
-        assert!(matches!(parse("{"), Err(Error::OutputNotObject(_))));
+        assert!(matches!(
+            parse("[1]"),
+            Err(Error::OutputNotObject { found: "a list" })
+        ));
+        assert!(matches!(parse("{"), Err(Error::OutputNotJson(_))));
         Ok(())
     }
 

@@ -4,6 +4,11 @@
 //!
 //! Field names, types and units are the server's; column orders are the
 //! server's hash-table orders (not the declaration order), per output layout.
+//!
+//! Each record struct is declared once, by the `record!` macro: the struct, its
+//! fields' column types, the code that appends it to column buffers, reads it back
+//! from a batch and parses it from an input row all come from that one list, and
+//! each server column order is checked against the fields when the crate compiles.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -12,9 +17,11 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
 use arrow_schema::DataType;
+use std::borrow::Cow;
 
 use crate::columns::{Col, FieldType};
 use crate::error::{Error, Result};
+use crate::input::Get;
 
 /// Which SlideRule record a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,23 +38,44 @@ pub enum RecordKind {
 /// Bytes of record data per row group, the p-series budget (`0x4000000`).
 pub const ROW_GROUP_BUDGET_BYTES: usize = 0x400_0000;
 
-impl RecordKind {
-    /// Parses `atl06`, `atl08`, `atl03` (also with the `p`/`sp` endpoint
-    /// suffix or the `rec` record-type suffix).
-    pub fn parse(s: &str) -> Result<Self> {
+impl std::str::FromStr for RecordKind {
+    type Err = Error;
+
+    /// Parses `atl06`, `atl08`, `atl03` (any case, also with the `p`/`sp`
+    /// endpoint suffix or the `rec` record-type suffix).
+    ///
+    /// ```
+    /// use sliderule_export::RecordKind;
+    /// assert_eq!("atl03sp".parse::<RecordKind>()?, RecordKind::Atl03);
+    /// assert_eq!(RecordKind::Atl08.to_string().parse::<RecordKind>()?, RecordKind::Atl08);
+    /// assert!("atl24".parse::<RecordKind>().is_err());
+    /// # Ok::<(), sliderule_export::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "atl06" | "atl06p" | "atl06rec" => Ok(Self::Atl06),
             "atl08" | "atl08p" | "atl08rec" => Ok(Self::Atl08),
             "atl03" | "atl03s" | "atl03sp" | "atl03rec" => Ok(Self::Atl03),
-            other => Err(Error::InvalidParameter {
-                key: "record".into(),
-                message: format!(
-                    "unknown record type \"{other}\" (expected atl06, atl08 or atl03)"
-                ),
+            _ => Err(Error::UnknownName {
+                what: "record type",
+                value: s.to_owned(),
+                expected: "atl06, atl08 or atl03",
             }),
         }
     }
+}
 
+impl std::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Atl06 => "atl06",
+            Self::Atl08 => "atl08",
+            Self::Atl03 => "atl03",
+        })
+    }
+}
+
+impl RecordKind {
     /// The record type name, e.g. `atl06rec`.
     #[must_use]
     pub fn rectype(self) -> &'static str {
@@ -93,7 +121,7 @@ impl RecordKind {
     #[must_use]
     pub fn parent_fields(self) -> &'static [(&'static str, FieldType)] {
         match self {
-            Self::Atl03 => ATL03_EXTENT_FIELDS,
+            Self::Atl03 => Atl03Extent::FIELDS,
             Self::Atl06 | Self::Atl08 => &[],
         }
     }
@@ -102,9 +130,9 @@ impl RecordKind {
     #[must_use]
     pub fn element_fields(self) -> &'static [(&'static str, FieldType)] {
         match self {
-            Self::Atl06 => ATL06_FIELDS,
-            Self::Atl08 => ATL08_FIELDS,
-            Self::Atl03 => ATL03_PHOTON_FIELDS,
+            Self::Atl06 => Atl06Elevation::FIELDS,
+            Self::Atl08 => Atl08Vegetation::FIELDS,
+            Self::Atl03 => Atl03Photon::FIELDS,
         }
     }
 
@@ -123,100 +151,20 @@ impl RecordKind {
     #[must_use]
     pub fn column_order(self, geo: bool) -> &'static [&'static str] {
         match (self, geo) {
-            (Self::Atl06, false) => ATL06_PLAIN,
-            (Self::Atl06, true) => ATL06_GEO,
-            (Self::Atl08, false) => ATL08_PLAIN,
-            (Self::Atl08, true) => ATL08_GEO,
-            (Self::Atl03, false) => ATL03_PLAIN,
-            (Self::Atl03, true) => ATL03_GEO,
+            (Self::Atl06, false) => &ATL06_PLAIN,
+            (Self::Atl06, true) => &ATL06_GEO,
+            (Self::Atl08, false) => &ATL08_PLAIN,
+            (Self::Atl08, true) => &ATL08_GEO,
+            (Self::Atl03, false) => &ATL03_PLAIN,
+            (Self::Atl03, true) => &ATL03_GEO,
         }
     }
 }
 
-use FieldType::{
-    Float32 as F32, Float32List, Float64 as F64, Int8 as I8, Int32 as I32, Time, UInt8 as U8,
-    UInt16 as U16, UInt32 as U32, UInt64 as U64,
-};
-
-const ATL06_FIELDS: &[(&str, FieldType)] = &[
-    ("extent_id", U64),
-    ("segment_id", U32),
-    ("n_fit_photons", I32),
-    ("pflags", U16),
-    ("rgt", U16),
-    ("cycle", U8),
-    ("region", U8),
-    ("spot", U8),
-    ("gt", U8),
-    ("time", Time),
-    ("latitude", F64),
-    ("longitude", F64),
-    ("h_mean", F64),
-    ("dh_fit_dx", F32),
-    ("x_atc", F32),
-    ("y_atc", F32),
-    ("w_surface_window_final", F32),
-    ("rms_misfit", F32),
-    ("h_sigma", F32),
-];
-
-const ATL08_FIELDS: &[(&str, FieldType)] = &[
-    ("extent_id", U64),
-    ("segment_id", U32),
-    ("rgt", U16),
-    ("cycle", U16),
-    ("spot", U8),
-    ("gt", U8),
-    ("ph_count", U32),
-    ("gnd_ph_count", U32),
-    ("veg_ph_count", U32),
-    ("landcover", U8),
-    ("snowcover", U8),
-    ("time", Time),
-    ("latitude", F64),
-    ("longitude", F64),
-    ("x_atc", F32),
-    ("solar_elevation", F32),
-    ("h_te_median", F32),
-    ("h_max_canopy", F32),
-    ("h_min_canopy", F32),
-    ("h_mean_canopy", F32),
-    ("h_canopy", F32),
-    ("canopy_openness", F32),
-    ("canopy_h_metrics", Float32List(CANOPY_METRICS)),
-];
-
-const ATL03_EXTENT_FIELDS: &[(&str, FieldType)] = &[
-    ("region", U8),
-    ("track", U8),
-    ("pair", U8),
-    ("sc_orient", U8),
-    ("rgt", U16),
-    ("cycle", U8),
-    ("segment_id", U32),
-    ("segment_dist", F64),
-    ("background_rate", F64),
-    ("solar_elevation", F32),
-    ("extent_id", U64),
-];
-
-const ATL03_PHOTON_FIELDS: &[(&str, FieldType)] = &[
-    ("time", Time),
-    ("latitude", F64),
-    ("longitude", F64),
-    ("x_atc", F32),
-    ("y_atc", F32),
-    ("height", F32),
-    ("relief", F32),
-    ("landcover", U8),
-    ("snowcover", U8),
-    ("atl08_class", U8),
-    ("atl03_cnf", I8),
-    ("quality_ph", I8),
-    ("yapc_score", U16),
-];
-
-const ATL06_PLAIN: &[&str] = &[
+// The server's column orders (its hash tables' iteration orders) of the plain layout;
+// the GeoParquet layout drops `latitude` and `longitude` and ends with `geometry`.
+// Each is checked, when the crate compiles, to name every field of its record once.
+const ATL06_PLAIN: [&str; 19] = [
     "dh_fit_dx",
     "n_fit_photons",
     "longitude",
@@ -237,27 +185,7 @@ const ATL06_PLAIN: &[&str] = &[
     "region",
     "time",
 ];
-const ATL06_GEO: &[&str] = &[
-    "dh_fit_dx",
-    "n_fit_photons",
-    "extent_id",
-    "x_atc",
-    "spot",
-    "gt",
-    "segment_id",
-    "rgt",
-    "pflags",
-    "cycle",
-    "w_surface_window_final",
-    "y_atc",
-    "h_mean",
-    "rms_misfit",
-    "h_sigma",
-    "region",
-    "time",
-    "geometry",
-];
-const ATL08_PLAIN: &[&str] = &[
+const ATL08_PLAIN: [&str; 23] = [
     "h_canopy",
     "ph_count",
     "segment_id",
@@ -282,31 +210,7 @@ const ATL08_PLAIN: &[&str] = &[
     "rgt",
     "gnd_ph_count",
 ];
-const ATL08_GEO: &[&str] = &[
-    "h_canopy",
-    "ph_count",
-    "segment_id",
-    "landcover",
-    "h_max_canopy",
-    "h_te_median",
-    "canopy_h_metrics",
-    "extent_id",
-    "cycle",
-    "time",
-    "gt",
-    "canopy_openness",
-    "x_atc",
-    "spot",
-    "veg_ph_count",
-    "h_min_canopy",
-    "solar_elevation",
-    "snowcover",
-    "h_mean_canopy",
-    "rgt",
-    "gnd_ph_count",
-    "geometry",
-];
-const ATL03_PLAIN: &[&str] = &[
+const ATL03_PLAIN: [&str; 24] = [
     "extent_id",
     "time",
     "longitude",
@@ -332,31 +236,92 @@ const ATL03_PLAIN: &[&str] = &[
     "solar_elevation",
     "region",
 ];
-const ATL03_GEO: &[&str] = &[
-    "extent_id",
-    "time",
-    "x_atc",
-    "landcover",
-    "y_atc",
-    "atl03_cnf",
-    "atl08_class",
-    "snowcover",
-    "quality_ph",
-    "yapc_score",
-    "relief",
-    "height",
-    "cycle",
-    "pair",
-    "sc_orient",
-    "rgt",
-    "track",
-    "background_rate",
-    "segment_id",
-    "segment_dist",
-    "solar_elevation",
-    "region",
-    "geometry",
-];
+const ATL06_GEO: [&str; ATL06_PLAIN.len() - 1] = geo_order(&ATL06_PLAIN);
+const ATL08_GEO: [&str; ATL08_PLAIN.len() - 1] = geo_order(&ATL08_PLAIN);
+const ATL03_GEO: [&str; ATL03_PLAIN.len() - 1] = geo_order(&ATL03_PLAIN);
+const _: () = assert!(is_order_of(&ATL06_PLAIN, &[], Atl06Elevation::FIELDS));
+const _: () = assert!(is_order_of(&ATL08_PLAIN, &[], Atl08Vegetation::FIELDS));
+const _: () = assert!(is_order_of(
+    &ATL03_PLAIN,
+    Atl03Extent::FIELDS,
+    Atl03Photon::FIELDS
+));
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The GeoParquet order of a plain order: without `latitude` and `longitude`,
+/// `geometry` last (a compile error when the plain order lacks either).
+const fn geo_order<const N: usize>(plain: &[&'static str]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let (mut i, mut j) = (0, 0);
+    while i < plain.len() {
+        if !str_eq(plain[i], "latitude") && !str_eq(plain[i], "longitude") {
+            out[j] = plain[i];
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(
+        j + 1 == N,
+        "the plain order must hold latitude and longitude once"
+    );
+    out[j] = "geometry";
+    out
+}
+
+/// Whether `order` names each field of `parent` and `element` exactly once.
+const fn is_order_of(
+    order: &[&str],
+    parent: &[(&str, FieldType)],
+    element: &[(&str, FieldType)],
+) -> bool {
+    if order.len() != parent.len() + element.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < order.len() {
+        let mut seen = 0;
+        let mut k = 0;
+        while k < parent.len() {
+            if str_eq(order[i], parent[k].0) {
+                seen += 1;
+            }
+            k += 1;
+        }
+        k = 0;
+        while k < element.len() {
+            if str_eq(order[i], element[k].0) {
+                seen += 1;
+            }
+            k += 1;
+        }
+        if seen != 1 {
+            return false;
+        }
+        let mut j = 0;
+        while j < i {
+            if str_eq(order[i], order[j]) {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// Number of `canopy_h_metrics` values per ATL08 row.
 pub const CANOPY_METRICS: usize = 20;
@@ -432,47 +397,208 @@ pub trait Record {
     fn append_to(&self, buf: &mut ColumnBuffer);
 }
 
-/// One ATL06-SR segment (`atl06rec.elevation`, 80 bytes on the server).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Atl06Elevation {
-    /// Extent id (bit 1 set for elevation products).
-    pub extent_id: u64,
-    /// ATL03 segment id of the first segment.
-    pub segment_id: u32,
-    /// Photons in the final fit.
-    pub n_fit_photons: i32,
-    /// Processing flags (0x1 spread too short, 0x2 too few photons, …).
-    pub pflags: u16,
-    /// Reference ground track.
-    pub rgt: u16,
-    /// Cycle.
-    pub cycle: u8,
-    /// Granule region.
-    pub region: u8,
-    /// Laser spot 1–6 (0 unknown).
-    pub spot: u8,
-    /// Ground track: 10 gt1l, 20 gt1r, …, 60 gt3r.
-    pub gt: u8,
-    /// Unix-epoch nanoseconds (UTC); see [`crate::time::delta_time_to_unix_ns`].
-    pub time: i64,
-    /// Degrees north (WGS 84).
-    pub latitude: f64,
-    /// Degrees east (WGS 84).
-    pub longitude: f64,
-    /// Elevation, metres above the WGS 84 ellipsoid.
-    pub h_mean: f64,
-    /// Along-track slope (m/m).
-    pub dh_fit_dx: f32,
-    /// Along-track distance from the equator (m).
-    pub x_atc: f32,
-    /// Across-track distance (m).
-    pub y_atc: f32,
-    /// Final surface window width (m).
-    pub w_surface_window_final: f32,
-    /// RMS of the fit residuals (m).
-    pub rms_misfit: f32,
-    /// Fit error estimate (m).
-    pub h_sigma: f32,
+/// A value of a record field: its column type, how it is appended to a column
+/// buffer, read back from a batch and parsed from an input row.
+pub(crate) trait FieldValue: Copy + Default {
+    /// The column type.
+    const TYPE: FieldType;
+    /// Appends the value to its column (of type [`FieldValue::TYPE`]).
+    fn push(self, col: &mut Col);
+    /// The values of column `name` of a batch.
+    fn column<'c>(c: &'c Columns<'_>, name: &str) -> Result<Cow<'c, [Self]>>;
+    /// The value of field `name` of an input row.
+    fn from_row(row: &Get<'_>, name: &str) -> Result<Self>;
+}
+
+macro_rules! integer_field {
+    ($($t:ty => $variant:ident, $push:ident, $arrow:ty;)*) => {$(
+        impl FieldValue for $t {
+            const TYPE: FieldType = FieldType::$variant;
+            #[inline]
+            fn push(self, col: &mut Col) {
+                col.$push(self);
+            }
+            fn column<'c>(c: &'c Columns<'_>, name: &str) -> Result<Cow<'c, [Self]>> {
+                c.prim::<$arrow>(name).map(Cow::Borrowed)
+            }
+            fn from_row(row: &Get<'_>, name: &str) -> Result<Self> {
+                row.int(name)
+            }
+        }
+    )*};
+}
+
+integer_field! {
+    i8 => Int8, push_i8, Int8Type;
+    i32 => Int32, push_i32, Int32Type;
+    u8 => UInt8, push_u8, UInt8Type;
+    u16 => UInt16, push_u16, UInt16Type;
+    u32 => UInt32, push_u32, UInt32Type;
+    u64 => UInt64, push_u64, UInt64Type;
+}
+
+impl FieldValue for f32 {
+    const TYPE: FieldType = FieldType::Float32;
+    #[inline]
+    fn push(self, col: &mut Col) {
+        col.push_f32(self);
+    }
+    fn column<'c>(c: &'c Columns<'_>, name: &str) -> Result<Cow<'c, [Self]>> {
+        c.prim::<Float32Type>(name).map(Cow::Borrowed)
+    }
+    fn from_row(row: &Get<'_>, name: &str) -> Result<Self> {
+        row.f32(name)
+    }
+}
+
+/// `latitude` and `longitude` come from the `geometry` column in the GeoParquet layout.
+impl FieldValue for f64 {
+    const TYPE: FieldType = FieldType::Float64;
+    #[inline]
+    fn push(self, col: &mut Col) {
+        col.push_f64(self);
+    }
+    fn column<'c>(c: &'c Columns<'_>, name: &str) -> Result<Cow<'c, [Self]>> {
+        c.f64s(name).map(Cow::Borrowed)
+    }
+    fn from_row(row: &Get<'_>, name: &str) -> Result<Self> {
+        row.f64(name)
+    }
+}
+
+/// Times: Unix-epoch nanoseconds, `timestamp[ns]` columns (the only `i64` fields).
+impl FieldValue for i64 {
+    const TYPE: FieldType = FieldType::Time;
+    #[inline]
+    fn push(self, col: &mut Col) {
+        col.push_time(self);
+    }
+    fn column<'c>(c: &'c Columns<'_>, name: &str) -> Result<Cow<'c, [Self]>> {
+        c.time(name).map(Cow::Borrowed)
+    }
+    fn from_row(row: &Get<'_>, _name: &str) -> Result<Self> {
+        row.time()
+    }
+}
+
+impl FieldValue for [f32; CANOPY_METRICS] {
+    const TYPE: FieldType = FieldType::Float32List(CANOPY_METRICS);
+    #[inline]
+    fn push(self, col: &mut Col) {
+        col.push_f32_list(&self);
+    }
+    fn column<'c>(c: &'c Columns<'_>, name: &str) -> Result<Cow<'c, [Self]>> {
+        c.f32_lists(name, CANOPY_METRICS).map(Cow::Owned)
+    }
+    fn from_row(row: &Get<'_>, name: &str) -> Result<Self> {
+        row.metrics(name)
+    }
+}
+
+/// Declares a record struct once: its public fields (each a column, in the
+/// server's declaration order) and, after `;`, fields that are not columns
+/// (an extent's photons). Generates the struct, `FIELDS` (names and column
+/// types), `append_rows` (values into column buffers), `batch_reader` (rows of a
+/// batch) and `from_row` (an input row).
+macro_rules! record {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty, )*
+            $( ; $(#[$xmeta:meta])* $xfield:ident : $xty:ty, )?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            $( $(#[$xmeta])* pub $xfield: $xty, )?
+        }
+
+        impl $name {
+            /// The column fields, in declaration order, with their types.
+            pub(crate) const FIELDS: &'static [(&'static str, FieldType)] =
+                &[$( (stringify!($field), <$ty as FieldValue>::TYPE), )*];
+
+            /// Appends each row's values to `cols` (the columns of `FIELDS`, in
+            /// order); returns the rows appended.
+            #[inline]
+            fn append_rows<'r>(rows: impl IntoIterator<Item = &'r Self>, cols: &mut [Col]) -> usize {
+                let [$($field),*] = cols else {
+                    debug_assert!(false, "column buffers of another record");
+                    return 0;
+                };
+                let mut n = 0;
+                for row in rows {
+                    $( FieldValue::push(row.$field, $field); )*
+                    n += 1;
+                }
+                n
+            }
+
+            /// A reader of the rows of a batch (plain or GeoParquet layout): the
+            /// columns are checked once, then row `i` is built on demand.
+            fn batch_reader<'c>(c: &'c Columns<'_>) -> Result<impl Fn(usize) -> Self + 'c> {
+                $( let $field = <$ty as FieldValue>::column(c, stringify!($field))?; )*
+                Ok(move |i: usize| Self {
+                    $( $field: $field.get(i).copied().unwrap_or_default(), )*
+                    $( $xfield: <$xty>::default(), )?
+                })
+            }
+
+            /// The record of one input row (fields checked in declaration order).
+            pub(crate) fn from_row(row: &Get<'_>) -> Result<Self> {
+                Ok(Self {
+                    $( $field: FieldValue::from_row(row, stringify!($field))?, )*
+                    $( $xfield: <$xty>::default(), )?
+                })
+            }
+        }
+    };
+}
+
+record! {
+    /// One ATL06-SR segment (`atl06rec.elevation`, 80 bytes on the server).
+    #[derive(Debug, Clone, Copy, PartialEq, Default)]
+    pub struct Atl06Elevation {
+        /// Extent id (bit 1 set for elevation products).
+        extent_id: u64,
+        /// ATL03 segment id of the first segment.
+        segment_id: u32,
+        /// Photons in the final fit.
+        n_fit_photons: i32,
+        /// Processing flags (0x1 spread too short, 0x2 too few photons, …).
+        pflags: u16,
+        /// Reference ground track.
+        rgt: u16,
+        /// Cycle.
+        cycle: u8,
+        /// Granule region.
+        region: u8,
+        /// Laser spot 1–6 (0 unknown).
+        spot: u8,
+        /// Ground track: 10 gt1l, 20 gt1r, …, 60 gt3r.
+        gt: u8,
+        /// Unix-epoch nanoseconds (UTC); see [`crate::time::delta_time_to_unix_ns`].
+        time: i64,
+        /// Degrees north (WGS 84).
+        latitude: f64,
+        /// Degrees east (WGS 84).
+        longitude: f64,
+        /// Elevation, metres above the WGS 84 ellipsoid.
+        h_mean: f64,
+        /// Along-track slope (m/m).
+        dh_fit_dx: f32,
+        /// Along-track distance from the equator (m).
+        x_atc: f32,
+        /// Across-track distance (m).
+        y_atc: f32,
+        /// Final surface window width (m).
+        w_surface_window_final: f32,
+        /// RMS of the fit residuals (m).
+        rms_misfit: f32,
+        /// Fit error estimate (m).
+        h_sigma: f32,
+    }
 }
 
 /// One `atl06rec`: a batch of elevations.
@@ -482,55 +608,57 @@ pub struct Atl06Record {
     pub elevations: Vec<Atl06Elevation>,
 }
 
-/// One PhoREAL extent (`atl08rec.vegetation`, 176 bytes on the server).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Atl08Vegetation {
-    /// Extent id (bit 1 set).
-    pub extent_id: u64,
-    /// ATL03 segment id.
-    pub segment_id: u32,
-    /// Reference ground track.
-    pub rgt: u16,
-    /// Cycle (still 16 bits in this record).
-    pub cycle: u16,
-    /// Laser spot 1–6.
-    pub spot: u8,
-    /// Ground track 10…60.
-    pub gt: u8,
-    /// Photons used by PhoREAL.
-    pub ph_count: u32,
-    /// Ground photons.
-    pub gnd_ph_count: u32,
-    /// Canopy and top-of-canopy photons.
-    pub veg_ph_count: u32,
-    /// ATL08 `segment_landcover` (0xFF invalid).
-    pub landcover: u8,
-    /// ATL08 `segment_snowcover` (0xFF invalid).
-    pub snowcover: u8,
-    /// Unix-epoch nanoseconds (UTC).
-    pub time: i64,
-    /// Degrees north.
-    pub latitude: f64,
-    /// Degrees east.
-    pub longitude: f64,
-    /// Along-track distance from the equator (m).
-    pub x_atc: f32,
-    /// Solar elevation (degrees).
-    pub solar_elevation: f32,
-    /// Median terrain height of ground photons (m).
-    pub h_te_median: f32,
-    /// Maximum canopy relief (m).
-    pub h_max_canopy: f32,
-    /// Minimum canopy relief (m).
-    pub h_min_canopy: f32,
-    /// Mean canopy relief (m).
-    pub h_mean_canopy: f32,
-    /// 98th-percentile canopy relief (m).
-    pub h_canopy: f32,
-    /// Standard deviation of canopy relief (m).
-    pub canopy_openness: f32,
-    /// Relief at the percentiles 5, 10, …, 95 and a 20th value (m).
-    pub canopy_h_metrics: [f32; CANOPY_METRICS],
+record! {
+    /// One PhoREAL extent (`atl08rec.vegetation`, 176 bytes on the server).
+    #[derive(Debug, Clone, Copy, PartialEq, Default)]
+    pub struct Atl08Vegetation {
+        /// Extent id (bit 1 set).
+        extent_id: u64,
+        /// ATL03 segment id.
+        segment_id: u32,
+        /// Reference ground track.
+        rgt: u16,
+        /// Cycle (still 16 bits in this record).
+        cycle: u16,
+        /// Laser spot 1–6.
+        spot: u8,
+        /// Ground track 10…60.
+        gt: u8,
+        /// Photons used by PhoREAL.
+        ph_count: u32,
+        /// Ground photons.
+        gnd_ph_count: u32,
+        /// Canopy and top-of-canopy photons.
+        veg_ph_count: u32,
+        /// ATL08 `segment_landcover` (0xFF invalid).
+        landcover: u8,
+        /// ATL08 `segment_snowcover` (0xFF invalid).
+        snowcover: u8,
+        /// Unix-epoch nanoseconds (UTC).
+        time: i64,
+        /// Degrees north.
+        latitude: f64,
+        /// Degrees east.
+        longitude: f64,
+        /// Along-track distance from the equator (m).
+        x_atc: f32,
+        /// Solar elevation (degrees).
+        solar_elevation: f32,
+        /// Median terrain height of ground photons (m).
+        h_te_median: f32,
+        /// Maximum canopy relief (m).
+        h_max_canopy: f32,
+        /// Minimum canopy relief (m).
+        h_min_canopy: f32,
+        /// Mean canopy relief (m).
+        h_mean_canopy: f32,
+        /// 98th-percentile canopy relief (m).
+        h_canopy: f32,
+        /// Standard deviation of canopy relief (m).
+        canopy_openness: f32,
+        /// Relief at the percentiles 5, 10, …, 95 and a 20th value (m).
+        canopy_h_metrics: [f32; CANOPY_METRICS],
+    }
 }
 
 /// One `atl08rec`: a batch of vegetation segments.
@@ -540,64 +668,69 @@ pub struct Atl08Record {
     pub vegetation: Vec<Atl08Vegetation>,
 }
 
-/// One photon (`atl03rec.photons`, 48 bytes on the server).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Atl03Photon {
-    /// Unix-epoch nanoseconds (UTC), from ATL03 `delta_time`.
-    pub time: i64,
-    /// Degrees north (`lat_ph`).
-    pub latitude: f64,
-    /// Degrees east (`lon_ph`).
-    pub longitude: f64,
-    /// Along-track distance relative to the extent centre (m).
-    pub x_atc: f32,
-    /// Across-track distance (m).
-    pub y_atc: f32,
-    /// Height above the ellipsoid (m, `h_ph`).
-    pub height: f32,
-    /// ATL08 relief (m); 0.0 without PhoREAL.
-    pub relief: f32,
-    /// ATL08 landcover; 0xFF without PhoREAL.
-    pub landcover: u8,
-    /// ATL08 snowcover; 0xFF without PhoREAL.
-    pub snowcover: u8,
-    /// 0 noise, 1 ground, 2 canopy, 3 top of canopy, 4 unclassified.
-    pub atl08_class: u8,
-    /// Signal confidence −2…4.
-    pub atl03_cnf: i8,
-    /// 0 nominal, 1 possible afterpulse, 2 possible impulse response, 3 possible TEP.
-    pub quality_ph: i8,
-    /// YAPC weight (16 bits from v4.20).
-    pub yapc_score: u16,
+record! {
+    /// One photon (`atl03rec.photons`, 48 bytes on the server).
+    #[derive(Debug, Clone, Copy, PartialEq, Default)]
+    pub struct Atl03Photon {
+        /// Unix-epoch nanoseconds (UTC), from ATL03 `delta_time`.
+        time: i64,
+        /// Degrees north (`lat_ph`).
+        latitude: f64,
+        /// Degrees east (`lon_ph`).
+        longitude: f64,
+        /// Along-track distance relative to the extent centre (m).
+        x_atc: f32,
+        /// Across-track distance (m).
+        y_atc: f32,
+        /// Height above the ellipsoid (m, `h_ph`).
+        height: f32,
+        /// ATL08 relief (m); 0.0 without PhoREAL.
+        relief: f32,
+        /// ATL08 landcover; 0xFF without PhoREAL.
+        landcover: u8,
+        /// ATL08 snowcover; 0xFF without PhoREAL.
+        snowcover: u8,
+        /// 0 noise, 1 ground, 2 canopy, 3 top of canopy, 4 unclassified.
+        atl08_class: u8,
+        /// Signal confidence −2…4.
+        atl03_cnf: i8,
+        /// 0 nominal, 1 possible afterpulse, 2 possible impulse response, 3 possible TEP.
+        quality_ph: i8,
+        /// YAPC weight (16 bits from v4.20).
+        yapc_score: u16,
+    }
 }
 
-/// One `atl03rec`: an extent (one pair track, one side) and its photons.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Atl03Extent {
-    /// Granule region.
-    pub region: u8,
-    /// Reference pair track 1–3.
-    pub track: u8,
-    /// 0 left, 1 right.
-    pub pair: u8,
-    /// 0 backward, 1 forward, 2 transition.
-    pub sc_orient: u8,
-    /// Reference ground track.
-    pub rgt: u16,
-    /// Cycle.
-    pub cycle: u8,
-    /// ATL03 segment id of the extent.
-    pub segment_id: u32,
-    /// Along-track distance from the equator to the extent centre (m).
-    pub segment_dist: f64,
-    /// Background rate (PE/s).
-    pub background_rate: f64,
-    /// Solar elevation (degrees).
-    pub solar_elevation: f32,
-    /// Extent id (bit 1 clear for photon extents).
-    pub extent_id: u64,
-    /// The photons.
-    pub photons: Vec<Atl03Photon>,
+record! {
+    /// One `atl03rec`: an extent (one pair track, one side) and its photons.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct Atl03Extent {
+        /// Granule region.
+        region: u8,
+        /// Reference pair track 1–3.
+        track: u8,
+        /// 0 left, 1 right.
+        pair: u8,
+        /// 0 backward, 1 forward, 2 transition.
+        sc_orient: u8,
+        /// Reference ground track.
+        rgt: u16,
+        /// Cycle.
+        cycle: u8,
+        /// ATL03 segment id of the extent.
+        segment_id: u32,
+        /// Along-track distance from the equator to the extent centre (m).
+        segment_dist: f64,
+        /// Background rate (PE/s).
+        background_rate: f64,
+        /// Solar elevation (degrees).
+        solar_elevation: f32,
+        /// Extent id (bit 1 clear for photon extents).
+        extent_id: u64,
+        ;
+        /// The photons.
+        photons: Vec<Atl03Photon>,
+    }
 }
 
 impl Record for Atl06Record {
@@ -606,9 +739,7 @@ impl Record for Atl06Record {
         self.elevations.len()
     }
     fn append_to(&self, buf: &mut ColumnBuffer) {
-        for e in &self.elevations {
-            e.append_to(buf);
-        }
+        buf.rows += Atl06Elevation::append_rows(&self.elevations, &mut buf.elements);
     }
 }
 
@@ -618,50 +749,7 @@ impl Record for Atl06Elevation {
         1
     }
     fn append_to(&self, buf: &mut ColumnBuffer) {
-        let [
-            c0,
-            c1,
-            c2,
-            c3,
-            c4,
-            c5,
-            c6,
-            c7,
-            c8,
-            c9,
-            c10,
-            c11,
-            c12,
-            c13,
-            c14,
-            c15,
-            c16,
-            c17,
-            c18,
-        ] = buf.elements.as_mut_slice()
-        else {
-            return;
-        };
-        c0.push_u64(self.extent_id);
-        c1.push_u32(self.segment_id);
-        c2.push_i32(self.n_fit_photons);
-        c3.push_u16(self.pflags);
-        c4.push_u16(self.rgt);
-        c5.push_u8(self.cycle);
-        c6.push_u8(self.region);
-        c7.push_u8(self.spot);
-        c8.push_u8(self.gt);
-        c9.push_time(self.time);
-        c10.push_f64(self.latitude);
-        c11.push_f64(self.longitude);
-        c12.push_f64(self.h_mean);
-        c13.push_f32(self.dh_fit_dx);
-        c14.push_f32(self.x_atc);
-        c15.push_f32(self.y_atc);
-        c16.push_f32(self.w_surface_window_final);
-        c17.push_f32(self.rms_misfit);
-        c18.push_f32(self.h_sigma);
-        buf.rows += 1;
+        buf.rows += Self::append_rows([self], &mut buf.elements);
     }
 }
 
@@ -671,9 +759,7 @@ impl Record for Atl08Record {
         self.vegetation.len()
     }
     fn append_to(&self, buf: &mut ColumnBuffer) {
-        for v in &self.vegetation {
-            v.append_to(buf);
-        }
+        buf.rows += Atl08Vegetation::append_rows(&self.vegetation, &mut buf.elements);
     }
 }
 
@@ -683,58 +769,7 @@ impl Record for Atl08Vegetation {
         1
     }
     fn append_to(&self, buf: &mut ColumnBuffer) {
-        let [
-            c0,
-            c1,
-            c2,
-            c3,
-            c4,
-            c5,
-            c6,
-            c7,
-            c8,
-            c9,
-            c10,
-            c11,
-            c12,
-            c13,
-            c14,
-            c15,
-            c16,
-            c17,
-            c18,
-            c19,
-            c20,
-            c21,
-            c22,
-        ] = buf.elements.as_mut_slice()
-        else {
-            return;
-        };
-        c0.push_u64(self.extent_id);
-        c1.push_u32(self.segment_id);
-        c2.push_u16(self.rgt);
-        c3.push_u16(self.cycle);
-        c4.push_u8(self.spot);
-        c5.push_u8(self.gt);
-        c6.push_u32(self.ph_count);
-        c7.push_u32(self.gnd_ph_count);
-        c8.push_u32(self.veg_ph_count);
-        c9.push_u8(self.landcover);
-        c10.push_u8(self.snowcover);
-        c11.push_time(self.time);
-        c12.push_f64(self.latitude);
-        c13.push_f64(self.longitude);
-        c14.push_f32(self.x_atc);
-        c15.push_f32(self.solar_elevation);
-        c16.push_f32(self.h_te_median);
-        c17.push_f32(self.h_max_canopy);
-        c18.push_f32(self.h_min_canopy);
-        c19.push_f32(self.h_mean_canopy);
-        c20.push_f32(self.h_canopy);
-        c21.push_f32(self.canopy_openness);
-        c22.push_f32_list(&self.canopy_h_metrics);
-        buf.rows += 1;
+        buf.rows += Self::append_rows([self], &mut buf.elements);
     }
 }
 
@@ -747,49 +782,20 @@ impl Record for Atl03Extent {
         if self.photons.is_empty() {
             return;
         }
-        let [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10] = buf.parent.as_mut_slice() else {
+        if Self::append_rows([self], &mut buf.parent) == 0 {
             return;
-        };
-        p0.push_u8(self.region);
-        p1.push_u8(self.track);
-        p2.push_u8(self.pair);
-        p3.push_u8(self.sc_orient);
-        p4.push_u16(self.rgt);
-        p5.push_u8(self.cycle);
-        p6.push_u32(self.segment_id);
-        p7.push_f64(self.segment_dist);
-        p8.push_f64(self.background_rate);
-        p9.push_f32(self.solar_elevation);
-        p10.push_u64(self.extent_id);
-        let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12] = buf.elements.as_mut_slice()
-        else {
-            return;
-        };
-        for p in &self.photons {
-            c0.push_time(p.time);
-            c1.push_f64(p.latitude);
-            c2.push_f64(p.longitude);
-            c3.push_f32(p.x_atc);
-            c4.push_f32(p.y_atc);
-            c5.push_f32(p.height);
-            c6.push_f32(p.relief);
-            c7.push_u8(p.landcover);
-            c8.push_u8(p.snowcover);
-            c9.push_u8(p.atl08_class);
-            c10.push_i8(p.atl03_cnf);
-            c11.push_i8(p.quality_ph);
-            c12.push_u16(p.yapc_score);
         }
+        buf.rows += Atl03Photon::append_rows(&self.photons, &mut buf.elements);
         buf.counts
             .push(u32::try_from(self.photons.len()).unwrap_or(u32::MAX));
-        buf.rows += self.photons.len();
     }
 }
 
 // ---------------------------------------------------------------------------
 // Reading back: record batches (from SlideRule's files or ours) into records.
 
-struct Columns<'a> {
+/// The columns of a batch being read back into records.
+pub(crate) struct Columns<'a> {
     batch: &'a RecordBatch,
     source: &'a str,
     points: Option<(Vec<f64>, Vec<f64>)>,
@@ -835,31 +841,27 @@ impl<'a> Columns<'a> {
         Ok(arr.values().as_ref())
     }
 
-    fn time(&self) -> Result<&'a [i64]> {
+    fn time(&self, name: &str) -> Result<&'a [i64]> {
         let col = self
             .batch
-            .column_by_name("time")
-            .ok_or_else(|| self.err("time", "missing"))?;
+            .column_by_name(name)
+            .ok_or_else(|| self.err(name, "missing"))?;
         match col.data_type() {
             DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, _) => Ok(col
                 .as_primitive::<TimestampNanosecondType>()
                 .values()
                 .as_ref()),
-            other => Err(self.err("time", format!("has type {other}, expected timestamp[ns]"))),
+            other => Err(self.err(name, format!("has type {other}, expected timestamp[ns]"))),
         }
     }
 
-    fn lat(&self) -> Result<&[f64]> {
-        match &self.points {
-            Some((_, lat)) => Ok(lat),
-            None => self.prim::<Float64Type>("latitude"),
-        }
-    }
-
-    fn lon(&self) -> Result<&[f64]> {
-        match &self.points {
-            Some((lon, _)) => Ok(lon),
-            None => self.prim::<Float64Type>("longitude"),
+    /// A float64 column; `latitude` and `longitude` from the points of the
+    /// `geometry` column in the GeoParquet layout.
+    fn f64s(&self, name: &str) -> Result<&[f64]> {
+        match (&self.points, name) {
+            (Some((_, lat)), "latitude") => Ok(lat),
+            (Some((lon, _)), "longitude") => Ok(lon),
+            _ => self.prim::<Float64Type>(name),
         }
     }
 
@@ -949,59 +951,8 @@ impl Atl06Elevation {
     /// names the input in errors.
     pub fn from_batch(batch: &RecordBatch, source: &str) -> Result<Vec<Self>> {
         let c = Columns::new(batch, source)?;
-        let (extent_id, segment_id, n_fit_photons) = (
-            c.prim::<UInt64Type>("extent_id")?,
-            c.prim::<UInt32Type>("segment_id")?,
-            c.prim::<Int32Type>("n_fit_photons")?,
-        );
-        let (pflags, rgt) = (
-            c.prim::<UInt16Type>("pflags")?,
-            c.prim::<UInt16Type>("rgt")?,
-        );
-        let (cycle, region, spot, gt) = (
-            c.prim::<UInt8Type>("cycle")?,
-            c.prim::<UInt8Type>("region")?,
-            c.prim::<UInt8Type>("spot")?,
-            c.prim::<UInt8Type>("gt")?,
-        );
-        let (time, lat, lon, h_mean) = (
-            c.time()?,
-            c.lat()?,
-            c.lon()?,
-            c.prim::<Float64Type>("h_mean")?,
-        );
-        let f = |n| c.prim::<Float32Type>(n);
-        let (dh, xa, ya, w, rms, hs) = (
-            f("dh_fit_dx")?,
-            f("x_atc")?,
-            f("y_atc")?,
-            f("w_surface_window_final")?,
-            f("rms_misfit")?,
-            f("h_sigma")?,
-        );
-        Ok((0..batch.num_rows())
-            .map(|i| Self {
-                extent_id: extent_id[i],
-                segment_id: segment_id[i],
-                n_fit_photons: n_fit_photons[i],
-                pflags: pflags[i],
-                rgt: rgt[i],
-                cycle: cycle[i],
-                region: region[i],
-                spot: spot[i],
-                gt: gt[i],
-                time: time[i],
-                latitude: lat[i],
-                longitude: lon[i],
-                h_mean: h_mean[i],
-                dh_fit_dx: dh[i],
-                x_atc: xa[i],
-                y_atc: ya[i],
-                w_surface_window_final: w[i],
-                rms_misfit: rms[i],
-                h_sigma: hs[i],
-            })
-            .collect())
+        let row = Self::batch_reader(&c)?;
+        Ok((0..batch.num_rows()).map(row).collect())
     }
 }
 
@@ -1009,61 +960,8 @@ impl Atl08Vegetation {
     /// Reads the rows of a batch (plain or GeoParquet layout).
     pub fn from_batch(batch: &RecordBatch, source: &str) -> Result<Vec<Self>> {
         let c = Columns::new(batch, source)?;
-        let u8s = |n| c.prim::<UInt8Type>(n);
-        let u32s = |n| c.prim::<UInt32Type>(n);
-        let f = |n| c.prim::<Float32Type>(n);
-        let (extent_id, segment_id) = (c.prim::<UInt64Type>("extent_id")?, u32s("segment_id")?);
-        let (rgt, cycle) = (c.prim::<UInt16Type>("rgt")?, c.prim::<UInt16Type>("cycle")?);
-        let (spot, gt, landcover, snowcover) = (
-            u8s("spot")?,
-            u8s("gt")?,
-            u8s("landcover")?,
-            u8s("snowcover")?,
-        );
-        let (ph, gnd, veg) = (
-            u32s("ph_count")?,
-            u32s("gnd_ph_count")?,
-            u32s("veg_ph_count")?,
-        );
-        let (time, lat, lon) = (c.time()?, c.lat()?, c.lon()?);
-        let (xa, se, hte, hmax, hmin, hmean, hc, co) = (
-            f("x_atc")?,
-            f("solar_elevation")?,
-            f("h_te_median")?,
-            f("h_max_canopy")?,
-            f("h_min_canopy")?,
-            f("h_mean_canopy")?,
-            f("h_canopy")?,
-            f("canopy_openness")?,
-        );
-        let metrics = c.f32_lists("canopy_h_metrics", CANOPY_METRICS)?;
-        Ok((0..batch.num_rows())
-            .map(|i| Self {
-                extent_id: extent_id[i],
-                segment_id: segment_id[i],
-                rgt: rgt[i],
-                cycle: cycle[i],
-                spot: spot[i],
-                gt: gt[i],
-                ph_count: ph[i],
-                gnd_ph_count: gnd[i],
-                veg_ph_count: veg[i],
-                landcover: landcover[i],
-                snowcover: snowcover[i],
-                time: time[i],
-                latitude: lat[i],
-                longitude: lon[i],
-                x_atc: xa[i],
-                solar_elevation: se[i],
-                h_te_median: hte[i],
-                h_max_canopy: hmax[i],
-                h_min_canopy: hmin[i],
-                h_mean_canopy: hmean[i],
-                h_canopy: hc[i],
-                canopy_openness: co[i],
-                canopy_h_metrics: metrics.get(i).copied().unwrap_or_default(),
-            })
-            .collect())
+        let row = Self::batch_reader(&c)?;
+        Ok((0..batch.num_rows()).map(row).collect())
     }
 }
 
@@ -1072,64 +970,18 @@ impl Atl03Extent {
     /// extents: consecutive rows with the same `extent_id` form one extent.
     pub fn from_batch(batch: &RecordBatch, source: &str) -> Result<Vec<Self>> {
         let c = Columns::new(batch, source)?;
-        let u8s = |n| c.prim::<UInt8Type>(n);
-        let f = |n| c.prim::<Float32Type>(n);
-        let (region, track, pair, sc, cycle) = (
-            u8s("region")?,
-            u8s("track")?,
-            u8s("pair")?,
-            u8s("sc_orient")?,
-            u8s("cycle")?,
-        );
-        let rgt = c.prim::<UInt16Type>("rgt")?;
-        let seg = c.prim::<UInt32Type>("segment_id")?;
-        let (sd, bg) = (
-            c.prim::<Float64Type>("segment_dist")?,
-            c.prim::<Float64Type>("background_rate")?,
-        );
-        let se = f("solar_elevation")?;
-        let eid = c.prim::<UInt64Type>("extent_id")?;
-        let (time, lat, lon) = (c.time()?, c.lat()?, c.lon()?);
-        let (xa, ya, h, rel) = (f("x_atc")?, f("y_atc")?, f("height")?, f("relief")?);
-        let (lc, sn, cls) = (u8s("landcover")?, u8s("snowcover")?, u8s("atl08_class")?);
-        let (cnf, q) = (
-            c.prim::<Int8Type>("atl03_cnf")?,
-            c.prim::<Int8Type>("quality_ph")?,
-        );
-        let yapc = c.prim::<UInt16Type>("yapc_score")?;
+        let extent = Self::batch_reader(&c)?;
+        let photon = Atl03Photon::batch_reader(&c)?;
         let mut out: Vec<Self> = Vec::new();
         for i in 0..batch.num_rows() {
-            let photon = Atl03Photon {
-                time: time[i],
-                latitude: lat[i],
-                longitude: lon[i],
-                x_atc: xa[i],
-                y_atc: ya[i],
-                height: h[i],
-                relief: rel[i],
-                landcover: lc[i],
-                snowcover: sn[i],
-                atl08_class: cls[i],
-                atl03_cnf: cnf[i],
-                quality_ph: q[i],
-                yapc_score: yapc[i],
-            };
+            let (e, p) = (extent(i), photon(i));
             match out.last_mut() {
-                Some(e) if e.extent_id == eid[i] => e.photons.push(photon),
-                _ => out.push(Self {
-                    region: region[i],
-                    track: track[i],
-                    pair: pair[i],
-                    sc_orient: sc[i],
-                    rgt: rgt[i],
-                    cycle: cycle[i],
-                    segment_id: seg[i],
-                    segment_dist: sd[i],
-                    background_rate: bg[i],
-                    solar_elevation: se[i],
-                    extent_id: eid[i],
-                    photons: vec![photon],
-                }),
+                Some(last) if last.extent_id == e.extent_id => last.photons.push(p),
+                _ => {
+                    let mut e = e;
+                    e.photons.push(p);
+                    out.push(e);
+                }
             }
         }
         Ok(out)

@@ -121,19 +121,32 @@ impl S3Target {
 }
 
 /// How to upload.
+///
+/// ```
+/// use std::time::Duration;
+/// use sliderule_export::s3::UploadOptions;
+///
+/// let options = UploadOptions::default()
+///     .with_attempts(2)
+///     .with_timeout(Duration::from_secs(5));
+/// assert_eq!(options.attempts, 2);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct UploadOptions {
-    /// Part size of multipart uploads (at least 5 MiB on AWS).
+    /// Part size of multipart uploads (at least 5 MiB on AWS); default
+    /// [`DEFAULT_PART_SIZE`].
     pub part_size: usize,
-    /// Files larger than this use a multipart upload.
+    /// Files larger than this use a multipart upload; default
+    /// [`DEFAULT_MULTIPART_THRESHOLD`].
     pub multipart_threshold: u64,
-    /// Whole-upload attempts.
+    /// Whole-upload attempts; default [`DEFAULT_ATTEMPTS`].
     pub attempts: usize,
-    /// Retries of each HTTP request inside an attempt (object_store's).
+    /// Retries of each HTTP request inside an attempt (object_store's); default 3.
     pub request_retries: usize,
-    /// First backoff between retries (doubling).
+    /// First backoff between retries (doubling); default 200 ms.
     pub backoff: Duration,
-    /// Timeout of each request.
+    /// Timeout of each request; default 60 s.
     pub timeout: Duration,
 }
 
@@ -147,6 +160,50 @@ impl Default for UploadOptions {
             backoff: Duration::from_millis(200),
             timeout: Duration::from_secs(60),
         }
+    }
+}
+
+impl UploadOptions {
+    /// The same options with another part size.
+    #[must_use]
+    pub fn with_part_size(mut self, part_size: usize) -> Self {
+        self.part_size = part_size;
+        self
+    }
+
+    /// The same options with another multipart threshold.
+    #[must_use]
+    pub fn with_multipart_threshold(mut self, multipart_threshold: u64) -> Self {
+        self.multipart_threshold = multipart_threshold;
+        self
+    }
+
+    /// The same options with another number of attempts.
+    #[must_use]
+    pub fn with_attempts(mut self, attempts: usize) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// The same options with another number of request retries.
+    #[must_use]
+    pub fn with_request_retries(mut self, request_retries: usize) -> Self {
+        self.request_retries = request_retries;
+        self
+    }
+
+    /// The same options with another first backoff.
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The same options with another request timeout.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 }
 

@@ -30,17 +30,37 @@ pub enum SortBy {
     Hilbert,
 }
 
-impl SortBy {
+impl std::str::FromStr for SortBy {
+    type Err = Error;
+
     /// Parses `time` or `hilbert`.
-    pub fn parse(s: &str) -> Result<Self> {
+    ///
+    /// ```
+    /// use sliderule_export::sort::SortBy;
+    /// assert_eq!("hilbert".parse::<SortBy>()?, SortBy::Hilbert);
+    /// assert_eq!(SortBy::Time.to_string().parse::<SortBy>()?, SortBy::Time);
+    /// assert!("space".parse::<SortBy>().is_err());
+    /// # Ok::<(), sliderule_export::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "time" => Ok(Self::Time),
             "hilbert" => Ok(Self::Hilbert),
-            other => Err(Error::InvalidParameter {
-                key: "sort".into(),
-                message: format!("unknown sort order \"{other}\" (expected time or hilbert)"),
+            other => Err(Error::UnknownName {
+                what: "sort order",
+                value: other.to_owned(),
+                expected: "time or hilbert",
             }),
         }
+    }
+}
+
+impl std::fmt::Display for SortBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Time => "time",
+            Self::Hilbert => "hilbert",
+        })
     }
 }
 

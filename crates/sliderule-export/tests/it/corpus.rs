@@ -80,13 +80,11 @@ fn rewrite(
     server: ServerInfo,
 ) {
     let rows = elevations(src);
-    let options = ExportOptions {
-        format,
-        compat,
-        request,
-        server,
-        ..ExportOptions::default()
-    };
+    let mut options = ExportOptions::default()
+        .with_format(format)
+        .with_compat(compat)
+        .with_server(server);
+    options.request = request;
     let rec = Atl06Record { elevations: rows };
     export_to_path(out, [Ok(rec)], options).unwrap();
 }

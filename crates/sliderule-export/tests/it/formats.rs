@@ -28,11 +28,9 @@ fn atl03_flattened_round_trips_and_row_groups_keep_records_whole() {
     let tmp = tempfile::tempdir().unwrap();
     for format in [Format::GeoParquet, Format::Parquet] {
         let path = tmp.path().join(format!("atl03.{}", format.as_str()));
-        let options = ExportOptions {
-            format,
-            max_rows_in_group: Some(100),
-            ..ExportOptions::default()
-        };
+        let options = ExportOptions::default()
+            .with_format(format)
+            .with_max_rows_in_group(Some(100));
         let s = export_to_path(&path, extents.iter().cloned().map(Ok), options).unwrap();
         let total: usize = extents.iter().map(|e| e.photons.len()).sum();
         assert_eq!(s.rows as usize, total);
@@ -87,10 +85,7 @@ fn atl03_compact_layout_one_row_per_extent() {
     let extents = atl03_extents(50);
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("compact.parquet");
-    let options = ExportOptions {
-        compact_atl03: true,
-        ..ExportOptions::default()
-    };
+    let options = ExportOptions::default().with_compact_atl03(true);
     export_to_path(&path, extents.iter().cloned().map(Ok), options).unwrap();
     let (schema, batches) = read_batches(&path);
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
@@ -211,10 +206,7 @@ fn streamed_output_decodes_to_the_same_file() {
     .unwrap()
     .params;
     let extents = atl03_extents(30);
-    let options = ExportOptions {
-        server: fixed_server(),
-        ..ExportOptions::from_output(&params)
-    };
+    let options = ExportOptions::from_output(&params).with_server(fixed_server());
     let mut framed = Vec::new();
     let done = export(
         extents.iter().cloned().map(Ok),
@@ -280,11 +272,9 @@ fn covering_column_is_valid_geoparquet_1_1() {
     let tmp = tempfile::tempdir().unwrap();
     for compact in [false, true] {
         let path = tmp.path().join(format!("cov_{compact}.parquet"));
-        let options = ExportOptions {
-            covering: true,
-            compact_atl03: compact,
-            ..ExportOptions::default()
-        };
+        let options = ExportOptions::default()
+            .with_covering(true)
+            .with_compact_atl03(compact);
         export_to_path(&path, atl03_extents(40).into_iter().map(Ok), options).unwrap();
         let (schema, batches) = read_batches(&path);
         assert_eq!(schema.fields().last().unwrap().name(), "bbox");
@@ -356,12 +346,10 @@ fn sorted_exports_hold_every_row_in_order() {
         let path = tmp
             .path()
             .join(format!("sorted_{by:?}.{}", format.as_str()));
-        let options = ExportOptions {
-            format,
-            sort: Some(by),
-            max_rows_in_group: Some(500),
-            ..ExportOptions::default()
-        };
+        let options = ExportOptions::default()
+            .with_format(format)
+            .with_sort(Some(by))
+            .with_max_rows_in_group(Some(500));
         let s = export_to_path(&path, extents.iter().cloned().map(Ok), options).unwrap();
         assert_eq!(s.rows as usize, total);
         if format == Format::Feather {

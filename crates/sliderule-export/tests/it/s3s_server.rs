@@ -118,13 +118,11 @@ fn target(port: u16, key: &str, secret: &str) -> S3Target {
 }
 
 fn quick() -> UploadOptions {
-    UploadOptions {
-        attempts: 2,
-        request_retries: 1,
-        backoff: Duration::from_millis(10),
-        timeout: Duration::from_secs(30),
-        ..UploadOptions::default()
-    }
+    UploadOptions::default()
+        .with_attempts(2)
+        .with_request_retries(1)
+        .with_backoff(Duration::from_millis(10))
+        .with_timeout(Duration::from_secs(30))
 }
 
 /// Files under the bucket folder (s3s-fs keeps objects as files).

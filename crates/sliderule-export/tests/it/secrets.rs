@@ -44,11 +44,9 @@ fn no_secret_in_any_output_byte() {
         Format::Csv,
     ] {
         let path = tmp.path().join(format!("out.{}", format.as_str()));
-        let options = ExportOptions {
-            format,
-            request: Some(req.clone()),
-            ..ExportOptions::from_output(&parsed.params)
-        };
+        let options = ExportOptions::from_output(&parsed.params)
+            .with_format(format)
+            .with_request(req.clone());
         let summary =
             export_to_path(&path, atl03_extents(20).into_iter().map(Ok), options).unwrap();
         assert_clean("summary", format!("{summary:?}").as_bytes());
@@ -100,6 +98,6 @@ fn errors_do_not_echo_secrets() {
         )
         .as_bytes(),
     );
-    let e = OutputParams::parse(&bad, ParseOptions { strict: true }).unwrap_err();
+    let e = OutputParams::parse(&bad, ParseOptions::default().with_strict(true)).unwrap_err();
     assert_clean("strict error", format!("{e} {e:?}").as_bytes());
 }
