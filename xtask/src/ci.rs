@@ -1,5 +1,6 @@
 //! `cargo xtask ci`: the whole CI, step by step, with a timing table.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -53,8 +54,38 @@ fn have(cmd: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Whether CI runs this (`CI` set to anything but empty, `0` or `false`), the rule of
+/// `test_support::in_ci`: there the corpus tests fail rather than skip.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| {
+        let v = v.trim();
+        !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false"))
+    })
+}
+
+/// The shared conformance corpus as the tests find it (`test_support::test_data_location`):
+/// `$GEOQUET_TEST_DATA`, else `../shared/test-data` beside the workspace.
+fn corpus_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("GEOQUET_TEST_DATA") {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => root.join("..").join("shared").join("test-data"),
+    }
+}
+
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let skip_deny = args.iter().any(|a| a == "--skip-deny");
+    // Under CI a missing corpus fails every corpus test; say so once, in one line (no
+    // backtrace, whatever RUST_BACKTRACE says), before any build.
+    if in_ci() {
+        let corpus = corpus_dir(&project_root());
+        if !corpus.is_dir() {
+            eprintln!(
+                "error: CI is set and the conformance corpus {} does not exist: set GEOQUET_TEST_DATA to its folder",
+                corpus.display()
+            );
+            std::process::exit(1);
+        }
+    }
     let mut steps = Vec::new();
     let mut all_ok = true;
 
