@@ -3,10 +3,8 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let path = args.first().ok_or("usage: bench_validate FILE [THREADS]")?;
-    let options = geoparquet_io::ValidateOptions {
-        threads: args.get(1).map_or(Ok(0), |t| t.parse())?,
-        ..Default::default()
-    };
+    let options = geoparquet_io::ValidateOptions::default()
+        .with_threads(args.get(1).map_or(Ok(0), |t| t.parse())?);
     let report = geoparquet_io::validate(path.as_ref(), &options)?;
     println!(
         "{{\"valid\": {}, \"findings\": {}}}",

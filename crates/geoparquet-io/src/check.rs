@@ -460,12 +460,37 @@ fn check_metadata(
 
 /// Options of [`fix_file`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct FixOptions {
     /// Write this GeoParquet version (default: the input's when it is 1.1 or
     /// later, else 1.1).
     pub version: Option<crate::writer::TargetVersion>,
     /// Memory cap of the spatial sort ([`crate::sort::DEFAULT_SORT_MEMORY`] when `None`).
     pub memory: Option<usize>,
+}
+
+impl FixOptions {
+    /// Write this GeoParquet version (default: the input's when 1.1 or later, else 1.1).
+    ///
+    /// ```
+    /// use geoparquet_io::check::FixOptions;
+    /// use geoparquet_io::writer::TargetVersion;
+    ///
+    /// let options = FixOptions::default().with_version(TargetVersion::V2_0).with_memory(64 << 20);
+    /// assert_eq!(options.memory, Some(64 << 20));
+    /// ```
+    #[must_use]
+    pub fn with_version(mut self, version: crate::writer::TargetVersion) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// Memory cap of the spatial sort (default [`crate::sort::DEFAULT_SORT_MEMORY`]).
+    #[must_use]
+    pub fn with_memory(mut self, bytes: usize) -> Self {
+        self.memory = Some(bytes);
+        self
+    }
 }
 
 /// What [`fix_file`] did.
@@ -527,7 +552,7 @@ pub fn fix_file(input: &Path, output: &Path, options: &FixOptions) -> Result<Fix
         };
         crate::sort::sort_file(input, output, &sort)?.written
     } else {
-        let reader = crate::reader::open(input, &crate::reader::ReadOptions::default())?;
+        let reader = crate::reader::open(input)?;
         let (schema, meta) = (reader.schema(), reader.metadata().clone());
         crate::writer::write_file(output, schema, reader, Some(&meta), &writer)?
     };

@@ -17,6 +17,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 
 use crate::error::{Error, Result};
+use crate::workers::panic_message;
 
 /// Where a file's data cannot be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,27 +31,35 @@ pub struct Corruption {
     pub message: String,
 }
 
+/// A panic of a dependency (a decoder given damaged bytes), caught by [`catch_panic`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DecoderPanic {
+    /// The panic's message (`"(no message)"` when it carried none).
+    pub message: String,
+}
+
 /// Runs `f`; a panic (inside a dependency decoding damaged bytes) comes back
-/// as its message instead of unwinding further.
+/// as a [`DecoderPanic`] instead of unwinding further.
 ///
 /// A process-wide panic hook still runs first: applications that do not want
 /// the default hook's output on standard error install their own.
 ///
+/// ```
+/// use geoparquet_io::corrupt::catch_panic;
+///
+/// assert_eq!(catch_panic(|| 2 + 2), Ok(4));
+/// let caught = catch_panic(|| -> u8 { panic!("bad page") }).unwrap_err();
+/// assert_eq!(caught.to_string(), "bad page");
+/// ```
+///
 /// # Errors
 ///
-/// The panic's message (`"(no message)"` when it carried none).
-pub fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
-    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_message(&*payload))
-}
-
-/// The text of a panic payload.
-#[must_use]
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(ToString::to_string)
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into())
+/// The panic, with its message.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, DecoderPanic> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| DecoderPanic {
+        message: panic_message(&*payload),
+    })
 }
 
 /// Reads every column chunk of every row group of the Parquet file at `path`,
@@ -77,7 +86,7 @@ pub fn locate(path: &Path) -> Result<Option<Corruption>> {
     };
     let file = open()?;
     let meta = catch_panic(|| ArrowReaderMetadata::load(&file, Default::default()))
-        .map_err(&not_parquet)?
+        .map_err(|panic| not_parquet(panic.message))?
         .map_err(|e| not_parquet(e.to_string()))?;
     let parquet = meta.metadata().clone();
     let schema = parquet.file_metadata().schema_descr_ptr();

@@ -129,6 +129,95 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A value given as text (a version, an encoding, a sort key, …) is not one
+    /// this crate knows.
+    #[error("unknown {what} \"{value}\" (expected {expected})")]
+    InvalidValue {
+        /// What was parsed ("GeoParquet version", "geometry encoding", …).
+        what: &'static str,
+        /// The text given.
+        value: String,
+        /// The accepted forms.
+        expected: &'static str,
+    },
+    /// The `geo` metadata given to a writer (not read from a file) is not usable.
+    #[error("{source}")]
+    Metadata {
+        /// The metadata error.
+        #[from]
+        source: geoparquet_meta::Error,
+    },
+    /// The input to a writer has no geometry column.
+    #[error(
+        "no geometry column: expected a WKB column named \"geometry\" or \"geography\", or a geoarrow.wkb field"
+    )]
+    NoGeometryColumn,
+    /// A geometry column does not hold WKB.
+    #[error(
+        "geometry column \"{column}\" must hold WKB (Binary, LargeBinary or BinaryView), found {found}"
+    )]
+    NotWkb {
+        /// The column.
+        column: String,
+        /// Its Arrow type.
+        found: String,
+    },
+    /// An array read as WKB is not binary.
+    #[error("a WKB column must be Binary, LargeBinary or BinaryView, found {found}")]
+    NotBinary {
+        /// Its Arrow type.
+        found: String,
+    },
+    /// An encoding asked for does not exist in the GeoParquet version asked for.
+    #[error("the {encoding} encoding exists only in GeoParquet {only_in}")]
+    EncodingNotInVersion {
+        /// The encoding ("GeoArrow (native)").
+        encoding: &'static str,
+        /// The version that has it.
+        only_in: &'static str,
+    },
+    /// A column's CRS or edges cannot be written the way asked for.
+    #[error("column \"{column}\": {problem}")]
+    UnwritableCrs {
+        /// The geometry column.
+        column: String,
+        /// What cannot be written, and what to do instead.
+        problem: String,
+    },
+    /// A column has M values, which the GeoParquet version asked for cannot declare.
+    #[error(
+        "column \"{column}\" has M values, which GeoParquet {version} cannot declare; write version 2.0"
+    )]
+    MeasureNeedsV2 {
+        /// The geometry column.
+        column: String,
+        /// The version asked for.
+        version: String,
+    },
+    /// The GeoArrow encoding needs one geometry type (or a type and its Multi form) of one dimension.
+    #[error(
+        "column \"{column}\": the GeoArrow encoding needs the input to declare one geometry type (or a type and its Multi form) of one dimension; it declares {declared:?}"
+    )]
+    GeoArrowNeedsOneType {
+        /// The geometry column.
+        column: String,
+        /// The types the input declares.
+        declared: Vec<String>,
+    },
+    /// A covering column's name is taken, or no free name was found.
+    #[error("{}", match .name { Some(n) => format!("the covering column \"{n}\" already exists; pick another name"), None => format!("no free name for the covering of \"{column}\"") })]
+    CoveringName {
+        /// The geometry column covered.
+        column: String,
+        /// The name asked for, when one was.
+        name: Option<String>,
+    },
+    /// An internal invariant does not hold (a bug: please report it).
+    #[error("internal error: {invariant}")]
+    Internal {
+        /// What should have held.
+        invariant: &'static str,
+    },
     /// A requested column or option does not fit the data.
     #[error("{0}")]
     InvalidInput(String),

@@ -721,7 +721,9 @@ mod tests {
         // What a full disk gives a writer.
         let seen = w.watch::<()>(Err(std::io::Error::from_raw_os_error(28)));
         assert_eq!(seen.err().and_then(|e| e.raw_os_error()), Some(28));
-        let wrapped: Result<()> = Err(Error::InvalidInput("External: encoder failed".into()));
+        let wrapped: Result<()> = Err(Error::Arrow(arrow_schema::ArrowError::ExternalError(
+            "encoder failed".into(),
+        )));
         let e = out
             .finish(wrapped)
             .err()

@@ -75,6 +75,7 @@ pub const DEFAULT_EXAMPLE_ROWS: usize = 5;
 
 /// Options of [`validate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ValidateOptions {
     /// Run the data rules (read every geometry); `false` checks the footer only.
     pub data: bool,
@@ -91,6 +92,35 @@ impl Default for ValidateOptions {
             example_rows: DEFAULT_EXAMPLE_ROWS,
             threads: 0,
         }
+    }
+}
+
+impl ValidateOptions {
+    /// Run the data rules (default true); false checks the footer only.
+    ///
+    /// ```
+    /// let options = geoparquet_io::ValidateOptions::default().with_data(false).with_threads(2);
+    /// assert!(!options.data);
+    /// assert_eq!(options.threads, 2);
+    /// ```
+    #[must_use]
+    pub fn with_data(mut self, data: bool) -> Self {
+        self.data = data;
+        self
+    }
+
+    /// How many offending rows each data finding lists (default [`DEFAULT_EXAMPLE_ROWS`]).
+    #[must_use]
+    pub fn with_example_rows(mut self, rows: usize) -> Self {
+        self.example_rows = rows;
+        self
+    }
+
+    /// Worker threads for the data pass (default 0: one per core).
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
     }
 }
 
@@ -672,9 +702,10 @@ fn run_local(
     let next = AtomicUsize::new(0);
     let total = Mutex::new(Acc::new(plan.columns.len()));
     let failure: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|s| {
+    crate::workers::scope(|s| -> Result<()> {
+        let mut handles = Vec::with_capacity(threads);
         for _ in 0..threads {
-            s.spawn(|| {
+            handles.push(s.spawn("validate: row groups", || {
                 let mut local = Acc::new(plan.columns.len());
                 let result = (|| -> Result<()> {
                     loop {
@@ -711,7 +742,7 @@ fn run_local(
                         let mut reader = match built {
                             Ok(Ok(r)) => r,
                             Ok(Err(e)) => return Err(corrupt(e.to_string())),
-                            Err(panic) => return Err(corrupt(decoder_panic(&panic))),
+                            Err(panic) => return Err(corrupt(decoder_panic(&panic.message))),
                         };
                         let mut row = first_rows.get(rg).copied().unwrap_or(0);
                         loop {
@@ -719,7 +750,7 @@ fn run_local(
                                 Ok(None) => break,
                                 Ok(Some(Ok(b))) => b,
                                 Ok(Some(Err(e))) => return Err(corrupt(e.to_string())),
-                                Err(panic) => return Err(corrupt(decoder_panic(&panic))),
+                                Err(panic) => return Err(corrupt(decoder_panic(&panic.message))),
                             };
                             check_batch(plan, &batch, row, &stats, keep, &mut local);
                             row += batch.num_rows() as u64;
@@ -738,15 +769,19 @@ fn run_local(
                         }
                     }
                 }
-            });
+            }));
         }
-    });
+        for h in handles {
+            h.join()?;
+        }
+        Ok(())
+    })??;
     if let Some(e) = failure.into_inner().ok().flatten() {
         return Err(e);
     }
-    total
-        .into_inner()
-        .map_err(|_| Error::InvalidInput("a validation worker panicked".into()))
+    total.into_inner().map_err(|_| Error::Internal {
+        invariant: "the validation totals are not poisoned once every worker has been joined",
+    })
 }
 
 fn decoder_panic(panic: &str) -> String {
@@ -1153,7 +1188,10 @@ fn check_column(
         let geom = match parse_wkb(bytes) {
             Ok(g) => g,
             Err(m) => {
-                acc.rules.entry(Rule::Wkb).or_default().add(row, keep, || m);
+                acc.rules
+                    .entry(Rule::Wkb)
+                    .or_default()
+                    .add(row, keep, || m.to_string());
                 continue;
             }
         };

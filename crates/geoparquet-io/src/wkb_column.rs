@@ -23,9 +23,9 @@ pub fn wkb_values(array: &dyn Array) -> Result<WkbColumn<'_>> {
         DataType::Binary => Ok(WkbColumn::Binary(array.as_binary::<i32>())),
         DataType::LargeBinary => Ok(WkbColumn::Large(array.as_binary::<i64>())),
         DataType::BinaryView => Ok(WkbColumn::View(array.as_binary_view())),
-        other => Err(Error::InvalidInput(format!(
-            "a WKB column must be Binary, LargeBinary or BinaryView, found {other}"
-        ))),
+        other => Err(Error::NotBinary {
+            found: other.to_string(),
+        }),
     }
 }
 

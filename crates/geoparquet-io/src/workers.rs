@@ -60,7 +60,7 @@ impl WorkerPanic {
     }
 }
 
-/// The text of a panic payload (`&str` or `String`; anything else is named as such).
+/// The text of a panic payload (`&str` or `String`; `"(no message)"` for anything else).
 ///
 /// ```
 /// let payload = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
@@ -72,7 +72,7 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
     } else {
-        "a panic without a message".to_owned()
+        "(no message)".to_owned()
     }
 }
 

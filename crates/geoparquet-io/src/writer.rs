@@ -53,20 +53,48 @@ pub enum TargetVersion {
     NativeOnly,
 }
 
-impl TargetVersion {
-    /// Parses `1.0`, `1.1`, `2.0` or `native` (also `1.0.0`, `1.1.0`, `2.0.0`).
-    pub fn parse(s: &str) -> Result<Self> {
+/// Parses `1.0`, `1.1`, `2.0` or `native` (also `1.0.0`, `1.1.0`, `2.0.0` and
+/// `parquet-geo-only`); [`Display`](std::fmt::Display) writes the short form back.
+///
+/// ```
+/// use geoparquet_io::writer::TargetVersion;
+///
+/// let v: TargetVersion = "2.0.0".parse()?;
+/// assert_eq!(v, TargetVersion::V2_0);
+/// assert_eq!(v.to_string().parse::<TargetVersion>()?, v);
+/// assert!("3.0".parse::<TargetVersion>().is_err());
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+impl std::str::FromStr for TargetVersion {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "1.0" | "1.0.0" => Ok(Self::V1_0),
             "1.1" | "1.1.0" => Ok(Self::V1_1),
             "2.0" | "2.0.0" => Ok(Self::V2_0),
             "native" | "parquet-geo-only" => Ok(Self::NativeOnly),
-            other => Err(Error::InvalidInput(format!(
-                "unknown GeoParquet version \"{other}\" (expected 1.0, 1.1, 2.0 or native)"
-            ))),
+            other => Err(Error::InvalidValue {
+                what: "GeoParquet version",
+                value: other.to_owned(),
+                expected: "1.0, 1.1, 2.0 or native",
+            }),
         }
     }
+}
 
+impl std::fmt::Display for TargetVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::V1_0 => "1.0",
+            Self::V1_1 => "1.1",
+            Self::V2_0 => "2.0",
+            Self::NativeOnly => "native",
+        })
+    }
+}
+
+impl TargetVersion {
     fn metadata_version(self) -> Version {
         match self {
             Self::V1_0 => Version::V1_0_0,
@@ -91,8 +119,47 @@ pub enum GeometryEncoding {
     GeoArrow,
 }
 
+/// Parses `wkb`, or `geoarrow` (also `native`), in any case; [`Display`](std::fmt::Display)
+/// writes `wkb` or `geoarrow`.
+///
+/// ```
+/// use geoparquet_io::writer::GeometryEncoding;
+///
+/// assert_eq!("GeoArrow".parse::<GeometryEncoding>()?, GeometryEncoding::GeoArrow);
+/// assert_eq!(GeometryEncoding::Wkb.to_string(), "wkb");
+/// assert!("wkt".parse::<GeometryEncoding>().is_err());
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+impl std::str::FromStr for GeometryEncoding {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        if s.eq_ignore_ascii_case("wkb") {
+            Ok(Self::Wkb)
+        } else if s.eq_ignore_ascii_case("geoarrow") || s.eq_ignore_ascii_case("native") {
+            Ok(Self::GeoArrow)
+        } else {
+            Err(Error::InvalidValue {
+                what: "geometry encoding",
+                value: s.to_owned(),
+                expected: "wkb or geoarrow",
+            })
+        }
+    }
+}
+
+impl std::fmt::Display for GeometryEncoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Wkb => "wkb",
+            Self::GeoArrow => "geoarrow",
+        })
+    }
+}
+
 /// The per-row bounding-box covering column.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct CoveringOptions {
     /// Column name; default `bbox` for a geometry column named `geometry` or
     /// `geography`, else `<column>_bbox`.
@@ -102,6 +169,37 @@ pub struct CoveringOptions {
     pub float32: bool,
     /// Add `zmin`/`zmax` when the data has Z.
     pub with_z: bool,
+}
+
+impl CoveringOptions {
+    /// The covering column's name (default: see [`CoveringOptions::name`]).
+    ///
+    /// ```
+    /// use geoparquet_io::writer::CoveringOptions;
+    ///
+    /// let c = CoveringOptions::default().with_name("box").with_float32(true);
+    /// assert_eq!(c.name.as_deref(), Some("box"));
+    /// assert!(c.float32 && !c.with_z);
+    /// ```
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Store FLOAT instead of DOUBLE (default false).
+    #[must_use]
+    pub fn with_float32(mut self, float32: bool) -> Self {
+        self.float32 = float32;
+        self
+    }
+
+    /// Add `zmin`/`zmax` when the data has Z (default false).
+    #[must_use]
+    pub fn with_z(mut self, with_z: bool) -> Self {
+        self.with_z = with_z;
+        self
+    }
 }
 
 /// Default ZSTD level. Measured on 5 M points (docs/src/benchmarks.md): level 3
@@ -121,6 +219,7 @@ pub const DEFAULT_DATA_PAGE_ROWS: usize = 10_000;
 /// Options of the writer; `Default` follows best practice (1.1, WKB,
 /// covering on for 1.1, ZSTD, statistics and page index on).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct WriterOptions {
     /// Target version.
     pub version: TargetVersion,
@@ -166,21 +265,86 @@ impl Default for WriterOptions {
 }
 
 impl WriterOptions {
-    /// The same options for another version.
+    /// The same options for another version (default 1.1).
+    ///
+    /// ```
+    /// use geoparquet_io::parquet::basic::Compression;
+    /// use geoparquet_io::writer::{TargetVersion, WriterOptions};
+    ///
+    /// let options = WriterOptions::default()
+    ///     .with_version(TargetVersion::V2_0)
+    ///     .with_compression(Compression::SNAPPY)
+    ///     .with_row_group_rows(50_000)
+    ///     .with_primary_column("geom");
+    /// assert_eq!(options.row_group_rows, 50_000);
+    /// assert_eq!(options.primary_column.as_deref(), Some("geom"));
+    /// ```
+    #[must_use]
     pub fn with_version(mut self, version: TargetVersion) -> Self {
         self.version = version;
         self
     }
 
-    /// The same options with another encoding.
+    /// The same options with another encoding (default WKB).
+    #[must_use]
     pub fn with_encoding(mut self, encoding: GeometryEncoding) -> Self {
         self.encoding = encoding;
         self
     }
 
-    /// Turns the covering column on (with options) or off.
+    /// Turns the covering column on (with options) or off (default: on for 1.1).
+    #[must_use]
     pub fn with_covering(mut self, covering: Option<CoveringOptions>) -> Self {
         self.covering = Some(covering);
+        self
+    }
+
+    /// Compression of every column (default ZSTD level [`DEFAULT_ZSTD_LEVEL`]).
+    #[must_use]
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Maximum rows per row group (default [`DEFAULT_ROW_GROUP_ROWS`]).
+    #[must_use]
+    pub fn with_row_group_rows(mut self, rows: usize) -> Self {
+        self.row_group_rows = rows;
+        self
+    }
+
+    /// Maximum buffered bytes per row group (default [`DEFAULT_ROW_GROUP_BYTES`]).
+    #[must_use]
+    pub fn with_row_group_bytes(mut self, bytes: usize) -> Self {
+        self.row_group_bytes = bytes;
+        self
+    }
+
+    /// The CRS of every geometry column (default: the input's).
+    #[must_use]
+    pub fn with_crs(mut self, crs: Crs) -> Self {
+        self.crs = Some(crs);
+        self
+    }
+
+    /// The edges to declare (default: the input's, else planar).
+    #[must_use]
+    pub fn with_edges(mut self, edges: Edges) -> Self {
+        self.edges = Some(edges);
+        self
+    }
+
+    /// The primary column (default: the input's, else `geometry`, else the first).
+    #[must_use]
+    pub fn with_primary_column(mut self, name: impl Into<String>) -> Self {
+        self.primary_column = Some(name.into());
+        self
+    }
+
+    /// Rewind polygon rings and declare `orientation: counterclockwise` (default false).
+    #[must_use]
+    pub fn with_rewind(mut self, rewind: bool) -> Self {
+        self.rewind = rewind;
         self
     }
 
@@ -292,10 +456,6 @@ fn pandas_fits(value: &str, target: &Schema) -> bool {
     })
 }
 
-fn meta_error(e: &geoparquet_meta::Error) -> Error {
-    Error::InvalidInput(e.to_string())
-}
-
 fn is_wkb_type(dt: &DataType) -> bool {
     matches!(
         dt,
@@ -355,28 +515,31 @@ impl GeoParquetEncoder {
                 .collect();
         }
         if names.is_empty() {
-            return Err(Error::InvalidInput(
-                "no geometry column: expected a WKB column named \"geometry\" or \"geography\", or a geoarrow.wkb field".into(),
-            ));
+            return Err(Error::NoGeometryColumn);
         }
         if options.encoding == GeometryEncoding::GeoArrow && options.version != TargetVersion::V1_1
         {
-            return Err(Error::InvalidInput(
-                "the GeoArrow (native) encoding exists only in GeoParquet 1.1".into(),
-            ));
+            return Err(Error::EncodingNotInVersion {
+                encoding: "GeoArrow (native)",
+                only_in: "1.1",
+            });
         }
         let covering = options.covering_for();
         let mut columns = Vec::new();
         let mut notices = Vec::new();
         for name in &names {
-            let (index, field) = schema.column_with_name(name).ok_or_else(|| {
-                Error::InvalidInput(format!("geometry column \"{name}\" is not in the input"))
-            })?;
+            let (index, field) =
+                schema
+                    .column_with_name(name)
+                    .ok_or_else(|| Error::NoSuchColumn {
+                        column: name.clone(),
+                        available: schema.fields().iter().map(|f| f.name().clone()).collect(),
+                    })?;
             if !is_wkb_type(field.data_type()) {
-                return Err(Error::InvalidInput(format!(
-                    "geometry column \"{name}\" must hold WKB (Binary, LargeBinary or BinaryView), found {}",
-                    field.data_type()
-                )));
+                return Err(Error::NotWkb {
+                    column: name.clone(),
+                    found: field.data_type().to_string(),
+                });
             }
             let meta = input.and_then(|m| m.columns.get(name));
             // What the input (or the options) say is normalised for the version
@@ -388,8 +551,7 @@ impl GeoParquetEncoder {
                 .or_else(|| meta.map(|m| m.crs.clone()))
                 .or_else(|| field_crs(field))
                 .unwrap_or(Crs::Default);
-            let (crs, notice) =
-                normalize::normalize_crs(name, &found).map_err(|e| meta_error(&e))?;
+            let (crs, notice) = normalize::normalize_crs(name, &found)?;
             notices.extend(notice);
             let edges = options
                 .edges
@@ -398,8 +560,7 @@ impl GeoParquetEncoder {
                 .or_else(|| field_edges(field))
                 .unwrap_or(Edges::Planar);
             let (edges, notice) =
-                normalize::normalize_edges(name, &edges, options.version.logical_types())
-                    .map_err(|e| meta_error(&e))?;
+                normalize::normalize_edges(name, &edges, options.version.logical_types())?;
             notices.extend(notice);
             let (epoch, notice) =
                 normalize::normalize_epoch(name, meta.and_then(|m| m.epoch), &crs);
@@ -496,12 +657,14 @@ impl GeoParquetEncoder {
                 logical,
                 Some(LogicalType::Geometry { .. } | LogicalType::Geography { .. })
             ) {
-                return Err(Error::InvalidInput(format!(
-                    "column \"{}\": its CRS ({}) or edges (\"{}\") cannot be stored in the Parquet GEOMETRY/GEOGRAPHY logical type; set the CRS with --crs (EPSG:N, OGC:CRS84 or PROJJSON)",
-                    col.name,
-                    col.crs.label(),
-                    col.edges.as_str()
-                )));
+                return Err(Error::UnwritableCrs {
+                    column: col.name.clone(),
+                    problem: format!(
+                        "its CRS ({}) or edges (\"{}\") cannot be stored in the Parquet GEOMETRY/GEOGRAPHY logical type; set the CRS with --crs (EPSG:N, OGC:CRS84 or PROJJSON)",
+                        col.crs.label(),
+                        col.edges.as_str()
+                    ),
+                });
             }
         }
         Ok(())
@@ -667,10 +830,10 @@ impl GeoParquetEncoder {
                     valid.push(false);
                     continue;
                 };
-                let info = wkb_info(bytes).map_err(|message| Error::InvalidWkb {
+                let info = wkb_info(bytes).map_err(|e| Error::InvalidWkb {
                     column: col.name.clone(),
                     row: base_row + row as u64,
-                    message,
+                    message: e.to_string(),
                 })?;
                 col.types.insert(info.type_and_dimension);
                 let dim = info.type_and_dimension.dimension;
@@ -714,18 +877,19 @@ impl GeoParquetEncoder {
             if let Crs::Identifier { authority, code } = &col.crs
                 && version != TargetVersion::NativeOnly
             {
-                return Err(Error::InvalidInput(format!(
-                    "column \"{}\": the CRS {authority}:{code} is known only by its identifier and GeoParquet metadata needs PROJJSON; pass the CRS as PROJJSON (--crs with a PROJJSON file or text) or write native Parquet geometry (--geoparquet-version native)",
-                    col.name
-                )));
+                return Err(Error::UnwritableCrs {
+                    column: col.name.clone(),
+                    problem: format!(
+                        "the CRS {authority}:{code} is known only by its identifier and GeoParquet metadata needs PROJJSON; pass the CRS as PROJJSON (--crs with a PROJJSON file or text) or write native Parquet geometry (--geoparquet-version native)"
+                    ),
+                });
             }
             let mut types: Vec<GeometryTypeAndDimension> = col.types.iter().copied().collect();
             if version != TargetVersion::V2_0 && version != TargetVersion::NativeOnly && col.has_m {
-                return Err(Error::InvalidInput(format!(
-                    "column \"{}\" has M values, which GeoParquet {} cannot declare; write version 2.0",
-                    col.name,
-                    version.metadata_version()
-                )));
+                return Err(Error::MeasureNeedsV2 {
+                    column: col.name.clone(),
+                    version: version.metadata_version().to_string(),
+                });
             }
             if let Some((t, _)) = col.native {
                 // Stored as one type: declare what is stored.
@@ -793,7 +957,9 @@ impl GeoParquetEncoder {
                 }
             }
         }
-        out.ok_or_else(|| Error::InvalidInput("no geometry column".into()))
+        out.ok_or(Error::Internal {
+            invariant: "the encoder has a primary geometry column",
+        })
     }
 
     /// The `geo` key/value to append to the file; `None` for native-types-only output.
@@ -830,9 +996,10 @@ fn native_target(
     let declared: &[GeometryTypeAndDimension] = meta.map_or(&[], |m| m.geometry_types.as_slice());
     native::choose_type(declared).ok_or_else(|| {
         let list: Vec<String> = declared.iter().map(ToString::to_string).collect();
-        Error::InvalidInput(format!(
-            "column \"{name}\": the GeoArrow encoding needs the input to declare one geometry type (or a type and its Multi form) of one dimension; it declares {list:?}"
-        ))
+        Error::GeoArrowNeedsOneType {
+            column: name.to_owned(),
+            declared: list,
+        }
     })
 }
 
@@ -855,9 +1022,10 @@ fn covering_name(
         return if free(n) {
             Ok(n.clone())
         } else {
-            Err(Error::InvalidInput(format!(
-                "the covering column \"{n}\" already exists; pick another name"
-            )))
+            Err(Error::CoveringName {
+                column: geometry.to_owned(),
+                name: Some(n.clone()),
+            })
         };
     }
     let mut candidates = Vec::new();
@@ -867,9 +1035,13 @@ fn covering_name(
     candidates.push(format!("{geometry}_bbox"));
     candidates.push(format!("{geometry}_covering"));
     candidates.extend((2..100).map(|i| format!("{geometry}_covering_{i}")));
-    candidates.into_iter().find(|n| free(n)).ok_or_else(|| {
-        Error::InvalidInput(format!("no free name for the covering of \"{geometry}\""))
-    })
+    candidates
+        .into_iter()
+        .find(|n| free(n))
+        .ok_or_else(|| Error::CoveringName {
+            column: geometry.to_owned(),
+            name: None,
+        })
 }
 
 fn covering_fields(opts: &CoveringOptions, with_z: bool) -> Fields {
@@ -958,11 +1130,11 @@ fn rewind_column(
     for row in 0..values.len() {
         match values.value(row) {
             None => out.append_null(),
-            Some(bytes) => match crate::geometry::rewind_wkb(bytes, wrap).map_err(|message| {
+            Some(bytes) => match crate::geometry::rewind_wkb(bytes, wrap).map_err(|e| {
                 Error::InvalidWkb {
                     column: column.to_owned(),
                     row: base_row + row as u64,
-                    message,
+                    message: e.to_string(),
                 }
             })? {
                 Some(fixed) => out.append_value(fixed),
@@ -1088,9 +1260,10 @@ fn row_group_worker(
             if std::thread::panicking() {
                 let _ = self.0.send(Closed {
                     job: WORKER_DIED,
-                    chunks: Err(Error::InvalidInput(
-                        "a row-group encoding thread panicked".into(),
-                    )),
+                    chunks: Err(Error::WorkerPanicked {
+                        task: "parquet: row-group encoder",
+                        message: "the thread panicked while encoding a row group".into(),
+                    }),
                     slices: 0,
                 });
             }
@@ -1195,9 +1368,9 @@ fn write_slice_split(
         weights.extend(std::iter::repeat_n(w, leaves.len() - before));
     }
     if leaves.len() != writers.len() {
-        return Err(Error::InvalidInput(
-            "leaf columns and column writers differ in number".into(),
-        ));
+        return Err(Error::Internal {
+            invariant: "as many leaf columns as column writers",
+        });
     }
     let mut pairs: Vec<(usize, &mut ArrowColumnWriter, ArrowLeafColumn)> = writers
         .iter_mut()
@@ -1223,14 +1396,12 @@ fn write_slice_split(
         }
         Ok(())
     };
-    std::thread::scope(|scope| -> Result<()> {
-        let helper = scope.spawn(|| encode(there));
+    crate::workers::scope(|scope| -> Result<()> {
+        let helper = scope.spawn("parquet: column encoder", || encode(there));
         let mine = encode(here);
-        let theirs = helper
-            .join()
-            .map_err(|_| Error::InvalidInput("a column-encoding thread panicked".into()))?;
+        let theirs = helper.join()?;
         mine.and(theirs)
-    })
+    })?
 }
 
 /// Encodes one slice into the row group's column writers.
@@ -1242,8 +1413,8 @@ fn write_slice(
     let mut writers = writers.iter_mut();
     for (field, array) in schema.fields().iter().zip(batch.columns()) {
         for leaf in compute_leaves(field, array)? {
-            let w = writers.next().ok_or_else(|| {
-                Error::InvalidInput("more leaf columns than column writers".into())
+            let w = writers.next().ok_or_else(|| Error::Internal {
+                invariant: "no more leaf columns than column writers",
             })?;
             w.write(&leaf)?;
         }
@@ -1300,9 +1471,14 @@ impl<W: Write + Send> RowGroupStage<'_, W> {
     fn send(&self, worker: usize, msg: ToWorker) -> Result<()> {
         self.workers
             .get(worker)
-            .ok_or_else(|| Error::InvalidInput("no row-group encoding thread".into()))?
+            .ok_or(Error::Internal {
+                invariant: "a row-group encoding thread for each job",
+            })?
             .send(msg)
-            .map_err(|_| Error::InvalidInput("a row-group encoding thread stopped".into()))
+            .map_err(|_| Error::WorkerPanicked {
+                task: "parquet: row-group encoder",
+                message: "the thread stopped before its row group was written".into(),
+            })
     }
 
     /// The batch holding `pos`, receiving input as needed; `None` at the end.
@@ -1329,8 +1505,9 @@ impl<W: Write + Send> RowGroupStage<'_, W> {
                 break self.early.swap_remove(i);
             }
             let got = if wait {
-                self.done.recv().map_err(|_| {
-                    Error::InvalidInput("the row-group encoding threads stopped".into())
+                self.done.recv().map_err(|_| Error::WorkerPanicked {
+                    task: "parquet: row-group encoder",
+                    message: "the threads stopped before their row groups were written".into(),
                 })?
             } else {
                 match self.done.try_recv() {
@@ -1474,18 +1651,21 @@ fn write_row_groups<W: Write + Send>(
     max_bytes: usize,
 ) -> Result<()> {
     let busy = &std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
+    crate::workers::scope(|scope| {
         let (done_tx, done) = std::sync::mpsc::channel::<Closed>();
         let mut workers = Vec::with_capacity(ROW_GROUP_WORKERS);
+        let mut handles = Vec::with_capacity(ROW_GROUP_WORKERS);
         for _ in 0..ROW_GROUP_WORKERS {
             let (tx, rx) = std::sync::mpsc::sync_channel::<ToWorker>(4);
             let done_tx = done_tx.clone();
-            scope.spawn(move || row_group_worker(factory, schema, max_bytes, rx, &done_tx, busy));
+            handles.push(scope.spawn("parquet: row-group encoder", move || {
+                row_group_worker(factory, schema, max_bytes, rx, &done_tx, busy);
+            }));
             workers.push(tx);
         }
         drop(done_tx);
         // Dropping the stage (its senders) ends the workers, also on errors.
-        RowGroupStage {
+        let result = RowGroupStage {
             file_writer,
             workers,
             done,
@@ -1502,8 +1682,14 @@ fn write_row_groups<W: Write + Send>(
             next_worker: 0,
             open_rows: None,
         }
-        .run()
-    })
+        .run();
+        // The stage is gone, so are its senders: the workers have ended, or end now.
+        // A worker's panic is the better report than what the stage saw of it.
+        for h in handles {
+            h.join()?;
+        }
+        result
+    })?
 }
 
 /// `descr` (the Parquet schema of `arrow`) with Parquet's JSON logical type on the
@@ -1661,15 +1847,18 @@ where
     // Two stages: this thread decodes input and runs the encoder (geometry
     // accounting, coverings); a second one cuts row groups and has them encoded
     // and compressed, two at once (see `RowGroupStage`).
-    let (file_writer, encoded) = std::thread::scope(|scope| -> Result<_> {
+    let (file_writer, encoded) = crate::workers::scope(|scope| -> Result<_> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
         let target = &target;
         let factory = &factory;
-        let columns = scope.spawn(move || -> Result<SerializedFileWriter<W>> {
-            let mut file_writer = file_writer;
-            write_row_groups(&mut file_writer, factory, target, rx, max_rows, max_bytes)?;
-            Ok(file_writer)
-        });
+        let columns = scope.spawn(
+            "parquet: column stage",
+            move || -> Result<SerializedFileWriter<W>> {
+                let mut file_writer = file_writer;
+                write_row_groups(&mut file_writer, factory, target, rx, max_rows, max_bytes)?;
+                Ok(file_writer)
+            },
+        );
         let mut encoded: Result<()> = Ok(());
         for batch in batches {
             match batch.and_then(|b| encoder.encode(&b)) {
@@ -1686,11 +1875,9 @@ where
             }
         }
         drop(tx);
-        let written = columns
-            .join()
-            .map_err(|_| Error::InvalidInput("the column-encoding thread panicked".into()))?;
+        let written = columns.join()?;
         Ok((written, encoded))
-    })?;
+    })??;
     encoded?;
     let mut file_writer = file_writer?;
     for kv in encoder.key_values()? {

@@ -176,15 +176,16 @@ pub(crate) fn run_check(
     if Path::new(fix) == path.as_path() {
         return Err(Unreadable("--fix OUT must differ from the input".into()).into());
     }
-    let options = FixOptions {
-        version: args
-            .upgrade
-            .as_deref()
-            .map(TargetVersion::parse)
-            .transpose()
-            .map_err(|e| Unreadable(e.to_string()))?,
-        memory: args.memory.as_deref().map(parse_size).transpose()?,
-    };
+    let mut options = FixOptions::default();
+    if let Some(v) = args.upgrade.as_deref() {
+        options = options.with_version(
+            v.parse::<TargetVersion>()
+                .map_err(|e| Unreadable(e.to_string()))?,
+        );
+    }
+    if let Some(m) = args.memory.as_deref() {
+        options = options.with_memory(parse_size(m)?);
+    }
     let started = Instant::now();
     let summary =
         fix_file(&path, Path::new(fix), &options).map_err(|e| Unreadable(e.to_string()))?;

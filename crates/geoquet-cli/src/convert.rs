@@ -213,23 +213,15 @@ impl WriteArgs {
     }
 
     pub(crate) fn options(&self) -> anyhow::Result<WriterOptions> {
-        let version = TargetVersion::parse(self.geoparquet_version.as_deref().unwrap_or("1.1"))
+        let version = (self.geoparquet_version.as_deref().unwrap_or("1.1"))
+            .parse::<TargetVersion>()
             .map_err(|e| Unreadable(e.to_string()))?;
-        let encoding = match self
+        let encoding = self
             .encoding
             .as_deref()
             .unwrap_or("wkb")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "wkb" => GeometryEncoding::Wkb,
-            "geoarrow" | "native" => GeometryEncoding::GeoArrow,
-            other => {
-                return Err(
-                    Unreadable(format!("--encoding {other}: expected wkb or geoarrow")).into(),
-                );
-            }
-        };
+            .parse::<GeometryEncoding>()
+            .map_err(|e| Unreadable(format!("--encoding: {e}")))?;
         let mut options = WriterOptions::default()
             .with_version(version)
             .with_encoding(encoding);
@@ -244,11 +236,13 @@ impl WriteArgs {
             options.covering = Some(None);
         } else if self.covering_bbox.is_some() || self.covering_float32 || self.covering_z {
             let name = self.covering_bbox.clone().unwrap_or_default();
-            options.covering = Some(Some(CoveringOptions {
-                name: (!name.is_empty()).then_some(name),
-                float32: self.covering_float32,
-                with_z: self.covering_z,
-            }));
+            let mut covering = CoveringOptions::default()
+                .with_float32(self.covering_float32)
+                .with_z(self.covering_z);
+            if !name.is_empty() {
+                covering = covering.with_name(name);
+            }
+            options.covering = Some(Some(covering));
         }
         if let Some(c) = &self.crs {
             options.crs = Some(parse_crs(c)?);
@@ -377,10 +371,7 @@ fn declared_types(
     if undeclared.is_empty() {
         return Ok(meta);
     }
-    let options = ReadOptions {
-        columns: Some(undeclared.clone()),
-        ..ReadOptions::default()
-    };
+    let options = ReadOptions::default().with_columns(Some(undeclared.clone()));
     let mut found: BTreeMap<String, BTreeSet<GeometryTypeAndDimension>> = BTreeMap::new();
     let mut row = 0u64;
     for batch in source.open(&options)?.iter {
@@ -499,10 +490,7 @@ pub(crate) fn run_extract(
     let write = args.write.options()?;
     format_of(&args.output)?;
     let source = Source::parse(&args.input)?;
-    let mut read = ReadOptions {
-        bbox: Some(bbox),
-        ..ReadOptions::default()
-    };
+    let mut read = ReadOptions::default().with_bbox(Some(bbox));
     if let Some(cols) = &args.columns {
         // Geometry columns are kept whatever the list says. The footer is read
         // through the source: a URL input has no local path.

@@ -129,7 +129,7 @@ static PANIC: std::sync::Mutex<Option<PanicNote>> = std::sync::Mutex::new(None);
 /// say is decided once the command has ended (corrupt input, a closed pipe,
 /// or a bug).
 fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
-    let message = geoquet::io::corrupt::panic_message(info.payload());
+    let message = geoquet::io::workers::panic_message(info.payload());
     let (location, in_dependency) = info.location().map_or_else(
         || (String::new(), false),
         |l| {
@@ -185,7 +185,7 @@ pub fn main_entry() -> ExitCode {
             ExitCode::from(EXIT_UNREADABLE)
         }
         Err(payload) => {
-            let message = geoquet::io::corrupt::panic_message(&*payload);
+            let message = geoquet::io::workers::panic_message(&*payload);
             // `println!` panics when standard output is a closed pipe.
             if message.contains("Broken pipe") {
                 return ExitCode::from(EXIT_OK);

@@ -48,11 +48,9 @@ pub(crate) fn run(cli: &Cli, args: &ValidateArgs, out: &mut dyn Write) -> anyhow
         // object behind a URL is downloaded to a temporary file first.
         let source = crate::source::Source::parse(&args.file)?;
         let (path, _guard) = source.local_copy()?;
-        let options = ValidateOptions {
-            data: true,
-            example_rows: args.rows,
-            threads: args.threads,
-        };
+        let options = ValidateOptions::default()
+            .with_example_rows(args.rows)
+            .with_threads(args.threads);
         geoquet::io::validate(&path, &options).map_err(|e| Unreadable(e.to_string()))?
     };
     let valid = report.is_valid()

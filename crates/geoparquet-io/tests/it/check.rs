@@ -1,7 +1,7 @@
 //! `check` finds what a file lacks; `fix_file` repairs every finding.
 
 use geoparquet_io::check::{FixOptions, Status, check_file, fix_file};
-use geoparquet_io::reader::{ReadOptions, open};
+use geoparquet_io::reader::open;
 use geoparquet_io::writer::{WriterOptions, write_file};
 use parquet::basic::Compression;
 
@@ -13,14 +13,12 @@ fn a_poor_file_fails_and_the_fixed_file_passes_every_rule() {
     // Rewrite it the way a careless writer would: snappy, no covering,
     // tiny row groups, random order.
     let poor = dir.path().join("poor.parquet");
-    let reader = open(&good, &ReadOptions::default()).unwrap();
+    let reader = open(&good).unwrap();
     let (schema, meta) = (reader.schema(), reader.metadata().clone());
-    let careless = WriterOptions {
-        compression: Compression::SNAPPY,
-        row_group_rows: 1000,
-        ..WriterOptions::default()
-    }
-    .with_covering(None);
+    let careless = WriterOptions::default()
+        .with_compression(Compression::SNAPPY)
+        .with_row_group_rows(1000)
+        .with_covering(None);
     write_file(&poor, schema, reader, Some(&meta), &careless).unwrap();
     let report = check_file(&poor).unwrap();
     assert!(!report.passed());
@@ -45,12 +43,9 @@ fn a_poor_file_fails_and_the_fixed_file_passes_every_rule() {
     let summary = fix_file(
         &poor,
         &fixed,
-        &FixOptions {
-            // Row groups hold at most an eighth of the sort's cap: a cap this
-            // size keeps them above the rule's 10000 rows.
-            memory: Some(64 << 20),
-            ..FixOptions::default()
-        },
+        // Row groups hold at most an eighth of the sort's cap: a cap this
+        // size keeps them above the rule's 10000 rows.
+        &FixOptions::default().with_memory(64 << 20),
     )
     .unwrap();
     assert!(summary.sorted);

@@ -222,14 +222,8 @@ fn gpq_validator_cases_get_gpq_verdict_per_check() {
         let metadata_only = expected["metadataOnly"].as_bool().unwrap_or(false);
         let path = tmp.path().join(format!("{case}.parquet"));
         write_gpq_case(&input, &path);
-        let report = validate(
-            &path,
-            &ValidateOptions {
-                data: !metadata_only,
-                ..ValidateOptions::default()
-            },
-        )
-        .unwrap();
+        let report =
+            validate(&path, &ValidateOptions::default().with_data(!metadata_only)).unwrap();
         let ours: std::collections::BTreeSet<u8> = report
             .with_severity(Severity::Error)
             .flat_map(gpq_checks)
@@ -531,14 +525,8 @@ mod crafted {
         w.write(&batch).unwrap();
         w.close().unwrap();
         for threads in [1, 2, 4] {
-            let report = validate(
-                &path,
-                &ValidateOptions {
-                    threads,
-                    ..ValidateOptions::default()
-                },
-            )
-            .unwrap();
+            let report =
+                validate(&path, &ValidateOptions::default().with_threads(threads)).unwrap();
             assert_eq!(
                 rows_of(&report, Code::WkbParseError),
                 vec![12_345, 39_999],
@@ -563,10 +551,7 @@ mod crafted {
         assert!(report.has(Code::BboxMismatch));
         let footer = validate(
             &dir.path().join("crafted.parquet"),
-            &ValidateOptions {
-                data: false,
-                ..ValidateOptions::default()
-            },
+            &ValidateOptions::default().with_data(false),
         )
         .unwrap();
         assert!(footer.is_valid(), "{:?}", footer.findings);
@@ -793,10 +778,7 @@ mod crafted {
         let batch = RecordBatch::try_new(schema.clone(), vec![g]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("native.parquet");
-        let options = WriterOptions {
-            version: TargetVersion::NativeOnly,
-            ..WriterOptions::default()
-        };
+        let options = WriterOptions::default().with_version(TargetVersion::NativeOnly);
         write_file(&path, schema, std::iter::once(Ok(batch)), None, &options).unwrap();
         let facts = geoparquet_io::read_footer(&path).unwrap().facts;
         assert!(facts.key_value("geo").is_none());
