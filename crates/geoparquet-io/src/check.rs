@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use geoparquet_meta::GeoParquetMetadata;
+use geoparquet_meta::validate::{Finding, Report, Severity};
 use parquet::basic::Compression;
 use parquet::file::metadata::ParquetMetaData;
 use serde_json::{Value, json};
@@ -28,14 +29,75 @@ pub const CHECK_ACCEPTABLE_ROW_GROUP_BYTES: (u64, u64) = (32 * 1024 * 1024, 512 
 /// The mean overlap of consecutive row groups' boxes must stay below this.
 pub const CHECK_MAX_OVERLAP: f64 = 0.3;
 
-/// The outcome of one rule.
+geoparquet_meta::rule_codes! {
+    /// The best-practice rules, in the order a report lists them.
+    pub enum Rule {
+        /// Geometry columns are ZSTD-compressed.
+        Compression => "compression",
+        /// Row groups hold 10 000 to 200 000 rows.
+        RowGroupRows => "row_group_rows",
+        /// Compressed row groups are 64-256 MiB (32-512 acceptable).
+        RowGroupBytes => "row_group_bytes",
+        /// GeoParquet 1.1.0 or later.
+        Version => "version",
+        /// A bbox covering, or native geospatial statistics.
+        Covering => "covering",
+        /// Every geometry column declares its bbox.
+        Bbox => "bbox",
+        /// Every geometry column lists its geometry types.
+        GeometryTypes => "geometry_types",
+        /// Consecutive row groups overlap little.
+        SpatialOrder => "spatial_order",
+        /// Statistics on every column chunk (WKB exempt).
+        Statistics => "statistics",
+        /// A page index on every column chunk.
+        PageIndex => "page_index",
+        /// The `.parquet` extension.
+        Extension => "extension",
+    }
+}
+
+impl Rule {
+    /// The threshold or expectation the rule uses, as reports print it.
+    ///
+    /// ```
+    /// use geoparquet_io::check::Rule;
+    ///
+    /// assert_eq!(Rule::Compression.threshold(), "ZSTD");
+    /// ```
+    pub fn threshold(self) -> String {
+        match self {
+            Rule::Compression => "ZSTD".into(),
+            Rule::RowGroupRows => format!(
+                "{CHECK_MIN_ROW_GROUP_ROWS}..={CHECK_MAX_ROW_GROUP_ROWS} rows per row group (files under {CHECK_MIN_ROW_GROUP_ROWS} rows: one row group)"
+            ),
+            Rule::RowGroupBytes => {
+                "64-256 MiB per row group (32-512 MiB acceptable); files under 64 MiB pass".into()
+            }
+            Rule::Version => "1.1.0 or later".into(),
+            Rule::Covering => "a bbox covering (1.1), or native geospatial statistics (2.0)".into(),
+            Rule::Bbox => "a bbox per geometry column".into(),
+            Rule::GeometryTypes => "a non-empty geometry_types".into(),
+            Rule::SpatialOrder => {
+                format!("mean overlap of consecutive row groups < {CHECK_MAX_OVERLAP}")
+            }
+            Rule::Statistics => "statistics on every column chunk (WKB columns exempt)".into(),
+            Rule::PageIndex => {
+                "an offset index on every column chunk, a column index on every non-WKB one".into()
+            }
+            Rule::Extension => "the .parquet extension (not .geoparquet)".into(),
+        }
+    }
+}
+
+/// The outcome of one rule: the [`Severity`] of its finding seen as pass, warn or fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
-    /// Follows the practice.
+    /// Follows the practice ([`Severity::Info`]).
     Pass,
-    /// Acceptable, could be better.
+    /// Acceptable, could be better ([`Severity::Warning`]).
     Warn,
-    /// Does not follow the practice.
+    /// Does not follow the practice ([`Severity::Error`]).
     Fail,
 }
 
@@ -48,60 +110,74 @@ impl Status {
             Status::Fail => "fail",
         }
     }
-}
 
-/// One best-practice finding.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckItem {
-    /// Stable rule name, e.g. `"compression"`.
-    pub rule: &'static str,
-    /// The outcome.
-    pub status: Status,
-    /// What was found.
-    pub message: String,
-    /// The threshold or expectation used.
-    pub threshold: String,
-}
-
-/// All findings for a file.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CheckReport {
-    /// One item per rule, in a fixed order.
-    pub items: Vec<CheckItem>,
-}
-
-impl CheckReport {
-    /// True when no rule failed (warnings allowed).
-    pub fn passed(&self) -> bool {
-        self.items.iter().all(|i| i.status != Status::Fail)
+    /// The status a finding of a check stands for.
+    ///
+    /// ```
+    /// use geoparquet_io::check::{Rule, Status};
+    /// use geoparquet_meta::validate::Finding;
+    ///
+    /// let f = Finding::warning(Rule::Extension, None, "file name x.geoparquet");
+    /// assert_eq!(Status::of(&f), Status::Warn);
+    /// ```
+    pub fn of(finding: &Finding<Rule>) -> Status {
+        match finding.severity {
+            Severity::Error => Status::Fail,
+            Severity::Warning => Status::Warn,
+            Severity::Info => Status::Pass,
+        }
     }
 
-    /// The item of a rule.
-    pub fn item(&self, rule: &str) -> Option<&CheckItem> {
-        self.items.iter().find(|i| i.rule == rule)
-    }
-
-    /// `{"passed": bool, "checks": [{"rule", "status", "message", "threshold"}]}`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "passed": self.passed(),
-            "checks": self.items.iter().map(|i| json!({
-                "rule": i.rule,
-                "status": i.status.as_str(),
-                "message": i.message,
-                "threshold": i.threshold,
-            })).collect::<Vec<_>>(),
-        })
+    fn severity(self) -> Severity {
+        match self {
+            Status::Pass => Severity::Info,
+            Status::Warn => Severity::Warning,
+            Status::Fail => Severity::Error,
+        }
     }
 }
 
-fn item(rule: &'static str, status: Status, message: String, threshold: &str) -> CheckItem {
-    CheckItem {
-        rule,
-        status,
-        message,
-        threshold: threshold.to_owned(),
-    }
+/// The findings of a check: one per [`Rule`], in [`Rule::ALL`] order; passes are
+/// [`Severity::Info`], so [`Report::is_valid`] says whether the file passed.
+pub type CheckReport = Report<Rule>;
+
+/// The status of `rule` in `report` (`None` if the report has no finding for it).
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// use geoparquet_io::check::{Rule, Status, check_file, status};
+///
+/// let report = check_file(path.as_ref())?;
+/// assert_eq!(status(&report, Rule::Compression), Some(Status::Pass));
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+pub fn status(report: &CheckReport, rule: Rule) -> Option<Status> {
+    report
+        .findings
+        .iter()
+        .find(|f| f.code == rule)
+        .map(Status::of)
+}
+
+/// `{"passed": bool, "checks": [{"rule", "status", "message", "threshold"}]}`.
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// let report = geoparquet_io::check::check_file(path.as_ref())?;
+/// let json = geoparquet_io::check::to_json(&report);
+/// assert_eq!(json["checks"][0]["rule"], "compression");
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+pub fn to_json(report: &CheckReport) -> Value {
+    json!({
+        "passed": report.is_valid(),
+        "checks": report.findings.iter().map(|f| json!({
+            "rule": f.code.as_str(),
+            "status": Status::of(f).as_str(),
+            "message": f.message,
+            "threshold": f.code.threshold(),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// Checks a local file against the best practices. `Err` when the file is
@@ -122,14 +198,14 @@ pub fn check_file(path: &Path) -> Result<CheckReport> {
     let meta = footer.geoparquet_metadata(path)?;
     let native_only = footer.facts.key_value("geo").is_none();
     let overlap = overlap_of(&row_group_extents(path)?);
-    Ok(check_metadata(
+    Ok(check_metadata(&Facts {
         path,
         metadata,
-        &meta,
+        meta: &meta,
         native_only,
-        footer.file_size,
+        file_size: footer.file_size,
         overlap,
-    ))
+    }))
 }
 
 fn mib(b: u64) -> String {
@@ -138,83 +214,112 @@ fn mib(b: u64) -> String {
     format!("{v:.1} MiB")
 }
 
-#[allow(clippy::too_many_lines)]
-fn check_metadata(
-    path: &Path,
-    metadata: &ParquetMetaData,
-    meta: &GeoParquetMetadata,
+/// What the rules look at.
+struct Facts<'a> {
+    path: &'a Path,
+    metadata: &'a ParquetMetaData,
+    meta: &'a GeoParquetMetadata,
     native_only: bool,
     file_size: u64,
     overlap: Option<f64>,
-) -> CheckReport {
-    let mut items = Vec::new();
-    let descr = metadata.file_metadata().schema_descr();
-    let geo_leaf = |name: &str| -> Vec<usize> {
-        descr
+}
+
+impl Facts<'_> {
+    /// The leaf columns of root column `name`.
+    fn leaves_of(&self, name: &str) -> Vec<usize> {
+        self.metadata
+            .file_metadata()
+            .schema_descr()
             .columns()
             .iter()
             .enumerate()
             .filter(|(_, c)| c.path().parts().first().is_some_and(|p| p == name))
             .map(|(i, _)| i)
             .collect()
-    };
+    }
 
-    // Compression of the geometry columns.
+    /// Every value but the last (which may be smaller), or the only one.
+    fn body(values: &[u64]) -> (u64, u64) {
+        let body = match values {
+            [rest @ .., _] if !rest.is_empty() => rest,
+            all => all,
+        };
+        (
+            body.iter().copied().min().unwrap_or(0),
+            body.iter().copied().max().unwrap_or(0),
+        )
+    }
+}
+
+/// One rule's verdict and what it saw.
+type Verdict = (Status, String);
+
+/// The rules, in report order.
+const RULES: [(Rule, fn(&Facts<'_>) -> Verdict); 11] = [
+    (Rule::Compression, compression),
+    (Rule::RowGroupRows, row_group_rows),
+    (Rule::RowGroupBytes, row_group_bytes),
+    (Rule::Version, version),
+    (Rule::Covering, covering),
+    (Rule::Bbox, bbox),
+    (Rule::GeometryTypes, geometry_types),
+    (Rule::SpatialOrder, spatial_order),
+    (Rule::Statistics, statistics),
+    (Rule::PageIndex, page_index),
+    (Rule::Extension, extension),
+];
+
+fn check_metadata(facts: &Facts<'_>) -> CheckReport {
+    Report {
+        findings: RULES
+            .iter()
+            .map(|(rule, verdict)| {
+                let (status, message) = verdict(facts);
+                Finding::new(*rule, status.severity(), None, message)
+            })
+            .collect(),
+    }
+}
+
+fn compression(f: &Facts<'_>) -> Verdict {
     let mut codecs: Vec<String> = Vec::new();
-    for name in meta.columns.keys() {
-        for leaf in geo_leaf(name) {
-            for rg in metadata.row_groups() {
+    for name in f.meta.columns.keys() {
+        for leaf in f.leaves_of(name) {
+            for rg in f.metadata.row_groups() {
                 if let Some(c) = rg.columns().get(leaf) {
                     let codec = c.compression();
-                    if !matches!(codec, Compression::ZSTD(_)) {
-                        let s = codec.to_string();
-                        if !codecs.contains(&s) {
-                            codecs.push(s);
-                        }
+                    if !matches!(codec, Compression::ZSTD(_))
+                        && !codecs.contains(&codec.to_string())
+                    {
+                        codecs.push(codec.to_string());
                     }
                 }
             }
         }
     }
-    items.push(if codecs.is_empty() {
-        item(
-            "compression",
-            Status::Pass,
-            "geometry columns are ZSTD-compressed".into(),
-            "ZSTD",
-        )
+    if codecs.is_empty() {
+        (Status::Pass, "geometry columns are ZSTD-compressed".into())
     } else {
-        item(
-            "compression",
+        (
             Status::Fail,
             format!(
                 "geometry columns use {} compression instead of ZSTD",
                 codecs.join(", ")
             ),
-            "ZSTD",
         )
-    });
+    }
+}
 
-    // Row-group sizes (the last row group may be smaller).
-    let rgs = metadata.row_groups();
-    let total_rows = u64::try_from(metadata.file_metadata().num_rows()).unwrap_or(0);
-    let counts: Vec<u64> = rgs
+fn row_group_rows(f: &Facts<'_>) -> Verdict {
+    let total_rows = u64::try_from(f.metadata.file_metadata().num_rows()).unwrap_or(0);
+    let counts: Vec<u64> = f
+        .metadata
+        .row_groups()
         .iter()
         .map(|r| u64::try_from(r.num_rows()).unwrap_or(0))
         .collect();
-    let body = if counts.len() > 1 {
-        &counts[..counts.len() - 1]
-    } else {
-        &counts[..]
-    };
-    let threshold = format!(
-        "{CHECK_MIN_ROW_GROUP_ROWS}..={CHECK_MAX_ROW_GROUP_ROWS} rows per row group (files under {CHECK_MIN_ROW_GROUP_ROWS} rows: one row group)"
-    );
-    let (lo, hi) = (
-        body.iter().copied().min().unwrap_or(0),
-        body.iter().copied().max().unwrap_or(0),
-    );
-    let rows_status = if total_rows < CHECK_MIN_ROW_GROUP_ROWS {
+    let (lo, hi) = Facts::body(&counts);
+    let status = if total_rows < CHECK_MIN_ROW_GROUP_ROWS {
         if counts.len() <= 1 {
             Status::Pass
         } else {
@@ -227,235 +332,209 @@ fn check_metadata(
     } else {
         Status::Warn
     };
-    items.push(item(
-        "row_group_rows",
-        rows_status,
+    (
+        status,
         format!(
             "{} row group(s) of {lo}..={hi} rows ({total_rows} rows)",
             counts.len()
         ),
-        &threshold,
-    ));
-    let sizes: Vec<u64> = rgs
+    )
+}
+
+fn row_group_bytes(f: &Facts<'_>) -> Verdict {
+    let sizes: Vec<u64> = f
+        .metadata
+        .row_groups()
         .iter()
         .map(|r| u64::try_from(r.compressed_size()).unwrap_or(0))
         .collect();
-    let sbody = if sizes.len() > 1 {
-        &sizes[..sizes.len() - 1]
+    let (lo, hi) = Facts::body(&sizes);
+    let in_range = |r: (u64, u64)| lo >= r.0 && hi <= r.1;
+    let status = if f.file_size < CHECK_SMALL_FILE_BYTES || in_range(CHECK_OPTIMAL_ROW_GROUP_BYTES)
+    {
+        Status::Pass
+    } else if in_range(CHECK_ACCEPTABLE_ROW_GROUP_BYTES) {
+        Status::Warn
     } else {
-        &sizes[..]
+        Status::Fail
     };
-    let (slo, shi) = (
-        sbody.iter().copied().min().unwrap_or(0),
-        sbody.iter().copied().max().unwrap_or(0),
-    );
-    let in_range = |r: (u64, u64)| slo >= r.0 && shi <= r.1;
-    let bytes_status =
-        if file_size < CHECK_SMALL_FILE_BYTES || in_range(CHECK_OPTIMAL_ROW_GROUP_BYTES) {
-            Status::Pass
-        } else if in_range(CHECK_ACCEPTABLE_ROW_GROUP_BYTES) {
-            Status::Warn
-        } else {
-            Status::Fail
-        };
-    items.push(item(
-        "row_group_bytes",
-        bytes_status,
+    (
+        status,
         format!(
             "compressed row groups of {}..={} (file {})",
-            mib(slo),
-            mib(shi),
-            mib(file_size)
+            mib(lo),
+            mib(hi),
+            mib(f.file_size)
         ),
-        "64-256 MiB per row group (32-512 MiB acceptable); files under 64 MiB pass",
-    ));
+    )
+}
 
-    // Version, covering and bbox metadata.
-    let version = meta.version.clone();
-    let is_2 = native_only || version.is_v2();
-    let old = !is_2 && !version.supports_covering();
-    items.push(if old {
-        item(
-            "version",
-            Status::Warn,
-            format!("GeoParquet {version} is outdated"),
-            "1.1.0 or later",
+/// GeoParquet 2.0, or native geospatial types without a `geo` key.
+fn is_v2(f: &Facts<'_>) -> bool {
+    f.native_only || f.meta.version.is_v2()
+}
+
+fn version(f: &Facts<'_>) -> Verdict {
+    let version = &f.meta.version;
+    if !is_v2(f) && !version.supports_covering() {
+        (Status::Warn, format!("GeoParquet {version} is outdated"))
+    } else if f.native_only {
+        (
+            Status::Pass,
+            "native GEOMETRY/GEOGRAPHY columns (no geo key)".into(),
         )
     } else {
-        item(
-            "version",
-            Status::Pass,
-            if native_only {
-                "native GEOMETRY/GEOGRAPHY columns (no geo key)".into()
-            } else {
-                format!("GeoParquet {version}")
-            },
-            "1.1.0 or later",
-        )
-    });
-    let primary = meta.columns.get(&meta.primary_column);
-    let has_covering = primary.is_some_and(|c| c.covering.is_some());
-    let has_native_stats = metadata.row_groups().iter().all(|rg| {
-        geo_leaf(&meta.primary_column).into_iter().any(|l| {
-            rg.columns()
-                .get(l)
-                .is_some_and(|c| c.geo_statistics().is_some())
-        })
-    }) && metadata.num_row_groups() > 0;
-    items.push(if has_covering {
-        item(
-            "covering",
+        (Status::Pass, format!("GeoParquet {version}"))
+    }
+}
+
+fn covering(f: &Facts<'_>) -> Verdict {
+    let primary = f.meta.columns.get(&f.meta.primary_column);
+    let native_stats = f.metadata.num_row_groups() > 0
+        && f.metadata.row_groups().iter().all(|rg| {
+            f.leaves_of(&f.meta.primary_column).into_iter().any(|l| {
+                rg.columns()
+                    .get(l)
+                    .is_some_and(|c| c.geo_statistics().is_some())
+            })
+        });
+    if primary.is_some_and(|c| c.covering.is_some()) {
+        (
             Status::Pass,
             "the primary column has a bbox covering".into(),
-            "a bbox covering (1.1), or native geospatial statistics (2.0)",
         )
-    } else if is_2 && has_native_stats {
-        item(
-            "covering",
+    } else if is_v2(f) && native_stats {
+        (
             Status::Pass,
             "native GeospatialStatistics in every row group".into(),
-            "a bbox covering (1.1), or native geospatial statistics (2.0)",
         )
     } else {
-        item(
-            "covering",
+        (
             Status::Fail,
             "no bbox covering column: readers cannot skip row groups by location".into(),
-            "a bbox covering (1.1), or native geospatial statistics (2.0)",
         )
-    });
-    let no_bbox: Vec<&str> = meta
+    }
+}
+
+fn bbox(f: &Facts<'_>) -> Verdict {
+    let missing: Vec<&str> = f
+        .meta
         .columns
         .iter()
         .filter(|(_, c)| c.bbox.is_none())
         .map(|(k, _)| k.as_str())
         .collect();
-    items.push(if no_bbox.is_empty() || native_only {
-        item(
-            "bbox",
+    if missing.is_empty() || f.native_only {
+        (
             Status::Pass,
             "every geometry column declares its bbox".into(),
-            "a bbox per geometry column",
         )
     } else {
-        item(
-            "bbox",
+        (
             Status::Fail,
-            format!("no bbox in the metadata of {no_bbox:?}"),
-            "a bbox per geometry column",
+            format!("no bbox in the metadata of {missing:?}"),
         )
-    });
-    let unknown_types: Vec<&str> = meta
+    }
+}
+
+fn geometry_types(f: &Facts<'_>) -> Verdict {
+    let unknown: Vec<&str> = f
+        .meta
         .columns
         .iter()
         .filter(|(_, c)| c.geometry_types.is_empty())
         .map(|(k, _)| k.as_str())
         .collect();
-    items.push(if unknown_types.is_empty() {
-        item(
-            "geometry_types",
+    if unknown.is_empty() {
+        (
             Status::Pass,
             "every geometry column lists its geometry types".into(),
-            "a non-empty geometry_types",
         )
     } else {
-        item(
-            "geometry_types",
+        (
             Status::Warn,
-            format!("geometry_types is empty (unknown) for {unknown_types:?}"),
-            "a non-empty geometry_types",
+            format!("geometry_types is empty (unknown) for {unknown:?}"),
         )
-    });
+    }
+}
 
-    // Spatial order.
-    items.push(match overlap {
-        None => item(
-            "spatial_order",
-            Status::Pass,
-            "one row group: nothing to order".into(),
-            &format!("mean overlap of consecutive row groups < {CHECK_MAX_OVERLAP}"),
-        ),
-        Some(o) if o < CHECK_MAX_OVERLAP => item(
-            "spatial_order",
+fn spatial_order(f: &Facts<'_>) -> Verdict {
+    match f.overlap {
+        None => (Status::Pass, "one row group: nothing to order".into()),
+        Some(o) if o < CHECK_MAX_OVERLAP => (
             Status::Pass,
             format!("consecutive row groups overlap {o:.3}"),
-            &format!("mean overlap of consecutive row groups < {CHECK_MAX_OVERLAP}"),
         ),
-        Some(o) => item(
-            "spatial_order",
+        Some(o) => (
             Status::Fail,
             format!("consecutive row groups overlap {o:.3}: the rows are not spatially ordered"),
-            &format!("mean overlap of consecutive row groups < {CHECK_MAX_OVERLAP}"),
         ),
-    });
+    }
+}
 
-    // Statistics and page index.
-    let leaves = descr.num_columns();
-    let mut without_stats = 0usize;
-    let mut without_index = 0usize;
-    // WKB geometry columns have no meaningful min/max (their sort order is
-    // undefined); their boxes come from the covering or GeospatialStatistics.
-    let geometry_leaves: Vec<usize> = meta.columns.keys().flat_map(|n| geo_leaf(n)).collect();
-    for rg in metadata.row_groups() {
+/// Column chunks without statistics and without a page index, of how many.
+///
+/// WKB geometry columns have no meaningful min/max (their sort order is
+/// undefined); their boxes come from the covering or GeospatialStatistics, so
+/// they need neither statistics nor a column index.
+fn chunk_counts(f: &Facts<'_>) -> (usize, usize, usize) {
+    let geometry_leaves: Vec<usize> = f.meta.columns.keys().flat_map(|n| f.leaves_of(n)).collect();
+    let (mut without_stats, mut without_index) = (0, 0);
+    for rg in f.metadata.row_groups() {
         for (leaf, c) in rg.columns().iter().enumerate() {
-            if c.statistics().is_none()
-                && c.geo_statistics().is_none()
-                && !(geometry_leaves.contains(&leaf)
-                    && c.column_descr().physical_type() == parquet::basic::Type::BYTE_ARRAY)
-            {
-                without_stats += 1;
-            }
             let wkb = geometry_leaves.contains(&leaf)
                 && c.column_descr().physical_type() == parquet::basic::Type::BYTE_ARRAY;
+            if c.statistics().is_none() && c.geo_statistics().is_none() && !wkb {
+                without_stats += 1;
+            }
             if c.offset_index_offset().is_none() || (c.column_index_offset().is_none() && !wkb) {
                 without_index += 1;
             }
         }
     }
-    let chunks = leaves * metadata.num_row_groups();
-    items.push(if without_stats == 0 {
-        item(
-            "statistics",
+    let chunks =
+        f.metadata.file_metadata().schema_descr().num_columns() * f.metadata.num_row_groups();
+    (without_stats, without_index, chunks)
+}
+
+fn statistics(f: &Facts<'_>) -> Verdict {
+    match chunk_counts(f) {
+        (0, _, chunks) => (
             Status::Pass,
             format!("all {chunks} column chunks have statistics (WKB columns exempt)"),
-            "statistics on every column chunk (WKB columns exempt)",
-        )
-    } else {
-        item(
-            "statistics",
+        ),
+        (n, _, chunks) => (
             Status::Fail,
-            format!("{without_stats} of {chunks} column chunks have no statistics"),
-            "statistics on every column chunk (WKB columns exempt)",
-        )
-    });
-    items.push(if without_index == 0 {
-        item(
-            "page_index",
+            format!("{n} of {chunks} column chunks have no statistics"),
+        ),
+    }
+}
+
+fn page_index(f: &Facts<'_>) -> Verdict {
+    match chunk_counts(f) {
+        (_, 0, chunks) => (
             Status::Pass,
             format!("all {chunks} column chunks have a page index"),
-            "an offset index on every column chunk, a column index on every non-WKB one",
-        )
-    } else {
-        item(
-            "page_index",
+        ),
+        (_, n, chunks) => (
             Status::Warn,
-            format!("{without_index} of {chunks} column chunks have no page index"),
-            "an offset index on every column chunk, a column index on every non-WKB one",
-        )
-    });
-    let ext_ok = path.extension().is_some_and(|e| e == "parquet");
-    items.push(item(
-        "extension",
-        if ext_ok { Status::Pass } else { Status::Warn },
+            format!("{n} of {chunks} column chunks have no page index"),
+        ),
+    }
+}
+
+fn extension(f: &Facts<'_>) -> Verdict {
+    let ok = f.path.extension().is_some_and(|e| e == "parquet");
+    (
+        if ok { Status::Pass } else { Status::Warn },
         format!(
             "file name {}",
-            path.file_name()
+            f.path
+                .file_name()
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default()
         ),
-        "the .parquet extension (not .geoparquet)",
-    ));
-    CheckReport { items }
+    )
 }
 
 /// Options of [`fix_file`].
@@ -521,7 +600,7 @@ pub struct FixSummary {
 /// let dir = tempfile::tempdir()?;
 /// let out = dir.path().join("fixed.parquet");
 /// let summary = fix_file(input.as_ref(), &out, &FixOptions::default())?;
-/// assert!(summary.after.passed());
+/// assert!(summary.after.is_valid());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn fix_file(input: &Path, output: &Path, options: &FixOptions) -> Result<FixSummary> {
@@ -539,9 +618,7 @@ pub fn fix_file(input: &Path, output: &Path, options: &FixOptions) -> Result<Fix
         _ => TargetVersion::V1_1,
     });
     let writer = WriterOptions::default().with_version(version);
-    let needs_sort = before
-        .item("spatial_order")
-        .is_some_and(|i| i.status == Status::Fail);
+    let needs_sort = status(&before, Rule::SpatialOrder) == Some(Status::Fail);
     let written = if needs_sort {
         let sort = crate::sort::SortOptions {
             writer,

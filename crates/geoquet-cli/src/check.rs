@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use geoquet::io::check::{CheckReport, FixOptions, Status, check_file, fix_file};
+use geoquet::io::check::{CheckReport, FixOptions, Status, check_file, fix_file, to_json};
 use geoquet::io::sort::{SortKey, SortOptions, sort_file};
 use geoquet::io::writer::TargetVersion;
 use serde_json::json;
@@ -111,38 +111,37 @@ fn print_report(
     cli: &Cli,
     strict: bool,
 ) -> std::io::Result<()> {
-    let fails = report
-        .items
-        .iter()
-        .filter(|i| i.status == Status::Fail)
-        .count();
-    let warns = report
-        .items
-        .iter()
-        .filter(|i| i.status == Status::Warn)
-        .count();
+    let count = |s: Status| {
+        report
+            .findings
+            .iter()
+            .filter(|f| Status::of(f) == s)
+            .count()
+    };
+    let (fails, warns) = (count(Status::Fail), count(Status::Warn));
     writeln!(
         out,
         "{name}: {} ({fails} failed, {warns} warning(s), {} rule(s))",
-        if report.passed() {
+        if report.is_valid() {
             "good to publish"
         } else {
             "NOT good to publish"
         },
-        report.items.len()
+        report.findings.len()
     )?;
-    for i in &report.items {
-        let counts = i.status == Status::Fail || (strict && i.status == Status::Warn);
+    for f in &report.findings {
+        let status = Status::of(f);
+        let counts = status == Status::Fail || (strict && status == Status::Warn);
         if cli.quiet && !counts {
             continue;
         }
         writeln!(
             out,
             "  {:<4} {:<15} {} [threshold: {}]",
-            i.status.as_str(),
-            i.rule,
-            i.message,
-            i.threshold
+            status.as_str(),
+            f.code.as_str(),
+            f.message,
+            f.code.threshold()
         )?;
     }
     Ok(())
@@ -156,12 +155,12 @@ pub(crate) fn run_check(
     let source = crate::source::Source::parse(&args.file)?;
     let (path, _guard) = source.local_copy()?;
     let verdict = |r: &CheckReport| {
-        r.passed() && !(args.strict && r.items.iter().any(|i| i.status == Status::Warn))
+        r.is_valid() && !(args.strict && r.findings.iter().any(|f| Status::of(f) == Status::Warn))
     };
     let Some(fix) = &args.fix else {
         let report = check_file(&path).map_err(|e| Unreadable(e.to_string()))?;
         if args.json {
-            writeln!(out, "{}", serde_json::to_string_pretty(&report.to_json())?)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&to_json(&report))?)?;
         } else if !cli.quiet || !verdict(&report) {
             // Quiet: nothing on success; the exit code says it.
             print_report(out, &args.file, &report, cli, args.strict)
@@ -192,8 +191,8 @@ pub(crate) fn run_check(
     crate::convert::print_warnings(&args.file, &summary.warnings);
     if args.json {
         let doc = json!({
-            "before": summary.before.to_json(),
-            "after": summary.after.to_json(),
+            "before": to_json(&summary.before),
+            "after": to_json(&summary.after),
             "sorted": summary.sorted,
             "rows": summary.rows,
             "output": fix,

@@ -1,6 +1,6 @@
 //! `check` finds what a file lacks; `fix_file` repairs every finding.
 
-use geoparquet_io::check::{FixOptions, Status, check_file, fix_file};
+use geoparquet_io::check::{FixOptions, Rule, Status, check_file, fix_file, status, to_json};
 use geoparquet_io::reader::open;
 use geoparquet_io::writer::{WriterOptions, write_file};
 use parquet::basic::Compression;
@@ -21,24 +21,34 @@ fn a_poor_file_fails_and_the_fixed_file_passes_every_rule() {
         .with_covering(None);
     write_file(&poor, schema, reader, Some(&meta), &careless).unwrap();
     let report = check_file(&poor).unwrap();
-    assert!(!report.passed());
-    for rule in ["compression", "row_group_rows", "covering", "spatial_order"] {
+    assert!(!report.is_valid());
+    for rule in [
+        Rule::Compression,
+        Rule::RowGroupRows,
+        Rule::Covering,
+        Rule::SpatialOrder,
+    ] {
         assert_eq!(
-            report.item(rule).unwrap().status,
-            Status::Fail,
+            status(&report, rule),
+            Some(Status::Fail),
             "{rule}: {:?}",
-            report.item(rule)
+            report.findings
         );
     }
     for rule in [
-        "bbox",
-        "geometry_types",
-        "statistics",
-        "page_index",
-        "extension",
+        Rule::Bbox,
+        Rule::GeometryTypes,
+        Rule::Statistics,
+        Rule::PageIndex,
+        Rule::Extension,
     ] {
-        assert_eq!(report.item(rule).unwrap().status, Status::Pass, "{rule}");
+        assert_eq!(status(&report, rule), Some(Status::Pass), "{rule}");
     }
+    assert_eq!(
+        report.findings.len(),
+        Rule::ALL.len(),
+        "one finding per rule"
+    );
     let fixed = dir.path().join("fixed.parquet");
     let summary = fix_file(
         &poor,
@@ -50,8 +60,8 @@ fn a_poor_file_fails_and_the_fixed_file_passes_every_rule() {
     .unwrap();
     assert!(summary.sorted);
     assert_eq!(summary.rows, 30_000);
-    for i in &summary.after.items {
-        assert_eq!(i.status, Status::Pass, "{i:?}");
+    for f in &summary.after.findings {
+        assert_eq!(Status::of(f), Status::Pass, "{f:?}");
     }
     assert!(
         geoparquet_io::validate(&fixed, &Default::default())
@@ -59,7 +69,7 @@ fn a_poor_file_fails_and_the_fixed_file_passes_every_rule() {
             .is_valid()
     );
     // The JSON form carries each rule with its threshold.
-    let json = summary.before.to_json();
+    let json = to_json(&summary.before);
     assert_eq!(json["passed"], false);
     assert!(
         json["checks"]
@@ -76,6 +86,6 @@ fn a_wrong_extension_is_a_warning() {
     let f = dir.path().join("points.geoparquet");
     crate::sort::random_points(&f, 100);
     let report = check_file(&f).unwrap();
-    assert_eq!(report.item("extension").unwrap().status, Status::Warn);
-    assert!(report.passed());
+    assert_eq!(status(&report, Rule::Extension), Some(Status::Warn));
+    assert!(report.is_valid());
 }
