@@ -273,29 +273,16 @@ impl Output {
     /// A new handle on the temporary file (its own position from the start) that
     /// remembers the first I/O error, so that [`Output::finish`] can name the output.
     pub fn writer(&self) -> Result<OutputWriter> {
-        let mut file = self.file.try_clone().map_err(|source| Error::Io {
+        OutputWriter::over(&self.file, &self.failure).map_err(|source| Error::Io {
             path: self.dest.clone(),
             source,
-        })?;
-        let _ = file.seek(SeekFrom::Start(0)).map_err(|source| Error::Io {
-            path: self.dest.clone(),
-            source,
-        })?;
-        Ok(OutputWriter {
-            file,
-            failure: self.failure.clone(),
         })
     }
 
     /// The first I/O error a writer of this output met, as [`Error::Io`] naming the
     /// destination (taken: a second call gives `None`).
     pub fn write_error(&self) -> Option<Error> {
-        let source = self
-            .failure
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()?;
-        Some(Error::Io {
+        OutputWriter::take_failure(&self.failure).map(|source| Error::Io {
             path: self.dest.clone(),
             source,
         })
@@ -431,6 +418,24 @@ pub struct OutputWriter {
 }
 
 impl OutputWriter {
+    /// A new handle on `file`, from its start, reporting its first error to `failure`.
+    fn over(file: &File, failure: &Failure) -> std::io::Result<Self> {
+        let mut file = file.try_clone()?;
+        let _ = file.seek(SeekFrom::Start(0))?;
+        Ok(Self {
+            file,
+            failure: failure.clone(),
+        })
+    }
+
+    /// The first error a writer met (taken: a second call gives `None`).
+    fn take_failure(failure: &Failure) -> Option<std::io::Error> {
+        failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
     fn watch<T>(&self, r: std::io::Result<T>) -> std::io::Result<T> {
         r.map_err(|e| {
             let mut f = self
@@ -532,27 +537,16 @@ impl ScratchPath {
     /// A new handle on the file (from the start) that remembers the first I/O error, for
     /// [`ScratchPath::write_error`].
     pub fn writer(&self) -> Result<OutputWriter> {
-        let scratch = |source| Error::TempDir {
+        OutputWriter::over(self.tmp.as_file(), &self.failure).map_err(|source| Error::TempDir {
             dir: folder_of(self.path()),
             source,
-        };
-        let mut file = self.tmp.as_file().try_clone().map_err(scratch)?;
-        let _ = file.seek(SeekFrom::Start(0)).map_err(scratch)?;
-        Ok(OutputWriter {
-            file,
-            failure: self.failure.clone(),
         })
     }
 
     /// The first I/O error a [`ScratchPath::writer`] met, as [`Error::TempDir`] naming
     /// the folder (a full temporary directory), taken.
     pub fn write_error(&self) -> Option<Error> {
-        let source = self
-            .failure
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()?;
-        Some(Error::TempDir {
+        OutputWriter::take_failure(&self.failure).map(|source| Error::TempDir {
             dir: folder_of(self.path()),
             source,
         })
