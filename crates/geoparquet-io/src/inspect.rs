@@ -1,7 +1,7 @@
 //! A summary of a GeoParquet file, from its footer only.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use geoparquet_meta::file::NativeGeoType;
 use geoparquet_meta::{Crs, GeoParquetMetadata};
@@ -53,7 +53,7 @@ pub struct GeometryColumnInfo {
 #[derive(Debug, Clone)]
 pub struct Inspection {
     /// The file inspected, as given.
-    pub path: String,
+    pub path: PathBuf,
     /// Size in bytes.
     pub file_size: u64,
     /// Where the metadata came from.
@@ -187,7 +187,7 @@ pub fn inspect_footer(path: &Path, footer: crate::Footer) -> Result<Inspection> 
     let mut schema_text = Vec::new();
     parquet::schema::printer::print_schema(&mut schema_text, pq.file_metadata().schema());
     Ok(Inspection {
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         file_size: footer.file_size,
         source,
         geometry_columns,
@@ -290,7 +290,7 @@ impl Inspection {
             })
             .collect();
         json!({
-            "path": self.path,
+            "path": self.path.display().to_string(),
             "file_size": self.file_size,
             "version": self.metadata.version.as_str(),
             "metadata_source": match self.source { MetadataSource::GeoKey => "geo", MetadataSource::NativeTypes => "native-types" },

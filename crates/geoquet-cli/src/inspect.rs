@@ -49,7 +49,8 @@ fn text(info: &Inspection, schema: bool, out: &mut dyn Write) -> std::io::Result
     writeln!(
         out,
         "file:          {} ({} bytes)",
-        info.path, info.file_size
+        info.path.display(),
+        info.file_size
     )?;
     let source = match info.source {
         MetadataSource::GeoKey => String::new(),
