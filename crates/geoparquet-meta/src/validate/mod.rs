@@ -62,31 +62,115 @@ impl Severity {
     }
 }
 
-macro_rules! codes {
-    ($($(#[$doc:meta])* $variant:ident => $s:literal,)*) => {
-        /// A stable rule code. The first fourteen are the official corpus
-        /// manifest's `expected_failure` vocabulary.
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a rule code is: a small `Copy` enum with a stable spelling.
+///
+/// [`Finding`] and [`Report`] are generic over it, so that every domain (GeoParquet
+/// validation, best-practice checks, RaQuet validation) shares one model with its own
+/// codes. [`Code`] is GeoParquet's; [`rule_codes!`](crate::rule_codes) declares a new
+/// one.
+///
+/// ```
+/// use geoparquet_meta::validate::{Code, RuleCode};
+///
+/// fn spellings<C: RuleCode>() -> Vec<&'static str> {
+///     C::ALL.iter().map(|c| c.as_str()).collect()
+/// }
+/// assert!(spellings::<Code>().contains(&"bbox_mismatch"));
+/// ```
+pub trait RuleCode:
+    Copy + Eq + Ord + std::hash::Hash + fmt::Debug + fmt::Display + 'static
+{
+    /// Every code, in declaration order.
+    const ALL: &'static [Self];
+
+    /// The code as written in reports, e.g. `"bbox_mismatch"`; never changes once
+    /// released.
+    fn as_str(self) -> &'static str;
+
+    /// The code spelled `s`, if any.
+    ///
+    /// ```
+    /// use geoparquet_meta::validate::{Code, RuleCode};
+    ///
+    /// assert_eq!(Code::from_name("zm_mismatch"), Some(Code::ZmMismatch));
+    /// assert_eq!(Code::from_name("nothing"), None);
+    /// ```
+    fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+}
+
+/// Declares a rule-code enum: the variants with their stable spellings, `ALL`,
+/// `as_str`, [`Display`](std::fmt::Display) and
+/// [`RuleCode`](crate::validate::RuleCode).
+///
+/// ```
+/// geoparquet_meta::rule_codes! {
+///     /// The codes of my checks.
+///     pub enum MyCode {
+///         /// Something is too big.
+///         TooBig => "too_big",
+///         /// Something is missing.
+///         Missing => "missing",
+///     }
+/// }
+/// use geoparquet_meta::validate::{Finding, Report, RuleCode};
+///
+/// assert_eq!(MyCode::TooBig.to_string(), "too_big");
+/// assert_eq!(MyCode::ALL.len(), 2);
+/// let report = Report { findings: vec![Finding::warning(MyCode::Missing, None, "no value")] };
+/// assert!(report.is_valid() && report.has(MyCode::Missing));
+/// ```
+#[macro_export]
+macro_rules! rule_codes {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident {
+        $($(#[$doc:meta])* $variant:ident => $s:literal,)*
+    }) => {
+        $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[non_exhaustive]
-        pub enum Code {
+        $vis enum $name {
             $($(#[$doc])* $variant,)*
         }
 
-        impl Code {
-            /// Every code.
-            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+        impl $name {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
 
-            /// The code as written in reports, e.g. `"bbox_mismatch"`.
+            /// The code as written in reports.
             pub fn as_str(self) -> &'static str {
                 match self {
-                    $(Code::$variant => $s,)*
+                    $($name::$variant => $s,)*
                 }
+            }
+        }
+
+        impl $crate::validate::RuleCode for $name {
+            const ALL: &'static [Self] = $name::ALL;
+
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
             }
         }
     };
 }
 
-codes! {
+rule_codes! {
+    /// A stable rule code of GeoParquet validation. The first fourteen are the
+    /// official corpus manifest's `expected_failure` vocabulary.
+    pub enum Code {
     /// A data bbox lies outside the metadata `bbox`.
     BboxMismatch => "bbox_mismatch",
     /// The `geo` CRS and the Parquet logical type's CRS differ.
@@ -151,19 +235,15 @@ codes! {
     /// `geometry_types` lists a type and dimension no row holds (the list is
     /// not as narrow as the data).
     GeometryTypesNotPresent => "geometry_types_not_present",
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
-/// One finding of a validation.
+/// One finding of a validation, with a rule code of type `C` (GeoParquet's [`Code`]
+/// unless said otherwise).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
+pub struct Finding<C: RuleCode = Code> {
     /// Stable rule code.
-    pub code: Code,
+    pub code: C,
     /// How serious it is.
     pub severity: Severity,
     /// A sentence for people.
@@ -176,20 +256,20 @@ pub struct Finding {
     pub rows: Vec<u64>,
 }
 
-impl Finding {
+impl<C: RuleCode> Finding<C> {
     /// An error.
-    pub fn error(code: Code, column: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn error(code: C, column: Option<&str>, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Error, column, message)
     }
 
     /// A warning.
-    pub fn warning(code: Code, column: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn warning(code: C, column: Option<&str>, message: impl Into<String>) -> Self {
         Self::new(code, Severity::Warning, column, message)
     }
 
     /// A finding of any severity.
     pub fn new(
-        code: Code,
+        code: C,
         severity: Severity,
         column: Option<&str>,
         message: impl Into<String>,
@@ -237,7 +317,7 @@ impl Finding {
     }
 }
 
-impl fmt::Display for Finding {
+impl<C: RuleCode> fmt::Display for Finding<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} [{}]", self.severity.as_str(), self.code)?;
         if let Some(c) = &self.column {
@@ -253,34 +333,64 @@ impl fmt::Display for Finding {
     }
 }
 
-/// The findings of a validation.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Report {
+/// The findings of a validation, with rule codes of type `C` (GeoParquet's [`Code`]
+/// unless said otherwise).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report<C: RuleCode = Code> {
     /// Findings, in the order rules ran.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<Finding<C>>,
 }
 
-impl Report {
+impl<C: RuleCode> Default for Report<C> {
+    fn default() -> Self {
+        Self {
+            findings: Vec::new(),
+        }
+    }
+}
+
+impl<C: RuleCode> Report<C> {
     /// True when no finding is an error.
     pub fn is_valid(&self) -> bool {
         !self.findings.iter().any(|f| f.severity == Severity::Error)
     }
 
     /// Whether a finding with this code exists, at any severity.
-    pub fn has(&self, code: Code) -> bool {
+    pub fn has(&self, code: C) -> bool {
         self.findings.iter().any(|f| f.code == code)
     }
 
     /// Whether an error with this code exists.
-    pub fn has_error(&self, code: Code) -> bool {
+    pub fn has_error(&self, code: C) -> bool {
         self.findings
             .iter()
             .any(|f| f.code == code && f.severity == Severity::Error)
     }
 
     /// Findings of one severity.
-    pub fn with_severity(&self, severity: Severity) -> impl Iterator<Item = &Finding> {
+    pub fn with_severity(&self, severity: Severity) -> impl Iterator<Item = &Finding<C>> {
         self.findings.iter().filter(move |f| f.severity == severity)
+    }
+
+    /// Findings with one code, at any severity.
+    ///
+    /// ```
+    /// use geoparquet_meta::validate::{Code, Finding, Report};
+    ///
+    /// let mut report = Report::default();
+    /// report.push(Finding::warning(Code::Recommendation, None, "use zstd"));
+    /// report.push(Finding::error(Code::BboxInvalid, None, "south above north"));
+    /// assert_eq!(report.with_code(Code::BboxInvalid).count(), 1);
+    /// assert_eq!(report.count(Severity::Warning), 1);
+    /// # use geoparquet_meta::validate::Severity;
+    /// ```
+    pub fn with_code(&self, code: C) -> impl Iterator<Item = &Finding<C>> {
+        self.findings.iter().filter(move |f| f.code == code)
+    }
+
+    /// How many findings have this severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.with_severity(severity).count()
     }
 
     /// `{"valid": bool, "findings": [...]}`.
@@ -291,7 +401,8 @@ impl Report {
         })
     }
 
-    pub(crate) fn push(&mut self, f: Finding) {
+    /// Adds a finding at the end.
+    pub fn push(&mut self, f: Finding<C>) {
         self.findings.push(f);
     }
 }
