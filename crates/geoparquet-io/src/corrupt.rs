@@ -126,8 +126,13 @@ mod tests {
 
     #[test]
     fn a_panic_becomes_its_message() {
-        let r: std::result::Result<(), String> = catch_panic(|| panic!("bit width {}", 99));
-        assert_eq!(r, Err("bit width 99".to_string()));
+        let r: std::result::Result<(), DecoderPanic> = catch_panic(|| panic!("bit width {}", 99));
+        assert_eq!(
+            r,
+            Err(DecoderPanic {
+                message: "bit width 99".to_string()
+            })
+        );
         assert_eq!(catch_panic(|| 7), Ok(7));
     }
 }
