@@ -3,7 +3,7 @@
 //! `geoquet stac` command is the real interface).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use stac_geoparquet::{ReadOptions, Source, WriterOptions, write_ndjson, write_parquet};
 
@@ -16,12 +16,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .iter()
                 .map(|p| Source::Path(PathBuf::from(p)))
                 .collect();
-            let s = write_parquet(&sources, Path::new(out), &WriterOptions::default())?;
+            let s = write_parquet(&sources, out, &WriterOptions::default())?;
             eprintln!("{} items, {} row groups", s.items, s.row_groups);
         }
         Some((cmd, rest)) if cmd == "to-ndjson" && rest.len() == 2 => {
             let file = std::fs::File::create(&rest[1])?;
-            let n = write_ndjson(Path::new(&rest[0]), &ReadOptions::default(), file, None)?;
+            let n = write_ndjson(&rest[0], ReadOptions::default(), file, None)?;
             eprintln!("{n} items");
         }
         _ => return Err("usage: stac_convert to-parquet IN.. OUT | to-ndjson IN OUT".into()),

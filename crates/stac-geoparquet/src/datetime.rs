@@ -1,5 +1,8 @@
 //! RFC 3339 datetimes: parsing (lenient in the ways STAC data is) and the
-//! canonical UTC form we write back.
+//! canonical UTC form we write back. The grammar is ours (strict where STAC
+//! data allows); the calendar arithmetic is chrono's.
+
+use chrono::{Datelike, NaiveDate};
 
 /// Nanoseconds in a day.
 const DAY_NS: i128 = 86_400 * 1_000_000_000;
@@ -20,37 +23,40 @@ fn num(b: &[u8]) -> Option<i64> {
     Some(b.iter().fold(0i64, |a, d| a * 10 + i64::from(d - b'0')))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+const EPOCH_CE_DAYS: i64 = 719_163;
+
+/// Days in 400 Gregorian years: the calendar repeats with this period.
+const CYCLE_DAYS: i64 = 146_097;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date; `None` when there is
+/// no such date (month 13, February 30).
+fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(y).ok()?,
+        u32::try_from(m).ok()?,
+        u32::try_from(d).ok()?,
+    )?;
+    Some(i64::from(date.num_days_from_ce()) - EPOCH_CE_DAYS)
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
+/// The proleptic Gregorian date (year, month, day) of a day count since
+/// 1970-01-01, for any `i64`: chrono's dates span about ±262,000 years, so the
+/// date is taken within one 400-year cycle from 1970 and the cycles are added
+/// to its year (timestamps in seconds reach billions of years).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let cycles = days.div_euclid(CYCLE_DAYS);
+    let within = days.rem_euclid(CYCLE_DAYS) + EPOCH_CE_DAYS;
+    // `within` is a day of 1970..2370: chrono always has it.
+    let date = i32::try_from(within)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .unwrap_or(NaiveDate::MIN);
+    (
+        i64::from(date.year()) + cycles * 400,
+        date.month(),
+        date.day(),
+    )
 }
 
 /// Parses `YYYY-MM-DD(T|t| )HH:MM:SS[.f{1,9}](Z|z|±HH:MM)`; without an
@@ -65,10 +71,11 @@ pub(crate) fn parse(s: &str) -> Option<Parsed> {
     }
     let (y, mo, d) = (num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?);
     let (h, mi, se) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59
-    {
+    // No leap second (`:60`): an instant must have one reading.
+    if h > 23 || mi > 59 || se > 59 {
         return None;
     }
+    let days = days_from_civil(y, mo, d)?;
     let mut i = 19;
     let mut frac: i128 = 0;
     let mut digits = 0u8;
@@ -99,7 +106,7 @@ pub(crate) fn parse(s: &str) -> Option<Parsed> {
         }
         _ => return None,
     };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset_s;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se - offset_s;
     Some(Parsed {
         nanos: i128::from(secs) * 1_000_000_000 + frac,
         digits,
@@ -308,5 +315,76 @@ mod tests {
         assert!(parse("2020-02-30T00:00:00Z").is_none());
         assert!(parse("not a date at all!!").is_none());
         assert!(parse("2020-01-01T00:00:00+0500").is_none());
+    }
+
+    #[test]
+    fn calendar_round_trips_and_repeats_every_400_years() {
+        // Every day of 0000..=9999 (what the parser accepts, offsets included).
+        let first = days_from_civil(0, 1, 1).unwrap();
+        let last = days_from_civil(9999, 12, 31).unwrap();
+        assert_eq!(first, -719_528);
+        assert_eq!(last, 2_932_896);
+        let mut expected = (0i64, 1u32, 1u32);
+        for day in first..=last {
+            let (y, m, d) = civil_from_days(day);
+            assert_eq!((y, m, d), expected, "day {day}");
+            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), Some(day));
+            // The next date.
+            let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            let month_days = match m {
+                2 if leap => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            expected = if d < month_days {
+                (y, m, d + 1)
+            } else if m < 12 {
+                (y, m + 1, 1)
+            } else {
+                (y + 1, 1, 1)
+            };
+        }
+        // Far beyond chrono's range (timestamps in seconds, Date32 days): the
+        // 400-year cycle.
+        for k in [-60_000_000_000i64, -1_000, -1, 1, 700, 60_000_000_000] {
+            for (day, date) in [(0, (1970, 1, 1)), (59, (1970, 3, 1)), (-1, (1969, 12, 31))] {
+                let (y, m, d) = civil_from_days(day + k * CYCLE_DAYS);
+                assert_eq!((y - 400 * k, m, d), date, "{k} {day}");
+            }
+        }
+        assert!(days_from_civil(2023, 2, 29).is_none());
+        assert!(days_from_civil(2024, 2, 29).is_some());
+        assert!(days_from_civil(2000, 2, 29).is_some());
+        assert!(days_from_civil(1900, 2, 29).is_none());
+        assert!(days_from_civil(2020, 13, 1).is_none());
+        assert!(days_from_civil(2020, 4, 31).is_none());
+        assert!(days_from_civil(2020, 0, 1).is_none());
+        assert!(days_from_civil(2020, 1, 0).is_none());
+    }
+
+    #[test]
+    fn formats_out_of_range_years_and_refuses_leap_seconds() {
+        assert_eq!(format(-1, 0), "1969-12-31T23:59:59.999999999Z");
+        let second = 1_000_000_000i128;
+        assert_eq!(
+            format(i128::from(i64::MAX) * second, 0),
+            "+292277026596-12-04T15:30:07Z"
+        );
+        assert_eq!(
+            format(i128::from(i64::MIN) * second, 0),
+            "-292277022657-01-27T08:29:52Z"
+        );
+        assert_eq!(
+            format(parse("0000-01-01T00:30:00+01:00").unwrap().nanos, 0),
+            "-0001-12-31T23:30:00Z"
+        );
+        assert_eq!(
+            format(parse("9999-12-31T23:30:00-01:00").unwrap().nanos, 0),
+            "+10000-01-01T00:30:00Z"
+        );
+        assert!(parse("2016-12-31T23:59:60Z").is_none());
+        assert!(parse("2020-01-01T24:00:00Z").is_none());
+        assert!(parse("2020-01-01T00:00:00+24:00").is_none());
     }
 }

@@ -699,9 +699,17 @@ impl BatchBuilder {
             self.patches
                 .push(self.total, path, value.as_deref())
                 .map_err(|e| match e {
-                    Error::Unrepresentable(m) => {
-                        Error::Unrepresentable(format!("item {number}: {m}"))
-                    }
+                    Error::PatchesTooLarge {
+                        path,
+                        item: None,
+                        limit_kind,
+                        limit,
+                    } => Error::PatchesTooLarge {
+                        path,
+                        item: Some(number),
+                        limit_kind,
+                        limit,
+                    },
                     other => other,
                 })?;
         }

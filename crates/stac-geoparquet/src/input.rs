@@ -39,12 +39,34 @@ pub(crate) trait Sink {
     }
 }
 
-fn json_error(source: &str, item: Option<u64>, message: impl Into<String>) -> Error {
+fn json_error(source: &str, item: Option<u64>, e: serde_json::Error) -> Error {
     Error::Json {
-        source_name: source.to_owned(),
+        path: source.into(),
         item,
-        message: message.into(),
+        source: e,
     }
+}
+
+fn not_stac(source: &str, item: Option<u64>, expected: &'static str, found: String) -> Error {
+    Error::NotStac {
+        path: source.into(),
+        item,
+        expected,
+        found,
+    }
+}
+
+/// A JSON value's kind, for messages.
+fn kind(v: &Value) -> String {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+    .to_owned()
 }
 
 struct Walker<'a, S: Sink> {
@@ -127,8 +149,8 @@ impl<S: Sink> Walker<'_, S> {
                 if self.sink.item_line(&line, name, number)? {
                     continue;
                 }
-                let v: Value = serde_json::from_str(&line)
-                    .map_err(|e| json_error(name, Some(number), e.to_string()))?;
+                let v: Value =
+                    serde_json::from_str(&line).map_err(|e| json_error(name, Some(number), e))?;
                 self.dispatch(v, name, number, base)?;
             }
             return Ok(());
@@ -148,11 +170,10 @@ impl<S: Sink> Walker<'_, S> {
                 return Err(self
                     .pending
                     .take()
-                    .unwrap_or_else(|| json_error(name, None, e.to_string())));
+                    .unwrap_or_else(|| json_error(name, None, e)));
             }
         };
-        de.end()
-            .map_err(|e| json_error(name, None, e.to_string()))?;
+        de.end().map_err(|e| json_error(name, None, e))?;
         if let Some(obj) = rest {
             self.dispatch(Value::Object(obj), name, 1, base)?;
         }
@@ -175,7 +196,12 @@ impl<S: Sink> Walker<'_, S> {
                     Some("FeatureCollection") => {
                         let features = o.remove("features").unwrap_or(Value::Array(Vec::new()));
                         let Value::Array(a) = features else {
-                            return Err(json_error(name, None, "\"features\" is not an array"));
+                            return Err(not_stac(
+                                name,
+                                None,
+                                "\"features\" to be an array",
+                                kind(&features),
+                            ));
                         };
                         for (i, x) in a.into_iter().enumerate() {
                             self.item_value(x, name, i as u64 + 1)?;
@@ -186,10 +212,11 @@ impl<S: Sink> Walker<'_, S> {
                     _ => self.item_value(Value::Object(o), name, number),
                 }
             }
-            _ => Err(json_error(
+            other => Err(not_stac(
                 name,
                 Some(number),
-                "expected a STAC Item, ItemCollection, Catalog or Collection",
+                "a STAC Item, ItemCollection, Catalog or Collection",
+                kind(&other),
             )),
         }
     }
@@ -198,22 +225,21 @@ impl<S: Sink> Walker<'_, S> {
         match v {
             Value::Object(o) => {
                 let t = o.get("type").and_then(Value::as_str);
-                if t.is_some_and(|t| t != "Feature") {
-                    return Err(json_error(
+                if let Some(t) = t.filter(|t| *t != "Feature") {
+                    return Err(not_stac(
                         name,
                         Some(number),
-                        format!(
-                            "expected a STAC Item (type \"Feature\"), found type \"{}\"",
-                            t.unwrap_or_default()
-                        ),
+                        "a STAC Item (type \"Feature\")",
+                        format!("type \"{t}\""),
                     ));
                 }
                 self.sink.item(o, name, number)
             }
-            _ => Err(json_error(
+            other => Err(not_stac(
                 name,
                 Some(number),
-                "an Item must be a JSON object",
+                "a STAC Item (a JSON object)",
+                kind(&other),
             )),
         }
     }
@@ -241,13 +267,10 @@ impl<S: Sink> Walker<'_, S> {
             }
             let local = href.strip_prefix("file://").unwrap_or(&href);
             if local.contains("://") {
-                return Err(json_error(
-                    name,
-                    None,
-                    format!(
-                        "link {href}: only local (relative or file://) links of static catalogs are followed"
-                    ),
-                ));
+                return Err(Error::RemoteLink {
+                    path: name.into(),
+                    href,
+                });
             }
             let p = base.join(local);
             self.file(&p)?;
@@ -429,13 +452,10 @@ pub fn spill(mut reader: impl Read, name: &str) -> Result<geoparquet_io::output:
                     Some(_) => b == b'A',
                 };
                 if !fits {
-                    return Err(Error::Json {
-                        source_name: name.to_owned(),
-                        item: None,
-                        message: format!(
-                            "neither JSON nor Parquet: byte 0x{b:02X} at offset {}",
-                            offset + i as u64
-                        ),
+                    return Err(Error::NotJsonOrParquet {
+                        path: name.into(),
+                        byte: b,
+                        offset: offset + i as u64,
                     });
                 }
                 if opener.is_some() {

@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use base64::Engine;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, PatchLimit, Result, mib};
 
 /// The Parquet key/value key holding the patches of a file we wrote.
 pub const PATCHES_METADATA_KEY: &str = "geoquet:stac:patches";
@@ -43,14 +43,13 @@ pub(crate) struct PatchLog {
     max_footer: usize,
 }
 
-fn too_many(what: &str) -> Error {
-    Error::Unrepresentable(format!(
-        "the values that the columns cannot hold exactly need {what}, more than the file's footer can carry; split the input or make its values uniform (same types, datetime formats, closed rings and float coordinates)"
-    ))
-}
-
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
+fn too_many(limit_kind: PatchLimit, limit: u64) -> Error {
+    Error::PatchesTooLarge {
+        path: None,
+        item: None,
+        limit_kind,
+        limit,
+    }
 }
 
 impl PatchLog {
@@ -86,26 +85,20 @@ impl PatchLog {
         };
         self.raw += line.len() as u64;
         if self.raw > self.max_raw {
-            return Err(too_many(&format!(
-                "more than {} of patches",
-                mib(self.max_raw)
-            )));
+            return Err(too_many(PatchLimit::Text, self.max_raw));
         }
         let encoder = match &mut self.encoder {
             Some(e) => e,
             None => self.encoder.insert(
                 zstd::Encoder::new(Vec::new(), LEVEL)
-                    .map_err(|e| Error::Internal(format!("zstd: {e}")))?,
+                    .map_err(|source| Error::PatchCompression { source })?,
             ),
         };
         encoder
             .write_all(line.as_bytes())
-            .map_err(|e| Error::Internal(format!("zstd: {e}")))?;
+            .map_err(|source| Error::PatchCompression { source })?;
         if encoder.get_ref().len() > self.max_footer {
-            return Err(too_many(&format!(
-                "a footer of more than {}",
-                mib(self.max_footer as u64)
-            )));
+            return Err(too_many(PatchLimit::Footer, self.max_footer as u64));
         }
         self.count += 1;
         Ok(())
@@ -118,10 +111,10 @@ impl PatchLog {
         };
         let bytes = encoder
             .finish()
-            .map_err(|e| Error::Internal(format!("zstd: {e}")))?;
+            .map_err(|source| Error::PatchCompression { source })?;
         let text = base64::engine::general_purpose::STANDARD.encode(bytes);
         if text.len() > self.max_footer {
-            return Err(too_many(&format!("a footer of {}", mib(text.len() as u64))));
+            return Err(too_many(PatchLimit::Footer, self.max_footer as u64));
         }
         Ok(Some(text))
     }
@@ -279,7 +272,11 @@ mod tests {
         let long = format!("\"{}\"", "x".repeat(200));
         assert!(matches!(
             log.push(1, "/a", Some(&long)),
-            Err(Error::Unrepresentable(m)) if m.contains("of patches")
+            Err(Error::PatchesTooLarge {
+                limit_kind: PatchLimit::Text,
+                limit: 100,
+                ..
+            })
         ));
         // The footer cap: checked as compressed blocks come out, and at the end.
         let mut log = PatchLog::with_limits(1 << 20, 64);
@@ -297,7 +294,14 @@ mod tests {
         }
         let result = result.and_then(|()| log.finish().map(|_| ()));
         assert!(
-            matches!(&result, Err(Error::Unrepresentable(m)) if m.contains("footer")),
+            matches!(
+                &result,
+                Err(Error::PatchesTooLarge {
+                    limit_kind: PatchLimit::Footer,
+                    limit: 64,
+                    ..
+                })
+            ),
             "{result:?}"
         );
         // Reading: a small value that inflates past the cap is refused.

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::datetime;
 use crate::decode::{DecodeOptions, items};
-use crate::error::{Error, Result};
+use crate::error::{DatetimeProblem, Error, Result};
 use crate::patches::{FooterPatches, PATCHES_METADATA_KEY, RowMap};
 use crate::write::{LAYOUT_METADATA_KEY, STAC_GEOPARQUET_METADATA_KEY};
 
@@ -91,44 +91,47 @@ pub(crate) fn stac_metadata(meta: &ParquetMetaData, schema: &Schema) -> StacMeta
     out
 }
 
-/// A search like a STAC API item search.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Search {
-    /// Items whose bbox intersects this `[xmin, ymin, xmax, ymax]` (xmin >
-    /// xmax crosses the antimeridian).
-    pub bbox: Option<[f64; 4]>,
-    /// Items whose datetime (or start/end interval) meets this interval
-    /// (nanoseconds since the epoch; `None` = open).
-    pub datetime: Option<(Option<i128>, Option<i128>)>,
-    /// Items of these collections.
-    pub collections: Vec<String>,
-    /// Items with these ids.
-    pub ids: Vec<String>,
-    /// At most this many items.
-    pub limit: Option<usize>,
+/// A STAC API `datetime` filter: an instant, or an interval whose ends may be
+/// open, in nanoseconds since 1970-01-01T00:00:00Z.
+///
+/// Parsed from an RFC 3339 instant, or an interval `start/end` with `..` (or
+/// nothing) for an open end (`a/b`, `../b`, `a/..`). A full date (`2020-01-01`)
+/// stands for the whole day: its first instant as a start, its last as an end
+/// (and as an instant). It prints as `start/end` in UTC (`..` for an open end),
+/// which parses back to the same interval.
+///
+/// ```
+/// use stac_geoparquet::DatetimeInterval;
+///
+/// let day: DatetimeInterval = "2020-01-01".parse()?;
+/// assert_eq!(day.to_string(), "2020-01-01T00:00:00Z/2020-01-01T23:59:59.999999999Z");
+/// assert_eq!(day.to_string().parse::<DatetimeInterval>()?, day);
+///
+/// let open: DatetimeInterval = "2020-01-01T05:00:00+05:00/..".parse()?;
+/// assert_eq!(open.start, Some(1_577_836_800_000_000_000));
+/// assert_eq!(open.end, None);
+/// assert_eq!(open.to_string(), "2020-01-01T00:00:00Z/..");
+///
+/// assert!("2021-01-01T00:00:00Z/2020-01-01T00:00:00Z".parse::<DatetimeInterval>().is_err());
+/// assert!("../..".parse::<DatetimeInterval>().is_err());
+/// # Ok::<(), stac_geoparquet::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DatetimeInterval {
+    /// The first instant (`None`: open).
+    pub start: Option<i128>,
+    /// The last instant (`None`: open).
+    pub end: Option<i128>,
 }
 
-impl Search {
-    /// Parses a STAC API `datetime` value: an RFC 3339 instant, or an
-    /// interval `start/end` with `..` (or nothing) for an open end (`a/b`,
-    /// `../b`, `a/..`). A full date (`2020-01-01`) stands for the whole day:
-    /// its first instant as a start, its last as an end (and as an instant).
-    ///
-    /// ```
-    /// let mut s = stac_geoparquet::Search::default();
-    /// s.set_datetime("2020-01-01T00:00:00Z/..")?;
-    /// assert!(s.datetime.unwrap().1.is_none());
-    /// s.set_datetime("../2020-12-31")?;
-    /// assert!(s.datetime.unwrap().0.is_none());
-    /// assert!(s.set_datetime("2021-01-01T00:00:00Z/2020-01-01T00:00:00Z").is_err());
-    /// # Ok::<(), stac_geoparquet::Error>(())
-    /// ```
-    pub fn set_datetime(&mut self, text: &str) -> Result<()> {
+impl std::str::FromStr for DatetimeInterval {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
         const DAY: i128 = 86_400 * 1_000_000_000;
-        let bad = |why: &str| {
-            Error::InvalidArgument(format!(
-                "datetime \"{text}\": {why} (expected an RFC 3339 instant such as 2020-01-01T00:00:00Z, or an interval a/b, ../b, a/..)"
-            ))
+        let bad = |problem: DatetimeProblem| Error::InvalidDatetime {
+            text: text.to_owned(),
+            problem,
         };
         // An end: `None` when open; `end` picks the last instant of a date.
         let one = |s: &str, end: bool| -> Result<Option<i128>> {
@@ -141,35 +144,119 @@ impl Search {
             }
             match datetime::parse(&format!("{s}T00:00:00Z")) {
                 Some(p) if s.len() == 10 => Ok(Some(if end { p.nanos + DAY - 1 } else { p.nanos })),
-                _ => Err(bad(&format!("\"{s}\" is not an RFC 3339 date-time"))),
+                _ => Err(bad(DatetimeProblem::NotRfc3339 { end: s.to_owned() })),
             }
         };
-        let (lo, hi) = match text.split_once('/') {
+        let (start, end) = match text.split_once('/') {
             Some((a, b)) => {
                 if b.contains('/') {
-                    return Err(bad("more than two ends"));
+                    return Err(bad(DatetimeProblem::MoreThanTwoEnds));
                 }
                 let (lo, hi) = (one(a, false)?, one(b, true)?);
                 if lo.is_none() && hi.is_none() {
-                    return Err(bad("both ends are open"));
+                    return Err(bad(DatetimeProblem::BothEndsOpen));
                 }
                 (lo, hi)
             }
             None => {
                 let (lo, hi) = (one(text, false)?, one(text, true)?);
                 if lo.is_none() {
-                    return Err(bad("empty"));
+                    return Err(bad(DatetimeProblem::Empty));
                 }
                 (lo, hi)
             }
         };
-        if let (Some(a), Some(b)) = (lo, hi)
+        if let (Some(a), Some(b)) = (start, end)
             && a > b
         {
-            return Err(bad("the start is after the end"));
+            return Err(bad(DatetimeProblem::StartAfterEnd));
         }
-        self.datetime = Some((lo, hi));
-        Ok(())
+        Ok(DatetimeInterval { start, end })
+    }
+}
+
+impl std::fmt::Display for DatetimeInterval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let end = |e: Option<i128>| e.map_or_else(|| "..".to_owned(), |n| datetime::format(n, 0));
+        write!(f, "{}/{}", end(self.start), end(self.end))
+    }
+}
+
+impl DatetimeInterval {
+    /// Whether `[start, end]` (nanoseconds; an item's interval) meets this one.
+    fn meets(&self, start: i128, end: i128) -> bool {
+        !(self.start.is_some_and(|lo| end < lo) || self.end.is_some_and(|hi| start > hi))
+    }
+}
+
+/// A search like a STAC API item search: every filter set must match.
+///
+/// ```
+/// use stac_geoparquet::Search;
+///
+/// let search = Search::default()
+///     .with_bbox([0.0, 40.0, 10.0, 50.0])
+///     .with_datetime("2020-01-01T00:00:00Z/..".parse()?)
+///     .with_limit(10);
+/// let item = serde_json::json!({
+///     "type": "Feature", "id": "a", "bbox": [1.0, 45.0, 2.0, 46.0],
+///     "properties": {"datetime": "2021-06-01T00:00:00Z"},
+/// });
+/// assert!(search.matches(&item));
+/// assert!(!search.clone().with_ids(vec!["b".into()]).matches(&item));
+/// # Ok::<(), stac_geoparquet::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Search {
+    /// Items whose bbox intersects this `[xmin, ymin, xmax, ymax]` (xmin >
+    /// xmax crosses the antimeridian). Default: `None` (any).
+    pub bbox: Option<[f64; 4]>,
+    /// Items whose datetime (or start/end interval) meets this interval.
+    /// Default: `None` (any).
+    pub datetime: Option<DatetimeInterval>,
+    /// Items of these collections. Default: empty (any).
+    pub collections: Vec<String>,
+    /// Items with these ids. Default: empty (any).
+    pub ids: Vec<String>,
+    /// At most this many items. Default: `None` (all).
+    pub limit: Option<usize>,
+}
+
+impl Search {
+    /// The same search with another [`bbox`](Self::bbox).
+    #[must_use]
+    pub fn with_bbox(mut self, bbox: [f64; 4]) -> Self {
+        self.bbox = Some(bbox);
+        self
+    }
+
+    /// The same search with another [`datetime`](Self::datetime).
+    #[must_use]
+    pub fn with_datetime(mut self, datetime: DatetimeInterval) -> Self {
+        self.datetime = Some(datetime);
+        self
+    }
+
+    /// The same search with other [`collections`](Self::collections).
+    #[must_use]
+    pub fn with_collections(mut self, collections: Vec<String>) -> Self {
+        self.collections = collections;
+        self
+    }
+
+    /// The same search with other [`ids`](Self::ids).
+    #[must_use]
+    pub fn with_ids(mut self, ids: Vec<String>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// The same search with another [`limit`](Self::limit).
+    #[must_use]
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
     }
 
     fn is_empty(&self) -> bool {
@@ -206,7 +293,7 @@ impl Search {
                 return false;
             }
         }
-        if let Some((lo, hi)) = self.datetime {
+        if let Some(interval) = self.datetime {
             let props = item.get("properties");
             let get = |k: &str| {
                 props
@@ -221,7 +308,7 @@ impl Search {
             else {
                 return false;
             };
-            if lo.is_some_and(|lo| end < lo) || hi.is_some_and(|hi| start > hi) {
+            if !interval.meets(start, end) {
                 return false;
             }
         }
@@ -243,13 +330,40 @@ fn item_bbox(item: &Value) -> Option<BoundingBox> {
     }
 }
 
-/// Options of [`open`].
+/// Options of [`open_with`] and [`write_ndjson`].
+///
+/// ```
+/// use stac_geoparquet::{ReadOptions, Search};
+///
+/// let options = ReadOptions::default()
+///     .with_batch_rows(1_024)
+///     .with_search(Search::default().with_limit(5));
+/// assert_eq!(options.search.limit, Some(5));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReadOptions {
-    /// Rows per batch.
+    /// Rows per batch read from the file. Default: [`DEFAULT_READ_BATCH_ROWS`].
     pub batch_rows: usize,
-    /// Filters (with pruning of row groups by their statistics).
+    /// Filters (with pruning of row groups by their statistics). Default:
+    /// none (every item).
     pub search: Search,
+}
+
+impl ReadOptions {
+    /// The same options with another [`batch_rows`](Self::batch_rows).
+    #[must_use]
+    pub fn with_batch_rows(mut self, batch_rows: usize) -> Self {
+        self.batch_rows = batch_rows;
+        self
+    }
+
+    /// The same options with another [`search`](Self::search).
+    #[must_use]
+    pub fn with_search(mut self, search: Search) -> Self {
+        self.search = search;
+        self
+    }
 }
 
 impl Default for ReadOptions {
@@ -267,14 +381,15 @@ fn decode_rows(
     batch: &RecordBatch,
     decode: &DecodeOptions,
     search: &Search,
-    file: &str,
+    file: &Path,
     first_row: u64,
     rows: std::ops::Range<usize>,
 ) -> Result<Vec<Value>> {
     let start = rows.start as u64;
-    let mut items = items(batch, decode, rows, first_row).map_err(|message| Error::Parquet {
-        file: file.to_owned(),
-        message: format!("{message} (row {} of the file)", first_row + start),
+    let mut items = items(batch, decode, rows, first_row).map_err(|message| Error::Decode {
+        path: file.to_path_buf(),
+        row: first_row + start,
+        message,
     })?;
     if !search.is_empty() {
         items.retain(|i| search.matches(i));
@@ -287,7 +402,7 @@ pub struct ItemReader {
     /// Batches read, decompressed and prepared on a thread of their own.
     inner: geoparquet_io::workers::Prefetch<Result<RecordBatch>>,
     decode: DecodeOptions,
-    file: String,
+    file: PathBuf,
     metadata: StacMetadata,
     search: Search,
     pending: VecDeque<Value>,
@@ -380,8 +495,8 @@ impl Iterator for ItemReader {
                     )
                 })
                 .unwrap_or_else(|panic| {
-                    Err(Error::Parquet {
-                        file: self.file.clone(),
+                    Err(Error::CorruptData {
+                        path: self.file.clone(),
                         message: format!("the decoder failed on damaged data: {panic}"),
                     })
                 });
@@ -397,7 +512,7 @@ impl Iterator for ItemReader {
             match self.inner.next()? {
                 Ok(Ok(b)) => self.current = Some((b, 0)),
                 Ok(Err(e)) => return Some(Err(e)),
-                Err(panic) => return Some(Err(geoparquet_io::Error::from(panic).into())),
+                Err(panic) => return Some(Err(panic.into())),
             }
         }
     }
@@ -461,7 +576,7 @@ fn string_stats(meta: &ParquetMetaData, name: &str, rg: usize) -> Option<(Vec<u8
 
 /// Can row group `rg` hold a match? (Unknown: yes.)
 fn keep_group(meta: &ParquetMetaData, schema: &Schema, search: &Search, rg: usize) -> bool {
-    if let Some((lo, hi)) = search.datetime {
+    if let Some(interval) = search.datetime {
         let spans = [
             ts_stats(meta, schema, "datetime", rg),
             ts_stats(meta, schema, "start_datetime", rg),
@@ -480,7 +595,7 @@ fn keep_group(meta: &ParquetMetaData, schema: &Schema, search: &Search, rg: usiz
             let min = ranges.iter().map(|r| r.0).min();
             let max = ranges.iter().map(|r| r.1).max();
             if let (Some(min), Some(max)) = (min, max)
-                && (lo.is_some_and(|lo| max < lo) || hi.is_some_and(|hi| min > hi))
+                && !interval.meets(min, max)
             {
                 return false;
             }
@@ -502,18 +617,33 @@ fn keep_group(meta: &ParquetMetaData, schema: &Schema, search: &Search, rg: usiz
 }
 
 /// Opens a stac-geoparquet file (ours, Python stac-geoparquet's, rustac's,
-/// or a legacy layout) for reading items.
+/// or a legacy layout) for reading items, with the default [`ReadOptions`].
 ///
 /// ```no_run
-/// use stac_geoparquet::{ReadOptions, open};
-///
-/// for item in open("items.parquet".as_ref(), &ReadOptions::default())? {
+/// for item in stac_geoparquet::open("items.parquet")? {
 ///     println!("{}", item?["id"]);
 /// }
 /// # Ok::<(), stac_geoparquet::Error>(())
 /// ```
-pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
-    let name = path.display().to_string();
+pub fn open(path: impl AsRef<Path>) -> Result<ItemReader> {
+    open_with(path, ReadOptions::default())
+}
+
+/// [`open`] with options: a [`Search`] (row groups are skipped by their
+/// statistics, then each item is tested) and the batch size.
+///
+/// ```no_run
+/// use stac_geoparquet::{ReadOptions, Search, open_with};
+///
+/// let search = Search::default().with_ids(vec!["a".into()]);
+/// for item in open_with("items.parquet", ReadOptions::default().with_search(search))? {
+///     println!("{}", item?["id"]);
+/// }
+/// # Ok::<(), stac_geoparquet::Error>(())
+/// ```
+pub fn open_with(path: impl AsRef<Path>, options: ReadOptions) -> Result<ItemReader> {
+    let path = path.as_ref();
+    let name = path.to_path_buf();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     // A damaged `ARROW:schema` key can trip upstream's IPC schema decoder into a
     // panic (arrow-ipc `convert.rs`: an integer 8390720 bits wide): an error here.
@@ -525,9 +655,9 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
             "the footer cannot be decoded: {panic}"
         )))
     })
-    .map_err(|e| Error::Parquet {
-        file: name.clone(),
-        message: format!("not a readable Parquet file: {e}"),
+    .map_err(|source| Error::NotParquet {
+        path: name.clone(),
+        source,
     })?;
     let schema = builder.schema().clone();
     let meta = builder.metadata().clone();
@@ -575,9 +705,9 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
         .unwrap_or_default();
     let patches = match kv(&meta, PATCHES_METADATA_KEY) {
         Some(text) if stac.lossless => {
-            let p = FooterPatches::decode(&text).map_err(|message| Error::Parquet {
-                file: name.clone(),
-                message,
+            let p = FooterPatches::decode(&text).map_err(|reason| Error::BadPatches {
+                path: name.clone(),
+                reason,
             })?;
             let rows: Vec<u64> = meta
                 .row_groups()
@@ -609,23 +739,23 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
                 .map(|b| b.map_err(Error::from).and_then(|b| prepare(&native, b)))
         })
         .unwrap_or_else(|panic| {
-            Some(Err(Error::Parquet {
-                file: file.clone(),
+            Some(Err(Error::CorruptData {
+                path: file.clone(),
                 message: format!("the decoder failed on damaged data: {panic}"),
             }))
         });
         match next {
             Some(Err(Error::ParquetLib(e))) => {
                 failed = true;
-                Some(Err(Error::Parquet {
-                    file: file.clone(),
+                Some(Err(Error::CorruptData {
+                    path: file.clone(),
                     message: e.to_string(),
                 }))
             }
             Some(Err(Error::Arrow(e))) => {
                 failed = true;
-                Some(Err(Error::Parquet {
-                    file: file.clone(),
+                Some(Err(Error::CorruptData {
+                    path: file.clone(),
                     message: e.to_string(),
                 }))
             }
@@ -647,7 +777,7 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
         },
         file: name,
         metadata: stac,
-        search: options.search.clone(),
+        search: options.search,
         pending: VecDeque::new(),
         current: None,
         returned: 0,
@@ -658,8 +788,8 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<ItemReader> {
 }
 
 /// Every item of a file, in memory (for small files and tests).
-pub fn read_items(path: &Path) -> Result<Vec<Value>> {
-    open(path, &ReadOptions::default())?.collect()
+pub fn read_items(path: impl AsRef<Path>) -> Result<Vec<Value>> {
+    open(path)?.collect()
 }
 
 /// Keeps only some members of an item, like the STAC API `fields`
@@ -735,17 +865,17 @@ fn remove_path(v: &mut Value, parts: &[&str]) {
 /// ```no_run
 /// use stac_geoparquet::{ReadOptions, write_ndjson};
 ///
-/// let n = write_ndjson("items.parquet".as_ref(), &ReadOptions::default(), std::io::stdout().lock(), None)?;
+/// let n = write_ndjson("items.parquet", ReadOptions::default(), std::io::stdout().lock(), None)?;
 /// eprintln!("{n} items");
 /// # Ok::<(), stac_geoparquet::Error>(())
 /// ```
 pub fn write_ndjson<W: std::io::Write>(
-    path: &Path,
-    options: &ReadOptions,
+    path: impl AsRef<Path>,
+    options: ReadOptions,
     out: W,
     mut progress: Option<&mut dyn FnMut(u64)>,
 ) -> Result<u64> {
-    let reader = open(path, options)?;
+    let reader = open_with(path, options)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
     let io = |e| Error::io("<output>", e);
     let mut n = 0u64;
@@ -772,17 +902,12 @@ pub fn write_ndjson<W: std::io::Write>(
 
 /// Two workers, each decoding whole batches into NDJSON bytes (values are
 /// made and freed on one thread); this thread writes the bytes in order.
+/// Batches are read and decompressed on the reader's own thread.
 fn parallel_ndjson<W: std::io::Write>(
     reader: ItemReader,
     out: &mut W,
     progress: &mut Option<&mut dyn FnMut(u64)>,
 ) -> Result<u64> {
-    use std::collections::BTreeMap;
-    use std::sync::mpsc::{Receiver, sync_channel};
-    use std::sync::{Arc, Mutex};
-
-    type Job = (u64, u64, RecordBatch);
-    type Done = (u64, Result<(Vec<u8>, u64)>);
     let ItemReader {
         inner,
         decode,
@@ -790,18 +915,25 @@ fn parallel_ndjson<W: std::io::Write>(
         file,
         ..
     } = reader;
-    let (job_tx, job_rx) = sync_channel::<Job>(2);
-    let job_rx: Arc<Mutex<Receiver<Job>>> = Arc::new(Mutex::new(job_rx));
-    let (done_tx, done_rx) = sync_channel::<Done>(4);
-    let work = |batch: &RecordBatch, first_row: u64| -> Result<(Vec<u8>, u64)> {
+    // Each batch with the file row of its first row.
+    let mut first_row = 0u64;
+    let batches = inner.map(move |batch| -> Result<(u64, RecordBatch)> {
+        let batch = batch??;
+        let at = first_row;
+        first_row += batch.num_rows() as u64;
+        Ok((at, batch))
+    });
+    let work = |input: Result<(u64, RecordBatch)>| -> Result<(Vec<u8>, u64)> {
+        let (first_row, batch) = input?;
         let mut buf = Vec::with_capacity(1 << 20);
         let mut count = 0u64;
         let mut row = 0;
         while row < batch.num_rows() {
             let end = (row + DECODE_ROWS).min(batch.num_rows());
-            for item in decode_rows(batch, &decode, &search, &file, first_row, row..end)? {
-                serde_json::to_writer(&mut buf, &item)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+            for item in decode_rows(&batch, &decode, &search, &file, first_row, row..end)? {
+                serde_json::to_writer(&mut buf, &item).map_err(|_| Error::Internal {
+                    what: "an item could not be written as JSON",
+                })?;
                 buf.push(b'\n');
                 count += 1;
             }
@@ -809,70 +941,15 @@ fn parallel_ndjson<W: std::io::Write>(
         }
         Ok((buf, count))
     };
-    std::thread::scope(|scope| -> Result<u64> {
-        for rx in [job_rx.clone(), job_rx] {
-            let tx = done_tx.clone();
-            let work = &work;
-            scope.spawn(move || {
-                loop {
-                    let job = match rx.lock() {
-                        Ok(guard) => guard.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok((seq, first_row, batch)) = job else {
-                        return;
-                    };
-                    if tx.send((seq, work(&batch, first_row))).is_err() {
-                        return;
-                    }
-                }
-            });
+    let mut n = 0u64;
+    geoparquet_io::workers::map_ordered("stac: items to NDJSON", 2, 4, batches, work, |done| {
+        let (buf, count) = done?;
+        out.write_all(&buf).map_err(|e| Error::io("<output>", e))?;
+        n += count;
+        if let Some(p) = progress.as_mut() {
+            p(n);
         }
-        drop(done_tx);
-        // Feed batches from a third thread, so that this one only writes.
-        let feeder = scope.spawn(move || -> Result<()> {
-            let mut first_row = 0u64;
-            for (seq, batch) in (0u64..).zip(inner) {
-                let batch = batch?;
-                let rows = batch.num_rows() as u64;
-                if job_tx.send((seq, first_row, batch)).is_err() {
-                    break;
-                }
-                first_row += rows;
-            }
-            Ok(())
-        });
-        let mut pending: BTreeMap<u64, (Vec<u8>, u64)> = BTreeMap::new();
-        let mut next = 0u64;
-        let mut n = 0u64;
-        let mut failed = None;
-        for (seq, result) in &done_rx {
-            match result {
-                Ok(r) => {
-                    pending.insert(seq, r);
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            }
-            while let Some((buf, count)) = pending.remove(&next) {
-                out.write_all(&buf).map_err(|e| Error::io("<output>", e))?;
-                n += count;
-                next += 1;
-                if let Some(p) = progress.as_mut() {
-                    p(n);
-                }
-            }
-        }
-        drop(done_rx);
-        let fed = feeder
-            .join()
-            .map_err(|_| Error::Internal("the Parquet reading thread panicked".into()))?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        fed?;
-        Ok(n)
-    })
+        Ok::<(), Error>(())
+    })?;
+    Ok(n)
 }

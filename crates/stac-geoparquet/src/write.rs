@@ -48,21 +48,37 @@ pub const WIDE_COLUMNS: usize = 1024;
 /// Default ZSTD level: geoparquet-io's, so that every geoquet writer agrees.
 pub const DEFAULT_ZSTD_LEVEL: i32 = geoparquet_io::writer::DEFAULT_ZSTD_LEVEL;
 
-/// Options of [`write_parquet`].
+/// Options of [`write_parquet`] and [`write_to`].
+///
+/// ```
+/// use stac_geoparquet::WriterOptions;
+/// use stac_geoparquet::parquet::basic::Compression;
+///
+/// let options = WriterOptions::default()
+///     .with_compression(Compression::SNAPPY)
+///     .with_row_group_rows(5_000)
+///     .with_geoarrow(true)
+///     .with_collection(serde_json::json!({"type": "Collection", "id": "c"}));
+/// assert_eq!(options.row_group_rows, 5_000);
+/// assert_eq!(options.collections.len(), 1);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct WriterOptions {
-    /// Compression codec (default ZSTD level [`DEFAULT_ZSTD_LEVEL`]).
+    /// Compression codec. Default: ZSTD level [`DEFAULT_ZSTD_LEVEL`].
     pub compression: Compression,
-    /// Maximum rows per row group.
+    /// Maximum rows per row group. Default: [`DEFAULT_ROW_GROUP_ROWS`].
     pub row_group_rows: usize,
-    /// Rows per batch.
+    /// Rows per batch handed to the Parquet writer (fewer for very wide
+    /// schemas, see [`MAX_BATCH_CELLS`]). Default: [`DEFAULT_BATCH_ROWS`].
     pub batch_rows: usize,
     /// Store `geometry` in a GeoArrow native encoding instead of WKB (needs one
     /// geometry type, or a type and its Multi form, across all items).
+    /// Default: `false` (WKB).
     pub geoarrow: bool,
     /// Collections for the `collections` map of the metadata (STAC
     /// Collection JSON objects, keyed by their `id`), besides those met while
-    /// following catalogs.
+    /// following catalogs. Default: none.
     pub collections: Vec<Value>,
 }
 
@@ -81,27 +97,48 @@ impl Default for WriterOptions {
 }
 
 impl WriterOptions {
-    /// With a compression codec.
+    /// The same options with another [`compression`](Self::compression).
+    #[must_use]
     pub fn with_compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
         self
     }
 
-    /// With GeoArrow (native) geometry.
+    /// The same options with another [`geoarrow`](Self::geoarrow).
+    #[must_use]
     pub fn with_geoarrow(mut self, geoarrow: bool) -> Self {
         self.geoarrow = geoarrow;
         self
     }
 
-    /// With a Collection for the metadata's `collections` map.
+    /// The same options with other [`collections`](Self::collections).
+    #[must_use]
+    pub fn with_collections(mut self, collections: Vec<Value>) -> Self {
+        self.collections = collections;
+        self
+    }
+
+    /// The same options with one more Collection in
+    /// [`collections`](Self::collections).
+    #[must_use]
     pub fn with_collection(mut self, collection: Value) -> Self {
         self.collections.push(collection);
         self
     }
 
-    /// With at most `rows` rows per row group.
+    /// The same options with at most `rows` (at least 1) rows per row group
+    /// ([`row_group_rows`](Self::row_group_rows)).
+    #[must_use]
     pub fn with_row_group_rows(mut self, rows: usize) -> Self {
         self.row_group_rows = rows.max(1);
+        self
+    }
+
+    /// The same options with `rows` (at least 1) rows per batch
+    /// ([`batch_rows`](Self::batch_rows)).
+    #[must_use]
+    pub fn with_batch_rows(mut self, rows: usize) -> Self {
+        self.batch_rows = rows.max(1);
         self
     }
 }
@@ -180,10 +217,12 @@ impl WriteSink<'_> {
         }
         let batch = self.builder.finish()?;
         match &self.tx {
-            Some(tx) => tx
-                .send(batch)
-                .map_err(|_| Error::Internal("the Parquet writer stopped".into())),
-            None => Err(Error::Internal("the Parquet writer is closed".into())),
+            Some(tx) => tx.send(batch).map_err(|_| Error::Internal {
+                what: "the Parquet writer stopped before the input ended",
+            }),
+            None => Err(Error::Internal {
+                what: "the Parquet writer is closed",
+            }),
         }
     }
 
@@ -199,9 +238,20 @@ impl WriteSink<'_> {
     }
 }
 
+/// Names the input of an item that needs more patches than a footer carries.
 fn locate(e: Error, source: &str) -> Error {
     match e {
-        Error::Internal(m) => Error::Internal(format!("{source}: {m}")),
+        Error::PatchesTooLarge {
+            path: None,
+            item,
+            limit_kind,
+            limit,
+        } => Error::PatchesTooLarge {
+            path: Some(source.into()),
+            item,
+            limit_kind,
+            limit,
+        },
         other => other,
     }
 }
@@ -268,11 +318,14 @@ fn geometry_types(set: &BTreeSet<(usize, usize)>) -> Vec<GeometryTypeAndDimensio
 /// The `stac-geoparquet` metadata value for these collections.
 fn stac_metadata(collections: &[Map<String, Value>]) -> Result<Value> {
     let mut map = Map::new();
-    for c in collections {
+    for (i, c) in collections.iter().enumerate() {
         let id = c
             .get("id")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::InvalidArgument("a Collection without a string \"id\"".into()))?;
+            .ok_or(Error::InvalidCollection {
+                number: i + 1,
+                problem: "a Collection without a string \"id\"",
+            })?;
         map.insert(id.to_owned(), Value::Object(c.clone()));
     }
     let mut out = Map::new();
@@ -330,13 +383,14 @@ fn infer<'p>(
     };
     visit(sources, &mut sink)?;
     let mut collections: Vec<Map<String, Value>> = Vec::new();
-    for c in &options.collections {
+    for (i, c) in options.collections.iter().enumerate() {
         match c {
             Value::Object(o) => collections.push(o.clone()),
             _ => {
-                return Err(Error::InvalidArgument(
-                    "a Collection must be a JSON object".into(),
-                ));
+                return Err(Error::InvalidCollection {
+                    number: i + 1,
+                    problem: "a Collection must be a JSON object",
+                });
             }
         }
     }
@@ -427,29 +481,29 @@ pub fn write_to<W: Write + Send>(
     };
     // This thread parses and builds batches; a second one encodes and
     // compresses them.
-    let (encoder, mut writer) = std::thread::scope(|scope| -> Result<_> {
-        let column_stage = scope.spawn(move || -> Result<(GeoParquetEncoder, ArrowWriter<W>)> {
-            for batch in rx {
-                let batch = encoder.encode(&batch)?;
-                writer.write(&batch)?;
-            }
-            Ok((encoder, writer))
-        });
+    let (encoder, mut writer) = geoparquet_io::workers::scope(|scope| -> Result<_> {
+        let column_stage = scope.spawn(
+            "stac: encode",
+            move || -> Result<(GeoParquetEncoder, ArrowWriter<W>)> {
+                for batch in rx {
+                    let batch = encoder.encode(&batch)?;
+                    writer.write(&batch)?;
+                }
+                Ok((encoder, writer))
+            },
+        );
         let read = visit(sources, &mut ws).and_then(|()| ws.flush());
         ws.tx = None;
-        let written = column_stage
-            .join()
-            .map_err(|_| Error::Internal("the Parquet writer thread panicked".into()))?;
         // The writer's own error explains a failed send best.
-        let written = written?;
+        let written = column_stage.join()??;
         read?;
         Ok(written)
-    })?;
+    })??;
     if ws.n != layout.items {
-        return Err(Error::Internal(format!(
-            "the input changed between passes ({} items, then {})",
-            layout.items, ws.n
-        )));
+        return Err(Error::InputChanged {
+            first: layout.items,
+            second: ws.n,
+        });
     }
     let mut geo = encoder.metadata()?;
     if let Some(col) = geo.columns.get_mut("geometry") {
@@ -525,7 +579,7 @@ pub fn write_to<W: Write + Send>(
 /// ```
 pub fn write_parquet(
     sources: &[Source],
-    path: &Path,
+    path: impl AsRef<Path>,
     options: &WriterOptions,
 ) -> Result<WriteSummary> {
     write_parquet_with_progress(sources, path, options, None)
@@ -534,12 +588,12 @@ pub fn write_parquet(
 /// [`write_parquet`] with a progress callback.
 pub fn write_parquet_with_progress(
     sources: &[Source],
-    path: &Path,
+    path: impl AsRef<Path>,
     options: &WriterOptions,
     progress: Option<Progress<'_>>,
 ) -> Result<WriteSummary> {
     // Checked before any work, written beside, renamed into place when complete.
-    let out = geoparquet_io::output::Output::create(path)?;
+    let out = geoparquet_io::output::Output::create(path.as_ref())?;
     let summary = write_to(
         sources,
         std::io::BufWriter::new(out.writer()?),
@@ -588,7 +642,7 @@ mod number_style_tests {
         let out = dir.path().join("out.parquet");
         write_parquet(&[Source::Path(input)], &out, &WriterOptions::default()).unwrap();
         let mut back = Vec::new();
-        write_ndjson(&out, &ReadOptions::default(), &mut back, None).unwrap();
+        write_ndjson(&out, ReadOptions::default(), &mut back, None).unwrap();
         let r = SerializedFileReader::new(std::fs::File::open(&out).unwrap()).unwrap();
         let footer = r
             .metadata()

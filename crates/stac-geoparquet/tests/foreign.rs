@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
-use stac_geoparquet::{ReadOptions, open, read_items};
+use stac_geoparquet::{open, read_items};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Writer {
@@ -20,9 +20,7 @@ fn datetime_key(s: &str, writer: Writer) -> Option<String> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' {
         return None;
     }
-    let mut search = stac_geoparquet::Search::default();
-    search.set_datetime(s).ok()?;
-    let nanos = search.datetime?.0?;
+    let nanos = s.parse::<stac_geoparquet::DatetimeInterval>().ok()?.start?;
     let unit: i128 = if writer == Writer::Rustac {
         1_000_000
     } else {
@@ -179,7 +177,7 @@ fn reads_legacy_and_historical_files() {
     ];
     for (name, count, key) in cases {
         let Some(path) = legacy(name) else { return };
-        let reader = open(&path, &ReadOptions::default()).unwrap();
+        let reader = open(&path).unwrap();
         assert_eq!(reader.metadata().key.as_deref(), key, "{name}");
         assert!(!reader.metadata().lossless);
         let items: Vec<Value> = reader.collect::<Result<_, _>>().unwrap();
@@ -229,11 +227,7 @@ fn historical_metadata_keys_and_collections() {
     let Some(dir) = test_support::corpus("stac/reference-outputs/stac-geoparquet-py-0.8.3") else {
         return;
     };
-    let r = open(
-        &dir.join("stac-spec__v1.1.0__simple-item.parquet"),
-        &ReadOptions::default(),
-    )
-    .unwrap();
+    let r = open(dir.join("stac-spec__v1.1.0__simple-item.parquet")).unwrap();
     assert_eq!(r.metadata().key.as_deref(), Some("stac-geoparquet"));
     assert_eq!(r.metadata().version.as_deref(), Some("1.0.0"));
 }

@@ -119,16 +119,10 @@ fn a_missing_bbox_is_written_from_the_geometry_and_comes_back_missing() {
     // Lossless: the missing bbox stays missing, the null stays null.
     assert_eq!(read_items(&out).unwrap(), items);
     // A bbox search finds items without a bbox by their geometry.
-    let search = stac_geoparquet::Search {
-        bbox: Some([11.0, 0.0, 13.0, 2.0]),
-        ..stac_geoparquet::Search::default()
-    };
-    let found: Vec<Value> = stac_geoparquet::open(
+    let search = stac_geoparquet::Search::default().with_bbox([11.0, 0.0, 13.0, 2.0]);
+    let found: Vec<Value> = stac_geoparquet::open_with(
         &out,
-        &stac_geoparquet::ReadOptions {
-            search,
-            ..stac_geoparquet::ReadOptions::default()
-        },
+        stac_geoparquet::ReadOptions::default().with_search(search),
     )
     .unwrap()
     .map(|i| i.unwrap()["id"].clone())

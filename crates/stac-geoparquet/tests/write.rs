@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::{Value, json};
 use stac_geoparquet::{
-    Error, ReadOptions, Search, Source, WriterOptions, open, read_items, write_parquet,
+    DatetimeInterval, DatetimeProblem, Error, ReadOptions, Search, Source, WriterOptions, open,
+    open_with, read_items, write_parquet,
 };
 
 fn item(id: &str, x: f64, dt: &str) -> Value {
@@ -121,7 +122,7 @@ fn spec_layout_and_metadata() {
         matches!(schema.field_with_name("bbox").unwrap().data_type(), DataType::Struct(f) if f.len() == 4)
     );
     // And it reads back.
-    let r = open(&out, &ReadOptions::default()).unwrap();
+    let r = open(&out).unwrap();
     assert!(r.metadata().lossless);
     assert_eq!(r.metadata().collections["c1"], collection);
     let items: Vec<Value> = r.collect::<Result<_, _>>().unwrap();
@@ -205,7 +206,7 @@ fn reads_catalogs_collections_and_every_input_layout() {
         &WriterOptions::default(),
     )
     .unwrap();
-    let r = open(&out, &ReadOptions::default()).unwrap();
+    let r = open(&out).unwrap();
     assert_eq!(r.metadata().collections["c1"]["id"], "c1");
     let items: Vec<Value> = r.collect::<Result<_, _>>().unwrap();
     assert_eq!(items, vec![a.clone(), b.clone()]);
@@ -276,53 +277,50 @@ fn search_filters_and_prunes_row_groups() {
     )
     .unwrap();
     let run = |s: Search| -> (Vec<String>, (usize, usize)) {
-        let r = open(
-            &out,
-            &ReadOptions {
-                search: s,
-                ..ReadOptions::default()
-            },
-        )
-        .unwrap();
+        let r = open_with(&out, ReadOptions::default().with_search(s)).unwrap();
         let groups = r.row_groups();
         let ids = r
             .map(|i| i.unwrap()["id"].as_str().unwrap().to_owned())
             .collect();
         (ids, groups)
     };
-    let (ids, groups) = run(Search {
-        bbox: Some([10.5, 0.0, 12.5, 5.0]),
-        ..Search::default()
-    });
+    let (ids, groups) = run(Search::default().with_bbox([10.5, 0.0, 12.5, 5.0]));
     assert_eq!(ids, ["i011", "i012"]);
     assert_eq!(groups, (10, 1));
-    let mut s = Search::default();
-    s.set_datetime("2020-01-03T00:00:00Z/2020-01-03T23:59:59Z")
-        .unwrap();
+    let s = Search::default()
+        .with_datetime("2020-01-03T00:00:00Z/2020-01-03T23:59:59Z".parse().unwrap());
     let (ids, groups) = run(s);
     assert_eq!(ids, ["i008", "i009", "i010", "i011"]);
     assert_eq!(groups, (10, 2));
-    let mut s = Search::default();
-    s.set_datetime("../2020-01-01T00:00:00Z").unwrap();
+    let s = Search::default().with_datetime("../2020-01-01T00:00:00Z".parse().unwrap());
     assert_eq!(run(s).0.len(), 4);
-    let (ids, groups) = run(Search {
-        ids: vec!["i077".into()],
-        ..Search::default()
-    });
+    let (ids, groups) = run(Search::default().with_ids(vec!["i077".into()]));
     assert_eq!((ids, groups), (vec!["i077".to_owned()], (10, 1)));
-    let (ids, _) = run(Search {
-        collections: vec!["c2".into()],
-        limit: Some(3),
-        ..Search::default()
-    });
+    let (ids, _) = run(Search::default()
+        .with_collections(vec!["c2".into()])
+        .with_limit(3));
     assert_eq!(ids, ["i050", "i051", "i052"]);
     // Antimeridian-crossing query.
-    let (ids, _) = run(Search {
-        bbox: Some([98.5, -90.0, 0.5, 90.0]),
-        ..Search::default()
-    });
+    let (ids, _) = run(Search::default().with_bbox([98.5, -90.0, 0.5, 90.0]));
     assert_eq!(ids, ["i000", "i099"]);
-    assert!(Search::default().set_datetime("yesterday").is_err());
+    match "yesterday".parse::<DatetimeInterval>() {
+        Err(Error::InvalidDatetime {
+            text,
+            problem: DatetimeProblem::NotRfc3339 { end },
+        }) => assert_eq!((text.as_str(), end.as_str()), ("yesterday", "yesterday")),
+        other => panic!("{other:?}"),
+    }
+    for (text, problem) in [
+        ("", DatetimeProblem::Empty),
+        ("../..", DatetimeProblem::BothEndsOpen),
+        ("a/b/c", DatetimeProblem::MoreThanTwoEnds),
+        ("2020-01-02/2020-01-01", DatetimeProblem::StartAfterEnd),
+    ] {
+        match text.parse::<DatetimeInterval>() {
+            Err(Error::InvalidDatetime { problem: p, .. }) => assert_eq!(p, problem, "{text}"),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -341,33 +339,41 @@ fn bad_input_is_a_typed_error_naming_the_place() {
     match write_parquet(&[Source::Path(p.clone())], &out, &WriterOptions::default()) {
         Err(Error::Json {
             item: Some(2),
-            source_name,
+            path,
             ..
-        }) => assert!(source_name.ends_with("bad.ndjson")),
+        }) => assert!(path.ends_with("bad.ndjson")),
         other => panic!("{other:?}"),
     }
     assert!(!out.exists(), "no partial output");
     std::fs::write(&p, json!({"type": "Catalog", "id": "x", "links": [{"rel": "item", "href": "https://example.com/a.json"}]}).to_string()).unwrap();
-    assert!(matches!(
-        write_parquet(&[Source::Path(p.clone())], &out, &WriterOptions::default()),
-        Err(Error::Json { .. })
-    ));
+    match write_parquet(&[Source::Path(p.clone())], &out, &WriterOptions::default()) {
+        Err(Error::RemoteLink { path, href }) => {
+            assert!(path.ends_with("bad.ndjson"));
+            assert_eq!(href, "https://example.com/a.json");
+        }
+        other => panic!("{other:?}"),
+    }
     std::fs::write(
         &p,
         json!([{"type": "Polygon", "coordinates": []}]).to_string(),
     )
     .unwrap();
-    assert!(matches!(
-        write_parquet(&[Source::Path(p.clone())], &out, &WriterOptions::default()),
-        Err(Error::Json { item: Some(1), .. })
-    ));
+    match write_parquet(&[Source::Path(p.clone())], &out, &WriterOptions::default()) {
+        Err(e @ Error::NotStac { item: Some(1), .. }) => assert!(
+            e.to_string().ends_with(
+                "(item 1): expected a STAC Item (type \"Feature\"), found type \"Polygon\""
+            ),
+            "{e}"
+        ),
+        other => panic!("{other:?}"),
+    }
     std::fs::write(&p, "not parquet").unwrap();
     assert!(matches!(
-        open(&p, &ReadOptions::default()),
-        Err(Error::Parquet { .. })
+        open(&p),
+        Err(Error::NotParquet { path, .. }) if path == p
     ));
     assert!(matches!(
-        open(&dir.path().join("missing.parquet"), &ReadOptions::default()),
+        open(dir.path().join("missing.parquet")),
         Err(Error::Io { .. })
     ));
 }
@@ -401,17 +407,9 @@ fn datetime_search_uses_start_and_end_when_datetime_is_null() {
         &WriterOptions::default().with_row_group_rows(5),
     )
     .unwrap();
-    let mut s = Search::default();
-    s.set_datetime("2006-06-01T00:00:00Z/2006-06-02T00:00:00Z")
-        .unwrap();
-    let r = open(
-        &out,
-        &ReadOptions {
-            search: s,
-            ..ReadOptions::default()
-        },
-    )
-    .unwrap();
+    let s = Search::default()
+        .with_datetime("2006-06-01T00:00:00Z/2006-06-02T00:00:00Z".parse().unwrap());
+    let r = open_with(&out, ReadOptions::default().with_search(s)).unwrap();
     assert_eq!(r.row_groups(), (4, 2));
     let ids: Vec<Value> = r.map(|i| i.unwrap()["id"].clone()).collect();
     assert_eq!(ids, [json!("r04"), json!("r05"), json!("r06")]);
@@ -442,10 +440,7 @@ fn write_ndjson_keeps_order_across_many_batches() {
     let mut progress = |n: u64| seen = n;
     let n = stac_geoparquet::write_ndjson(
         &out,
-        &ReadOptions {
-            batch_rows: 7,
-            ..ReadOptions::default()
-        },
+        ReadOptions::default().with_batch_rows(7),
         &mut text,
         Some(&mut progress),
     )
@@ -459,17 +454,12 @@ fn write_ndjson_keeps_order_across_many_batches() {
     assert_eq!(back, items);
     // With a search and a limit (the sequential path).
     let mut text = Vec::new();
-    let search = Search {
-        bbox: Some([10.05, 0.0, 20.0, 5.0]),
-        limit: Some(3),
-        ..Search::default()
-    };
+    let search = Search::default()
+        .with_bbox([10.05, 0.0, 20.0, 5.0])
+        .with_limit(3);
     let n = stac_geoparquet::write_ndjson(
         &out,
-        &ReadOptions {
-            search,
-            ..ReadOptions::default()
-        },
+        ReadOptions::default().with_search(search),
         &mut text,
         None,
     )
@@ -511,7 +501,7 @@ fn damaged_arrow_schema_is_an_error_naming_the_file() {
         damaged[at..at + text.len()].copy_from_slice(text.as_bytes());
         let bad = dir.path().join("damaged.parquet");
         std::fs::write(&bad, &damaged).unwrap();
-        let r = open(&bad, &ReadOptions::default());
+        let r = open(&bad);
         if let Err(e) = r {
             let msg = e.to_string();
             assert!(msg.contains("damaged.parquet"), "{msg}");
