@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use geoparquet_io::arrow_array::RecordBatch;
 use geoparquet_io::meta::BoundingBox;
-use geoparquet_io::reader::{DEFAULT_BATCH_SIZE, ReadOptions, open};
+use geoparquet_io::reader::{DEFAULT_BATCH_SIZE, ReadOptions, open_with};
 
 struct Args {
     file: PathBuf,
@@ -85,13 +85,11 @@ fn parse_args() -> Result<Args, String> {
 
 fn run(args: &Args) -> Result<serde_json::Value, geoparquet_io::Error> {
     let started = Instant::now();
-    let options = ReadOptions {
-        bbox: args.bbox,
-        batch_size: args.batch_size,
-        exact: args.exact,
-        ..ReadOptions::default()
-    };
-    let mut reader = open(&args.file, &options)?;
+    let mut options = ReadOptions::default()
+        .with_batch_size(args.batch_size)
+        .with_exact(args.exact);
+    options.bbox = args.bbox;
+    let mut reader = open_with(&args.file, options)?;
     let mut kept: Vec<RecordBatch> = Vec::new();
     let (mut rows, mut batches, mut arrow_bytes) = (0u64, 0u64, 0u64);
     for batch in reader.by_ref() {

@@ -1,6 +1,17 @@
 //! Reading GeoParquet: an extension trait on upstream
-//! [`ArrowReaderBuilder`]
-//! for metadata and spatial filtering, and a convenient file reader on top.
+//! [`ArrowReaderBuilder`] (sync and async) whose builder methods carry the
+//! features, and a convenient file reader composed of them.
+//!
+//! [`GeoParquetReaderExt`] adds to any upstream reader builder:
+//! [`with_bbox_filter`](GeoParquetReaderExt::with_bbox_filter) (row groups and
+//! pages pruned by [`bbox_plan`](GeoParquetReaderExt::bbox_plan), then the
+//! exact row filter as an upstream `RowFilter`), and the projections
+//! [`with_column_projection`](GeoParquetReaderExt::with_column_projection),
+//! [`with_geometry_projection`](GeoParquetReaderExt::with_geometry_projection)
+//! and [`without_covering_columns`](GeoParquetReaderExt::without_covering_columns).
+//! [`open`]/[`open_with`] (local files) and [`open_async`] (any
+//! `AsyncFileReader`; [`GeoParquetStream`] is a `futures::Stream`) compose
+//! them, then turn native geometry columns into WKB tagged `geoarrow.wkb`.
 //!
 //! A bbox query prunes in four steps, each reported in [`ScanStats`]:
 //! 1. the whole file, by the primary column's `geo` bbox;
@@ -60,20 +71,33 @@ use crate::wkb_column::wkb_values;
 /// Default rows per batch.
 pub const DEFAULT_BATCH_SIZE: usize = 65_536;
 
-/// Options of [`open`].
+/// Options of [`open_with`], [`open_async`] and `store::Location::open_with`.
+///
+/// ```
+/// use geoparquet_io::meta::BoundingBox;
+/// use geoparquet_io::reader::ReadOptions;
+///
+/// let options = ReadOptions::default()
+///     .with_bbox(BoundingBox::new(-20.0, -40.0, 60.0, 60.0))
+///     .with_columns(vec!["name".into(), "geometry".into()])
+///     .with_batch_size(1024);
+/// assert!(options.exact && !options.keep_covering);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ReadOptions {
     /// Keep only rows whose primary geometry intersects this box
-    /// (`xmin > xmax` crosses the antimeridian).
+    /// (`xmin > xmax` crosses the antimeridian). Default: `None`, every row.
     pub bbox: Option<BoundingBox>,
-    /// Root columns to read (geometry columns are not added implicitly).
+    /// Root columns to read, by name (geometry columns are not added
+    /// implicitly). Default: `None`, every column but the coverings.
     pub columns: Option<Vec<String>>,
-    /// Rows per batch.
+    /// Rows per batch. Default: [`DEFAULT_BATCH_SIZE`].
     pub batch_size: usize,
-    /// Test the geometry itself, not only its bbox (default true).
+    /// Test the geometry itself, not only its bbox. Default: `true`.
     pub exact: bool,
-    /// Keep covering columns in the output (default false: they describe the
-    /// stored file, a writer recomputes them).
+    /// Keep covering columns in the output. Default: `false` (they describe
+    /// the stored file, a writer recomputes them).
     pub keep_covering: bool,
 }
 
@@ -86,6 +110,43 @@ impl Default for ReadOptions {
             exact: true,
             keep_covering: false,
         }
+    }
+}
+
+impl ReadOptions {
+    /// The same options keeping only rows that intersect `bbox` ([`bbox`](Self::bbox)).
+    #[must_use]
+    pub fn with_bbox(mut self, bbox: BoundingBox) -> Self {
+        self.bbox = Some(bbox);
+        self
+    }
+
+    /// The same options reading only these root [`columns`](Self::columns).
+    #[must_use]
+    pub fn with_columns(mut self, columns: Vec<String>) -> Self {
+        self.columns = Some(columns);
+        self
+    }
+
+    /// The same options with another [`batch_size`](Self::batch_size).
+    #[must_use]
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// The same options with another [`exact`](Self::exact).
+    #[must_use]
+    pub fn with_exact(mut self, exact: bool) -> Self {
+        self.exact = exact;
+        self
+    }
+
+    /// The same options with another [`keep_covering`](Self::keep_covering).
+    #[must_use]
+    pub fn with_keep_covering(mut self, keep_covering: bool) -> Self {
+        self.keep_covering = keep_covering;
+        self
     }
 }
 
@@ -130,8 +191,28 @@ enum BoxSource<'a> {
     None,
 }
 
-/// GeoParquet additions to the upstream reader builders.
-pub trait GeoParquetReaderExt {
+/// GeoParquet additions to the upstream reader builders
+/// ([`ParquetRecordBatchReaderBuilder`] and, with feature `async`,
+/// `ParquetRecordBatchStreamBuilder`): the file's metadata, the bbox plan and
+/// builder methods that compose like the upstream ones.
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// use geoparquet_io::meta::BoundingBox;
+/// use geoparquet_io::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+/// use geoparquet_io::reader::GeoParquetReaderExt;
+///
+/// let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path)?)?;
+/// let meta = builder.geoparquet_metadata()?.expect("a GeoParquet file");
+/// let reader = builder
+///     .with_bbox_filter(&meta, BoundingBox::new(-20.0, -40.0, 60.0, 60.0))
+///     .with_column_projection(&["name"])?
+///     .build()?;
+/// let rows: usize = reader.map(|b| b.map(|b| b.num_rows())).sum::<Result<usize, _>>()?;
+/// assert_eq!(rows, 2); // Paris, Nairobi
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait GeoParquetReaderExt: Sized {
     /// The file's GeoParquet metadata: the `geo` key, else metadata
     /// synthesised from native GEOMETRY/GEOGRAPHY columns; `None` if neither.
     fn geoparquet_metadata(&self) -> Result<Option<GeoParquetMetadata>>;
@@ -139,6 +220,45 @@ pub trait GeoParquetReaderExt {
     /// Row groups (and, with the page index loaded, rows) that may hold
     /// geometries of `column` intersecting `bbox`.
     fn bbox_plan(&self, meta: &GeoParquetMetadata, column: &str, bbox: &BoundingBox) -> ScanPlan;
+
+    /// Reads only the row groups and rows of `plan` (from
+    /// [`bbox_plan`](Self::bbox_plan)).
+    #[must_use]
+    fn with_scan_plan(self, plan: ScanPlan) -> Self;
+
+    /// Sets the row filter (replacing any other): rows whose primary geometry
+    /// may intersect `bbox`, by its covering box when there is one and, when
+    /// `exact`, by the geometry itself. The filtered columns are decoded once
+    /// for the filter; only the rows it keeps are decoded for the output.
+    #[must_use]
+    fn with_intersecting_row_filter(
+        self,
+        meta: &GeoParquetMetadata,
+        bbox: BoundingBox,
+        exact: bool,
+    ) -> Self;
+
+    /// Keeps only rows whose primary geometry intersects `bbox`: the
+    /// [`bbox_plan`](Self::bbox_plan) of the primary column
+    /// ([`with_scan_plan`](Self::with_scan_plan)) and the exact
+    /// [`with_intersecting_row_filter`](Self::with_intersecting_row_filter).
+    /// Load the page index (`ArrowReaderOptions::with_page_index`) to prune pages.
+    #[must_use]
+    fn with_bbox_filter(self, meta: &GeoParquetMetadata, bbox: BoundingBox) -> Self;
+
+    /// Reads only the named root columns (in the file's order); a name that
+    /// is not a root column is [`Error::NoSuchColumn`]. Sets the projection,
+    /// as upstream `with_projection` does.
+    fn with_column_projection<S: AsRef<str>>(self, columns: &[S]) -> Result<Self>;
+
+    /// Reads only the geometry columns of `meta`.
+    #[must_use]
+    fn with_geometry_projection(self, meta: &GeoParquetMetadata) -> Self;
+
+    /// Reads every root column but the covering columns of `meta` (they
+    /// describe the stored file; a writer recomputes them).
+    #[must_use]
+    fn without_covering_columns(self, meta: &GeoParquetMetadata) -> Self;
 }
 
 /// The result of pruning.
@@ -172,6 +292,99 @@ impl<T> GeoParquetReaderExt for ArrowReaderBuilder<T> {
     fn bbox_plan(&self, meta: &GeoParquetMetadata, column: &str, bbox: &BoundingBox) -> ScanPlan {
         plan(self.metadata(), meta, column, bbox, &[])
     }
+
+    fn with_scan_plan(self, plan: ScanPlan) -> Self {
+        let builder = self.with_row_groups(plan.row_groups);
+        match plan.selection {
+            Some(selection) => builder.with_row_selection(selection),
+            None => builder,
+        }
+    }
+
+    fn with_intersecting_row_filter(
+        self,
+        meta: &GeoParquetMetadata,
+        bbox: BoundingBox,
+        exact: bool,
+    ) -> Self {
+        let predicates = intersecting_predicates(&self, meta, bbox, exact);
+        if predicates.is_empty() {
+            self
+        } else {
+            self.with_row_filter(RowFilter::new(predicates))
+        }
+    }
+
+    fn with_bbox_filter(self, meta: &GeoParquetMetadata, bbox: BoundingBox) -> Self {
+        let plan = self.bbox_plan(meta, &meta.primary_column, &bbox);
+        self.with_scan_plan(plan)
+            .with_intersecting_row_filter(meta, bbox, true)
+    }
+
+    fn with_column_projection<S: AsRef<str>>(self, columns: &[S]) -> Result<Self> {
+        let roots = named_roots(self.schema(), columns)?;
+        let mask = ProjectionMask::roots(self.parquet_schema(), roots);
+        Ok(self.with_projection(mask))
+    }
+
+    fn with_geometry_projection(self, meta: &GeoParquetMetadata) -> Self {
+        let roots: Vec<usize> = (0..self.schema().fields().len())
+            .filter(|&i| {
+                self.schema()
+                    .fields()
+                    .get(i)
+                    .is_some_and(|f| meta.columns.contains_key(f.name()))
+            })
+            .collect();
+        let mask = ProjectionMask::roots(self.parquet_schema(), roots);
+        self.with_projection(mask)
+    }
+
+    fn without_covering_columns(self, meta: &GeoParquetMetadata) -> Self {
+        let roots = non_covering_roots(self.schema(), meta);
+        let mask = ProjectionMask::roots(self.parquet_schema(), roots);
+        self.with_projection(mask)
+    }
+}
+
+/// The indices of the named root columns, sorted, without repeats.
+fn named_roots<S: AsRef<str>>(schema: &Schema, columns: &[S]) -> Result<Vec<usize>> {
+    let mut roots = Vec::with_capacity(columns.len());
+    for c in columns {
+        let c = c.as_ref();
+        let i = schema
+            .fields()
+            .iter()
+            .position(|f| f.name() == c)
+            .ok_or_else(|| Error::NoSuchColumn {
+                column: c.to_owned(),
+                available: schema.fields().iter().map(|f| f.name().clone()).collect(),
+            })?;
+        roots.push(i);
+    }
+    roots.sort_unstable();
+    roots.dedup();
+    Ok(roots)
+}
+
+/// The names of the covering columns of `meta`.
+fn covering_names(meta: &GeoParquetMetadata) -> Vec<&str> {
+    meta.columns
+        .values()
+        .filter_map(|c| c.covering.as_ref().and_then(|cv| cv.bbox.column()))
+        .collect()
+}
+
+/// The indices of every root column but the coverings.
+fn non_covering_roots(schema: &Schema, meta: &GeoParquetMetadata) -> Vec<usize> {
+    let covering = covering_names(meta);
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !covering.contains(&f.name().as_str()))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 fn leaf_index(metadata: &ParquetMetaData, path: &[&str]) -> Option<usize> {
@@ -776,10 +989,6 @@ fn decode_error(path: &Path, e: ArrowError) -> Error {
     }
 }
 
-fn arrow_err(e: Error) -> ArrowError {
-    ArrowError::ExternalError(Box::new(e))
-}
-
 /// The geometry types present in each geometry column, found by reading the
 /// geometry columns of the whole file (for files whose metadata does not list them).
 pub fn scan_geometry_types(
@@ -792,14 +1001,11 @@ pub fn scan_geometry_types(
 > {
     let footer = crate::read_footer(path)?;
     let meta = footer.geoparquet_metadata(path)?;
-    let options = ReadOptions {
-        columns: Some(meta.columns.keys().cloned().collect()),
-        ..ReadOptions::default()
-    };
+    let options = ReadOptions::default().with_columns(meta.columns.keys().cloned().collect());
     let mut out: std::collections::BTreeMap<String, std::collections::BTreeSet<_>> =
         std::collections::BTreeMap::new();
     let mut row = 0u64;
-    for batch in open(path, &options)? {
+    for batch in open_with(path, options)? {
         let batch = batch?;
         for name in meta.columns.keys() {
             let Some(col) = batch.column_by_name(name) else {
@@ -809,12 +1015,11 @@ pub fn scan_geometry_types(
             let set = out.entry(name.clone()).or_default();
             for i in 0..values.len() {
                 if let Some(bytes) = values.value(i) {
-                    let info =
-                        crate::geometry::wkb_info(bytes).map_err(|message| Error::InvalidWkb {
-                            column: name.clone(),
-                            row: row + i as u64,
-                            message,
-                        })?;
+                    let info = crate::geometry::wkb_info(bytes).map_err(|e| Error::InvalidWkb {
+                        column: name.clone(),
+                        row: row + i as u64,
+                        message: e.to_string(),
+                    })?;
                     set.insert(info.type_and_dimension);
                 }
             }
@@ -824,21 +1029,40 @@ pub fn scan_geometry_types(
     Ok(out)
 }
 
-/// Opens a local GeoParquet file for reading.
+/// Opens a local GeoParquet file for reading: every row and every column
+/// but the coverings, geometry as WKB ([`open_with`] with the default options).
 ///
 /// ```
 /// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
-/// use geoparquet_io::reader::{open, ReadOptions};
+/// let reader = geoparquet_io::reader::open(path)?;
+/// assert_eq!(reader.metadata().primary_column, "geometry");
+/// let rows: usize = reader.map(|b| b.map(|b| b.num_rows())).sum::<Result<usize, _>>()?;
+/// assert_eq!(rows, 7);
+/// # Ok::<(), geoparquet_io::Error>(())
+/// ```
+pub fn open(path: impl AsRef<Path>) -> Result<GeoParquetReader> {
+    open_with(path, ReadOptions::default())
+}
+
+/// Opens a local GeoParquet file for reading with `options`: the extension's
+/// builder methods composed ([`GeoParquetReaderExt`]), plus, for a bbox over
+/// coverings that may cross the antimeridian, the probe of the module
+/// documentation. Damaged footers and pages are errors naming `path`.
+///
+/// ```
+/// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// use geoparquet_io::reader::{open_with, ReadOptions};
 /// use geoparquet_io::meta::BoundingBox;
 ///
 /// // Cities in Europe and Africa only.
-/// let options = ReadOptions { bbox: Some(BoundingBox::new(-20.0, -40.0, 60.0, 60.0)), ..Default::default() };
-/// let reader = open(path.as_ref(), &options)?;
+/// let options = ReadOptions::default().with_bbox(BoundingBox::new(-20.0, -40.0, 60.0, 60.0));
+/// let reader = open_with(path, options)?;
 /// let rows: usize = reader.map(|b| b.map(|b| b.num_rows())).sum::<Result<usize, _>>()?;
 /// assert_eq!(rows, 2); // Paris, Nairobi
 /// # Ok::<(), geoparquet_io::Error>(())
 /// ```
-pub fn open(path: &Path, options: &ReadOptions) -> Result<GeoParquetReader> {
+pub fn open_with(path: impl AsRef<Path>, options: ReadOptions) -> Result<GeoParquetReader> {
+    let path = path.as_ref();
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -857,18 +1081,18 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<GeoParquetReader> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let mut meta = required_metadata(builder.metadata(), &path.display().to_string())?;
+    let meta = required_metadata(builder.metadata(), &path.display().to_string())?;
     let wrap_free = match &options.bbox {
         Some(bbox) => wrap_free_row_groups(path, builder.metadata(), &meta, bbox),
         None => Vec::new(),
     };
-    let (builder, shape, mut stats) = configure(builder, &mut meta, options, &wrap_free)?;
-    stats.row_groups_probed = wrap_free.len();
+    let mut composed = compose(builder, meta, &options, &wrap_free)?;
+    composed.stats.row_groups_probed = wrap_free.len();
     Ok(GeoParquetReader {
-        inner: builder.build()?,
-        shape,
-        metadata: meta,
-        stats,
+        inner: composed.builder.build()?,
+        shape: composed.shape,
+        metadata: composed.metadata,
+        stats: composed.stats,
         path: path.to_path_buf(),
     })
 }
@@ -1007,24 +1231,11 @@ impl<T> GeoParquetStream<T>
 where
     T: parquet::arrow::async_reader::AsyncFileReader + Unpin + Send + 'static,
 {
-    /// The next batch, `None` at the end.
+    /// The next batch, `None` at the end (`futures::StreamExt::next`,
+    /// without importing the trait).
     pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
-        use futures::{FutureExt, StreamExt};
-        // The decoder panics on some damaged pages: a corrupt-data error, not a crash.
-        let next = std::panic::AssertUnwindSafe(self.inner.next()).catch_unwind();
-        let batch = match next.await {
-            Ok(batch) => batch?.map_err(|e| decode_error(&self.name, e.into())),
-            Err(panic) => Err(Error::CorruptData {
-                path: self.name.clone(),
-                column: None,
-                row_group: None,
-                message: format!(
-                    "the Parquet decoder failed: {}",
-                    crate::corrupt::panic_message(&*panic)
-                ),
-            }),
-        };
-        Some(self.shape.finish(batch, &mut self.stats))
+        std::future::poll_fn(|cx| futures::Stream::poll_next(std::pin::Pin::new(&mut *self), cx))
+            .await
     }
 
     /// The file's GeoParquet metadata (as for [`GeoParquetReader::metadata`]).
@@ -1043,21 +1254,57 @@ where
     }
 }
 
+/// Batches with geometry as WKB; after an error the stream may end.
+#[cfg(feature = "async")]
+impl<T> futures::Stream for GeoParquetStream<T>
+where
+    T: parquet::arrow::async_reader::AsyncFileReader + Unpin + Send + 'static,
+{
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use futures::StreamExt;
+        use std::task::Poll;
+        let this = self.get_mut();
+        // The decoder panics on some damaged pages: a corrupt-data error, not a crash.
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            this.inner.poll_next_unpin(cx)
+        }));
+        let batch = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(None)) => return Poll::Ready(None),
+            Ok(Poll::Ready(Some(batch))) => batch.map_err(|e| decode_error(&this.name, e.into())),
+            Err(panic) => Err(Error::CorruptData {
+                path: this.name.clone(),
+                column: None,
+                row_group: None,
+                message: format!(
+                    "the Parquet decoder failed: {}",
+                    crate::workers::panic_message(&*panic)
+                ),
+            }),
+        };
+        Poll::Ready(Some(this.shape.finish(batch, &mut this.stats)))
+    }
+}
+
 /// Opens any parquet [`AsyncFileReader`](parquet::arrow::async_reader::AsyncFileReader)
 /// (an object store, a file, memory) for reading, with the same pruning and
-/// filters as [`open`]. `name` is used in errors.
+/// filters as [`open_with`] (without its antimeridian probe). `name` is used
+/// in errors. The result is a `futures::Stream` of batches.
 ///
 /// ```
 /// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+/// use futures::TryStreamExt;
 /// use geoparquet_io::reader::{open_async, ReadOptions};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let file = tokio::fs::File::open(path).await?;
-/// let mut stream = open_async(file, "sample.parquet", &ReadOptions::default()).await?;
-/// let mut rows = 0;
-/// while let Some(batch) = stream.next_batch().await {
-///     rows += batch?.num_rows();
-/// }
+/// let stream = open_async(file, "sample.parquet", ReadOptions::default()).await?;
+/// let rows = stream.try_fold(0, |n, b| async move { Ok(n + b.num_rows()) }).await?;
 /// assert_eq!(rows, 7);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
@@ -1068,7 +1315,7 @@ where
 pub async fn open_async<T>(
     input: T,
     name: &str,
-    options: &ReadOptions,
+    options: ReadOptions,
 ) -> Result<GeoParquetStream<T>>
 where
     T: parquet::arrow::async_reader::AsyncFileReader + Unpin + Send + 'static,
@@ -1084,206 +1331,62 @@ where
         path: name.into(),
         message: e.to_string(),
     })?;
-    let mut meta = required_metadata(builder.metadata(), name)?;
-    let (builder, shape, stats) = configure(builder, &mut meta, options, &[])?;
+    let meta = required_metadata(builder.metadata(), name)?;
+    let composed = compose(builder, meta, &options, &[])?;
     Ok(GeoParquetStream {
-        inner: builder.build()?,
-        shape,
-        metadata: meta,
-        stats,
+        inner: composed.builder.build()?,
+        shape: composed.shape,
+        metadata: composed.metadata,
+        stats: composed.stats,
         name: name.into(),
     })
 }
 
-/// Applies projection, pruning and row filters to any reader builder (sync or async).
-fn configure<T>(
+/// What [`open_with`] and [`open_async`] build besides the upstream reader.
+struct Composed<T> {
     builder: ArrowReaderBuilder<T>,
-    meta: &mut GeoParquetMetadata,
+    shape: OutputShape,
+    /// The metadata of what is returned.
+    metadata: GeoParquetMetadata,
+    stats: ScanStats,
+}
+
+/// The options as a composition of the extension's builder methods (sync or
+/// async), and the shape and metadata of what they return. `wrap_free`:
+/// row groups a probe showed to hold no wrapping covering.
+fn compose<T>(
+    builder: ArrowReaderBuilder<T>,
+    mut meta: GeoParquetMetadata,
     options: &ReadOptions,
     wrap_free: &[usize],
-) -> Result<(ArrowReaderBuilder<T>, OutputShape, ScanStats)> {
-    let arrow_schema = builder.schema().clone();
-    let names: Vec<String> = arrow_schema
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    let covering_cols: Vec<String> = meta
-        .columns
-        .values()
-        .filter_map(|c| {
-            c.covering
-                .as_ref()
-                .and_then(|cv| cv.bbox.column())
-                .map(str::to_owned)
-        })
-        .collect();
-    let wanted: Vec<usize> = match &options.columns {
-        Some(cols) => {
-            let mut idx = Vec::new();
-            for c in cols {
-                let i = names.iter().position(|n| n == c).ok_or_else(|| {
-                    Error::InvalidInput(format!(
-                        "no column \"{c}\" in the file (columns: {})",
-                        names.join(", ")
-                    ))
-                })?;
-                idx.push(i);
-            }
-            idx.sort_unstable();
-            idx.dedup();
-            idx
-        }
-        None => (0..names.len())
-            .filter(|&i| options.keep_covering || !covering_cols.contains(&names[i]))
-            .collect(),
+) -> Result<Composed<T>> {
+    let roots = match &options.columns {
+        Some(columns) => named_roots(builder.schema(), columns)?,
+        None if options.keep_covering => (0..builder.schema().fields().len()).collect(),
+        None => non_covering_roots(builder.schema(), &meta),
     };
-    let parquet_schema = builder.parquet_schema().clone();
-    let primary = meta.primary_column.clone();
-    let mut stats = ScanStats {
-        row_groups_total: builder.metadata().num_row_groups(),
-        row_groups_read: builder.metadata().num_row_groups(),
-        rows_total: u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0),
-        bytes_total: builder
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|rg| u64::try_from(rg.compressed_size()).unwrap_or(0))
-            .sum(),
-        ..ScanStats::default()
-    };
+    let projected = Arc::new(builder.schema().project(&roots)?);
+    let mut stats = whole_file_stats(builder.metadata());
     let mut builder = builder.with_batch_size(options.batch_size.max(1));
     if let Some(bbox) = options.bbox {
-        let p = plan(builder.metadata(), meta, &primary, &bbox, wrap_free);
+        let p = plan(
+            builder.metadata(),
+            &meta,
+            &meta.primary_column,
+            &bbox,
+            wrap_free,
+        );
         stats = p.stats;
-        builder = builder.with_row_groups(p.row_groups);
-        if let Some(sel) = p.selection {
-            builder = builder.with_row_selection(sel);
-        }
-        let mut predicates: Vec<Box<dyn ArrowPredicate>> = Vec::new();
-        if let Some(cov) = meta
-            .columns
-            .get(&primary)
-            .and_then(|c| c.covering.as_ref())
-            .and_then(|c| c.bbox.column())
-            && let Some(i) = names.iter().position(|n| n == cov)
-        {
-            let mask = ProjectionMask::roots(&parquet_schema, [i]);
-            predicates.push(Box::new(ArrowPredicateFn::new(
-                mask,
-                move |batch: RecordBatch| {
-                    let Some(col) = batch.columns().first() else {
-                        return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
-                    };
-                    let Some(st) = col.as_struct_opt() else {
-                        return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
-                    };
-                    Ok(covering_filter(st, &bbox))
-                },
-            )));
-        }
-        if options.exact
-            && let Some(i) = names.iter().position(|n| *n == primary)
-        {
-            let native = match meta.columns.get(&primary).map(|c| &c.encoding) {
-                Some(Encoding::Native(t)) => Some(*t),
-                _ => None,
-            };
-            let column = primary.clone();
-            let wrap_edges = meta
-                .columns
-                .get(&primary)
-                .is_some_and(|c| c.effective_edges().is_non_planar());
-            // Where rows may wrap, the box that tells whether they do: each
-            // row's covering (read again, for the rows left), else the file's.
-            let hints = if !wrap_edges
-                && (rows_may_wrap(meta, &primary)
-                    || file_bbox_contradicted(builder.metadata(), meta, &primary))
-            {
-                let file_box = meta.columns.get(&primary).and_then(|c| c.bbox);
-                let covering = meta
-                    .columns
-                    .get(&primary)
-                    .and_then(|c| c.covering.as_ref())
-                    .and_then(|c| c.bbox.column())
-                    .and_then(|cov| Some((cov.to_owned(), names.iter().position(|n| n == cov)?)));
-                Some((file_box, covering))
-            } else {
-                None
-            };
-            let mut roots = vec![i];
-            if let Some((_, Some((_, ci)))) = &hints {
-                roots.push(*ci);
-            }
-            let mask = ProjectionMask::roots(&parquet_schema, roots);
-            predicates.push(Box::new(ArrowPredicateFn::new(
-                mask,
-                move |batch: RecordBatch| {
-                    let Some(col) = batch
-                        .column_by_name(&column)
-                        .or_else(|| batch.columns().first())
-                    else {
-                        return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
-                    };
-                    let (file_box, row_boxes) = match &hints {
-                        Some((file_box, cov)) => (
-                            *file_box,
-                            cov.as_ref()
-                                .and_then(|(name, _)| batch.column_by_name(name))
-                                .and_then(|c| c.as_struct_opt())
-                                .and_then(covering_columns),
-                        ),
-                        None => (None, None),
-                    };
-                    let converted;
-                    let wkb_array: &dyn Array = match native {
-                        Some(t)
-                            if !matches!(
-                                col.data_type(),
-                                DataType::Binary | DataType::LargeBinary | DataType::BinaryView
-                            ) =>
-                        {
-                            converted =
-                                native::to_wkb(col.as_ref(), t, &column).map_err(arrow_err)?;
-                            &converted
-                        }
-                        _ => col.as_ref(),
-                    };
-                    let values = wkb_values(wkb_array).map_err(arrow_err)?;
-                    let mut out = Vec::with_capacity(values.len());
-                    for row in 0..values.len() {
-                        out.push(Some(match values.value(row) {
-                            None => false,
-                            Some(bytes) => match parse_wkb(bytes) {
-                                Ok(g) => {
-                                    let hint = row_boxes
-                                        .as_ref()
-                                        .and_then(|c| covering_row(c, row))
-                                        .or(file_box);
-                                    let wrap = wrap_edges
-                                        || hint.is_some_and(|h| edges_cross_antimeridian(&g, &h));
-                                    intersects_with_edges(&g, &bbox, wrap)
-                                }
-                                Err(message) => {
-                                    return Err(arrow_err(Error::InvalidWkb {
-                                        column: column.clone(),
-                                        row: row as u64,
-                                        message,
-                                    }));
-                                }
-                            },
-                        }));
-                    }
-                    Ok(BooleanArray::from(out))
-                },
-            )));
-        }
-        if !predicates.is_empty() {
-            builder = builder.with_row_filter(RowFilter::new(predicates));
-        }
+        builder =
+            builder
+                .with_scan_plan(p)
+                .with_intersecting_row_filter(&meta, bbox, options.exact);
     }
-    let mask = ProjectionMask::roots(&parquet_schema, wanted.iter().copied());
-    let projected = Arc::new(arrow_schema.project(&wanted)?);
+    let builder = match &options.columns {
+        Some(columns) => builder.with_column_projection(columns)?,
+        None if options.keep_covering => builder,
+        None => builder.without_covering_columns(&meta),
+    };
     // Metadata of what is returned: drop columns and coverings not read.
     meta.columns
         .retain(|name, _| projected.field_with_name(name).is_ok());
@@ -1302,8 +1405,153 @@ fn configure<T>(
     {
         meta.primary_column = first.clone();
     }
-    let shape = output_shape(&projected, meta);
-    Ok((builder.with_projection(mask), shape, stats))
+    let shape = output_shape(&projected, &meta);
+    Ok(Composed {
+        builder,
+        shape,
+        metadata: meta,
+        stats,
+    })
+}
+
+/// The counts of a scan that prunes nothing.
+fn whole_file_stats(metadata: &ParquetMetaData) -> ScanStats {
+    ScanStats {
+        row_groups_total: metadata.num_row_groups(),
+        row_groups_read: metadata.num_row_groups(),
+        rows_total: u64::try_from(metadata.file_metadata().num_rows()).unwrap_or(0),
+        bytes_total: metadata
+            .row_groups()
+            .iter()
+            .map(|rg| u64::try_from(rg.compressed_size()).unwrap_or(0))
+            .sum(),
+        ..ScanStats::default()
+    }
+}
+
+/// The predicates of [`GeoParquetReaderExt::with_intersecting_row_filter`]:
+/// the covering box test (when the primary column has a covering), then the
+/// exact test of the geometry (when `exact`).
+fn intersecting_predicates<T>(
+    builder: &ArrowReaderBuilder<T>,
+    meta: &GeoParquetMetadata,
+    bbox: BoundingBox,
+    exact: bool,
+) -> Vec<Box<dyn ArrowPredicate>> {
+    let names: Vec<&str> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let parquet_schema = builder.parquet_schema();
+    let primary = meta.primary_column.as_str();
+    let column_meta = meta.columns.get(primary);
+    let covering = column_meta
+        .and_then(|c| c.covering.as_ref())
+        .and_then(|c| c.bbox.column())
+        .and_then(|cov| Some((cov.to_owned(), names.iter().position(|n| *n == cov)?)));
+    let mut predicates: Vec<Box<dyn ArrowPredicate>> = Vec::new();
+    if let Some((_, i)) = &covering {
+        let mask = ProjectionMask::roots(parquet_schema, [*i]);
+        predicates.push(Box::new(ArrowPredicateFn::new(
+            mask,
+            move |batch: RecordBatch| {
+                let Some(col) = batch.columns().first() else {
+                    return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+                };
+                let Some(st) = col.as_struct_opt() else {
+                    return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+                };
+                Ok(covering_filter(st, &bbox))
+            },
+        )));
+    }
+    let Some(i) = names.iter().position(|n| *n == primary).filter(|_| exact) else {
+        return predicates;
+    };
+    let native = match column_meta.map(|c| &c.encoding) {
+        Some(Encoding::Native(t)) => Some(*t),
+        _ => None,
+    };
+    let column = primary.to_owned();
+    let wrap_edges = column_meta.is_some_and(|c| c.effective_edges().is_non_planar());
+    // Where rows may wrap, the box that tells whether they do: each row's
+    // covering (read again, for the rows left), else the file's.
+    let hints = if !wrap_edges
+        && (rows_may_wrap(meta, primary)
+            || file_bbox_contradicted(builder.metadata(), meta, primary))
+    {
+        Some((column_meta.and_then(|c| c.bbox), covering))
+    } else {
+        None
+    };
+    let mut roots = vec![i];
+    if let Some((_, Some((_, ci)))) = &hints {
+        roots.push(*ci);
+    }
+    let mask = ProjectionMask::roots(parquet_schema, roots);
+    predicates.push(Box::new(ArrowPredicateFn::new(
+        mask,
+        move |batch: RecordBatch| {
+            let Some(col) = batch
+                .column_by_name(&column)
+                .or_else(|| batch.columns().first())
+            else {
+                return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+            };
+            let (file_box, row_boxes) = match &hints {
+                Some((file_box, cov)) => (
+                    *file_box,
+                    cov.as_ref()
+                        .and_then(|(name, _)| batch.column_by_name(name))
+                        .and_then(|c| c.as_struct_opt())
+                        .and_then(covering_columns),
+                ),
+                None => (None, None),
+            };
+            let converted;
+            let wkb_array: &dyn Array = match native {
+                Some(t)
+                    if !matches!(
+                        col.data_type(),
+                        DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+                    ) =>
+                {
+                    converted = native::to_wkb(col.as_ref(), t, &column)?;
+                    &converted
+                }
+                _ => col.as_ref(),
+            };
+            let values = wkb_values(wkb_array)?;
+            let mut out = Vec::with_capacity(values.len());
+            for row in 0..values.len() {
+                out.push(Some(match values.value(row) {
+                    None => false,
+                    Some(bytes) => match parse_wkb(bytes) {
+                        Ok(g) => {
+                            let hint = row_boxes
+                                .as_ref()
+                                .and_then(|c| covering_row(c, row))
+                                .or(file_box);
+                            let wrap = wrap_edges
+                                || hint.is_some_and(|h| edges_cross_antimeridian(&g, &h));
+                            intersects_with_edges(&g, &bbox, wrap)
+                        }
+                        Err(e) => {
+                            return Err(ArrowError::from(Error::InvalidWkb {
+                                column: column.clone(),
+                                row: row as u64,
+                                message: e.to_string(),
+                            }));
+                        }
+                    },
+                }));
+            }
+            Ok(BooleanArray::from(out))
+        },
+    )));
+    predicates
 }
 
 /// Each row group's box for `column` from the footer alone: the covering

@@ -33,7 +33,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
 use crate::geometry::wkb_info;
-use crate::reader::{ReadOptions, open, row_group_boxes};
+use crate::reader::{ReadOptions, open_with, row_group_boxes};
 use crate::wkb_column::wkb_values;
 use crate::writer::{GeometryEncoding, TargetVersion, WriteSummary, WriterOptions, write_file};
 
@@ -216,15 +216,13 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
 
     let mut budget = Budget::new(options.memory, row_bytes_estimate(&footer));
     let batch_rows = budget.batch_rows;
-    let reader = open(
+    let reader = open_with(
         input,
-        &ReadOptions {
-            batch_size: batch_rows,
+        ReadOptions::default()
+            .with_batch_size(batch_rows)
             // The covering gives each row's box without decoding its WKB; it
             // is dropped before writing (the writer computes its own).
-            keep_covering: true,
-            ..ReadOptions::default()
-        },
+            .with_keep_covering(true),
     )?;
     let input_meta = reader.metadata().clone();
     let full_schema = reader.schema();
@@ -546,11 +544,8 @@ fn scan_extent(input: &Path, meta: &GeoParquetMetadata) -> Result<BoundingBox> {
         }
     }
     let mut e = BoundingBox::empty();
-    let options = ReadOptions {
-        columns: Some(vec![meta.primary_column.clone()]),
-        ..ReadOptions::default()
-    };
-    for batch in open(input, &options)? {
+    let options = ReadOptions::default().with_columns(vec![meta.primary_column.clone()]);
+    for batch in open_with(input, options)? {
         let batch = batch?;
         let Some(a) = batch.column_by_name(&meta.primary_column) else {
             continue;

@@ -2,23 +2,36 @@
 //! `gs://`, `az://`/`abfs://`, `http(s)://`, with credentials and options
 //! from the environment as `object_store` reads them (`AWS_*`, `GOOGLE_*`,
 //! `AZURE_*`).
+//!
+//! Objects are read through [`StoreReader`], the parquet [`AsyncFileReader`]
+//! over an object store that upstream recommends writing (parquet 59.2
+//! deprecated its own `ParquetObjectReader` in favour of implementing the trait
+//! directly, apache/arrow-rs#10308). Ours is that recommended shape plus what
+//! upstream's never had: the object's size from one `HEAD` (bounded range
+//! requests, no suffix requests, which some S3-compatible servers refuse), a
+//! 64 KiB footer prefetch, and a `Debug` that never shows the store (whose
+//! own `Debug` prints credentials).
 
 use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::FutureExt;
 use futures::future::BoxFuture;
+use futures::{FutureExt, TryFutureExt};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 use crate::error::{Error, Result};
 use crate::footer::{Footer, facts_from_metadata};
 use crate::reader::{GeoParquetStream, ReadOptions, open_async};
+
+/// Bytes read at once from the end of an object for its footer (most
+/// GeoParquet footers, `geo` key included, fit).
+pub const FOOTER_PREFETCH: usize = 64 * 1024;
 
 /// An object in a store.
 ///
@@ -53,8 +66,11 @@ pub fn is_url(s: &str) -> bool {
     })
 }
 
-fn store_error(url: &str, e: impl std::fmt::Display) -> Error {
-    Error::InvalidInput(format!("{url}: {e}"))
+fn store_error(url: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Store {
+        url: url.to_owned(),
+        source: Box::new(e),
+    }
 }
 
 /// Resolves a URL (or a local path) to a store and an object path.
@@ -103,8 +119,27 @@ fn url_parse(s: &str) -> Result<url::Url> {
     url::Url::parse(s).map_err(|e| store_error(s, e))
 }
 
-/// Reads a Parquet object by ranges: an [`AsyncFileReader`] over any store.
-/// (`Debug` shows the path and size only, never the store's credentials.)
+/// Reads a Parquet object by ranges: the parquet [`AsyncFileReader`] over any
+/// store, with the object's size known (bounded range requests only) and the
+/// footer prefetched ([`FOOTER_PREFETCH`]). `Debug` shows the path and size
+/// only, never the store's credentials.
+///
+/// ```
+/// use std::sync::Arc;
+/// use geoparquet_io::parquet::arrow::ParquetRecordBatchStreamBuilder;
+/// use geoparquet_io::store::StoreReader;
+///
+/// # let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data");
+/// let store = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir)?);
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let reader = StoreReader::open(store, "sample.parquet".into()).await?;
+/// assert!(format!("{reader:?}").contains("sample.parquet"));
+/// let builder = ParquetRecordBatchStreamBuilder::new(reader).await?;
+/// assert_eq!(builder.metadata().file_metadata().num_rows(), 7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct StoreReader {
     store: Arc<dyn ObjectStore>,
@@ -121,15 +156,38 @@ impl std::fmt::Debug for StoreReader {
     }
 }
 
+impl StoreReader {
+    /// A reader of `path` in `store`, its size taken from one `HEAD` request.
+    /// Errors name the path (`Error::Store`).
+    pub async fn open(store: Arc<dyn ObjectStore>, path: StorePath) -> Result<Self> {
+        let meta = store
+            .head(&path)
+            .await
+            .map_err(|e| store_error(path.as_ref(), e))?;
+        Ok(Self::with_size(store, path, meta.size))
+    }
+
+    /// A reader of `path` in `store` whose size is already known.
+    pub fn with_size(store: Arc<dyn ObjectStore>, path: StorePath, size: u64) -> Self {
+        Self { store, path, size }
+    }
+
+    /// The object's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+fn to_parquet_error(e: object_store::Error) -> ParquetError {
+    ParquetError::External(Box::new(e))
+}
+
 impl AsyncFileReader for StoreReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        async move {
-            self.store
-                .get_range(&self.path, range)
-                .await
-                .map_err(|e| ParquetError::External(Box::new(e)))
-        }
-        .boxed()
+        self.store
+            .get_range(&self.path, range)
+            .map_err(to_parquet_error)
+            .boxed()
     }
 
     fn get_byte_ranges(
@@ -140,7 +198,7 @@ impl AsyncFileReader for StoreReader {
             self.store
                 .get_ranges(&self.path, &ranges)
                 .await
-                .map_err(|e| ParquetError::External(Box::new(e)))
+                .map_err(to_parquet_error)
         }
         .boxed()
     }
@@ -150,34 +208,31 @@ impl AsyncFileReader for StoreReader {
         options: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
         async move {
-            let mut reader = ParquetMetaDataReader::new().with_prefetch_hint(Some(64 * 1024));
-            if let Some(o) = options
-                && (o.column_index_policy() != PageIndexPolicy::Skip
-                    || o.offset_index_policy() != PageIndexPolicy::Skip)
-            {
-                reader = reader
-                    .with_column_index_policy(o.column_index_policy())
-                    .with_offset_index_policy(o.offset_index_policy());
-            }
             let size = self.size;
-            Ok(Arc::new(reader.load_and_finish(self, size).await?))
+            let metadata = ParquetMetaDataReader::new()
+                .with_prefetch_hint(Some(FOOTER_PREFETCH))
+                .with_arrow_reader_options(options)
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(metadata))
         }
         .boxed()
     }
 }
 
 impl Location {
-    async fn reader(&self) -> Result<StoreReader> {
+    /// A reader of the object (one `HEAD` request for its size); errors name the URL.
+    pub async fn reader(&self) -> Result<StoreReader> {
         let meta = self
             .store
             .head(&self.path)
             .await
             .map_err(|e| store_error(&self.url, e))?;
-        Ok(StoreReader {
-            store: self.store.clone(),
-            path: self.path.clone(),
-            size: meta.size,
-        })
+        Ok(StoreReader::with_size(
+            self.store.clone(),
+            self.path.clone(),
+            meta.size,
+        ))
     }
 
     /// Reads the Parquet footer of the object.
@@ -185,7 +240,7 @@ impl Location {
         let mut reader = self.reader().await?;
         let size = reader.size;
         let metadata = match ParquetMetaDataReader::new()
-            .with_prefetch_hint(Some(64 * 1024))
+            .with_prefetch_hint(Some(FOOTER_PREFETCH))
             .load_and_finish(&mut reader, size)
             .await
         {
@@ -199,9 +254,15 @@ impl Location {
         })
     }
 
+    /// Opens the object for reading, every row and column but the covering
+    /// (as [`crate::reader::open`]).
+    pub async fn open(&self) -> Result<GeoParquetStream<StoreReader>> {
+        self.open_with(ReadOptions::default()).await
+    }
+
     /// Opens the object for reading, with pruning and filters as
-    /// [`crate::reader::open`].
-    pub async fn open(&self, options: &ReadOptions) -> Result<GeoParquetStream<StoreReader>> {
+    /// [`crate::reader::open_with`]; errors name the URL.
+    pub async fn open_with(&self, options: ReadOptions) -> Result<GeoParquetStream<StoreReader>> {
         open_async(self.reader().await?, &self.url, options).await
     }
 
@@ -269,11 +330,7 @@ mod tests {
             path: StorePath::from("key.parquet"),
             url: "s3://bucket/key.parquet".into(),
         };
-        let reader = StoreReader {
-            store: loc.store.clone(),
-            path: loc.path.clone(),
-            size: 1,
-        };
+        let reader = StoreReader::with_size(loc.store.clone(), loc.path.clone(), 1);
         // object_store's own Debug does print them: ours must not delegate to it.
         assert!(
             format!("{:?}", loc.store).contains("do-not-print-me")

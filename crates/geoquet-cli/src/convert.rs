@@ -371,7 +371,7 @@ fn declared_types(
     if undeclared.is_empty() {
         return Ok(meta);
     }
-    let options = ReadOptions::default().with_columns(Some(undeclared.clone()));
+    let options = ReadOptions::default().with_columns(undeclared.clone());
     let mut found: BTreeMap<String, BTreeSet<GeometryTypeAndDimension>> = BTreeMap::new();
     let mut row = 0u64;
     for batch in source.open(&options)?.iter {
@@ -490,7 +490,7 @@ pub(crate) fn run_extract(
     let write = args.write.options()?;
     format_of(&args.output)?;
     let source = Source::parse(&args.input)?;
-    let mut read = ReadOptions::default().with_bbox(Some(bbox));
+    let mut read = ReadOptions::default().with_bbox(bbox);
     if let Some(cols) = &args.columns {
         // Geometry columns are kept whatever the list says. The footer is read
         // through the source: a URL input has no local path.

@@ -109,8 +109,8 @@ impl Source {
                 let Some(p) = self.local_path() else {
                     return Err(Unreadable(format!("{}: not a local file", self.name())).into());
                 };
-                let mut reader =
-                    geoquet::io::reader::open(p, options).map_err(|e| self.downloaded_error(&e))?;
+                let mut reader = geoquet::io::reader::open_with(p, options.clone())
+                    .map_err(|e| self.downloaded_error(&e))?;
                 let (schema, metadata) = (reader.schema(), reader.metadata().clone());
                 let s = stats.clone();
                 let iter = std::iter::from_fn(move || {
@@ -127,7 +127,7 @@ impl Source {
             }
             Source::Url(l, rt) => {
                 let mut stream = rt
-                    .block_on(l.open(options))
+                    .block_on(l.open_with(options.clone()))
                     .map_err(|e| Unreadable(e.to_string()))?;
                 let (schema, metadata) = (stream.schema(), stream.metadata().clone());
                 let s = stats.clone();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StructArray};
 use arrow_schema::{DataType, Field, Fields, Schema};
-use geoparquet_io::reader::{ReadOptions, open};
+use geoparquet_io::reader::{ReadOptions, open_with};
 use geoparquet_meta::BoundingBox;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
@@ -111,11 +111,8 @@ fn write(path: &Path, rows: &[Row], group: usize, file_bbox: Option<[f64; 4]>) {
 
 /// The ids a bbox read returns, sorted, and the scan statistics.
 fn read_ids(path: &Path, q: &BoundingBox) -> (Vec<i64>, geoparquet_io::reader::ScanStats) {
-    let options = ReadOptions {
-        bbox: Some(*q),
-        ..ReadOptions::default()
-    };
-    let mut reader = open(path, &options).unwrap();
+    let options = ReadOptions::default().with_bbox(*q);
+    let mut reader = open_with(path, options).unwrap();
     let mut ids = Vec::new();
     for batch in reader.by_ref() {
         let batch = batch.unwrap();

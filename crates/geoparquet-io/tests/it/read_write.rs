@@ -11,7 +11,7 @@ use geo_traits::{
     MultiLineStringTrait, MultiPointTrait, MultiPolygonTrait, PointTrait, PolygonTrait,
 };
 use geoparquet_io::geometry::{intersects_with_edges, parse_wkb};
-use geoparquet_io::reader::{ReadOptions, open};
+use geoparquet_io::reader::{ReadOptions, open, open_with};
 use geoparquet_io::wkb_column::wkb_values;
 use geoparquet_io::writer::{GeometryEncoding, TargetVersion, WriterOptions, write_file};
 use geoparquet_meta::{BoundingBox, CrsComparison, GeoParquetMetadata};
@@ -106,8 +106,8 @@ fn canon_wkt(text: &str) -> String {
     canon(&w)
 }
 
-fn read_all(path: &Path, options: &ReadOptions) -> (Vec<RecordBatch>, GeoParquetMetadata) {
-    let reader = open(path, options).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+fn read_all(path: &Path, options: ReadOptions) -> (Vec<RecordBatch>, GeoParquetMetadata) {
+    let reader = open_with(path, options).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let meta = reader.metadata().clone();
     let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
     (batches, meta)
@@ -185,7 +185,7 @@ fn good_files_read_with_expected_geometries() {
     assert!(cases.len() >= 60, "{}", cases.len());
     let mut failures = Vec::new();
     for (path, expected) in &cases {
-        let (batches, meta) = read_all(path, &ReadOptions::default());
+        let (batches, meta) = read_all(path, ReadOptions::default());
         let got = geometries(&batches, &meta.primary_column);
         if &got != expected {
             failures.push(format!(
@@ -282,7 +282,7 @@ fn round_trip(targets: &[(TargetVersion, GeometryEncoding)]) -> usize {
     let mut written = 0;
     let mut failures = Vec::new();
     for path in &files {
-        let (batches, meta) = read_all(path, &ReadOptions::default());
+        let (batches, meta) = read_all(path, ReadOptions::default());
         let Some(first) = batches.first() else {
             continue;
         };
@@ -339,7 +339,7 @@ fn round_trip(targets: &[(TargetVersion, GeometryEncoding)]) -> usize {
                 }
             };
             written += 1;
-            let (back, back_meta) = read_all(&out, &ReadOptions::default());
+            let (back, back_meta) = read_all(&out, ReadOptions::default());
             for (name, expected) in &geoms {
                 let got = geometries(&back, name);
                 // Native encodings promote single geometries into their Multi form.
@@ -419,7 +419,7 @@ fn round_trip(targets: &[(TargetVersion, GeometryEncoding)]) -> usize {
 }
 
 fn brute_force(path: &Path, bbox: &BoundingBox) -> usize {
-    let (batches, meta) = read_all(path, &ReadOptions::default());
+    let (batches, meta) = read_all(path, ReadOptions::default());
     let wrap = meta.columns[&meta.primary_column]
         .effective_edges()
         .is_non_planar();
@@ -461,11 +461,8 @@ fn bbox_filter_equals_brute_force() {
         }
         for q in &queries {
             let expected = brute_force(&path, q);
-            let options = ReadOptions {
-                bbox: Some(*q),
-                ..ReadOptions::default()
-            };
-            let reader = open(&path, &options).unwrap();
+            let options = ReadOptions::default().with_bbox(*q);
+            let reader = open_with(&path, options).unwrap();
             let got: usize = reader.map(|b| b.unwrap().num_rows()).sum();
             assert_eq!(got, expected, "{} {:?}", path.display(), q);
             checked += 1;
@@ -495,7 +492,7 @@ fn no_stale_geo_copy_in_the_embedded_arrow_schema() {
     use std::collections::HashMap;
     use std::sync::Arc;
     let path = test_support::fixture("test-data/sample.parquet");
-    let (batches, meta) = read_all(&path, &ReadOptions::default());
+    let (batches, meta) = read_all(&path, ReadOptions::default());
     let schema = batches[0].schema();
     // An input schema carrying a stale `geo` copy, as pyarrow-made tables do.
     let mut md: HashMap<String, String> = schema.metadata().clone();
@@ -550,14 +547,15 @@ fn float32_and_3d_coverings_contain_their_geometries() {
         "example_linestring_geo.parquet",
     ] {
         let path = dir.join(name);
-        let (batches, meta) = read_all(&path, &ReadOptions::default());
+        let (batches, meta) = read_all(&path, ReadOptions::default());
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("f32.parquet");
-        let options = WriterOptions::default().with_covering(Some(CoveringOptions {
-            name: Some("box".into()),
-            float32: true,
-            with_z: name.contains("-z"),
-        }));
+        let options = WriterOptions::default().with_covering(Some(
+            CoveringOptions::default()
+                .with_name("box")
+                .with_float32(true)
+                .with_z(name.contains("-z")),
+        ));
         write_file(
             &out,
             batches[0].schema(),
@@ -568,13 +566,7 @@ fn float32_and_3d_coverings_contain_their_geometries() {
         .unwrap();
         let report = geoparquet_io::validate_footer(&out).unwrap();
         assert!(report.is_valid(), "{:?}", report.findings);
-        let (back, back_meta) = read_all(
-            &out,
-            &ReadOptions {
-                keep_covering: true,
-                ..ReadOptions::default()
-            },
-        );
+        let (back, back_meta) = read_all(&out, ReadOptions::default().with_keep_covering(true));
         let cov = back_meta.primary().unwrap().covering.clone().unwrap();
         assert_eq!(cov.bbox.column(), Some("box"));
         assert_eq!(cov.bbox.zmin.is_some(), name.contains("-z"));
@@ -619,16 +611,13 @@ fn rewinding_orients_every_ring_and_keeps_the_shape() {
         {
             continue;
         }
-        let (batches, meta) = read_all(&path, &ReadOptions::default());
+        let (batches, meta) = read_all(&path, ReadOptions::default());
         let Some(first) = batches.first() else {
             continue;
         };
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("r.parquet");
-        let options = WriterOptions {
-            rewind: true,
-            ..WriterOptions::default()
-        };
+        let options = WriterOptions::default().with_rewind(true);
         if write_file(
             &out,
             first.schema(),
@@ -640,7 +629,7 @@ fn rewinding_orients_every_ring_and_keeps_the_shape() {
         {
             continue; // e.g. identifier-only CRS; covered elsewhere
         }
-        let (back, back_meta) = read_all(&out, &ReadOptions::default());
+        let (back, back_meta) = read_all(&out, ReadOptions::default());
         let col = &back_meta.primary_column;
         assert_eq!(
             back_meta.columns[col]
@@ -808,7 +797,7 @@ fn foreign_footer_keys_survive_convert_sort_and_fix() {
     .enumerate()
     {
         let out = dir.path().join(format!("convert-{i}.parquet"));
-        let reader = open(&input, &ReadOptions::default()).unwrap();
+        let reader = open(&input).unwrap();
         let (schema, meta) = (reader.schema(), reader.metadata().clone());
         write_file(
             &out,
@@ -824,11 +813,8 @@ fn foreign_footer_keys_survive_convert_sort_and_fix() {
     let s = sort_file(
         &input,
         &sorted,
-        &SortOptions {
-            // Small enough to spill runs: the keys go through the merge too.
-            memory: 1 << 20,
-            ..SortOptions::default()
-        },
+        // Small enough to spill runs: the keys go through the merge too.
+        &SortOptions::default().with_memory(1 << 20),
     )
     .unwrap();
     assert_eq!(s.written.rows, 5000);
@@ -852,12 +838,9 @@ fn foreign_footer_keys_survive_convert_sort_and_fix() {
 
     // Dropping a column pandas describes makes its description stale: the
     // key is dropped (with a warning), every other key stays.
-    let reader = open(
+    let reader = open_with(
         &input,
-        &ReadOptions {
-            columns: Some(vec!["id".into(), "geometry".into()]),
-            ..ReadOptions::default()
-        },
+        ReadOptions::default().with_columns(vec!["id".into(), "geometry".into()]),
     )
     .unwrap();
     let (schema, meta) = (reader.schema(), reader.metadata().clone());
@@ -905,7 +888,7 @@ fn legacy_and_invalid_metadata_is_normalised_not_copied() {
             TargetVersion::NativeOnly,
         ] {
             let out = dir.path().join(format!("legacy-{i}-{version:?}.parquet"));
-            let reader = open(&input, &ReadOptions::default()).unwrap();
+            let reader = open(&input).unwrap();
             let (schema, meta) = (reader.schema(), reader.metadata().clone());
             let summary = write_file(
                 &out,
@@ -962,19 +945,16 @@ fn legacy_and_invalid_metadata_is_normalised_not_copied() {
         &[],
     );
     let out = dir.path().join("custom-out.parquet");
-    let reader = open(&input, &ReadOptions::default()).unwrap();
+    let reader = open(&input).unwrap();
     let (schema, meta) = (reader.schema(), reader.metadata().clone());
     let err = write_file(&out, schema, reader, Some(&meta), &WriterOptions::default())
         .unwrap_err()
         .to_string();
     assert!(err.contains("--crs") && err.contains("WKT"), "{err}");
     assert!(!out.exists());
-    let reader = open(&input, &ReadOptions::default()).unwrap();
+    let reader = open(&input).unwrap();
     let (schema, meta) = (reader.schema(), reader.metadata().clone());
-    let options = WriterOptions {
-        crs: Some(geoparquet_meta::Crs::from_epsg(3857).unwrap()),
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::default().with_crs(geoparquet_meta::Crs::from_epsg(3857).unwrap());
     write_file(&out, schema, reader, Some(&meta), &options).unwrap();
     assert!(out.exists());
 }
@@ -1028,7 +1008,7 @@ fn every_rewrite_of_a_valid_corpus_file_passes_validate() {
             TargetVersion::NativeOnly,
         ] {
             let out = dir.path().join(format!("out-{inputs}-{version:?}.parquet"));
-            let result = open(path, &ReadOptions::default()).and_then(|reader| {
+            let result = open(path).and_then(|reader| {
                 let (schema, meta) = (reader.schema(), reader.metadata().clone());
                 write_file(
                     &out,
@@ -1188,7 +1168,7 @@ fn sort_keeps_the_input_version_and_encoding() {
         let report = geoparquet_io::validate_footer(&out).unwrap();
         assert!(report.is_valid(), "{version:?}: {:?}", report.findings);
         // Every row is there, M values included.
-        let (batches, meta) = read_all(&out, &ReadOptions::default());
+        let (batches, meta) = read_all(&out, ReadOptions::default());
         let mut got: Vec<Vec<u8>> = Vec::new();
         for b in &batches {
             let values =
@@ -1200,10 +1180,7 @@ fn sort_keeps_the_input_version_and_encoding() {
         want.sort();
         assert_eq!(got, want, "{version:?}/{encoding:?}");
         // Told otherwise, the sort converts: M cannot go to 1.1.
-        let converting = SortOptions {
-            keep_input_format: false,
-            ..SortOptions::default()
-        };
+        let converting = SortOptions::default().with_keep_input_format(false);
         let out = dir.path().join(format!("converted-{i}.parquet"));
         let result = sort_file(&input, &out, &converting);
         if m {

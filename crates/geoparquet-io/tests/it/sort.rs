@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::{Array, BinaryArray, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use geoparquet_io::reader::{ReadOptions, open};
+use geoparquet_io::reader::open;
 use geoparquet_io::sort::{SortKey, SortOptions, hilbert, sort_file, spatial_overlap};
 use geoparquet_io::writer::{WriterOptions, write_file};
 
@@ -69,7 +69,7 @@ pub(crate) fn random_points(path: &Path, n: usize) {
 /// (id, name, wkb) of every row, in file order.
 fn rows(path: &Path) -> Vec<(Option<i64>, String, Option<Vec<u8>>)> {
     let mut out = Vec::new();
-    for b in open(path, &ReadOptions::default()).unwrap() {
+    for b in open(path).unwrap() {
         let b = b.unwrap();
         let id = b
             .column_by_name("id")
