@@ -212,6 +212,49 @@ pub enum Error {
         /// The name asked for, when one was.
         name: Option<String>,
     },
+    /// A geometry that the native (GeoArrow) column being written cannot hold: such a
+    /// column holds one geometry type (or a type and its Multi form) of one dimension.
+    #[error(
+        "column \"{column}\", row {row}: a {found} cannot be stored in a native {expected} column (GeoArrow columns hold one geometry type, or a type and its Multi form, of one dimension)"
+    )]
+    NativeGeometryMismatch {
+        /// The geometry column.
+        column: String,
+        /// The 0-based row within the file or stream.
+        row: u64,
+        /// The geometry's type and dimension.
+        found: geoparquet_meta::GeometryTypeAndDimension,
+        /// The column's native type and dimension.
+        expected: geoparquet_meta::GeometryTypeAndDimension,
+    },
+    /// A native (GeoArrow) column whose Arrow layout does not fit its declared encoding.
+    #[error("column \"{column}\": the native {encoding} encoding needs {expected}, found {found}")]
+    NativeLayout {
+        /// The geometry column.
+        column: String,
+        /// The declared encoding.
+        encoding: geoparquet_meta::GeometryType,
+        /// What the encoding needs where the column does not fit.
+        expected: &'static str,
+        /// What the column has there.
+        found: String,
+    },
+    /// A geometry type without a GeoArrow native encoding (GeometryCollection).
+    #[error("column \"{column}\": {geometry_type} has no GeoArrow native encoding")]
+    NoNativeEncoding {
+        /// The geometry column.
+        column: String,
+        /// The geometry type asked for.
+        geometry_type: geoparquet_meta::GeometryType,
+    },
+    /// A native (GeoArrow) column of one batch needs offsets beyond 32 bits.
+    #[error(
+        "column \"{column}\": a native column exceeds 2^31 - 1 coordinates or parts in one batch (write smaller batches)"
+    )]
+    NativeTooLarge {
+        /// The geometry column.
+        column: String,
+    },
     /// An internal invariant does not hold (a bug: please report it).
     #[error("internal error: {invariant}")]
     Internal {

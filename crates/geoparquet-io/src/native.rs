@@ -105,18 +105,20 @@ pub fn data_type(t: GeometryType, dim: Dimension) -> DataType {
 }
 
 /// Collected coordinates and offsets for up to three list levels.
-struct Parts {
+struct Parts<'c> {
     coords: [Vec<f64>; 4],
     offsets: Vec<Vec<i32>>,
     dim: Dimension,
+    column: &'c str,
 }
 
-impl Parts {
-    fn new(levels: usize, dim: Dimension) -> Self {
+impl<'c> Parts<'c> {
+    fn new(levels: usize, dim: Dimension, column: &'c str) -> Self {
         Self {
             coords: Default::default(),
             offsets: (0..levels).map(|_| vec![0]).collect(),
             dim,
+            column,
         }
     }
 
@@ -155,8 +157,8 @@ impl Parts {
         } else {
             self.coords[0].len()
         };
-        let end = i32::try_from(end).map_err(|_| {
-            Error::InvalidInput("a native column exceeds 2^31 coordinates in one batch".into())
+        let end = i32::try_from(end).map_err(|_| Error::NativeTooLarge {
+            column: self.column.to_owned(),
         })?;
         self.offsets[level].push(end);
         Ok(())
@@ -177,15 +179,16 @@ impl Parts {
     fn finish(self, t: GeometryType, nulls: Option<NullBuffer>) -> Result<ArrayRef> {
         let dim = self.dim;
         let fields = coord_fields(dim);
+        let [x, y, z, m] = self.coords;
         let mut children: Vec<ArrayRef> = vec![
-            Arc::new(Float64Array::from(self.coords[0].clone())),
-            Arc::new(Float64Array::from(self.coords[1].clone())),
+            Arc::new(Float64Array::from(x)),
+            Arc::new(Float64Array::from(y)),
         ];
         if dim.has_z() {
-            children.push(Arc::new(Float64Array::from(self.coords[2].clone())));
+            children.push(Arc::new(Float64Array::from(z)));
         }
         if dim.has_m() {
-            children.push(Arc::new(Float64Array::from(self.coords[3].clone())));
+            children.push(Arc::new(Float64Array::from(m)));
         }
         let levels = self.offsets.len();
         let struct_nulls = if levels == 0 { nulls.clone() } else { None };
@@ -216,7 +219,7 @@ pub fn from_wkb(
     base_row: u64,
 ) -> Result<ArrayRef> {
     let levels = depth(t);
-    let mut parts = Parts::new(levels, dim);
+    let mut parts = Parts::new(levels, dim, column);
     let mut validity = Vec::with_capacity(values.len());
     for row in 0..values.len() {
         let row_no = base_row + row as u64;
@@ -236,24 +239,37 @@ pub fn from_wkb(
             continue;
         };
         validity.push(true);
-        let g = parse_wkb(bytes).map_err(bad)?;
+        let g = parse_wkb(bytes).map_err(|e| bad(e.to_string()))?;
         let gdim = match g.dim() {
             geo_traits::Dimensions::Xyz => Dimension::Xyz,
             geo_traits::Dimensions::Xym => Dimension::Xym,
             geo_traits::Dimensions::Xyzm => Dimension::Xyzm,
             _ => Dimension::Xy,
         };
-        if gdim != dim {
-            return Err(bad(format!(
-                "a {gdim:?} geometry in a native column of dimension {dim:?} (GeoArrow columns have one dimension)"
-            )));
-        }
-        let mismatch = |found: &str| {
-            bad(format!(
-                "a {found} cannot be stored in a native \"{}\" column",
-                t.native_encoding_name().unwrap_or("?")
-            ))
+        let mismatch = |found: GeometryType| Error::NativeGeometryMismatch {
+            column: column.to_owned(),
+            row: row_no,
+            found: GeometryTypeAndDimension::new(found, gdim),
+            expected: GeometryTypeAndDimension::new(t, dim),
         };
+        let found = match g.as_type() {
+            GT::Point(_) => GeometryType::Point,
+            GT::LineString(_) => GeometryType::LineString,
+            GT::Polygon(_) => GeometryType::Polygon,
+            GT::MultiPoint(_) => GeometryType::MultiPoint,
+            GT::MultiLineString(_) => GeometryType::MultiLineString,
+            GT::MultiPolygon(_) => GeometryType::MultiPolygon,
+            GT::GeometryCollection(_) => GeometryType::GeometryCollection,
+            // The WKB reader yields only the seven ISO types.
+            GT::Rect(_) | GT::Triangle(_) | GT::Line(_) => {
+                return Err(Error::Internal {
+                    invariant: "the WKB reader yields only the seven ISO geometry types",
+                });
+            }
+        };
+        if gdim != dim {
+            return Err(mismatch(found));
+        }
         match (t, g.as_type()) {
             (GeometryType::Point, GT::Point(p)) => match p.coord() {
                 Some(c) => parts.push_coord(&c),
@@ -295,19 +311,7 @@ pub fn from_wkb(
                 }
                 parts.close(0)?;
             }
-            (_, other) => {
-                let name = match other {
-                    GT::Point(_) => "Point",
-                    GT::LineString(_) => "LineString",
-                    GT::Polygon(_) => "Polygon",
-                    GT::MultiPoint(_) => "MultiPoint",
-                    GT::MultiLineString(_) => "MultiLineString",
-                    GT::MultiPolygon(_) => "MultiPolygon",
-                    GT::GeometryCollection(_) => "GeometryCollection",
-                    _ => "geometry",
-                };
-                return Err(mismatch(name));
-            }
+            _ => return Err(mismatch(found)),
         }
     }
     let nulls = validity
@@ -320,7 +324,18 @@ pub fn from_wkb(
 /// Reads a native column back to WKB. `t` is the declared encoding; the
 /// dimension comes from the coordinate struct's fields.
 pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<BinaryArray> {
-    let bad = |m: String| Error::InvalidInput(format!("column \"{column}\": {m}"));
+    let layout = |expected: &'static str, found: String| Error::NativeLayout {
+        column: column.to_owned(),
+        encoding: t,
+        expected,
+        found,
+    };
+    if t == GeometryType::GeometryCollection {
+        return Err(Error::NoNativeEncoding {
+            column: column.to_owned(),
+            geometry_type: t,
+        });
+    }
     // Peel list levels.
     let mut lists: Vec<(Vec<i64>, Option<NullBuffer>)> = Vec::new();
     let mut node: ArrayRef = array.slice(0, array.len());
@@ -343,20 +358,13 @@ pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<Binary
                         l.values().clone(),
                     )
                 }
-                other => {
-                    return Err(bad(format!(
-                        "expected a list level for encoding {t:?}, found {other}"
-                    )));
-                }
+                other => return Err(layout("a list level", other.to_string())),
             };
         lists.push((offsets, nulls));
         node = values;
     }
     let DataType::Struct(fields) = node.data_type() else {
-        return Err(bad(format!(
-            "expected a coordinate struct, found {}",
-            node.data_type()
-        )));
+        return Err(layout("a coordinate struct", node.data_type().to_string()));
     };
     let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
     let dim = match names.as_slice() {
@@ -365,20 +373,17 @@ pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<Binary
         ["x", "y", "m"] => Dimension::Xym,
         ["x", "y", "z", "m"] => Dimension::Xyzm,
         other => {
-            return Err(bad(format!(
-                "coordinate fields must be x, y[, z][, m], found {other:?}"
-            )));
+            return Err(layout(
+                "coordinate fields x, y[, z][, m]",
+                format!("{other:?}"),
+            ));
         }
     };
     let st = node.as_struct();
     let mut coords: Vec<Float64Array> = Vec::new();
     for c in st.columns() {
-        let c = arrow_cast_f64(c.as_ref()).ok_or_else(|| {
-            bad(format!(
-                "coordinates must be DOUBLE, found {}",
-                c.data_type()
-            ))
-        })?;
+        let c = arrow_cast_f64(c.as_ref())
+            .ok_or_else(|| layout("DOUBLE coordinates", c.data_type().to_string()))?;
         coords.push(c);
     }
     let outer_nulls = match lists.first() {
@@ -392,9 +397,10 @@ pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<Binary
     let coord = |buf: &mut Vec<u8>, i: usize| -> Result<()> {
         for c in &coords {
             if i >= c.len() {
-                return Err(Error::InvalidInput(format!(
-                    "column \"{column}\": coordinate index {i} out of range"
-                )));
+                return Err(layout(
+                    "offsets within its coordinates",
+                    format!("coordinate {i} of {}", c.len()),
+                ));
             }
             buf.extend_from_slice(&c.value(i).to_le_bytes());
         }
@@ -404,9 +410,10 @@ pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<Binary
         let offs = &lists[level].0;
         match (offs.get(i), offs.get(i + 1)) {
             (Some(a), Some(b)) if *a >= 0 && b >= a => Ok((*a as usize, *b as usize)),
-            _ => Err(Error::InvalidInput(format!(
-                "column \"{column}\": list offsets out of range"
-            ))),
+            _ => Err(layout(
+                "offsets within its list levels",
+                format!("item {i} of level {level} out of range"),
+            )),
         }
     };
     let header = |buf: &mut Vec<u8>, c: u32| {
@@ -471,7 +478,10 @@ pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<Binary
                 }
             }
             GeometryType::GeometryCollection => {
-                return Err(bad("GeometryCollection has no native encoding".into()));
+                return Err(Error::NoNativeEncoding {
+                    column: column.to_owned(),
+                    geometry_type: t,
+                });
             }
         }
         out.append_value(&buf);

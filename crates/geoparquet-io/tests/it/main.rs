@@ -5,6 +5,7 @@ mod antimeridian;
 mod check;
 mod corpus;
 mod geojson;
+mod native;
 mod read_write;
 mod sample;
 mod sort;
