@@ -206,6 +206,9 @@ pub(crate) fn check(root: &Path) -> anyhow::Result<Vec<String>> {
         ));
     }
 
+    // No unused pins or dependencies.
+    problems.extend(unused_dependencies(root, &packages, &internal));
+
     // The API conventions of docs/src/conventions.md that text can show.
     problems.extend(crate::tidy_conventions::check(root));
 
@@ -221,6 +224,170 @@ pub(crate) fn check(root: &Path) -> anyhow::Result<Vec<String>> {
         });
     }
     Ok(problems)
+}
+
+/// Dependencies that are declared on purpose without a `use` in the sources
+/// the rule reads: (package, dependency, why).
+const UNUSED_OK: &[(&str, &str, &str)] = &[];
+
+/// Every `[workspace.dependencies]` entry is used by some member, and every
+/// dependency of a member is named in the sources that can use it: normal
+/// dependencies in `src/` (build dependencies in `build.rs`), dev-dependencies
+/// anywhere in the package (tests, benches, examples, `src/`, the README's
+/// doctests). "Named" is a `use <crate>`, `extern crate <crate>` or a path
+/// `<crate>::`, with the crate's library name (`-` → `_`, `[lib] name` and
+/// renames followed).
+fn unused_dependencies(
+    root: &Path,
+    packages: &[Value],
+    internal: &BTreeMap<String, &Value>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    // The keys of [workspace.dependencies], and the names members depend on.
+    let text = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    let pins: Vec<String> = match text.parse::<toml_edit::DocumentMut>() {
+        Ok(doc) => doc
+            .get("workspace")
+            .and_then(|w| w.get("dependencies"))
+            .and_then(toml_edit::Item::as_table_like)
+            .map(|t| t.iter().map(|(k, _)| k.to_owned()).collect())
+            .unwrap_or_default(),
+        Err(e) => {
+            problems.push(format!("Cargo.toml: not valid TOML: {e}"));
+            Vec::new()
+        }
+    };
+    let declared_name = |dep: &Value| -> String {
+        dep["rename"]
+            .as_str()
+            .or_else(|| dep["name"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let used_pins: BTreeSet<String> = internal
+        .values()
+        .flat_map(|pkg| pkg["dependencies"].as_array().into_iter().flatten())
+        .map(declared_name)
+        .collect();
+    for pin in &pins {
+        if !used_pins.contains(pin) {
+            problems.push(format!(
+                "[workspace.dependencies] {pin}: used by no member; remove the pin"
+            ));
+        }
+    }
+    // The library name of each package of the graph (`[lib] name`).
+    let lib_names: BTreeMap<&str, String> = packages
+        .iter()
+        .filter_map(|p| {
+            let lib = p["targets"].as_array()?.iter().find(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "lib" || k == "proc-macro"))
+            })?;
+            Some((p["name"].as_str()?, lib["name"].as_str()?.replace('-', "_")))
+        })
+        .collect();
+    for (name, pkg) in internal {
+        let manifest = Path::new(pkg["manifest_path"].as_str().unwrap_or_default());
+        let dir = manifest.parent().unwrap_or(root);
+        let read = |paths: &[&str], markdown: bool| -> String {
+            let mut all = String::new();
+            for rel in paths {
+                let p = dir.join(rel);
+                if p.is_file() {
+                    all.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+                } else {
+                    scan_files(&p, markdown, &mut |_, text| all.push_str(text));
+                }
+            }
+            all
+        };
+        let src = read(&["src"], false);
+        let build = read(&["build.rs"], false);
+        let everything = read(&["."], true);
+        for dep in pkg["dependencies"].as_array().into_iter().flatten() {
+            let dep_name = dep["name"].as_str().unwrap_or_default();
+            if UNUSED_OK
+                .iter()
+                .any(|(p, d, _)| p == name && *d == dep_name)
+            {
+                continue;
+            }
+            let ident = match dep["rename"].as_str() {
+                Some(r) => r.replace('-', "_"),
+                None => lib_names
+                    .get(dep_name)
+                    .cloned()
+                    .unwrap_or_else(|| dep_name.replace('-', "_")),
+            };
+            let (text, where_) = match dep["kind"].as_str() {
+                None => (&src, "src/"),
+                Some("build") => (&build, "build.rs"),
+                _ => (&everything, "the package"),
+            };
+            if !names_crate(text, &ident) {
+                let kind = dep["kind"]
+                    .as_str()
+                    .map_or(String::new(), |k| format!("{k}-"));
+                problems.push(format!(
+                    "{name}: {kind}dependency {dep_name} is not used in {where_} (no `use {ident}` or `{ident}::`); remove it{}",
+                    if kind.is_empty() { ", or make it a dev-dependency" } else { "" }
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Whether Rust source `text` names the crate `ident`: `use ident`,
+/// `extern crate ident` or a path starting `ident::`.
+fn names_crate(text: &str, ident: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(i) = text[from..].find(ident) {
+        let at = from + i;
+        let end = at + ident.len();
+        from = end;
+        if text[..at].ends_with(|c: char| is_ident(c) || c == ':') {
+            continue;
+        }
+        let rest = &text[end..];
+        if rest.starts_with("::") {
+            return true;
+        }
+        if rest.starts_with(is_ident) {
+            continue;
+        }
+        let head = text[..at].trim_end();
+        let keyword = ["use", "extern crate"]
+            .iter()
+            .any(|k| head.strip_suffix(k).is_some_and(|h| !h.ends_with(is_ident)));
+        if keyword {
+            return true;
+        }
+    }
+    false
+}
+
+/// Like [`scan`], over `.rs` files and, with `markdown`, `.md` files too.
+fn scan_files(dir: &Path, markdown: bool, f: &mut dyn FnMut(&Path, &str)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n != "target") {
+                scan_files(&p, markdown, f);
+            }
+        } else if (p.extension().is_some_and(|x| x == "rs")
+            || (markdown && p.extension().is_some_and(|x| x == "md")))
+            && let Ok(text) = std::fs::read_to_string(&p)
+        {
+            f(&p, &text);
+        }
+    }
 }
 
 fn scan(dir: &Path, f: &mut dyn FnMut(&Path, &str)) {
@@ -244,6 +411,27 @@ fn scan(dir: &Path, f: &mut dyn FnMut(&Path, &str)) {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn crate_names_are_found_as_uses_or_paths() {
+        use super::names_crate;
+        assert!(names_crate("use arrow_array::Array;", "arrow_array"));
+        assert!(names_crate(
+            "pub use geoparquet_meta as meta;",
+            "geoparquet_meta"
+        ));
+        assert!(names_crate("extern crate serde;", "serde"));
+        assert!(names_crate("#[derive(thiserror::Error)]", "thiserror"));
+        assert!(names_crate("let x = {wkb::reader::read_wkb(b)};", "wkb"));
+        // Not a use of the crate: a longer name, a module path, a word in prose.
+        assert!(!names_crate("use arrow_array_ext::X;", "arrow_array"));
+        assert!(!names_crate("crate::wkb::parse();", "wkb"));
+        assert!(!names_crate(
+            "// strict wkb parsing\nfn reuse wkb() {}",
+            "wkb"
+        ));
+        assert!(!names_crate("let wkb = 1;", "wkb"));
+    }
+
+    #[test]
     fn workspace_is_tidy() {
         let problems = super::check(&crate::project_root()).unwrap();
         assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -261,7 +449,7 @@ mod tests {
         };
         write(
             "Cargo.toml",
-            "[workspace]\nresolver = \"3\"\nmembers = [\"crates/geoparquet-meta\", \"crates/io\"]\n",
+            "[workspace]\nresolver = \"3\"\nmembers = [\"crates/geoparquet-meta\", \"crates/io\"]\n\n[workspace.dependencies]\nunused-pin = \"1\"\n",
         );
         write(
             "crates/geoparquet-meta/Cargo.toml",
@@ -289,6 +477,8 @@ mod tests {
             "geoparquet-meta: src/lib.rs must include README.md",
             "geoparquet-io: directory `io` should be named after the package",
             "should-panic",
+            "[workspace.dependencies] unused-pin: used by no member",
+            "geoparquet-meta: dependency geoparquet-io is not used in src/",
         ] {
             assert!(problems.contains(needle), "{needle} not in:\n{problems}");
         }
