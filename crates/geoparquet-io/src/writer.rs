@@ -1130,16 +1130,16 @@ fn rewind_column(
     for row in 0..values.len() {
         match values.value(row) {
             None => out.append_null(),
-            Some(bytes) => match crate::geometry::rewind_wkb(bytes, wrap).map_err(|e| {
-                Error::InvalidWkb {
+            Some(bytes) => {
+                match crate::geometry::rewind_wkb(bytes, wrap).map_err(|e| Error::InvalidWkb {
                     column: column.to_owned(),
                     row: base_row + row as u64,
                     message: e.to_string(),
+                })? {
+                    Some(fixed) => out.append_value(fixed),
+                    None => out.append_value(bytes),
                 }
-            })? {
-                Some(fixed) => out.append_value(fixed),
-                None => out.append_value(bytes),
-            },
+            }
         }
     }
     Ok(out.finish())
@@ -1178,7 +1178,7 @@ pub struct WriteSummary {
 /// Writes batches to `path` atomically through [`crate::output::Output`]: into a
 /// temporary file beside it, renamed into place only when everything succeeded. An
 /// error leaves `path` as it was; a directory, device or FIFO at `path` is refused
-/// before any work; a write error names `path`. Memory holds at most one row group.
+/// before any work; a write error names `path`. Memory holds at most two row groups (two are encoded at once).
 ///
 /// ```
 /// # use std::sync::Arc;
