@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use geoquet::io::output::{Output, ScratchPath};
-use geoquet::stac::{ReadOptions, Search, Source as ItemSource, WriterOptions};
+use geoquet::stac::{DatetimeInterval, ReadOptions, Search, Source as ItemSource, WriterOptions};
 use serde_json::Value;
 
 use crate::convert::{Progress, parse_bbox, parse_compression};
@@ -256,12 +256,8 @@ fn to_parquet(cli: &Cli, args: &ToParquetArgs, out: &mut dyn Write) -> anyhow::R
             write.rows(n);
         }
     };
-    let summary = geoquet::stac::write_parquet_with_progress(
-        &sources,
-        Path::new(output),
-        &options,
-        Some(&mut report),
-    );
+    let summary =
+        geoquet::stac::write_parquet_with_progress(&sources, output, &options, Some(&mut report));
     write.done();
     let summary = summary.map_err(|e| named(&guards, e))?;
     if args.json {
@@ -318,7 +314,7 @@ fn to_ndjson(cli: &Cli, args: &ToNdjsonArgs, out: &mut dyn Write) -> anyhow::Res
     let mut progress = Progress::new(cli, "stac to-ndjson");
     let mut report = |n: u64| progress.rows(n);
     if args.output == "-" {
-        geoquet::stac::write_ndjson(&path, &ReadOptions::default(), out, Some(&mut report))
+        geoquet::stac::write_ndjson(&path, ReadOptions::default(), out, Some(&mut report))
             .map_err(|e| named_input(&copy, &args.input, e))?;
         progress.done();
         return Ok(Outcome(EXIT_OK));
@@ -327,7 +323,7 @@ fn to_ndjson(cli: &Cli, args: &ToNdjsonArgs, out: &mut dyn Write) -> anyhow::Res
     let output = Output::create(Path::new(&args.output)).map_err(|e| Unreadable(e.to_string()))?;
     let written = geoquet::stac::write_ndjson(
         &path,
-        &ReadOptions::default(),
+        ReadOptions::default(),
         output.writer().map_err(|e| Unreadable(e.to_string()))?,
         Some(&mut report),
     );
@@ -360,18 +356,19 @@ fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<O
             .into());
         }
     };
-    let mut s = Search {
-        collections: args.collections.clone(),
-        ids: args.ids.clone(),
-        limit: args.limit,
-        ..Search::default()
-    };
+    let mut s = Search::default()
+        .with_collections(args.collections.clone())
+        .with_ids(args.ids.clone());
+    if let Some(limit) = args.limit {
+        s = s.with_limit(limit);
+    }
     if let Some(b) = &args.bbox {
         let b = parse_bbox(b)?;
-        s.bbox = Some([b.xmin, b.ymin, b.xmax, b.ymax]);
+        s = s.with_bbox([b.xmin, b.ymin, b.xmax, b.ymax]);
     }
     if let Some(d) = &args.datetime {
-        s.set_datetime(d).map_err(|e| Unreadable(e.to_string()))?;
+        let interval: DatetimeInterval = d.parse().map_err(|e| Unreadable(format!("{e}")))?;
+        s = s.with_datetime(interval);
     }
     let (include, exclude): (Vec<String>, Vec<String>) = {
         let mut inc = Vec::new();
@@ -388,14 +385,8 @@ fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<O
     };
     let (path, copy) = local_input(&args.input)?;
     let copy = [copy];
-    let reader = geoquet::stac::open(
-        &path,
-        &ReadOptions {
-            search: s,
-            ..ReadOptions::default()
-        },
-    )
-    .map_err(|e| named_input(&copy, &args.input, e))?;
+    let reader = geoquet::stac::open_with(&path, ReadOptions::default().with_search(s))
+        .map_err(|e| named_input(&copy, &args.input, e))?;
     let (total, read) = reader.row_groups();
     if cli.verbose > 0 {
         eprintln!("row groups: {read} of {total} read after pruning");

@@ -1,6 +1,8 @@
 //! `stac_convert to-parquet IN.. OUT` / `stac_convert to-ndjson IN OUT`: the
-//! library's two directions as a small program (used for profiling; the
-//! `geoquet stac` command is the real interface).
+//! library's two directions as a small command-line program, a starting point
+//! for a converter of your own (and what we profile; the `geoquet stac` command
+//! adds URLs, standard input, search and progress). See `items_round_trip.rs`
+//! for the API step by step.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
