@@ -1,5 +1,28 @@
 //! GeoArrow native (separated) encodings of GeoParquet 1.1: WKB to nested
 //! list/struct arrays and back.
+//!
+//! The conversions are written here rather than through `geoarrow-array`:
+//! ARCHITECTURE.md ("Decision: GeoArrow native encodings") has the figures and
+//! the behaviours that crate does not keep.
+//!
+//! ```
+//! use geoparquet_io::arrow_array::{Array, BinaryArray};
+//! use geoparquet_io::meta::{Dimension, GeometryType};
+//! use geoparquet_io::native;
+//! use geoparquet_io::wkb_column::wkb_values;
+//!
+//! // POINT (1 2), then a null.
+//! let mut point = vec![1u8, 1, 0, 0, 0];
+//! point.extend_from_slice(&1f64.to_le_bytes());
+//! point.extend_from_slice(&2f64.to_le_bytes());
+//! let wkb: BinaryArray = vec![Some(point.as_slice()), None].into_iter().collect();
+//!
+//! let column = native::from_wkb(&wkb_values(&wkb)?, GeometryType::Point, Dimension::Xy, "geometry", 0)?;
+//! assert_eq!(column.data_type(), &native::data_type(GeometryType::Point, Dimension::Xy));
+//! assert!(column.is_null(1));
+//! assert_eq!(native::to_wkb(column.as_ref(), GeometryType::Point, "geometry")?, wkb);
+//! # Ok::<(), geoparquet_io::Error>(())
+//! ```
 
 use std::sync::Arc;
 
@@ -21,6 +44,17 @@ use crate::wkb_column::WkbColumn;
 
 /// Picks the one native type a column can be stored as: a single type, or a
 /// type with its Multi form (stored as the Multi form), all of one dimension.
+///
+/// ```
+/// use geoparquet_io::meta::{Dimension, GeometryType, GeometryTypeAndDimension};
+/// use geoparquet_io::native::choose_type;
+///
+/// let declared: Vec<GeometryTypeAndDimension> =
+///     vec!["Polygon Z".parse()?, "MultiPolygon Z".parse()?];
+/// assert_eq!(choose_type(&declared), Some((GeometryType::MultiPolygon, Dimension::Xyz)));
+/// assert_eq!(choose_type(&["Point".parse()?, "LineString".parse()?]), None);
+/// # Ok::<(), geoparquet_io::meta::Error>(())
+/// ```
 pub fn choose_type(declared: &[GeometryTypeAndDimension]) -> Option<(GeometryType, Dimension)> {
     let first = declared.first()?;
     if declared.iter().any(|t| t.dimension != first.dimension) {
@@ -95,7 +129,20 @@ fn level_names(t: GeometryType) -> &'static [&'static str] {
     }
 }
 
-/// The Arrow type of a native column.
+/// The Arrow type of a native column: a struct of `x`, `y`[, `z`][, `m`]
+/// doubles inside the encoding's list levels (`vertices`, `rings`, `polygons`, …),
+/// nothing nullable below the top level.
+///
+/// ```
+/// use geoparquet_io::arrow_schema::DataType;
+/// use geoparquet_io::meta::{Dimension, GeometryType};
+/// use geoparquet_io::native::data_type;
+///
+/// let DataType::List(rings) = data_type(GeometryType::Polygon, Dimension::Xy) else {
+///     unreachable!()
+/// };
+/// assert_eq!(rings.name(), "rings");
+/// ```
 pub fn data_type(t: GeometryType, dim: Dimension) -> DataType {
     let mut dt = DataType::Struct(coord_fields(dim));
     for name in level_names(t).iter().rev() {
@@ -210,7 +257,11 @@ impl<'c> Parts<'c> {
 }
 
 /// Builds the native column of type `t` and dimension `dim` from WKB values.
-/// Single geometries in a Multi column become one-part Multi geometries.
+/// Single geometries in a Multi column become one-part Multi geometries; a
+/// null or empty point holds NaN coordinates, a null list no items, and an
+/// empty point inside a MultiPoint is left out. Another type or dimension is
+/// [`Error::NativeGeometryMismatch`] naming `column` and the row (`base_row` +
+/// index); invalid WKB is [`Error::InvalidWkb`]. See the [module](self) example.
 pub fn from_wkb(
     values: &WkbColumn<'_>,
     t: GeometryType,
@@ -322,7 +373,9 @@ pub fn from_wkb(
 }
 
 /// Reads a native column back to WKB. `t` is the declared encoding; the
-/// dimension comes from the coordinate struct's fields.
+/// dimension comes from the coordinate struct's fields. List or LargeList
+/// levels and Float64 or Float32 coordinates are accepted; any other layout is
+/// [`Error::NativeLayout`]. See the [module](self) example.
 pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<BinaryArray> {
     let layout = |expected: &'static str, found: String| Error::NativeLayout {
         column: column.to_owned(),
@@ -503,6 +556,14 @@ fn arrow_cast_f64(a: &dyn Array) -> Option<Float64Array> {
 /// The native type a column's Arrow type has, from its nesting (for files
 /// whose metadata does not say: empty `geometry_types` with a native
 /// encoding is resolved through the encoding name, this is the check).
+///
+/// ```
+/// use geoparquet_io::meta::{Dimension, GeometryType};
+/// use geoparquet_io::native::{data_type, nesting_depth};
+///
+/// assert_eq!(nesting_depth(&data_type(GeometryType::MultiPolygon, Dimension::Xy)), 3);
+/// assert_eq!(nesting_depth(&data_type(GeometryType::Point, Dimension::Xy)), 0);
+/// ```
 pub fn nesting_depth(dt: &DataType) -> usize {
     match dt {
         DataType::List(f) | DataType::LargeList(f) => 1 + nesting_depth(f.data_type()),
