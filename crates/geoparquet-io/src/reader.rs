@@ -242,7 +242,7 @@ pub trait GeoParquetReaderExt: Sized {
     /// [`bbox_plan`](Self::bbox_plan) of the primary column
     /// ([`with_scan_plan`](Self::with_scan_plan)) and the exact
     /// [`with_intersecting_row_filter`](Self::with_intersecting_row_filter).
-    /// Load the page index (`ArrowReaderOptions::with_page_index`) to prune pages.
+    /// Load the page index (`ArrowReaderOptions::with_page_index_policy`) to prune pages.
     #[must_use]
     fn with_bbox_filter(self, meta: &GeoParquetMetadata, bbox: BoundingBox) -> Self;
 
@@ -972,6 +972,26 @@ fn covering_filter(array: &StructArray, bbox: &BoundingBox) -> BooleanArray {
         .collect()
 }
 
+/// An error building an upstream reader: ours (from a row filter, which the
+/// sync reader runs while it is built) as they are, the others as parquet's.
+fn build_error(e: parquet::errors::ParquetError) -> Error {
+    match e {
+        parquet::errors::ParquetError::External(b) => match b.downcast::<ArrowError>() {
+            Ok(arrow) => match *arrow {
+                ArrowError::ExternalError(inner) => match inner.downcast::<Error>() {
+                    Ok(ours) => *ours,
+                    Err(other) => Error::Parquet(parquet::errors::ParquetError::External(
+                        Box::new(ArrowError::ExternalError(other)),
+                    )),
+                },
+                other => Error::Parquet(parquet::errors::ParquetError::External(Box::new(other))),
+            },
+            Err(other) => Error::Parquet(parquet::errors::ParquetError::External(other)),
+        },
+        other => Error::Parquet(other),
+    }
+}
+
 /// An error of the upstream decoder: ours (from a row filter) as they are,
 /// the decoder's as corrupt data in `path`.
 fn decode_error(path: &Path, e: ArrowError) -> Error {
@@ -1089,7 +1109,8 @@ pub fn open_with(path: impl AsRef<Path>, options: ReadOptions) -> Result<GeoParq
     let mut composed = compose(builder, meta, &options, &wrap_free)?;
     composed.stats.row_groups_probed = wrap_free.len();
     Ok(GeoParquetReader {
-        inner: composed.builder.build()?,
+        // The sync reader runs the row filter while it is built.
+        inner: composed.builder.build().map_err(build_error)?,
         shape: composed.shape,
         metadata: composed.metadata,
         stats: composed.stats,
@@ -1334,7 +1355,7 @@ where
     let meta = required_metadata(builder.metadata(), name)?;
     let composed = compose(builder, meta, &options, &[])?;
     Ok(GeoParquetStream {
-        inner: composed.builder.build()?,
+        inner: composed.builder.build().map_err(build_error)?,
         shape: composed.shape,
         metadata: composed.metadata,
         stats: composed.stats,

@@ -1197,3 +1197,236 @@ fn sort_keeps_the_input_version_and_encoding() {
         }
     }
 }
+
+/// A GeoParquet 1.1 file of 2,000 points on a grid (`id`, `name`, `geometry`
+/// and the covering `bbox`), 100 rows per row group and per page.
+fn grid_file(dir: &Path) -> PathBuf {
+    use std::sync::Arc;
+    let path = dir.join("grid.parquet");
+    let schema = Arc::new(arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("id", arrow_schema::DataType::Int64, false),
+        arrow_schema::Field::new("name", arrow_schema::DataType::Utf8, true),
+        arrow_schema::Field::new("geometry", arrow_schema::DataType::Binary, true),
+    ]));
+    let rows = 2000usize;
+    let wkbs: Vec<Vec<u8>> = (0..rows)
+        .map(|i| {
+            point_wkb(
+                -100.0 + (i % 50) as f64 * 4.0,
+                -40.0 + (i / 50) as f64 * 2.0,
+            )
+        })
+        .collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(arrow_array::Int64Array::from_iter_values(0..rows as i64)),
+            Arc::new(arrow_array::StringArray::from_iter_values(
+                (0..rows).map(|i| format!("n{i}")),
+            )),
+            Arc::new(arrow_array::BinaryArray::from_iter_values(
+                wkbs.iter().map(Vec::as_slice),
+            )),
+        ],
+    )
+    .unwrap();
+    let mut options = WriterOptions::default().with_version(TargetVersion::V1_1);
+    options.row_group_rows = 100;
+    write_file(&path, schema, std::iter::once(Ok(batch)), None, &options).unwrap();
+    path
+}
+
+fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+    let mut out: Vec<i64> = batches
+        .iter()
+        .flat_map(|b| {
+            let c = b.column_by_name("id").unwrap();
+            let a = c
+                .as_any()
+                .downcast_ref::<arrow_array::Int64Array>()
+                .unwrap();
+            a.values().to_vec()
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The extension's builder methods on the upstream sync builder give what
+/// `open_with` gives (which composes them), and the brute-force rows.
+#[test]
+fn reader_extension_methods_compose_on_the_upstream_builder() {
+    use geoparquet_io::Error;
+    use geoparquet_io::reader::GeoParquetReaderExt;
+    use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    use parquet::file::metadata::PageIndexPolicy;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = grid_file(dir.path());
+    let q = BoundingBox::new(-50.5, -10.5, -30.5, 0.5);
+    let expected: Vec<i64> = (0..2000)
+        .filter(|i| {
+            let (x, y) = (
+                -100.0 + (i % 50) as f64 * 4.0,
+                -40.0 + (i / 50) as f64 * 2.0,
+            );
+            (q.xmin..=q.xmax).contains(&x) && (q.ymin..=q.ymax).contains(&y)
+        })
+        .collect();
+    assert_eq!(expected.len(), 5 * 6);
+
+    let builder = || {
+        let file = std::fs::File::open(&path).unwrap();
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+        ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).unwrap()
+    };
+    let meta = builder().geoparquet_metadata().unwrap().unwrap();
+    let plan = builder().bbox_plan(&meta, "geometry", &q);
+    assert!(plan.row_groups.len() < 20, "{:?}", plan.row_groups);
+    let reader = builder()
+        .with_bbox_filter(&meta, q)
+        .with_column_projection(&["id", "name"])
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let names: Vec<&str> = batches[0]
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    assert_eq!(names, ["id", "name"]);
+    assert_eq!(ids(&batches), expected);
+
+    let (opened, opened_meta) = read_all(&path, ReadOptions::default().with_bbox(q));
+    assert_eq!(ids(&opened), expected);
+    assert!(opened_meta.primary().unwrap().covering.is_none());
+    let reader = open_with(&path, ReadOptions::default().with_bbox(q)).unwrap();
+    let stats = {
+        let mut r = reader;
+        r.by_ref().for_each(|b| drop(b.unwrap()));
+        r.stats()
+    };
+    assert_eq!(stats.row_groups_read, plan.row_groups.len());
+    assert_eq!(stats.rows_returned, expected.len() as u64);
+
+    // Without the exact test the covering still decides for points.
+    let reader = builder()
+        .with_scan_plan(plan)
+        .with_intersecting_row_filter(&meta, q, false)
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    assert_eq!(ids(&batches), expected);
+
+    // The projections.
+    let field_names = |b: ParquetRecordBatchReaderBuilder<std::fs::File>| -> Vec<String> {
+        use arrow_array::RecordBatchReader;
+        let r = b.build().unwrap();
+        r.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    };
+    assert_eq!(field_names(builder()), ["id", "name", "geometry", "bbox"]);
+    assert_eq!(
+        field_names(builder().without_covering_columns(&meta)),
+        ["id", "name", "geometry"]
+    );
+    assert_eq!(
+        field_names(builder().with_geometry_projection(&meta)),
+        ["geometry"]
+    );
+    let err = builder()
+        .with_column_projection(&["id", "nope"])
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NoSuchColumn { column, available } if column == "nope" && available.len() == 4),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "no column \"nope\" in the file (columns: id, name, geometry, bbox)"
+    );
+    let err = open_with(
+        &path,
+        ReadOptions::default().with_columns(vec!["nope".into()]),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::NoSuchColumn { .. }), "{err}");
+}
+
+/// A row filter's own error (invalid WKB met by the exact test) comes back
+/// typed through arrow's `ExternalError` (`From<Error> for ArrowError`).
+#[test]
+fn invalid_wkb_met_by_the_bbox_filter_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad-wkb.parquet");
+    file_with_footer(
+        &path,
+        10,
+        r#"{"version":"1.0.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#,
+        &[],
+    );
+    // Damage the WKB of every row: a geometry type code that does not exist.
+    let bytes = std::fs::read(&path).unwrap();
+    let needle = point_wkb(-170.0, -60.0);
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle.as_slice())
+        .expect("the first point is stored uncompressed");
+    let mut damaged = bytes.clone();
+    damaged[at + 1] = 99;
+    std::fs::write(&path, &damaged).unwrap();
+    let q = BoundingBox::new(-180.0, -90.0, 180.0, 90.0);
+    // The sync reader runs its row filter while it is built: at open.
+    let result = open_with(&path, ReadOptions::default().with_bbox(q))
+        .and_then(|r| r.collect::<Result<Vec<RecordBatch>, _>>());
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, geoparquet_io::Error::InvalidWkb { column, row: 0, .. } if column == "geometry"),
+        "{err:?}"
+    );
+}
+
+/// `open_async` (and so `store::Location::open_with`) is a `futures::Stream`
+/// with the same rows, metadata and counts as the sync reader.
+#[cfg(feature = "async")]
+#[test]
+fn the_async_stream_reads_what_the_sync_reader_reads() {
+    use futures::TryStreamExt;
+    use geoparquet_io::reader::open_async;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = grid_file(dir.path());
+    let q = BoundingBox::new(-50.5, -10.5, -30.5, 0.5);
+    let options = ReadOptions::default().with_bbox(q).with_batch_size(7);
+    let mut sync = open_with(&path, options.clone()).unwrap();
+    let sync_batches: Vec<RecordBatch> = sync.by_ref().map(Result::unwrap).collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (batches, stream_meta, stats, schema) = rt.block_on(async {
+        let file = tokio::fs::File::open(&path).await.unwrap();
+        let mut stream = open_async(file, "grid.parquet", options).await.unwrap();
+        let mut batches = Vec::new();
+        while let Some(b) = stream.try_next().await.unwrap() {
+            batches.push(b);
+        }
+        (
+            batches,
+            stream.metadata().clone(),
+            stream.stats(),
+            stream.schema(),
+        )
+    });
+    assert_eq!(ids(&batches), ids(&sync_batches));
+    assert!(batches.iter().all(|b| b.num_rows() <= 7));
+    assert_eq!(&stream_meta, sync.metadata());
+    assert_eq!(schema, sync.schema());
+    let mut sync_stats = sync.stats();
+    sync_stats.row_groups_probed = 0;
+    assert_eq!(stats, sync_stats);
+}
