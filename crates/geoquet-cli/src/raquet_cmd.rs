@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use geoquet::raquet::{
-    self, BandLayout, Compression, ConvertOptions, Reader, Resampling, Severity, ZoomStrategy,
-};
+use geoquet::raquet::{self, ConvertOptions, Reader, Severity};
 use serde_json::{Value, json};
 
 use crate::{Cli, EXIT_INVALID, EXIT_OK, Outcome, Unreadable};
@@ -225,6 +223,18 @@ fn unreadable_in(file: &Path) -> impl Fn(raquet::Error) -> anyhow::Error + '_ {
     }
 }
 
+/// The library's value for a flag: its name parsed with the library's `FromStr`.
+fn parsed<T>(flag: impl ValueEnum) -> anyhow::Result<T>
+where
+    T: std::str::FromStr<Err = raquet::Error>,
+{
+    let name = flag
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default();
+    Ok(name.parse()?)
+}
+
 pub(crate) fn run(cli: &Cli, args: &RaquetArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     match &args.command {
         RaquetCommand::FromGeotiff(a) => from_geotiff(cli, a, out),
@@ -237,36 +247,21 @@ pub(crate) fn run(cli: &Cli, args: &RaquetArgs, out: &mut dyn Write) -> anyhow::
 }
 
 fn from_geotiff(cli: &Cli, a: &FromGeotiffArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let opts = ConvertOptions::default()
-        .with_zoom_strategy(match a.zoom_strategy {
-            ZoomStrategyArg::Auto => ZoomStrategy::Auto,
-            ZoomStrategyArg::Lower => ZoomStrategy::Lower,
-            ZoomStrategyArg::Upper => ZoomStrategy::Upper,
-        })
-        .with_resampling(match a.resampling {
-            ResamplingArg::Near => Resampling::Nearest,
-            ResamplingArg::Bilinear => Resampling::Bilinear,
-            ResamplingArg::Cubic => Resampling::Cubic,
-            ResamplingArg::Cubicspline => Resampling::CubicSpline,
-            ResamplingArg::Average => Resampling::Average,
-            ResamplingArg::Mode => Resampling::Mode,
-        })
+    let mut opts = ConvertOptions::default()
+        .with_zoom_strategy(parsed(a.zoom_strategy)?)
+        .with_resampling(parsed(a.resampling)?)
         .with_block_size(a.block_size)
-        .with_layout(match a.layout {
-            LayoutArg::Sequential => BandLayout::Sequential,
-            LayoutArg::Interleaved => BandLayout::Interleaved,
-        })
-        .with_compression(match a.compression {
-            CompressionArg::Gzip => Compression::Gzip,
-            CompressionArg::None => Compression::None,
-        })
+        .with_layout(parsed(a.layout)?)
+        .with_compression(parsed(a.compression)?)
         .with_overviews(matches!(a.overviews, OverviewsArg::Auto))
-        .with_min_zoom(a.min_zoom)
         .with_tile_stats(a.tile_stats)
         .with_keep_empty(a.keep_empty)
         .with_histogram(a.histogram)
         .with_row_group_size(a.row_group_size)
         .with_gzip_level(a.gzip_level);
+    if let Some(z) = a.min_zoom {
+        opts = opts.with_min_zoom(z);
+    }
     let s = raquet::geotiff_to_raquet(&a.input, &a.output, &opts).map_err(|e| {
         // Errors about the output name it; the rest are about the input.
         if e.to_string().contains(&a.output.display().to_string()) {
@@ -543,35 +538,17 @@ fn to_geotiff(cli: &Cli, a: &ToGeotiffArgs, out: &mut dyn Write) -> anyhow::Resu
 }
 
 fn validate(cli: &Cli, a: &RaquetValidateArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let report = raquet::validate(&a.file).map_err(unreadable_in(&a.file))?;
-    let valid = report.is_valid();
+    let v = raquet::validate(&a.file).map_err(unreadable_in(&a.file))?;
+    let valid = v.is_valid();
     if a.json {
-        let findings: Vec<Value> = report
-            .findings
-            .iter()
-            .map(|f| {
-                json!({
-                    "code": f.code,
-                    "severity": if f.severity == Severity::Error { "error" } else { "warning" },
-                    "message": f.message,
-                })
-            })
-            .collect();
-        let doc = json!({
-            "file": a.file.display().to_string(),
-            "valid": valid,
-            "tiles": report.tiles,
-            "tiles_per_zoom": report.tiles_per_zoom.iter().map(|(z, n)| (z.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-            "findings": findings,
-        });
+        let mut doc = json!({"file": a.file.display().to_string()});
+        if let (Some(doc), Value::Object(rest)) = (doc.as_object_mut(), v.to_json()) {
+            doc.extend(rest);
+        }
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?).context("writing to stdout")?;
     } else if !cli.quiet || !valid {
-        let errors = report
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .count();
-        let warnings = report.findings.len() - errors;
+        let errors = v.report.count(Severity::Error);
+        let warnings = v.report.findings.len() - errors;
         if valid {
             writeln!(out, "{}: valid ({warnings} warning(s))", a.file.display())
         } else {
@@ -582,16 +559,12 @@ fn validate(cli: &Cli, a: &RaquetValidateArgs, out: &mut dyn Write) -> anyhow::R
             )
         }
         .context("writing to stdout")?;
-        for f in &report.findings {
+        for f in &v.report.findings {
             if cli.quiet && f.severity != Severity::Error {
                 continue;
             }
-            let sev = if f.severity == Severity::Error {
-                "error"
-            } else {
-                "warning"
-            };
-            writeln!(out, "  {sev} {}: {}", f.code, f.message).context("writing to stdout")?;
+            writeln!(out, "  {} {}: {}", f.severity, f.code, f.message)
+                .context("writing to stdout")?;
         }
     }
     Ok(Outcome(if valid { EXIT_OK } else { EXIT_INVALID }))

@@ -122,6 +122,20 @@ fn validate_exit_codes() {
     assert_eq!(code(&o), 1);
     let doc = json(&o);
     assert_eq!(doc["valid"], false);
+    // The document's shape: these keys in this order, each finding three keys.
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(
+        keys(&doc),
+        ["file", "valid", "tiles", "tiles_per_zoom", "findings"]
+    );
+    assert!(doc["tiles"].as_u64().unwrap() > 0);
+    for f in doc["findings"].as_array().unwrap() {
+        assert_eq!(keys(f), ["code", "severity", "message"]);
+        assert!(
+            f["severity"] == "error" || f["severity"] == "warning",
+            "{f}"
+        );
+    }
     assert!(
         doc["findings"]
             .as_array()

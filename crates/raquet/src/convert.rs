@@ -17,6 +17,7 @@ use arrow_array::{
 };
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema};
+use geoparquet_io::workers;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
 use parquet::file::metadata::{KeyValue, SortingColumn};
@@ -65,25 +66,90 @@ pub enum Resampling {
     Mode,
 }
 
-impl Resampling {
-    /// Parses GDAL/raquet-io names (`near`, `nearest`, `bilinear`, `cubic`,
-    /// `cubicspline`, `average`, `mode`).
-    ///
-    /// ```
-    /// assert_eq!(raquet::Resampling::parse("near"), Some(raquet::Resampling::Nearest));
-    /// ```
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
+impl ZoomStrategy {
+    /// The name: `auto`, `lower` or `upper`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ZoomStrategy::Auto => "auto",
+            ZoomStrategy::Lower => "lower",
+            ZoomStrategy::Upper => "upper",
+        }
+    }
+}
+
+impl std::fmt::Display for ZoomStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parses `auto`, `lower` or `upper`.
+///
+/// ```
+/// use raquet::ZoomStrategy;
+///
+/// assert_eq!("lower".parse::<ZoomStrategy>()?, ZoomStrategy::Lower);
+/// assert_eq!(ZoomStrategy::Upper.to_string().parse::<ZoomStrategy>()?, ZoomStrategy::Upper);
+/// assert!("nearest".parse::<ZoomStrategy>().is_err());
+/// # Ok::<(), raquet::Error>(())
+/// ```
+impl std::str::FromStr for ZoomStrategy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(ZoomStrategy::Auto),
+            "lower" => Ok(ZoomStrategy::Lower),
+            "upper" => Ok(ZoomStrategy::Upper),
+            _ => Err(Error::unknown_name(
+                "zoom strategy",
+                s,
+                "auto, lower or upper",
+            )),
+        }
+    }
+}
+
+/// Parses GDAL/raquet-io names (`near`, `nearest`, `bilinear`, `cubic`,
+/// `cubicspline`, `average`, `mode`).
+///
+/// ```
+/// use raquet::Resampling;
+///
+/// assert_eq!("near".parse::<Resampling>()?, Resampling::Nearest);
+/// assert_eq!(Resampling::CubicSpline.to_string().parse::<Resampling>()?, Resampling::CubicSpline);
+/// assert!("lanczos".parse::<Resampling>().is_err());
+/// # Ok::<(), raquet::Error>(())
+/// ```
+impl std::str::FromStr for Resampling {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
             "near" | "nearest" => Resampling::Nearest,
             "bilinear" => Resampling::Bilinear,
             "cubic" => Resampling::Cubic,
             "cubicspline" => Resampling::CubicSpline,
             "average" => Resampling::Average,
             "mode" => Resampling::Mode,
-            _ => return None,
+            _ => {
+                return Err(Error::unknown_name(
+                    "resampling",
+                    s,
+                    "near, bilinear, cubic, cubicspline, average or mode",
+                ));
+            }
         })
     }
+}
 
+impl std::fmt::Display for Resampling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Resampling {
     /// The GDAL name.
     pub fn name(self) -> &'static str {
         match self {
@@ -183,8 +249,6 @@ impl ConvertOptions {
         with_compression, compression: Compression);
     with!(/// Sets [`ConvertOptions::overviews`].
         with_overviews, overviews: bool);
-    with!(/// Sets [`ConvertOptions::min_zoom`].
-        with_min_zoom, min_zoom: Option<u8>);
     with!(/// Sets [`ConvertOptions::tile_stats`].
         with_tile_stats, tile_stats: bool);
     with!(/// Sets [`ConvertOptions::keep_empty`].
@@ -193,6 +257,13 @@ impl ConvertOptions {
         with_histogram, histogram: bool);
     with!(/// Sets [`ConvertOptions::row_group_size`].
         with_row_group_size, row_group_size: usize);
+
+    /// Sets [`ConvertOptions::min_zoom`] to `Some(zoom)`.
+    #[must_use]
+    pub fn with_min_zoom(mut self, zoom: u8) -> Self {
+        self.min_zoom = Some(zoom);
+        self
+    }
 
     /// Sets [`ConvertOptions::gzip_level`] (clamped to 0–9).
     #[must_use]
@@ -295,45 +366,134 @@ pub fn geotiff_to_raquet(
 ) -> Result<ConvertSummary> {
     let input = input.as_ref();
     let output = output.as_ref();
-    let bs = opts.block_size;
-    if !bs.is_power_of_two() || !(16..=4096).contains(&bs) {
-        return Err(Error::InvalidArgument(format!(
-            "block size {bs} must be a power of two in 16..=4096"
-        )));
-    }
-    if !matches!(opts.compression, Compression::Gzip | Compression::None) {
-        return Err(Error::InvalidArgument(
-            "the writer compresses blobs with gzip or not at all".into(),
-        ));
-    }
-    let bz = u8::try_from(bs.ilog2()).unwrap_or(8);
+    let bz = check_options(opts)?;
     refuse_other_bodies(input)?;
     let mut src = GeoTiff::open(input)?;
     let tr = Transformer::new(&src.crs, src.geotransform)?;
+    let grid = Grid::of(&src, &tr, input, opts, bz)?;
+    let out = OutputBands::of(&src, opts);
+    let (alpha, source_bands) = (out.alpha, out.source_bands);
+    let mut ctx = Ctx::start(opts, output, &grid, out)?;
+    native_tiles(&mut ctx, &mut src, &tr, &grid, alpha, source_bands)?;
+    // Flush overview rows still open.
+    for z in (grid.min_zoom..grid.max_zoom).rev() {
+        ctx.flush_level(z)?;
+    }
 
-    // Pixel window (rows outside the Mercator square are dropped for lon/lat input).
-    let (row0, row1) = mercator_rows(&src, &tr);
-    if row1 <= row0 {
+    // A raster without a single valid pixel: an empty RaQuet is not one our own
+    // validator (nor raquet-io's) accepts, so refuse unless empty tiles are kept.
+    if !opts.keep_empty && ctx.native_stats.iter().all(|st| st.count == 0) {
         return Err(Error::geotiff(
             input,
-            "the raster lies outside the Web-Mercator latitude range",
+            "every pixel is nodata: there is nothing to write (keep the empty tiles, \
+             `--keep-empty`, to write them anyway)",
         ));
     }
-    let w = f64::from(src.width);
-    let (r0, r1) = (f64::from(row0), f64::from(row1));
+    let mut bands = band_statistics(&mut ctx, &grid);
+    ctx.spill
+        .file
+        .flush()
+        .map_err(|e| Error::io(&*ctx.spill.path, e))?;
+    if opts.histogram {
+        histograms(&mut ctx, &mut bands)?;
+    }
+    let metadata = output_metadata(&ctx, &src, &grid, bz, bands);
+    write_parquet(&mut ctx, &metadata, output)?;
+    Ok(ConvertSummary {
+        metadata,
+        tiles_per_zoom: ctx.tiles_per_zoom,
+        empty_tiles_skipped: ctx.skipped,
+    })
+}
 
-    // The Mercator x of the raster's centre: every Mercator x is taken within half a
-    // world of it (see `near`), so that a raster across the antimeridian is one
-    // piece, not two ends of the world.
-    let centre = tr.pixel_to_source(w / 2.0, (r0 + r1) / 2.0);
-    // (A centre that does not transform leaves coordinates as the transform gives them.)
-    let cmx = tr
-        .source_to_mercator(centre.0, centre.1)
-        .map(|m| m.0)
-        .filter(|x| x.is_finite())
-        .unwrap_or(0.0);
-    let clon = cell::mercator_to_lonlat(cmx, 0.0).0;
+/// Refuses options the writer cannot honour; the block size's log2.
+fn check_options(opts: &ConvertOptions) -> Result<u8> {
+    let bs = opts.block_size;
+    if !bs.is_power_of_two() || !(16..=4096).contains(&bs) {
+        return Err(Error::BlockSize { size: bs });
+    }
+    if !matches!(opts.compression, Compression::Gzip | Compression::None) {
+        return Err(Error::UnwritableCompression {
+            compression: opts.compression,
+        });
+    }
+    Ok(u8::try_from(bs.ilog2()).unwrap_or(8))
+}
 
+/// Where the raster lies on the tile grid.
+struct Grid {
+    /// The Mercator x of the raster's centre (see [`near`]).
+    cmx: f64,
+    /// Bounds in lon/lat, west in -180..180, east up to west + 360.
+    bounds: [f64; 4],
+    /// The native zoom.
+    max_zoom: u8,
+    /// The lowest overview zoom.
+    min_zoom: u8,
+}
+
+impl Grid {
+    /// The native zoom from the source resolution, the bounds from the corners, the
+    /// lowest zoom from the options.
+    fn of(
+        src: &GeoTiff,
+        tr: &Transformer,
+        input: &Path,
+        opts: &ConvertOptions,
+        bz: u8,
+    ) -> Result<Self> {
+        // Pixel window (rows outside the Mercator square are dropped for lon/lat input).
+        let (row0, row1) = mercator_rows(src, tr);
+        if row1 <= row0 {
+            return Err(Error::geotiff(
+                input,
+                "the raster lies outside the Web-Mercator latitude range",
+            ));
+        }
+        let w = f64::from(src.width);
+        let (r0, r1) = (f64::from(row0), f64::from(row1));
+
+        // The Mercator x of the raster's centre: every Mercator x is taken within half a
+        // world of it (see `near`), so that a raster across the antimeridian is one
+        // piece, not two ends of the world.
+        let centre = tr.pixel_to_source(w / 2.0, (r0 + r1) / 2.0);
+        // (A centre that does not transform leaves coordinates as the transform gives them.)
+        let cmx = tr
+            .source_to_mercator(centre.0, centre.1)
+            .map(|m| m.0)
+            .filter(|x| x.is_finite())
+            .unwrap_or(0.0);
+        let clon = cell::mercator_to_lonlat(cmx, 0.0).0;
+
+        let max_zoom = native_zoom(tr, input, opts, [w, r0, r1], cmx)?;
+        let bounds = lonlat_bounds(tr, input, [w, r0, r1], clon)?;
+        let min_zoom = if !opts.overviews {
+            max_zoom
+        } else if let Some(m) = opts.min_zoom {
+            m.min(max_zoom)
+        } else {
+            auto_min_zoom(bounds, bz, max_zoom)
+        };
+
+        Ok(Grid {
+            cmx,
+            bounds,
+            max_zoom,
+            min_zoom,
+        })
+    }
+}
+
+/// The native zoom: the pixel size along the raster's diagonal (pixel columns `0..w`,
+/// rows `r0..r1`) in Web-Mercator metres, rounded as the options say.
+fn native_zoom(
+    tr: &Transformer,
+    input: &Path,
+    opts: &ConvertOptions,
+    [w, r0, r1]: [f64; 3],
+    cmx: f64,
+) -> Result<u8> {
+    let bs = opts.block_size;
     // Resolution and native zoom: the pixel size along the raster's diagonal in
     // Web-Mercator metres (raquet-io's measure), with the corners taken on the same
     // side of the antimeridian as the centre.
@@ -363,8 +523,17 @@ pub fn geotiff_to_raquet(
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let max_zoom = zoom.max(0.0) as u8;
+    Ok(max_zoom)
+}
 
-    // Bounds in lon/lat from the four corners.
+/// The raster's bounds in lon/lat from its four corners (pixel columns `0..w`, rows
+/// `r0..r1`), on the side of the antimeridian of the centre's longitude `clon`.
+fn lonlat_bounds(
+    tr: &Transformer,
+    input: &Path,
+    [w, r0, r1]: [f64; 3],
+    clon: f64,
+) -> Result<[f64; 4]> {
     let mut bounds = [
         f64::INFINITY,
         f64::INFINITY,
@@ -393,146 +562,249 @@ pub fn geotiff_to_raquet(
     if bounds[2] - bounds[0] >= 360.0 {
         (bounds[0], bounds[2]) = (-180.0, 180.0);
     }
-    let min_zoom = if !opts.overviews {
-        max_zoom
-    } else if let Some(m) = opts.min_zoom {
-        m.min(max_zoom)
-    } else {
-        auto_min_zoom(bounds, bz, max_zoom)
-    };
+    Ok(bounds)
+}
 
-    // Bands.
-    // Fill (tile pixels without a source pixel) must be told from data. With a
-    // nodata value it is that value. Without one, float bands declare NaN (never a
-    // valid value); integer bands get an alpha band (0 = fill, the type's opaque value
-    // elsewhere) unless the source has one already, so that fill is transparent and
-    // out of the statistics without a data value sacrificed.
-    // A nodata value the band type cannot hold (GDAL allows -9999 on a uint8 band)
-    // marks nothing: such a band has no nodata.
-    let float = src.band_type.is_float();
-    let (lo, hi) = src.band_type.range();
-    let nodata = src
-        .nodata
-        .filter(|v| float || (v.fract() == 0.0 && (lo..=hi).contains(v)))
-        .or(float.then_some(f64::NAN));
-    let colortable = src.colortable.clone();
-    let mut bands: Vec<Band> = src
-        .bands
-        .iter()
-        .enumerate()
-        .map(|(i, sb)| {
-            let mut b = Band::new(format!("band_{}", i + 1), src.band_type);
-            b.nodata = nodata;
-            b.description = sb.description.clone();
-            b.unit = sb.unit.clone();
-            b.scale = sb.scale;
-            b.offset = sb.offset;
-            b.colorinterp = Some(sb.colorinterp.clone());
-            if sb.colorinterp == "palette" {
-                b.colortable = colortable.clone();
-            }
-            b
-        })
-        .collect();
-    let source_bands = bands.len();
-    let mut info: Vec<BandInfo> = bands
-        .iter()
-        .map(|b| BandInfo {
-            nodata: b.nodata,
-            categorical: b.is_categorical() || opts.resampling == Resampling::Mode,
-        })
-        .collect();
+/// The bands written (the source's, plus an alpha band marking fill when needed).
+struct OutputBands {
+    bands: Vec<Band>,
+    info: Vec<BandInfo>,
+    /// How many of `bands` are the source's.
+    source_bands: usize,
+    /// The source's own alpha band.
+    alpha: Option<usize>,
+    mask: Mask,
+}
 
-    let alpha = (bands.len() > 1
-        && bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha"))
-    .then(|| bands.len() - 1);
-    let added_alpha = nodata.is_none() && alpha.is_none();
-    if added_alpha {
-        let mut a = Band::new(format!("band_{}", bands.len() + 1), src.band_type);
-        a.colorinterp = Some("alpha".into());
-        a.description = FILL_MASK_DESCRIPTION.into();
-        bands.push(a);
-        info.push(BandInfo {
-            nodata: None,
-            categorical: false,
-        });
+impl OutputBands {
+    fn of(src: &GeoTiff, opts: &ConvertOptions) -> Self {
+        // Fill (tile pixels without a source pixel) must be told from data. With a
+        // nodata value it is that value. Without one, float bands declare NaN (never a
+        // valid value); integer bands get an alpha band (0 = fill, the type's opaque value
+        // elsewhere) unless the source has one already, so that fill is transparent and
+        // out of the statistics without a data value sacrificed.
+        // A nodata value the band type cannot hold (GDAL allows -9999 on a uint8 band)
+        // marks nothing: such a band has no nodata.
+        let float = src.band_type.is_float();
+        let (lo, hi) = src.band_type.range();
+        let nodata = src
+            .nodata
+            .filter(|v| float || (v.fract() == 0.0 && (lo..=hi).contains(v)))
+            .or(float.then_some(f64::NAN));
+        let colortable = src.colortable.clone();
+        let mut bands: Vec<Band> = src
+            .bands
+            .iter()
+            .enumerate()
+            .map(|(i, sb)| {
+                let mut b = Band::new(format!("band_{}", i + 1), src.band_type);
+                b.nodata = nodata;
+                b.description = sb.description.clone();
+                b.unit = sb.unit.clone();
+                b.scale = sb.scale;
+                b.offset = sb.offset;
+                b.colorinterp = Some(sb.colorinterp.clone());
+                if sb.colorinterp == "palette" {
+                    b.colortable = colortable.clone();
+                }
+                b
+            })
+            .collect();
+        let source_bands = bands.len();
+        let mut info: Vec<BandInfo> = bands
+            .iter()
+            .map(|b| BandInfo {
+                nodata: b.nodata,
+                categorical: b.is_categorical() || opts.resampling == Resampling::Mode,
+            })
+            .collect();
+
+        let alpha = (bands.len() > 1
+            && bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha"))
+        .then(|| bands.len() - 1);
+        let added_alpha = nodata.is_none() && alpha.is_none();
+        if added_alpha {
+            let mut a = Band::new(format!("band_{}", bands.len() + 1), src.band_type);
+            a.colorinterp = Some("alpha".into());
+            a.description = FILL_MASK_DESCRIPTION.into();
+            bands.push(a);
+            info.push(BandInfo {
+                nodata: None,
+                categorical: false,
+            });
+        }
+        let mask = Mask {
+            alpha: alpha.or(added_alpha.then_some(source_bands)),
+            added: added_alpha,
+            opaque: opaque(src.band_type),
+        };
+        OutputBands {
+            bands,
+            info,
+            source_bands,
+            alpha,
+            mask,
+        }
     }
-    let mask = Mask {
-        alpha: alpha.or(added_alpha.then_some(source_bands)),
-        added: added_alpha,
-        opaque: opaque(src.band_type),
-    };
-    // A directory, device or FIFO at the output is refused before the work.
-    let target = geoparquet_io::output::check_destination(output)?;
-    let out_dir = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file = geoparquet_io::output::scratch_file(Some(out_dir))?;
-    let path = output.to_path_buf();
-    let mut last_row = BTreeMap::new();
-    for z in min_zoom..=max_zoom {
-        let (_, _, _, y1) = tile_range(bounds, z);
-        let _ = last_row.insert(z, y1);
-    }
-    let mut ctx = Ctx {
-        opts,
-        info,
-        spill: Spill {
-            file: BufWriter::new(file),
-            path,
-            offset: 0,
-            entries: Vec::new(),
-        },
-        native_zoom: max_zoom,
-        native_stats: vec![RunningStats::default(); bands.len()],
-        bands,
-        tiles_per_zoom: BTreeMap::new(),
-        skipped: 0,
-        pending: BTreeMap::new(),
-        last_row,
-        min_zoom,
-        mask,
-    };
+}
 
-    // Native tiles, one row of tiles at a time, the tiles of a row on worker threads.
-    // While the workers warp and encode row `ty`, the next window of source rows is
-    // read and decoded on another thread, and the tiles of row `ty - 1` are spilled and
-    // reduced into the overviews on this one: at most two windows and two rows of
-    // tiles are alive, in the same order as a serial loop.
+impl<'a> Ctx<'a> {
+    /// The conversion's state, with the output checked and its spill file created.
+    fn start(
+        opts: &'a ConvertOptions,
+        output: &Path,
+        grid: &Grid,
+        out: OutputBands,
+    ) -> Result<Self> {
+        let (min_zoom, max_zoom, bounds) = (grid.min_zoom, grid.max_zoom, grid.bounds);
+        // A directory, device or FIFO at the output is refused before the work.
+        let target = geoparquet_io::output::check_destination(output)?;
+        let out_dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let file = geoparquet_io::output::scratch_file(Some(out_dir))?;
+        let path = output.to_path_buf();
+        let mut last_row = BTreeMap::new();
+        for z in min_zoom..=max_zoom {
+            let (_, _, _, y1) = tile_range(bounds, z);
+            let _ = last_row.insert(z, y1);
+        }
+        Ok(Ctx {
+            opts,
+            info: out.info,
+            spill: Spill {
+                file: BufWriter::new(file),
+                path,
+                offset: 0,
+                entries: Vec::new(),
+            },
+            native_zoom: max_zoom,
+            native_stats: vec![RunningStats::default(); out.bands.len()],
+            bands: out.bands,
+            tiles_per_zoom: BTreeMap::new(),
+            skipped: 0,
+            pending: BTreeMap::new(),
+            last_row,
+            min_zoom,
+            mask: out.mask,
+        })
+    }
+}
+
+/// What warping a row of native tiles needs, shared by the worker threads.
+struct NativeRow<'a> {
+    opts: &'a ConvertOptions,
+    tr: &'a Transformer,
+    cmx: f64,
+    max_zoom: u8,
+    /// Whether the tiles are reduced for overviews.
+    reduce: bool,
+    /// The first and last tile column.
+    x0: u32,
+    x1: u32,
+    /// The source's own alpha band.
+    alpha: Option<usize>,
+    bands: &'a [Band],
+    info: &'a [BandInfo],
+    /// The source's own bands (the warp reads them; an added alpha band is computed).
+    source_bands: usize,
+    mask: &'a Mask,
+}
+
+impl NativeRow<'_> {
+    /// The source rows under tile row `ty`, read into `rows` (buffers reused), and the
+    /// source/destination scale.
+    fn read_window(
+        &self,
+        src: &mut GeoTiff,
+        ty: u32,
+        mut rows: Vec<Vec<f64>>,
+    ) -> Result<(SourceWindow, f64)> {
+        let merc = cell::tile_bounds_mercator(self.max_zoom, self.x0, ty);
+        let merc_right = cell::tile_bounds_mercator(self.max_zoom, self.x1, ty);
+        let (sr0, sr1, scale) = source_rows(
+            self.tr,
+            self.cmx,
+            [merc[0], merc[1], merc_right[2], merc[3]],
+            src.height,
+            self.opts.resampling,
+        );
+        src.read_rows(sr0, sr1, &mut rows)?;
+        let window = SourceWindow::masked(
+            self.alpha,
+            sr0,
+            sr1,
+            src.width as usize,
+            src.height as usize,
+            rows,
+            &self.info[..self.source_bands],
+        );
+        Ok((window, scale))
+    }
+
+    /// Tile `tx`/`ty` warped from `window`, made ready (see [`prepare`]).
+    fn tile(&self, window: &SourceWindow, scale: f64, tx: u32, ty: u32) -> Prepared {
+        let bs = self.opts.block_size;
+        let n = (bs as usize) * (bs as usize);
+        let coords = tile_coords(self.tr, self.cmx, self.max_zoom, tx, ty, bs);
+        let mut data: TileData = vec![vec![f64::NAN; n]; self.source_bands];
+        warp(
+            window,
+            &coords,
+            self.opts.resampling,
+            &self.info[..self.source_bands],
+            scale,
+            &mut data,
+        );
+        data.resize(self.bands.len(), vec![f64::NAN; n]);
+        prepare(
+            self.opts,
+            self.bands,
+            self.info,
+            self.mask,
+            tx,
+            data,
+            self.reduce,
+            true,
+        )
+    }
+}
+
+/// The native tiles, one row of tiles at a time, the tiles of a row on worker threads.
+/// While the workers warp and encode row `ty`, the next window of source rows is read
+/// and decoded on another thread, and the tiles of row `ty - 1` are spilled and reduced
+/// into the overviews on this one: at most two windows and two rows of tiles are
+/// alive, in the same order as a serial loop.
+fn native_tiles(
+    ctx: &mut Ctx<'_>,
+    src: &mut GeoTiff,
+    tr: &Transformer,
+    grid: &Grid,
+    alpha: Option<usize>,
+    source_bands: usize,
+) -> Result<()> {
+    let max_zoom = grid.max_zoom;
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(16);
-    let (x0, y0, x1, y1) = tile_range(bounds, max_zoom);
-    let n = (bs as usize) * (bs as usize);
-    let (bands_ref, info_ref) = (&ctx.bands.clone(), &ctx.info.clone());
-    // The source's own bands (the warp reads them; an added alpha band is computed).
-    let source_info = &info_ref[..source_bands];
-    let mask_ref = &mask;
-    let read_window =
-        |src: &mut GeoTiff, ty: u32, mut rows: Vec<Vec<f64>>| -> Result<(SourceWindow, f64)> {
-            let merc = cell::tile_bounds_mercator(max_zoom, x0, ty);
-            let merc_right = cell::tile_bounds_mercator(max_zoom, x1, ty);
-            let (sr0, sr1, scale) = source_rows(
-                &tr,
-                cmx,
-                [merc[0], merc[1], merc_right[2], merc[3]],
-                src.height,
-                opts.resampling,
-            );
-            src.read_rows(sr0, sr1, &mut rows)?;
-            let window = SourceWindow::masked(
-                alpha,
-                sr0,
-                sr1,
-                src.width as usize,
-                src.height as usize,
-                rows,
-                source_info,
-            );
-            Ok((window, scale))
-        };
-    let mut next = Some(read_window(&mut src, y0, Vec::new())?);
+    let (x0, y0, x1, y1) = tile_range(grid.bounds, max_zoom);
+    let (bands, info, mask) = (ctx.bands.clone(), ctx.info.clone(), ctx.mask);
+    let row = NativeRow {
+        opts: ctx.opts,
+        tr,
+        cmx: grid.cmx,
+        max_zoom,
+        reduce: max_zoom > grid.min_zoom,
+        x0,
+        x1,
+        alpha,
+        bands: &bands,
+        info: &info,
+        source_bands,
+        mask: &mask,
+    };
+    let mut next = Some(row.read_window(src, y0, Vec::new())?);
     let mut previous: Option<(u32, Vec<Prepared>)> = None;
     // The buffers of the window before, for the next read (no new pages to fault in).
     let mut spare: Vec<Vec<f64>> = Vec::new();
@@ -541,62 +813,40 @@ pub fn geotiff_to_raquet(
             break;
         };
         let recycled = std::mem::take(&mut spare);
-        let (prepared, fetched, took) = std::thread::scope(|s| {
-            let reader = (ty < y1).then(|| s.spawn(|| read_window(&mut src, ty + 1, recycled)));
-            let workers = s.spawn(|| {
-                par_map((x0..=x1).collect(), threads, |tx| {
-                    let coords = tile_coords(&tr, cmx, max_zoom, tx, ty, bs);
-                    let mut data: TileData = vec![vec![f64::NAN; n]; source_bands];
-                    warp(
-                        &window,
-                        &coords,
-                        opts.resampling,
-                        source_info,
-                        scale,
-                        &mut data,
-                    );
-                    data.resize(bands_ref.len(), vec![f64::NAN; n]);
-                    prepare(
-                        opts,
-                        bands_ref,
-                        info_ref,
-                        mask_ref,
-                        tx,
-                        data,
-                        max_zoom > min_zoom,
-                        true,
-                    )
+        let (prepared, fetched, took) = workers::scope(|s| {
+            let reader = (ty < y1).then(|| {
+                s.spawn("raquet: read source rows", || {
+                    row.read_window(&mut *src, ty + 1, recycled)
+                })
+            });
+            let native = s.spawn("raquet: native tiles", || {
+                par_map("raquet: warp tile", (x0..=x1).collect(), threads, |tx| {
+                    row.tile(&window, scale, tx, ty)
                 })
             });
             let took = previous
                 .take()
-                .map_or(Ok(()), |(py, row)| ctx.take_row(max_zoom, py, row));
-            (join(workers), reader.map(join), took)
-        });
+                .map_or(Ok(()), |(py, tiles)| ctx.take_row(max_zoom, py, tiles));
+            (native.join(), reader.map(workers::Handle::join), took)
+        })?;
         took?;
-        next = fetched.transpose()?;
+        let prepared = prepared??;
+        next = fetched.transpose()?.transpose()?;
         previous = Some((ty, prepared));
         spare = window.rows;
     }
-    if let Some((py, row)) = previous {
-        ctx.take_row(max_zoom, py, row)?;
+    if let Some((py, tiles)) = previous {
+        ctx.take_row(max_zoom, py, tiles)?;
     }
-    // Flush overview rows still open.
-    for z in (min_zoom..max_zoom).rev() {
-        ctx.flush_level(z)?;
-    }
+    Ok(())
+}
 
-    // A raster without a single valid pixel: an empty RaQuet is not one our own
-    // validator (nor raquet-io's) accepts, so refuse unless empty tiles are kept.
-    if !opts.keep_empty && ctx.native_stats.iter().all(|st| st.count == 0) {
-        return Err(Error::geotiff(
-            input,
-            "every pixel is nodata: there is nothing to write (keep the empty tiles, \
-             `--keep-empty`, to write them anyway)",
-        ));
-    }
-
-    // Band statistics (source pixels only: fill and nodata are not counted).
+/// Band statistics (source pixels only: fill and nodata are not counted), taken out of
+/// the context with the bands.
+fn band_statistics(ctx: &mut Ctx<'_>, grid: &Grid) -> Vec<Band> {
+    let bs = ctx.opts.block_size;
+    let n = (bs as usize) * (bs as usize);
+    let (x0, y0, x1, y1) = tile_range(grid.bounds, grid.max_zoom);
     let native_tiles = u64::from(x1 - x0 + 1) * u64::from(y1 - y0 + 1);
     #[allow(clippy::cast_precision_loss)]
     let total = (native_tiles * n as u64) as f64;
@@ -619,14 +869,21 @@ pub fn geotiff_to_raquet(
             }
         };
     }
-    ctx.spill
-        .file
-        .flush()
-        .map_err(|e| Error::io(&*ctx.spill.path, e))?;
-    if opts.histogram {
-        histograms(&mut ctx, &mut bands)?;
-    }
+    bands
+}
 
+/// The metadata document of the output.
+fn output_metadata(
+    ctx: &Ctx<'_>,
+    src: &GeoTiff,
+    grid: &Grid,
+    bz: u8,
+    bands: Vec<Band>,
+) -> Metadata {
+    let opts = ctx.opts;
+    let bs = opts.block_size;
+    let (min_zoom, max_zoom) = (grid.min_zoom, grid.max_zoom);
+    let (x0, y0, x1, y1) = tile_range(grid.bounds, max_zoom);
     // Tile-aligned bounds; across the antimeridian west > east (RFC 7946's convention).
     let [mut bx0, _, _, by0] = tile_bounds_lonlat(max_zoom, x0, y0);
     let [_, by1, mut bx1, _] = tile_bounds_lonlat(max_zoom, x1, y1);
@@ -635,7 +892,7 @@ pub fn geotiff_to_raquet(
     } else if bx1 > 180.0 {
         bx1 -= 360.0;
     }
-    let metadata = Metadata {
+    Metadata {
         version: Some(RAQUET_VERSION.into()),
         legacy: false,
         width: u64::from(x1 - x0 + 1) * u64::from(bs),
@@ -672,13 +929,7 @@ pub fn geotiff_to_raquet(
         })),
         time: None,
         bands,
-    };
-    write_parquet(&mut ctx, &metadata, output)?;
-    Ok(ConvertSummary {
-        metadata,
-        tiles_per_zoom: ctx.tiles_per_zoom,
-        empty_tiles_skipped: ctx.skipped,
-    })
+    }
 }
 
 /// Semi-axes of the Earth's ellipsoids (Airy 1830 to Clarke 1880, spheres of 6 370 997
@@ -1517,9 +1768,7 @@ impl Ctx<'_> {
             Some(blobs) => {
                 // Columns east of the antimeridian wrap round to the west.
                 let x = p.x % (1u32 << z.min(31));
-                let block = cell::cell_from_tile(z, x, y).ok_or_else(|| {
-                    Error::InvalidArgument(format!("tile {z}/{x}/{y} has no Quadbin cell"))
-                })?;
+                let block = cell::cell_from_tile(z, x, y).ok_or(Error::NoCell { z, x, y })?;
                 let offset = self.spill.offset;
                 let mut lens = Vec::with_capacity(blobs.len());
                 for b in &blobs {
@@ -1528,11 +1777,9 @@ impl Ctx<'_> {
                         .write_all(b)
                         .map_err(|e| Error::io(&*self.spill.path, e))?;
                     self.spill.offset += b.len() as u64;
-                    lens.push(
-                        u32::try_from(b.len()).map_err(|_| {
-                            Error::InvalidArgument("a tile blob exceeds 4 GiB".into())
-                        })?,
-                    );
+                    lens.push(u32::try_from(b.len()).map_err(|_| Error::TooLarge {
+                        what: "a tile blob exceeds 4 GiB",
+                    })?);
                 }
                 self.spill.entries.push(Entry {
                     block,
@@ -1613,9 +1860,9 @@ impl Ctx<'_> {
             .min(16);
         let (opts, bands, info, mask) = (self.opts, &self.bands, &self.info, &self.mask);
         let reduce = z > self.min_zoom;
-        let prepared = par_map(tiles, threads, |(x, data)| {
+        let prepared = par_map("raquet: overview tile", tiles, threads, |(x, data)| {
             prepare(opts, bands, info, mask, x, data, reduce, false)
-        });
+        })?;
         for p in prepared {
             self.take(z, row, p)?;
         }
@@ -1818,50 +2065,23 @@ fn band_bytes(t: crate::BandType, values: &[f64], fill: f64) -> Vec<u8> {
     raw
 }
 
-/// The result of a scoped thread, its panic passed on.
-fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-}
-
-/// `f` over `items` on up to `threads` scoped threads, results in input order. The
-/// threads take the next item as they finish one, so uneven items (empty edge tiles
-/// beside full ones) keep every thread busy.
-fn par_map<T: Send, R: Send>(items: Vec<T>, threads: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    if threads <= 1 || items.len() <= 1 {
-        return items.into_iter().map(f).collect();
-    }
-    let len = items.len();
-    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
-    let next = AtomicUsize::new(0);
-    let (f, slots, next) = (&f, &slots, &next);
-    let work = move || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = slots.get(i) else {
-                return done;
-            };
-            let item = slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take();
-            if let Some(item) = item {
-                done.push((i, f(item)));
-            }
-        }
-    };
-    let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..threads.min(len)).map(|_| s.spawn(work)).collect();
-        let mut all = work();
-        for h in handles {
-            all.extend(join(h));
-        }
-        all
-    });
-    results.sort_unstable_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+/// `f` over `items` on up to `threads` worker threads (named `task`), results in
+/// input order. The threads take the next item as they finish one, so uneven items
+/// (empty edge tiles beside full ones) keep every thread busy; a panic of `f` is
+/// [`Error::WorkerPanicked`].
+fn par_map<T: Send, R: Send>(
+    task: &'static str,
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Result<Vec<R>> {
+    let mut results = Vec::with_capacity(items.len());
+    let (threads, in_flight) = (threads.min(items.len()), items.len().max(1));
+    workers::map_ordered(task, threads, in_flight, items.into_iter(), f, |r| {
+        results.push(r);
+        Ok::<(), Error>(())
+    })?;
+    Ok(results)
 }
 
 /// Rounds and saturates a value to what the band type stores.
@@ -2012,8 +2232,10 @@ fn read_entry_values(
     let mut offset = e.offset;
     let mut out = Vec::new();
     let decode = |raw: Vec<u8>, expected: usize| -> Result<Vec<u8>> {
-        blob::decode(&raw, expected)
-            .map_err(|m| Error::InvalidArgument(format!("spilled tile {}: {m}", e.block)))
+        blob::decode(&raw, expected).map_err(|message| Error::SpilledTile {
+            block: e.block,
+            message,
+        })
     };
     match ctx.opts.layout {
         BandLayout::Sequential => {
@@ -2066,54 +2288,9 @@ fn write_parquet_to(
         BandLayout::Sequential => metadata.bands.iter().map(|b| b.name.clone()).collect(),
         BandLayout::Interleaved => vec!["pixels".into()],
     };
-    let mut fields = vec![
-        Field::new("block", DataType::UInt64, false),
-        Field::new("metadata", DataType::Utf8, true),
-    ];
-    for c in &data_cols {
-        fields.push(Field::new(c, DataType::Binary, true));
-    }
-    if opts.tile_stats {
-        for b in &metadata.bands {
-            for s in TILE_STATISTICS_COLUMNS {
-                let t = if s == "count" {
-                    DataType::Int64
-                } else {
-                    DataType::Float64
-                };
-                fields.push(Field::new(format!("{}_{s}", b.name), t, true));
-            }
-        }
-    }
-    let schema = Arc::new(Schema::new_with_metadata(
-        fields,
-        std::iter::once((RAQUET_VERSION_KEY.to_string(), RAQUET_VERSION.to_string())).collect(),
-    ));
-    let blob_codec = match opts.compression {
-        Compression::None => ParquetCompression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()),
-        _ => ParquetCompression::UNCOMPRESSED,
-    };
-    let mut props = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
-        .set_compression(ParquetCompression::SNAPPY)
-        .set_sorting_columns(Some(vec![SortingColumn {
-            column_idx: 0,
-            descending: false,
-            nulls_first: false,
-        }]))
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            RAQUET_VERSION_KEY.to_string(),
-            RAQUET_VERSION.to_string(),
-        )]))
-        .set_created_by(concat!("geoquet-raquet ", env!("CARGO_PKG_VERSION")).to_string());
-    for c in &data_cols {
-        let p = ColumnPath::from(c.as_str());
-        props = props
-            .set_column_compression(p.clone(), blob_codec)
-            .set_column_dictionary_enabled(p.clone(), false)
-            .set_column_statistics_enabled(p, EnabledStatistics::None);
-    }
-    let mut writer = ArrowWriter::try_new(sink, schema.clone(), Some(props.build()))?;
+    let schema = output_schema(opts, metadata, &data_cols);
+    let props = writer_properties(opts, &data_cols);
+    let mut writer = ArrowWriter::try_new(sink, schema.clone(), Some(props))?;
 
     ctx.spill.entries.sort_by_key(|e| e.block);
     let spill_path = ctx.spill.path.to_path_buf();
@@ -2132,72 +2309,150 @@ fn write_parquet_to(
         cols.push(Arc::new(StringArray::from(vec![None::<&str>; chunk.len()])));
         // Each column's blobs read straight into one buffer of the exact size.
         for k in 0..data_cols.len() {
-            let mut offsets = Vec::with_capacity(chunk.len() + 1);
-            offsets.push(0i32);
-            let mut total = 0usize;
-            for e in chunk {
-                total += e.lens.get(k).map_or(0, |l| *l as usize);
-                offsets.push(i32::try_from(total).map_err(|_| {
-                    Error::InvalidArgument(format!(
-                        "the blobs of a row group exceed 2 GiB; use a smaller row group size than {}",
-                        opts.row_group_size
-                    ))
-                })?);
-            }
-            let mut values = vec![0u8; total];
-            let mut at = 0usize;
-            for e in chunk {
-                let len = e.lens.get(k).map_or(0, |l| *l as usize);
-                let off = e.offset + e.lens.iter().take(k).map(|l| u64::from(*l)).sum::<u64>();
-                f.seek(SeekFrom::Start(off))
-                    .and_then(|_| f.read_exact(&mut values[at..at + len]))
-                    .map_err(|e| Error::io(&spill_path, e))?;
-                at += len;
-            }
-            cols.push(Arc::new(BinaryArray::try_new(
-                OffsetBuffer::new(ScalarBuffer::from(offsets)),
-                Buffer::from_vec(values),
-                None,
-            )?));
+            cols.push(blob_column(chunk, k, &mut f, &spill_path, opts)?);
         }
         if opts.tile_stats {
-            for b in 0..nb {
-                for s in 0..6 {
-                    let vals = chunk.iter().map(|e| e.stats.get(b).and_then(|st| st[s]));
-                    if s == 0 {
-                        #[allow(clippy::cast_possible_truncation)]
-                        let a: Int64Array = vals.map(|v| v.map(|c| c as i64)).collect();
-                        cols.push(Arc::new(a));
-                    } else {
-                        cols.push(Arc::new(vals.collect::<Float64Array>()));
-                    }
-                }
-            }
+            tile_stats_columns(chunk, nb, &mut cols);
         }
         writer.write(&RecordBatch::try_new(schema.clone(), cols)?)?;
         writer.flush()?;
     }
     // The metadata row, last, in its own row group.
+    let cols = metadata_row(opts, metadata, data_cols.len());
+    writer.write(&RecordBatch::try_new(schema, cols)?)?;
+    let _ = writer.close()?;
+    Ok(())
+}
+
+/// `block`, `metadata`, a binary column per data column, the per-tile statistics;
+/// `raquet:version` in the schema metadata.
+fn output_schema(opts: &ConvertOptions, metadata: &Metadata, data_cols: &[String]) -> Arc<Schema> {
+    let mut fields = vec![
+        Field::new("block", DataType::UInt64, false),
+        Field::new("metadata", DataType::Utf8, true),
+    ];
+    for c in data_cols {
+        fields.push(Field::new(c, DataType::Binary, true));
+    }
+    if opts.tile_stats {
+        for b in &metadata.bands {
+            for s in TILE_STATISTICS_COLUMNS {
+                let t = if s == "count" {
+                    DataType::Int64
+                } else {
+                    DataType::Float64
+                };
+                fields.push(Field::new(format!("{}_{s}", b.name), t, true));
+            }
+        }
+    }
+    Arc::new(Schema::new_with_metadata(
+        fields,
+        std::iter::once((RAQUET_VERSION_KEY.to_string(), RAQUET_VERSION.to_string())).collect(),
+    ))
+}
+
+/// Snappy pages, blob columns without dictionary or statistics (ZSTD when the blobs
+/// are not gzip), sorted by `block`, `raquet:version` in the footer.
+fn writer_properties(opts: &ConvertOptions, data_cols: &[String]) -> WriterProperties {
+    let blob_codec = match opts.compression {
+        Compression::None => ParquetCompression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()),
+        _ => ParquetCompression::UNCOMPRESSED,
+    };
+    let mut props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
+        .set_compression(ParquetCompression::SNAPPY)
+        .set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: 0,
+            descending: false,
+            nulls_first: false,
+        }]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            RAQUET_VERSION_KEY.to_string(),
+            RAQUET_VERSION.to_string(),
+        )]))
+        .set_created_by(concat!("geoquet-raquet ", env!("CARGO_PKG_VERSION")).to_string());
+    for c in data_cols {
+        let p = ColumnPath::from(c.as_str());
+        props = props
+            .set_column_compression(p.clone(), blob_codec)
+            .set_column_dictionary_enabled(p.clone(), false)
+            .set_column_statistics_enabled(p, EnabledStatistics::None);
+    }
+    props.build()
+}
+
+/// Data column `k` of the spilled tiles of `chunk`, read straight into one buffer of
+/// the exact size.
+fn blob_column(
+    chunk: &[Entry],
+    k: usize,
+    f: &mut File,
+    spill_path: &Path,
+    opts: &ConvertOptions,
+) -> Result<ArrayRef> {
+    let mut offsets = Vec::with_capacity(chunk.len() + 1);
+    offsets.push(0i32);
+    let mut total = 0usize;
+    for e in chunk {
+        total += e.lens.get(k).map_or(0, |l| *l as usize);
+        offsets.push(i32::try_from(total).map_err(|_| Error::RowGroupTooLarge {
+            row_group_size: opts.row_group_size,
+        })?);
+    }
+    let mut values = vec![0u8; total];
+    let mut at = 0usize;
+    for e in chunk {
+        let len = e.lens.get(k).map_or(0, |l| *l as usize);
+        let off = e.offset + e.lens.iter().take(k).map(|l| u64::from(*l)).sum::<u64>();
+        f.seek(SeekFrom::Start(off))
+            .and_then(|_| f.read_exact(&mut values[at..at + len]))
+            .map_err(|e| Error::io(spill_path, e))?;
+        at += len;
+    }
+    Ok(Arc::new(BinaryArray::try_new(
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Buffer::from_vec(values),
+        None,
+    )?))
+}
+
+/// The per-tile statistics columns of `nb` bands for the tiles of `chunk`.
+fn tile_stats_columns(chunk: &[Entry], nb: usize, cols: &mut Vec<ArrayRef>) {
+    for b in 0..nb {
+        for s in 0..6 {
+            let vals = chunk.iter().map(|e| e.stats.get(b).and_then(|st| st[s]));
+            if s == 0 {
+                #[allow(clippy::cast_possible_truncation)]
+                let a: Int64Array = vals.map(|v| v.map(|c| c as i64)).collect();
+                cols.push(Arc::new(a));
+            } else {
+                cols.push(Arc::new(vals.collect::<Float64Array>()));
+            }
+        }
+    }
+}
+
+/// The metadata row's columns: `block = 0`, the document, nulls elsewhere.
+fn metadata_row(opts: &ConvertOptions, metadata: &Metadata, data_cols: usize) -> Vec<ArrayRef> {
     let mut cols: Vec<ArrayRef> = vec![
         Arc::new(UInt64Array::from(vec![0u64])),
         Arc::new(StringArray::from(vec![Some(
             metadata.to_json().to_string(),
         )])),
     ];
-    for _ in &data_cols {
+    for _ in 0..data_cols {
         cols.push(Arc::new(BinaryArray::from(vec![None::<&[u8]>])));
     }
     if opts.tile_stats {
-        for _ in 0..nb {
+        for _ in 0..metadata.bands.len() {
             cols.push(Arc::new(Int64Array::from(vec![None::<i64>])));
             for _ in 0..5 {
                 cols.push(Arc::new(Float64Array::from(vec![None::<f64>])));
             }
         }
     }
-    writer.write(&RecordBatch::try_new(schema, cols)?)?;
-    let _ = writer.close()?;
-    Ok(())
+    cols
 }
 
 #[cfg(test)]

@@ -67,9 +67,99 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// A tile coordinate, zoom or option is out of range.
-    #[error("invalid argument: {0}")]
-    InvalidArgument(String),
+    /// A tile asked for is not on the Quadbin grid (zoom above 26, or x or y past the
+    /// zoom's last column or row).
+    #[error("invalid argument: tile {z}/{x}/{y} is off the grid")]
+    TileOffGrid {
+        /// Zoom.
+        z: u8,
+        /// Column.
+        x: u32,
+        /// Row.
+        y: u32,
+    },
+    /// A point asked for is not a longitude/latitude.
+    #[error("invalid argument: ({lon}, {lat}) is not a longitude/latitude")]
+    NotLonLat {
+        /// Longitude.
+        lon: f64,
+        /// Latitude.
+        lat: f64,
+    },
+    /// A window asked for is empty or not finite.
+    #[error("invalid argument: window {bounds:?} is empty or not finite")]
+    EmptyWindow {
+        /// `[west, south, east, north]` in degrees.
+        bounds: [f64; 4],
+    },
+    /// A window asked for covers no pixel, or more than the limit.
+    #[error(
+        "invalid argument: window of {width}x{height} pixels at zoom {zoom} is empty or larger than {limit} pixels"
+    )]
+    WindowSize {
+        /// Width in pixels.
+        width: u64,
+        /// Height in pixels.
+        height: u64,
+        /// The zoom read.
+        zoom: u8,
+        /// The most pixels a window may hold.
+        limit: u64,
+    },
+    /// [`ConvertOptions::block_size`](crate::ConvertOptions::block_size) is not a power
+    /// of two in 16..=4096.
+    #[error("invalid argument: block size {size} must be a power of two in 16..=4096")]
+    BlockSize {
+        /// The size asked for.
+        size: u32,
+    },
+    /// The writer compresses blobs with gzip or not at all.
+    #[error("invalid argument: the writer compresses blobs with gzip or not at all")]
+    UnwritableCompression {
+        /// The compression asked for.
+        compression: crate::Compression,
+    },
+    /// GeoTIFF output needs one type for every band.
+    #[error("invalid argument: to GeoTIFF: every band must have the same type")]
+    MixedBandTypes,
+    /// A file has no tile at its native zoom (nothing to write out).
+    #[error("invalid argument: no tiles at the native zoom {zoom}")]
+    NoNativeTiles {
+        /// The native zoom.
+        zoom: u8,
+    },
+    /// Something written would pass a format's size limit.
+    #[error("invalid argument: {what}")]
+    TooLarge {
+        /// What (`"raster too wide"`, `"strip beyond 4 GiB"`, …).
+        what: &'static str,
+    },
+    /// The blobs of one row group would pass Arrow's 2 GiB of binary offsets.
+    #[error(
+        "invalid argument: the blobs of a row group exceed 2 GiB; use a smaller row group size than {row_group_size}"
+    )]
+    RowGroupTooLarge {
+        /// The row group size used.
+        row_group_size: usize,
+    },
+    /// A tile has no Quadbin cell (a bug of the tiler).
+    #[error("invalid argument: tile {z}/{x}/{y} has no Quadbin cell")]
+    NoCell {
+        /// Zoom.
+        z: u8,
+        /// Column.
+        x: u32,
+        /// Row.
+        y: u32,
+    },
+    /// A tile read back from the conversion's spill file does not decode.
+    #[error("invalid argument: spilled tile {block}: {message}")]
+    SpilledTile {
+        /// The tile's block.
+        block: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// The GeoTIFF input cannot be used (unsupported layout, no georeferencing, …).
     #[error("{path}: {message}")]
     GeoTiff {
@@ -98,6 +188,46 @@ pub enum Error {
     /// Encoding a PNG failed.
     #[error("png: {0}")]
     Png(#[from] png::EncodingError),
+    /// A name parsed from text (a band type, a compression, a resampling, …) is not
+    /// one of those accepted.
+    #[error("unknown {what} `{text}` (expected {expected})")]
+    UnknownName {
+        /// What was parsed (`"band type"`, `"compression"`, …).
+        what: &'static str,
+        /// The text.
+        text: String,
+        /// The accepted names.
+        expected: &'static str,
+    },
+    /// A worker thread panicked (a bug, not bad input).
+    #[error("worker thread \"{task}\" panicked: {message}")]
+    WorkerPanicked {
+        /// What the thread was doing.
+        task: &'static str,
+        /// The panic message.
+        message: String,
+    },
+}
+
+impl From<geoparquet_io::workers::WorkerPanic> for Error {
+    fn from(p: geoparquet_io::workers::WorkerPanic) -> Self {
+        Self::WorkerPanicked {
+            task: p.task,
+            message: p.message,
+        }
+    }
+}
+
+/// For the arrow interfaces: our error inside `ArrowError::ExternalError`.
+///
+/// ```
+/// let e = arrow_schema::ArrowError::from(raquet::Error::MissingMetadata);
+/// assert!(matches!(e, arrow_schema::ArrowError::ExternalError(_)));
+/// ```
+impl From<Error> for arrow_schema::ArrowError {
+    fn from(e: Error) -> Self {
+        arrow_schema::ArrowError::ExternalError(Box::new(e))
+    }
 }
 
 impl Error {
@@ -112,6 +242,14 @@ impl Error {
         Self::Tiff {
             path: path.into(),
             source,
+        }
+    }
+
+    pub(crate) fn unknown_name(what: &'static str, text: &str, expected: &'static str) -> Self {
+        Self::UnknownName {
+            what,
+            text: text.to_owned(),
+            expected,
         }
     }
 

@@ -199,9 +199,7 @@ pub fn raquet_to_geotiff(
         .copied()
         .ok_or_else(|| Error::Metadata("no bands".into()))?;
     if types.iter().any(|t| *t != t0) {
-        return Err(Error::InvalidArgument(
-            "to GeoTIFF: every band must have the same type".into(),
-        ));
+        return Err(Error::MixedBandTypes);
     }
     macro_rules! go {
         ($t:ty) => {
@@ -235,9 +233,7 @@ fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummar
         .map(|(_, x, y)| (x, y))
         .collect();
     if tiles.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "no tiles at the native zoom {z}"
-        )));
+        return Err(Error::NoNativeTiles { zoom: z });
     }
     // A raster across the antimeridian is one piece: columns west of the widest gap
     // between the tiles (going round the world) continue past the last column.
@@ -255,10 +251,14 @@ fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummar
     let y1 = tiles.iter().map(|t| t.1).max().unwrap_or(0);
     let width = (x1 - x0 + 1)
         .checked_mul(bs)
-        .ok_or_else(|| Error::InvalidArgument("raster too wide".into()))?;
+        .ok_or_else(|| Error::TooLarge {
+            what: "raster too wide",
+        })?;
     let height = (y1 - y0 + 1)
         .checked_mul(bs)
-        .ok_or_else(|| Error::InvalidArgument("raster too tall".into()))?;
+        .ok_or_else(|| Error::TooLarge {
+            what: "raster too tall",
+        })?;
     let nodata = m.bands.first().and_then(|b| b.nodata);
     let fill = T::from_f64(nodata.unwrap_or(0.0));
     let px = CE / 2f64.powi(i32::from(z)) / f64::from(bs);
@@ -295,15 +295,16 @@ fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummar
             // Each strip is one zlib stream (TIFF compression 8, "Adobe deflate").
             let z = crate::blob::zlib(&bytes, 6);
             let off = d.write_data(&z[..]).map_err(terr)?;
-            offsets.push(u32::try_from(off).map_err(|_| {
-                Error::InvalidArgument("GeoTIFF beyond 4 GiB (BigTIFF not written)".into())
+            offsets.push(u32::try_from(off).map_err(|_| Error::TooLarge {
+                what: "GeoTIFF beyond 4 GiB (BigTIFF not written)",
             })?);
-            counts.push(
-                u32::try_from(z.len())
-                    .map_err(|_| Error::InvalidArgument("strip beyond 4 GiB".into()))?,
-            );
+            counts.push(u32::try_from(z.len()).map_err(|_| Error::TooLarge {
+                what: "strip beyond 4 GiB",
+            })?);
         }
-        let n16 = u16::try_from(nb).map_err(|_| Error::InvalidArgument("too many bands".into()))?;
+        let n16 = u16::try_from(nb).map_err(|_| Error::TooLarge {
+            what: "too many bands",
+        })?;
         let rgb = nb >= 3
             && m.bands[..3].iter().map(|b| b.colorinterp.as_deref()).eq([
                 Some("red"),

@@ -159,101 +159,152 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-impl GeoTiff {
-    /// Opens a GeoTIFF and reads its tags (not its pixels).
-    pub(crate) fn open(path: &Path) -> Result<Self> {
-        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        crate::chunks::check_ifd(&mut file, file_len).map_err(|m| Error::geotiff(path, m))?;
-        let tiff_err = |e| Error::tiff(path, e);
-        let mut dec = Decoder::new(BufReader::new(file))
-            .map_err(tiff_err)?
-            .with_limits(Limits::default());
-        let (width, height) = dec.dimensions().map_err(tiff_err)?;
-        let spp: u16 = dec
-            .find_tag_unsigned(Tag::SamplesPerPixel)
-            .map_err(tiff_err)?
-            .unwrap_or(1);
-        let photometric: u16 = dec
-            .find_tag_unsigned(Tag::PhotometricInterpretation)
-            .map_err(tiff_err)?
-            .unwrap_or(1);
-        let planar = dec
-            .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
-            .map_err(tiff_err)?
-            .unwrap_or(1)
-            == 2;
-        let bits = dec
-            .find_tag_unsigned_vec::<u16>(Tag::BitsPerSample)
-            .map_err(tiff_err)?
-            .unwrap_or_else(|| vec![1]);
-        let format = dec
-            .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
-            .map_err(tiff_err)?
-            .unwrap_or_else(|| vec![1]);
-        let b0 = bits.first().copied().unwrap_or(1);
-        if bits.iter().any(|b| *b != b0) {
+/// The TIFF decoder over a file.
+type Dec = Decoder<BufReader<File>>;
+
+/// How samples are stored: count, photometric interpretation, planar or not, bits and
+/// the RaQuet type.
+struct SampleLayout {
+    spp: u16,
+    photometric: u16,
+    planar: bool,
+    bits: u16,
+    band_type: BandType,
+}
+
+/// The sample layout tags, refused when RaQuet has no type for them.
+fn sample_layout(dec: &mut Dec, path: &Path) -> Result<SampleLayout> {
+    let tiff_err = |e| Error::tiff(path, e);
+    let spp: u16 = dec
+        .find_tag_unsigned(Tag::SamplesPerPixel)
+        .map_err(tiff_err)?
+        .unwrap_or(1);
+    let photometric: u16 = dec
+        .find_tag_unsigned(Tag::PhotometricInterpretation)
+        .map_err(tiff_err)?
+        .unwrap_or(1);
+    let planar = dec
+        .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+        .map_err(tiff_err)?
+        .unwrap_or(1)
+        == 2;
+    let bits = dec
+        .find_tag_unsigned_vec::<u16>(Tag::BitsPerSample)
+        .map_err(tiff_err)?
+        .unwrap_or_else(|| vec![1]);
+    let format = dec
+        .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
+        .map_err(tiff_err)?
+        .unwrap_or_else(|| vec![1]);
+    let b0 = bits.first().copied().unwrap_or(1);
+    if bits.iter().any(|b| *b != b0) {
+        return Err(Error::geotiff(
+            path,
+            format!("bands of different bit depths {bits:?} are not supported"),
+        ));
+    }
+    let band_type = match (format.first().copied().unwrap_or(1), b0) {
+        (1, 8) => BandType::Uint8,
+        (1, 16) => BandType::Uint16,
+        (1, 32) => BandType::Uint32,
+        (1, 64) => BandType::Uint64,
+        (2, 8) => BandType::Int8,
+        (2, 16) => BandType::Int16,
+        (2, 32) => BandType::Int32,
+        (2, 64) => BandType::Int64,
+        (3, 16) => BandType::Float16,
+        (3, 32) => BandType::Float32,
+        (3, 64) => BandType::Float64,
+        (f, b) => {
             return Err(Error::geotiff(
                 path,
-                format!("bands of different bit depths {bits:?} are not supported"),
+                format!("sample format {f} with {b} bits is not a RaQuet type"),
             ));
         }
-        let band_type = match (format.first().copied().unwrap_or(1), b0) {
-            (1, 8) => BandType::Uint8,
-            (1, 16) => BandType::Uint16,
-            (1, 32) => BandType::Uint32,
-            (1, 64) => BandType::Uint64,
-            (2, 8) => BandType::Int8,
-            (2, 16) => BandType::Int16,
-            (2, 32) => BandType::Int32,
-            (2, 64) => BandType::Int64,
-            (3, 16) => BandType::Float16,
-            (3, 32) => BandType::Float32,
-            (3, 64) => BandType::Float64,
-            (f, b) => {
-                return Err(Error::geotiff(
-                    path,
-                    format!("sample format {f} with {b} bits is not a RaQuet type"),
-                ));
-            }
-        };
-        if usize::from(spp) > MAX_BANDS {
-            return Err(Error::geotiff(
-                path,
-                format!("{spp} samples per pixel: more than {MAX_BANDS} bands are not supported"),
-            ));
-        }
-        let extra = dec
-            .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
-            .map_err(tiff_err)?
-            .unwrap_or_default();
-        let n = usize::from(spp.max(1));
-        let base: Vec<&str> = match photometric {
-            2 | 6 => vec!["red", "green", "blue"],
-            3 => vec!["palette"],
-            _ => vec!["gray"],
-        };
-        let first_extra = base.len().min(n);
-        let mut bands: Vec<SourceBand> = (0..n)
-            .map(|i| {
-                let colorinterp = if i < first_extra {
-                    base[i].to_string()
-                } else {
-                    match extra.get(i - first_extra) {
-                        Some(1 | 2) => "alpha".into(),
-                        _ => "undefined".into(),
-                    }
-                };
-                SourceBand {
-                    colorinterp,
-                    description: String::new(),
-                    unit: String::new(),
-                    scale: None,
-                    offset: None,
+    };
+    if usize::from(spp) > MAX_BANDS {
+        return Err(Error::geotiff(
+            path,
+            format!("{spp} samples per pixel: more than {MAX_BANDS} bands are not supported"),
+        ));
+    }
+    Ok(SampleLayout {
+        spp,
+        photometric,
+        planar,
+        bits: b0,
+        band_type,
+    })
+}
+
+/// One [`SourceBand`] per sample, coloured by the photometric interpretation and the
+/// extra samples (alpha).
+fn source_bands(dec: &mut Dec, path: &Path, layout: &SampleLayout) -> Result<Vec<SourceBand>> {
+    let extra = dec
+        .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
+        .map_err(|e| Error::tiff(path, e))?
+        .unwrap_or_default();
+    let n = usize::from(layout.spp.max(1));
+    let base: Vec<&str> = match layout.photometric {
+        2 | 6 => vec!["red", "green", "blue"],
+        3 => vec!["palette"],
+        _ => vec!["gray"],
+    };
+    let first_extra = base.len().min(n);
+    let bands: Vec<SourceBand> = (0..n)
+        .map(|i| {
+            let colorinterp = if i < first_extra {
+                base[i].to_string()
+            } else {
+                match extra.get(i - first_extra) {
+                    Some(1 | 2) => "alpha".into(),
+                    _ => "undefined".into(),
                 }
-            })
-            .collect();
-        let nodata = match dec.find_tag(Tag::GdalNodata).map_err(tiff_err)? {
+            };
+            SourceBand {
+                colorinterp,
+                description: String::new(),
+                unit: String::new(),
+                scale: None,
+                offset: None,
+            }
+        })
+        .collect();
+    Ok(bands)
+}
+
+/// Scale, offset, unit and description from the GDAL_METADATA XML.
+fn gdal_metadata(dec: &mut Dec, path: &Path, bands: &mut [SourceBand]) -> Result<()> {
+    let Some(v) = dec
+        .find_tag(Tag::Unknown(42112))
+        .map_err(|e| Error::tiff(path, e))?
+    else {
+        return Ok(());
+    };
+    let xml = v.into_string().unwrap_or_default();
+    for (name, sample, role, text) in xml_items(&xml) {
+        let Some(b) = sample.and_then(|s| bands.get_mut(s)) else {
+            continue;
+        };
+        let text = unescape(text.trim());
+        match (role.as_str(), name.as_str()) {
+            ("scale", _) | (_, "SCALE") => b.scale = text.parse().ok(),
+            ("offset", _) | (_, "OFFSET") => b.offset = text.parse().ok(),
+            ("unittype", _) => b.unit = text,
+            ("description", _) => b.description = text,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// GDAL_NODATA (NaN and infinities spelled as GDAL and .NET write them).
+fn gdal_nodata(dec: &mut Dec, path: &Path) -> Result<Option<f64>> {
+    Ok(
+        match dec
+            .find_tag(Tag::GdalNodata)
+            .map_err(|e| Error::tiff(path, e))?
+        {
             Some(v) => {
                 let s = v.into_string().unwrap_or_default();
                 let s = s.trim_matches(char::from(0)).trim();
@@ -265,45 +316,48 @@ impl GeoTiff {
                 }
             }
             None => None,
-        };
-        if let Some(v) = dec.find_tag(Tag::Unknown(42112)).map_err(tiff_err)? {
-            let xml = v.into_string().unwrap_or_default();
-            for (name, sample, role, text) in xml_items(&xml) {
-                let Some(b) = sample.and_then(|s| bands.get_mut(s)) else {
-                    continue;
-                };
-                let text = unescape(text.trim());
-                match (role.as_str(), name.as_str()) {
-                    ("scale", _) | (_, "SCALE") => b.scale = text.parse().ok(),
-                    ("offset", _) | (_, "OFFSET") => b.offset = text.parse().ok(),
-                    ("unittype", _) => b.unit = text,
-                    ("description", _) => b.description = text,
-                    _ => {}
-                }
-            }
-        }
-        let colortable = if photometric == 3 {
-            match dec
-                .find_tag_unsigned_vec::<u16>(Tag::ColorMap)
-                .map_err(tiff_err)?
-            {
-                Some(map) if map.len() % 3 == 0 && !map.is_empty() => {
-                    let k = map.len() / 3;
-                    let mut ct = BTreeMap::new();
-                    for i in 0..k {
-                        let c = |v: u16| u8::try_from(u32::from(v) * 255 / 65535).unwrap_or(255);
-                        let _ =
-                            ct.insert(i as i64, [c(map[i]), c(map[k + i]), c(map[2 * k + i]), 255]);
-                    }
-                    Some(ct)
-                }
-                _ => None,
-            }
-        } else {
-            None
-        };
+        },
+    )
+}
 
-        // Georeferencing.
+/// The palette of a palette image (16-bit ColorMap scaled to 8 bits, opaque).
+fn colortable(
+    dec: &mut Dec,
+    path: &Path,
+    photometric: u16,
+) -> Result<Option<BTreeMap<i64, [u8; 4]>>> {
+    if photometric != 3 {
+        return Ok(None);
+    }
+    Ok(
+        match dec
+            .find_tag_unsigned_vec::<u16>(Tag::ColorMap)
+            .map_err(|e| Error::tiff(path, e))?
+        {
+            Some(map) if map.len() % 3 == 0 && !map.is_empty() => {
+                let k = map.len() / 3;
+                let mut ct = BTreeMap::new();
+                for i in 0..k {
+                    let c = |v: u16| u8::try_from(u32::from(v) * 255 / 65535).unwrap_or(255);
+                    let _ = ct.insert(i as i64, [c(map[i]), c(map[k + i]), c(map[2 * k + i]), 255]);
+                }
+                Some(ct)
+            }
+            _ => None,
+        },
+    )
+}
+
+/// The GeoKey directory with its double and ASCII parameters.
+struct GeoKeys {
+    keys: BTreeMap<u16, (u16, u16, u16)>,
+    doubles: Vec<f64>,
+    ascii: String,
+}
+
+impl GeoKeys {
+    fn read(dec: &mut Dec, path: &Path) -> Result<Self> {
+        let tiff_err = |e| Error::tiff(path, e);
         let keys = match dec.find_tag(Tag::GeoKeyDirectoryTag).map_err(tiff_err)? {
             Some(v) => geokeys(&v.into_u16_vec().map_err(tiff_err)?),
             None => BTreeMap::new(),
@@ -316,28 +370,43 @@ impl GeoTiff {
             Some(v) => v.into_string().unwrap_or_default(),
             None => String::new(),
         };
-        let short = |k: u16| {
-            keys.get(&k)
-                .filter(|(loc, _, _)| *loc == 0)
-                .map(|(_, _, v)| *v)
-        };
-        let double = |k: u16| {
-            keys.get(&k)
-                .filter(|(loc, _, _)| *loc == 34736)
-                .and_then(|(_, count, off)| {
-                    if *count >= 1 {
-                        doubles.get(usize::from(*off)).copied()
-                    } else {
-                        None
-                    }
-                })
-        };
-        // GeogTOWGS84GeoKey: 3 or 7 Helmert parameters.
-        let towgs84 = keys
+        Ok(Self {
+            keys,
+            doubles,
+            ascii,
+        })
+    }
+
+    /// A SHORT key stored in the directory itself.
+    fn short(&self, k: u16) -> Option<u16> {
+        self.keys
+            .get(&k)
+            .filter(|(loc, _, _)| *loc == 0)
+            .map(|(_, _, v)| *v)
+    }
+
+    /// A DOUBLE key stored in GeoDoubleParams.
+    fn double(&self, k: u16) -> Option<f64> {
+        self.keys
+            .get(&k)
+            .filter(|(loc, _, _)| *loc == 34736)
+            .and_then(|(_, count, off)| {
+                if *count >= 1 {
+                    self.doubles.get(usize::from(*off)).copied()
+                } else {
+                    None
+                }
+            })
+    }
+
+    /// GeogTOWGS84GeoKey: 3 or 7 Helmert parameters, comma-separated.
+    fn towgs84(&self) -> Option<String> {
+        self.keys
             .get(&2062)
             .filter(|(loc, _, _)| *loc == 34736)
             .and_then(|(_, count, off)| {
-                doubles.get(usize::from(*off)..usize::from(*off) + usize::from(*count))
+                self.doubles
+                    .get(usize::from(*off)..usize::from(*off) + usize::from(*count))
             })
             .filter(|v| matches!(v.len(), 3 | 7))
             .map(|v| {
@@ -345,57 +414,16 @@ impl GeoTiff {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(",")
-            });
-        let pixel_is_point = short(1025) == Some(2);
-        let transform = dec
-            .find_tag(Tag::ModelTransformationTag)
-            .map_err(tiff_err)?;
-        let mut gt = if let Some(t) = transform {
-            let m = t.into_f64_vec().map_err(tiff_err)?;
-            if m.len() < 8 {
-                return Err(Error::geotiff(
-                    path,
-                    "ModelTransformationTag has fewer than 8 values",
-                ));
-            }
-            [m[3], m[0], m[1], m[7], m[4], m[5]]
-        } else {
-            let scale = dec.find_tag(Tag::ModelPixelScaleTag).map_err(tiff_err)?;
-            let tie = dec.find_tag(Tag::ModelTiepointTag).map_err(tiff_err)?;
-            match (scale, tie) {
-                (Some(s), Some(t)) => {
-                    let s = s.into_f64_vec().map_err(tiff_err)?;
-                    let t = t.into_f64_vec().map_err(tiff_err)?;
-                    if s.len() < 2 || t.len() < 6 {
-                        return Err(Error::geotiff(
-                            path,
-                            "ModelPixelScale/ModelTiepoint are too short",
-                        ));
-                    }
-                    let (sx, sy) = (s[0], s[1]);
-                    [t[3] - t[0] * sx, sx, 0.0, t[4] + t[1] * sy, 0.0, -sy]
-                }
-                _ => {
-                    return Err(Error::geotiff(
-                        path,
-                        "no georeferencing (ModelPixelScale + ModelTiepoint or ModelTransformation)",
-                    ));
-                }
-            }
-        };
-        if pixel_is_point {
-            gt[0] -= 0.5 * (gt[1] + gt[2]);
-            gt[3] -= 0.5 * (gt[4] + gt[5]);
-        }
-        let det = gt[1] * gt[5] - gt[2] * gt[4];
-        if !det.is_finite() || det == 0.0 {
-            return Err(Error::geotiff(
-                path,
-                format!("degenerate geotransform {gt:?}"),
-            ));
-        }
+            })
+    }
+
+    /// The CRS the keys describe.
+    fn crs(&self, path: &Path) -> Result<SourceCrs> {
+        let short = |k: u16| self.short(k);
+        let double = |k: u16| self.double(k);
+        let towgs84 = self.towgs84();
         let model = short(1024).unwrap_or(0);
-        let crs = match (model, short(3072), short(2048)) {
+        Ok(match (model, short(3072), short(2048)) {
             (1, Some(3857 | 3785), _) => SourceCrs::WebMercator,
             (1, Some(code), _) if code != 32767 => SourceCrs::Other {
                 epsg: Some(u32::from(code)),
@@ -424,13 +452,14 @@ impl GeoTiff {
                 proj: None,
                 geographic: true,
             },
-            (0, _, _) if keys.is_empty() => {
+            (0, _, _) if self.keys.is_empty() => {
                 return Err(Error::geotiff(
                     path,
                     "no GeoKeyDirectory: the CRS is unknown",
                 ));
             }
             (m, p, g) => {
+                let ascii = &self.ascii;
                 return Err(Error::geotiff(
                     path,
                     format!(
@@ -438,99 +467,192 @@ impl GeoTiff {
                     ),
                 ));
             }
-        };
+        })
+    }
+}
 
-        // Where the chunks are, checked against the file before anything is allocated.
-        let tiled = dec.get_chunk_type() == ChunkType::Tile;
-        let (cw, ch) = dec.chunk_dimensions();
-        let chunk_h = if tiled { ch } else { ch.min(height) }.max(1);
-        let chunk_w = if tiled { cw.max(1) } else { width };
-        let across = if tiled { width.div_ceil(chunk_w) } else { 1 };
-        let per_plane = across.saturating_mul(height.div_ceil(chunk_h));
-        let (ot, ct) = if tiled {
-            (Tag::TileOffsets, Tag::TileByteCounts)
-        } else {
-            (Tag::StripOffsets, Tag::StripByteCounts)
-        };
+/// The GDAL geotransform from ModelTransformation, or ModelPixelScale with
+/// ModelTiepoint; shifted by half a pixel for PixelIsPoint; refused when degenerate.
+fn geotransform(dec: &mut Dec, path: &Path, pixel_is_point: bool) -> Result<[f64; 6]> {
+    let tiff_err = |e| Error::tiff(path, e);
+    let transform = dec
+        .find_tag(Tag::ModelTransformationTag)
+        .map_err(tiff_err)?;
+    let mut gt = if let Some(t) = transform {
+        let m = t.into_f64_vec().map_err(tiff_err)?;
+        if m.len() < 8 {
+            return Err(Error::geotiff(
+                path,
+                "ModelTransformationTag has fewer than 8 values",
+            ));
+        }
+        [m[3], m[0], m[1], m[7], m[4], m[5]]
+    } else {
+        let scale = dec.find_tag(Tag::ModelPixelScaleTag).map_err(tiff_err)?;
+        let tie = dec.find_tag(Tag::ModelTiepointTag).map_err(tiff_err)?;
+        match (scale, tie) {
+            (Some(s), Some(t)) => {
+                let s = s.into_f64_vec().map_err(tiff_err)?;
+                let t = t.into_f64_vec().map_err(tiff_err)?;
+                if s.len() < 2 || t.len() < 6 {
+                    return Err(Error::geotiff(
+                        path,
+                        "ModelPixelScale/ModelTiepoint are too short",
+                    ));
+                }
+                let (sx, sy) = (s[0], s[1]);
+                [t[3] - t[0] * sx, sx, 0.0, t[4] + t[1] * sy, 0.0, -sy]
+            }
+            _ => {
+                return Err(Error::geotiff(
+                    path,
+                    "no georeferencing (ModelPixelScale + ModelTiepoint or ModelTransformation)",
+                ));
+            }
+        }
+    };
+    if pixel_is_point {
+        gt[0] -= 0.5 * (gt[1] + gt[2]);
+        gt[3] -= 0.5 * (gt[4] + gt[5]);
+    }
+    let det = gt[1] * gt[5] - gt[2] * gt[4];
+    if !det.is_finite() || det == 0.0 {
+        return Err(Error::geotiff(
+            path,
+            format!("degenerate geotransform {gt:?}"),
+        ));
+    }
+    Ok(gt)
+}
+
+/// Where the chunks are, checked against the file before anything is allocated.
+fn chunk_layout(
+    dec: &mut Dec,
+    path: &Path,
+    layout: &SampleLayout,
+    nb: usize,
+    file_len: u64,
+) -> Result<Chunks> {
+    let tiff_err = |e| Error::tiff(path, e);
+    let (width, height) = dec.dimensions().map_err(tiff_err)?;
+    let tiled = dec.get_chunk_type() == ChunkType::Tile;
+    let (cw, ch) = dec.chunk_dimensions();
+    let chunk_h = if tiled { ch } else { ch.min(height) }.max(1);
+    let chunk_w = if tiled { cw.max(1) } else { width };
+    let across = if tiled { width.div_ceil(chunk_w) } else { 1 };
+    let per_plane = across.saturating_mul(height.div_ceil(chunk_h));
+    let (ot, ct) = if tiled {
+        (Tag::TileOffsets, Tag::TileByteCounts)
+    } else {
+        (Tag::StripOffsets, Tag::StripByteCounts)
+    };
+    let chunks = Chunks {
+        offsets: dec
+            .find_tag_unsigned_vec::<u64>(ot)
+            .map_err(tiff_err)?
+            .unwrap_or_default(),
+        counts: dec
+            .find_tag_unsigned_vec::<u64>(ct)
+            .map_err(tiff_err)?
+            .unwrap_or_default(),
+        compression: dec
+            .find_tag_unsigned(Tag::Compression)
+            .map_err(tiff_err)?
+            .unwrap_or(1),
+        predictor: dec
+            .find_tag_unsigned(Tag::Predictor)
+            .map_err(tiff_err)?
+            .unwrap_or(1),
+        bytes_per_sample: usize::from(layout.bits / 8),
+        samples: if layout.planar { 1 } else { nb },
+        big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
+        tiled,
+        chunk_w,
+        chunk_h,
+        across,
+        per_plane,
+        height,
+        jpeg_tables: match dec.find_tag(Tag::JPEGTables).map_err(tiff_err)? {
+            Some(v) => Some(v.into_u8_vec().map_err(tiff_err)?),
+            None => None,
+        },
+        ycbcr: layout.photometric == 6,
+    };
+    let planes = if layout.planar { nb } else { 1 };
+    let want = u64::from(per_plane) * planes as u64;
+    if chunks.offsets.len() as u64 != want {
+        return Err(Error::geotiff(
+            path,
+            format!(
+                "{} chunk offsets where a {width}x{height} image of {} chunks needs {want}",
+                chunks.offsets.len(),
+                if tiled { "tiled" } else { "stripped" }
+            ),
+        ));
+    }
+    chunks
+        .check(file_len)
+        .map_err(|m| Error::geotiff(path, m))?;
+    Ok(chunks)
+}
+
+/// How many rows are decoded at once, within the memory bound.
+fn slab_height(path: &Path, chunks: &Chunks, width: u32, nb: usize) -> Result<u32> {
+    let chunk_h = chunks.chunk_h;
+    let row_f64 = u64::from(width) * nb as u64 * 8;
+    let slab_h = if chunks.compression == 1 {
+        u32::try_from((SLAB_TARGET_BYTES / row_f64.max(1)).clamp(1, u64::from(chunk_h)))
+            .unwrap_or(chunk_h)
+    } else {
+        chunk_h
+    };
+    if row_f64.saturating_mul(u64::from(slab_h)) > MAX_SLAB_BYTES {
+        return Err(Error::geotiff(
+            path,
+            format!(
+                "one row of {} ({width} pixels x {nb} bands) needs {} bytes decoded, more than {MAX_SLAB_BYTES}; rewrite it with smaller strips or tiles (gdal_translate -co TILED=YES)",
+                if chunks.tiled { "tiles" } else { "strips" },
+                row_f64.saturating_mul(u64::from(slab_h))
+            ),
+        ));
+    }
+    Ok(slab_h)
+}
+
+impl GeoTiff {
+    /// Opens a GeoTIFF and reads its tags (not its pixels).
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        crate::chunks::check_ifd(&mut file, file_len).map_err(|m| Error::geotiff(path, m))?;
+        let tiff_err = |e| Error::tiff(path, e);
+        let mut dec = Decoder::new(BufReader::new(file))
+            .map_err(tiff_err)?
+            .with_limits(Limits::default());
+        let (width, height) = dec.dimensions().map_err(tiff_err)?;
+        let layout = sample_layout(&mut dec, path)?;
+        let mut bands = source_bands(&mut dec, path, &layout)?;
+        let nodata = gdal_nodata(&mut dec, path)?;
+        gdal_metadata(&mut dec, path, &mut bands)?;
+        let colortable = colortable(&mut dec, path, layout.photometric)?;
+        let keys = GeoKeys::read(&mut dec, path)?;
+        let gt = geotransform(&mut dec, path, keys.short(1025) == Some(2))?;
+        let crs = keys.crs(path)?;
         let nb = bands.len();
-        let chunks = Chunks {
-            offsets: dec
-                .find_tag_unsigned_vec::<u64>(ot)
-                .map_err(tiff_err)?
-                .unwrap_or_default(),
-            counts: dec
-                .find_tag_unsigned_vec::<u64>(ct)
-                .map_err(tiff_err)?
-                .unwrap_or_default(),
-            compression: dec
-                .find_tag_unsigned(Tag::Compression)
-                .map_err(tiff_err)?
-                .unwrap_or(1),
-            predictor: dec
-                .find_tag_unsigned(Tag::Predictor)
-                .map_err(tiff_err)?
-                .unwrap_or(1),
-            bytes_per_sample: usize::from(b0 / 8),
-            samples: if planar { 1 } else { nb },
-            big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
-            tiled,
-            chunk_w,
-            chunk_h,
-            across,
-            per_plane,
-            height,
-            jpeg_tables: match dec.find_tag(Tag::JPEGTables).map_err(tiff_err)? {
-                Some(v) => Some(v.into_u8_vec().map_err(tiff_err)?),
-                None => None,
-            },
-            ycbcr: photometric == 6,
-        };
-        let planes = if planar { nb } else { 1 };
-        let want = u64::from(per_plane) * planes as u64;
-        if chunks.offsets.len() as u64 != want {
-            return Err(Error::geotiff(
-                path,
-                format!(
-                    "{} chunk offsets where a {width}x{height} image of {} chunks needs {want}",
-                    chunks.offsets.len(),
-                    if tiled { "tiled" } else { "stripped" }
-                ),
-            ));
-        }
-        chunks
-            .check(file_len)
-            .map_err(|m| Error::geotiff(path, m))?;
-
-        // How many rows are decoded at once, within the memory bound.
-        let row_f64 = u64::from(width) * nb as u64 * 8;
-        let slab_h = if chunks.compression == 1 {
-            u32::try_from((SLAB_TARGET_BYTES / row_f64.max(1)).clamp(1, u64::from(chunk_h)))
-                .unwrap_or(chunk_h)
-        } else {
-            chunk_h
-        };
-        if row_f64.saturating_mul(u64::from(slab_h)) > MAX_SLAB_BYTES {
-            return Err(Error::geotiff(
-                path,
-                format!(
-                    "one row of {} ({width} pixels x {nb} bands) needs {} bytes decoded, more than {MAX_SLAB_BYTES}; rewrite it with smaller strips or tiles (gdal_translate -co TILED=YES)",
-                    if tiled { "tiles" } else { "strips" },
-                    row_f64.saturating_mul(u64::from(slab_h))
-                ),
-            ));
-        }
+        let chunks = chunk_layout(&mut dec, path, &layout, nb, file_len)?;
+        let slab_h = slab_height(path, &chunks, width, nb)?;
         Ok(GeoTiff {
             path: path.to_path_buf(),
             decoder: dec,
             width,
             height,
-            band_type,
+            band_type: layout.band_type,
             bands,
             nodata,
             colortable,
             geotransform: gt,
             crs,
-            planar,
+            planar: layout.planar,
             chunks,
             slab_h: slab_h.max(1),
             fill: nodata.unwrap_or(0.0),

@@ -14,7 +14,7 @@ mod pixels;
 mod proj;
 mod reader;
 mod stats;
-mod validate;
+pub mod validate;
 
 pub use convert::{
     ConvertOptions, ConvertSummary, DEFAULT_BLOCK_SIZE, DEFAULT_GZIP_LEVEL, DEFAULT_ROW_GROUP_SIZE,
@@ -28,4 +28,4 @@ pub use metadata::{
 };
 pub use pixels::Pixels;
 pub use reader::{MAX_WINDOW_PIXELS, Reader, ReaderOptions, Tile, TileIter, Window};
-pub use validate::{Finding, Report, Severity, validate};
+pub use validate::{Finding, Report, Severity, Validation, validate};

@@ -68,16 +68,6 @@ impl BandType {
         }
     }
 
-    /// Parses a spec name; `None` for anything else.
-    ///
-    /// ```
-    /// assert_eq!(raquet::BandType::parse("int16"), Some(raquet::BandType::Int16));
-    /// assert_eq!(raquet::BandType::parse("complex64"), None);
-    /// ```
-    pub fn parse(s: &str) -> Option<BandType> {
-        BandType::ALL.into_iter().find(|t| t.name() == s)
-    }
-
     /// Bytes per sample.
     ///
     /// ```
@@ -128,6 +118,30 @@ impl std::fmt::Display for BandType {
     }
 }
 
+/// Parses a spec name ([`BandType::name`]).
+///
+/// ```
+/// use raquet::BandType;
+///
+/// assert_eq!("int16".parse::<BandType>()?, BandType::Int16);
+/// assert_eq!(BandType::Float32.to_string().parse::<BandType>()?, BandType::Float32);
+/// assert!("complex64".parse::<BandType>().is_err());
+/// # Ok::<(), raquet::Error>(())
+/// ```
+impl std::str::FromStr for BandType {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        BandType::ALL.into_iter().find(|t| t.name() == s).ok_or_else(|| {
+            Error::unknown_name(
+                "band type",
+                s,
+                "uint8, int8, uint16, int16, uint32, int32, uint64, int64, float16, float32 or float64",
+            )
+        })
+    }
+}
+
 /// Per-blob compression (`compression`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -142,6 +156,16 @@ pub enum Compression {
 }
 
 impl Compression {
+    /// The name: `none`, `gzip`, `jpeg` or `webp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Jpeg => "jpeg",
+            Compression::Webp => "webp",
+        }
+    }
+
     /// The metadata value (`null` for none).
     pub fn to_json(self) -> Value {
         match self {
@@ -153,6 +177,43 @@ impl Compression {
     }
 }
 
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parses a compression name, in any case: `none` (or empty), `gzip` (also `zlib`,
+/// `deflate`: the reader tells them apart by their bytes), `jpeg` (`jpg`), `webp`.
+///
+/// ```
+/// use raquet::Compression;
+///
+/// assert_eq!("GZIP".parse::<Compression>()?, Compression::Gzip);
+/// assert_eq!(Compression::None.to_string().parse::<Compression>()?, Compression::None);
+/// assert!("lzw".parse::<Compression>().is_err());
+/// # Ok::<(), raquet::Error>(())
+/// ```
+impl std::str::FromStr for Compression {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "none" | "" => Compression::None,
+            "gzip" | "zlib" | "deflate" => Compression::Gzip,
+            "jpeg" | "jpg" => Compression::Jpeg,
+            "webp" => Compression::Webp,
+            _ => {
+                return Err(Error::unknown_name(
+                    "compression",
+                    s,
+                    "none, gzip, jpeg or webp",
+                ));
+            }
+        })
+    }
+}
+
 /// How band data are laid out in the columns (`band_layout`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BandLayout {
@@ -161,6 +222,47 @@ pub enum BandLayout {
     Sequential,
     /// One `pixels` column, band-interleaved by pixel (whole samples).
     Interleaved,
+}
+
+impl BandLayout {
+    /// The name: `sequential` or `interleaved`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BandLayout::Sequential => "sequential",
+            BandLayout::Interleaved => "interleaved",
+        }
+    }
+}
+
+impl std::fmt::Display for BandLayout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parses `sequential` or `interleaved`.
+///
+/// ```
+/// use raquet::BandLayout;
+///
+/// assert_eq!("interleaved".parse::<BandLayout>()?, BandLayout::Interleaved);
+/// assert!("planar".parse::<BandLayout>().is_err());
+/// # Ok::<(), raquet::Error>(())
+/// ```
+impl std::str::FromStr for BandLayout {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "sequential" => Ok(BandLayout::Sequential),
+            "interleaved" => Ok(BandLayout::Interleaved),
+            _ => Err(Error::unknown_name(
+                "band layout",
+                s,
+                "sequential or interleaved",
+            )),
+        }
+    }
 }
 
 /// The `tiling` object.
@@ -393,6 +495,35 @@ fn float_json(v: Option<f64>) -> Value {
     }
 }
 
+/// [`Metadata::parse`]. A document as [`Metadata::to_json`] writes it (every default
+/// spelled out, e.g. a band's `colorinterp`) parses back to the same model.
+///
+/// ```
+/// use raquet::Metadata;
+///
+/// let m: Metadata = r#"{"file_format": "raquet", "version": "0.5.0", "width": 256, "height": 256,
+///   "crs": "EPSG:3857", "bounds": [0, 0, 1.40625, 1.40625], "bounds_crs": "EPSG:4326",
+///   "compression": "gzip", "tiling": {"scheme": "quadbin", "block_width": 256,
+///   "block_height": 256, "min_zoom": 8, "max_zoom": 8, "pixel_zoom": 16, "num_blocks": 1},
+///   "bands": [{"name": "band_1", "type": "uint8", "colorinterp": "gray"}]}"#.parse()?;
+/// assert_eq!(m.to_string().parse::<Metadata>()?, m);
+/// # Ok::<(), raquet::Error>(())
+/// ```
+impl std::str::FromStr for Metadata {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+/// The document as compact JSON ([`Metadata::to_json`]).
+impl std::fmt::Display for Metadata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.to_json())
+    }
+}
+
 impl Metadata {
     /// Parses a metadata document of any known shape (v0.3–0.5, or legacy v0.1 with or
     /// without `version`); unknown keys are ignored.
@@ -428,109 +559,22 @@ impl Metadata {
             Some(Value::Number(n)) => Some(n.to_string()),
             v => opt_string(v, "version")?,
         };
-        let tiling_key = |k: &str| obj.get("tiling").and_then(|t| t.get(k)).or(obj.get(k));
-        let block_width =
-            u32::try_from(opt_uint(tiling_key("block_width"), "block_width")?.unwrap_or(256))
-                .map_err(|_| Error::Metadata("`block_width` is too large".into()))?;
-        let block_height = u32::try_from(
-            opt_uint(tiling_key("block_height"), "block_height")?.unwrap_or(u64::from(block_width)),
-        )
-        .map_err(|_| Error::Metadata("`block_height` is too large".into()))?;
-        if block_width == 0 || block_height == 0 || block_width > 65536 || block_height > 65536 {
-            return Err(Error::Metadata(format!(
-                "block size {block_width}x{block_height} is not usable"
-            )));
-        }
-        let block_zoom = block_width.ilog2();
-        let tiling = if let Some(t) = obj.get("tiling") {
-            let max_zoom = zoom(t.get("max_zoom"), "tiling.max_zoom")?;
-            Tiling {
-                scheme: opt_string(t.get("scheme"), "tiling.scheme")?
-                    .unwrap_or_else(|| "quadbin".into()),
-                block_width,
-                block_height,
-                min_zoom: match t.get("min_zoom") {
-                    None | Some(Value::Null) => max_zoom,
-                    v => zoom(v, "tiling.min_zoom")?,
-                },
-                max_zoom,
-                pixel_zoom: u8::try_from(
-                    opt_uint(t.get("pixel_zoom"), "tiling.pixel_zoom")?
-                        .unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
-                )
-                .map_err(|_| Error::Metadata("`tiling.pixel_zoom` is too large".into()))?,
-                num_blocks: opt_uint(t.get("num_blocks"), "tiling.num_blocks")?.unwrap_or(0),
-            }
-        } else {
-            let max_zoom = zoom(
-                obj.get("maxresolution").or(obj.get("block_resolution")),
-                "maxresolution",
-            )?;
-            Tiling {
-                scheme: "quadbin".into(),
-                block_width,
-                block_height,
-                min_zoom: match obj.get("minresolution") {
-                    None | Some(Value::Null) => max_zoom,
-                    v => zoom(v, "minresolution")?,
-                },
-                max_zoom,
-                pixel_zoom: u8::try_from(
-                    opt_uint(obj.get("pixel_resolution"), "pixel_resolution")?
-                        .unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
-                )
-                .map_err(|_| Error::Metadata("`pixel_resolution` is too large".into()))?,
-                num_blocks: opt_uint(obj.get("num_blocks"), "num_blocks")?.unwrap_or(0),
-            }
-        };
-        if tiling.min_zoom > tiling.max_zoom {
-            return Err(Error::Metadata(format!(
-                "min_zoom {} is above max_zoom {}",
-                tiling.min_zoom, tiling.max_zoom
-            )));
-        }
+        let tiling = parse_tiling(obj)?;
         let compression = match obj.get("compression") {
             None | Some(Value::Null) => Compression::None,
-            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-                "none" | "" => Compression::None,
-                "gzip" | "zlib" | "deflate" => Compression::Gzip,
-                "jpeg" | "jpg" => Compression::Jpeg,
-                "webp" => Compression::Webp,
-                other => {
-                    return Err(Error::Metadata(format!("unknown compression `{other}`")));
-                }
-            },
+            Some(Value::String(s)) => s.parse().map_err(|_| {
+                Error::Metadata(format!("unknown compression `{}`", s.to_ascii_lowercase()))
+            })?,
             Some(other) => return Err(Error::Metadata(format!("`compression` is {other}"))),
         };
         let band_layout = match obj.get("band_layout").and_then(Value::as_str) {
-            None | Some("sequential") => BandLayout::Sequential,
-            Some("interleaved") => BandLayout::Interleaved,
-            Some(other) => return Err(Error::Metadata(format!("unknown band_layout `{other}`"))),
+            None => BandLayout::Sequential,
+            Some(other) => other
+                .parse()
+                .map_err(|_| Error::Metadata(format!("unknown band_layout `{other}`")))?,
         };
-        let legacy_nodata = num(obj.get("nodata"));
-        let bands_json = obj
-            .get("bands")
-            .and_then(Value::as_array)
-            .ok_or_else(|| Error::Metadata("`bands` is missing or not an array".into()))?;
-        let mut bands = Vec::with_capacity(bands_json.len());
-        for (i, b) in bands_json.iter().enumerate() {
-            bands.push(parse_band(b, i, legacy_nodata)?);
-        }
-        let bounds = match obj.get("bounds").and_then(Value::as_array) {
-            Some(a) if a.len() == 4 => {
-                let mut out = [0.0; 4];
-                for (o, x) in out.iter_mut().zip(a) {
-                    *o = num(Some(x))
-                        .ok_or_else(|| Error::Metadata("`bounds` holds a non-number".into()))?;
-                }
-                out
-            }
-            _ => {
-                return Err(Error::Metadata(
-                    "`bounds` must be [west, south, east, north]".into(),
-                ));
-            }
-        };
+        let bands = parse_bands(obj)?;
+        let bounds = parse_bounds(obj)?;
         Ok(Metadata {
             version,
             legacy,
@@ -654,6 +698,114 @@ impl Metadata {
     }
 }
 
+/// The tiling: the `tiling` object, or the legacy top-level keys.
+fn parse_tiling(obj: &Map<String, Value>) -> Result<Tiling> {
+    let tiling_key = |k: &str| obj.get("tiling").and_then(|t| t.get(k)).or(obj.get(k));
+    let block_width =
+        u32::try_from(opt_uint(tiling_key("block_width"), "block_width")?.unwrap_or(256))
+            .map_err(|_| Error::Metadata("`block_width` is too large".into()))?;
+    let block_height = u32::try_from(
+        opt_uint(tiling_key("block_height"), "block_height")?.unwrap_or(u64::from(block_width)),
+    )
+    .map_err(|_| Error::Metadata("`block_height` is too large".into()))?;
+    if block_width == 0 || block_height == 0 || block_width > 65536 || block_height > 65536 {
+        return Err(Error::Metadata(format!(
+            "block size {block_width}x{block_height} is not usable"
+        )));
+    }
+    let tiling = match obj.get("tiling") {
+        Some(t) => modern_tiling(t, block_width, block_height)?,
+        None => legacy_tiling(obj, block_width, block_height)?,
+    };
+    if tiling.min_zoom > tiling.max_zoom {
+        return Err(Error::Metadata(format!(
+            "min_zoom {} is above max_zoom {}",
+            tiling.min_zoom, tiling.max_zoom
+        )));
+    }
+    Ok(tiling)
+}
+
+/// The `tiling` object of v0.3 and later.
+fn modern_tiling(t: &Value, block_width: u32, block_height: u32) -> Result<Tiling> {
+    let block_zoom = block_width.ilog2();
+    let max_zoom = zoom(t.get("max_zoom"), "tiling.max_zoom")?;
+    Ok(Tiling {
+        scheme: opt_string(t.get("scheme"), "tiling.scheme")?.unwrap_or_else(|| "quadbin".into()),
+        block_width,
+        block_height,
+        min_zoom: match t.get("min_zoom") {
+            None | Some(Value::Null) => max_zoom,
+            v => zoom(v, "tiling.min_zoom")?,
+        },
+        max_zoom,
+        pixel_zoom: u8::try_from(
+            opt_uint(t.get("pixel_zoom"), "tiling.pixel_zoom")?
+                .unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
+        )
+        .map_err(|_| Error::Metadata("`tiling.pixel_zoom` is too large".into()))?,
+        num_blocks: opt_uint(t.get("num_blocks"), "tiling.num_blocks")?.unwrap_or(0),
+    })
+}
+
+/// The legacy (v0.1) top-level tiling keys.
+fn legacy_tiling(obj: &Map<String, Value>, block_width: u32, block_height: u32) -> Result<Tiling> {
+    let block_zoom = block_width.ilog2();
+    let max_zoom = zoom(
+        obj.get("maxresolution").or(obj.get("block_resolution")),
+        "maxresolution",
+    )?;
+    Ok(Tiling {
+        scheme: "quadbin".into(),
+        block_width,
+        block_height,
+        min_zoom: match obj.get("minresolution") {
+            None | Some(Value::Null) => max_zoom,
+            v => zoom(v, "minresolution")?,
+        },
+        max_zoom,
+        pixel_zoom: u8::try_from(
+            opt_uint(obj.get("pixel_resolution"), "pixel_resolution")?
+                .unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
+        )
+        .map_err(|_| Error::Metadata("`pixel_resolution` is too large".into()))?,
+        num_blocks: opt_uint(obj.get("num_blocks"), "num_blocks")?.unwrap_or(0),
+    })
+}
+
+/// The bands (a legacy top-level `nodata` applies to every band).
+fn parse_bands(obj: &Map<String, Value>) -> Result<Vec<Band>> {
+    let legacy_nodata = num(obj.get("nodata"));
+    let bands_json = obj
+        .get("bands")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::Metadata("`bands` is missing or not an array".into()))?;
+    let mut bands = Vec::with_capacity(bands_json.len());
+    for (i, b) in bands_json.iter().enumerate() {
+        bands.push(parse_band(b, i, legacy_nodata)?);
+    }
+    Ok(bands)
+}
+
+/// `bounds`: four numbers.
+fn parse_bounds(obj: &Map<String, Value>) -> Result<[f64; 4]> {
+    Ok(match obj.get("bounds").and_then(Value::as_array) {
+        Some(a) if a.len() == 4 => {
+            let mut out = [0.0; 4];
+            for (o, x) in out.iter_mut().zip(a) {
+                *o = num(Some(x))
+                    .ok_or_else(|| Error::Metadata("`bounds` holds a non-number".into()))?;
+            }
+            out
+        }
+        _ => {
+            return Err(Error::Metadata(
+                "`bounds` must be [west, south, east, north]".into(),
+            ));
+        }
+    })
+}
+
 fn parse_band(b: &Value, i: usize, legacy_nodata: Option<f64>) -> Result<Band> {
     let o = b
         .as_object()
@@ -662,8 +814,9 @@ fn parse_band(b: &Value, i: usize, legacy_nodata: Option<f64>) -> Result<Band> {
         .ok_or_else(|| Error::Metadata(format!("bands[{i}] has no `name`")))?;
     let type_name = string(o.get("type"))
         .ok_or_else(|| Error::Metadata(format!("band `{name}` has no `type`")))?;
-    let band_type = BandType::parse(&type_name)
-        .ok_or_else(|| Error::Metadata(format!("band `{name}`: unknown type `{type_name}`")))?;
+    let band_type = type_name
+        .parse::<BandType>()
+        .map_err(|_| Error::Metadata(format!("band `{name}`: unknown type `{type_name}`")))?;
     let nodata = if o.contains_key("nodata") {
         num(o.get("nodata"))
     } else {

@@ -29,6 +29,7 @@ pub struct ReaderOptions {
 
 impl ReaderOptions {
     /// Sets [`ReaderOptions::byte_interleaved`].
+    #[must_use]
     pub fn with_byte_interleaved(mut self, on: bool) -> Self {
         self.byte_interleaved = on;
         self
@@ -179,6 +180,131 @@ fn string_value(col: &ArrayRef, i: usize) -> Option<&str> {
     col.as_string_view_opt().map(|a| a.value(i))
 }
 
+/// The `block` and `metadata` columns (`metadata` a string).
+fn key_columns(schema: &arrow_schema::Schema) -> Result<(usize, usize)> {
+    let block_idx = schema.index_of("block").map_err(|_| Error::Column {
+        column: "block".into(),
+        message: "missing".into(),
+    })?;
+    let meta_idx = schema.index_of("metadata").map_err(|_| Error::Column {
+        column: "metadata".into(),
+        message: "missing".into(),
+    })?;
+    if !matches!(
+        schema.field(meta_idx).data_type(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    ) {
+        return Err(Error::Column {
+            column: "metadata".into(),
+            message: format!(
+                "must be a string, found {}",
+                schema.field(meta_idx).data_type()
+            ),
+        });
+    }
+    Ok((block_idx, meta_idx))
+}
+
+/// What one pass over the `block` and `metadata` columns finds.
+struct BlockScan {
+    blocks: Vec<u64>,
+    index: HashMap<u64, Location>,
+    metadata_rows: Vec<usize>,
+    metadata_json: Option<String>,
+}
+
+/// Reads the `block` and `metadata` columns: the data rows' cells and where they are,
+/// the metadata rows and the first metadata document.
+fn scan_blocks(
+    file: &File,
+    path: &Path,
+    arrow: &ArrowReaderMetadata,
+    block_idx: usize,
+    meta_idx: usize,
+) -> Result<BlockScan> {
+    let mask = ProjectionMask::roots(arrow.parquet_schema(), [block_idx, meta_idx]);
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+        file.try_clone().map_err(|e| Error::io(path, e))?,
+        arrow.clone(),
+    )
+    .with_projection(mask)
+    .with_batch_size(8192)
+    .with_limit(declared_rows(arrow))
+    .build()?;
+    let mut row_group_ends = Vec::new();
+    let mut acc = 0usize;
+    for rg in arrow.metadata().row_groups() {
+        acc += usize::try_from(rg.num_rows()).unwrap_or(0);
+        row_group_ends.push(acc);
+    }
+    let mut blocks = Vec::new();
+    let mut index = HashMap::new();
+    let mut metadata_rows = Vec::new();
+    let mut metadata_json = None;
+    let mut row = 0usize;
+    let mut rg = 0usize;
+    for batch in Guarded::new(reader) {
+        let batch = batch?;
+        let b = blocks_of(batch.column(0))?;
+        let m = batch.column(1);
+        for (i, block) in b.into_iter().enumerate() {
+            while rg < row_group_ends.len() && row >= row_group_ends[rg] {
+                rg += 1;
+            }
+            let start = if rg == 0 { 0 } else { row_group_ends[rg - 1] };
+            match block {
+                Some(0) => {
+                    metadata_rows.push(row);
+                    if metadata_json.is_none() {
+                        metadata_json = string_value(m, i).map(str::to_string);
+                    }
+                }
+                Some(cell) => {
+                    blocks.push(cell);
+                    let _ = index.entry(cell).or_insert(Location {
+                        row_group: rg,
+                        row: row - start,
+                    });
+                }
+                None => {
+                    return Err(Error::Column {
+                        column: "block".into(),
+                        message: format!("null at row {row}"),
+                    });
+                }
+            }
+            row += 1;
+        }
+    }
+    Ok(BlockScan {
+        blocks,
+        index,
+        metadata_rows,
+        metadata_json,
+    })
+}
+
+/// The binary columns the metadata's layout names: present and binary.
+fn data_columns(schema: &arrow_schema::Schema, metadata: &Metadata) -> Result<Vec<String>> {
+    let data_columns = match metadata.band_layout {
+        BandLayout::Sequential => metadata.bands.iter().map(|b| b.name.clone()).collect(),
+        BandLayout::Interleaved => vec!["pixels".to_string()],
+    };
+    for c in &data_columns {
+        let f = schema.field_with_name(c).map_err(|_| Error::Column {
+            column: c.clone(),
+            message: "named in the metadata but missing".into(),
+        })?;
+        if !is_binary(f.data_type()) {
+            return Err(Error::Column {
+                column: c.clone(),
+                message: format!("must be binary, found {}", f.data_type()),
+            });
+        }
+    }
+    Ok(data_columns)
+}
+
 impl Reader {
     /// Opens a file with default options.
     ///
@@ -204,107 +330,20 @@ impl Reader {
                 .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional),
         )?;
         let schema = arrow.schema().clone();
-        let block_idx = schema.index_of("block").map_err(|_| Error::Column {
-            column: "block".into(),
-            message: "missing".into(),
-        })?;
-        let meta_idx = schema.index_of("metadata").map_err(|_| Error::Column {
-            column: "metadata".into(),
-            message: "missing".into(),
-        })?;
-        if !matches!(
-            schema.field(meta_idx).data_type(),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        ) {
-            return Err(Error::Column {
-                column: "metadata".into(),
-                message: format!(
-                    "must be a string, found {}",
-                    schema.field(meta_idx).data_type()
-                ),
-            });
-        }
-        let mask = ProjectionMask::roots(arrow.parquet_schema(), [block_idx, meta_idx]);
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            file.try_clone().map_err(|e| Error::io(&path, e))?,
-            arrow.clone(),
-        )
-        .with_projection(mask)
-        .with_batch_size(8192)
-        .with_limit(declared_rows(&arrow))
-        .build()?;
-        let mut row_group_ends = Vec::new();
-        let mut acc = 0usize;
-        for rg in arrow.metadata().row_groups() {
-            acc += usize::try_from(rg.num_rows()).unwrap_or(0);
-            row_group_ends.push(acc);
-        }
-        let mut blocks = Vec::new();
-        let mut index = HashMap::new();
-        let mut metadata_rows = Vec::new();
-        let mut metadata_json = None;
-        let mut row = 0usize;
-        let mut rg = 0usize;
-        for batch in Guarded::new(reader) {
-            let batch = batch?;
-            let b = blocks_of(batch.column(0))?;
-            let m = batch.column(1);
-            for (i, block) in b.into_iter().enumerate() {
-                while rg < row_group_ends.len() && row >= row_group_ends[rg] {
-                    rg += 1;
-                }
-                let start = if rg == 0 { 0 } else { row_group_ends[rg - 1] };
-                match block {
-                    Some(0) => {
-                        metadata_rows.push(row);
-                        if metadata_json.is_none() {
-                            metadata_json = string_value(m, i).map(str::to_string);
-                        }
-                    }
-                    Some(cell) => {
-                        blocks.push(cell);
-                        let _ = index.entry(cell).or_insert(Location {
-                            row_group: rg,
-                            row: row - start,
-                        });
-                    }
-                    None => {
-                        return Err(Error::Column {
-                            column: "block".into(),
-                            message: format!("null at row {row}"),
-                        });
-                    }
-                }
-                row += 1;
-            }
-        }
-        let metadata_json = metadata_json.ok_or(Error::MissingMetadata)?;
+        let (block_idx, meta_idx) = key_columns(&schema)?;
+        let scan = scan_blocks(&file, &path, &arrow, block_idx, meta_idx)?;
+        let metadata_json = scan.metadata_json.ok_or(Error::MissingMetadata)?;
         let metadata = Metadata::parse(&metadata_json)?;
-        let data_columns = match metadata.band_layout {
-            BandLayout::Sequential => metadata.bands.iter().map(|b| b.name.clone()).collect(),
-            BandLayout::Interleaved => vec!["pixels".to_string()],
-        };
-        for c in &data_columns {
-            let f = schema.field_with_name(c).map_err(|_| Error::Column {
-                column: c.clone(),
-                message: "named in the metadata but missing".into(),
-            })?;
-            if !is_binary(f.data_type()) {
-                return Err(Error::Column {
-                    column: c.clone(),
-                    message: format!("must be binary, found {}", f.data_type()),
-                });
-            }
-        }
+        let data_columns = data_columns(&schema, &metadata)?;
         Ok(Reader {
             path,
             file,
             arrow,
             metadata,
             metadata_json,
-            metadata_rows,
-            blocks,
-            index,
+            metadata_rows: scan.metadata_rows,
+            blocks: scan.blocks,
+            index: scan.index,
             data_columns,
             options,
         })
@@ -536,9 +575,7 @@ impl Reader {
     /// (enlarged) or of the descendants at `min_zoom` (nearest-neighbour reduced).
     pub fn tile(&self, z: u8, x: u32, y: u32) -> Result<Option<Tile>> {
         if z > 26 || (x as u64) >> z != 0 || (y as u64) >> z != 0 {
-            return Err(Error::InvalidArgument(format!(
-                "tile {z}/{x}/{y} is off the grid"
-            )));
+            return Err(Error::TileOffGrid { z, x, y });
         }
         let t = &self.metadata.tiling;
         if (t.min_zoom..=t.max_zoom).contains(&z) {
@@ -665,9 +702,7 @@ impl Reader {
     /// ```
     pub fn value_at(&self, lon: f64, lat: f64) -> Result<Option<Vec<Option<f64>>>> {
         if !lon.is_finite() || !lat.is_finite() || !(-180.0..=180.0).contains(&lon) {
-            return Err(Error::InvalidArgument(format!(
-                "({lon}, {lat}) is not a longitude/latitude"
-            )));
+            return Err(Error::NotLonLat { lon, lat });
         }
         if lat.abs() > cell::MAX_LAT {
             return Ok(None);
@@ -706,9 +741,7 @@ impl Reader {
         let z = zoom.clamp(t.min_zoom, t.max_zoom);
         let [w, s, e, n] = bounds;
         if !(w < e && s < n) || bounds.iter().any(|v| !v.is_finite()) {
-            return Err(Error::InvalidArgument(format!(
-                "window {bounds:?} is empty or not finite"
-            )));
+            return Err(Error::EmptyWindow { bounds });
         }
         let (x0, y0) = cell::lonlat_to_mercator(w, n);
         let (x1, y1) = cell::lonlat_to_mercator(e, s);
@@ -722,9 +755,12 @@ impl Reader {
         let width = c1.saturating_sub(c0);
         let height = r1.saturating_sub(r0);
         if width == 0 || height == 0 || width * height > MAX_WINDOW_PIXELS {
-            return Err(Error::InvalidArgument(format!(
-                "window of {width}x{height} pixels at zoom {z} is empty or larger than {MAX_WINDOW_PIXELS} pixels"
-            )));
+            return Err(Error::WindowSize {
+                width,
+                height,
+                zoom: z,
+                limit: MAX_WINDOW_PIXELS,
+            });
         }
         let bz = u32::from(self.metadata.block_zoom());
         let win = self.window_pixels(

@@ -1,5 +1,19 @@
 //! `raquet validate`: every rule of the specification as data (a [`Report`] of
-//! [`Finding`]s with stable codes), never as errors.
+//! [`Finding`]s with stable [`Code`]s), never as errors.
+//!
+//! The model is GeoParquet's ([`geoparquet_io::meta::validate`]) with RaQuet's own codes:
+//! [`Report`] is `geoparquet_io::meta::validate::Report<Code>`. [`validate`] returns a
+//! [`Validation`]: the report beside the tile counts.
+//!
+//! ```
+//! use raquet::validate::{Code, Finding, Report, RuleCode, Severity};
+//!
+//! let mut report = Report::default();
+//! report.push(Finding::warning(Code::Unsorted, None, "data rows are not sorted by block"));
+//! assert!(report.is_valid());
+//! assert_eq!(Code::from_name("zoom_missing"), Some(Code::ZoomMissing));
+//! assert_eq!(report.findings[0].severity, Severity::Warning);
+//! ```
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -8,77 +22,218 @@ use std::path::Path;
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Schema};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
-use serde_json::Value;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use serde_json::{Value, json};
+
+pub use geoparquet_io::meta::validate::{RuleCode, Severity};
 
 use crate::cell::tile_from_cell;
 use crate::metadata::{BandLayout, Compression, RAQUET_VERSION_KEY, TILE_STATISTICS_COLUMNS};
 use crate::stats::RunningStats as Observed;
-use crate::{BandType, Error, Reader, Result};
+use crate::{BandType, Error, Metadata, Reader, Result};
 
-/// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// The file breaks a MUST of the specification.
-    Error,
-    /// The file breaks a SHOULD, or something is suspicious.
-    Warning,
+geoparquet_io::meta::rule_codes! {
+    /// A stable code of a RaQuet rule, as written in reports (`"zoom_missing"`, …).
+    ///
+    /// ```
+    /// use raquet::validate::Code;
+    ///
+    /// assert_eq!(Code::BlobSize.as_str(), "blob_size");
+    /// assert_eq!(Code::ZoomMissing.to_string(), "zoom_missing");
+    /// ```
+    pub enum Code {
+        /// No `block` column, or not uint64/int64.
+        BlockColumn => "block_column",
+        /// No `metadata` column, or not a string.
+        MetadataColumn => "metadata_column",
+        /// No `raquet:version` footer key, or it differs from the metadata version.
+        RaquetVersionKey => "raquet_version_key",
+        /// No `block = 0` row with a metadata document.
+        MetadataRowMissing => "metadata_row_missing",
+        /// The metadata document cannot be parsed into the model.
+        MetadataInvalid => "metadata_invalid",
+        /// A band column is missing or has the wrong type.
+        BandColumn => "band_column",
+        /// More than one `block = 0` row.
+        MetadataRowMultiple => "metadata_row_multiple",
+        /// A binary column that is not a band of the metadata.
+        ColumnNotInMetadata => "column_not_in_metadata",
+        /// A `pixels` column beside band columns.
+        PixelsAndBands => "pixels_and_bands",
+        /// JPEG/WebP compression without the interleaved layout.
+        LossyLayout => "lossy_layout",
+        /// JPEG/WebP compression of bands other than uint8.
+        LossyType => "lossy_type",
+        /// A `block` that is not a valid Quadbin cell.
+        InvalidBlock => "invalid_block",
+        /// A tile outside `min_zoom..=max_zoom`.
+        ZoomOutOfRange => "zoom_out_of_range",
+        /// A block on more than one row (without a time dimension).
+        DuplicateBlock => "duplicate_block",
+        /// Data rows not sorted by `block`.
+        Unsorted => "unsorted",
+        /// A zoom between `min_zoom` and `max_zoom` without a tile.
+        ZoomMissing => "zoom_missing",
+        /// `tiling.num_blocks` differs from the tiles at `max_zoom`.
+        NumBlocks => "num_blocks",
+        /// A blob does not decode to the block's size.
+        BlobSize => "blob_size",
+        /// A blob does not decode.
+        BlobDecode => "blob_decode",
+        /// Every tile of a zoom is nodata.
+        ZoomEmpty => "zoom_empty",
+        /// Fewer than half the tiles of a zoom hold valid data.
+        ZoomSparse => "zoom_sparse",
+        /// More findings of a code than a report lists.
+        Truncated => "truncated",
+        /// A metadata field has the wrong JSON type or range.
+        MetadataType => "metadata_type",
+        /// The metadata has no `version`.
+        VersionMissing => "version_missing",
+        /// The metadata `version` is not a known one.
+        VersionUnknown => "version_unknown",
+        /// A field its version requires is missing.
+        MetadataFieldMissing => "metadata_field_missing",
+        /// `file_format` is missing or not `raquet`.
+        FileFormat => "file_format",
+        /// The legacy (pre-v0.3) metadata shape.
+        LegacyMetadata => "legacy_metadata",
+        /// `crs` is not EPSG:3857.
+        Crs => "crs",
+        /// `bounds_crs` is not EPSG:4326.
+        BoundsCrs => "bounds_crs",
+        /// `bounds` are not `[west, south, east, north]` in degrees.
+        Bounds => "bounds",
+        /// `tiling.scheme` is not `quadbin`.
+        TilingScheme => "tiling_scheme",
+        /// Blocks not square, or not a power of two divisible by 16.
+        BlockSize => "block_size",
+        /// `pixel_zoom` is not `max_zoom + log2(block_width)`.
+        PixelZoom => "pixel_zoom",
+        /// `bands` is empty.
+        BandsEmpty => "bands_empty",
+        /// Two bands share a name.
+        BandNameDuplicate => "band_name_duplicate",
+        /// A band lacks its statistics.
+        StatisticsMissing => "statistics_missing",
+        /// Per-tile statistics are unknown, missing or differ from the pixels.
+        TileStatistics => "tile_statistics",
+        /// A data row has a non-null `metadata`.
+        MetadataNotNull => "metadata_not_null",
+        /// Band statistics contradict themselves or the pixels.
+        StatisticsInconsistent => "statistics_inconsistent",
+        /// The pixels reach past the band statistics (approximate statistics).
+        StatisticsApproximate => "statistics_approximate",
+    }
 }
 
-/// One rule a file breaks.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    /// A stable code (`zoom_missing`, `blob_size`, …).
-    pub code: &'static str,
-    /// Error or warning.
-    pub severity: Severity,
-    /// What is wrong and where (column, block, zoom).
-    pub message: String,
-}
+/// A finding with a RaQuet [`Code`].
+pub type Finding = geoparquet_io::meta::validate::Finding<Code>;
 
-/// The outcome of [`validate`].
+/// The findings of a RaQuet validation.
+pub type Report = geoparquet_io::meta::validate::Report<Code>;
+
+/// The outcome of [`validate`]: the findings and what was counted on the way.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Report {
+#[non_exhaustive]
+pub struct Validation {
     /// Every finding, errors first.
-    pub findings: Vec<Finding>,
+    pub report: Report,
     /// Number of data rows (tiles) seen.
     pub tiles: usize,
     /// Tiles per zoom.
     pub tiles_per_zoom: BTreeMap<u8, usize>,
 }
 
-impl Report {
+impl Validation {
     /// Whether there is no error (warnings allowed).
     pub fn is_valid(&self) -> bool {
-        !self.findings.iter().any(|f| f.severity == Severity::Error)
+        self.report.is_valid()
     }
 
-    /// The findings with a code.
-    pub fn with_code(&self, code: &str) -> Vec<&Finding> {
-        self.findings.iter().filter(|f| f.code == code).collect()
-    }
-
-    fn error(&mut self, code: &'static str, message: impl Into<String>) {
-        self.findings.push(Finding {
-            code,
-            severity: Severity::Error,
-            message: message.into(),
-        });
-    }
-
-    fn warning(&mut self, code: &'static str, message: impl Into<String>) {
-        self.findings.push(Finding {
-            code,
-            severity: Severity::Warning,
-            message: message.into(),
-        });
+    /// `{"valid", "tiles", "tiles_per_zoom": {"zoom": n}, "findings": [...]}`.
+    ///
+    /// ```
+    /// use raquet::validate::Validation;
+    ///
+    /// let v = Validation::default();
+    /// assert_eq!(v.to_json()["valid"], true);
+    /// assert_eq!(v.to_json()["findings"].as_array().map(Vec::len), Some(0));
+    /// ```
+    pub fn to_json(&self) -> Value {
+        let per_zoom: serde_json::Map<String, Value> = self
+            .tiles_per_zoom
+            .iter()
+            .map(|(z, n)| (z.to_string(), json!(n)))
+            .collect();
+        json!({
+            "valid": self.is_valid(),
+            "tiles": self.tiles,
+            "tiles_per_zoom": per_zoom,
+            "findings": self.report.findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
+        })
     }
 }
 
 /// Largest number of findings of one code kept in a report (the rest are counted).
 const MAX_PER_CODE: usize = 20;
+
+/// The report being written, and how many findings of each capped code were met.
+#[derive(Default)]
+struct Findings {
+    report: Report,
+    counts: BTreeMap<Code, usize>,
+}
+
+impl Findings {
+    fn error(&mut self, code: Code, message: impl Into<String>) {
+        self.report.push(Finding::error(code, None, message));
+    }
+
+    fn warning(&mut self, code: Code, message: impl Into<String>) {
+        self.report.push(Finding::warning(code, None, message));
+    }
+
+    /// A finding of a per-tile rule: at most [`MAX_PER_CODE`] of one code are kept.
+    fn capped(&mut self, severity: Severity, code: Code, message: String) {
+        let n = self.counts.entry(code).or_insert(0);
+        *n += 1;
+        if *n <= MAX_PER_CODE {
+            self.report
+                .push(Finding::new(code, severity, None, message));
+        }
+    }
+
+    fn is_valid(&self) -> bool {
+        self.report.is_valid()
+    }
+
+    /// The report as it stands (an early stop: not sorted).
+    fn stop(self) -> Validation {
+        Validation {
+            report: self.report,
+            ..Validation::default()
+        }
+    }
+
+    /// Counts the findings left out, puts errors first.
+    fn finish(mut self) -> Report {
+        for (code, n) in std::mem::take(&mut self.counts) {
+            if n > MAX_PER_CODE {
+                self.warning(
+                    Code::Truncated,
+                    format!("{} more `{code}` findings not listed", n - MAX_PER_CODE),
+                );
+            }
+        }
+        self.report.findings.sort_by_key(|f| f.severity);
+        self.report
+    }
+}
 
 /// Validates a RaQuet file against every rule of spec v0.5.0 (and the legacy shape).
 ///
@@ -86,28 +241,63 @@ const MAX_PER_CODE: usize = 20;
 /// [`Finding`].
 ///
 /// ```no_run
-/// let report = raquet::validate("raster.parquet")?;
-/// for f in &report.findings {
-///     println!("{:?} {}: {}", f.severity, f.code, f.message);
+/// let v = raquet::validate("raster.parquet")?;
+/// for f in &v.report.findings {
+///     println!("{} {}: {}", f.severity, f.code, f.message);
 /// }
+/// println!("{} tiles", v.tiles);
 /// # Ok::<(), raquet::Error>(())
 /// ```
-pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
+pub fn validate(path: impl AsRef<Path>) -> Result<Validation> {
     let path = path.as_ref();
-    let mut report = Report::default();
+    let mut out = Findings::default();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let arrow = crate::reader::load_metadata(&file, ArrowReaderOptions::new())?;
     let schema = arrow.schema().clone();
+    check_key_columns(&schema, &mut out);
+    let version_kv = footer_version(&arrow);
+    if version_kv.is_none() {
+        out.warning(
+            Code::RaquetVersionKey,
+            format!("no `{RAQUET_VERSION_KEY}` key/value in the Parquet footer"),
+        );
+    }
+    if !out.is_valid() {
+        return Ok(out.stop());
+    }
+    let Some(reader) = open_reader(path, &mut out)? else {
+        return Ok(out.stop());
+    };
+    let meta = reader.metadata().clone();
+    let raw: Value = serde_json::from_str(reader.metadata_json()).unwrap_or(Value::Null);
 
-    // Columns.
+    check_document(&raw, &meta, &mut out);
+    check_footer_version(version_kv.as_deref(), &meta, &mut out);
+    check_metadata_rows(&reader, &mut out);
+    check_band_columns(&schema, &meta, &mut out);
+    check_lossy(&meta, &mut out);
+    let (tiles, tiles_per_zoom) = check_blocks(&reader, &schema, &meta, &mut out);
+    check_zooms(&meta, &tiles_per_zoom, &mut out);
+    check_metadata_nulls(&reader, &mut out)?;
+    let observed = check_tiles(&reader, &meta, &mut out)?;
+    check_statistics(&meta, &observed, &mut out);
+    Ok(Validation {
+        report: out.finish(),
+        tiles,
+        tiles_per_zoom,
+    })
+}
+
+/// `block` is uint64 or int64, `metadata` a string.
+fn check_key_columns(schema: &Schema, out: &mut Findings) {
     match schema
         .field_with_name("block")
         .map(|f| f.data_type().clone())
     {
-        Err(_) => report.error("block_column", "no `block` column"),
+        Err(_) => out.error(Code::BlockColumn, "no `block` column"),
         Ok(DataType::UInt64 | DataType::Int64) => {}
-        Ok(t) => report.error(
-            "block_column",
+        Ok(t) => out.error(
+            Code::BlockColumn,
             format!("`block` must be uint64 or int64, found {t}"),
         ),
     }
@@ -115,77 +305,82 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
         .field_with_name("metadata")
         .map(|f| f.data_type().clone())
     {
-        Err(_) => report.error("metadata_column", "no `metadata` column"),
+        Err(_) => out.error(Code::MetadataColumn, "no `metadata` column"),
         Ok(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {}
-        Ok(t) => report.error(
-            "metadata_column",
+        Ok(t) => out.error(
+            Code::MetadataColumn,
             format!("`metadata` must be a string, found {t}"),
         ),
     }
-    let kv = arrow.metadata().file_metadata().key_value_metadata();
-    let version_kv = kv
-        .and_then(|kv| kv.iter().find(|k| k.key == RAQUET_VERSION_KEY))
-        .and_then(|k| k.value.clone());
-    if version_kv.is_none() {
-        report.warning(
-            "raquet_version_key",
-            format!("no `{RAQUET_VERSION_KEY}` key/value in the Parquet footer"),
-        );
-    }
-    if !report.is_valid() {
-        return Ok(report);
-    }
+}
 
-    let reader = match Reader::open(path) {
-        Ok(r) => r,
+/// The `raquet:version` footer key's value.
+fn footer_version(arrow: &ArrowReaderMetadata) -> Option<String> {
+    arrow
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == RAQUET_VERSION_KEY))
+        .and_then(|k| k.value.clone())
+}
+
+/// Opens the reader; the errors that are rules broken become findings (`None`: stop).
+fn open_reader(path: &Path, out: &mut Findings) -> Result<Option<Reader>> {
+    match Reader::open(path) {
+        Ok(r) => Ok(Some(r)),
         Err(Error::MissingMetadata) => {
-            report.error(
-                "metadata_row_missing",
+            out.error(
+                Code::MetadataRowMissing,
                 "no row with block = 0 and a non-null metadata document",
             );
-            return Ok(report);
+            Ok(None)
         }
         Err(Error::Metadata(m)) => {
-            report.error("metadata_invalid", m);
+            out.error(Code::MetadataInvalid, m);
             // Every wrongly typed field, not only the first the parser met.
             if let Some(raw) = raw_metadata(path)? {
-                check_types(&raw, &mut report);
+                check_types(&raw, out);
             }
-            report
+            out.report
                 .findings
                 .dedup_by(|a, b| a.code == b.code && a.message == b.message);
-            return Ok(report);
+            Ok(None)
         }
         Err(Error::Column { column, message }) => {
-            report.error("band_column", format!("column `{column}`: {message}"));
-            return Ok(report);
+            out.error(Code::BandColumn, format!("column `{column}`: {message}"));
+            Ok(None)
         }
-        Err(e) => return Err(e),
-    };
-    let meta = reader.metadata().clone();
-    let raw: Value = serde_json::from_str(reader.metadata_json()).unwrap_or(Value::Null);
+        Err(e) => Err(e),
+    }
+}
 
-    // The metadata document itself.
-    check_document(&raw, &meta, &mut report);
-    if let (Some(kv), Some(v)) = (&version_kv, &meta.version)
+/// The footer key agrees with the metadata version.
+fn check_footer_version(footer: Option<&str>, meta: &Metadata, out: &mut Findings) {
+    if let (Some(kv), Some(v)) = (footer, &meta.version)
         && kv != v
     {
-        report.warning(
-            "raquet_version_key",
+        out.warning(
+            Code::RaquetVersionKey,
             format!("footer `{RAQUET_VERSION_KEY}` = {kv} but metadata version = {v}"),
         );
     }
+}
+
+/// One metadata row (several only in partitioned datasets).
+fn check_metadata_rows(reader: &Reader, out: &mut Findings) {
     if reader.metadata_rows().len() > 1 {
-        report.warning(
-            "metadata_row_multiple",
+        out.warning(
+            Code::MetadataRowMultiple,
             format!(
                 "{} rows with block = 0 (only partitioned datasets may have several)",
                 reader.metadata_rows().len()
             ),
         );
     }
+}
 
-    // Columns against the bands.
+/// Binary columns against the bands of the layout.
+fn check_band_columns(schema: &Schema, meta: &Metadata, out: &mut Findings) {
     let binary: Vec<String> = schema
         .fields()
         .iter()
@@ -202,73 +397,74 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
         BandLayout::Sequential => {
             for c in &binary {
                 if !names.contains(c.as_str()) && c != "pixels" {
-                    report.warning(
-                        "column_not_in_metadata",
+                    out.warning(
+                        Code::ColumnNotInMetadata,
                         format!("binary column `{c}` is not a band in the metadata"),
                     );
                 }
             }
             if binary.iter().any(|c| c == "pixels") {
-                report.warning(
-                    "pixels_and_bands",
+                out.warning(
+                    Code::PixelsAndBands,
                     "a `pixels` column beside a sequential layout",
                 );
             }
         }
         BandLayout::Interleaved => {
             if binary.iter().any(|c| names.contains(c.as_str())) {
-                report.warning(
-                    "pixels_and_bands",
+                out.warning(
+                    Code::PixelsAndBands,
                     "band columns beside the interleaved `pixels` column",
                 );
             }
         }
     }
+}
+
+/// JPEG and WebP hold interleaved uint8 bands only.
+fn check_lossy(meta: &Metadata, out: &mut Findings) {
     if matches!(meta.compression, Compression::Jpeg | Compression::Webp) {
         if meta.band_layout != BandLayout::Interleaved {
-            report.error(
-                "lossy_layout",
+            out.error(
+                Code::LossyLayout,
                 "jpeg/webp compression requires the interleaved layout",
             );
         }
         if meta.bands.iter().any(|b| b.band_type != BandType::Uint8) {
-            report.error("lossy_type", "jpeg/webp compression requires uint8 bands");
+            out.error(
+                Code::LossyType,
+                "jpeg/webp compression requires uint8 bands",
+            );
         }
     }
+}
 
-    // Rows: cells, ordering, zooms.
+/// Cells, zooms, duplicates and order of the data rows; the tiles and tiles per zoom.
+fn check_blocks(
+    reader: &Reader,
+    schema: &Schema,
+    meta: &Metadata,
+    out: &mut Findings,
+) -> (usize, BTreeMap<u8, usize>) {
     let t = &meta.tiling;
+    let mut per_zoom = BTreeMap::new();
     let mut seen = HashSet::new();
-    let mut counts: HashMap<&'static str, usize> = HashMap::new();
-    let mut emit = |report: &mut Report, sev: Severity, code: &'static str, msg: String| {
-        let n = counts.entry(code).or_insert(0);
-        *n += 1;
-        if *n <= MAX_PER_CODE {
-            report.findings.push(Finding {
-                code,
-                severity: sev,
-                message: msg,
-            });
-        }
-    };
     let has_time = schema.field_with_name("time_cf").is_ok();
     let mut prev = 0u64;
     let mut unsorted = false;
     for &block in reader.blocks() {
         match tile_from_cell(block) {
-            None => emit(
-                &mut report,
+            None => out.capped(
                 Severity::Error,
-                "invalid_block",
+                Code::InvalidBlock,
                 format!("block {block} ({block:#018x}) is not a valid Quadbin cell"),
             ),
             Some((z, x, y)) => {
-                *report.tiles_per_zoom.entry(z).or_insert(0) += 1;
+                *per_zoom.entry(z).or_insert(0) += 1;
                 if z < t.min_zoom || z > t.max_zoom {
-                    emit(
-                        &mut report,
+                    out.capped(
                         Severity::Error,
-                        "zoom_out_of_range",
+                        Code::ZoomOutOfRange,
                         format!(
                             "block {block} is tile {z}/{x}/{y}, outside zooms {}..={}",
                             t.min_zoom, t.max_zoom
@@ -278,10 +474,9 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
             }
         }
         if !seen.insert(block) && !has_time {
-            emit(
-                &mut report,
+            out.capped(
                 Severity::Error,
-                "duplicate_block",
+                Code::DuplicateBlock,
                 format!("block {block} appears more than once"),
             );
         }
@@ -290,85 +485,67 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
         }
         prev = block;
     }
-    report.tiles = reader.blocks().len();
     if unsorted {
-        report.warning("unsorted", "data rows are not sorted by block");
+        out.warning(Code::Unsorted, "data rows are not sorted by block");
     }
+    (reader.blocks().len(), per_zoom)
+}
+
+/// Every zoom of the pyramid holds tiles; `num_blocks` counts the native ones.
+fn check_zooms(meta: &Metadata, per_zoom: &BTreeMap<u8, usize>, out: &mut Findings) {
+    let t = &meta.tiling;
     for z in t.min_zoom..=t.max_zoom {
-        if !report.tiles_per_zoom.contains_key(&z) {
-            report.error("zoom_missing", format!("no tile at zoom {z} (overviews must cover every zoom from min_zoom to max_zoom)"));
+        if !per_zoom.contains_key(&z) {
+            out.error(
+                Code::ZoomMissing,
+                format!(
+                    "no tile at zoom {z} (overviews must cover every zoom from min_zoom to max_zoom)"
+                ),
+            );
         }
     }
-    let native = report.tiles_per_zoom.get(&t.max_zoom).copied().unwrap_or(0) as u64;
+    let native = per_zoom.get(&t.max_zoom).copied().unwrap_or(0) as u64;
     if t.num_blocks != native {
         let msg = format!(
             "tiling.num_blocks = {} but the file has {native} tiles at max_zoom {}",
             t.num_blocks, t.max_zoom
         );
         if meta.legacy {
-            report.warning("num_blocks", msg)
+            out.warning(Code::NumBlocks, msg);
         } else {
-            report.error("num_blocks", msg)
+            out.error(Code::NumBlocks, msg);
         }
     }
+}
 
-    // Metadata column null on data rows.
-    check_metadata_nulls(&reader, &mut report)?;
-
-    // Every blob decodes to the block size; statistics from the data.
+/// Decodes every blob to the block size, compares per-tile statistics, counts the
+/// tiles with valid data per zoom; returns the statistics of the native-zoom pixels.
+fn check_tiles(reader: &Reader, meta: &Metadata, out: &mut Findings) -> Result<Vec<Observed>> {
+    let max_zoom = meta.tiling.max_zoom;
     let mut observed: Vec<Observed> = vec![Observed::default(); meta.bands.len()];
     let mut valid_per_zoom: BTreeMap<u8, (usize, usize)> = BTreeMap::new();
-    let tile_stats = read_tile_stats(&reader, &mut report)?;
-    let tiles = reader.tiles()?;
-    for tile in tiles {
+    let tile_stats = read_tile_stats(reader, out)?;
+    for tile in reader.tiles()? {
         let tile = match tile {
             Ok(t) => t,
-            Err(e @ Error::Blob { .. }) => {
-                let code = if e.to_string().contains("bytes") {
-                    "blob_size"
-                } else {
-                    "blob_decode"
-                };
-                emit(&mut report, Severity::Error, code, e.to_string());
-                continue;
-            }
             Err(e) => {
-                emit(&mut report, Severity::Error, "blob_decode", e.to_string());
+                out.capped(Severity::Error, blob_code(&e), e.to_string());
                 continue;
             }
         };
-        let n = tile.width as usize * tile.height as usize;
         let mut tile_has_valid = false;
-        for (b, pixels) in tile.bands.iter().enumerate() {
-            let mut ts = Observed::default();
-            for i in 0..n {
-                if let Some(v) = tile.value(
-                    b,
-                    (i / tile.width as usize) as u32,
-                    (i % tile.width as usize) as u32,
-                ) && v.is_finite()
-                {
-                    ts.add(v);
-                }
-            }
-            let _ = pixels;
+        for b in 0..tile.bands.len() {
+            let ts = tile_band_stats(&tile, b);
             if ts.count > 0 {
                 tile_has_valid = true;
             }
-            if tile.z == t.max_zoom
+            if tile.z == max_zoom
                 && let Some(o) = observed.get_mut(b)
             {
                 o.merge(&ts);
             }
             if let Some(stats) = tile_stats.get(&(tile.block().unwrap_or(0), b)) {
-                compare_tile_stats(
-                    stats,
-                    &ts,
-                    &tile,
-                    &meta.bands[b].name,
-                    &mut report,
-                    &mut emit,
-                );
+                compare_tile_stats(stats, &ts, &tile, &meta.bands[b].name, out);
             }
         }
         let e = valid_per_zoom.entry(tile.z).or_insert((0, 0));
@@ -379,26 +556,41 @@ pub fn validate(path: impl AsRef<Path>) -> Result<Report> {
     }
     for (z, (all, valid)) in &valid_per_zoom {
         if *valid == 0 {
-            report.warning("zoom_empty", format!("every tile at zoom {z} is nodata"));
+            out.warning(Code::ZoomEmpty, format!("every tile at zoom {z} is nodata"));
         } else if valid * 2 < *all {
-            report.warning(
-                "zoom_sparse",
+            out.warning(
+                Code::ZoomSparse,
                 format!("only {valid} of {all} tiles at zoom {z} hold valid data"),
             );
         }
     }
-    check_statistics(&meta, &observed, &mut report);
+    Ok(observed)
+}
 
-    for (code, n) in counts {
-        if n > MAX_PER_CODE {
-            report.warning(
-                "truncated",
-                format!("{} more `{code}` findings not listed", n - MAX_PER_CODE),
-            );
+/// The code of a tile that does not read: a blob of the wrong size or one that does
+/// not decode.
+fn blob_code(e: &Error) -> Code {
+    match e {
+        Error::Blob { .. } if e.to_string().contains("bytes") => Code::BlobSize,
+        _ => Code::BlobDecode,
+    }
+}
+
+/// Statistics of the finite valid pixels of one band of a tile.
+fn tile_band_stats(tile: &crate::Tile, b: usize) -> Observed {
+    let n = tile.width as usize * tile.height as usize;
+    let mut ts = Observed::default();
+    for i in 0..n {
+        if let Some(v) = tile.value(
+            b,
+            (i / tile.width as usize) as u32,
+            (i % tile.width as usize) as u32,
+        ) && v.is_finite()
+        {
+            ts.add(v);
         }
     }
-    report.findings.sort_by_key(|f| f.severity);
-    Ok(report)
+    ts
 }
 
 /// The first non-null `metadata` of a `block = 0` row, parsed as JSON (`None` when
@@ -458,93 +650,117 @@ enum Kind {
     Text,
 }
 
+impl Kind {
+    /// Whether `v` is of this kind.
+    fn accepts(self, v: &Value) -> bool {
+        let whole = v.as_u64().or_else(|| {
+            v.as_f64()
+                .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                .map(|f| f as u64)
+        });
+        match self {
+            Kind::Text => v.is_string(),
+            Kind::Count => whole.is_some(),
+            Kind::Positive => whole.is_some_and(|n| n >= 1),
+            Kind::Zoom => whole.is_some_and(|n| n <= 26),
+            Kind::PixelZoom => whole.is_some_and(|n| n <= 26 + 16),
+        }
+    }
+
+    /// What the field must be, for messages.
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Text => "a string",
+            Kind::Count => "a whole number >= 0",
+            Kind::Positive => "a whole number >= 1",
+            Kind::Zoom => "a zoom (a whole number in 0..=26)",
+            Kind::PixelZoom => "a pixel zoom (a whole number in 0..=42)",
+        }
+    }
+}
+
+/// Top-level fields of every shape.
+const TOP_FIELDS: [(&str, Kind); 4] = [
+    ("width", Kind::Count),
+    ("height", Kind::Count),
+    ("crs", Kind::Text),
+    ("bounds_crs", Kind::Text),
+];
+
+/// Fields of the `tiling` object (v0.3 and later).
+const TILING_FIELDS: [(&str, Kind); 7] = [
+    ("scheme", Kind::Text),
+    ("block_width", Kind::Positive),
+    ("block_height", Kind::Positive),
+    ("min_zoom", Kind::Zoom),
+    ("max_zoom", Kind::Zoom),
+    ("pixel_zoom", Kind::PixelZoom),
+    ("num_blocks", Kind::Count),
+];
+
+/// Top-level tiling fields of the legacy shape (no `tiling` object).
+const LEGACY_TILING_FIELDS: [(&str, Kind); 7] = [
+    ("block_width", Kind::Positive),
+    ("block_height", Kind::Positive),
+    ("minresolution", Kind::Zoom),
+    ("maxresolution", Kind::Zoom),
+    ("block_resolution", Kind::Zoom),
+    ("pixel_resolution", Kind::PixelZoom),
+    ("num_blocks", Kind::Count),
+];
+
 /// The JSON type and range of every field the spec gives one (present fields only:
 /// missing ones are reported by the presence rules).
-fn check_types(raw: &Value, report: &mut Report) {
+fn check_types(raw: &Value, out: &mut Findings) {
     let Some(obj) = raw.as_object() else {
-        report.error(
-            "metadata_invalid",
+        out.error(
+            Code::MetadataInvalid,
             "the metadata document is not a JSON object",
         );
         return;
     };
     let tiling = obj.get("tiling");
     if tiling.is_some_and(|t| !t.is_object()) {
-        report.error("metadata_type", "`tiling` must be an object");
+        out.error(Code::MetadataType, "`tiling` must be an object");
     }
-    let mut fields: Vec<(String, Option<&Value>, Kind)> = vec![
-        ("width".into(), obj.get("width"), Kind::Count),
-        ("height".into(), obj.get("height"), Kind::Count),
-        ("crs".into(), obj.get("crs"), Kind::Text),
-        ("bounds_crs".into(), obj.get("bounds_crs"), Kind::Text),
-    ];
+    let mut fields: Vec<(String, Option<&Value>, Kind)> = TOP_FIELDS
+        .iter()
+        .map(|&(k, kind)| (k.to_string(), obj.get(k), kind))
+        .collect();
     match tiling {
-        Some(t) => {
-            for (k, kind) in [
-                ("scheme", Kind::Text),
-                ("block_width", Kind::Positive),
-                ("block_height", Kind::Positive),
-                ("min_zoom", Kind::Zoom),
-                ("max_zoom", Kind::Zoom),
-                ("pixel_zoom", Kind::PixelZoom),
-                ("num_blocks", Kind::Count),
-            ] {
-                fields.push((format!("tiling.{k}"), t.get(k), kind));
-            }
-        }
-        None => {
-            for (k, kind) in [
-                ("block_width", Kind::Positive),
-                ("block_height", Kind::Positive),
-                ("minresolution", Kind::Zoom),
-                ("maxresolution", Kind::Zoom),
-                ("block_resolution", Kind::Zoom),
-                ("pixel_resolution", Kind::PixelZoom),
-                ("num_blocks", Kind::Count),
-            ] {
-                fields.push((k.to_string(), obj.get(k), kind));
-            }
-        }
+        Some(t) => fields.extend(
+            TILING_FIELDS
+                .iter()
+                .map(|&(k, kind)| (format!("tiling.{k}"), t.get(k), kind)),
+        ),
+        None => fields.extend(
+            LEGACY_TILING_FIELDS
+                .iter()
+                .map(|&(k, kind)| (k.to_string(), obj.get(k), kind)),
+        ),
     }
     for (name, v, kind) in fields {
-        let Some(v) = v.filter(|v| !v.is_null()) else {
-            continue;
-        };
-        let whole = v.as_u64().or_else(|| {
-            v.as_f64()
-                .filter(|f| *f >= 0.0 && f.fract() == 0.0)
-                .map(|f| f as u64)
-        });
-        let ok = match kind {
-            Kind::Text => v.is_string(),
-            Kind::Count => whole.is_some(),
-            Kind::Positive => whole.is_some_and(|n| n >= 1),
-            Kind::Zoom => whole.is_some_and(|n| n <= 26),
-            Kind::PixelZoom => whole.is_some_and(|n| n <= 26 + 16),
-        };
-        if !ok {
-            let what = match kind {
-                Kind::Text => "a string",
-                Kind::Count => "a whole number >= 0",
-                Kind::Positive => "a whole number >= 1",
-                Kind::Zoom => "a zoom (a whole number in 0..=26)",
-                Kind::PixelZoom => "a pixel zoom (a whole number in 0..=42)",
-            };
-            report.error("metadata_type", format!("`{name}` = {v} must be {what}"));
+        if let Some(v) = v.filter(|v| !v.is_null())
+            && !kind.accepts(v)
+        {
+            out.error(
+                Code::MetadataType,
+                format!("`{name}` = {v} must be {}", kind.describe()),
+            );
         }
     }
     match obj.get("bounds") {
         None => {}
         Some(Value::Array(a)) if a.len() == 4 && a.iter().all(Value::is_number) => {}
-        Some(b) => report.error(
-            "metadata_type",
+        Some(b) => out.error(
+            Code::MetadataType,
             format!("`bounds` = {b} must be an array of 4 numbers"),
         ),
     }
     match obj.get("compression") {
         None | Some(Value::Null | Value::String(_)) => {}
-        Some(c) => report.error(
-            "metadata_type",
+        Some(c) => out.error(
+            Code::MetadataType,
             format!("`compression` = {c} must be a string or null"),
         ),
     }
@@ -552,131 +768,179 @@ fn check_types(raw: &Value, report: &mut Report) {
         None => {}
         Some(Value::Array(bands)) => {
             for (i, b) in bands.iter().enumerate() {
-                let Some(o) = b.as_object() else {
-                    report.error("metadata_type", format!("bands[{i}] must be an object"));
-                    continue;
-                };
-                for k in ["name", "type"] {
-                    if o.get(k).is_some_and(|v| !v.is_string()) {
-                        report.error("metadata_type", format!("bands[{i}].{k} must be a string"));
-                    }
-                }
-                let nodata_ok = match o.get("nodata") {
-                    None | Some(Value::Null | Value::Number(_)) => true,
-                    Some(Value::String(s)) => {
-                        matches!(s.trim(), "NaN" | "Infinity" | "-Infinity")
-                            || s.trim().parse::<f64>().is_ok()
-                    }
-                    Some(_) => false,
-                };
-                if !nodata_ok {
-                    report.error(
-                        "metadata_type",
-                        format!(
-                            "bands[{i}].nodata = {} must be a number, a numeric string, \"NaN\", \"Infinity\", \"-Infinity\" or null",
-                            o.get("nodata").unwrap_or(&Value::Null)
-                        ),
-                    );
-                }
+                check_band_types(i, b, out);
             }
         }
-        Some(b) => report.error("metadata_type", format!("`bands` = {b} must be an array")),
+        Some(b) => out.error(
+            Code::MetadataType,
+            format!("`bands` = {b} must be an array"),
+        ),
     }
 }
 
-fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {
-    check_types(raw, report);
-    let obj = raw.as_object();
-    let has = |k: &str| obj.is_some_and(|o| o.contains_key(k));
-    match &meta.version {
-        None => report.error("version_missing", "the metadata has no `version`"),
-        Some(v) if !["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"].contains(&v.as_str()) => {
-            report.warning("version_unknown", format!("unknown version `{v}`"));
+/// The JSON types of `bands[i]`.
+fn check_band_types(i: usize, b: &Value, out: &mut Findings) {
+    let Some(o) = b.as_object() else {
+        out.error(Code::MetadataType, format!("bands[{i}] must be an object"));
+        return;
+    };
+    for k in ["name", "type"] {
+        if o.get(k).is_some_and(|v| !v.is_string()) {
+            out.error(
+                Code::MetadataType,
+                format!("bands[{i}].{k} must be a string"),
+            );
         }
+    }
+    let nodata_ok = match o.get("nodata") {
+        None | Some(Value::Null | Value::Number(_)) => true,
+        Some(Value::String(s)) => {
+            matches!(s.trim(), "NaN" | "Infinity" | "-Infinity") || s.trim().parse::<f64>().is_ok()
+        }
+        Some(_) => false,
+    };
+    if !nodata_ok {
+        out.error(
+            Code::MetadataType,
+            format!(
+                "bands[{i}].nodata = {} must be a number, a numeric string, \"NaN\", \"Infinity\", \"-Infinity\" or null",
+                o.get("nodata").unwrap_or(&Value::Null)
+            ),
+        );
+    }
+}
+
+/// Versions this crate knows.
+const KNOWN_VERSIONS: [&str; 5] = ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"];
+
+/// Top-level fields v0.3 and later require.
+const REQUIRED_FIELDS: [&str; 8] = [
+    "width",
+    "height",
+    "crs",
+    "bounds",
+    "bounds_crs",
+    "tiling",
+    "compression",
+    "bands",
+];
+
+/// `tiling` fields v0.3 and later require.
+const REQUIRED_TILING_FIELDS: [&str; 7] = [
+    "scheme",
+    "block_width",
+    "block_height",
+    "min_zoom",
+    "max_zoom",
+    "pixel_zoom",
+    "num_blocks",
+];
+
+/// The rules over the metadata document, in order.
+const DOCUMENT_RULES: [fn(&Value, &Metadata, &mut Findings); 6] = [
+    |raw, _, out| check_types(raw, out),
+    check_version,
+    check_crs_and_bounds,
+    check_tiling,
+    check_bands,
+    check_tile_statistics_columns,
+];
+
+fn check_document(raw: &Value, meta: &Metadata, out: &mut Findings) {
+    for rule in DOCUMENT_RULES {
+        rule(raw, meta, out);
+    }
+}
+
+/// `version` is present and known; what a modern version requires is there.
+fn check_version(raw: &Value, meta: &Metadata, out: &mut Findings) {
+    match &meta.version {
+        None => out.error(Code::VersionMissing, "the metadata has no `version`"),
+        Some(v) if !KNOWN_VERSIONS.contains(&v.as_str()) => {
+            out.warning(Code::VersionUnknown, format!("unknown version `{v}`"));
+        }
+        Some(v) if !matches!(v.as_str(), "0.1.0" | "0.2.0") => check_required(raw, v, out),
         Some(v) => {
-            let modern = !matches!(v.as_str(), "0.1.0" | "0.2.0");
-            if modern {
-                for k in [
-                    "width",
-                    "height",
-                    "crs",
-                    "bounds",
-                    "bounds_crs",
-                    "tiling",
-                    "compression",
-                    "bands",
-                ] {
-                    if !has(k) {
-                        report.error(
-                            "metadata_field_missing",
-                            format!("version {v} requires `{k}`"),
-                        );
-                    }
-                }
-                if let Some(t) = raw.get("tiling") {
-                    for k in [
-                        "scheme",
-                        "block_width",
-                        "block_height",
-                        "min_zoom",
-                        "max_zoom",
-                        "pixel_zoom",
-                        "num_blocks",
-                    ] {
-                        if t.get(k).is_none() {
-                            report.error(
-                                "metadata_field_missing",
-                                format!("version {v} requires `tiling.{k}`"),
-                            );
-                        }
-                    }
-                }
-                match raw.get("file_format").and_then(Value::as_str) {
-                    Some("raquet") => {}
-                    Some(other) => report.error(
-                        "file_format",
-                        format!("file_format is `{other}`, must be `raquet`"),
-                    ),
-                    None => report.warning("file_format", "no `file_format`"),
-                }
-            } else if meta.legacy {
-                report.warning("legacy_metadata", format!("legacy v{v} metadata shape"));
+            if meta.legacy {
+                out.warning(Code::LegacyMetadata, format!("legacy v{v} metadata shape"));
             }
         }
     }
     if meta.version.is_none() && meta.legacy {
-        report.warning("legacy_metadata", "legacy (pre-v0.3) metadata shape");
+        out.warning(Code::LegacyMetadata, "legacy (pre-v0.3) metadata shape");
     }
+}
+
+/// The fields version `v` (v0.3 or later) requires, and `file_format`.
+fn check_required(raw: &Value, v: &str, out: &mut Findings) {
+    let has = |k: &str| raw.as_object().is_some_and(|o| o.contains_key(k));
+    for k in REQUIRED_FIELDS {
+        if !has(k) {
+            out.error(
+                Code::MetadataFieldMissing,
+                format!("version {v} requires `{k}`"),
+            );
+        }
+    }
+    if let Some(t) = raw.get("tiling") {
+        for k in REQUIRED_TILING_FIELDS {
+            if t.get(k).is_none() {
+                out.error(
+                    Code::MetadataFieldMissing,
+                    format!("version {v} requires `tiling.{k}`"),
+                );
+            }
+        }
+    }
+    match raw.get("file_format").and_then(Value::as_str) {
+        Some("raquet") => {}
+        Some(other) => out.error(
+            Code::FileFormat,
+            format!("file_format is `{other}`, must be `raquet`"),
+        ),
+        None => out.warning(Code::FileFormat, "no `file_format`"),
+    }
+}
+
+/// Web Mercator pixels, bounds in degrees.
+fn check_crs_and_bounds(_: &Value, meta: &Metadata, out: &mut Findings) {
     if meta.crs != "EPSG:3857" {
-        report.error("crs", format!("crs is `{}`, must be EPSG:3857", meta.crs));
+        out.error(
+            Code::Crs,
+            format!("crs is `{}`, must be EPSG:3857", meta.crs),
+        );
     }
     if meta.bounds_crs != "EPSG:4326" {
-        report.error(
-            "bounds_crs",
+        out.error(
+            Code::BoundsCrs,
             format!("bounds_crs is `{}`, must be EPSG:4326", meta.bounds_crs),
         );
     }
     // West > east is a box across the antimeridian (as RFC 7946 and STAC write it).
     let [w, s, e, n] = meta.bounds;
     if !(s <= n && w >= -180.0 && e <= 180.0 && s >= -90.0 && n <= 90.0) {
-        report.error(
-            "bounds",
+        out.error(
+            Code::Bounds,
             format!(
                 "bounds {:?} are not [west, south, east, north] in degrees",
                 meta.bounds
             ),
         );
     }
+}
+
+/// Quadbin tiling of square power-of-two blocks, and a consistent pixel zoom.
+fn check_tiling(_: &Value, meta: &Metadata, out: &mut Findings) {
     let t = &meta.tiling;
     if t.scheme != "quadbin" {
-        report.error(
-            "tiling_scheme",
+        out.error(
+            Code::TilingScheme,
             format!("tiling.scheme is `{}`, must be quadbin", t.scheme),
         );
     }
     if t.block_width != t.block_height {
-        report.error(
-            "block_size",
+        out.error(
+            Code::BlockSize,
             format!(
                 "blocks must be square, found {}x{}",
                 t.block_width, t.block_height
@@ -684,8 +948,8 @@ fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {
         );
     }
     if !t.block_width.is_multiple_of(16) || !t.block_width.is_power_of_two() {
-        report.error(
-            "block_size",
+        out.error(
+            Code::BlockSize,
             format!(
                 "block size {} must be divisible by 16 and a power of two",
                 t.block_width
@@ -699,27 +963,31 @@ fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {
             t.pixel_zoom, t.max_zoom, t.block_width
         );
         if meta.legacy {
-            report.warning("pixel_zoom", msg)
+            out.warning(Code::PixelZoom, msg);
         } else {
-            report.error("pixel_zoom", msg)
+            out.error(Code::PixelZoom, msg);
         }
     }
+}
+
+/// Bands exist, have distinct names and statistics.
+fn check_bands(_: &Value, meta: &Metadata, out: &mut Findings) {
     if meta.bands.is_empty() {
-        report.error("bands_empty", "`bands` is empty");
+        out.error(Code::BandsEmpty, "`bands` is empty");
     }
     let mut names = HashSet::new();
     for b in &meta.bands {
         if !names.insert(b.name.as_str()) {
-            report.error(
-                "band_name_duplicate",
+            out.error(
+                Code::BandNameDuplicate,
                 format!("band name `{}` appears twice", b.name),
             );
         }
         let st = &b.statistics;
         if st.minimum.is_none() || st.maximum.is_none() || st.mean.is_none() || st.stddev.is_none()
         {
-            report.warning(
-                "statistics_missing",
+            out.warning(
+                Code::StatisticsMissing,
                 format!(
                     "band `{}` lacks STATISTICS_MINIMUM/MAXIMUM/MEAN/STDDEV",
                     b.name
@@ -727,14 +995,18 @@ fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {
             );
         }
     }
+}
+
+/// Per-tile statistics name only known statistics.
+fn check_tile_statistics_columns(_: &Value, meta: &Metadata, out: &mut Findings) {
     if meta.tile_statistics
         && meta
             .tile_statistics_columns
             .iter()
             .any(|c| !TILE_STATISTICS_COLUMNS.contains(&c.as_str()))
     {
-        report.error(
-            "tile_statistics",
+        out.error(
+            Code::TileStatistics,
             format!(
                 "unknown per-tile statistics in {:?}",
                 meta.tile_statistics_columns
@@ -743,7 +1015,7 @@ fn check_document(raw: &Value, meta: &crate::Metadata, report: &mut Report) {
     }
 }
 
-fn check_metadata_nulls(reader: &Reader, report: &mut Report) -> Result<()> {
+fn check_metadata_nulls(reader: &Reader, out: &mut Findings) -> Result<()> {
     let schema = reader.schema();
     let idx = schema.index_of("metadata")?;
     let bidx = schema.index_of("block")?;
@@ -771,8 +1043,8 @@ fn check_metadata_nulls(reader: &Reader, report: &mut Report) -> Result<()> {
         }
     }
     if bad > 0 {
-        report.error(
-            "metadata_not_null",
+        out.error(
+            Code::MetadataNotNull,
             format!("{bad} data rows have a non-null `metadata`"),
         );
     }
@@ -781,12 +1053,12 @@ fn check_metadata_nulls(reader: &Reader, report: &mut Report) -> Result<()> {
 
 type TileStats = HashMap<(u64, usize), [Option<f64>; 6]>;
 
-fn read_tile_stats(reader: &Reader, report: &mut Report) -> Result<TileStats> {
+fn read_tile_stats(reader: &Reader, out: &mut Findings) -> Result<TileStats> {
     let meta = reader.metadata();
     let schema = reader.schema();
-    let mut out = HashMap::new();
+    let mut found = HashMap::new();
     if !meta.tile_statistics {
-        return Ok(out);
+        return Ok(found);
     }
     let mut roots = vec![schema.index_of("block")?];
     let mut cols = Vec::new();
@@ -801,8 +1073,8 @@ fn read_tile_stats(reader: &Reader, report: &mut Report) -> Result<TileStats> {
                     roots.push(i);
                     cols.push((b, s));
                 }
-                Err(_) => report.error(
-                    "tile_statistics",
+                Err(_) => out.error(
+                    Code::TileStatistics,
                     format!("metadata declares per-tile `{stat}` but column `{name}` is missing"),
                 ),
             }
@@ -835,11 +1107,11 @@ fn read_tile_stats(reader: &Reader, report: &mut Report) -> Result<TileStats> {
                         _ => None,
                     }
                 };
-                out.entry((block, *b)).or_insert([None; 6])[*s] = v;
+                found.entry((block, *b)).or_insert([None; 6])[*s] = v;
             }
         }
     }
-    Ok(out)
+    Ok(found)
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -851,8 +1123,7 @@ fn compare_tile_stats(
     ts: &Observed,
     tile: &crate::Tile,
     band: &str,
-    report: &mut Report,
-    emit: &mut impl FnMut(&mut Report, Severity, &'static str, String),
+    out: &mut Findings,
 ) {
     let expect = if ts.count == 0 {
         [None; 6]
@@ -878,10 +1149,9 @@ fn compare_tile_stats(
             }
         };
         if !ok {
-            emit(
-                report,
+            out.capped(
                 Severity::Error,
-                "tile_statistics",
+                Code::TileStatistics,
                 format!(
                     "tile {}/{}/{} column `{band}_{name}` = {:?} but the pixels give {:?}",
                     tile.z, tile.x, tile.y, stats[k], expect[k]
@@ -891,13 +1161,13 @@ fn compare_tile_stats(
     }
 }
 
-fn check_statistics(meta: &crate::Metadata, observed: &[Observed], report: &mut Report) {
+fn check_statistics(meta: &Metadata, observed: &[Observed], out: &mut Findings) {
     for (band, obs) in meta.bands.iter().zip(observed) {
         let s = &band.statistics;
         if let (Some(min), Some(max)) = (s.minimum, s.maximum) {
             if min > max {
-                report.error(
-                    "statistics_inconsistent",
+                out.error(
+                    Code::StatisticsInconsistent,
                     format!(
                         "band `{}`: STATISTICS_MINIMUM {min} > STATISTICS_MAXIMUM {max}",
                         band.name
@@ -908,8 +1178,8 @@ fn check_statistics(meta: &crate::Metadata, observed: &[Observed], report: &mut 
                 && (mean < min - 1e-9 * min.abs().max(1.0)
                     || mean > max + 1e-9 * max.abs().max(1.0))
             {
-                report.error(
-                    "statistics_inconsistent",
+                out.error(
+                    Code::StatisticsInconsistent,
                     format!(
                         "band `{}`: STATISTICS_MEAN {mean} is outside [{min}, {max}]",
                         band.name
@@ -917,26 +1187,24 @@ fn check_statistics(meta: &crate::Metadata, observed: &[Observed], report: &mut 
                 );
             }
             if obs.count > 0 && (min > obs.max || max < obs.min) {
-                report.error(
-                    "statistics_inconsistent",
+                out.error(Code::StatisticsInconsistent,
                     format!("band `{}`: STATISTICS [{min}, {max}] do not overlap the native-zoom pixels [{}, {}]", band.name, obs.min, obs.max),
                 );
             } else if obs.count > 0 && (obs.min < min || obs.max > max) {
-                report.warning(
-                    "statistics_approximate",
+                out.warning(Code::StatisticsApproximate,
                     format!("band `{}`: native-zoom pixels span [{}, {}], STATISTICS say [{min}, {max}] (approximate statistics)", band.name, obs.min, obs.max),
                 );
             }
         }
         if s.stddev.is_some_and(|v| v < 0.0) {
-            report.error(
-                "statistics_inconsistent",
+            out.error(
+                Code::StatisticsInconsistent,
                 format!("band `{}`: negative STATISTICS_STDDEV", band.name),
             );
         }
         if s.valid_percent.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
-            report.error(
-                "statistics_inconsistent",
+            out.error(
+                Code::StatisticsInconsistent,
                 format!(
                     "band `{}`: STATISTICS_VALID_PERCENT outside 0..100",
                     band.name
@@ -944,8 +1212,8 @@ fn check_statistics(meta: &crate::Metadata, observed: &[Observed], report: &mut 
             );
         }
         if obs.count == 0 && s.minimum.is_some() && !meta.legacy {
-            report.warning(
-                "statistics_inconsistent",
+            out.warning(
+                Code::StatisticsInconsistent,
                 format!(
                     "band `{}` has statistics but no valid pixel at max_zoom",
                     band.name

@@ -29,7 +29,7 @@ fn convert(src: &Path, out: &Path, opts: &ConvertOptions) -> Reader {
         report.is_valid(),
         "{}: {:?}",
         out.display(),
-        report.findings
+        report.report.findings
     );
     let r = Reader::open(out).unwrap();
     assert_eq!(r.metadata().tiling, s.metadata.tiling);

@@ -123,7 +123,7 @@ fn convert_valid(src: &Path, out: &Path, opts: &ConvertOptions) -> Reader {
         report.is_valid(),
         "{}: {:?}",
         src.display(),
-        report.findings
+        report.report.findings
     );
     Reader::open(out).unwrap()
 }
@@ -441,9 +441,9 @@ fn all_nodata_rasters_are_refused_or_valid_when_kept() {
         assert!(!r.blocks().is_empty());
         let report = validate(&out).unwrap();
         assert!(
-            !report.with_code("zoom_empty").is_empty(),
+            report.report.has(raquet::validate::Code::ZoomEmpty),
             "{:?}",
-            report.findings
+            report.report.findings
         );
         let b = &r.metadata().bands[0];
         assert_eq!(b.statistics.valid_percent, Some(0.0));
@@ -678,6 +678,7 @@ mod hostile {
     fn errors(path: &Path) -> Vec<(String, String)> {
         validate(path)
             .unwrap()
+            .report
             .findings
             .into_iter()
             .filter(|f| f.severity == Severity::Error)
@@ -784,7 +785,7 @@ fn every_corpus_geotiff_converts_to_a_valid_file() {
                         report.is_valid(),
                         "{} ({what}): {:?}",
                         tif.display(),
-                        report.findings
+                        report.report.findings
                     );
                     assert_eq!(
                         report.tiles as u64,

@@ -454,7 +454,7 @@ fn convert(dir: &Path, name: &str, bytes: &[u8]) -> raquet::Result<Reader> {
     std::fs::write(&src, bytes).unwrap();
     geotiff_to_raquet(&src, &out, &opts())?;
     let report = validate(&out).unwrap();
-    assert!(report.is_valid(), "{name}: {:?}", report.findings);
+    assert!(report.is_valid(), "{name}: {:?}", report.report.findings);
     Reader::open(&out)
 }
 

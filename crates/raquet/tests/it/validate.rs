@@ -1,5 +1,6 @@
 //! `validate` over the corpus and over files broken on purpose.
 
+use raquet::validate::Code;
 use raquet::{Severity, validate};
 
 #[test]
@@ -16,7 +17,7 @@ fn corpus_findings() {
             r.tiles,
             r.tiles_per_zoom
         );
-        for x in &r.findings {
+        for x in &r.report.findings {
             println!("   {:?} {} {}", x.severity, x.code, x.message);
         }
         let name = f.file_name().unwrap().to_string_lossy().to_string();
@@ -27,15 +28,16 @@ fn corpus_findings() {
             || name.starts_with("n37")
             || name.starts_with("nlcd")
         {
-            assert!(r.is_valid(), "{name}: {:?}", r.findings);
+            assert!(r.is_valid(), "{name}: {:?}", r.report.findings);
         }
         if name == "example_data.parquet" {
-            assert!(!r.with_code("version_missing").is_empty());
-            assert!(!r.with_code("unsorted").is_empty());
+            assert!(r.report.has(Code::VersionMissing));
+            assert!(r.report.has(Code::Unsorted));
             assert!(
-                r.findings
+                r.report
+                    .findings
                     .iter()
-                    .any(|f| f.code == "num_blocks" && f.severity == Severity::Warning)
+                    .any(|f| f.code == Code::NumBlocks && f.severity == Severity::Warning)
             );
         }
     }
@@ -51,6 +53,7 @@ mod crafted {
     use arrow_array::{ArrayRef, BinaryArray, Int64Array, RecordBatch, StringArray, UInt64Array};
     use arrow_schema::{DataType, Field, Schema};
     use parquet::arrow::ArrowWriter;
+    use raquet::validate::Code;
     use raquet::{Error, Reader, validate};
     use serde_json::{Value, json};
 
@@ -116,10 +119,11 @@ mod crafted {
 
     fn codes(path: &Path) -> Vec<&'static str> {
         let r = validate(path).unwrap();
-        r.findings
+        r.report
+            .findings
             .iter()
             .filter(|f| f.severity == raquet::Severity::Error)
-            .map(|f| f.code)
+            .map(|f| f.code.as_str())
             .collect()
     }
 
@@ -229,7 +233,7 @@ mod crafted {
             assert!(c.contains(&code), "{code} not in {c:?}");
         }
         let r = validate(&p).unwrap();
-        assert!(!r.with_code("unsorted").is_empty());
+        assert!(r.report.has(Code::Unsorted));
         // A zoom outside min..=max.
         let p = tmp.path().join("range.parquet");
         let m = meta(8, 8, 1, json!("gzip")).to_string();
@@ -355,7 +359,7 @@ mod crafted {
                     let q = dir.join(format!("bad-{i}-{v}.parquet"));
                     std::fs::write(&q, &bad).unwrap();
                     if let Ok(r) = validate(&q) {
-                        decode_errors += r.with_code("blob_decode").len().min(1);
+                        decode_errors += usize::from(r.report.has(Code::BlobDecode));
                     }
                 }
             }
