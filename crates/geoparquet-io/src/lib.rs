@@ -6,7 +6,8 @@ pub mod corrupt;
 mod error;
 mod footer;
 pub mod geojson;
-pub mod geometry;
+/// The geometry codec, re-exported from [`geoparquet_meta::geometry`] (where it lives).
+pub use geoparquet_meta::geometry;
 mod inspect;
 pub mod native;
 pub mod output;

@@ -1,161 +1,15 @@
 //! GeoJSON geometry objects to ISO WKB (little endian) and back, keeping Z and
-//! M, the exact geometry type, empty geometries and GeometryCollections.
+//! M, the exact geometry type, empty geometries and GeometryCollections, through
+//! the workspace's geometry codec (`geoparquet_meta::geometry`); the bounds of
+//! GeoJSON geometries over either JSON tree.
 
-use serde_json::{Map, Value};
+use geoparquet_io::meta::geometry::{
+    EmptyPositions, GeoJsonToWkbOptions, PositionDimensions, WkbToGeoJsonOptions, geojson_to_wkb,
+    wkb_to_geojson,
+};
+use serde_json::Value;
 
 use crate::lite::Json;
-
-const TYPES: [&str; 7] = [
-    "Point",
-    "LineString",
-    "Polygon",
-    "MultiPoint",
-    "MultiLineString",
-    "MultiPolygon",
-    "GeometryCollection",
-];
-
-/// Coordinates per position of a geometry: 2, 3 (Z) or 4 (ZM); `None` when
-/// it has no position at all.
-fn dims_of(v: &Value, depth: usize) -> Result<Option<usize>, String> {
-    let arr = v.as_array().ok_or("coordinates must be arrays")?;
-    if depth == 0 {
-        return Ok(if arr.is_empty() {
-            None
-        } else {
-            Some(arr.len())
-        });
-    }
-    for c in arr {
-        if let Some(d) = dims_of(c, depth - 1)? {
-            return Ok(Some(d));
-        }
-    }
-    Ok(None)
-}
-
-fn depth_of(t: usize) -> usize {
-    match t {
-        0 => 0,
-        1 | 3 => 1,
-        2 | 4 => 2,
-        _ => 3,
-    }
-}
-
-fn geometry_dims(obj: &Map<String, Value>) -> Result<Option<usize>, String> {
-    let t = type_index(obj)?;
-    if t == 6 {
-        let geoms = obj
-            .get("geometries")
-            .and_then(Value::as_array)
-            .ok_or("GeometryCollection without a \"geometries\" array")?;
-        for g in geoms {
-            let g = g.as_object().ok_or("a geometry must be an object")?;
-            if let Some(d) = geometry_dims(g)? {
-                return Ok(Some(d));
-            }
-        }
-        return Ok(None);
-    }
-    let c = obj
-        .get("coordinates")
-        .ok_or("geometry without \"coordinates\"")?;
-    dims_of(c, depth_of(t))
-}
-
-fn type_index(obj: &Map<String, Value>) -> Result<usize, String> {
-    let t = obj
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or("geometry without a \"type\" string")?;
-    TYPES
-        .iter()
-        .position(|n| *n == t)
-        .ok_or_else(|| format!("unknown geometry type \"{t}\""))
-}
-
-fn code(t: usize, dims: usize) -> u32 {
-    let base = u32::try_from(t + 1).unwrap_or(0);
-    match dims {
-        3 => base + 1000,
-        4 => base + 3000,
-        _ => base,
-    }
-}
-
-fn put_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn put_position(out: &mut Vec<u8>, v: &Value, dims: usize) -> Result<(), String> {
-    let arr = v.as_array().ok_or("a position must be an array")?;
-    if arr.is_empty() {
-        // An empty point.
-        for _ in 0..dims {
-            out.extend_from_slice(&f64::NAN.to_le_bytes());
-        }
-        return Ok(());
-    }
-    if arr.len() != dims {
-        return Err(format!(
-            "positions of {} and {dims} coordinates in one geometry",
-            arr.len()
-        ));
-    }
-    for c in arr {
-        let f = c.as_f64().ok_or("a coordinate must be a number")?;
-        out.extend_from_slice(&f.to_le_bytes());
-    }
-    Ok(())
-}
-
-fn put_array<F>(out: &mut Vec<u8>, v: &Value, mut each: F) -> Result<(), String>
-where
-    F: FnMut(&mut Vec<u8>, &Value) -> Result<(), String>,
-{
-    let arr = v.as_array().ok_or("coordinates must be arrays")?;
-    put_u32(out, u32::try_from(arr.len()).map_err(|_| "too many parts")?);
-    for x in arr {
-        each(out, x)?;
-    }
-    Ok(())
-}
-
-/// Whether two positions are the same point (numbers compared as numbers:
-/// `1` and `1.0` are equal).
-fn same_position(a: &Value, b: &Value) -> bool {
-    match (a.as_array(), b.as_array()) {
-        (Some(a), Some(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .zip(b)
-                    .all(|(x, y)| matches!((x.as_f64(), y.as_f64()), (Some(x), Some(y)) if x == y))
-        }
-        _ => false,
-    }
-}
-
-/// A polygon ring, closed: WKB readers (GEOS, so GeoPandas and Python
-/// stac-geoparquet) refuse open rings, and RFC 7946 requires closed ones. An
-/// open ring of the JSON gets its first position repeated at the end (the
-/// original is kept as a patch, since it does not read back equal).
-fn closed_ring(out: &mut Vec<u8>, r: &Value, dims: usize) -> Result<(), String> {
-    let arr = r.as_array().ok_or("coordinates must be arrays")?;
-    let open = match (arr.first(), arr.last()) {
-        (Some(first), Some(last)) => !same_position(first, last),
-        _ => false,
-    };
-    let n = arr.len() + usize::from(open);
-    put_u32(out, u32::try_from(n).map_err(|_| "too many parts")?);
-    for p in arr {
-        put_position(out, p, dims)?;
-    }
-    if open && let Some(first) = arr.first() {
-        put_position(out, first, dims)?;
-    }
-    Ok(())
-}
 
 /// The bounds of a geometry: `[xmin, ymin, xmax, ymax]`, and the Z range
 /// when its positions have a third coordinate.
@@ -271,207 +125,34 @@ pub(crate) fn fits_wrapped<J: Json>(v: &J, x0: f64, x1: f64) -> bool {
     geometry(v, x0, x1, 0)
 }
 
-fn put_geometry(out: &mut Vec<u8>, obj: &Map<String, Value>, dims: usize) -> Result<(), String> {
-    let t = type_index(obj)?;
-    out.push(1);
-    put_u32(out, code(t, dims));
-    if t == 6 {
-        let geoms = obj
-            .get("geometries")
-            .and_then(Value::as_array)
-            .ok_or("GeometryCollection without a \"geometries\" array")?;
-        put_u32(
-            out,
-            u32::try_from(geoms.len()).map_err(|_| "too many parts")?,
-        );
-        for g in geoms {
-            let g = g.as_object().ok_or("a geometry must be an object")?;
-            put_geometry(out, g, dims)?;
-        }
-        return Ok(());
-    }
-    let c = obj
-        .get("coordinates")
-        .ok_or("geometry without \"coordinates\"")?;
-    let ring = |out: &mut Vec<u8>, r: &Value| put_array(out, r, |o, p| put_position(o, p, dims));
-    let polygon = |out: &mut Vec<u8>, p: &Value| put_array(out, p, |o, r| closed_ring(o, r, dims));
-    match t {
-        0 => put_position(out, c, dims),
-        1 => ring(out, c),
-        2 => polygon(out, c),
-        3 => put_array(out, c, |o, p| {
-            o.push(1);
-            put_u32(o, code(0, dims));
-            put_position(o, p, dims)
-        }),
-        4 => put_array(out, c, |o, l| {
-            o.push(1);
-            put_u32(o, code(1, dims));
-            ring(o, l)
-        }),
-        _ => put_array(out, c, |o, p| {
-            o.push(1);
-            put_u32(o, code(2, dims));
-            polygon(o, p)
-        }),
-    }
-}
-
-/// The ISO WKB of a GeoJSON geometry object.
+/// The ISO WKB of a GeoJSON geometry object, through the workspace codec:
+/// every position of one length, 2 or 3 numbers (GeoParquet 1.1 cannot
+/// declare M values: such geometries are kept verbatim instead, see the crate
+/// docs, "Lossless"); an empty position `[]` is a NaN (empty) point; open
+/// polygon rings are closed (WKB readers such as GEOS, so GeoPandas and
+/// Python stac-geoparquet, refuse open rings, and RFC 7946 requires closed
+/// ones; the original is kept as a patch, since it does not read back equal).
 pub(crate) fn to_wkb(v: &Value) -> Result<Vec<u8>, String> {
-    let obj = v.as_object().ok_or("a geometry must be an object")?;
-    let dims = geometry_dims(obj)?.unwrap_or(2);
-    if !(2..=3).contains(&dims) {
-        // GeoParquet 1.1 cannot declare M values: such geometries are kept
-        // verbatim instead (see the crate docs, "Lossless").
-        return Err(format!(
-            "positions must have 2 or 3 coordinates, not {dims}"
-        ));
-    }
+    let options = GeoJsonToWkbOptions::default()
+        .with_dimensions(PositionDimensions::Uniform)
+        .with_close_rings(true);
     let mut out = Vec::with_capacity(64);
-    put_geometry(&mut out, obj, dims)?;
+    let t = geojson_to_wkb(v, options, &mut out, None).map_err(|e| e.to_string())?;
+    if t.dimension.has_m() {
+        return Err("positions must have 2 or 3 coordinates, not 4".to_owned());
+    }
     Ok(out)
 }
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    pos: usize,
-    le: bool,
-}
-
-impl Cursor<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        let s = self
-            .b
-            .get(self.pos..self.pos + N)
-            .ok_or("WKB ends too early")?;
-        self.pos += N;
-        let mut a = [0u8; N];
-        a.copy_from_slice(s);
-        Ok(a)
-    }
-    fn u32(&mut self) -> Result<u32, String> {
-        let a = self.take::<4>()?;
-        Ok(if self.le {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        })
-    }
-    fn f64(&mut self) -> Result<f64, String> {
-        let a = self.take::<8>()?;
-        Ok(if self.le {
-            f64::from_le_bytes(a)
-        } else {
-            f64::from_be_bytes(a)
-        })
-    }
-    fn count(&mut self) -> Result<usize, String> {
-        let n = usize::try_from(self.u32()?).map_err(|_| "count too large")?;
-        if n > self.b.len() {
-            return Err("WKB count larger than the data".into());
-        }
-        Ok(n)
-    }
-}
-
-fn number(f: f64) -> Value {
-    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
-}
-
-fn read_position(c: &mut Cursor<'_>, dims: usize) -> Result<Value, String> {
-    let mut v = Vec::with_capacity(dims);
-    for _ in 0..dims {
-        v.push(c.f64()?);
-    }
-    if v.iter().all(|f| f.is_nan()) {
-        return Ok(Value::Array(Vec::new()));
-    }
-    Ok(Value::Array(v.into_iter().map(number).collect()))
-}
-
-fn read_geometry(c: &mut Cursor<'_>, depth: usize) -> Result<Value, String> {
-    if depth > 64 {
-        return Err("WKB nested too deeply".into());
-    }
-    let order = c.take::<1>()?[0];
-    c.le = match order {
-        0 => false,
-        1 => true,
-        _ => return Err(format!("bad WKB byte order {order}")),
-    };
-    let raw = c.u32()?;
-    // ISO codes (1000s) and EWKB flags.
-    let (mut t, mut z, mut m) = (raw & 0xffff, raw & 0x8000_0000 != 0, raw & 0x4000_0000 != 0);
-    if raw & 0x2000_0000 != 0 {
-        c.u32()?; // EWKB SRID, ignored
-    }
-    match t / 1000 {
-        1 => z = true,
-        2 => m = true,
-        3 => (z, m) = (true, true),
-        _ => {}
-    }
-    t %= 1000;
-    let dims = 2 + usize::from(z) + usize::from(m);
-    let idx = usize::try_from(t).unwrap_or(0);
-    let name = *TYPES
-        .get(idx.wrapping_sub(1))
-        .ok_or_else(|| format!("unknown WKB geometry type {raw}"))?;
-    let mut obj = Map::new();
-    obj.insert("type".into(), Value::String(name.into()));
-    let le = c.le;
-    let ring = |c: &mut Cursor<'_>| -> Result<Value, String> {
-        let n = c.count()?;
-        (0..n)
-            .map(|_| read_position(c, dims))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array)
-    };
-    let polygon = |c: &mut Cursor<'_>| -> Result<Value, String> {
-        let n = c.count()?;
-        (0..n)
-            .map(|_| ring(c))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array)
-    };
-    let coords = match t {
-        1 => read_position(c, dims)?,
-        2 => ring(c)?,
-        3 => polygon(c)?,
-        4..=6 => {
-            let n = c.count()?;
-            let mut parts = Vec::with_capacity(n);
-            for _ in 0..n {
-                let part = read_geometry(c, depth + 1)?;
-                c.le = le;
-                parts.push(part.get("coordinates").cloned().unwrap_or(Value::Null));
-            }
-            Value::Array(parts)
-        }
-        _ => {
-            let n = c.count()?;
-            let mut parts = Vec::with_capacity(n);
-            for _ in 0..n {
-                parts.push(read_geometry(c, depth + 1)?);
-                c.le = le;
-            }
-            obj.insert("geometries".into(), Value::Array(parts));
-            return Ok(Value::Object(obj));
-        }
-    };
-    obj.insert("coordinates".into(), coords);
-    Ok(Value::Object(obj))
-}
-
-/// The GeoJSON geometry object of WKB (ISO or extended, either byte order).
+/// The GeoJSON geometry object of WKB (ISO or extended, either byte order),
+/// through the workspace codec: M kept as the last number of a position, an
+/// empty (all-NaN) position written `[]` wherever it is, so that
+/// [`to_wkb`] writes the same bytes back.
 pub(crate) fn from_wkb(b: &[u8]) -> Result<Value, String> {
-    let mut c = Cursor {
-        b,
-        pos: 0,
-        le: true,
-    };
-    read_geometry(&mut c, 0)
+    let options = WkbToGeoJsonOptions::default()
+        .with_keep_m(true)
+        .with_empty_positions(EmptyPositions::Lossless);
+    wkb_to_geojson(b, options).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

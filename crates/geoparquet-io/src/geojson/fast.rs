@@ -2,7 +2,7 @@
 //! slice (a chunk of the input), with no intermediate JSON tree.
 //!
 //! It accepts a strict subset of what the careful path
-//! ([`super::scan`] + `serde_json` + [`super::to_wkb`]) accepts, and gives
+//! ([`super::scan`] + `serde_json` + [`geojson_to_wkb`]) accepts, and gives
 //! exactly the same results for it: whenever anything is unusual (a syntax
 //! error, a duplicate property, a lone surrogate, nesting deeper than
 //! [`MAX_DEPTH`], ...) it gives up with [`Bail`] and the reader starts over on
@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use geoparquet_meta::{Dimension, GeometryType, GeometryTypeAndDimension};
 use serde_json::Value;
 
-use super::to_wkb::{Extent, geometry_to_wkb, wkb_header};
+use geoparquet_meta::geometry::{Extent, GeoJsonToWkbOptions, WkbWriter, geojson_to_wkb};
 
 /// The fast path gives up: the careful path decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -655,7 +655,8 @@ impl Cur<'_> {
                 return Err(Bail);
             }
             let value: Value = serde_json::from_slice(self.slice(start, end)?).map_err(|_| Bail)?;
-            return geometry_to_wkb(&value, out, extent).map_err(|_| Bail);
+            return geojson_to_wkb(&value, GeoJsonToWkbOptions::default(), out, extent)
+                .map_err(|_| Bail);
         }
         if parsed_for != Some(t) {
             // "coordinates" came before "type" (or twice): parse them now.
@@ -671,8 +672,9 @@ impl Cur<'_> {
     }
 }
 
-/// Writes what [`Cur::geometry_coordinates`] gathered, as the careful path's
-/// WKB writer does (Z = 0 for 2D positions of a 3D geometry).
+/// Writes what [`Cur::geometry_coordinates`] gathered through the codec's
+/// [`WkbWriter`], as [`geojson_to_wkb`] does (Z = 0 for 2D positions of a 3D
+/// geometry).
 fn write_wkb(
     t: GeometryType,
     s: &GeomScratch,
@@ -680,72 +682,68 @@ fn write_wkb(
     mut extent: Option<&mut Extent>,
 ) -> R<GeometryTypeAndDimension> {
     let has_z = s.has_z;
+    let dimension = if has_z { Dimension::Xyz } else { Dimension::Xy };
+    let mut w = WkbWriter::new(out, dimension);
     let mut counts = s.counts.iter().copied();
     let mut coords = s.coords.iter();
-    let mut count = |out: &mut Vec<u8>| -> R<u32> {
+    let mut count = |w: &mut WkbWriter<'_>| -> R<u32> {
         let n = counts.next().ok_or(Bail)?;
-        out.extend_from_slice(&n.to_le_bytes());
+        w.count_u32(n);
         Ok(n)
     };
-    let mut positions = |out: &mut Vec<u8>, n: u32| -> R<()> {
+    let mut positions = |w: &mut WkbWriter<'_>, n: u32| -> R<()> {
         for _ in 0..n {
             let &[x, y, z] = coords.next().ok_or(Bail)?;
-            out.extend_from_slice(&x.to_le_bytes());
-            out.extend_from_slice(&y.to_le_bytes());
-            if has_z {
-                out.extend_from_slice(&z.to_le_bytes());
-            }
+            w.coord(x, y, z, f64::NAN);
             if let Some(e) = extent.as_deref_mut() {
-                e.add(x, y, has_z.then_some(z));
+                e.add(x, y, has_z.then_some(z), None);
             }
         }
         Ok(())
     };
-    wkb_header(out, t, has_z);
+    w.header(t);
     match t {
         GeometryType::Point => {
             if s.empty_point {
-                out.extend_from_slice(&f64::NAN.to_le_bytes());
-                out.extend_from_slice(&f64::NAN.to_le_bytes());
+                w.empty_coord();
             } else {
-                positions(out, 1)?;
+                positions(&mut w, 1)?;
             }
         }
         GeometryType::LineString => {
-            let n = count(out)?;
-            positions(out, n)?;
+            let n = count(&mut w)?;
+            positions(&mut w, n)?;
         }
         GeometryType::Polygon => {
-            for _ in 0..count(out)? {
-                let n = count(out)?;
-                positions(out, n)?;
+            for _ in 0..count(&mut w)? {
+                let n = count(&mut w)?;
+                positions(&mut w, n)?;
             }
         }
         GeometryType::MultiPoint => {
-            for _ in 0..count(out)? {
-                wkb_header(out, GeometryType::Point, has_z);
-                positions(out, 1)?;
+            for _ in 0..count(&mut w)? {
+                w.header(GeometryType::Point);
+                positions(&mut w, 1)?;
             }
         }
         GeometryType::MultiLineString => {
-            for _ in 0..count(out)? {
-                wkb_header(out, GeometryType::LineString, has_z);
-                let n = count(out)?;
-                positions(out, n)?;
+            for _ in 0..count(&mut w)? {
+                w.header(GeometryType::LineString);
+                let n = count(&mut w)?;
+                positions(&mut w, n)?;
             }
         }
         GeometryType::MultiPolygon => {
-            for _ in 0..count(out)? {
-                wkb_header(out, GeometryType::Polygon, has_z);
-                for _ in 0..count(out)? {
-                    let n = count(out)?;
-                    positions(out, n)?;
+            for _ in 0..count(&mut w)? {
+                w.header(GeometryType::Polygon);
+                for _ in 0..count(&mut w)? {
+                    let n = count(&mut w)?;
+                    positions(&mut w, n)?;
                 }
             }
         }
         GeometryType::GeometryCollection => return Err(Bail),
     }
-    let dimension = if has_z { Dimension::Xyz } else { Dimension::Xy };
     Ok(GeometryTypeAndDimension::new(t, dimension))
 }
 

@@ -154,12 +154,10 @@
 //! back as the same `f64`.
 
 mod fast;
-mod from_wkb;
 mod infer;
 mod parallel;
 mod read;
 mod scan;
-mod to_wkb;
 mod values;
 mod write;
 

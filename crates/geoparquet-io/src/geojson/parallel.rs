@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use super::fast::{Bail, End, Mode, R, Scratch, Sink, Start, Tok, decode, parse_chunk};
 use super::infer::{ColumnBuilder, IdKind, Kind, Members, fits};
-use super::to_wkb::Extent;
+use geoparquet_meta::geometry::Extent;
 
 /// The target size of a chunk.
 pub(crate) const CHUNK_BYTES: usize = 4 << 20;

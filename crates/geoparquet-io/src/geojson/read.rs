@@ -10,6 +10,7 @@ use std::sync::Arc;
 use arrow_array::builder::BinaryBuilder;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use geoparquet_meta::geometry::{GeoJsonToWkbOptions, geojson_to_wkb};
 use geoparquet_meta::{BoundingBox, GeometryTypeAndDimension};
 use serde_json::{Map, Value};
 
@@ -19,7 +20,6 @@ use super::parallel::{
     self, Built, Fail, Learnt, Ordered, ParseFn, Plan, Replay, ReplayError, Spill, Tuning,
 };
 use super::scan::{BOM, FeatureStream, Layout, ScanError, Scanner, StreamError, detect, is_ws};
-use super::to_wkb::geometry_to_wkb;
 use super::{
     DEFAULT_BATCH_SIZE, FEATURE_ID_COLUMN, FOLDED_PROPERTIES_COLUMN, FOLDED_PROPERTIES_KEY,
     GEOMETRY_COLUMN, GeoJsonFormat, ID_COLUMN, MAX_BATCH_CELLS, MAX_PROPERTY_COLUMNS,
@@ -614,8 +614,13 @@ impl GeoJsonReader {
             }
             if !feature.geometry.is_null() {
                 scratch.clear();
-                let t = geometry_to_wkb(&feature.geometry, &mut scratch, Some(&mut summary.extent))
-                    .map_err(|m| feature_error(format!("geometry: {m}")))?;
+                let t = geojson_to_wkb(
+                    &feature.geometry,
+                    GeoJsonToWkbOptions::default(),
+                    &mut scratch,
+                    Some(&mut summary.extent),
+                )
+                .map_err(|m| feature_error(format!("geometry: {m}")))?;
                 summary.geometry_types.insert(t);
             }
             summary.num_features += 1;
@@ -977,8 +982,13 @@ impl GeoJsonReader {
                 self.geometry.append_null();
             } else {
                 self.scratch.clear();
-                geometry_to_wkb(&feature.geometry, &mut self.scratch, None)
-                    .map_err(|m| feature_error(format!("geometry: {m}")))?;
+                geojson_to_wkb(
+                    &feature.geometry,
+                    GeoJsonToWkbOptions::default(),
+                    &mut self.scratch,
+                    None,
+                )
+                .map_err(|m| feature_error(format!("geometry: {m}")))?;
                 fits(self.geometry.values_slice().len(), self.scratch.len())
                     .map_err(|m| feature_error(format!("geometry: {m}")))?;
                 self.geometry.append_value(&self.scratch);

@@ -8,10 +8,10 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use serde_json::{Map, Value};
 
-use super::from_wkb::wkb_to_geojson;
 use super::values::{check_supported, json_value};
 use super::{FEATURE_ID_COLUMN, GEOMETRY_COLUMN, GeoJsonFormat, ID_COLUMN};
 use crate::{Error, Result};
+use geoparquet_meta::geometry::{WkbToGeoJsonOptions, wkb_to_geojson};
 
 /// What the writer calls its output in I/O errors.
 const OUTPUT_NAME: &str = "<GeoJSON output>";
@@ -483,11 +483,15 @@ impl<W: Write> GeoJsonWriter<W> {
             }
             let geometry = match wkb_at(geometry.as_ref(), row) {
                 None => Value::Null,
-                Some(bytes) => wkb_to_geojson(bytes).map_err(|message| Error::InvalidWkb {
-                    column: self.geometry_column.clone(),
-                    row: global_row,
-                    message,
-                })?,
+                Some(bytes) => {
+                    wkb_to_geojson(bytes, WkbToGeoJsonOptions::default()).map_err(|e| {
+                        Error::InvalidWkb {
+                            column: self.geometry_column.clone(),
+                            row: global_row,
+                            message: e.to_string(),
+                        }
+                    })?
+                }
             };
             feature.insert("geometry".to_owned(), geometry);
             let mut properties = Map::new();

@@ -1,21 +1,42 @@
-//! What the writer, the reader's exact filter and the validator need to know
-//! about one WKB value: strict ISO parsing, its type and dimension, its
-//! bounding box, and whether it intersects a query box.
+//! The geometry codec of the workspace: what the writer, the reader's exact
+//! filter and the validator need to know about one WKB value (strict ISO
+//! parsing through the `wkb` crate, its type and dimension, its bounding box,
+//! whether it intersects a query box, ring orientation), the one WKB encoder
+//! ([`WkbWriter`]) and the one GeoJSON ⇄ WKB pair ([`geojson_to_wkb`],
+//! [`wkb_to_geojson`]).
+//!
+//! Errors are [`Error::InvalidWkb`] (with a [`WkbProblem`] saying what and at
+//! which byte) and [`Error::InvalidGeoJsonGeometry`].
 
 use geo_traits::{
     CoordTrait, Dimensions, GeometryCollectionTrait, GeometryTrait, GeometryType as GT,
     LineStringTrait, MultiLineStringTrait, MultiPointTrait, MultiPolygonTrait, PointTrait,
     PolygonTrait,
 };
-use geoparquet_meta::{BoundingBox, Dimension, GeometryType, GeometryTypeAndDimension};
 use wkb::reader::Wkb;
+
+use crate::error::{Error, Result, WkbProblem};
+use crate::{BoundingBox, Dimension, GeometryType, GeometryTypeAndDimension};
+
+mod geojson_to_wkb;
+mod wkb_to_geojson;
+mod wkb_writer;
+
+pub use geojson_to_wkb::{GeoJsonToWkbOptions, PositionDimensions, geojson_to_wkb};
+pub use wkb_to_geojson::{EmptyPositions, WkbToGeoJsonOptions, wkb_to_geojson};
+pub use wkb_writer::WkbWriter;
+
+/// The error of a WKB problem.
+fn invalid(problem: WkbProblem) -> Error {
+    Error::InvalidWkb { problem }
+}
 
 /// Parses a WKB value strictly: ISO type codes only (no EWKB flags or SRID
 /// prefix, no curve types), and the value must end exactly where the geometry
 /// ends (no truncation, no trailing bytes).
 ///
 /// ```
-/// use geoparquet_io::geometry::parse_wkb;
+/// use geoparquet_meta::geometry::parse_wkb;
 ///
 /// let mut point = vec![1u8, 1, 0, 0, 0];
 /// point.extend_from_slice(&1.0f64.to_le_bytes());
@@ -26,38 +47,37 @@ use wkb::reader::Wkb;
 /// ewkb[4] = 0x20; // the PostGIS SRID flag
 /// assert!(parse_wkb(&ewkb).is_err());
 /// ```
-pub fn parse_wkb(bytes: &[u8]) -> Result<Wkb<'_>, String> {
+pub fn parse_wkb(bytes: &[u8]) -> Result<Wkb<'_>> {
     check_header(bytes)?;
-    let geom = wkb::reader::read_wkb(bytes).map_err(|e| e.to_string())?;
+    let geom = wkb::reader::read_wkb(bytes).map_err(|e| {
+        invalid(WkbProblem::Decoder {
+            message: e.to_string(),
+        })
+    })?;
     let used = geom.buf().len();
     if used != bytes.len() {
-        return Err(format!(
-            "the geometry ends at byte {used} but the value has {} bytes",
-            bytes.len()
-        ));
+        return Err(invalid(WkbProblem::TrailingBytes {
+            end: used,
+            len: bytes.len(),
+        }));
     }
     Ok(geom)
 }
 
-fn check_header(bytes: &[u8]) -> Result<(), String> {
+fn check_header(bytes: &[u8]) -> Result<()> {
     let [order, b0, b1, b2, b3, ..] = *bytes else {
-        return Err(format!(
-            "{} bytes is too short for a WKB header",
-            bytes.len()
-        ));
+        return Err(invalid(WkbProblem::HeaderTooShort { len: bytes.len() }));
     };
     let code = match order {
         0 => u32::from_be_bytes([b0, b1, b2, b3]),
         1 => u32::from_le_bytes([b0, b1, b2, b3]),
-        other => return Err(format!("byte order {other} is neither 0 nor 1")),
+        byte => return Err(invalid(WkbProblem::ByteOrder { byte, offset: 0 })),
     };
     if code & 0xE000_0000 != 0 {
-        return Err(format!(
-            "type code {code:#010x} carries EWKB flags (SRID/Z/M high bits); GeoParquet requires ISO WKB"
-        ));
+        return Err(invalid(WkbProblem::ExtendedWkb { code }));
     }
     if GeometryTypeAndDimension::from_wkb_code(code).is_none() {
-        return Err(format!("type code {code} is not an ISO WKB geometry type"));
+        return Err(invalid(WkbProblem::UnknownTypeCode { code, offset: 0 }));
     }
     Ok(())
 }
@@ -72,16 +92,39 @@ pub struct GeometryInfo {
     pub bbox: Option<BoundingBox>,
 }
 
-/// Accumulates a box over coordinates, the Parquet statistics way: NaN skipped.
+/// A box accumulated over coordinates, the Parquet statistics way: NaN
+/// ordinates skipped; Z and M ranges kept when some coordinate has them.
+///
+/// ```
+/// use geoparquet_meta::geometry::Extent;
+///
+/// let mut e = Extent::new();
+/// assert_eq!(e.to_bbox(), None);
+/// e.add(1.0, 2.0, Some(5.0), None);
+/// e.add(-1.0, f64::NAN, Some(f64::NAN), None); // skipped: Y is NaN
+/// let mut other = Extent::new();
+/// other.add(3.0, 0.0, None, Some(7.0));
+/// e.merge(&other);
+/// let b = e.to_bbox().unwrap();
+/// assert_eq!((b.xmin, b.ymin, b.xmax, b.ymax), (1.0, 0.0, 3.0, 2.0));
+/// assert_eq!((b.z(), b.m()), (Some((5.0, 5.0)), Some((7.0, 7.0))));
+/// ```
 #[derive(Debug, Clone, Copy)]
-struct Bounder {
+pub struct Extent {
     b: BoundingBox,
     z: (f64, f64),
     m: (f64, f64),
 }
 
-impl Bounder {
-    fn new() -> Self {
+impl Default for Extent {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Extent {
+    /// An extent of nothing.
+    pub fn new() -> Self {
         Self {
             b: BoundingBox::empty(),
             z: (f64::INFINITY, f64::NEG_INFINITY),
@@ -89,14 +132,14 @@ impl Bounder {
         }
     }
 
-    fn add<C: CoordTrait<T = f64>>(&mut self, c: &C, dim: Dimension) {
+    fn add_coord<C: CoordTrait<T = f64>>(&mut self, c: &C, dim: Dimension) {
         let (zi, mi) = match dim {
             Dimension::Xy => (None, None),
             Dimension::Xyz => (Some(2), None),
             Dimension::Xym => (None, Some(2)),
             Dimension::Xyzm => (Some(2), Some(3)),
         };
-        self.add_values(
+        self.add(
             c.x(),
             c.y(),
             zi.and_then(|i| c.nth(i)),
@@ -104,8 +147,10 @@ impl Bounder {
         );
     }
 
+    /// Adds one coordinate: X and Y (skipped if either is NaN), and Z and M
+    /// when given (each skipped if NaN).
     #[inline]
-    fn add_values(&mut self, x: f64, y: f64, z: Option<f64>, m: Option<f64>) {
+    pub fn add(&mut self, x: f64, y: f64, z: Option<f64>, m: Option<f64>) {
         self.b.expand_xy(x, y);
         if let Some(z) = z.filter(|v| !v.is_nan()) {
             self.z = (self.z.0.min(z), self.z.1.max(z));
@@ -115,7 +160,16 @@ impl Bounder {
         }
     }
 
-    fn finish(self) -> Option<BoundingBox> {
+    /// Grows this extent to hold `other` too.
+    pub fn merge(&mut self, other: &Extent) {
+        self.b = self.b.union(&other.b);
+        self.z = (self.z.0.min(other.z.0), self.z.1.max(other.z.1));
+        self.m = (self.m.0.min(other.m.0), self.m.1.max(other.m.1));
+    }
+
+    /// The box, with the Z and M ranges seen; `None` when no coordinate had
+    /// a non-NaN X and Y.
+    pub fn to_bbox(self) -> Option<BoundingBox> {
         if self.b.is_empty() {
             return None;
         }
@@ -198,7 +252,18 @@ where
 }
 
 /// Calls `f` on the X and Y of every coordinate of the geometry.
-pub(crate) fn for_each_xy<G, F>(g: &G, f: &mut F)
+///
+/// ```
+/// use geoparquet_meta::geometry::{for_each_xy, parse_wkb};
+///
+/// let mut wkb = vec![1u8, 2, 0, 0, 0, 2, 0, 0, 0];
+/// for v in [0.0f64, 1.0, 2.0, 3.0] { wkb.extend_from_slice(&v.to_le_bytes()); }
+/// let mut seen = Vec::new();
+/// for_each_xy(&parse_wkb(&wkb)?, &mut |x, y| seen.push((x, y)));
+/// assert_eq!(seen, [(0.0, 1.0), (2.0, 3.0)]);
+/// # Ok::<(), geoparquet_meta::Error>(())
+/// ```
+pub fn for_each_xy<G, F>(g: &G, f: &mut F)
 where
     G: GeometryTrait<T = f64>,
     F: FnMut(f64, f64),
@@ -241,14 +306,24 @@ impl CoordTrait for Xyzm {
 }
 
 /// Type, dimension and box of a parsed geometry.
+///
+/// ```
+/// use geoparquet_meta::geometry::{geometry_info, parse_wkb};
+///
+/// let mut wkb = vec![1u8, 1, 0, 0, 0];
+/// for v in [1.0f64, 2.0] { wkb.extend_from_slice(&v.to_le_bytes()); }
+/// let info = geometry_info(&parse_wkb(&wkb)?);
+/// assert_eq!(info.type_and_dimension.to_string(), "Point");
+/// # Ok::<(), geoparquet_meta::Error>(())
+/// ```
 pub fn geometry_info<G: GeometryTrait<T = f64>>(g: &G) -> GeometryInfo {
     let dim = dimension(g.dim());
-    let mut bounder = Bounder::new();
+    let mut bounder = Extent::new();
     // The third and fourth ordinates are Z or M as the dimension says.
-    for_each_coord(g, &mut |c| bounder.add(&c, dim));
+    for_each_coord(g, &mut |c| bounder.add_coord(&c, dim));
     GeometryInfo {
         type_and_dimension: GeometryTypeAndDimension::new(geometry_type(g), dim),
-        bbox: bounder.finish(),
+        bbox: bounder.to_bbox(),
     }
 }
 
@@ -272,7 +347,7 @@ fn fast_wkb_info(bytes: &[u8]) -> Option<GeometryInfo> {
         pos: 1,
         le,
         dim: Dimension::Xy,
-        bounder: Bounder::new(),
+        bounder: Extent::new(),
     };
     let code = scan.u32()?;
     let td = GeometryTypeAndDimension::from_wkb_code(code)?;
@@ -304,7 +379,7 @@ fn fast_wkb_info(bytes: &[u8]) -> Option<GeometryInfo> {
     }
     (scan.pos == bytes.len()).then(|| GeometryInfo {
         type_and_dimension: td,
-        bbox: scan.bounder.finish(),
+        bbox: scan.bounder.to_bbox(),
     })
 }
 
@@ -314,7 +389,7 @@ struct Scan<'a> {
     pos: usize,
     le: bool,
     dim: Dimension,
-    bounder: Bounder,
+    bounder: Extent,
 }
 
 impl Scan<'_> {
@@ -380,7 +455,7 @@ impl Scan<'_> {
                 Dimension::Xym => (None, Some(f(c, 2))),
                 Dimension::Xyzm => (Some(f(c, 2)), Some(f(c, 3))),
             };
-            self.bounder.add_values(f(c, 0), f(c, 1), z, m);
+            self.bounder.add(f(c, 0), f(c, 1), z, m);
         }
         Some(())
     }
@@ -389,7 +464,7 @@ impl Scan<'_> {
 /// [`parse_wkb`] then [`geometry_info`].
 ///
 /// ```
-/// use geoparquet_io::geometry::wkb_info;
+/// use geoparquet_meta::geometry::wkb_info;
 ///
 /// // POINT Z (1 2 3), little endian, ISO code 1001.
 /// let mut wkb = vec![1u8];
@@ -399,7 +474,7 @@ impl Scan<'_> {
 /// assert_eq!(info.type_and_dimension.to_string(), "Point Z");
 /// assert_eq!(info.bbox.unwrap().z(), Some((3.0, 3.0)));
 /// ```
-pub fn wkb_info(bytes: &[u8]) -> Result<GeometryInfo, String> {
+pub fn wkb_info(bytes: &[u8]) -> Result<GeometryInfo> {
     if let Some(info) = fast_wkb_info(bytes) {
         return Ok(info);
     }
@@ -409,6 +484,18 @@ pub fn wkb_info(bytes: &[u8]) -> Result<GeometryInfo, String> {
 /// Whether the geometry (as planar geometry) shares at least one point with
 /// the query box; the box may cross the antimeridian (`xmin > xmax`), in which
 /// case it is tested as its two halves. Only X and Y are considered.
+///
+/// ```
+/// use geoparquet_meta::BoundingBox;
+/// use geoparquet_meta::geometry::{intersects, parse_wkb};
+///
+/// let mut wkb = vec![1u8, 1, 0, 0, 0];
+/// for v in [175.0f64, 0.0] { wkb.extend_from_slice(&v.to_le_bytes()); }
+/// let point = parse_wkb(&wkb)?;
+/// assert!(intersects(&point, &BoundingBox::new(170.0, -1.0, -170.0, 1.0)));
+/// assert!(!intersects(&point, &BoundingBox::new(0.0, -1.0, 1.0, 1.0)));
+/// # Ok::<(), geoparquet_meta::Error>(())
+/// ```
 pub fn intersects<G: GeometryTrait<T = f64>>(g: &G, query: &BoundingBox) -> bool {
     intersects_with_edges(g, query, false)
 }
@@ -418,6 +505,20 @@ pub fn intersects<G: GeometryTrait<T = f64>>(g: &G, query: &BoundingBox) -> bool
 /// degrees goes the short way, across the antimeridian, as a geodesic does.
 /// Edges are otherwise straight in longitude/latitude (the bulge of great
 /// circles toward the poles is not modelled).
+///
+/// ```
+/// use geoparquet_meta::BoundingBox;
+/// use geoparquet_meta::geometry::{intersects_with_edges, parse_wkb};
+///
+/// // LINESTRING (179 0, -179 0)
+/// let mut wkb = vec![1u8, 2, 0, 0, 0, 2, 0, 0, 0];
+/// for v in [179.0f64, 0.0, -179.0, 0.0] { wkb.extend_from_slice(&v.to_le_bytes()); }
+/// let line = parse_wkb(&wkb)?;
+/// let europe = BoundingBox::new(-10.0, -5.0, 30.0, 5.0);
+/// assert!(intersects_with_edges(&line, &europe, false)); // planar: through 0
+/// assert!(!intersects_with_edges(&line, &europe, true)); // across the antimeridian
+/// # Ok::<(), geoparquet_meta::Error>(())
+/// ```
 pub fn intersects_with_edges<G: GeometryTrait<T = f64>>(
     g: &G,
     query: &BoundingBox,
@@ -446,7 +547,18 @@ pub fn intersects_with_edges<G: GeometryTrait<T = f64>>(
 }
 
 /// [`parse_wkb`] then [`intersects`].
-pub fn wkb_intersects(bytes: &[u8], query: &BoundingBox) -> Result<bool, String> {
+///
+/// ```
+/// use geoparquet_meta::BoundingBox;
+/// use geoparquet_meta::geometry::wkb_intersects;
+///
+/// let mut wkb = vec![1u8, 1, 0, 0, 0];
+/// for v in [1.0f64, 2.0] { wkb.extend_from_slice(&v.to_le_bytes()); }
+/// assert!(wkb_intersects(&wkb, &BoundingBox::new(0.0, 0.0, 5.0, 5.0))?);
+/// assert!(wkb_intersects(&wkb[..7], &BoundingBox::new(0.0, 0.0, 5.0, 5.0)).is_err());
+/// # Ok::<(), geoparquet_meta::Error>(())
+/// ```
+pub fn wkb_intersects(bytes: &[u8], query: &BoundingBox) -> Result<bool> {
     Ok(intersects(&parse_wkb(bytes)?, query))
 }
 
@@ -565,8 +677,17 @@ impl Ctx {
     }
 }
 
-/// Makes consecutive longitudes differ by at most 180 degrees.
-pub(crate) fn unwrap_longitudes(ring: &mut [Pt]) {
+/// Makes consecutive longitudes (the first of each pair) differ by at most
+/// 180 degrees, by adding or subtracting 360.
+///
+/// ```
+/// use geoparquet_meta::geometry::unwrap_longitudes;
+///
+/// let mut ring = [(179.0, 0.0), (-179.0, 1.0), (-178.0, 2.0)];
+/// unwrap_longitudes(&mut ring);
+/// assert_eq!(ring, [(179.0, 0.0), (181.0, 1.0), (182.0, 2.0)]);
+/// ```
+pub fn unwrap_longitudes(ring: &mut [(f64, f64)]) {
     for i in 1..ring.len() {
         let prev = ring[i - 1].0;
         let mut x = ring[i].0;
@@ -608,7 +729,7 @@ fn point_in_rings(p: Pt, rings: &[Vec<Pt>]) -> bool {
 /// coordinate are kept; only the order of ring vertices changes.
 ///
 /// ```
-/// use geoparquet_io::geometry::rewind_wkb;
+/// use geoparquet_meta::geometry::rewind_wkb;
 ///
 /// // POLYGON ((0 0, 0 1, 1 1, 0 0)): clockwise.
 /// let mut wkb = vec![1u8, 3, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0];
@@ -616,29 +737,47 @@ fn point_in_rings(p: Pt, rings: &[Vec<Pt>]) -> bool {
 /// let fixed = rewind_wkb(&wkb, false).unwrap().expect("reversed");
 /// assert_eq!(rewind_wkb(&fixed, false).unwrap(), None);
 /// ```
-pub fn rewind_wkb(bytes: &[u8], wrap_edges: bool) -> Result<Option<Vec<u8>>, String> {
+pub fn rewind_wkb(bytes: &[u8], wrap_edges: bool) -> Result<Option<Vec<u8>>> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut pos = 0usize;
     let mut changed = false;
     rewind_walk(bytes, &mut pos, &mut out, &mut changed, wrap_edges, 0)?;
     if pos != bytes.len() {
-        return Err(format!("{} bytes after the geometry", bytes.len() - pos));
+        return Err(invalid(WkbProblem::TrailingBytes {
+            end: pos,
+            len: bytes.len(),
+        }));
     }
     Ok(changed.then_some(out))
 }
 
-fn take<'a>(bytes: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8], String> {
+fn take<'a>(bytes: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8]> {
     let end = pos
         .checked_add(n)
         .filter(|e| *e <= bytes.len())
-        .ok_or("the value ends early")?;
+        .ok_or(invalid(WkbProblem::Truncated { offset: *pos }))?;
     let s = &bytes[*pos..end];
     *pos = end;
     Ok(s)
 }
 
-fn read_u32(bytes: &[u8], pos: &mut usize, little: bool) -> Result<u32, String> {
-    let b: [u8; 4] = take(bytes, pos, 4)?.try_into().map_err(|_| "short")?;
+/// `n` items of `size` bytes each, as a byte length, if that many remain.
+fn byte_len(bytes: &[u8], pos: usize, n: usize, size: usize) -> Result<usize> {
+    let remaining = bytes.len().saturating_sub(pos);
+    n.checked_mul(size)
+        .filter(|len| *len <= remaining)
+        .ok_or(invalid(WkbProblem::CountTooLarge {
+            count: n as u64,
+            offset: pos.saturating_sub(4),
+            remaining,
+        }))
+}
+
+fn read_u32(bytes: &[u8], pos: &mut usize, little: bool) -> Result<u32> {
+    let offset = *pos;
+    let b: [u8; 4] = take(bytes, pos, 4)?
+        .try_into()
+        .map_err(|_| invalid(WkbProblem::Truncated { offset }))?;
     Ok(if little {
         u32::from_le_bytes(b)
     } else {
@@ -653,24 +792,36 @@ fn rewind_walk(
     changed: &mut bool,
     wrap: bool,
     depth: usize,
-) -> Result<(), String> {
+) -> Result<()> {
     if depth > 64 {
-        return Err("geometry collections nested too deeply".into());
+        return Err(invalid(WkbProblem::TooDeep { limit: 64 }));
     }
-    let order = *take(bytes, pos, 1)?.first().ok_or("empty")?;
+    let start = *pos;
+    let order = *take(bytes, pos, 1)?
+        .first()
+        .ok_or(invalid(WkbProblem::Truncated { offset: start }))?;
     let little = match order {
         0 => false,
         1 => true,
-        o => return Err(format!("byte order {o}")),
+        byte => {
+            return Err(invalid(WkbProblem::ByteOrder {
+                byte,
+                offset: start,
+            }));
+        }
     };
     let code_start = *pos;
     let code = read_u32(bytes, pos, little)?;
-    let td =
-        GeometryTypeAndDimension::from_wkb_code(code).ok_or_else(|| format!("type code {code}"))?;
+    let td = GeometryTypeAndDimension::from_wkb_code(code).ok_or(invalid(
+        WkbProblem::UnknownTypeCode {
+            code,
+            offset: start,
+        },
+    ))?;
     out.push(order);
     out.extend_from_slice(&bytes[code_start..*pos]);
     let coord = 8 * td.dimension.size();
-    let count = |pos: &mut usize, out: &mut Vec<u8>| -> Result<usize, String> {
+    let count = |pos: &mut usize, out: &mut Vec<u8>| -> Result<usize> {
         let start = *pos;
         let n = read_u32(bytes, pos, little)? as usize;
         out.extend_from_slice(&bytes[start..*pos]);
@@ -680,17 +831,15 @@ fn rewind_walk(
         GeometryType::Point => out.extend_from_slice(take(bytes, pos, coord)?),
         GeometryType::LineString => {
             let n = count(pos, out)?;
-            out.extend_from_slice(take(
-                bytes,
-                pos,
-                n.checked_mul(coord).ok_or("too many points")?,
-            )?);
+            let len = byte_len(bytes, *pos, n, coord)?;
+            out.extend_from_slice(take(bytes, pos, len)?);
         }
         GeometryType::Polygon => {
             let rings = count(pos, out)?;
             for r in 0..rings {
                 let n = count(pos, out)?;
-                let raw = take(bytes, pos, n.checked_mul(coord).ok_or("too many points")?)?;
+                let len = byte_len(bytes, *pos, n, coord)?;
+                let raw = take(bytes, pos, len)?;
                 let f = |i: usize, k: usize| -> f64 {
                     let o = i * coord + k * 8;
                     let b: [u8; 8] = raw[o..o + 8].try_into().unwrap_or([0; 8]);
