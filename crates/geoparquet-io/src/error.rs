@@ -212,6 +212,26 @@ pub enum Error {
         /// The name asked for, when one was.
         name: Option<String>,
     },
+    /// A sort by a column whose type has no order the sort knows.
+    #[error(
+        "sort: column \"{column}\" has type {data_type}, which cannot be sorted (numbers, strings, binary, booleans, dates and timestamps can)"
+    )]
+    UnsortableColumn {
+        /// The column.
+        column: String,
+        /// Its Arrow type.
+        data_type: String,
+    },
+    /// Sort keys given to `sort::ExternalSorter::push` do not fit the batch.
+    #[error("sort keys: expected {problem} (a batch of {rows} rows with {keys} keys)")]
+    SortKeysMismatch {
+        /// The rule broken.
+        problem: &'static str,
+        /// Rows of the batch.
+        rows: usize,
+        /// Keys given.
+        keys: usize,
+    },
     /// A geometry that the native (GeoArrow) column being written cannot hold: such a
     /// column holds one geometry type (or a type and its Multi form) of one dimension.
     #[error(

@@ -15,6 +15,10 @@
 //! how it is shared); the process needs a fixed overhead on top of it
 //! ([`SORT_FIXED_OVERHEAD`]).
 //!
+//! The machinery is public as [`ExternalSorter`]: batches pushed with a key
+//! per row come back in key order, within a memory cap (sliderule-export sorts
+//! its exports with it). [`hilbert_with_bits`] is the workspace's one Hilbert curve.
+//!
 //! [`spatial_overlap`] measures how spatially compact the row groups of a
 //! file are (the figure `sort` reports before and after).
 
@@ -69,34 +73,60 @@ pub enum SortKey {
     Column(String),
 }
 
-impl SortKey {
+impl std::str::FromStr for SortKey {
+    type Err = Error;
+
     /// Parses `hilbert`, `quadkey` or `column:NAME`.
     ///
     /// ```
     /// use geoparquet_io::sort::SortKey;
-    /// assert_eq!(SortKey::parse("hilbert")?, SortKey::Hilbert);
-    /// assert_eq!(SortKey::parse("column:name")?, SortKey::Column("name".into()));
-    /// assert!(SortKey::parse("zorder").is_err());
+    /// assert_eq!("hilbert".parse::<SortKey>()?, SortKey::Hilbert);
+    /// assert_eq!("column:name".parse::<SortKey>()?, SortKey::Column("name".into()));
+    /// assert_eq!(SortKey::Quadkey.to_string().parse::<SortKey>()?, SortKey::Quadkey);
+    /// assert!("zorder".parse::<SortKey>().is_err());
     /// # Ok::<(), geoparquet_io::Error>(())
     /// ```
-    pub fn parse(s: &str) -> Result<Self> {
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "hilbert" => Ok(Self::Hilbert),
             "quadkey" => Ok(Self::Quadkey),
             _ => match s.strip_prefix("column:") {
                 Some(c) if !c.is_empty() => Ok(Self::Column(c.to_owned())),
-                _ => Err(Error::InvalidInput(format!(
-                    "sort key {s:?}: expected hilbert, quadkey or column:NAME"
-                ))),
+                _ => Err(Error::InvalidValue {
+                    what: "sort key",
+                    value: s.to_owned(),
+                    expected: "hilbert, quadkey or column:NAME",
+                }),
             },
         }
     }
 }
 
+impl std::fmt::Display for SortKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Hilbert => f.write_str("hilbert"),
+            Self::Quadkey => f.write_str("quadkey"),
+            Self::Column(c) => write!(f, "column:{c}"),
+        }
+    }
+}
+
 /// Options of [`sort_file`].
+///
+/// ```
+/// use geoparquet_io::sort::{SortKey, SortOptions};
+///
+/// let options = SortOptions::default()
+///     .with_key(SortKey::Column("name".into()))
+///     .with_memory(64 << 20)
+///     .with_keep_input_format(false);
+/// assert_eq!(options.memory, 64 << 20);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SortOptions {
-    /// The order.
+    /// The order; default [`SortKey::Hilbert`].
     pub key: SortKey,
     /// Memory cap in bytes for the rows the sort holds; [`DEFAULT_SORT_MEMORY`]
     /// by default, at least [`MIN_SORT_MEMORY`]. While runs are made: a quarter
@@ -108,9 +138,9 @@ pub struct SortOptions {
     /// at most the writer's own limits). The process needs about
     /// [`SORT_FIXED_OVERHEAD`] more.
     pub memory: usize,
-    /// Where runs are spilled (default: the system temporary directory).
-    pub temp_dir: Option<std::path::PathBuf>,
-    /// How the output is written.
+    /// Where runs are spilled; default `None`, the system temporary directory.
+    pub temp_dir: Option<PathBuf>,
+    /// How the output is written; default [`WriterOptions::default`].
     pub writer: WriterOptions,
     /// Keep the input's GeoParquet version and geometry encoding (see
     /// [`input_format`]) instead of `writer.version` and `writer.encoding`:
@@ -128,6 +158,43 @@ impl Default for SortOptions {
             writer: WriterOptions::default(),
             keep_input_format: true,
         }
+    }
+}
+
+impl SortOptions {
+    /// The same options with another order.
+    #[must_use]
+    pub fn with_key(mut self, key: SortKey) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// The same options with another memory cap.
+    #[must_use]
+    pub fn with_memory(mut self, memory: usize) -> Self {
+        self.memory = memory;
+        self
+    }
+
+    /// The same options with another directory for the runs (`None`: the system's).
+    #[must_use]
+    pub fn with_temp_dir(mut self, temp_dir: Option<PathBuf>) -> Self {
+        self.temp_dir = temp_dir;
+        self
+    }
+
+    /// The same options with other writer options.
+    #[must_use]
+    pub fn with_writer(mut self, writer: WriterOptions) -> Self {
+        self.writer = writer;
+        self
+    }
+
+    /// The same options, keeping the input's version and encoding or not.
+    #[must_use]
+    pub fn with_keep_input_format(mut self, keep_input_format: bool) -> Self {
+        self.keep_input_format = keep_input_format;
+        self
     }
 }
 
@@ -214,7 +281,7 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     let overlap_before = spatial_overlap(input)?;
     let keyer = Keyer::new(input, &meta, &options.key)?;
 
-    let mut budget = Budget::new(options.memory, row_bytes_estimate(&footer));
+    let budget = Budget::new(options.memory, row_bytes_estimate(&footer));
     let batch_rows = budget.batch_rows;
     let reader = open_with(
         input,
@@ -253,63 +320,14 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     // Decoding runs on its own thread, ahead of the key computation.
     let mut reader = crate::workers::prefetch("sort: decode", reader, 2);
     let temp_dir = options.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
-    // Runs are unnamed files: nothing is left behind, whatever ends the process.
-    let mut runs: Vec<File> = Vec::new();
-    let mut pending: Vec<(RecordBatch, Keys)> = Vec::new();
-    let mut pending_bytes = 0usize;
-    let mut pending_rows = 0usize;
-    let mut single: Option<Vec<(RecordBatch, Keys)>> = None;
-    let mut spilling = Spilling(None);
-    loop {
-        let next = reader.next().transpose()?.transpose()?;
-        let done = next.is_none();
-        if let Some(batch) = next {
-            let keys = keyer.keys(&batch, &primary, covering.as_deref())?;
-            let batch = batch.project(&keep)?;
-            // The rows, their keys, and the sort's index of them (32 bytes a row).
-            pending_bytes +=
-                batch.get_array_memory_size() + keys.memory() + ORDER_BYTES * batch.num_rows();
-            pending_rows += batch.num_rows();
-            pending.push((batch, keys));
-        }
-        if (pending_bytes >= budget.run_bytes || done) && !pending.is_empty() {
-            // The footer's estimate of a row's size, corrected by what was read.
-            budget.row_bytes = budget
-                .row_bytes
-                .max((pending_bytes / pending_rows.max(1)).saturating_sub(ORDER_BYTES));
-            if done && runs.is_empty() {
-                single = Some(std::mem::take(&mut pending));
-                break;
-            }
-            let run = crate::output::scratch_file(Some(&temp_dir))?;
-            // Sorting and spilling overlap reading the next run.
-            if let Some(previous) = spilling.0.take() {
-                join_spill(previous)?;
-            }
-            let parts = std::mem::take(&mut pending);
-            // The thread writes through its own handle on the temporary file: should
-            // the file be removed first (an error here), nothing is left behind.
-            let file = run.try_clone().map_err(|source| Error::TempDir {
-                dir: temp_dir.clone(),
-                source,
-            })?;
-            let run_schema = schema.clone();
-            let run_dir = temp_dir.clone();
-            let rows = budget.spill_rows(pending_bytes / pending_rows.max(1));
-            spilling.0 = Some(std::thread::spawn(move || {
-                spill_run(parts, &run_schema, file, rows).map_err(|e| scratch_error(e, &run_dir))
-            }));
-            pending_bytes = 0;
-            pending_rows = 0;
-            runs.push(run);
-        }
-        if done {
-            break;
-        }
+    let mut sorter = ExternalSorter::with_budget(schema.clone(), options.memory, budget)
+        .with_temp_dir(temp_dir.clone());
+    while let Some(batch) = reader.next().transpose()?.transpose()? {
+        let keys = keyer.keys(&batch, &primary, covering.as_deref())?;
+        sorter.push(batch.project(&keep)?, keys)?;
     }
-    if let Some(last) = spilling.0.take() {
-        join_spill(last)?;
-    }
+    let spilled = sorter.runs();
+    let (sorted, budget) = sorter.finish_with_budget()?;
     let mut writer = options.writer.clone();
     if options.keep_input_format {
         let (version, encoding) = input_format(&footer.facts);
@@ -323,25 +341,14 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
     writer.row_group_rows = writer
         .row_group_rows
         .min((budget.row_group_bytes / budget.row_bytes.max(1)).max(1));
-    let spilled = runs.len();
-    let written = match single {
-        Some(parts) => {
-            // Sorted chunks are made as the writer takes them: the run is not copied whole.
-            let sorted = SortedChunks::new(parts, batch_rows);
-            write_file(output, schema, sorted, Some(&input_meta), &writer)?
-        }
-        None => {
-            // More runs than the merge can hold a batch of each: merge groups first.
-            let runs = merge_passes(runs, &schema, &budget, &temp_dir)?;
-            // The merge runs on its own thread, ahead of the writer's encoder.
-            let merge = crate::workers::prefetch(
-                "sort: merge",
-                Merge::new(&runs, &schema, batch_rows).map_err(|e| scratch_error(e, &temp_dir))?,
-                2,
-            )
+    let written = if spilled == 0 {
+        // Sorted chunks are made as the writer takes them: the run is not copied whole.
+        write_file(output, schema, sorted, Some(&input_meta), &writer)?
+    } else {
+        // The merge runs on its own thread, ahead of the writer's encoder.
+        let merge = crate::workers::prefetch("sort: merge", sorted, 2)
             .map(|r| r.map_err(Error::from).and_then(|b| b));
-            write_file(output, schema, merge, Some(&input_meta), &writer)?
-        }
+        write_file(output, schema, merge, Some(&input_meta), &writer)?
     };
     let overlap_after = spatial_overlap(output)?;
     Ok(SortSummary {
@@ -354,48 +361,71 @@ pub fn sort_file(input: &Path, output: &Path, options: &SortOptions) -> Result<S
 
 // --- keys ----------------------------------------------------------------------------
 
-/// The sort keys of one batch.
-#[derive(Debug, Clone)]
-enum Keys {
+/// The sort keys of one batch's rows, one per row, for [`ExternalSorter`]:
+/// unsigned integers, or byte strings compared bytewise. All batches of one
+/// sort have keys of the same kind.
+///
+/// ```
+/// use geoparquet_io::sort::RowKeys;
+/// let keys = RowKeys::from(vec![3u64, 1, 2]);
+/// assert_eq!(keys, RowKeys::U64(vec![3, 1, 2]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RowKeys {
+    /// Integer keys, in ascending order.
     U64(Vec<u64>),
+    /// Byte-string keys, in bytewise (lexicographic) order.
     Bytes(Vec<Vec<u8>>),
 }
 
-impl Keys {
+impl From<Vec<u64>> for RowKeys {
+    fn from(keys: Vec<u64>) -> Self {
+        Self::U64(keys)
+    }
+}
+
+impl From<Vec<Vec<u8>>> for RowKeys {
+    fn from(keys: Vec<Vec<u8>>) -> Self {
+        Self::Bytes(keys)
+    }
+}
+
+impl RowKeys {
     fn memory(&self) -> usize {
         match self {
-            Keys::U64(v) => v.len() * 8,
-            Keys::Bytes(v) => v.iter().map(|b| b.len() + 24).sum(),
+            RowKeys::U64(v) => v.len() * 8,
+            RowKeys::Bytes(v) => v.iter().map(|b| b.len() + 24).sum(),
         }
     }
 
     fn len(&self) -> usize {
         match self {
-            Keys::U64(v) => v.len(),
-            Keys::Bytes(v) => v.len(),
+            RowKeys::U64(v) => v.len(),
+            RowKeys::Bytes(v) => v.len(),
         }
     }
 
     fn get(&self, i: usize) -> Key {
         match self {
-            Keys::U64(v) => Key::U64(v.get(i).copied().unwrap_or(u64::MAX)),
-            Keys::Bytes(v) => Key::Bytes(v.get(i).cloned().unwrap_or_else(|| vec![2])),
+            RowKeys::U64(v) => Key::U64(v.get(i).copied().unwrap_or(u64::MAX)),
+            RowKeys::Bytes(v) => Key::Bytes(v.get(i).cloned().unwrap_or_else(|| vec![2])),
         }
     }
 
     fn to_array(&self) -> ArrayRef {
         match self {
-            Keys::U64(v) => Arc::new(UInt64Array::from(v.clone())),
-            Keys::Bytes(v) => Arc::new(BinaryArray::from_iter_values(v.iter())),
+            RowKeys::U64(v) => Arc::new(UInt64Array::from(v.clone())),
+            RowKeys::Bytes(v) => Arc::new(BinaryArray::from_iter_values(v.iter())),
         }
     }
 
     fn from_array(a: &dyn Array) -> Option<Self> {
         if let Some(u) = a.as_primitive_opt::<UInt64Type>() {
-            return Some(Keys::U64(u.values().to_vec()));
+            return Some(RowKeys::U64(u.values().to_vec()));
         }
         let b = a.as_binary_opt::<i32>()?;
-        Some(Keys::Bytes(
+        Some(RowKeys::Bytes(
             b.iter().map(|v| v.unwrap_or(&[2]).to_vec()).collect(),
         ))
     }
@@ -435,18 +465,18 @@ impl Keyer {
         })
     }
 
-    fn keys(&self, batch: &RecordBatch, primary: &str, covering: Option<&str>) -> Result<Keys> {
+    fn keys(&self, batch: &RecordBatch, primary: &str, covering: Option<&str>) -> Result<RowKeys> {
         match &self.key {
             SortKey::Column(name) => {
-                let a = batch.column_by_name(name).ok_or_else(|| {
-                    Error::InvalidInput(format!("sort: no column \"{name}\" in the input"))
-                })?;
+                let a = batch
+                    .column_by_name(name)
+                    .ok_or_else(|| no_such_column(batch, name))?;
                 column_keys(a.as_ref(), name)
             }
             k => {
-                let a = batch.column_by_name(primary).ok_or_else(|| {
-                    Error::InvalidInput(format!("sort: no geometry column \"{primary}\""))
-                })?;
+                let a = batch
+                    .column_by_name(primary)
+                    .ok_or_else(|| no_such_column(batch, primary))?;
                 let values = wkb_values(a.as_ref())?;
                 let boxes = covering
                     .and_then(|c| batch.column_by_name(c))
@@ -484,7 +514,7 @@ impl Keyer {
                         }
                     });
                 }
-                Ok(Keys::U64(out))
+                Ok(RowKeys::U64(out))
             }
         }
     }
@@ -503,6 +533,19 @@ impl Keyer {
             cell(x, self.extent.xmin, self.extent.xmax),
             cell(y, self.extent.ymin, self.extent.ymax),
         )
+    }
+}
+
+/// A column the sort needs is not in the batches read.
+fn no_such_column(batch: &RecordBatch, name: &str) -> Error {
+    Error::NoSuchColumn {
+        column: name.to_owned(),
+        available: batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect(),
     }
 }
 
@@ -566,7 +609,7 @@ fn scan_extent(input: &Path, meta: &GeoParquetMetadata) -> Result<BoundingBox> {
 }
 
 /// Order-preserving byte keys for a column; nulls sort last.
-fn column_keys(a: &dyn Array, name: &str) -> Result<Keys> {
+fn column_keys(a: &dyn Array, name: &str) -> Result<RowKeys> {
     fn u64_of_i64(v: i64) -> u64 {
         (v as u64) ^ (1 << 63)
     }
@@ -575,8 +618,8 @@ fn column_keys(a: &dyn Array, name: &str) -> Result<Keys> {
         if b >> 63 == 1 { !b } else { b | (1 << 63) }
     }
     let n = a.len();
-    let ints = |f: &dyn Fn(usize) -> u64| -> Keys {
-        Keys::U64(
+    let ints = |f: &dyn Fn(usize) -> u64| -> RowKeys {
+        RowKeys::U64(
             (0..n)
                 .map(|i| if a.is_null(i) { u64::MAX } else { f(i) })
                 .collect(),
@@ -627,7 +670,7 @@ fn column_keys(a: &dyn Array, name: &str) -> Result<Keys> {
         DataType::UInt64 => {
             // u64::MAX would tie with nulls: keep full order with bytes.
             let p = a.as_primitive::<UInt64Type>();
-            Ok(Keys::Bytes(
+            Ok(RowKeys::Bytes(
                 (0..n)
                     .map(|i| {
                         if a.is_null(i) {
@@ -660,7 +703,7 @@ fn column_keys(a: &dyn Array, name: &str) -> Result<Keys> {
         | DataType::LargeBinary
         | DataType::BinaryView => {
             let cast = arrow_select_binary(a);
-            Ok(Keys::Bytes(
+            Ok(RowKeys::Bytes(
                 (0..n)
                     .map(|i| match cast(i) {
                         None => vec![1],
@@ -674,9 +717,10 @@ fn column_keys(a: &dyn Array, name: &str) -> Result<Keys> {
                     .collect(),
             ))
         }
-        other => Err(Error::InvalidInput(format!(
-            "sort: column \"{name}\" has type {other}, which cannot be sorted (numbers, strings, binary, booleans, dates and timestamps can)"
-        ))),
+        other => Err(Error::UnsortableColumn {
+            column: name.to_owned(),
+            data_type: other.to_string(),
+        }),
     }
 }
 
@@ -703,7 +747,8 @@ fn arrow_select_binary<'a>(a: &'a dyn Array) -> Box<dyn Fn(usize) -> Option<&'a 
     Box::new(|_| None)
 }
 
-/// The Hilbert index of cell (x, y) on the 2^[`SORT_GRID_BITS`] grid.
+/// The Hilbert index of cell (x, y) on the 2^[`SORT_GRID_BITS`] grid:
+/// [`hilbert_with_bits`] with [`SORT_GRID_BITS`].
 ///
 /// ```
 /// use geoparquet_io::sort::hilbert;
@@ -713,15 +758,39 @@ fn arrow_select_binary<'a>(a: &'a dyn Array) -> Box<dyn Fn(usize) -> Option<&'a 
 /// assert!(hilbert(0, 0) < hilbert(0, 1) || hilbert(0, 0) < hilbert(1, 0));
 /// assert_eq!(hilbert(n - 1, 0), (n * n) - 1);
 /// ```
+#[must_use]
 pub fn hilbert(x: u64, y: u64) -> u64 {
-    let n: u64 = 1 << SORT_GRID_BITS;
+    hilbert_with_bits(x, y, SORT_GRID_BITS)
+}
+
+/// The Hilbert index of cell (x, y) on a 2^`bits` × 2^`bits` grid (`bits` at
+/// most 32; larger values are taken as 32): the curve starts at (0, 0) and ends
+/// at (2^`bits` − 1, 0). Coordinates beyond the grid are clamped to its edge.
+///
+/// The curves of different `bits` differ in orientation, not only resolution:
+/// compare keys made with the same `bits` only.
+///
+/// ```
+/// use geoparquet_io::sort::hilbert_with_bits;
+/// // A 2 x 2 grid: (0, 0), (0, 1), (1, 1), (1, 0).
+/// let order: Vec<u64> = [(0, 0), (0, 1), (1, 1), (1, 0)]
+///     .iter()
+///     .map(|&(x, y)| hilbert_with_bits(x, y, 1))
+///     .collect();
+/// assert_eq!(order, vec![0, 1, 2, 3]);
+/// assert_eq!(hilbert_with_bits(65_535, 0, 16), (1u64 << 32) - 1);
+/// ```
+#[must_use]
+pub fn hilbert_with_bits(x: u64, y: u64, bits: u32) -> u64 {
+    let bits = bits.min(32);
+    let n: u64 = 1 << bits;
     let (mut x, mut y) = (x.min(n - 1), y.min(n - 1));
     let mut d = 0u64;
     let mut s = n / 2;
     while s > 0 {
         let rx = u64::from(x & s > 0);
         let ry = u64::from(y & s > 0);
-        d += s * s * ((3 * rx) ^ ry);
+        d = d.wrapping_add((s * s).wrapping_mul((3 * rx) ^ ry));
         // Rotate the quadrant.
         if ry == 0 {
             if rx == 1 {
@@ -849,14 +918,14 @@ fn row_bytes_estimate(footer: &crate::Footer) -> usize {
 
 /// The (batch, row) order of buffered batches by key: stable, equal keys
 /// keep input order.
-fn sort_order(parts: &[(RecordBatch, Keys)]) -> Vec<(usize, usize)> {
+fn sort_order(parts: &[(RecordBatch, RowKeys)]) -> Vec<(usize, usize)> {
     // (key, batch, row) sorted as a whole: equal keys keep input order, so
     // the unstable sort is deterministic and stable in effect.
     match parts.first().map(|p| &p.1) {
-        Some(Keys::U64(_)) => {
+        Some(RowKeys::U64(_)) => {
             let mut keyed: Vec<(u64, u32, u32)> = Vec::new();
             for (b, (_, k)) in parts.iter().enumerate() {
-                if let Keys::U64(v) = k {
+                if let RowKeys::U64(v) = k {
                     keyed.extend(v.iter().enumerate().map(|(r, key)| {
                         (
                             *key,
@@ -886,22 +955,22 @@ fn sort_order(parts: &[(RecordBatch, Keys)]) -> Vec<(usize, usize)> {
 
 /// One sorted chunk of `parts`: the rows `chunk` names, and their keys.
 fn sorted_chunk(
-    parts: &[(RecordBatch, Keys)],
+    parts: &[(RecordBatch, RowKeys)],
     batches: &[&RecordBatch],
     chunk: &[(usize, usize)],
-) -> Result<(RecordBatch, Keys)> {
+) -> Result<(RecordBatch, RowKeys)> {
     let batch = arrow_select::interleave::interleave_record_batch(batches, chunk)?;
     let keys = match parts.first().map(|p| &p.1) {
-        Some(Keys::U64(_)) => Keys::U64(
+        Some(RowKeys::U64(_)) => RowKeys::U64(
             chunk
                 .iter()
                 .map(|&(b, r)| match &parts[b].1 {
-                    Keys::U64(v) => v[r],
-                    Keys::Bytes(_) => u64::MAX,
+                    RowKeys::U64(v) => v[r],
+                    RowKeys::Bytes(_) => u64::MAX,
                 })
                 .collect(),
         ),
-        _ => Keys::Bytes(
+        _ => RowKeys::Bytes(
             chunk
                 .iter()
                 .map(|&(b, r)| match parts[b].1.get(r) {
@@ -916,9 +985,9 @@ fn sorted_chunk(
 
 /// Calls `f` with consecutive sorted chunks of at most `rows` rows (and their keys).
 fn for_sorted(
-    parts: &[(RecordBatch, Keys)],
+    parts: &[(RecordBatch, RowKeys)],
     rows: usize,
-    mut f: impl FnMut(RecordBatch, Keys) -> Result<()>,
+    mut f: impl FnMut(RecordBatch, RowKeys) -> Result<()>,
 ) -> Result<()> {
     let order = sort_order(parts);
     let batches: Vec<&RecordBatch> = parts.iter().map(|(b, _)| b).collect();
@@ -932,14 +1001,14 @@ fn for_sorted(
 /// The buffered batches of a sort that fits in one run, as sorted batches of
 /// at most `rows` rows made one at a time.
 struct SortedChunks {
-    parts: Vec<(RecordBatch, Keys)>,
+    parts: Vec<(RecordBatch, RowKeys)>,
     order: Vec<(usize, usize)>,
     next: usize,
     rows: usize,
 }
 
 impl SortedChunks {
-    fn new(parts: Vec<(RecordBatch, Keys)>, rows: usize) -> Self {
+    fn new(parts: Vec<(RecordBatch, RowKeys)>, rows: usize) -> Self {
         let order = sort_order(&parts);
         Self {
             parts,
@@ -972,7 +1041,7 @@ struct RunWriter {
 }
 
 impl RunWriter {
-    fn new(schema: &SchemaRef, keys: &Keys, file: File) -> Result<Self> {
+    fn new(schema: &SchemaRef, keys: &RowKeys, file: File) -> Result<Self> {
         let key_type = keys.to_array().data_type().clone();
         let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
         fields.push(Arc::new(Field::new(KEY_COLUMN, key_type, false)));
@@ -982,7 +1051,7 @@ impl RunWriter {
         Ok(Self { writer, schema })
     }
 
-    fn write(&mut self, batch: &RecordBatch, keys: &Keys) -> Result<()> {
+    fn write(&mut self, batch: &RecordBatch, keys: &RowKeys) -> Result<()> {
         let mut cols = batch.columns().to_vec();
         cols.push(keys.to_array());
         self.writer
@@ -1000,7 +1069,7 @@ impl RunWriter {
 /// file of batches of `rows` rows: no encoding or compression, the merge
 /// reads it back batch by batch.
 fn spill_run(
-    parts: Vec<(RecordBatch, Keys)>,
+    parts: Vec<(RecordBatch, RowKeys)>,
     schema: &SchemaRef,
     file: File,
     rows: usize,
@@ -1069,15 +1138,330 @@ fn merge_passes(
     Ok(runs)
 }
 
-/// The thread spilling a run, if one is; on an early return it is waited for, so
-/// that no thread outlives [`sort_file`].
-struct Spilling(Option<std::thread::JoinHandle<Result<()>>>);
+/// An external merge sort of record batches by a key per row, with its memory
+/// capped: the sort [`sort_file`] runs, for any batches of one schema.
+///
+/// Pushed batches are buffered until a quarter of the cap is used; the run is
+/// then ordered by key on a worker thread (while the next one is buffered) and
+/// spilled to an unnamed temporary Arrow IPC file
+/// ([`crate::output::scratch_file`]: nothing is left behind, whatever ends the
+/// process). [`ExternalSorter::finish`] merges the runs (first in passes of at
+/// most 64 when there are more than the merge's share of the cap can hold a
+/// batch of) and hands back the rows in key order, stable: rows with equal keys
+/// keep the order they were pushed in. Rows that fit in one run are never
+/// spilled. The cap is shared as [`SortOptions::memory`] describes.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{Int64Array, RecordBatch, cast::AsArray, types::Int64Type};
+/// use arrow_schema::{DataType, Field, Schema};
+/// use geoparquet_io::sort::{ExternalSorter, MIN_SORT_MEMORY, RowKeys};
+///
+/// let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+/// let mut sorter = ExternalSorter::new(schema.clone(), MIN_SORT_MEMORY).with_batch_rows(2);
+/// for ids in [vec![5i64, 3], vec![4, 1, 2]] {
+///     let keys: Vec<u64> = ids.iter().map(|&i| i as u64 % 3).collect();
+///     let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(ids))])?;
+///     sorter.push(batch, RowKeys::from(keys))?;
+/// }
+/// let mut ids = Vec::new();
+/// for batch in sorter.finish()? {
+///     let batch = batch?;
+///     assert!(batch.num_rows() <= 2);
+///     ids.extend(batch.column(0).as_primitive::<Int64Type>().values().iter().copied());
+/// }
+/// // Keys 0 (3), 1 (4, 1), 2 (5, 2): ties in the order pushed.
+/// assert_eq!(ids, vec![3, 4, 1, 5, 2]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ExternalSorter {
+    schema: SchemaRef,
+    memory: usize,
+    budget: Budget,
+    temp_dir: PathBuf,
+    /// Rows of the sorted batches handed back; `None`: the budget's.
+    batch_rows: Option<usize>,
+    /// Spilled runs, in the order they were made.
+    runs: Vec<File>,
+    pending: Vec<(RecordBatch, RowKeys)>,
+    pending_bytes: usize,
+    pending_rows: usize,
+    /// Whether the keys are bytes (`None` before the first batch).
+    bytes_keys: Option<bool>,
+    spiller: Option<Spiller>,
+}
 
-impl Drop for Spilling {
-    fn drop(&mut self) {
-        if let Some(h) = self.0.take() {
-            let _ = h.join();
+impl std::fmt::Debug for ExternalSorter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalSorter")
+            .field("memory", &self.memory)
+            .field("temp_dir", &self.temp_dir)
+            .field("runs", &self.runs.len())
+            .field("pending_rows", &self.pending_rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExternalSorter {
+    /// A sorter of batches of `schema` holding at most about `memory` bytes
+    /// (at least [`MIN_SORT_MEMORY`]), spilling to the system temporary directory.
+    #[must_use]
+    pub fn new(schema: SchemaRef, memory: usize) -> Self {
+        Self::with_budget(schema, memory, Budget::new(memory, 1))
+    }
+
+    fn with_budget(schema: SchemaRef, memory: usize, budget: Budget) -> Self {
+        Self {
+            schema,
+            memory,
+            budget,
+            temp_dir: std::env::temp_dir(),
+            batch_rows: None,
+            runs: Vec::new(),
+            pending: Vec::new(),
+            pending_bytes: 0,
+            pending_rows: 0,
+            bytes_keys: None,
+            spiller: None,
         }
+    }
+
+    /// The same sorter spilling its runs to `dir`.
+    #[must_use]
+    pub fn with_temp_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.temp_dir = dir.into();
+        self
+    }
+
+    /// The same sorter handing back sorted batches of `rows` rows (the last one
+    /// may be shorter); by default a 64th of the cap's worth, at most 8192 rows.
+    #[must_use]
+    pub fn with_batch_rows(mut self, rows: usize) -> Self {
+        self.batch_rows = Some(rows.max(1));
+        self
+    }
+
+    /// Runs spilled so far (0 while everything fits in memory).
+    #[must_use]
+    pub fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Adds a batch and its keys, one per row; spills a run when the buffered
+    /// rows reach their share of the cap.
+    ///
+    /// Keys of another count than the batch's rows, or of another kind than the
+    /// previous batches' ([`RowKeys::U64`] or [`RowKeys::Bytes`]), are an
+    /// [`Error::SortKeysMismatch`].
+    pub fn push(&mut self, batch: RecordBatch, keys: RowKeys) -> Result<()> {
+        let mismatch = |problem| Error::SortKeysMismatch {
+            problem,
+            rows: batch.num_rows(),
+            keys: keys.len(),
+        };
+        if keys.len() != batch.num_rows() {
+            return Err(mismatch("one key per row"));
+        }
+        let bytes = matches!(keys, RowKeys::Bytes(_));
+        if *self.bytes_keys.get_or_insert(bytes) != bytes {
+            return Err(mismatch(
+                "keys of one kind (integers or bytes) for every batch",
+            ));
+        }
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        // The rows, their keys, and the sort's index of them (32 bytes a row).
+        self.pending_bytes +=
+            batch.get_array_memory_size() + keys.memory() + ORDER_BYTES * batch.num_rows();
+        self.pending_rows += batch.num_rows();
+        self.pending.push((batch, keys));
+        if self.pending_bytes >= self.budget.run_bytes {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// The footer's (or caller's) estimate of a row's size, corrected by what was buffered.
+    fn measure_rows(&mut self) {
+        self.budget.row_bytes = self
+            .budget
+            .row_bytes
+            .max((self.pending_bytes / self.pending_rows.max(1)).saturating_sub(ORDER_BYTES));
+    }
+
+    /// Hands the buffered rows to the spilling thread as one run.
+    fn spill(&mut self) -> Result<()> {
+        self.measure_rows();
+        let run = crate::output::scratch_file(Some(&self.temp_dir))?;
+        // The thread writes through its own handle on the temporary file: should
+        // the file be removed first (an error here), nothing is left behind.
+        let file = run.try_clone().map_err(|source| Error::TempDir {
+            dir: self.temp_dir.clone(),
+            source,
+        })?;
+        let rows = self
+            .budget
+            .spill_rows(self.pending_bytes / self.pending_rows.max(1));
+        let parts = std::mem::take(&mut self.pending);
+        let (schema, dir) = (&self.schema, &self.temp_dir);
+        self.spiller
+            .get_or_insert_with(|| Spiller::new(schema.clone(), dir.clone()))
+            .send(SpillJob { parts, file, rows })?;
+        self.pending_bytes = 0;
+        self.pending_rows = 0;
+        self.runs.push(run);
+        Ok(())
+    }
+
+    /// Ends the input: the rows in key order, as batches of the sorter's schema.
+    pub fn finish(self) -> Result<SortedBatches> {
+        Ok(self.finish_with_budget()?.0)
+    }
+
+    /// [`ExternalSorter::finish`], with the budget as corrected by the rows seen.
+    fn finish_with_budget(mut self) -> Result<(SortedBatches, Budget)> {
+        let rows = self.batch_rows.unwrap_or(self.budget.batch_rows);
+        let schema = self.schema.clone();
+        if self.runs.is_empty() {
+            self.measure_rows();
+            let parts = std::mem::take(&mut self.pending);
+            let sorted = Sorted::Memory(SortedChunks::new(parts, rows));
+            return Ok((SortedBatches { sorted, schema }, self.budget));
+        }
+        if !self.pending.is_empty() {
+            self.spill()?;
+        }
+        if let Some(mut spiller) = self.spiller.take() {
+            spiller.wait()?;
+        }
+        // More runs than the merge can hold a batch of each: merge groups first.
+        let runs = merge_passes(
+            std::mem::take(&mut self.runs),
+            &schema,
+            &self.budget,
+            &self.temp_dir,
+        )?;
+        let merge =
+            Merge::new(&runs, &schema, rows).map_err(|e| scratch_error(e, &self.temp_dir))?;
+        let sorted = Sorted::Merge(Box::new(merge));
+        Ok((SortedBatches { sorted, schema }, self.budget))
+    }
+}
+
+/// The sorted rows of an [`ExternalSorter`], batch by batch: an iterator of
+/// `Result<RecordBatch>`.
+pub struct SortedBatches {
+    sorted: Sorted,
+    schema: SchemaRef,
+}
+
+enum Sorted {
+    /// Everything fitted in memory.
+    Memory(SortedChunks),
+    /// A merge of spilled runs.
+    Merge(Box<Merge>),
+}
+
+impl SortedBatches {
+    /// The schema of the batches.
+    #[must_use]
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+impl std::fmt::Debug for SortedBatches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let from = match &self.sorted {
+            Sorted::Memory(_) => "memory",
+            Sorted::Merge(_) => "spilled runs",
+        };
+        f.debug_struct("SortedBatches")
+            .field("from", &from)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iterator for SortedBatches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.sorted {
+            Sorted::Memory(chunks) => chunks.next(),
+            Sorted::Merge(merge) => merge.next(),
+        }
+    }
+}
+
+/// One run for the spilling thread.
+struct SpillJob {
+    parts: Vec<(RecordBatch, RowKeys)>,
+    file: File,
+    rows: usize,
+}
+
+/// The worker thread that sorts and spills runs, one at a time, while the next
+/// run is buffered (a [`crate::workers::prefetch`] of the jobs' results). Dropped,
+/// it waits for the run being spilled, so that no thread outlives the sort.
+struct Spiller {
+    jobs: Option<std::sync::mpsc::SyncSender<SpillJob>>,
+    results: crate::workers::Prefetch<Result<()>>,
+    /// A job was sent whose result was not taken yet.
+    busy: bool,
+}
+
+impl Spiller {
+    fn new(schema: SchemaRef, dir: PathBuf) -> Self {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<SpillJob>(1);
+        let work = queue.into_iter().map(move |job| {
+            spill_run(job.parts, &schema, job.file, job.rows).map_err(|e| scratch_error(e, &dir))
+        });
+        Self {
+            jobs: Some(jobs),
+            results: crate::workers::prefetch("sort: spill a run", work, 1),
+            busy: false,
+        }
+    }
+
+    /// Waits for the run being spilled, if one is, and returns its result.
+    fn wait(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.busy) {
+            return Ok(());
+        }
+        match self.results.next() {
+            Some(Ok(spilled)) => spilled,
+            Some(Err(panic)) => Err(panic.into()),
+            None => Err(Error::Internal {
+                invariant: "the spilling thread reports every run",
+            }),
+        }
+    }
+
+    /// Waits for the previous run, then hands over the next.
+    fn send(&mut self, job: SpillJob) -> Result<()> {
+        self.wait()?;
+        let sent = self.jobs.as_ref().map(|jobs| jobs.send(job));
+        if let Some(Ok(())) = sent {
+            self.busy = true;
+            return Ok(());
+        }
+        // The thread is gone: its panic says why.
+        self.jobs = None;
+        match self.results.next() {
+            Some(Err(panic)) => Err(panic.into()),
+            _ => Err(Error::Internal {
+                invariant: "the spilling thread takes every run",
+            }),
+        }
+    }
+}
+
+impl Drop for Spiller {
+    fn drop(&mut self) {
+        // No more jobs: the thread ends after the current one; draining joins it.
+        self.jobs = None;
+        for _ in self.results.by_ref() {}
     }
 }
 
@@ -1097,19 +1481,12 @@ fn scratch_error(e: Error, dir: &Path) -> Error {
     }
 }
 
-/// Waits for a spilling thread and returns its result.
-fn join_spill(handle: std::thread::JoinHandle<Result<()>>) -> Result<()> {
-    handle
-        .join()
-        .map_err(|_| Error::InvalidInput("sort: the thread spilling a run panicked".into()))?
-}
-
 /// One run being merged.
 struct RunCursor {
     reader: arrow_ipc::reader::FileReader<std::io::BufReader<File>>,
     /// Index of the current batch in `Merge::batches`.
     slot: usize,
-    keys: Keys,
+    keys: RowKeys,
     pos: usize,
 }
 
@@ -1149,7 +1526,7 @@ impl Merge {
             m.runs.push(RunCursor {
                 reader,
                 slot: 0,
-                keys: Keys::U64(Vec::new()),
+                keys: RowKeys::U64(Vec::new()),
                 pos: 0,
             });
             if m.advance(i)? {
@@ -1170,8 +1547,9 @@ impl Merge {
         };
         let n = batch.num_columns();
         let key_col = batch.column(n - 1);
-        run.keys = Keys::from_array(key_col.as_ref())
-            .ok_or_else(|| Error::InvalidInput("sort: a spilled run lost its keys".into()))?;
+        run.keys = RowKeys::from_array(key_col.as_ref()).ok_or(Error::Internal {
+            invariant: "a spilled run keeps its key column",
+        })?;
         run.pos = 0;
         let data = RecordBatch::try_new(self.schema.clone(), batch.columns()[..n - 1].to_vec())?;
         self.batches.push(data);
@@ -1191,7 +1569,7 @@ impl Merge {
 
     /// The next merged batch, with its keys when [`Merge::with_keys`] was asked
     /// (else empty keys).
-    fn next_with_keys(&mut self) -> Result<Option<(RecordBatch, Keys)>> {
+    fn next_with_keys(&mut self) -> Result<Option<(RecordBatch, RowKeys)>> {
         let mut picks: Vec<(usize, usize)> = Vec::with_capacity(self.rows);
         let mut keys: Vec<Key> = Vec::new();
         while picks.len() < self.rows {
@@ -1229,7 +1607,7 @@ impl Merge {
         }
         self.batches = kept;
         let keys = match keys.first() {
-            Some(Key::Bytes(_)) => Keys::Bytes(
+            Some(Key::Bytes(_)) => RowKeys::Bytes(
                 keys.into_iter()
                     .map(|k| match k {
                         Key::Bytes(v) => v,
@@ -1237,7 +1615,7 @@ impl Merge {
                     })
                     .collect(),
             ),
-            _ => Keys::U64(
+            _ => RowKeys::U64(
                 keys.into_iter()
                     .map(|k| match k {
                         Key::U64(v) => v,
@@ -1464,7 +1842,7 @@ mod tests {
         .unwrap();
         let file = crate::output::scratch_file(Some(dir)).unwrap();
         spill_run(
-            vec![(batch, Keys::U64(keys.to_vec()))],
+            vec![(batch, RowKeys::U64(keys.to_vec()))],
             &schema,
             file.try_clone().unwrap(),
             3,

@@ -233,15 +233,14 @@ pub(crate) fn run_sort(cli: &Cli, args: &SortArgs, out: &mut dyn Write) -> anyho
     if Path::new(&args.output) == path.as_path() {
         return Err(Unreadable("the output must differ from the input".into()).into());
     }
-    let key = SortKey::parse(&args.by).map_err(|e| Unreadable(e.to_string()))?;
-    let options = SortOptions {
-        key,
-        memory: parse_size(&args.memory)?,
-        temp_dir: args.temp_dir.as_ref().map(Into::into),
-        writer: args.write.options()?,
+    let key: SortKey = args.by.parse().map_err(|e| Unreadable(e.to_string()))?;
+    let options = SortOptions::default()
+        .with_key(key)
+        .with_memory(parse_size(&args.memory)?)
+        .with_temp_dir(args.temp_dir.as_ref().map(Into::into))
+        .with_writer(args.write.options()?)
         // A sort keeps the input's version and encoding unless told otherwise.
-        keep_input_format: !args.write.format_given(),
-    };
+        .with_keep_input_format(!args.write.format_given());
     let started = Instant::now();
     let s = sort_file(&path, Path::new(&args.output), &options)
         .map_err(|e| Unreadable(e.to_string()))?;

@@ -27,7 +27,8 @@ use crate::metadata::{
 };
 use crate::output::{Format, OutputParams};
 use crate::records::{ColumnBuffer, Record, RecordKind};
-use crate::sort::{SortBy, Spill};
+use crate::sort::{SORT_CHUNK_ROWS, SortBy, keys};
+use geoparquet_io::sort::{DEFAULT_SORT_MEMORY, ExternalSorter};
 
 /// How to build the file.
 ///
@@ -64,10 +65,14 @@ pub struct ExportOptions {
     pub output: Option<OutputParams>,
     /// Rows per row group; `None` (the default): SlideRule's budget for the record kind.
     pub max_rows_in_group: Option<usize>,
-    /// Sort the rows (by time or along a Hilbert curve) with bounded memory:
-    /// sorted runs are spilled to temporary files and merged at the end.
-    /// `None` (the default): arrival order, as SlideRule writes.
+    /// Sort the rows (by time or along a Hilbert curve) with bounded memory
+    /// (`geoparquet_io::sort::ExternalSorter`: sorted runs are spilled to
+    /// temporary files and merged at the end). `None` (the default): arrival
+    /// order, as SlideRule writes.
     pub sort: Option<SortBy>,
+    /// Memory cap in bytes of a sort's rows (`geoparquet_io::sort::SortOptions::memory`
+    /// says how it is shared); default [`DEFAULT_SORT_MEMORY`] (256 MiB).
+    pub sort_memory: usize,
 }
 
 impl Default for ExportOptions {
@@ -82,6 +87,7 @@ impl Default for ExportOptions {
             output: None,
             max_rows_in_group: None,
             sort: None,
+            sort_memory: DEFAULT_SORT_MEMORY,
         }
     }
 }
@@ -160,6 +166,13 @@ impl ExportOptions {
         self
     }
 
+    /// The same options with another memory cap for sorting.
+    #[must_use]
+    pub fn with_sort_memory(mut self, sort_memory: usize) -> Self {
+        self.sort_memory = sort_memory;
+        self
+    }
+
     fn geo(&self) -> bool {
         self.format == Format::GeoParquet
     }
@@ -176,6 +189,9 @@ pub struct ExportSummary {
     pub metadata: Vec<(String, String)>,
     /// The `_metadata.json` sidecar content (Feather and CSV).
     pub sidecar: Option<String>,
+    /// Sorted runs spilled to temporary files (0 without `sort`, or when the
+    /// rows fitted in memory).
+    pub sort_runs: usize,
 }
 
 enum Sink<W: Write + Send> {
@@ -212,10 +228,12 @@ pub struct Exporter<W: Write + Send> {
     keys: Vec<(String, String)>,
     rows: u64,
     groups: usize,
+    /// Runs the sort spilled.
+    sort_runs: usize,
     /// Geometry accounting for the improved `geo` (None in compat or plain mode).
     geo: Option<GeoAccount>,
     /// Sorted runs waiting for the final merge (with `sort`).
-    spill: Option<Spill>,
+    sorter: Option<(ExternalSorter, SortBy)>,
 }
 
 /// The data's bbox, for a `geo` computed from the data (GeoParquet 1.1).
@@ -460,10 +478,13 @@ impl<W: Write + Send> Exporter<W> {
                 Sink::Csv(w)
             }
         };
-        let spill = match options.sort {
-            Some(by) => Some(Spill::new(&schema, by)?),
-            None => None,
-        };
+        // Sorted batches come back in SlideRule-sized chunks, cut into row groups as
+        // they are written.
+        let sorter = options.sort.map(|by| {
+            let sorter = ExternalSorter::new(schema.clone(), options.sort_memory)
+                .with_batch_rows(SORT_CHUNK_ROWS);
+            (sorter, by)
+        });
         let max_rows = options
             .max_rows_in_group
             .unwrap_or_else(|| kind.max_rows_in_group())
@@ -477,9 +498,10 @@ impl<W: Write + Send> Exporter<W> {
             keys,
             rows: 0,
             groups: 0,
+            sort_runs: 0,
             options,
             geo: geo_account,
-            spill,
+            sorter,
         })
     }
 
@@ -529,9 +551,11 @@ impl<W: Write + Send> Exporter<W> {
         let batch = self.take_batch()?;
         let rows = batch.num_rows();
         self.rows += rows as u64;
-        if let Some(spill) = self.spill.as_mut() {
-            // Sorted output: row groups are cut when the runs are merged.
-            return spill.add_run(&batch);
+        if let Some((sorter, by)) = self.sorter.as_mut() {
+            // Sorted output: row groups are cut when the sorted rows are written.
+            let keys = keys(&batch, *by)?;
+            sorter.push(batch, keys.into())?;
+            return Ok(());
         }
         if let Some(sink) = self.sink.as_mut() {
             write_batch(sink, &batch, true)?;
@@ -540,15 +564,17 @@ impl<W: Write + Send> Exporter<W> {
         Ok(())
     }
 
-    /// Merges the sorted runs into the sink, one row group per `max_rows` rows.
-    fn merge_runs(&mut self) -> Result<()> {
-        let (Some(spill), Some(sink)) = (self.spill.take(), self.sink.as_mut()) else {
+    /// Writes the sorted rows into the sink, one row group per `max_rows` rows.
+    fn write_sorted(&mut self) -> Result<()> {
+        let (Some((sorter, _)), Some(sink)) = (self.sorter.take(), self.sink.as_mut()) else {
             return Ok(());
         };
         let max_rows = self.max_rows;
         let mut in_group = 0usize;
         let mut groups = 0usize;
-        spill.merge(|batch| {
+        self.sort_runs = sorter.runs();
+        for batch in sorter.finish()? {
+            let batch = batch?;
             let mut at = 0;
             while at < batch.num_rows() {
                 let n = (max_rows - in_group).min(batch.num_rows() - at);
@@ -561,8 +587,7 @@ impl<W: Write + Send> Exporter<W> {
                 }
                 at += n;
             }
-            Ok(())
-        })?;
+        }
         if in_group > 0 {
             if let Sink::Parquet(w) = sink {
                 w.flush()?;
@@ -603,7 +628,7 @@ impl<W: Write + Send> Exporter<W> {
     /// Writes the last row group and the footer; returns what was written.
     pub fn finish(mut self) -> Result<ExportSummary> {
         self.flush()?;
-        self.merge_runs()?;
+        self.write_sorted()?;
         let mut keys = self.keys.clone();
         match self.sink.take() {
             Some(Sink::Parquet(mut writer)) => {
@@ -630,6 +655,7 @@ impl<W: Write + Send> Exporter<W> {
             row_groups: self.groups,
             metadata: keys,
             sidecar,
+            sort_runs: self.sort_runs,
         })
     }
 }

@@ -1,22 +1,17 @@
-//! Optional sorting of exports (by time, or spatially along a Hilbert curve)
-//! with bounded memory: each row group's worth of rows is sorted and spilled
-//! to a temporary Arrow IPC file (a run); the runs are merged at the end,
-//! holding one chunk per run.
-
-use std::fs::File;
-use std::io::{Seek, Write};
-use std::sync::Arc;
+//! Optional sorting of exports, by time or spatially along a Hilbert curve: the
+//! keys of each row group's rows are computed here and the rows sorted by
+//! geoparquet-io's external merge sort ([`geoparquet_io::sort::ExternalSorter`]:
+//! sorted runs spilled to temporary Arrow IPC files and merged, memory capped
+//! by [`crate::ExportOptions::sort_memory`]).
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, TimestampNanosecondType};
-use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array, UInt64Array};
-use arrow_ipc::reader::FileReader;
-use arrow_ipc::writer::FileWriter;
-use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+use arrow_array::{Array, RecordBatch};
+use geoparquet_io::sort::hilbert_with_bits;
 
 use crate::error::{Error, Result};
 
-/// Rows per spilled or merged chunk.
+/// Rows per sorted batch handed to the writer (row groups are cut from them).
 pub const SORT_CHUNK_ROWS: usize = 65_536;
 
 /// The sort order.
@@ -64,46 +59,25 @@ impl std::fmt::Display for SortBy {
     }
 }
 
-/// Hilbert index of a cell of a 2^16 × 2^16 grid.
-///
-/// ```
-/// use sliderule_export::sort::hilbert;
-/// // The curve starts at the origin and ends in the opposite bottom corner;
-/// // neighbouring cells along it are adjacent.
-/// assert_eq!(hilbert(0, 0), 0);
-/// assert_eq!(hilbert(65_535, 0), (1u64 << 32) - 1);
-/// ```
-#[must_use]
-pub fn hilbert(x: u32, y: u32) -> u64 {
-    let n: u64 = 1 << 16;
-    let (mut x, mut y) = (u64::from(x) & (n - 1), u64::from(y) & (n - 1));
-    let mut d = 0u64;
-    let mut s = n / 2;
-    while s > 0 {
-        let rx = u64::from(x & s > 0);
-        let ry = u64::from(y & s > 0);
-        d += s * s * ((3 * rx) ^ ry);
-        if ry == 0 {
-            if rx == 1 {
-                x = n - 1 - x;
-                y = n - 1 - y;
-            }
-            std::mem::swap(&mut x, &mut y);
-        }
-        s /= 2;
-    }
-    d
-}
+/// Bits per axis of the Hilbert grid over longitude/latitude (a 2^16 × 2^16 grid).
+pub const HILBERT_BITS: u32 = 16;
 
+/// The Hilbert key of a longitude/latitude: the cell of a 2^[`HILBERT_BITS`] grid
+/// over the world (values clamped to it, NaN as its lower edge), along
+/// geoparquet-io's curve ([`geoparquet_io::sort::hilbert_with_bits`]).
 fn lonlat_key(lon: f64, lat: f64) -> u64 {
-    let scale = |v: f64, lo: f64, hi: f64| -> u32 {
+    let scale = |v: f64, lo: f64, hi: f64| -> u64 {
         if v.is_nan() {
             return 0;
         }
         let t = ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
-        (t * 65_535.0) as u32
+        (t * 65_535.0) as u64
     };
-    hilbert(scale(lon, -180.0, 180.0), scale(lat, -90.0, 90.0))
+    hilbert_with_bits(
+        scale(lon, -180.0, 180.0),
+        scale(lat, -90.0, 90.0),
+        HILBERT_BITS,
+    )
 }
 
 /// First x/y of a WKB point or multipoint (little-endian, as written here).
@@ -166,212 +140,52 @@ pub(crate) fn keys(batch: &RecordBatch, by: SortBy) -> Result<Vec<u64>> {
     }
 }
 
-const KEY: &str = "__sort_key";
-
-/// Sorted runs spilled to unnamed temporary IPC files (nothing is left behind,
-/// whatever ends the process).
-pub(crate) struct Spill {
-    runs: Vec<File>,
-    schema: SchemaRef,
-    by: SortBy,
-}
-
-impl std::fmt::Debug for Spill {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Spill")
-            .field("runs", &self.runs.len())
-            .finish_non_exhaustive()
-    }
-}
-
-fn io(path: &std::path::Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-impl Spill {
-    pub(crate) fn new(schema: &SchemaRef, by: SortBy) -> Result<Self> {
-        let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
-        fields.push(Arc::new(Field::new(KEY, DataType::UInt64, false)));
-        Ok(Self {
-            runs: Vec::new(),
-            schema: Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
-            by,
-        })
-    }
-
-    /// Sorts one batch (stable) and writes it as a run.
-    pub(crate) fn add_run(&mut self, batch: &RecordBatch) -> Result<()> {
-        let keys = keys(batch, self.by)?;
-        let mut order: Vec<u32> = (0..u32::try_from(keys.len()).unwrap_or(u32::MAX)).collect();
-        order.sort_by_key(|i| keys.get(*i as usize).copied().unwrap_or(u64::MAX));
-        let idx = UInt32Array::from(order);
-        let mut cols: Vec<ArrayRef> = batch
-            .columns()
-            .iter()
-            .map(|c| arrow_select::take::take(c.as_ref(), &idx, None))
-            .collect::<std::result::Result<_, _>>()?;
-        let sorted_keys: Vec<u64> = idx
-            .values()
-            .iter()
-            .map(|i| keys.get(*i as usize).copied().unwrap_or(u64::MAX))
-            .collect();
-        cols.push(Arc::new(UInt64Array::from(sorted_keys)));
-        let run = RecordBatch::try_new(self.schema.clone(), cols)?;
-        let file = geoparquet_io::output::scratch_file(None)?;
-        let temp_dir = std::env::temp_dir();
-        let scratch = |source| geoparquet_io::Error::TempDir {
-            dir: temp_dir.clone(),
-            source,
-        };
-        let mut w = FileWriter::try_new(
-            std::io::BufWriter::new(file.try_clone().map_err(scratch)?),
-            &self.schema,
-        )?;
-        let mut at = 0;
-        while at < run.num_rows() {
-            let n = SORT_CHUNK_ROWS.min(run.num_rows() - at);
-            w.write(&run.slice(at, n))?;
-            at += n;
-        }
-        w.finish()
-            .and_then(|()| w.get_mut().flush().map_err(ArrowError::from))
-            .map_err(|e| match e {
-                ArrowError::IoError(_, source) => Error::from(scratch(source)),
-                e => Error::from(e),
-            })?;
-        self.runs.push(file);
-        Ok(())
-    }
-
-    /// Merges the runs in key order, handing batches of up to
-    /// [`SORT_CHUNK_ROWS`] rows (without the key column) to `emit`.
-    pub(crate) fn merge(self, mut emit: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
-        struct Cursor {
-            reader: FileReader<std::io::BufReader<File>>,
-            batch: Option<RecordBatch>,
-            row: usize,
-        }
-        impl Cursor {
-            fn key(&self) -> Option<u64> {
-                let b = self.batch.as_ref()?;
-                let k = b
-                    .columns()
-                    .last()?
-                    .as_primitive_opt::<arrow_array::types::UInt64Type>()?;
-                k.values().get(self.row).copied()
-            }
-            fn advance(&mut self) -> Result<()> {
-                self.row += 1;
-                if self
-                    .batch
-                    .as_ref()
-                    .is_some_and(|b| self.row >= b.num_rows())
-                {
-                    self.batch = self.reader.next().transpose()?;
-                    self.row = 0;
-                }
-                Ok(())
-            }
-        }
-        let mut cursors = Vec::with_capacity(self.runs.len());
-        for run in &self.runs {
-            // The writer's handle shared this one's position: start over.
-            let mut f = run.try_clone().map_err(io(&std::env::temp_dir()))?;
-            let _ = f
-                .seek(std::io::SeekFrom::Start(0))
-                .map_err(io(&std::env::temp_dir()))?;
-            let mut reader = FileReader::try_new(std::io::BufReader::new(f), None)?;
-            let batch = reader.next().transpose()?;
-            cursors.push(Cursor {
-                reader,
-                batch,
-                row: 0,
-            });
-        }
-        let out_fields = self.schema.fields().len() - 1;
-        let out_schema = Arc::new(Schema::new_with_metadata(
-            self.schema
-                .fields()
-                .iter()
-                .take(out_fields)
-                .cloned()
-                .collect::<Vec<_>>(),
-            self.schema.metadata().clone(),
-        ));
-        // A heap of (key, run); ties go to the lower run (runs are in arrival order).
-        let mut heap = std::collections::BinaryHeap::new();
-        for (i, c) in cursors.iter().enumerate() {
-            if let Some(k) = c.key() {
-                heap.push(std::cmp::Reverse((k, i)));
-            }
-        }
-        let mut held: Vec<RecordBatch> = Vec::new();
-        let mut held_of: Vec<Option<usize>> = vec![None; cursors.len()];
-        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(SORT_CHUNK_ROWS);
-        let flush = |held: &mut Vec<RecordBatch>,
-                     picks: &mut Vec<(usize, usize)>,
-                     held_of: &mut Vec<Option<usize>>,
-                     emit: &mut dyn FnMut(RecordBatch) -> Result<()>|
-         -> Result<()> {
-            if picks.is_empty() {
-                return Ok(());
-            }
-            let mut cols = Vec::with_capacity(out_fields);
-            for c in 0..out_fields {
-                let arrays: Vec<&dyn Array> = held.iter().map(|b| b.column(c).as_ref()).collect();
-                cols.push(arrow_select::interleave::interleave(&arrays, picks)?);
-            }
-            emit(RecordBatch::try_new(out_schema.clone(), cols)?)?;
-            picks.clear();
-            held.clear();
-            held_of.iter_mut().for_each(|h| *h = None);
-            Ok(())
-        };
-        while let Some(std::cmp::Reverse((_, run))) = heap.pop() {
-            let Some(c) = cursors.get_mut(run) else { break };
-            let Some(batch) = c.batch.as_ref() else {
-                continue;
-            };
-            let slot = match held_of.get(run).copied().flatten() {
-                Some(s) => s,
-                None => {
-                    held.push(batch.clone());
-                    let s = held.len() - 1;
-                    if let Some(h) = held_of.get_mut(run) {
-                        *h = Some(s);
-                    }
-                    s
-                }
-            };
-            picks.push((slot, c.row));
-            let before = c.batch.as_ref().map(RecordBatch::num_rows);
-            let row_before = c.row;
-            c.advance()?;
-            // A new batch of this run needs a new slot.
-            if c.row == 0
-                && before.is_some_and(|n| row_before + 1 >= n)
-                && let Some(h) = held_of.get_mut(run)
-            {
-                *h = None;
-            }
-            if let Some(k) = c.key() {
-                heap.push(std::cmp::Reverse((k, run)));
-            }
-            if picks.len() >= SORT_CHUNK_ROWS {
-                flush(&mut held, &mut picks, &mut held_of, &mut emit)?;
-            }
-        }
-        flush(&mut held, &mut picks, &mut held_of, &mut emit)?;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The curve this crate published before it sorted through geoparquet-io
+    /// (its own 16-bit `hilbert`), kept here as the reference order.
+    fn published_hilbert(x: u32, y: u32) -> u64 {
+        let n: u64 = 1 << 16;
+        let (mut x, mut y) = (u64::from(x) & (n - 1), u64::from(y) & (n - 1));
+        let mut d = 0u64;
+        let mut s = n / 2;
+        while s > 0 {
+            let rx = u64::from(x & s > 0);
+            let ry = u64::from(y & s > 0);
+            d += s * s * ((3 * rx) ^ ry);
+            if ry == 0 {
+                if rx == 1 {
+                    x = n - 1 - x;
+                    y = n - 1 - y;
+                }
+                std::mem::swap(&mut x, &mut y);
+            }
+            s /= 2;
+        }
+        d
+    }
+
+    fn hilbert(x: u32, y: u32) -> u64 {
+        hilbert_with_bits(u64::from(x), u64::from(y), HILBERT_BITS)
+    }
+
+    #[test]
+    fn the_curve_is_the_published_one() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let (x, y) = ((state & 0xFFFF) as u32, ((state >> 16) & 0xFFFF) as u32);
+            assert_eq!(hilbert(x, y), published_hilbert(x, y), "({x}, {y})");
+        }
+        for (x, y) in [(0, 0), (65_535, 0), (0, 65_535), (65_535, 65_535), (32_767, 32_768)] {
+            assert_eq!(hilbert(x, y), published_hilbert(x, y), "({x}, {y})");
+        }
+        assert_eq!(hilbert(65_535, 0), (1u64 << 32) - 1);
+    }
 
     #[test]
     fn hilbert_is_a_bijection_on_a_small_grid() {

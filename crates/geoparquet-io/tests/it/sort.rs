@@ -1,5 +1,6 @@
 //! `sort`: in memory and external (spilled runs) give the same order, rows
-//! are kept, spatial overlap drops, column keys order as documented.
+//! are kept, spatial overlap drops, column keys order as documented; the
+//! `ExternalSorter` on its own.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -7,7 +8,10 @@ use std::sync::Arc;
 use arrow_array::{Array, BinaryArray, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use geoparquet_io::reader::open;
-use geoparquet_io::sort::{SortKey, SortOptions, hilbert, sort_file, spatial_overlap};
+use geoparquet_io::sort::{
+    ExternalSorter, MIN_SORT_MEMORY, RowKeys, SortKey, SortOptions, hilbert, hilbert_with_bits,
+    sort_file, spatial_overlap,
+};
 use geoparquet_io::writer::{WriterOptions, write_file};
 
 fn point(x: f64, y: f64) -> Vec<u8> {
@@ -59,10 +63,7 @@ pub(crate) fn random_points(path: &Path, n: usize) {
         )
         .unwrap()));
     }
-    let options = WriterOptions {
-        row_group_rows: 1000,
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::default().with_row_group_rows(1000);
     write_file(path, schema, batches, None, &options).unwrap();
 }
 
@@ -108,13 +109,8 @@ fn external_sort_equals_in_memory_sort_and_keeps_every_row() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.parquet");
     random_points(&input, 30_000);
-    let mut options = SortOptions {
-        writer: WriterOptions {
-            row_group_rows: 1000,
-            ..WriterOptions::default()
-        },
-        ..SortOptions::default()
-    };
+    let mut options =
+        SortOptions::default().with_writer(WriterOptions::default().with_row_group_rows(1000));
     let in_memory = dir.path().join("mem.parquet");
     let s1 = sort_file(&input, &in_memory, &options).unwrap();
     assert_eq!(s1.runs, 0);
@@ -161,12 +157,10 @@ fn column_keys_sort_ascending_with_nulls_last() {
     let input = dir.path().join("in.parquet");
     random_points(&input, 5000);
     for memory in [usize::MAX / 4, 1 << 20] {
-        let options = SortOptions {
-            key: SortKey::Column("id".into()),
-            memory,
-            temp_dir: Some(dir.path().to_path_buf()),
-            ..SortOptions::default()
-        };
+        let options = SortOptions::default()
+            .with_key(SortKey::Column("id".into()))
+            .with_memory(memory)
+            .with_temp_dir(Some(dir.path().to_path_buf()));
         let out = dir.path().join("by-id.parquet");
         sort_file(&input, &out, &options).unwrap();
         let ids: Vec<Option<i64>> = rows(&out).into_iter().map(|r| r.0).collect();
@@ -174,19 +168,12 @@ fn column_keys_sort_ascending_with_nulls_last() {
         assert!(firsts.windows(2).all(|w| w[0] <= w[1]));
         let first_null = ids.iter().position(Option::is_none).unwrap();
         assert!(ids[first_null..].iter().all(Option::is_none));
-        let options = SortOptions {
-            key: SortKey::Column("name".into()),
-            memory,
-            ..options
-        };
+        let options = options.with_key(SortKey::Column("name".into()));
         sort_file(&input, &out, &options).unwrap();
         let names: Vec<String> = rows(&out).into_iter().map(|r| r.1).collect();
         assert!(names.windows(2).all(|w| w[0] <= w[1]));
     }
-    let bad = SortOptions {
-        key: SortKey::Column("nope".into()),
-        ..SortOptions::default()
-    };
+    let bad = SortOptions::default().with_key(SortKey::Column("nope".into()));
     let err = sort_file(&input, &dir.path().join("x.parquet"), &bad).unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
     assert!(!dir.path().join("x.parquet").exists());
@@ -281,4 +268,107 @@ fn a_damaged_page_is_an_error_naming_the_file_in_sort_and_check() {
         assert!(text.contains(&name), "{what}: {text}");
         assert!(text.contains("row group 1"), "{what}: {text}");
     }
+}
+
+fn id_batch(ids: std::ops::Range<i64>) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+    RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(ids))]).unwrap()
+}
+
+fn ids_of(sorter: ExternalSorter, rows: usize) -> Vec<i64> {
+    let mut out = Vec::new();
+    for b in sorter.finish().unwrap() {
+        let b = b.unwrap();
+        assert!(b.num_rows() <= rows);
+        let ids = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .values()
+            .to_vec();
+        out.extend(ids);
+    }
+    out
+}
+
+/// Many ties across many spilled runs: the order is the stable sort of the
+/// keys (ties in push order), the same as in memory, every row once.
+#[test]
+fn external_sorter_spills_and_keeps_ties_in_push_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = id_batch(0..0).schema();
+    let key = |id: i64| (id.unsigned_abs() * 7919) % 97;
+    let mut expected: Vec<(u64, i64)> = Vec::new();
+    let mut spilled = ExternalSorter::new(schema.clone(), 0)
+        .with_temp_dir(dir.path())
+        .with_batch_rows(1000);
+    let mut in_memory = ExternalSorter::new(schema, 1 << 30).with_batch_rows(1000);
+    for b in 0..200i64 {
+        let batch = id_batch(b * 1000..(b + 1) * 1000);
+        let keys: Vec<u64> = (b * 1000..(b + 1) * 1000).map(key).collect();
+        expected.extend((b * 1000..(b + 1) * 1000).map(|id| (key(id), id)));
+        spilled
+            .push(batch.clone(), RowKeys::from(keys.clone()))
+            .unwrap();
+        in_memory.push(batch, RowKeys::from(keys)).unwrap();
+    }
+    assert!(spilled.runs() > 2, "{} runs", spilled.runs());
+    assert_eq!(in_memory.runs(), 0);
+    expected.sort_by_key(|&(k, _)| k);
+    let want: Vec<i64> = expected.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(ids_of(spilled, 1000), want);
+    assert_eq!(ids_of(in_memory, 1000), want);
+    // The runs were unnamed files: nothing is left in the directory.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn external_sorter_orders_byte_keys_and_refuses_keys_that_do_not_fit() {
+    let schema = id_batch(0..0).schema();
+    let mut sorter = ExternalSorter::new(schema, MIN_SORT_MEMORY);
+    let keys: Vec<Vec<u8>> = vec![b"b".to_vec(), b"ab".to_vec(), b"a".to_vec()];
+    sorter.push(id_batch(0..3), RowKeys::from(keys)).unwrap();
+    // One key per row.
+    let e = sorter
+        .push(id_batch(3..5), RowKeys::from(vec![b"z".to_vec()]))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            geoparquet_io::Error::SortKeysMismatch {
+                rows: 2,
+                keys: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // Keys of one kind.
+    let e = sorter
+        .push(id_batch(3..4), RowKeys::from(vec![1u64]))
+        .unwrap_err();
+    assert!(
+        matches!(e, geoparquet_io::Error::SortKeysMismatch { .. }),
+        "{e:?}"
+    );
+    assert_eq!(ids_of(sorter, 8192), vec![2, 1, 0]);
+}
+
+#[test]
+fn hilbert_keeps_its_orientation_per_resolution() {
+    // The 31-bit curve is `hilbert`; on a 2^16 grid the same algorithm ends at
+    // (2^16 - 1, 0), while the corner of the 31-bit grid is traversed transposed.
+    assert_eq!(hilbert(12_345, 678), hilbert_with_bits(12_345, 678, 31));
+    assert_eq!(hilbert_with_bits(65_535, 0, 16), (1u64 << 32) - 1);
+    assert_eq!(hilbert_with_bits(0, 65_535, 31), (1u64 << 32) - 1);
+    // Beyond the grid: clamped to its edge.
+    assert_eq!(
+        hilbert_with_bits(1 << 20, 0, 16),
+        hilbert_with_bits(65_535, 0, 16)
+    );
+    assert_eq!(
+        hilbert_with_bits(u64::MAX, 0, 64),
+        hilbert_with_bits(u64::MAX, 0, 32)
+    );
 }

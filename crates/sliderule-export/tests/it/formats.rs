@@ -329,6 +329,42 @@ async fn async_framing_equals_sync_framing() {
     assert_eq!(sync_out, async_out);
 }
 
+/// A sort that spills runs (a small memory cap) writes the same bytes as one
+/// that holds every row in memory: equal keys keep arrival order either way.
+#[test]
+fn spilled_sorts_write_the_bytes_of_in_memory_sorts() {
+    use sliderule_export::sort::SortBy;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut extents = atl03_extents(6000);
+    extents.reverse();
+    let total: usize = extents.iter().map(|e| e.photons.len()).sum();
+    for (by, format) in [
+        (SortBy::Time, Format::GeoParquet),
+        (SortBy::Hilbert, Format::Parquet),
+        (SortBy::Hilbert, Format::Feather),
+    ] {
+        let mut files = Vec::new();
+        for memory in [usize::MAX / 4, 0] {
+            let path = tmp.path().join(format!("{by}-{memory}.{}", format.as_str()));
+            let options = ExportOptions::default()
+                .with_format(format)
+                .with_sort(Some(by))
+                .with_sort_memory(memory)
+                .with_max_rows_in_group(Some(7000))
+                .with_server(fixed_server());
+            let s = export_to_path(&path, extents.iter().cloned().map(Ok), options).unwrap();
+            assert_eq!(s.rows as usize, total);
+            if memory == 0 {
+                assert!(s.sort_runs > 1, "{by} {format:?}: {} runs", s.sort_runs);
+            } else {
+                assert_eq!(s.sort_runs, 0);
+            }
+            files.push(std::fs::read(&path).unwrap());
+        }
+        assert!(files[0] == files[1], "{by} {format:?}: the files differ");
+    }
+}
+
 #[test]
 fn sorted_exports_hold_every_row_in_order() {
     use sliderule_export::sort::SortBy;
