@@ -254,8 +254,11 @@ impl Facts<'_> {
 /// One rule's verdict and what it saw.
 type Verdict = (Status, String);
 
+/// How one rule reaches its verdict.
+type RuleFn = fn(&Facts<'_>) -> Verdict;
+
 /// The rules, in report order.
-const RULES: [(Rule, fn(&Facts<'_>) -> Verdict); 11] = [
+const RULES: [(Rule, RuleFn); 11] = [
     (Rule::Compression, compression),
     (Rule::RowGroupRows, row_group_rows),
     (Rule::RowGroupBytes, row_group_bytes),

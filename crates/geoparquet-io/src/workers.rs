@@ -106,7 +106,7 @@ where
 
 /// Where [`scope`]'s threads are started (a copyable handle on `std::thread::Scope`).
 #[derive(Debug, Clone, Copy)]
-pub struct Scope<'scope, 'env: 'scope> {
+pub struct Scope<'scope, 'env> {
     inner: &'scope std::thread::Scope<'scope, 'env>,
 }
 
