@@ -1,15 +1,9 @@
 //! `geoquet completions SHELL`: every shell gets a script that knows every
 //! subcommand; the bash one really completes when sourced.
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn geoquet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geoquet"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use crate::support::geoquet;
 
 /// The subcommands listed by `geoquet --help` (its "Commands:" section).
 fn subcommands() -> Vec<String> {

@@ -1,35 +1,8 @@
 //! The `geoquet` binary end to end: exit codes, one-line errors, JSON shapes.
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
-
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn geoquet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geoquet"))
-        .args(args)
-        .current_dir(test_support::workspace_root())
-        .output()
-        .unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_one_line_error(o: &Output) {
-    let err = stderr(o);
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
-}
+use crate::support::{assert_one_line_error, code, command, geoquet, stderr};
 
 #[test]
 fn readme_quick_start_inspect() {
@@ -215,7 +188,6 @@ fn validate_metadata_accepts_bare_and_wrapped_documents() {
 #[test]
 fn inspect_json_never_crashes_on_the_corpus() {
     let Some(root) = test_support::test_data_dir() else {
-        println!("SKIP: no corpus");
         return;
     };
     let files = test_support::files_with_suffix(&root, ".parquet");
@@ -946,7 +918,7 @@ fn closed_stdout_is_a_quiet_exit() {
         ],
         vec!["quadbin", "children", "5192650370358181887", "10"],
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+        let mut child = command()
             .args(&args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -993,7 +965,7 @@ fn http_without_ranges_falls_back_to_a_download() {
 /// `s3://` without credentials names the variables to set (never a value).
 #[test]
 fn s3_without_credentials_names_the_variables() {
-    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let o = command()
         .args(["inspect", "s3://geoquet-test-bucket/none.parquet"])
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
@@ -1015,7 +987,7 @@ fn s3_without_credentials_names_the_variables() {
         "{err}"
     );
     // Only the key id set: the message names the missing one.
-    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let o = command()
         .args(["inspect", "s3://geoquet-test-bucket/none.parquet"])
         .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLEONLY")
         .env_remove("AWS_SECRET_ACCESS_KEY")
@@ -1200,7 +1172,7 @@ fn many_property_names_round_trip_through_parquet() {
 fn endless_zeros_on_standard_input_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("z.parquet");
-    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let o = command()
         .args(["convert", "-", out.to_str().unwrap()])
         .stdin(std::fs::File::open("/dev/zero").unwrap())
         .output()

@@ -1,21 +1,10 @@
 //! GeoParquet rewrites through the binary: URL inputs for `extract
 //! --columns`, `--covering-bbox` never taking the next argument, an empty
 //! `extract` that says why, and warnings for normalised metadata.
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn geoquet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geoquet"))
-        .args(args)
-        .current_dir(test_support::workspace_root())
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::support::{geoquet, sample, stderr};
 
 fn ok(o: &Output) {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
@@ -23,7 +12,7 @@ fn ok(o: &Output) {
 
 #[test]
 fn extract_columns_reads_the_footer_of_a_url() {
-    let sample = test_support::workspace_root().join("test-data/sample.parquet");
+    let sample = sample();
     let url = format!("file://{}", sample.display());
     let o = geoquet(&[
         "extract",

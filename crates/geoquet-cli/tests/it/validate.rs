@@ -2,10 +2,9 @@
 //! files from the wider world (issue 14, classes 9 to 13): legacy and
 //! unreleased versions, files without `geo`, the 1.1 covering rules, the
 //! epoch rule. Every file is built here.
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 
 use geoquet::io::arrow_array::{ArrayRef, BinaryArray, Float64Array, RecordBatch, StructArray};
@@ -13,17 +12,7 @@ use geoquet::io::arrow_schema::{DataType, Field, Fields, Schema};
 use geoquet::io::parquet;
 use serde_json::{Value, json};
 
-fn geoquet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geoquet"))
-        .args(args)
-        .current_dir(test_support::workspace_root())
-        .output()
-        .unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
+use crate::support::{code, geoquet};
 
 fn text(o: &Output) -> String {
     format!(

@@ -1,38 +1,12 @@
 //! `geoquet sliderule export` and `decode-stream` end to end.
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn geoquet(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geoquet"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::support::{atl06_line, code, command, geoquet_in, stderr};
 
 const SECRET: &str = "SECRETwJalrXUtnFEMIK7MDENGbPxRfiCY";
-
-fn atl06_line(i: u32) -> String {
-    format!(
-        r#"{{"extent_id": {eid}, "segment_id": {seg}, "n_fit_photons": 40, "pflags": 0, "rgt": 1160, "cycle": 2, "region": 3, "spot": 5, "gt": 10, "delta_time": {dt}, "latitude": {lat}, "longitude": -26.2, "h_mean": 1234.5, "dh_fit_dx": 0.01, "x_atc": 8000000.0, "y_atc": 3200.5, "w_surface_window_final": 3.0, "rms_misfit": 0.2, "h_sigma": 0.03}}"#,
-        eid = 0x4880_0023_8000_0002u64 + (u64::from(i) << 2),
-        seg = 500_000 + i,
-        dt = 37_791_646.0 + f64::from(i) * 0.1,
-        lat = 72.8 + f64::from(i) * 0.001,
-    )
-}
 
 fn write_atl06(dir: &Path, n: u32) -> String {
     let lines: Vec<String> = (0..n).map(atl06_line).collect();
@@ -47,7 +21,7 @@ fn export_geoparquet_and_parquet_locally() {
     let input = write_atl06(dir.path(), 25);
     let out = dir.path().join("out.parquet");
     let spec = format!(r#"{{"path": "{}", "format": "geoparquet"}}"#, out.display());
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &[
             "sliderule",
@@ -65,7 +39,7 @@ fn export_geoparquet_and_parquet_locally() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["rows"], 25);
     assert_eq!(v["delivery"], "local");
-    let inspect = geoquet(dir.path(), &["validate", out.to_str().unwrap()]);
+    let inspect = geoquet_in(dir.path(), &["validate", out.to_str().unwrap()]);
     assert_eq!(
         code(&inspect),
         0,
@@ -78,7 +52,7 @@ fn export_geoparquet_and_parquet_locally() {
         r#"{{"path": "file://{}", "format": "parquet"}}"#,
         plain.display()
     );
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &[
             "sliderule",
@@ -104,7 +78,7 @@ fn stream_and_decode_back_byte_for_byte_without_secrets() {
     let spec = format!(
         r#"{{"path": "atl06.parquet", "format": "parquet", "with_checksum": true, "credentials": {{"aws_secret_access_key": "{SECRET}"}}}}"#
     );
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &[
             "sliderule",
@@ -123,7 +97,7 @@ fn stream_and_decode_back_byte_for_byte_without_secrets() {
     let framed = std::fs::read(dir.path().join("framed.bin")).unwrap();
     assert_eq!(&framed[..8], &[0, 2, 0, 14, 0, 0, 0, 136]);
     assert!(!framed.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()));
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &[
             "sliderule",
@@ -144,7 +118,7 @@ fn stream_and_decode_back_byte_for_byte_without_secrets() {
     let last = bad.len() - 200;
     bad[last] ^= 0xFF;
     std::fs::write(dir.path().join("bad.bin"), &bad).unwrap();
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &["sliderule", "decode-stream", "bad.bin", "bad.parquet"],
     );
@@ -154,7 +128,7 @@ fn stream_and_decode_back_byte_for_byte_without_secrets() {
     assert!(!dir.path().join("bad.parquet").exists());
     // A truncated stream: the error names the input and the offset.
     std::fs::write(dir.path().join("short.bin"), &framed[..framed.len() / 2]).unwrap();
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &["sliderule", "decode-stream", "short.bin", "short.parquet"],
     );
@@ -175,7 +149,7 @@ fn csv_input_and_atl03() {
         lines.push(format!("{eid},3,1,0,1,1160,2,{},8000000.5,1000.0,-4.5,{},72.8,-26.2,1.5,2.5,100.25,0,255,255,4,4,0,{}", 500 + i / 10, 1_552_556_446_894_008_576u64 + i * 256, i * 10));
     }
     std::fs::write(dir.path().join("photons.csv"), lines.join("\n")).unwrap();
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &[
             "sliderule",
@@ -195,7 +169,7 @@ fn csv_input_and_atl03() {
     assert_eq!(v["format"], "geoparquet");
     // Sorted by time (the input is already in time order) and spatially.
     for order in ["time", "hilbert"] {
-        let o = geoquet(
+        let o = geoquet_in(
             dir.path(),
             &[
                 "sliderule",
@@ -220,7 +194,7 @@ fn csv_input_and_atl03() {
             (Some(30), Some(5))
         );
     }
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &[
             "sliderule",
@@ -237,7 +211,7 @@ fn csv_input_and_atl03() {
     );
     assert_eq!(code(&o), 2);
     // Compact layout: one row per extent.
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &[
             "sliderule",
@@ -273,7 +247,7 @@ fn bad_parameters_are_one_line_errors() {
             spec,
         ];
         args.extend_from_slice(extra);
-        geoquet(dir.path(), &args)
+        geoquet_in(dir.path(), &args)
     };
     for (spec, needle) in [
         (r#"{"path": "s3://bucket-only"}"#, "invalid S3 url"),
@@ -308,7 +282,7 @@ fn bad_parameters_are_one_line_errors() {
         format!("{}\n{{\"extent_id\": 1}}", atl06_line(0)),
     )
     .unwrap();
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &[
             "sliderule",
@@ -338,7 +312,7 @@ fn endless_input_without_newlines_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.parquet");
     let spec = format!(r#"{{"path": "{}", "format": "parquet"}}"#, out.display());
-    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let o = command()
         .args([
             "sliderule",
             "export",
@@ -401,7 +375,7 @@ fn csv_with_a_byte_order_mark() {
         ]
     };
     let a = args(csv.to_str().unwrap());
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &a.iter().map(String::as_str).collect::<Vec<_>>(),
     );
@@ -415,7 +389,7 @@ fn csv_with_a_byte_order_mark() {
     lines.swap(3, 6);
     std::fs::write(&bad, lines.join("\n")).unwrap();
     let a = args(bad.to_str().unwrap());
-    let o = geoquet(
+    let o = geoquet_in(
         dir.path(),
         &a.iter().map(String::as_str).collect::<Vec<_>>(),
     );

@@ -1,18 +1,10 @@
 //! `geoquet quadbin` end to end: values from the reference, exit codes,
 //! one-line errors, JSON shapes, and every `vectors.json` case that the CLI
 //! exposes.
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
-
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn geoquet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geoquet"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use crate::support::geoquet;
 
 fn json(args: &[&str]) -> Value {
     let mut all = vec!["quadbin", "--json"];

@@ -4,7 +4,6 @@
 //! by SIGINT/SIGTERM, unnamed scratch files, errors naming the output or the
 //! temporary directory.
 #![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -12,29 +11,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn geoquet_in(dir: &Path, envs: &[(&str, &Path)], args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_geoquet"));
-    c.args(args).current_dir(dir).stdin(Stdio::null());
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
+use crate::support::{atl06_line, code, command, geoquet_in, s, sample, stderr};
 
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn sample() -> PathBuf {
-    test_support::workspace_root().join("test-data/sample.parquet")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+/// Runs `geoquet ARGS` in `dir` with `TMPDIR` set to `tmp`.
+fn geoquet_with_tmpdir(dir: &Path, tmp: &Path, args: &[&str]) -> Output {
+    command()
+        .args(args)
+        .current_dir(dir)
+        .env("TMPDIR", tmp)
+        .output()
+        .unwrap()
 }
 
 /// Hidden temporary files (ours or tempfile's) in `dir`.
@@ -62,16 +48,6 @@ fn write_ndjson(path: &Path, n: u32) {
         .unwrap();
     }
     f.flush().unwrap();
-}
-
-fn atl06_line(i: u32) -> String {
-    format!(
-        r#"{{"extent_id": {eid}, "segment_id": {seg}, "n_fit_photons": 40, "pflags": 0, "rgt": 1160, "cycle": 2, "region": 3, "spot": 5, "gt": 10, "delta_time": {dt}, "latitude": {lat}, "longitude": -26.2, "h_mean": 1234.5, "dh_fit_dx": 0.01, "x_atc": 8000000.0, "y_atc": 3200.5, "w_surface_window_final": 3.0, "rms_misfit": 0.2, "h_sigma": 0.03}}"#,
-        eid = 0x4880_0023_8000_0002u64 + (u64::from(i) << 2),
-        seg = 500_000 + i,
-        dt = 37_791_646.0 + f64::from(i) * 0.1,
-        lat = 72.8 + f64::from(i) * 0.001,
-    )
 }
 
 fn is_root() -> bool {
@@ -103,7 +79,7 @@ fn make_fifo(path: &Path) {
 /// Runs a command against a FIFO with a bound: should it open the FIFO for writing it
 /// would block forever, so it is killed after 60 s and the test fails.
 fn run_bounded(dir: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let mut child = command()
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -134,7 +110,6 @@ fn writers(dir: &Path, stem: &str) -> Vec<(Vec<String>, PathBuf)> {
         std::fs::write(dir.join("items.ndjson"), format!("{ITEM}\n")).unwrap();
         let o = geoquet_in(
             dir,
-            &[],
             &["stac", "to-parquet", "items.ndjson", "items.parquet"],
         );
         assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -244,7 +219,6 @@ fn devices_fifos_and_directories_are_refused_and_left_as_they_were() {
     let mut more: Vec<Vec<String>> = Vec::new();
     let o = geoquet_in(
         d,
-        &[],
         &[
             "sliderule",
             "export",
@@ -266,7 +240,7 @@ fn devices_fifos_and_directories_are_refused_and_left_as_they_were() {
     ]);
     if let Some(raquet) = test_support::corpus("raquet") {
         let tif = raquet.join("generated/synthetic_uint16_3857.tif");
-        let o = geoquet_in(d, &[], &["raquet", "from-geotiff", s(&tif), "r.parquet"]);
+        let o = geoquet_in(d, &["raquet", "from-geotiff", s(&tif), "r.parquet"]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         more.push(vec!["raquet".into(), "from-geotiff".into(), s(&tif).into()]);
         more.push(vec![
@@ -305,7 +279,6 @@ fn devices_fifos_and_directories_are_refused_and_left_as_they_were() {
     // /dev/full named directly (what `"path": "/dev/full"` did as root).
     let o = geoquet_in(
         d,
-        &[],
         &[
             "sliderule",
             "export",
@@ -342,7 +315,7 @@ fn a_symbolic_link_is_followed_its_target_replaced_and_the_link_kept() {
         std::fs::write(&target, b"old").unwrap();
         std::os::unix::fs::symlink(format!("real/target-{i}"), &link).unwrap();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = geoquet_in(d, &[], &args);
+        let o = geoquet_in(d, &args);
         assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
         assert!(
             std::fs::symlink_metadata(&link)
@@ -371,14 +344,14 @@ fn every_writer_creates_files_with_the_same_permissions_and_keeps_a_replaced_fil
     let mut outputs = Vec::new();
     for (args, out) in writers(d, "out") {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = geoquet_in(d, &[], &args);
+        let o = geoquet_in(d, &args);
         assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
         outputs.push((args.join(" "), out));
     }
     if let Some(raquet) = test_support::corpus("raquet") {
         let tif = raquet.join("generated/synthetic_uint16_3857.tif");
         let out = d.join("raster.parquet");
-        let o = geoquet_in(d, &[], &["raquet", "from-geotiff", s(&tif), s(&out)]);
+        let o = geoquet_in(d, &["raquet", "from-geotiff", s(&tif), s(&out)]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         outputs.push(("raquet from-geotiff".into(), out));
     } else {
@@ -391,7 +364,7 @@ fn every_writer_creates_files_with_the_same_permissions_and_keeps_a_replaced_fil
     // Replacing a file keeps its mode.
     let (_, first) = &outputs[0];
     std::fs::set_permissions(first, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let o = geoquet_in(d, &[], &["convert", s(&sample()), s(first)]);
+    let o = geoquet_in(d, &["convert", s(&sample()), s(first)]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(
         std::fs::metadata(first).unwrap().permissions().mode() & 0o777,
@@ -412,7 +385,6 @@ fn a_failed_stream_export_keeps_the_previous_file() {
     std::fs::write(&framed, b"previous bytes").unwrap();
     let o = geoquet_in(
         d,
-        &[],
         &[
             "sliderule",
             "export",
@@ -433,7 +405,6 @@ fn a_failed_stream_export_keeps_the_previous_file() {
     std::fs::write(d.join("good.ndjson"), atl06_line(0) + "\n").unwrap();
     let o = geoquet_in(
         d,
-        &[],
         &[
             "sliderule",
             "export",
@@ -536,7 +507,7 @@ fn sigterm_removes_the_output_being_written_and_keeps_the_old_one() {
     std::fs::write(&out, b"old output").unwrap();
     // Records come from standard input, kept open: the export is midway, its
     // temporary output beside `out`, when the signal comes.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let mut child = command()
         .args([
             "sliderule",
             "export",
@@ -585,7 +556,7 @@ fn sigkill_leaves_nothing_behind() {
     std::fs::create_dir(&tmp).unwrap();
     let out = d.join("out.parquet");
     std::fs::write(&out, b"old output").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let mut child = command()
         .args([
             "sliderule",
             "export",
@@ -633,7 +604,7 @@ fn sigint_removes_the_copy_of_standard_input() {
     let d = dir.path();
     let tmp = d.join("tmp");
     std::fs::create_dir(&tmp).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let mut child = command()
         .args(["stac", "to-parquet", "-", "items.parquet"])
         .current_dir(d)
         .env("TMPDIR", &tmp)
@@ -660,14 +631,14 @@ fn scratch_files_are_unnamed_and_a_missing_temporary_directory_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_ndjson(&d.join("big.ndjson"), 60_000);
-    let o = geoquet_in(d, &[], &["convert", "big.ndjson", "big.parquet"]);
+    let o = geoquet_in(d, &["convert", "big.ndjson", "big.parquet"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let tmp = d.join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     // The sort spills runs: unnamed, so the temporary directory stays empty.
-    let o = geoquet_in(
+    let o = geoquet_with_tmpdir(
         d,
-        &[("TMPDIR", &tmp)],
+        &tmp,
         &[
             "sort",
             "big.parquet",
@@ -687,7 +658,7 @@ fn scratch_files_are_unnamed_and_a_missing_temporary_directory_is_named() {
         &["sort", "big.parquet", "sorted2.parquet", "--memory", "1M"][..],
         &["stac", "to-parquet", "-", "items.parquet"][..],
     ] {
-        let o = geoquet_in(d, &[("TMPDIR", &missing)], args);
+        let o = geoquet_with_tmpdir(d, &missing, args);
         let err = stderr(&o);
         assert_eq!(code(&o), 2, "{args:?}: {err}");
         assert!(
@@ -702,7 +673,7 @@ fn scratch_files_are_unnamed_and_a_missing_temporary_directory_is_named() {
 fn standard_input_is_named_as_such_in_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let mut child = command()
         .args(["stac", "to-ndjson", "-", "-"])
         .current_dir(d)
         .stdin(Stdio::piped())
@@ -753,11 +724,11 @@ fn a_full_disk_is_reported_with_the_output_path() {
     let _disk = SmallDisk(mnt.clone());
     write_ndjson(&d.join("big.ndjson"), 20_000);
     // A full temporary directory is named as such, not blamed on the input.
-    let o = geoquet_in(d, &[], &["convert", "big.ndjson", "big.parquet"]);
+    let o = geoquet_in(d, &["convert", "big.ndjson", "big.parquet"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = geoquet_in(
+    let o = geoquet_with_tmpdir(
         d,
-        &[("TMPDIR", &mnt)],
+        &mnt,
         &["sort", "big.parquet", "sorted.parquet", "--memory", "1M"],
     );
     let err = stderr(&o);
@@ -783,9 +754,9 @@ fn a_full_disk_is_reported_with_the_output_path() {
     let lines: Vec<String> = (0..3000).map(atl06_line).collect();
     std::fs::write(d.join("atl06.ndjson"), lines.join("\n")).unwrap();
     std::fs::write(d.join("framed.bin"), b"old").unwrap();
-    let o = geoquet_in(
+    let o = geoquet_with_tmpdir(
         d,
-        &[("TMPDIR", &tiny)],
+        &tiny,
         &[
             "sliderule",
             "export",
@@ -811,11 +782,7 @@ fn a_full_disk_is_reported_with_the_output_path() {
     assert_eq!(std::fs::read(d.join("framed.bin")).unwrap(), b"old");
     assert_eq!(std::fs::read_dir(&tiny).unwrap().count(), 0);
     // The GeoJSON reader's spill of parsed columns, from a file and from standard input.
-    let o = geoquet_in(
-        d,
-        &[("TMPDIR", &mnt)],
-        &["convert", "big.ndjson", "b.parquet"],
-    );
+    let o = geoquet_with_tmpdir(d, &mnt, &["convert", "big.ndjson", "b.parquet"]);
     let err = stderr(&o);
     assert_eq!(code(&o), 2, "{err}");
     assert!(
@@ -825,7 +792,7 @@ fn a_full_disk_is_reported_with_the_output_path() {
         )),
         "{err}"
     );
-    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let o = command()
         .args(["convert", "-", "b.parquet"])
         .current_dir(d)
         .env("TMPDIR", &mnt)
@@ -847,7 +814,7 @@ fn a_full_disk_is_reported_with_the_output_path() {
         let full_out = mnt.join(name);
         std::fs::write(&full_out, b"old").unwrap();
         let args = ["convert", "big.ndjson", s(&full_out)];
-        let o = geoquet_in(d, &[], &args);
+        let o = geoquet_in(d, &args);
         let err = stderr(&o);
         assert_eq!(code(&o), 2, "{args:?}: {err}");
         assert!(
