@@ -9,6 +9,7 @@ mod cli;
 mod completions;
 mod outputs;
 mod quadbin;
+mod raquet;
 mod rewrites;
 mod sliderule;
 mod validate;

@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use serde_json::Value;
+
 /// The `geoquet` binary as a command, run from the workspace root (so that
 /// `test-data/…` paths resolve); callers add arguments, environment and pipes.
 pub(crate) fn command() -> Command {
@@ -30,6 +32,12 @@ pub(crate) fn code(o: &Output) -> i32 {
 /// Standard error as text.
 pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Standard output parsed as one JSON document.
+pub(crate) fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
 }
 
 /// A path as an argument.
