@@ -158,7 +158,7 @@ pub(crate) fn run_check(
         r.is_valid() && !(args.strict && r.findings.iter().any(|f| Status::of(f) == Status::Warn))
     };
     let Some(fix) = &args.fix else {
-        let report = check_file(&path).map_err(|e| Unreadable(e.to_string()))?;
+        let report = check_file(&path)?;
         if args.json {
             writeln!(out, "{}", serde_json::to_string_pretty(&to_json(&report))?)?;
         } else if !cli.quiet || !verdict(&report) {
@@ -177,17 +177,13 @@ pub(crate) fn run_check(
     }
     let mut options = FixOptions::default();
     if let Some(v) = args.upgrade.as_deref() {
-        options = options.with_version(
-            v.parse::<TargetVersion>()
-                .map_err(|e| Unreadable(e.to_string()))?,
-        );
+        options = options.with_version(v.parse::<TargetVersion>()?);
     }
     if let Some(m) = args.memory.as_deref() {
         options = options.with_memory(parse_size(m)?);
     }
     let started = Instant::now();
-    let summary =
-        fix_file(&path, Path::new(fix), &options).map_err(|e| Unreadable(e.to_string()))?;
+    let summary = fix_file(&path, Path::new(fix), &options)?;
     crate::convert::print_warnings(&args.file, &summary.warnings);
     if args.json {
         let doc = json!({
@@ -233,7 +229,7 @@ pub(crate) fn run_sort(cli: &Cli, args: &SortArgs, out: &mut dyn Write) -> anyho
     if Path::new(&args.output) == path.as_path() {
         return Err(Unreadable("the output must differ from the input".into()).into());
     }
-    let key: SortKey = args.by.parse().map_err(|e| Unreadable(e.to_string()))?;
+    let key = args.by.parse::<SortKey>()?;
     let options = SortOptions::default()
         .with_key(key)
         .with_memory(parse_size(&args.memory)?)
@@ -242,8 +238,7 @@ pub(crate) fn run_sort(cli: &Cli, args: &SortArgs, out: &mut dyn Write) -> anyho
         // A sort keeps the input's version and encoding unless told otherwise.
         .with_keep_input_format(!args.write.format_given());
     let started = Instant::now();
-    let s = sort_file(&path, Path::new(&args.output), &options)
-        .map_err(|e| Unreadable(e.to_string()))?;
+    let s = sort_file(&path, Path::new(&args.output), &options)?;
     crate::convert::print_warnings(&args.input, &s.written.warnings);
     if args.json {
         let doc = json!({

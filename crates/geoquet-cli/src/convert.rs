@@ -213,9 +213,8 @@ impl WriteArgs {
     }
 
     pub(crate) fn options(&self) -> anyhow::Result<WriterOptions> {
-        let version = (self.geoparquet_version.as_deref().unwrap_or("1.1"))
-            .parse::<TargetVersion>()
-            .map_err(|e| Unreadable(e.to_string()))?;
+        let version =
+            (self.geoparquet_version.as_deref().unwrap_or("1.1")).parse::<TargetVersion>()?;
         let encoding = self
             .encoding
             .as_deref()
@@ -375,12 +374,12 @@ fn declared_types(
     let mut found: BTreeMap<String, BTreeSet<GeometryTypeAndDimension>> = BTreeMap::new();
     let mut row = 0u64;
     for batch in source.open(&options)?.iter {
-        let batch = batch.map_err(|e| Unreadable(e.to_string()))?;
+        let batch = batch?;
         for name in &undeclared {
             let Some(col) = batch.column_by_name(name) else {
                 continue;
             };
-            let values = wkb_values(col.as_ref()).map_err(|e| Unreadable(e.to_string()))?;
+            let values = wkb_values(col.as_ref())?;
             let set = found.entry(name.clone()).or_default();
             for i in 0..values.len() {
                 if let Some(bytes) = values.value(i) {

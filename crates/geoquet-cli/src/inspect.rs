@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use geoquet::io::{Inspection, MetadataSource};
 
-use crate::{Cli, EXIT_OK, Outcome, Unreadable};
+use crate::{Cli, EXIT_OK, Outcome};
 
 /// Arguments of `geoquet inspect`.
 #[derive(Debug, Args)]
@@ -24,8 +24,7 @@ pub struct InspectArgs {
 pub(crate) fn run(cli: &Cli, args: &InspectArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let source = crate::source::Source::parse(&args.file)?;
     let footer = source.footer()?;
-    let info = geoquet::io::inspect_footer(std::path::Path::new(&source.name()), footer)
-        .map_err(|e| Unreadable(e.to_string()))?;
+    let info = geoquet::io::inspect_footer(std::path::Path::new(&source.name()), footer)?;
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&info.to_json())?)
             .context("writing to stdout")?;

@@ -17,6 +17,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use geoquet::io::arrow_schema::ArrowError;
+use geoquet::io::parquet::errors::ParquetError;
 
 /// Exit code: success (for `validate`: the input is valid).
 pub const EXIT_OK: u8 = 0;
@@ -242,7 +244,13 @@ fn command_input(cli: &Cli) -> Option<&String> {
 
 /// For an `s3://` input that failed: which credentials are missing, by
 /// variable name (never a value), or that the ones given were refused.
-fn s3_credentials_hint(cli: &Cli, line: &str) -> Option<String> {
+///
+/// Only an `object_store` error in the chain is considered: a 401/403 answer is
+/// its `Unauthenticated`/`PermissionDenied` variant; what else the store says
+/// (the S3 error code of a refusal answered with another status, a failed
+/// credential lookup from the instance metadata service) has no type upstream,
+/// so that error's own text is read.
+fn s3_credentials_hint(cli: &Cli, e: &anyhow::Error) -> Option<String> {
     let input = command_input(cli)?;
     let s3 = input.starts_with("s3://")
         || input.starts_with("s3a://")
@@ -250,25 +258,40 @@ fn s3_credentials_hint(cli: &Cli, line: &str) -> Option<String> {
     if !s3 {
         return None;
     }
+    let store = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<object_store::Error>())?;
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    let refused = [
-        "403",
-        "401",
-        "Forbidden",
+    // The store's words: its message and its causes (upstream types without variants).
+    let mut said = store.to_string();
+    let mut cause = std::error::Error::source(store);
+    while let Some(c) = cause {
+        said.push_str(": ");
+        said.push_str(&c.to_string());
+        cause = c.source();
+    }
+    let refused = matches!(
+        store,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    ) || [
         "AccessDenied",
         "InvalidAccessKeyId",
         "SignatureDoesNotMatch",
         "ExpiredToken",
     ]
     .iter()
-    .any(|p| line.contains(p));
-    let credentials_error = line.contains("169.254.169.254")
-        || line.contains("/latest/api/token")
-        || line.contains("/latest/meta-data")
-        || line.contains("redential")
-        || line.contains("SecretAccessKey")
-        || line.contains("AccessKeyId")
-        || refused;
+    .any(|p| said.contains(p));
+    let credentials_error = refused
+        || [
+            "169.254.169.254",
+            "/latest/api/token",
+            "/latest/meta-data",
+            "redential",
+            "SecretAccessKey",
+            "AccessKeyId",
+        ]
+        .iter()
+        .any(|p| said.contains(p));
     if !credentials_error || set("AWS_SKIP_SIGNATURE") {
         return None;
     }
@@ -326,31 +349,72 @@ fn corrupt_input(cli: &Cli, fallback: &str) -> Option<(String, bool)> {
     Some((e.to_string(), false))
 }
 
+/// An error of the chain that comes from decoding Parquet data: the Parquet or
+/// Arrow decoder's own errors, a panic caught inside it, or ours saying the data
+/// (or the footer) does not decode.
+fn is_decoder_error(c: &(dyn std::error::Error + 'static)) -> bool {
+    use geoquet::io::Error as IoError;
+    matches!(
+        c.downcast_ref::<IoError>(),
+        Some(
+            IoError::CorruptData { .. }
+                | IoError::NotParquet { .. }
+                | IoError::Parquet(_)
+                | IoError::Arrow(_)
+        )
+    ) || c.is::<ParquetError>()
+        || c.is::<ArrowError>()
+        || c.is::<geoquet::io::corrupt::DecoderPanic>()
+}
+
+/// The decoder's own complaint about the bytes (`Parquet error: …`, `EOF: …`, a
+/// Parquet argument error), as opposed to an I/O error underneath it.
+fn is_decoder_complaint(c: &(dyn std::error::Error + 'static)) -> bool {
+    use geoquet::io::Error as IoError;
+    let parquet = |p: &ParquetError| matches!(p, ParquetError::General(_) | ParquetError::EOF(_));
+    let arrow = |a: &ArrowError| matches!(a, ArrowError::ParquetError(_));
+    c.downcast_ref::<ParquetError>().is_some_and(parquet)
+        || c.downcast_ref::<ArrowError>().is_some_and(arrow)
+        || match c.downcast_ref::<IoError>() {
+            Some(IoError::Parquet(p)) => parquet(p),
+            Some(IoError::Arrow(a)) => arrow(a),
+            _ => false,
+        }
+}
+
+/// An error of the chain that is a worker thread's panic (a bug, not bad input),
+/// from any of the libraries.
+fn is_worker_panic(c: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        c.downcast_ref::<geoquet::io::Error>(),
+        Some(geoquet::io::Error::WorkerPanicked { .. })
+    ) || matches!(
+        c.downcast_ref::<geoquet::stac::Error>(),
+        Some(geoquet::stac::Error::WorkerPanicked { .. })
+    ) || matches!(
+        c.downcast_ref::<geoquet::raquet::Error>(),
+        Some(geoquet::raquet::Error::WorkerPanicked { .. })
+    ) || matches!(
+        c.downcast_ref::<geoquet::sliderule::Error>(),
+        Some(geoquet::sliderule::Error::WorkerPanicked { .. })
+    ) || c.is::<geoquet::io::workers::WorkerPanic>()
+}
+
 /// The one line for an error: decoder failures on the input become
 /// "INPUT: corrupt data (column, row group): …", invalid geometry names the
-/// input; anything else is the error and its causes.
+/// input; anything else is the error and its causes. What the error is comes
+/// from its types (`downcast_ref` over the chain), never from its text.
 fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
     use geoquet::io::Error as IoError;
-    use geoquet::io::arrow_schema::ArrowError;
-    use geoquet::io::parquet::errors::ParquetError;
     let line = one_line(e);
-    if let Some(hint) = s3_credentials_hint(cli, &line)
+    if let Some(hint) = s3_credentials_hint(cli, e)
         && let Some(input) = command_input(cli)
     {
         return format!("{input}: {hint} (the store said: {line})");
     }
-    let decoder = e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<IoError>(),
-            Some(IoError::CorruptData { .. } | IoError::Parquet(_) | IoError::Arrow(_))
-        ) || c.downcast_ref::<ParquetError>().is_some()
-            || c.downcast_ref::<ArrowError>().is_some()
-    }) || panic.is_some_and(|p| p.in_dependency)
-        // Errors that reached us as text: the upstream crates' prefixes.
-        || ["Parquet error", "Parquet argument error", "External: ", "EOF: ", "Arrow error",
-            "Arrow: ", "Invalid argument error", "panicked"]
-            .iter()
-            .any(|p| line.contains(p));
+    let dependency_panic = panic.is_some_and(|p| p.in_dependency);
+    let worker_panic = e.chain().any(is_worker_panic);
+    let decoder = dependency_panic || worker_panic || e.chain().any(is_decoder_error);
     if decoder {
         let fallback = panic.filter(|p| p.in_dependency).map_or_else(
             || line.clone(),
@@ -361,7 +425,6 @@ fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
                 )
             },
         );
-        let dependency_panic = panic.is_some_and(|p| p.in_dependency);
         if let (Some((located, found)), Some(input)) =
             (corrupt_input(cli, &fallback), parquet_input(cli))
         {
@@ -372,10 +435,8 @@ fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
             // The decoder's own words (a failure with the page index or a row
             // filter, which the column-by-column re-read does not use), not an
             // operating-system error of the output; or a panic inside it.
-            let decoder_words = ["Parquet argument error", "Parquet error", "EOF: "]
-                .iter()
-                .any(|p| line.contains(p))
-                && !line.contains("os error");
+            let decoder_words =
+                e.chain().any(is_decoder_complaint) && !e.chain().any(|c| c.is::<std::io::Error>());
             if dependency_panic || (decoder_words && !line.contains(input)) {
                 return located;
             }
@@ -392,15 +453,9 @@ fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
     {
         return format!("{input}: {wkb}");
     }
-    if let Some(input) = parquet_input(cli)
-        && line.contains("invalid WKB")
-        && !line.contains(input)
-    {
-        return format!("{input}: {line}");
-    }
     // A worker's panic that a library turned into an error: say what it was.
     if let Some(p) = panic.filter(|p| !p.in_dependency)
-        && line.contains("panicked")
+        && worker_panic
     {
         return format!(
             "{line} (internal error, a bug, please report it: {} at {})",

@@ -43,15 +43,13 @@ fn runtime() -> anyhow::Result<Rc<tokio::runtime::Runtime>> {
 impl Source {
     pub(crate) fn parse(input: &str) -> anyhow::Result<Self> {
         if is_url(input) {
-            let loc = parse_location(input).map_err(|e| Unreadable(e.to_string()))?;
+            let loc = parse_location(input)?;
             let rt = runtime()?;
             let http = input.starts_with("http://") || input.starts_with("https://");
             if http && !rt.block_on(loc.supports_ranges()) {
                 // The server ignores or refuses Range: download it whole.
-                let mut file = ScratchPath::new_in(None, ".geoquet-download-")
-                    .map_err(|e| Unreadable(e.to_string()))?;
-                rt.block_on(loc.download_to(file.file_mut()))
-                    .map_err(|e| Unreadable(e.to_string()))?;
+                let mut file = ScratchPath::new_in(None, ".geoquet-download-")?;
+                rt.block_on(loc.download_to(file.file_mut()))?;
                 return Ok(Source::Downloaded {
                     url: input.to_owned(),
                     file,
@@ -81,14 +79,17 @@ impl Source {
         }
     }
 
-    /// An error reading the download, with the URL for the temporary path.
-    fn downloaded_error(&self, e: &dyn std::fmt::Display) -> Unreadable {
-        let text = e.to_string();
+    /// An error reading the input: kept as it is (its type tells the CLI what
+    /// went wrong), except for a download, whose message names the URL instead of
+    /// the temporary path.
+    fn downloaded_error(&self, e: geoquet::io::Error) -> anyhow::Error {
         match self {
-            Source::Downloaded { url, file } => {
-                Unreadable(text.replace(&file.path().display().to_string(), url))
-            }
-            _ => Unreadable(text),
+            Source::Downloaded { url, file } => Unreadable(
+                e.to_string()
+                    .replace(&file.path().display().to_string(), url),
+            )
+            .into(),
+            _ => e.into(),
         }
     }
 
@@ -98,7 +99,7 @@ impl Source {
             Source::Url(l, rt) => rt.block_on(l.read_footer()),
             Source::Downloaded { file, .. } => geoquet::io::read_footer(file.path()),
         };
-        r.map_err(|e| self.downloaded_error(&e).into())
+        r.map_err(|e| self.downloaded_error(e))
     }
 
     /// Batches with geometry as WKB, the metadata and a handle on the scan counts.
@@ -110,7 +111,7 @@ impl Source {
                     return Err(Unreadable(format!("{}: not a local file", self.name())).into());
                 };
                 let mut reader = geoquet::io::reader::open_with(p, options.clone())
-                    .map_err(|e| self.downloaded_error(&e))?;
+                    .map_err(|e| self.downloaded_error(e))?;
                 let (schema, metadata) = (reader.schema(), reader.metadata().clone());
                 let s = stats.clone();
                 let iter = std::iter::from_fn(move || {
@@ -126,9 +127,7 @@ impl Source {
                 })
             }
             Source::Url(l, rt) => {
-                let mut stream = rt
-                    .block_on(l.open_with(options.clone()))
-                    .map_err(|e| Unreadable(e.to_string()))?;
+                let mut stream = rt.block_on(l.open_with(options.clone()))?;
                 let (schema, metadata) = (stream.schema(), stream.metadata().clone());
                 let s = stats.clone();
                 let rt = rt.clone();
@@ -155,12 +154,10 @@ impl Source {
             Source::Local(p) => Ok((p.clone(), None)),
             Source::Downloaded { file, .. } => Ok((file.path().to_path_buf(), None)),
             Source::Url(l, rt) => {
-                let mut tmp = ScratchPath::new_in(None, ".geoquet-download-")
-                    .map_err(|e| Unreadable(e.to_string()))?;
+                let mut tmp = ScratchPath::new_in(None, ".geoquet-download-")?;
                 // Messages name the URL, not the hidden download.
                 tmp.show_as(&l.url);
-                rt.block_on(l.download_to(tmp.file_mut()))
-                    .map_err(|e| Unreadable(e.to_string()))?;
+                rt.block_on(l.download_to(tmp.file_mut()))?;
                 Ok((tmp.path().to_path_buf(), Some(tmp)))
             }
         }

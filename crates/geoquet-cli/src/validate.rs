@@ -51,7 +51,7 @@ pub(crate) fn run(cli: &Cli, args: &ValidateArgs, out: &mut dyn Write) -> anyhow
         let options = ValidateOptions::default()
             .with_example_rows(args.rows)
             .with_threads(args.threads);
-        geoquet::io::validate(&path, &options).map_err(|e| Unreadable(e.to_string()))?
+        geoquet::io::validate(&path, &options)?
     };
     let valid = report.is_valid()
         && !(args.strict && report.with_severity(Severity::Warning).next().is_some());
