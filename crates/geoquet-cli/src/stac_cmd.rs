@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use geoquet::io::output::{Output, ScratchPath};
-use geoquet::stac::{DatetimeInterval, ReadOptions, Search, Source as ItemSource, WriterOptions};
+use geoquet::stac::{
+    DatetimeInterval, Fields, ReadOptions, Search, Source as ItemSource, WriterOptions,
+};
 use serde_json::Value;
 
 use crate::convert::{Progress, parse_bbox, parse_compression};
@@ -110,6 +112,38 @@ pub struct SearchArgs {
     /// Output: ndjson (one item per line) or itemcollection (a FeatureCollection).
     #[arg(long, value_name = "FORMAT", default_value = "ndjson")]
     pub format: String,
+}
+
+/// What `geoquet stac search` prints (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchFormat {
+    /// One item per line.
+    Ndjson,
+    /// One FeatureCollection (`itemcollection`, also `item-collection`, `geojson`).
+    ItemCollection,
+}
+
+impl std::str::FromStr for SearchFormat {
+    type Err = Unreadable;
+
+    fn from_str(s: &str) -> Result<Self, Unreadable> {
+        match s {
+            "ndjson" => Ok(SearchFormat::Ndjson),
+            "itemcollection" | "item-collection" | "geojson" => Ok(SearchFormat::ItemCollection),
+            other => Err(Unreadable(format!(
+                "--format {other}: expected ndjson or itemcollection"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for SearchFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SearchFormat::Ndjson => "ndjson",
+            SearchFormat::ItemCollection => "itemcollection",
+        })
+    }
 }
 
 /// Runs `geoquet stac ...`.
@@ -346,16 +380,7 @@ fn to_ndjson(cli: &Cli, args: &ToNdjsonArgs, out: &mut dyn Write) -> anyhow::Res
 }
 
 fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<Outcome> {
-    let collection = match args.format.as_str() {
-        "ndjson" => false,
-        "itemcollection" | "item-collection" | "geojson" => true,
-        other => {
-            return Err(Unreadable(format!(
-                "--format {other}: expected ndjson or itemcollection"
-            ))
-            .into());
-        }
-    };
+    let collection = args.format.parse::<SearchFormat>()? == SearchFormat::ItemCollection;
     let mut s = Search::default()
         .with_collections(args.collections.clone())
         .with_ids(args.ids.clone());
@@ -370,19 +395,11 @@ fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<O
         let interval: DatetimeInterval = d.parse().map_err(|e| Unreadable(format!("{e}")))?;
         s = s.with_datetime(interval);
     }
-    let (include, exclude): (Vec<String>, Vec<String>) = {
-        let mut inc = Vec::new();
-        let mut exc = Vec::new();
-        for f in &args.fields {
-            let f = f.trim();
-            if let Some(x) = f.strip_prefix('-') {
-                exc.push(x.to_owned());
-            } else if !f.is_empty() {
-                inc.push(f.trim_start_matches('+').to_owned());
-            }
-        }
-        (inc, exc)
-    };
+    let fields: Fields = args
+        .fields
+        .join(",")
+        .parse()
+        .map_err(|e| Unreadable(format!("--fields: {e}")))?;
     let (path, copy) = local_input(&args.input)?;
     let copy = [copy];
     let reader = geoquet::stac::open_with(&path, ReadOptions::default().with_search(s))
@@ -398,7 +415,7 @@ fn search(cli: &Cli, args: &SearchArgs, out: &mut dyn Write) -> anyhow::Result<O
     let mut n = 0u64;
     for item in reader {
         let mut item = item.map_err(|e| named_input(&copy, &args.input, e))?;
-        geoquet::stac::select_fields(&mut item, &include, &exclude);
+        fields.select(&mut item);
         if collection && n > 0 {
             w.write_all(b",")?;
         }

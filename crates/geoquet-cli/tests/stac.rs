@@ -218,6 +218,20 @@ fn errors_exit_2_with_one_line() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(err.starts_with("error: "), "{err}");
     }
+    // Parsed before the input is opened: the message is about the flag.
+    for (flag, value) in [
+        ("--fields", "id,-"),
+        ("--datetime", "soon"),
+        ("--format", "csv"),
+    ] {
+        let o = geoquet(&["stac", "search", bad.to_str().unwrap(), flag, value]);
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(flag.trim_start_matches('-')) && err.contains(value),
+            "{flag}: {err}"
+        );
+    }
     assert!(!out.exists());
 }
 

@@ -148,6 +148,16 @@ pub enum Error {
         /// What is wrong with it.
         problem: DatetimeProblem,
     },
+    /// A `fields` selection with an empty path (`-`, `a..b`).
+    #[error(
+        "fields \"{text}\": \"{part}\" is not a path (expected dotted paths such as properties.datetime, - before those to exclude)"
+    )]
+    InvalidFields {
+        /// The text given.
+        text: String,
+        /// The part that is not a path.
+        part: String,
+    },
     /// A Collection given for the `collections` metadata, or met while
     /// following a catalog, that cannot be stored.
     #[error("collection {number}: {problem}")]
@@ -182,9 +192,10 @@ pub enum Error {
         /// The assumption that did not hold.
         what: &'static str,
     },
-    /// An error of the GeoParquet layer (footer, `geo` metadata, writer).
+    /// An error of the GeoParquet layer (footer, `geo` metadata, writer); a
+    /// panic of one of its worker threads is [`Error::WorkerPanicked`] instead.
     #[error(transparent)]
-    GeoParquet(#[from] geoparquet_io::Error),
+    GeoParquet(geoparquet_io::Error),
     /// An error from the Parquet library.
     #[error(transparent)]
     ParquetLib(#[from] parquet::errors::ParquetError),
@@ -275,6 +286,43 @@ impl From<geoparquet_io::workers::WorkerPanic> for Error {
         Error::WorkerPanicked {
             task: p.task,
             message: p.message,
+        }
+    }
+}
+
+impl From<geoparquet_io::Error> for Error {
+    fn from(e: geoparquet_io::Error) -> Self {
+        match e {
+            geoparquet_io::Error::WorkerPanicked { task, message } => {
+                Error::WorkerPanicked { task, message }
+            }
+            other => Error::GeoParquet(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_panics_of_every_layer_are_worker_panicked() {
+        let ours: Error = geoparquet_io::workers::WorkerPanic {
+            task: "t",
+            message: "m".into(),
+        }
+        .into();
+        let below: Error = geoparquet_io::Error::WorkerPanicked {
+            task: "t",
+            message: "m".into(),
+        }
+        .into();
+        for e in [ours, below] {
+            assert!(
+                matches!(&e, Error::WorkerPanicked { task: "t", message } if message == "m"),
+                "{e:?}"
+            );
+            assert!(e.to_string().starts_with("internal error"), "{e}");
         }
     }
 }

@@ -18,8 +18,8 @@ pub use infer::{CORE_COLUMNS, DATETIME_PROPERTIES, PATCHES_COLUMN};
 pub use input::{Source, files_below, spill};
 pub use patches::{MAX_PATCH_BYTES, MAX_PATCH_FOOTER_BYTES, PATCHES_METADATA_KEY};
 pub use read::{
-    DEFAULT_READ_BATCH_ROWS, DatetimeInterval, ItemReader, ReadOptions, Search, StacMetadata, open,
-    open_with, read_items, select_fields, write_ndjson,
+    DEFAULT_READ_BATCH_ROWS, DatetimeInterval, Fields, ItemReader, ReadOptions, Search,
+    StacMetadata, open, open_with, read_items, write_ndjson,
 };
 pub use write::{
     DEFAULT_BATCH_ROWS, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL, LAYOUT_METADATA_KEY,

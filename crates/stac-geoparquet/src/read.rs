@@ -792,34 +792,97 @@ pub fn read_items(path: impl AsRef<Path>) -> Result<Vec<Value>> {
     open(path)?.collect()
 }
 
-/// Keeps only some members of an item, like the STAC API `fields`
-/// extension: `include` paths (dotted, e.g. `properties.datetime`; `id` and
-/// `type` always kept) then `exclude` paths removed.
+/// Which members of an item to keep, like the STAC API `fields` extension:
+/// `include` paths (dotted, e.g. `properties.datetime`; `id` and `type` always
+/// kept) then `exclude` paths removed.
+///
+/// Parsed from a comma-separated list where a path to exclude starts with `-`
+/// (and one to include may start with `+`); it prints in the same form
+/// (includes first), which parses back to the same selection.
 ///
 /// ```
+/// use stac_geoparquet::Fields;
+///
+/// let fields: Fields = "properties.x, -assets".parse()?;
+/// assert_eq!(fields.include, ["properties.x"]);
+/// assert_eq!(fields.exclude, ["assets"]);
+/// assert_eq!(fields.to_string(), "properties.x,-assets");
+///
 /// let mut item = serde_json::json!({"type": "Feature", "id": "a", "assets": {}, "properties": {"datetime": null, "x": 1}});
-/// stac_geoparquet::select_fields(&mut item, &["properties.x".into()], &["assets".into()]);
+/// fields.select(&mut item);
 /// assert_eq!(item, serde_json::json!({"type": "Feature", "id": "a", "properties": {"x": 1}}));
+/// # Ok::<(), stac_geoparquet::Error>(())
 /// ```
-pub fn select_fields(item: &mut Value, include: &[String], exclude: &[String]) {
-    if !include.is_empty()
-        && let Value::Object(o) = item
-    {
-        let mut kept = Map::new();
-        for k in ["type", "id"] {
-            if let Some(v) = o.get(k) {
-                kept.insert(k.to_owned(), v.clone());
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fields {
+    /// Paths to keep (all members when empty).
+    pub include: Vec<String>,
+    /// Paths to remove, after the includes.
+    pub exclude: Vec<String>,
+}
+
+impl std::str::FromStr for Fields {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let mut fields = Fields::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (list, path) = match part.strip_prefix('-') {
+                Some(path) => (&mut fields.exclude, path),
+                None => (&mut fields.include, part.strip_prefix('+').unwrap_or(part)),
+            };
+            if path.is_empty() || path.split('.').any(str::is_empty) {
+                return Err(Error::InvalidFields {
+                    text: text.to_owned(),
+                    part: part.to_owned(),
+                });
             }
+            list.push(path.to_owned());
         }
-        for path in include {
-            let parts: Vec<&str> = path.split('.').collect();
-            copy_path(o, &mut kept, &parts);
-        }
-        *o = kept;
+        Ok(fields)
     }
-    for path in exclude {
-        let parts: Vec<&str> = path.split('.').collect();
-        remove_path(item, &parts);
+}
+
+impl std::fmt::Display for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts = self
+            .include
+            .iter()
+            .map(|p| p.to_owned())
+            .chain(self.exclude.iter().map(|p| format!("-{p}")));
+        for (i, p) in parts.enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(&p)?;
+        }
+        Ok(())
+    }
+}
+
+impl Fields {
+    /// Keeps the [`include`](Self::include) paths of `item` (when there are
+    /// any), then removes the [`exclude`](Self::exclude) paths.
+    pub fn select(&self, item: &mut Value) {
+        if !self.include.is_empty()
+            && let Value::Object(o) = item
+        {
+            let mut kept = Map::new();
+            for k in ["type", "id"] {
+                if let Some(v) = o.get(k) {
+                    kept.insert(k.to_owned(), v.clone());
+                }
+            }
+            for path in &self.include {
+                let parts: Vec<&str> = path.split('.').collect();
+                copy_path(o, &mut kept, &parts);
+            }
+            *o = kept;
+        }
+        for path in &self.exclude {
+            let parts: Vec<&str> = path.split('.').collect();
+            remove_path(item, &parts);
+        }
     }
 }
 
