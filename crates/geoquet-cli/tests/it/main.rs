@@ -12,4 +12,5 @@ mod quadbin;
 mod raquet;
 mod rewrites;
 mod sliderule;
+mod stac;
 mod validate;

@@ -1,22 +1,11 @@
 //! `geoquet stac` end to end: to-parquet, to-ndjson, search, exit codes.
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use serde_json::Value;
 
-fn geoquet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geoquet"))
-        .args(args)
-        .current_dir(test_support::workspace_root())
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::support::{command, geoquet, stderr};
 
 fn lines(o: &Output) -> Vec<Value> {
     String::from_utf8(o.stdout.clone())
@@ -92,7 +81,7 @@ fn standard_input_and_quiet() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.parquet");
     let text = std::fs::read(stac.join("rustac/items.ndjson")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let mut child = command()
         .args(["-q", "stac", "to-parquet", "-", out.to_str().unwrap()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -295,7 +284,7 @@ fn endless_standard_input_is_refused_at_once() {
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let out = dir.path().join("o.parquet");
-    let o = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let o = command()
         .args(["stac", "to-parquet", "-", out.to_str().unwrap()])
         .env("TMPDIR", &tmp)
         .stdin(std::fs::File::open("/dev/zero").unwrap())
@@ -310,7 +299,7 @@ fn endless_standard_input_is_refused_at_once() {
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
     // Endless nesting: refused at its second byte.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let mut child = command()
         .args(["stac", "to-parquet", "-", out.to_str().unwrap()])
         .env("TMPDIR", &tmp)
         .stdin(Stdio::piped())
@@ -406,7 +395,7 @@ fn directories_and_input_lists() {
     let o = geoquet(&["stac", "to-ndjson", out.to_str().unwrap(), "-"]);
     assert_eq!(lines(&o), want);
     // The same list on standard input.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_geoquet"))
+    let mut child = command()
         .args([
             "-q",
             "stac",
