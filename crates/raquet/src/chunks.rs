@@ -441,62 +441,18 @@ fn decompress(code: u16, data: &[u8], expected: usize, out: &mut Vec<u8>) -> Res
 /// the crate's debug print for over-long ASCII values (a `dbg!` that writes its build
 /// path to stderr) is never reached.
 pub(crate) fn check_ifd<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<(), String> {
-    let mut head = [0u8; 16];
-    let n = read_up_to(r, 0, &mut head)?;
-    if n < 8 {
-        return Err("not a TIFF file (shorter than a header)".into());
-    }
-    let be = match &head[..2] {
-        b"II" => false,
-        b"MM" => true,
-        _ => return Err("not a TIFF file (no II/MM byte-order mark)".into()),
-    };
-    let u16_at = |b: &[u8]| {
-        let a = [b[0], b[1]];
-        if be {
-            u16::from_be_bytes(a)
-        } else {
-            u16::from_le_bytes(a)
-        }
-    };
-    let u32_at = |b: &[u8]| {
-        let a = [b[0], b[1], b[2], b[3]];
-        if be {
-            u32::from_be_bytes(a)
-        } else {
-            u32::from_le_bytes(a)
-        }
-    };
-    let u64_at = |b: &[u8]| {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(&b[..8]);
-        if be {
-            u64::from_be_bytes(a)
-        } else {
-            u64::from_le_bytes(a)
-        }
-    };
-    let big = match u16_at(&head[2..4]) {
-        42 => false,
-        43 if n >= 16 => true,
-        m => return Err(format!("not a TIFF file (version {m})")),
-    };
-    let ifd = if big {
-        u64_at(&head[8..16])
-    } else {
-        u64::from(u32_at(&head[4..8]))
-    };
-    let (count_len, entry_len, inline) = if big { (8u64, 20u64, 8u64) } else { (2, 12, 4) };
+    let (order, ifd) = read_tiff_header(r)?;
+    let (count_len, entry_len) = if order.big { (8u64, 20u64) } else { (2, 12) };
     let mut cnt = [0u8; 8];
     if read_up_to(r, ifd, &mut cnt[..count_len as usize])? < count_len as usize {
         return Err(format!(
             "the first IFD (offset {ifd}) lies past the end of the file"
         ));
     }
-    let entries = if big {
-        u64_at(&cnt)
+    let entries = if order.big {
+        order.u64_at(&cnt)
     } else {
-        u64::from(u16_at(&cnt))
+        u64::from(order.u16_at(&cnt))
     };
     let table = entries
         .checked_mul(entry_len)
@@ -510,41 +466,111 @@ pub(crate) fn check_ifd<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<(), 
     let mut buf = vec![0u8; (entries * entry_len) as usize];
     let _ = read_up_to(r, ifd + count_len, &mut buf)?;
     for e in buf.chunks_exact(entry_len as usize) {
-        let tag = u16_at(&e[0..2]);
-        let ty = u16_at(&e[2..4]);
-        let count = if big {
-            u64_at(&e[4..12])
-        } else {
-            u64::from(u32_at(&e[4..8]))
-        };
-        let size: u64 = match ty {
-            1 | 2 | 6 | 7 => 1,
-            3 | 8 => 2,
-            4 | 9 | 11 | 13 => 4,
-            5 | 10 | 12 | 16 | 17 | 18 => 8,
-            _ => continue,
-        };
-        let bytes = count.saturating_mul(size);
-        if ty == 2 && bytes > MAX_ASCII_BYTES {
-            return Err(format!(
-                "tag {tag}: an ASCII value of {count} bytes (more than {MAX_ASCII_BYTES} is not read)"
-            ));
-        }
-        if bytes <= inline {
-            continue;
-        }
-        let off = if big {
-            u64_at(&e[12..20])
-        } else {
-            u64::from(u32_at(&e[8..12]))
-        };
-        if off.checked_add(bytes).is_none_or(|end| end > file_len) {
-            return Err(format!(
-                "tag {tag}: {count} value(s) at offset {off} lie past the end of the file ({file_len} bytes)"
-            ));
-        }
+        check_ifd_entry(order, e, file_len)?;
     }
     let _ = r.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// How a TIFF file writes numbers: its byte order, and whether it is a BigTIFF.
+#[derive(Clone, Copy)]
+struct ByteOrder {
+    be: bool,
+    big: bool,
+}
+
+impl ByteOrder {
+    fn u16_at(self, b: &[u8]) -> u16 {
+        let a = [b[0], b[1]];
+        if self.be {
+            u16::from_be_bytes(a)
+        } else {
+            u16::from_le_bytes(a)
+        }
+    }
+
+    fn u32_at(self, b: &[u8]) -> u32 {
+        let a = [b[0], b[1], b[2], b[3]];
+        if self.be {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        }
+    }
+
+    fn u64_at(self, b: &[u8]) -> u64 {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[..8]);
+        if self.be {
+            u64::from_be_bytes(a)
+        } else {
+            u64::from_le_bytes(a)
+        }
+    }
+}
+
+/// The byte order, the kind (TIFF or BigTIFF) and the first IFD's offset.
+fn read_tiff_header<R: Read + Seek>(r: &mut R) -> Result<(ByteOrder, u64), String> {
+    let mut head = [0u8; 16];
+    let n = read_up_to(r, 0, &mut head)?;
+    if n < 8 {
+        return Err("not a TIFF file (shorter than a header)".into());
+    }
+    let be = match &head[..2] {
+        b"II" => false,
+        b"MM" => true,
+        _ => return Err("not a TIFF file (no II/MM byte-order mark)".into()),
+    };
+    let mut order = ByteOrder { be, big: false };
+    order.big = match order.u16_at(&head[2..4]) {
+        42 => false,
+        43 if n >= 16 => true,
+        m => return Err(format!("not a TIFF file (version {m})")),
+    };
+    let ifd = if order.big {
+        order.u64_at(&head[8..16])
+    } else {
+        u64::from(order.u32_at(&head[4..8]))
+    };
+    Ok((order, ifd))
+}
+
+/// One IFD entry: an ASCII value of a sane length, values inside the file.
+fn check_ifd_entry(order: ByteOrder, e: &[u8], file_len: u64) -> Result<(), String> {
+    let inline = if order.big { 8u64 } else { 4 };
+    let tag = order.u16_at(&e[0..2]);
+    let ty = order.u16_at(&e[2..4]);
+    let count = if order.big {
+        order.u64_at(&e[4..12])
+    } else {
+        u64::from(order.u32_at(&e[4..8]))
+    };
+    let size: u64 = match ty {
+        1 | 2 | 6 | 7 => 1,
+        3 | 8 => 2,
+        4 | 9 | 11 | 13 => 4,
+        5 | 10 | 12 | 16 | 17 | 18 => 8,
+        _ => return Ok(()),
+    };
+    let bytes = count.saturating_mul(size);
+    if ty == 2 && bytes > MAX_ASCII_BYTES {
+        return Err(format!(
+            "tag {tag}: an ASCII value of {count} bytes (more than {MAX_ASCII_BYTES} is not read)"
+        ));
+    }
+    if bytes <= inline {
+        return Ok(());
+    }
+    let off = if order.big {
+        order.u64_at(&e[12..20])
+    } else {
+        u64::from(order.u32_at(&e[8..12]))
+    };
+    if off.checked_add(bytes).is_none_or(|end| end > file_len) {
+        return Err(format!(
+            "tag {tag}: {count} value(s) at offset {off} lie past the end of the file ({file_len} bytes)"
+        ));
+    }
     Ok(())
 }
 

@@ -44,7 +44,7 @@ pub enum Error {
     MissingMetadata,
     /// The metadata JSON could not be parsed or lacks a required field.
     #[error("metadata: {0}")]
-    Metadata(String),
+    Metadata(crate::MetadataProblem),
     /// A `block` value is not a valid Quadbin cell.
     #[error("block {block}: not a valid Quadbin cell")]
     InvalidCell {
@@ -207,6 +207,12 @@ pub enum Error {
         /// The panic message.
         message: String,
     },
+}
+
+impl From<crate::MetadataProblem> for Error {
+    fn from(p: crate::MetadataProblem) -> Self {
+        Self::Metadata(p)
+    }
 }
 
 impl From<geoparquet_io::workers::WorkerPanic> for Error {

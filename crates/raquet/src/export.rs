@@ -197,7 +197,7 @@ pub fn raquet_to_geotiff(
     let t0 = types
         .first()
         .copied()
-        .ok_or_else(|| Error::Metadata("no bands".into()))?;
+        .ok_or(crate::MetadataProblem::BandsEmpty)?;
     if types.iter().any(|t| *t != t0) {
         return Err(Error::MixedBandTypes);
     }
@@ -220,149 +220,225 @@ pub fn raquet_to_geotiff(
     }
 }
 
+/// The native tiles laid out as one raster (columns across the antimeridian continue
+/// past the last one).
+struct NativeGrid {
+    /// `(column, row)`, row-major.
+    tiles: Vec<(u32, u32)>,
+    x0: u32,
+    y0: u32,
+    y1: u32,
+    /// Columns of the world at the native zoom.
+    world: u32,
+    width: u32,
+    height: u32,
+}
+
+impl NativeGrid {
+    fn of(reader: &Reader) -> Result<Self> {
+        let m = reader.metadata();
+        let z = m.tiling.max_zoom;
+        let bs = m.tiling.block_width;
+        let mut tiles: Vec<(u32, u32)> = reader
+            .blocks()
+            .iter()
+            .filter_map(|b| cell::tile_from_cell(*b))
+            .filter(|(tz, _, _)| *tz == z)
+            .map(|(_, x, y)| (x, y))
+            .collect();
+        if tiles.is_empty() {
+            return Err(Error::NoNativeTiles { zoom: z });
+        }
+        // A raster across the antimeridian is one piece: columns west of the widest gap
+        // between the tiles (going round the world) continue past the last column.
+        let world = 1u32 << z.min(31);
+        let start = unwrap_start(tiles.iter().map(|t| t.0), world);
+        for t in &mut tiles {
+            if t.0 < start {
+                t.0 += world;
+            }
+        }
+        tiles.sort_by_key(|(x, y)| (*y, *x));
+        let x0 = tiles.iter().map(|t| t.0).min().unwrap_or(0);
+        let x1 = tiles.iter().map(|t| t.0).max().unwrap_or(0);
+        let y0 = tiles.iter().map(|t| t.1).min().unwrap_or(0);
+        let y1 = tiles.iter().map(|t| t.1).max().unwrap_or(0);
+        let width = (x1 - x0 + 1)
+            .checked_mul(bs)
+            .ok_or_else(|| Error::TooLarge {
+                what: "raster too wide",
+            })?;
+        let height = (y1 - y0 + 1)
+            .checked_mul(bs)
+            .ok_or_else(|| Error::TooLarge {
+                what: "raster too tall",
+            })?;
+        Ok(NativeGrid {
+            tiles,
+            x0,
+            y0,
+            y1,
+            world,
+            width,
+            height,
+        })
+    }
+}
+
 fn write_tiff<T: Sample>(reader: &Reader, output: &Path) -> Result<GeoTiffSummary> {
     let m = reader.metadata();
     let nb = m.bands.len();
-    let z = m.tiling.max_zoom;
-    let bs = m.tiling.block_width;
-    let mut tiles: Vec<(u32, u32)> = reader
-        .blocks()
-        .iter()
-        .filter_map(|b| cell::tile_from_cell(*b))
-        .filter(|(tz, _, _)| *tz == z)
-        .map(|(_, x, y)| (x, y))
-        .collect();
-    if tiles.is_empty() {
-        return Err(Error::NoNativeTiles { zoom: z });
-    }
-    // A raster across the antimeridian is one piece: columns west of the widest gap
-    // between the tiles (going round the world) continue past the last column.
-    let world = 1u32 << z.min(31);
-    let start = unwrap_start(tiles.iter().map(|t| t.0), world);
-    for t in &mut tiles {
-        if t.0 < start {
-            t.0 += world;
-        }
-    }
-    tiles.sort_by_key(|(x, y)| (*y, *x));
-    let x0 = tiles.iter().map(|t| t.0).min().unwrap_or(0);
-    let x1 = tiles.iter().map(|t| t.0).max().unwrap_or(0);
-    let y0 = tiles.iter().map(|t| t.1).min().unwrap_or(0);
-    let y1 = tiles.iter().map(|t| t.1).max().unwrap_or(0);
-    let width = (x1 - x0 + 1)
-        .checked_mul(bs)
-        .ok_or_else(|| Error::TooLarge {
-            what: "raster too wide",
-        })?;
-    let height = (y1 - y0 + 1)
-        .checked_mul(bs)
-        .ok_or_else(|| Error::TooLarge {
-            what: "raster too tall",
-        })?;
-    let nodata = m.bands.first().and_then(|b| b.nodata);
-    let fill = T::from_f64(nodata.unwrap_or(0.0));
-    let px = CE / 2f64.powi(i32::from(z)) / f64::from(bs);
-    let [xmin, _, _, ymax] = cell::tile_bounds_mercator(z, x0, y0);
-    let count = tiles.len();
+    let grid = NativeGrid::of(reader)?;
+    let fill = T::from_f64(m.bands.first().and_then(|b| b.nodata).unwrap_or(0.0));
     atomic(output, |w| {
         let terr = |e| Error::tiff(output, e);
         let mut enc = TiffEncoder::new(w).map_err(terr)?;
         let mut d = enc.image_directory().map_err(terr)?;
-        let wu = width as usize;
-        let bsu = bs as usize;
-        let mut strip = vec![fill; wu * bsu * nb];
-        let mut bytes = Vec::with_capacity(strip.len() * usize::from(T::BITS / 8));
-        let mut offsets: Vec<u32> = Vec::new();
-        let mut counts: Vec<u32> = Vec::new();
-        let mut it = tiles.iter().peekable();
-        for ty in y0..=y1 {
-            strip.fill(fill);
-            while let Some(&&(tx, y)) = it.peek() {
-                if y != ty {
-                    break;
-                }
-                let _ = it.next();
-                let Some(tile) = reader.tile(z, tx % world, ty)? else {
-                    continue;
-                };
-                let ox = (tx - x0) as usize * bsu;
-                for (b, band) in tile.bands.iter().enumerate() {
-                    copy_band(band, &mut strip, ox, wu, bsu, b, nb);
-                }
+        let (offsets, counts) =
+            write_strips(reader, &grid, fill, |data| d.write_data(data).map_err(terr))?;
+        let tags = tiff_tags::<T>(reader, &grid, &offsets, &counts)?;
+        for (tag, value) in tags {
+            match value {
+                TagValue::U16(v) => d.write_tag(tag, &v[..]),
+                TagValue::U32(v) => d.write_tag(tag, &v[..]),
+                TagValue::F64(v) => d.write_tag(tag, &v[..]),
+                TagValue::Text(v) => d.write_tag(tag, v.as_str()),
             }
-            bytes.clear();
-            strip.iter().for_each(|v| v.put(&mut bytes));
-            // Each strip is one zlib stream (TIFF compression 8, "Adobe deflate").
-            let z = crate::blob::zlib(&bytes, 6);
-            let off = d.write_data(&z[..]).map_err(terr)?;
-            offsets.push(u32::try_from(off).map_err(|_| Error::TooLarge {
-                what: "GeoTIFF beyond 4 GiB (BigTIFF not written)",
-            })?);
-            counts.push(u32::try_from(z.len()).map_err(|_| Error::TooLarge {
-                what: "strip beyond 4 GiB",
-            })?);
-        }
-        let n16 = u16::try_from(nb).map_err(|_| Error::TooLarge {
-            what: "too many bands",
-        })?;
-        let rgb = nb >= 3
-            && m.bands[..3].iter().map(|b| b.colorinterp.as_deref()).eq([
-                Some("red"),
-                Some("green"),
-                Some("blue"),
-            ]);
-        d.write_tag(Tag::ImageWidth, width).map_err(terr)?;
-        d.write_tag(Tag::ImageLength, height).map_err(terr)?;
-        d.write_tag(Tag::BitsPerSample, &vec![T::BITS; nb][..])
             .map_err(terr)?;
-        d.write_tag(Tag::Compression, 8u16).map_err(terr)?;
-        d.write_tag(
-            Tag::PhotometricInterpretation,
-            if rgb { 2u16 } else { 1u16 },
-        )
-        .map_err(terr)?;
-        d.write_tag(Tag::StripOffsets, &offsets[..]).map_err(terr)?;
-        d.write_tag(Tag::SamplesPerPixel, n16).map_err(terr)?;
-        d.write_tag(Tag::RowsPerStrip, bs).map_err(terr)?;
-        d.write_tag(Tag::StripByteCounts, &counts[..])
-            .map_err(terr)?;
-        d.write_tag(Tag::PlanarConfiguration, 1u16).map_err(terr)?;
-        let base = if rgb { 3 } else { 1 };
-        if nb > base {
-            let alpha = m.bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha");
-            let extra: Vec<u16> = (base..nb)
-                .map(|k| if alpha && k == nb - 1 { 2 } else { 0 })
-                .collect();
-            d.write_tag(Tag::ExtraSamples, &extra[..]).map_err(terr)?;
-        }
-        d.write_tag(Tag::SampleFormat, &vec![T::FORMAT; nb][..])
-            .map_err(terr)?;
-        d.write_tag(Tag::ModelPixelScaleTag, &[px, px, 0.0][..])
-            .map_err(terr)?;
-        d.write_tag(Tag::ModelTiepointTag, &[0.0, 0.0, 0.0, xmin, ymax, 0.0][..])
-            .map_err(terr)?;
-        let keys: [u16; 20] = [
-            1, 1, 0, 4, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 3857, 3076, 0, 1, 9001,
-        ];
-        d.write_tag(Tag::GeoKeyDirectoryTag, &keys[..])
-            .map_err(terr)?;
-        if let Some(nd) = nodata {
-            let s = if nd.is_nan() {
-                "nan".to_string()
-            } else {
-                format!("{nd}")
-            };
-            d.write_tag(Tag::GdalNodata, s.as_str()).map_err(terr)?;
         }
         d.finish().map_err(terr)?;
         Ok(())
     })?;
     Ok(GeoTiffSummary {
-        width,
-        height,
+        width: grid.width,
+        height: grid.height,
         bands: nb,
-        tiles: count,
+        tiles: grid.tiles.len(),
     })
+}
+
+/// One row of native tiles after the other as a zlib strip (TIFF compression 8, "Adobe
+/// deflate"), handed to `write_data`; the strips' offsets and byte counts.
+fn write_strips<T: Sample>(
+    reader: &Reader,
+    grid: &NativeGrid,
+    fill: T,
+    mut write_data: impl FnMut(&[u8]) -> Result<u64>,
+) -> Result<(Vec<u32>, Vec<u32>)> {
+    let m = reader.metadata();
+    let (nb, z, bsu) = (
+        m.bands.len(),
+        m.tiling.max_zoom,
+        m.tiling.block_width as usize,
+    );
+    let wu = grid.width as usize;
+    let mut strip = vec![fill; wu * bsu * nb];
+    let mut bytes = Vec::with_capacity(strip.len() * usize::from(T::BITS / 8));
+    let mut offsets: Vec<u32> = Vec::new();
+    let mut counts: Vec<u32> = Vec::new();
+    let mut it = grid.tiles.iter().peekable();
+    for ty in grid.y0..=grid.y1 {
+        strip.fill(fill);
+        while let Some(&&(tx, y)) = it.peek() {
+            if y != ty {
+                break;
+            }
+            let _ = it.next();
+            let Some(tile) = reader.tile(z, tx % grid.world, ty)? else {
+                continue;
+            };
+            let ox = (tx - grid.x0) as usize * bsu;
+            for (b, band) in tile.bands.iter().enumerate() {
+                copy_band(band, &mut strip, ox, wu, bsu, b, nb);
+            }
+        }
+        bytes.clear();
+        strip.iter().for_each(|v| v.put(&mut bytes));
+        let zipped = crate::blob::zlib(&bytes, 6);
+        let off = write_data(&zipped[..])?;
+        offsets.push(u32::try_from(off).map_err(|_| Error::TooLarge {
+            what: "GeoTIFF beyond 4 GiB (BigTIFF not written)",
+        })?);
+        counts.push(u32::try_from(zipped.len()).map_err(|_| Error::TooLarge {
+            what: "strip beyond 4 GiB",
+        })?);
+    }
+    Ok((offsets, counts))
+}
+
+/// A tag value to write.
+enum TagValue {
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    F64(Vec<f64>),
+    Text(String),
+}
+
+/// The GeoTIFF's tags, in the order they are written: size, samples, strips, planar
+/// configuration, extra samples (alpha), sample format, EPSG:3857 georeferencing and
+/// GDAL_NODATA.
+fn tiff_tags<T: Sample>(
+    reader: &Reader,
+    grid: &NativeGrid,
+    offsets: &[u32],
+    counts: &[u32],
+) -> Result<Vec<(Tag, TagValue)>> {
+    use TagValue::{F64, Text, U16, U32};
+    let m = reader.metadata();
+    let (nb, z, bs) = (m.bands.len(), m.tiling.max_zoom, m.tiling.block_width);
+    let n16 = u16::try_from(nb).map_err(|_| Error::TooLarge {
+        what: "too many bands",
+    })?;
+    let rgb = nb >= 3
+        && m.bands[..3].iter().map(|b| b.colorinterp.as_deref()).eq([
+            Some("red"),
+            Some("green"),
+            Some("blue"),
+        ]);
+    let px = CE / 2f64.powi(i32::from(z)) / f64::from(bs);
+    let [xmin, _, _, ymax] = cell::tile_bounds_mercator(z, grid.x0, grid.y0);
+    let mut tags = vec![
+        (Tag::ImageWidth, U32(vec![grid.width])),
+        (Tag::ImageLength, U32(vec![grid.height])),
+        (Tag::BitsPerSample, U16(vec![T::BITS; nb])),
+        (Tag::Compression, U16(vec![8])),
+        (
+            Tag::PhotometricInterpretation,
+            U16(vec![if rgb { 2 } else { 1 }]),
+        ),
+        (Tag::StripOffsets, U32(offsets.to_vec())),
+        (Tag::SamplesPerPixel, U16(vec![n16])),
+        (Tag::RowsPerStrip, U32(vec![bs])),
+        (Tag::StripByteCounts, U32(counts.to_vec())),
+        (Tag::PlanarConfiguration, U16(vec![1])),
+    ];
+    let base = if rgb { 3 } else { 1 };
+    if nb > base {
+        let alpha = m.bands.last().and_then(|b| b.colorinterp.as_deref()) == Some("alpha");
+        let extra: Vec<u16> = (base..nb)
+            .map(|k| if alpha && k == nb - 1 { 2 } else { 0 })
+            .collect();
+        tags.push((Tag::ExtraSamples, U16(extra)));
+    }
+    tags.push((Tag::SampleFormat, U16(vec![T::FORMAT; nb])));
+    tags.push((Tag::ModelPixelScaleTag, F64(vec![px, px, 0.0])));
+    tags.push((
+        Tag::ModelTiepointTag,
+        F64(vec![0.0, 0.0, 0.0, xmin, ymax, 0.0]),
+    ));
+    let keys = vec![
+        1, 1, 0, 4, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 3857, 3076, 0, 1, 9001,
+    ];
+    tags.push((Tag::GeoKeyDirectoryTag, U16(keys)));
+    if let Some(nd) = m.bands.first().and_then(|b| b.nodata) {
+        let s = if nd.is_nan() {
+            "nan".to_string()
+        } else {
+            format!("{nd}")
+        };
+        tags.push((Tag::GdalNodata, Text(s)));
+    }
+    Ok(tags)
 }
 
 /// The first column of a set of tile columns on a circle of `world` columns: the one

@@ -23,8 +23,8 @@ pub use convert::{
 pub use error::{Error, Result};
 pub use export::{GeoTiffSummary, raquet_to_geotiff, render_rgba, write_png};
 pub use metadata::{
-    Band, BandLayout, BandStatistics, BandType, Compression, Histogram, Metadata, RAQUET_VERSION,
-    RAQUET_VERSION_KEY, Tiling,
+    Band, BandLayout, BandStatistics, BandType, Compression, Histogram, Metadata, MetadataProblem,
+    RAQUET_VERSION, RAQUET_VERSION_KEY, Tiling,
 };
 pub use pixels::Pixels;
 pub use reader::{MAX_WINDOW_PIXELS, Reader, ReaderOptions, Tile, TileIter, Window};

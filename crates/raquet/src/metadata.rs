@@ -14,6 +14,120 @@ pub const RAQUET_VERSION_KEY: &str = "raquet:version";
 /// The per-tile statistics a writer can add, in column-suffix order.
 pub const TILE_STATISTICS_COLUMNS: [&str; 6] = ["count", "min", "max", "sum", "mean", "stddev"];
 
+/// What is wrong with a metadata document ([`Error::Metadata`]): which key, and how.
+///
+/// ```
+/// use raquet::{Error, Metadata, MetadataProblem};
+///
+/// let e = Metadata::parse(r#"{"bands": [], "bounds": [0, 0, 1, 1], "tiling": {"max_zoom": 30}}"#)
+///     .unwrap_err();
+/// assert!(matches!(&e, Error::Metadata(MetadataProblem::WrongType { key, .. }) if key == "tiling.max_zoom"));
+/// assert_eq!(e.to_string(), "metadata: `tiling.max_zoom` = 30 is not a zoom in 0..=26");
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetadataProblem {
+    /// The document is not JSON.
+    #[error("not JSON: {reason}")]
+    NotJson {
+        /// The parser's message.
+        reason: String,
+    },
+    /// The document is not a JSON object.
+    #[error("the document is not a JSON object")]
+    NotAnObject,
+    /// A key holds a value of the wrong type or range.
+    #[error("`{key}` = {value} is not {expected}")]
+    WrongType {
+        /// The key (`tiling.max_zoom`, `width`, …).
+        key: String,
+        /// The value, as JSON.
+        value: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A required number is missing.
+    #[error("`{key}` is missing or not a whole number")]
+    MissingNumber {
+        /// The key.
+        key: String,
+    },
+    /// A number is too large for its field.
+    #[error("`{key}` is too large")]
+    TooLarge {
+        /// The key.
+        key: &'static str,
+    },
+    /// The block size is zero or above 65536.
+    #[error("block size {width}x{height} is not usable")]
+    BlockSize {
+        /// `block_width`.
+        width: u32,
+        /// `block_height`.
+        height: u32,
+    },
+    /// `min_zoom` is above `max_zoom`.
+    #[error("min_zoom {min_zoom} is above max_zoom {max_zoom}")]
+    ZoomOrder {
+        /// `min_zoom`.
+        min_zoom: u8,
+        /// `max_zoom`.
+        max_zoom: u8,
+    },
+    /// A name this crate does not know (`compression`, `band_layout`).
+    #[error("unknown {key} `{value}`")]
+    UnknownValue {
+        /// The key.
+        key: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// `compression` is neither a string nor null.
+    #[error("`compression` is {value}")]
+    CompressionType {
+        /// The value, as JSON.
+        value: String,
+    },
+    /// `bands` is missing or not an array.
+    #[error("`bands` is missing or not an array")]
+    NoBands,
+    /// The document has no band.
+    #[error("no bands")]
+    BandsEmpty,
+    /// `bounds` holds something other than numbers.
+    #[error("`bounds` holds a non-number")]
+    BoundsNotNumbers,
+    /// `bounds` is not four numbers.
+    #[error("`bounds` must be [west, south, east, north]")]
+    BoundsShape,
+    /// A band is not a JSON object.
+    #[error("bands[{index}] is not an object")]
+    BandNotObject {
+        /// The band's index.
+        index: usize,
+    },
+    /// A band has no name.
+    #[error("bands[{index}] has no `name`")]
+    BandNameMissing {
+        /// The band's index.
+        index: usize,
+    },
+    /// A band has no type.
+    #[error("band `{band}` has no `type`")]
+    BandTypeMissing {
+        /// The band's name.
+        band: String,
+    },
+    /// A band's type is not a RaQuet type.
+    #[error("band `{band}`: unknown type `{type_name}`")]
+    BandType {
+        /// The band's name.
+        band: String,
+        /// The type written.
+        type_name: String,
+    },
+}
+
 /// The sample type of a band (`type` in the band object).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
@@ -450,7 +564,11 @@ fn opt_uint(v: Option<&Value>, key: &str) -> Result<Option<u64>> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(x) => uint(Some(x)).map(Some).ok_or_else(|| {
-            Error::Metadata(format!("`{key}` = {x} is not a whole non-negative number"))
+            Error::from(MetadataProblem::WrongType {
+                key: key.to_owned(),
+                value: x.to_string(),
+                expected: "a whole non-negative number",
+            })
         }),
     }
 }
@@ -460,17 +578,27 @@ fn opt_string(v: Option<&Value>, key: &str) -> Result<Option<String>> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(x) => Err(Error::Metadata(format!("`{key}` = {x} is not a string"))),
+        Some(x) => Err(MetadataProblem::WrongType {
+            key: key.to_owned(),
+            value: x.to_string(),
+            expected: "a string",
+        }
+        .into()),
     }
 }
 
 fn zoom(v: Option<&Value>, key: &str) -> Result<u8> {
-    let z = uint(v)
-        .ok_or_else(|| Error::Metadata(format!("`{key}` is missing or not a whole number")))?;
-    u8::try_from(z)
-        .ok()
-        .filter(|z| *z <= 26)
-        .ok_or_else(|| Error::Metadata(format!("`{key}` = {z} is not a zoom in 0..=26")))
+    let z = uint(v).ok_or_else(|| MetadataProblem::MissingNumber {
+        key: key.to_owned(),
+    })?;
+    u8::try_from(z).ok().filter(|z| *z <= 26).ok_or_else(|| {
+        MetadataProblem::WrongType {
+            key: key.to_owned(),
+            value: z.to_string(),
+            expected: "a zoom in 0..=26",
+        }
+        .into()
+    })
 }
 
 fn string(v: Option<&Value>) -> Option<String> {
@@ -539,21 +667,25 @@ impl Metadata {
     /// # Ok::<(), raquet::Error>(())
     /// ```
     pub fn parse(json_text: &str) -> Result<Self> {
-        let v: Value = serde_json::from_str(json_text)
-            .map_err(|e| Error::Metadata(format!("not JSON: {e}")))?;
+        let v: Value = serde_json::from_str(json_text).map_err(|e| MetadataProblem::NotJson {
+            reason: e.to_string(),
+        })?;
         Self::from_json(&v)
     }
 
     /// Parses an already-decoded JSON value (see [`Metadata::parse`]).
     pub fn from_json(v: &Value) -> Result<Self> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| Error::Metadata("the document is not a JSON object".into()))?;
+        let obj = v.as_object().ok_or(MetadataProblem::NotAnObject)?;
         let legacy = !obj.contains_key("tiling");
         if let Some(t) = obj.get("tiling")
             && !t.is_object()
         {
-            return Err(Error::Metadata(format!("`tiling` = {t} is not an object")));
+            return Err(MetadataProblem::WrongType {
+                key: "tiling".into(),
+                value: t.to_string(),
+                expected: "an object",
+            }
+            .into());
         }
         let version = match obj.get("version") {
             Some(Value::Number(n)) => Some(n.to_string()),
@@ -562,16 +694,23 @@ impl Metadata {
         let tiling = parse_tiling(obj)?;
         let compression = match obj.get("compression") {
             None | Some(Value::Null) => Compression::None,
-            Some(Value::String(s)) => s.parse().map_err(|_| {
-                Error::Metadata(format!("unknown compression `{}`", s.to_ascii_lowercase()))
+            Some(Value::String(s)) => s.parse().map_err(|_| MetadataProblem::UnknownValue {
+                key: "compression",
+                value: s.to_ascii_lowercase(),
             })?,
-            Some(other) => return Err(Error::Metadata(format!("`compression` is {other}"))),
+            Some(other) => {
+                return Err(MetadataProblem::CompressionType {
+                    value: other.to_string(),
+                }
+                .into());
+            }
         };
         let band_layout = match obj.get("band_layout").and_then(Value::as_str) {
             None => BandLayout::Sequential,
-            Some(other) => other
-                .parse()
-                .map_err(|_| Error::Metadata(format!("unknown band_layout `{other}`")))?,
+            Some(other) => other.parse().map_err(|_| MetadataProblem::UnknownValue {
+                key: "band_layout",
+                value: other.to_owned(),
+            })?,
         };
         let bands = parse_bands(obj)?;
         let bounds = parse_bounds(obj)?;
@@ -703,25 +842,30 @@ fn parse_tiling(obj: &Map<String, Value>) -> Result<Tiling> {
     let tiling_key = |k: &str| obj.get("tiling").and_then(|t| t.get(k)).or(obj.get(k));
     let block_width =
         u32::try_from(opt_uint(tiling_key("block_width"), "block_width")?.unwrap_or(256))
-            .map_err(|_| Error::Metadata("`block_width` is too large".into()))?;
+            .map_err(|_| MetadataProblem::TooLarge { key: "block_width" })?;
     let block_height = u32::try_from(
         opt_uint(tiling_key("block_height"), "block_height")?.unwrap_or(u64::from(block_width)),
     )
-    .map_err(|_| Error::Metadata("`block_height` is too large".into()))?;
+    .map_err(|_| MetadataProblem::TooLarge {
+        key: "block_height",
+    })?;
     if block_width == 0 || block_height == 0 || block_width > 65536 || block_height > 65536 {
-        return Err(Error::Metadata(format!(
-            "block size {block_width}x{block_height} is not usable"
-        )));
+        return Err(MetadataProblem::BlockSize {
+            width: block_width,
+            height: block_height,
+        }
+        .into());
     }
     let tiling = match obj.get("tiling") {
         Some(t) => modern_tiling(t, block_width, block_height)?,
         None => legacy_tiling(obj, block_width, block_height)?,
     };
     if tiling.min_zoom > tiling.max_zoom {
-        return Err(Error::Metadata(format!(
-            "min_zoom {} is above max_zoom {}",
-            tiling.min_zoom, tiling.max_zoom
-        )));
+        return Err(MetadataProblem::ZoomOrder {
+            min_zoom: tiling.min_zoom,
+            max_zoom: tiling.max_zoom,
+        }
+        .into());
     }
     Ok(tiling)
 }
@@ -743,7 +887,9 @@ fn modern_tiling(t: &Value, block_width: u32, block_height: u32) -> Result<Tilin
             opt_uint(t.get("pixel_zoom"), "tiling.pixel_zoom")?
                 .unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
         )
-        .map_err(|_| Error::Metadata("`tiling.pixel_zoom` is too large".into()))?,
+        .map_err(|_| MetadataProblem::TooLarge {
+            key: "tiling.pixel_zoom",
+        })?,
         num_blocks: opt_uint(t.get("num_blocks"), "tiling.num_blocks")?.unwrap_or(0),
     })
 }
@@ -768,7 +914,9 @@ fn legacy_tiling(obj: &Map<String, Value>, block_width: u32, block_height: u32) 
             opt_uint(obj.get("pixel_resolution"), "pixel_resolution")?
                 .unwrap_or(u64::from(max_zoom) + u64::from(block_zoom)),
         )
-        .map_err(|_| Error::Metadata("`pixel_resolution` is too large".into()))?,
+        .map_err(|_| MetadataProblem::TooLarge {
+            key: "pixel_resolution",
+        })?,
         num_blocks: opt_uint(obj.get("num_blocks"), "num_blocks")?.unwrap_or(0),
     })
 }
@@ -779,7 +927,7 @@ fn parse_bands(obj: &Map<String, Value>) -> Result<Vec<Band>> {
     let bands_json = obj
         .get("bands")
         .and_then(Value::as_array)
-        .ok_or_else(|| Error::Metadata("`bands` is missing or not an array".into()))?;
+        .ok_or(MetadataProblem::NoBands)?;
     let mut bands = Vec::with_capacity(bands_json.len());
     for (i, b) in bands_json.iter().enumerate() {
         bands.push(parse_band(b, i, legacy_nodata)?);
@@ -793,15 +941,12 @@ fn parse_bounds(obj: &Map<String, Value>) -> Result<[f64; 4]> {
         Some(a) if a.len() == 4 => {
             let mut out = [0.0; 4];
             for (o, x) in out.iter_mut().zip(a) {
-                *o = num(Some(x))
-                    .ok_or_else(|| Error::Metadata("`bounds` holds a non-number".into()))?;
+                *o = num(Some(x)).ok_or(MetadataProblem::BoundsNotNumbers)?;
             }
             out
         }
         _ => {
-            return Err(Error::Metadata(
-                "`bounds` must be [west, south, east, north]".into(),
-            ));
+            return Err(MetadataProblem::BoundsShape.into());
         }
     })
 }
@@ -809,14 +954,16 @@ fn parse_bounds(obj: &Map<String, Value>) -> Result<[f64; 4]> {
 fn parse_band(b: &Value, i: usize, legacy_nodata: Option<f64>) -> Result<Band> {
     let o = b
         .as_object()
-        .ok_or_else(|| Error::Metadata(format!("bands[{i}] is not an object")))?;
-    let name = string(o.get("name"))
-        .ok_or_else(|| Error::Metadata(format!("bands[{i}] has no `name`")))?;
+        .ok_or(MetadataProblem::BandNotObject { index: i })?;
+    let name = string(o.get("name")).ok_or(MetadataProblem::BandNameMissing { index: i })?;
     let type_name = string(o.get("type"))
-        .ok_or_else(|| Error::Metadata(format!("band `{name}` has no `type`")))?;
+        .ok_or_else(|| MetadataProblem::BandTypeMissing { band: name.clone() })?;
     let band_type = type_name
         .parse::<BandType>()
-        .map_err(|_| Error::Metadata(format!("band `{name}`: unknown type `{type_name}`")))?;
+        .map_err(|_| MetadataProblem::BandType {
+            band: name.clone(),
+            type_name: type_name.clone(),
+        })?;
     let nodata = if o.contains_key("nodata") {
         num(o.get("nodata"))
     } else {

@@ -336,7 +336,7 @@ fn open_reader(path: &Path, out: &mut Findings) -> Result<Option<Reader>> {
             Ok(None)
         }
         Err(Error::Metadata(m)) => {
-            out.error(Code::MetadataInvalid, m);
+            out.error(Code::MetadataInvalid, m.to_string());
             // Every wrongly typed field, not only the first the parser met.
             if let Some(raw) = raw_metadata(path)? {
                 check_types(&raw, out);
