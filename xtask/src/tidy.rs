@@ -12,6 +12,7 @@ use serde_json::Value;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("geoparquet-meta", &[]),
     ("geoparquet-io", &["geoparquet-meta"]),
+    ("geoquet-geojson", &["geoparquet-meta", "geoparquet-io"]),
     ("stac-geoparquet", &["geoparquet-meta", "geoparquet-io"]),
     ("quadbin", &[]),
     (
@@ -24,6 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "geoparquet-meta",
             "geoparquet-io",
+            "geoquet-geojson",
             "stac-geoparquet",
             "quadbin",
             "geoquet-raquet",

@@ -5,7 +5,6 @@ pub mod check;
 pub mod corrupt;
 mod error;
 mod footer;
-pub mod geojson;
 /// The geometry codec, re-exported from [`geoparquet_meta::geometry`] (where it lives).
 pub use geoparquet_meta::geometry;
 mod inspect;

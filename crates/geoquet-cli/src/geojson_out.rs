@@ -4,11 +4,9 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
+use geoquet::geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions, WriteOptions, write_batches};
 use geoquet::io::arrow_array::RecordBatch;
 use geoquet::io::arrow_schema::SchemaRef;
-use geoquet::io::geojson::{
-    GeoJsonFormat, GeoJsonReader, ReadOptions, WriteOptions, write_batches,
-};
 use geoquet::io::writer::{WriterOptions, write_file};
 use geoquet::meta::{Encoding, GeoParquetColumnMetadata, GeoParquetMetadata};
 
@@ -17,7 +15,10 @@ use crate::convert::{Format, Progress, format_of};
 
 /// A write error with `writing OUT: ` before it, unless it already names OUT (the
 /// output's own errors: not a regular file, a full disk).
-pub(crate) fn writing(output: &str, e: geoquet::io::Error) -> anyhow::Error {
+pub(crate) fn writing<E>(output: &str, e: E) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
     if e.to_string().starts_with(output) {
         anyhow::Error::new(e)
     } else {
@@ -27,7 +28,7 @@ pub(crate) fn writing(output: &str, e: geoquet::io::Error) -> anyhow::Error {
 
 /// Streams batches out as GeoJSON (a FeatureCollection) or NDJSON, to a file
 /// (atomically) or to standard output for `-`. Returns the rows written.
-pub(crate) fn write<I>(
+pub(crate) fn write<I, E>(
     output: &str,
     schema: SchemaRef,
     batches: I,
@@ -35,7 +36,8 @@ pub(crate) fn write<I>(
     ndjson: bool,
 ) -> anyhow::Result<u64>
 where
-    I: Iterator<Item = geoquet::io::Result<RecordBatch>>,
+    I: Iterator<Item = Result<RecordBatch, E>>,
+    geoquet::geojson::Error: From<E>,
 {
     let format = if ndjson {
         GeoJsonFormat::NewlineDelimited
@@ -64,7 +66,7 @@ where
     let sink = out.writer().map_err(|e| Unreadable(e.to_string()))?;
     let written =
         write_batches(BufWriter::new(sink), schema, counted, options).and_then(|mut w| {
-            w.flush().map_err(|source| geoquet::io::Error::Io {
+            w.flush().map_err(|source| geoquet::geojson::Error::Io {
                 path: output.into(),
                 source,
             })
@@ -95,7 +97,7 @@ pub(crate) fn convert_geojson(
     }
     .map_err(|e| Unreadable(e.to_string()))?;
     let schema = reader.schema();
-    let geometry = geoquet::io::geojson::GEOMETRY_COLUMN;
+    let geometry = geoquet::geojson::GEOMETRY_COLUMN;
     match format_of(output)? {
         Format::Parquet => {
             // GeoJSON is OGC:CRS84 (RFC 7946); the first pass knows the types.
@@ -106,8 +108,23 @@ pub(crate) fn convert_geojson(
             );
             let mut progress = Progress::new(cli, "converting");
             let mut rows = 0u64;
+            // The reader's own error ends the batches; it is reported as it is
+            // (the writer sees only that the input failed).
+            let failed = std::cell::RefCell::new(None);
             let batches = geoquet::io::workers::prefetch("geojson: parse", reader, 2)
-                .map(|r| r.map_err(geoquet::io::Error::from).and_then(|b| b))
+                .map(|r| match r {
+                    Ok(Ok(b)) => Ok(b),
+                    Ok(Err(e)) => {
+                        let stand_in = geoquet::io::Error::Arrow(
+                            geoquet::io::arrow_schema::ArrowError::ExternalError(
+                                e.to_string().into(),
+                            ),
+                        );
+                        *failed.borrow_mut() = Some(e);
+                        Err(stand_in)
+                    }
+                    Err(panic) => Err(geoquet::io::Error::from(panic)),
+                })
                 .inspect(|b| {
                     if let Ok(b) = b {
                         rows += b.num_rows() as u64;
@@ -121,7 +138,10 @@ pub(crate) fn convert_geojson(
                 Some(&input_meta),
                 write_options,
             )
-            .map_err(|e| writing(output, e))?;
+            .map_err(|e| match failed.take() {
+                Some(input_error) => writing(output, input_error),
+                None => writing(output, e),
+            })?;
             progress.done();
             Ok(summary.rows)
         }

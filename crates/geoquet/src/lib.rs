@@ -7,6 +7,10 @@ pub use geoparquet_meta as meta;
 #[cfg_attr(docsrs, doc(cfg(feature = "io")))]
 pub use geoparquet_io as io;
 
+#[cfg(feature = "geojson")]
+#[cfg_attr(docsrs, doc(cfg(feature = "geojson")))]
+pub use geoquet_geojson as geojson;
+
 #[cfg(feature = "stac")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stac")))]
 pub use stac_geoparquet as stac;

@@ -4,7 +4,6 @@
 mod antimeridian;
 mod check;
 mod corpus;
-mod geojson;
 mod native;
 mod read_write;
 mod sample;

@@ -95,7 +95,7 @@ fn other_valid_corpora_pass_every_data_rule() {
 /// Writes the file a gpq validator case stands for: its GeoJSON features with
 /// a WKB `geometry` column, and its `metadata` verbatim as the `geo` value.
 fn write_gpq_case(input: &Value, path: &Path) {
-    use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    use geoquet_geojson::{GeoJsonReader, ReadOptions};
     let data = serde_json::to_vec(&input["data"]).unwrap();
     let reader = GeoJsonReader::try_from_reader(data.as_slice(), ReadOptions::default()).unwrap();
     let schema = reader.schema();

@@ -13,7 +13,8 @@ use arrow_schema::{DataType, TimeUnit};
 use serde_json::{Map, Value};
 
 /// Whether [`json_value`] can convert values of this type; the reason when not.
-pub(crate) fn check_supported(dt: &DataType) -> Result<(), String> {
+/// Whether every value of the type has a JSON form; the type that has none if not.
+pub(crate) fn check_supported(dt: &DataType) -> Result<(), DataType> {
     match dt {
         DataType::Null
         | DataType::Boolean
@@ -66,9 +67,7 @@ pub(crate) fn check_supported(dt: &DataType) -> Result<(), String> {
         {
             check_supported(value)
         }
-        other => Err(format!(
-            "type {other} has no GeoJSON mapping here; cast the column first (for example to Utf8)"
-        )),
+        other => Err(other.clone()),
     }
 }
 

@@ -43,7 +43,7 @@ const BATCH_BYTES: usize = 128 << 20;
 /// # Examples
 ///
 /// ```
-/// use geoparquet_io::geojson::{DEFAULT_BATCH_SIZE, ReadOptions};
+/// use geoquet_geojson::{DEFAULT_BATCH_SIZE, ReadOptions};
 ///
 /// let options = ReadOptions::default();
 /// assert_eq!(options.batch_size(), DEFAULT_BATCH_SIZE);
@@ -77,7 +77,7 @@ impl ReadOptions {
     /// # Examples
     ///
     /// ```
-    /// use geoparquet_io::geojson::ReadOptions;
+    /// use geoquet_geojson::ReadOptions;
     ///
     /// assert_eq!(ReadOptions::default().with_batch_size(2).batch_size(), 2);
     /// ```
@@ -94,8 +94,8 @@ impl ReadOptions {
     /// ```
     /// use std::io::Cursor;
     ///
-    /// use geoparquet_io::Error;
-    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    /// use geoquet_geojson::Error;
+    /// use geoquet_geojson::{GeoJsonReader, ReadOptions};
     ///
     /// let options = ReadOptions::default().with_source_name("upload.geojson");
     /// match GeoJsonReader::try_from_reader(Cursor::new("{\"type\":\"Feature\"]"), options) {
@@ -121,7 +121,7 @@ impl ReadOptions {
     /// # Examples
     ///
     /// ```
-    /// use geoparquet_io::geojson::ReadOptions;
+    /// use geoquet_geojson::ReadOptions;
     ///
     /// assert_eq!(ReadOptions::default().batch_size(), 65_536);
     /// ```
@@ -375,7 +375,7 @@ enum Pass2 {
 ///
 /// use arrow_array::cast::AsArray;
 /// use arrow_array::types::Int64Type;
-/// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+/// use geoquet_geojson::{GeoJsonReader, ReadOptions};
 ///
 /// let ndjson = "\
 /// {\"type\":\"Feature\",\"properties\":{\"n\":1},\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,2]}}
@@ -390,7 +390,7 @@ enum Pass2 {
 /// let n = batches[0].column(0).as_primitive::<Int64Type>();
 /// assert_eq!(n.values(), &[1, 2]);
 /// assert!(batches[0].column(2).is_null(1));
-/// # Ok::<(), geoparquet_io::Error>(())
+/// # Ok::<(), geoquet_geojson::Error>(())
 /// ```
 pub struct GeoJsonReader {
     schema: SchemaRef,
@@ -436,7 +436,7 @@ impl GeoJsonReader {
     /// ```
     /// use std::io::Write;
     ///
-    /// use geoparquet_io::geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions};
+    /// use geoquet_geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions};
     ///
     /// let mut file = tempfile::NamedTempFile::new().unwrap();
     /// file.write_all(br#"{"type":"FeatureCollection","features":[
@@ -445,7 +445,7 @@ impl GeoJsonReader {
     /// let reader = GeoJsonReader::try_from_path(file.path(), ReadOptions::default())?;
     /// assert_eq!(reader.format(), GeoJsonFormat::FeatureCollection);
     /// assert_eq!(reader.num_features(), 1);
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn try_from_path(path: impl AsRef<Path>, options: ReadOptions) -> Result<Self> {
         let path = path.as_ref();
@@ -468,13 +468,13 @@ impl GeoJsonReader {
     /// ```
     /// use std::io::Cursor;
     ///
-    /// use geoparquet_io::geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions};
+    /// use geoquet_geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions};
     ///
     /// let text = r#"{"type":"LineString","coordinates":[[0,0],[1,1]]}"#;
     /// let reader = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?;
     /// assert_eq!(reader.format(), GeoJsonFormat::NewlineDelimited);
     /// assert_eq!(reader.schema().fields().len(), 1);
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn try_from_reader(mut reader: impl Read, options: ReadOptions) -> Result<Self> {
         let name = options
@@ -487,7 +487,7 @@ impl GeoJsonReader {
             source,
         };
         // Read errors are the input's; write errors the temporary directory's.
-        let mut spill = crate::output::scratch_file(None)?;
+        let mut spill = geoparquet_io::output::scratch_file(None)?;
         let mut buf = vec![0u8; 1 << 16];
         // The first significant byte is looked at as it arrives, so that an
         // endless stream that is not JSON (`< /dev/zero`) ends at once
@@ -537,9 +537,7 @@ impl GeoJsonReader {
         options: &ReadOptions,
     ) -> Result<Self> {
         if options.batch_size == 0 {
-            return Err(Error::InvalidInput(
-                "the batch size must be at least 1".to_owned(),
-            ));
+            return Err(Error::ZeroBatchSize);
         }
         let io = |source| Error::Io {
             path: path.clone(),
@@ -620,7 +618,11 @@ impl GeoJsonReader {
                     &mut scratch,
                     Some(&mut summary.extent),
                 )
-                .map_err(|m| feature_error(format!("geometry: {m}")))?;
+                .map_err(|source| Error::Geometry {
+                    source_name: source_name.clone(),
+                    feature: Some(number),
+                    source,
+                })?;
                 summary.geometry_types.insert(t);
             }
             summary.num_features += 1;
@@ -769,13 +771,13 @@ impl GeoJsonReader {
     /// use std::io::Cursor;
     ///
     /// use arrow_schema::DataType;
-    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    /// use geoquet_geojson::{GeoJsonReader, ReadOptions};
     ///
     /// let text = r#"{"type":"Feature","id":"x","properties":{"a":1.5},"geometry":null}"#;
     /// let schema = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?.schema();
     /// let types: Vec<_> = schema.fields().iter().map(|f| (f.name().as_str(), f.data_type().clone())).collect();
     /// assert_eq!(types, [("id", DataType::Utf8), ("a", DataType::Float64), ("geometry", DataType::Binary)]);
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn schema(&self) -> SchemaRef {
         self.schema.clone()
@@ -788,11 +790,11 @@ impl GeoJsonReader {
     /// ```
     /// use std::io::Cursor;
     ///
-    /// use geoparquet_io::geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions};
+    /// use geoquet_geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions};
     ///
     /// let reader = GeoJsonReader::try_from_reader(Cursor::new("[]"), ReadOptions::default())?;
     /// assert_eq!(reader.format(), GeoJsonFormat::FeatureArray);
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn format(&self) -> GeoJsonFormat {
         self.format
@@ -805,12 +807,12 @@ impl GeoJsonReader {
     /// ```
     /// use std::io::Cursor;
     ///
-    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    /// use geoquet_geojson::{GeoJsonReader, ReadOptions};
     ///
     /// let text = "{\"type\":\"Point\",\"coordinates\":[1,2]}\n{\"type\":\"Point\",\"coordinates\":[3,4]}\n";
     /// let reader = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?;
     /// assert_eq!(reader.num_features(), 2);
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn num_features(&self) -> u64 {
         self.num_features
@@ -824,13 +826,13 @@ impl GeoJsonReader {
     /// ```
     /// use std::io::Cursor;
     ///
-    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    /// use geoquet_geojson::{GeoJsonReader, ReadOptions};
     ///
     /// let text = "{\"type\":\"Point\",\"coordinates\":[1,2,3]}\n{\"type\":\"LineString\",\"coordinates\":[[0,0],[1,1]]}\n";
     /// let reader = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?;
     /// let names: Vec<String> = reader.geometry_types().iter().map(|t| t.to_string()).collect();
     /// assert_eq!(names, ["Point Z", "LineString"]);
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn geometry_types(&self) -> &BTreeSet<GeometryTypeAndDimension> {
         &self.geometry_types
@@ -844,12 +846,12 @@ impl GeoJsonReader {
     /// ```
     /// use std::io::Cursor;
     ///
-    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    /// use geoquet_geojson::{GeoJsonReader, ReadOptions};
     ///
     /// let text = "{\"type\":\"MultiPoint\",\"coordinates\":[[1,5],[3,-2]]}";
     /// let reader = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?;
     /// assert_eq!(reader.bbox().map(|b| b.to_vec()), Some(vec![1.0, -2.0, 3.0, 5.0]));
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn bbox(&self) -> Option<BoundingBox> {
         self.bbox
@@ -864,12 +866,12 @@ impl GeoJsonReader {
     /// ```
     /// use std::io::Cursor;
     ///
-    /// use geoparquet_io::geojson::{GeoJsonReader, ReadOptions};
+    /// use geoquet_geojson::{GeoJsonReader, ReadOptions};
     ///
     /// let text = r#"{"type":"Feature","id":7,"properties":{"id":"seven"},"geometry":null}"#;
     /// let reader = GeoJsonReader::try_from_reader(Cursor::new(text), ReadOptions::default())?;
     /// assert_eq!(reader.feature_id_column(), Some("__feature_id"));
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn feature_id_column(&self) -> Option<&str> {
         self.feature_id_column.as_deref()
@@ -988,7 +990,11 @@ impl GeoJsonReader {
                     &mut self.scratch,
                     None,
                 )
-                .map_err(|m| feature_error(format!("geometry: {m}")))?;
+                .map_err(|source| Error::Geometry {
+                    source_name: source_name.clone(),
+                    feature: Some(number),
+                    source,
+                })?;
                 fits(self.geometry.values_slice().len(), self.scratch.len())
                     .map_err(|m| feature_error(format!("geometry: {m}")))?;
                 self.geometry.append_value(&self.scratch);

@@ -31,7 +31,7 @@ enum IdColumn {
 /// # Examples
 ///
 /// ```
-/// use geoparquet_io::geojson::{GeoJsonFormat, WriteOptions};
+/// use geoquet_geojson::{GeoJsonFormat, WriteOptions};
 ///
 /// let options = WriteOptions::default()
 ///     .with_format(GeoJsonFormat::NewlineDelimited)
@@ -64,7 +64,7 @@ impl WriteOptions {
     /// # Examples
     ///
     /// ```
-    /// use geoparquet_io::geojson::{GeoJsonFormat, WriteOptions};
+    /// use geoquet_geojson::{GeoJsonFormat, WriteOptions};
     ///
     /// let options = WriteOptions::default().with_format(GeoJsonFormat::NewlineDelimited);
     /// assert_eq!(options.format(), GeoJsonFormat::NewlineDelimited);
@@ -80,7 +80,7 @@ impl WriteOptions {
     /// # Examples
     ///
     /// ```
-    /// use geoparquet_io::geojson::WriteOptions;
+    /// use geoquet_geojson::WriteOptions;
     ///
     /// assert_eq!(WriteOptions::default().with_geometry_column("geom").geometry_column(), "geom");
     /// ```
@@ -101,7 +101,7 @@ impl WriteOptions {
     /// use std::sync::Arc;
     ///
     /// use arrow_array::{ArrayRef, BinaryArray, Int64Array, RecordBatch};
-    /// use geoparquet_io::geojson::{GeoJsonFormat, WriteOptions, write_batches};
+    /// use geoquet_geojson::{GeoJsonFormat, WriteOptions, write_batches};
     ///
     /// let batch = RecordBatch::try_from_iter([
     ///     ("fid", Arc::new(Int64Array::from(vec![42])) as ArrayRef),
@@ -110,9 +110,9 @@ impl WriteOptions {
     /// let options = WriteOptions::default()
     ///     .with_id_column("fid")
     ///     .with_format(GeoJsonFormat::NewlineDelimited);
-    /// let out = write_batches(Vec::new(), batch.schema(), [Ok::<_, geoparquet_io::Error>(batch)], options)?;
+    /// let out = write_batches(Vec::new(), batch.schema(), [Ok::<_, geoquet_geojson::Error>(batch)], options)?;
     /// assert_eq!(out, b"{\"type\":\"Feature\",\"id\":42,\"geometry\":null,\"properties\":{}}\n");
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn with_id_column(mut self, name: impl Into<String>) -> Self {
         self.id_column = IdColumn::Named(name.into());
@@ -128,7 +128,7 @@ impl WriteOptions {
     /// use std::sync::Arc;
     ///
     /// use arrow_array::{ArrayRef, BinaryArray, RecordBatch, StringArray};
-    /// use geoparquet_io::geojson::{GeoJsonFormat, WriteOptions, write_batches};
+    /// use geoquet_geojson::{GeoJsonFormat, WriteOptions, write_batches};
     ///
     /// let batch = RecordBatch::try_from_iter([
     ///     ("id", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
@@ -137,9 +137,9 @@ impl WriteOptions {
     /// let options = WriteOptions::default()
     ///     .without_id_column()
     ///     .with_format(GeoJsonFormat::NewlineDelimited);
-    /// let out = write_batches(Vec::new(), batch.schema(), [Ok::<_, geoparquet_io::Error>(batch)], options)?;
+    /// let out = write_batches(Vec::new(), batch.schema(), [Ok::<_, geoquet_geojson::Error>(batch)], options)?;
     /// assert_eq!(out, b"{\"type\":\"Feature\",\"geometry\":null,\"properties\":{\"id\":\"a\"}}\n");
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn without_id_column(mut self) -> Self {
         self.id_column = IdColumn::None;
@@ -158,7 +158,7 @@ impl WriteOptions {
     /// use std::sync::Arc;
     ///
     /// use arrow_array::{ArrayRef, BinaryArray, Int64Array, RecordBatch};
-    /// use geoparquet_io::geojson::{GeoJsonFormat, WriteOptions, write_batches};
+    /// use geoquet_geojson::{GeoJsonFormat, WriteOptions, write_batches};
     ///
     /// let batch = RecordBatch::try_from_iter([
     ///     ("a", Arc::new(Int64Array::from(vec![Some(1), None])) as ArrayRef),
@@ -167,13 +167,13 @@ impl WriteOptions {
     /// let options = WriteOptions::default()
     ///     .without_null_properties()
     ///     .with_format(GeoJsonFormat::NewlineDelimited);
-    /// let out = write_batches(Vec::new(), batch.schema(), [Ok::<_, geoparquet_io::Error>(batch)], options)?;
+    /// let out = write_batches(Vec::new(), batch.schema(), [Ok::<_, geoquet_geojson::Error>(batch)], options)?;
     /// assert_eq!(
     ///     String::from_utf8(out).unwrap(),
     ///     "{\"type\":\"Feature\",\"geometry\":null,\"properties\":{\"a\":1}}\n\
     ///      {\"type\":\"Feature\",\"geometry\":null,\"properties\":{}}\n"
     /// );
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn without_null_properties(mut self) -> Self {
         self.null_properties = false;
@@ -185,7 +185,7 @@ impl WriteOptions {
     /// # Examples
     ///
     /// ```
-    /// use geoparquet_io::geojson::{GeoJsonFormat, WriteOptions};
+    /// use geoquet_geojson::{GeoJsonFormat, WriteOptions};
     ///
     /// assert_eq!(WriteOptions::default().format(), GeoJsonFormat::FeatureCollection);
     /// ```
@@ -198,7 +198,7 @@ impl WriteOptions {
     /// # Examples
     ///
     /// ```
-    /// use geoparquet_io::geojson::WriteOptions;
+    /// use geoquet_geojson::WriteOptions;
     ///
     /// assert_eq!(WriteOptions::default().geometry_column(), "geometry");
     /// ```
@@ -270,7 +270,7 @@ fn same_columns(a: &Schema, b: &Schema) -> bool {
 ///
 /// use arrow_array::{BinaryArray, Int64Array, RecordBatch};
 /// use arrow_schema::{DataType, Field, Schema};
-/// use geoparquet_io::geojson::{GeoJsonWriter, WriteOptions};
+/// use geoquet_geojson::{GeoJsonWriter, WriteOptions};
 ///
 /// // POINT (1 2) as ISO WKB.
 /// let mut point = vec![1, 1, 0, 0, 0];
@@ -297,7 +297,7 @@ fn same_columns(a: &Schema, b: &Schema) -> bool {
 ///      {\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[1.0,2.0]},\"properties\":{\"n\":7}}\n\
 ///      ]}\n"
 /// );
-/// # Ok::<(), geoparquet_io::Error>(())
+/// # Ok::<(), geoquet_geojson::Error>(())
 /// ```
 pub struct GeoJsonWriter<W: Write> {
     out: BufWriter<W>,
@@ -336,7 +336,7 @@ impl<W: Write> GeoJsonWriter<W> {
     /// use std::sync::Arc;
     ///
     /// use arrow_schema::{DataType, Field, Schema};
-    /// use geoparquet_io::geojson::{GeoJsonWriter, WriteOptions};
+    /// use geoquet_geojson::{GeoJsonWriter, WriteOptions};
     ///
     /// let schema = Arc::new(Schema::new(vec![Field::new("geometry", DataType::Binary, true)]));
     /// let writer = GeoJsonWriter::try_new(Vec::new(), schema.clone(), WriteOptions::default())?;
@@ -344,7 +344,7 @@ impl<W: Write> GeoJsonWriter<W> {
     ///
     /// let wrong = WriteOptions::default().with_geometry_column("geom");
     /// assert!(GeoJsonWriter::try_new(Vec::new(), schema, wrong).is_err());
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn try_new(writer: W, schema: SchemaRef, options: WriteOptions) -> Result<Self> {
         let WriteOptions {
@@ -353,9 +353,12 @@ impl<W: Write> GeoJsonWriter<W> {
             id_column,
             null_properties,
         } = options;
-        let geometry_index = schema.index_of(&geometry_column).map_err(|_| {
-            Error::InvalidInput(format!("no geometry column named \"{geometry_column}\""))
-        })?;
+        let geometry_index =
+            schema
+                .index_of(&geometry_column)
+                .map_err(|_| Error::NoGeometryColumn {
+                    column: geometry_column.clone(),
+                })?;
         let geometry_type = schema
             .fields()
             .get(geometry_index)
@@ -364,10 +367,10 @@ impl<W: Write> GeoJsonWriter<W> {
             geometry_type,
             Some(DataType::Binary | DataType::LargeBinary | DataType::BinaryView)
         ) {
-            return Err(Error::InvalidInput(format!(
-                "geometry column \"{geometry_column}\" must hold WKB (Binary, LargeBinary or BinaryView), not {}",
-                geometry_type.map_or_else(|| "nothing".to_owned(), |t| t.to_string())
-            )));
+            return Err(Error::GeometryNotWkb {
+                column: geometry_column,
+                data_type: geometry_type,
+            });
         }
         let usable_id = |name: &str| {
             schema
@@ -384,10 +387,8 @@ impl<W: Write> GeoJsonWriter<W> {
         let id_index = match &id_column {
             IdColumn::None => None,
             IdColumn::Auto => usable_id(FEATURE_ID_COLUMN).or_else(|| usable_id(ID_COLUMN)),
-            IdColumn::Named(name) => Some(usable_id(name).ok_or_else(|| {
-                Error::InvalidInput(format!(
-                    "no id column \"{name}\" holding strings or numbers"
-                ))
+            IdColumn::Named(name) => Some(usable_id(name).ok_or_else(|| Error::NoIdColumn {
+                column: name.clone(),
             })?),
         };
         let mut property_indices = Vec::new();
@@ -402,8 +403,10 @@ impl<W: Write> GeoJsonWriter<W> {
             if i == geometry_index || Some(i) == id_index || Some(i) == folded_index {
                 continue;
             }
-            check_supported(field.data_type())
-                .map_err(|m| Error::InvalidInput(format!("column \"{}\": {m}", field.name())))?;
+            check_supported(field.data_type()).map_err(|data_type| Error::UnsupportedType {
+                column: field.name().clone(),
+                data_type,
+            })?;
             property_indices.push(i);
         }
         let mut out = BufWriter::new(writer);
@@ -438,7 +441,7 @@ impl<W: Write> GeoJsonWriter<W> {
     ///
     /// use arrow_array::{BinaryArray, RecordBatch, StringArray};
     /// use arrow_schema::{DataType, Field, Schema};
-    /// use geoparquet_io::geojson::{GeoJsonFormat, GeoJsonWriter, WriteOptions};
+    /// use geoquet_geojson::{GeoJsonFormat, GeoJsonWriter, WriteOptions};
     ///
     /// let schema = Arc::new(Schema::new(vec![
     ///     Field::new("id", DataType::Utf8, true),
@@ -458,25 +461,27 @@ impl<W: Write> GeoJsonWriter<W> {
     ///     writer.finish()?,
     ///     b"{\"type\":\"Feature\",\"id\":\"a\",\"geometry\":null,\"properties\":{}}\n"
     /// );
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if !same_columns(&batch.schema(), &self.schema) {
-            return Err(Error::InvalidInput(
-                "a record batch's columns differ from the writer's schema".to_owned(),
-            ));
+            return Err(Error::SchemaMismatch);
         }
         let columns = batch.columns();
         let geometry = columns
             .get(self.geometry_index)
-            .ok_or_else(|| Error::InvalidInput("the batch has no geometry column".to_owned()))?;
+            .ok_or(Error::SchemaMismatch)?;
         let fields = self.schema.fields();
         for row in 0..batch.num_rows() {
             let global_row = self.rows;
             let mut feature = Map::new();
             feature.insert("type".to_owned(), Value::from("Feature"));
             if let Some(array) = self.id_index.and_then(|i| columns.get(i)) {
-                let id = json_value(array.as_ref(), row).map_err(Error::InvalidInput)?;
+                let id = json_value(array.as_ref(), row).map_err(|message| Error::Value {
+                    column: None,
+                    row: global_row,
+                    message,
+                })?;
                 if !id.is_null() {
                     feature.insert("id".to_owned(), id);
                 }
@@ -488,7 +493,7 @@ impl<W: Write> GeoJsonWriter<W> {
                         Error::InvalidWkb {
                             column: self.geometry_column.clone(),
                             row: global_row,
-                            message: e.to_string(),
+                            source: e,
                         }
                     })?
                 }
@@ -499,11 +504,10 @@ impl<W: Write> GeoJsonWriter<W> {
                 let (Some(field), Some(array)) = (fields.get(i), columns.get(i)) else {
                     continue;
                 };
-                let value = json_value(array.as_ref(), row).map_err(|m| {
-                    Error::InvalidInput(format!(
-                        "column \"{}\", row {global_row}: {m}",
-                        field.name()
-                    ))
+                let value = json_value(array.as_ref(), row).map_err(|message| Error::Value {
+                    column: Some(field.name().clone()),
+                    row: global_row,
+                    message,
                 })?;
                 if self.null_properties || !value.is_null() {
                     properties.insert(field.name().clone(), value);
@@ -512,7 +516,11 @@ impl<W: Write> GeoJsonWriter<W> {
             if let Some(array) = self.folded_index.and_then(|i| columns.get(i)) {
                 // Folded properties go back among the others (a column of the
                 // same name wins); text that is not an object stays as it is.
-                let value = json_value(array.as_ref(), row).map_err(Error::InvalidInput)?;
+                let value = json_value(array.as_ref(), row).map_err(|message| Error::Value {
+                    column: None,
+                    row: global_row,
+                    message,
+                })?;
                 let parsed = value
                     .as_str()
                     .and_then(|t| serde_json::from_str::<Map<String, Value>>(t).ok());
@@ -558,13 +566,13 @@ impl<W: Write> GeoJsonWriter<W> {
     /// use std::sync::Arc;
     ///
     /// use arrow_schema::{DataType, Field, Schema};
-    /// use geoparquet_io::geojson::{GeoJsonFormat, GeoJsonWriter, WriteOptions};
+    /// use geoquet_geojson::{GeoJsonFormat, GeoJsonWriter, WriteOptions};
     ///
     /// let schema = Arc::new(Schema::new(vec![Field::new("geometry", DataType::Binary, true)]));
     /// let options = WriteOptions::default().with_format(GeoJsonFormat::FeatureArray);
     /// let writer = GeoJsonWriter::try_new(Vec::new(), schema, options)?;
     /// assert_eq!(writer.finish()?, b"[]\n");
-    /// # Ok::<(), geoparquet_io::Error>(())
+    /// # Ok::<(), geoquet_geojson::Error>(())
     /// ```
     pub fn finish(mut self) -> Result<W> {
         let newline: &[u8] = if self.rows > 0 { b"\n" } else { b"" };
@@ -591,7 +599,7 @@ impl<W: Write> GeoJsonWriter<W> {
 /// ```
 /// use std::io::Cursor;
 ///
-/// use geoparquet_io::geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions, WriteOptions, write_batches};
+/// use geoquet_geojson::{GeoJsonFormat, GeoJsonReader, ReadOptions, WriteOptions, write_batches};
 ///
 /// let input = r#"{"type":"Feature","id":1,"properties":{"name":"a"},"geometry":{"type":"Point","coordinates":[1.5,2.0,3.0]}}"#;
 /// let reader = GeoJsonReader::try_from_reader(Cursor::new(input), ReadOptions::default())?;
@@ -602,7 +610,7 @@ impl<W: Write> GeoJsonWriter<W> {
 ///     String::from_utf8(out).unwrap(),
 ///     "{\"type\":\"Feature\",\"id\":1,\"geometry\":{\"type\":\"Point\",\"coordinates\":[1.5,2.0,3.0]},\"properties\":{\"name\":\"a\"}}\n"
 /// );
-/// # Ok::<(), geoparquet_io::Error>(())
+/// # Ok::<(), geoquet_geojson::Error>(())
 /// ```
 pub fn write_batches<W, I, E>(
     writer: W,

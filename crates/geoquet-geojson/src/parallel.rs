@@ -1093,7 +1093,7 @@ impl Spill {
     /// An empty spill in an unnamed file of the temporary directory.
     pub(crate) fn new() -> crate::Result<Self> {
         Ok(Self {
-            file: crate::output::scratch_file(None)?,
+            file: geoparquet_io::output::scratch_file(None)?,
             at: 0,
             records: VecDeque::new(),
         })
@@ -1306,7 +1306,7 @@ mod tests {
     use arrow_select::concat::concat_batches;
 
     use super::*;
-    use crate::geojson::{GeoJsonReader, ReadOptions};
+    use crate::{GeoJsonReader, ReadOptions};
 
     thread_local! {
         /// How many readers of this thread took the fast path.

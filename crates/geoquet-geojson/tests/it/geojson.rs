@@ -15,8 +15,8 @@ use arrow_array::{
     Time64MicrosecondArray, TimestampMillisecondArray, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
-use geoparquet_io::Error;
-use geoparquet_io::geojson::{
+use geoquet_geojson::Error;
+use geoquet_geojson::{
     GeoJsonFormat, GeoJsonReader, GeoJsonWriter, ReadOptions, WriteOptions, write_batches,
 };
 use serde_json::{Value, json};
@@ -142,7 +142,11 @@ fn geojson_error(result: Result<impl std::fmt::Debug, Error>) -> (Option<u64>, S
         Err(Error::GeoJson {
             feature, message, ..
         }) => (feature, message),
-        other => panic!("expected Error::GeoJson, got {other:?}"),
+        // A geometry's own error: the same text as when it was a message.
+        Err(Error::Geometry {
+            feature, source, ..
+        }) => (feature, format!("geometry: {source}")),
+        other => panic!("expected Error::GeoJson or Error::Geometry, got {other:?}"),
     }
 }
 
@@ -767,7 +771,7 @@ fn paths_and_non_seekable_readers_give_the_same_batches() {
     assert!(matches!(missing, Err(Error::Io { .. })), "{missing:?}");
     let zero =
         GeoJsonReader::try_from_reader(Cursor::new(""), ReadOptions::default().with_batch_size(0));
-    assert!(matches!(zero, Err(Error::InvalidInput(_))), "{zero:?}");
+    assert!(matches!(zero, Err(Error::ZeroBatchSize)), "{zero:?}");
 }
 
 /// Generates newline-delimited features on the fly, so the whole input never
@@ -1185,8 +1189,9 @@ fn invalid_wkb_names_column_and_row() {
         Err(Error::InvalidWkb {
             column,
             row,
-            message,
+            source,
         }) => {
+            let message = source.to_string();
             assert_eq!(column, "geometry");
             assert_eq!(row, 4);
             assert!(message.contains("end of WKB"), "{message}");
@@ -1219,19 +1224,27 @@ fn writer_rejects_what_it_cannot_write() {
             ),
         ]),
     ];
-    for schema in cases {
+    for (i, schema) in cases.into_iter().enumerate() {
         let result = GeoJsonWriter::try_new(
             Vec::new(),
             Arc::new(schema.clone()),
             WriteOptions::default(),
         );
-        assert!(matches!(result, Err(Error::InvalidInput(_))), "{schema:?}");
+        let expected = match (i, &result) {
+            (0, Err(Error::NoGeometryColumn { column })) => column == "geometry",
+            (1, Err(Error::GeometryNotWkb { column, data_type })) => {
+                column == "geometry" && data_type == &Some(DataType::Utf8)
+            }
+            (2, Err(Error::UnsupportedType { column, .. })) => column == "d",
+            _ => false,
+        };
+        assert!(expected, "{schema:?}: {result:?}");
     }
     let schema = Arc::new(Schema::new(vec![geometry.clone()]));
     let named = WriteOptions::default().with_id_column("fid");
     assert!(matches!(
         GeoJsonWriter::try_new(Vec::new(), schema.clone(), named),
-        Err(Error::InvalidInput(_))
+        Err(Error::NoIdColumn { column }) if column == "fid"
     ));
     // A batch with other columns than the writer's schema.
     let mut writer = GeoJsonWriter::try_new(Vec::new(), schema, WriteOptions::default()).unwrap();
@@ -1240,7 +1253,7 @@ fn writer_rejects_what_it_cannot_write() {
         Arc::new(DurationSecondArray::from(vec![1])) as ArrayRef,
     )])
     .unwrap();
-    assert!(matches!(writer.write(&other), Err(Error::InvalidInput(_))));
+    assert!(matches!(writer.write(&other), Err(Error::SchemaMismatch)));
 }
 
 #[test]
@@ -1437,9 +1450,7 @@ fn gpq_validator_case_feature_collections_read() {
 /// batches of wide inputs are cut to the cell budget.
 #[test]
 fn many_property_names_fold_into_one_json_column() {
-    use geoparquet_io::geojson::{
-        FOLDED_PROPERTIES_COLUMN, FOLDED_PROPERTIES_KEY, MAX_PROPERTY_COLUMNS,
-    };
+    use geoquet_geojson::{FOLDED_PROPERTIES_COLUMN, FOLDED_PROPERTIES_KEY, MAX_PROPERTY_COLUMNS};
     let features: Vec<Value> = (0..2000)
         .map(|i| {
             let props: serde_json::Map<String, Value> = (0..10)
@@ -1515,7 +1526,7 @@ fn many_property_names_fold_into_one_json_column() {
 /// one gets another name.
 #[test]
 fn folded_column_name_does_not_collide() {
-    use geoparquet_io::geojson::{FOLDED_PROPERTIES_KEY, MAX_PROPERTY_COLUMNS};
+    use geoquet_geojson::{FOLDED_PROPERTIES_KEY, MAX_PROPERTY_COLUMNS};
     let mut props: serde_json::Map<String, Value> = serde_json::Map::new();
     props.insert("properties".into(), json!("mine"));
     for j in 0..MAX_PROPERTY_COLUMNS + 3 {
@@ -1536,9 +1547,9 @@ fn folded_column_name_does_not_collide() {
 /// (and read back as the same JSON text).
 #[test]
 fn folded_column_has_the_json_logical_type() {
-    use geoparquet_io::geojson::{FOLDED_PROPERTIES_COLUMN, MAX_PROPERTY_COLUMNS};
     use geoparquet_io::parquet::basic::LogicalType;
     use geoparquet_io::parquet::file::reader::{FileReader, SerializedFileReader};
+    use geoquet_geojson::{FOLDED_PROPERTIES_COLUMN, MAX_PROPERTY_COLUMNS};
     let mut props = serde_json::Map::new();
     for j in 0..MAX_PROPERTY_COLUMNS + 2 {
         props.insert(format!("k{j}"), json!(j));
