@@ -349,13 +349,34 @@ fn corrupt_input(cli: &Cli, fallback: &str) -> Option<(String, bool)> {
     Some((e.to_string(), false))
 }
 
+/// The `geoparquet-io` error an error of the chain is, also where another library
+/// wraps it transparently (its `Display` and `source` are the inner error's, so the
+/// chain never yields the inner error itself).
+fn io_error<'a>(c: &'a (dyn std::error::Error + 'static)) -> Option<&'a geoquet::io::Error> {
+    if let Some(e) = c.downcast_ref::<geoquet::io::Error>() {
+        return Some(e);
+    }
+    if let Some(geoquet::stac::Error::GeoParquet(e)) = c.downcast_ref::<geoquet::stac::Error>() {
+        return Some(e);
+    }
+    if let Some(geoquet::raquet::Error::Output(e)) = c.downcast_ref::<geoquet::raquet::Error>() {
+        return Some(e);
+    }
+    if let Some(geoquet::sliderule::Error::GeoParquet(e)) =
+        c.downcast_ref::<geoquet::sliderule::Error>()
+    {
+        return Some(e);
+    }
+    None
+}
+
 /// An error of the chain that comes from decoding Parquet data: the Parquet or
 /// Arrow decoder's own errors, a panic caught inside it, or ours saying the data
 /// (or the footer) does not decode.
 fn is_decoder_error(c: &(dyn std::error::Error + 'static)) -> bool {
     use geoquet::io::Error as IoError;
     matches!(
-        c.downcast_ref::<IoError>(),
+        io_error(c),
         Some(
             IoError::CorruptData { .. }
                 | IoError::NotParquet { .. }
@@ -375,7 +396,7 @@ fn is_decoder_complaint(c: &(dyn std::error::Error + 'static)) -> bool {
     let arrow = |a: &ArrowError| matches!(a, ArrowError::ParquetError(_));
     c.downcast_ref::<ParquetError>().is_some_and(parquet)
         || c.downcast_ref::<ArrowError>().is_some_and(arrow)
-        || match c.downcast_ref::<IoError>() {
+        || match io_error(c) {
             Some(IoError::Parquet(p)) => parquet(p),
             Some(IoError::Arrow(a)) => arrow(a),
             _ => false,
@@ -385,19 +406,20 @@ fn is_decoder_complaint(c: &(dyn std::error::Error + 'static)) -> bool {
 /// An error of the chain that is a worker thread's panic (a bug, not bad input),
 /// from any of the libraries.
 fn is_worker_panic(c: &(dyn std::error::Error + 'static)) -> bool {
-    matches!(
-        c.downcast_ref::<geoquet::io::Error>(),
-        Some(geoquet::io::Error::WorkerPanicked { .. })
-    ) || matches!(
-        c.downcast_ref::<geoquet::stac::Error>(),
-        Some(geoquet::stac::Error::WorkerPanicked { .. })
-    ) || matches!(
-        c.downcast_ref::<geoquet::raquet::Error>(),
-        Some(geoquet::raquet::Error::WorkerPanicked { .. })
-    ) || matches!(
-        c.downcast_ref::<geoquet::sliderule::Error>(),
-        Some(geoquet::sliderule::Error::WorkerPanicked { .. })
-    ) || c.is::<geoquet::io::workers::WorkerPanic>()
+    matches!(io_error(c), Some(geoquet::io::Error::WorkerPanicked { .. }))
+        || matches!(
+            c.downcast_ref::<geoquet::stac::Error>(),
+            Some(geoquet::stac::Error::WorkerPanicked { .. })
+        )
+        || matches!(
+            c.downcast_ref::<geoquet::raquet::Error>(),
+            Some(geoquet::raquet::Error::WorkerPanicked { .. })
+        )
+        || matches!(
+            c.downcast_ref::<geoquet::sliderule::Error>(),
+            Some(geoquet::sliderule::Error::WorkerPanicked { .. })
+        )
+        || c.is::<geoquet::io::workers::WorkerPanic>()
 }
 
 /// The one line for an error: decoder failures on the input become
@@ -444,12 +466,9 @@ fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
     }
     // Invalid WKB in the input: name the input, not the output being written.
     if let Some(input) = parquet_input(cli)
-        && let Some(wkb) = e.chain().find(|c| {
-            matches!(
-                c.downcast_ref::<IoError>(),
-                Some(IoError::InvalidWkb { .. })
-            )
-        })
+        && let Some(wkb) = e
+            .chain()
+            .find(|c| matches!(io_error(*c), Some(IoError::InvalidWkb { .. })))
     {
         return format!("{input}: {wkb}");
     }
