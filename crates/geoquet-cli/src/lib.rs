@@ -495,3 +495,61 @@ fn one_line(e: &anyhow::Error) -> String {
     }
     parts.join(": ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corrupt() -> geoquet::io::Error {
+        geoquet::io::Error::CorruptData {
+            path: "x.parquet".into(),
+            column: Some("geometry".into()),
+            row_group: Some(0),
+            message: "Parquet error: bad page".into(),
+        }
+    }
+
+    /// What an error is comes from its type: the same words as plain text are not
+    /// a decoder failure nor a worker panic.
+    #[test]
+    fn error_kinds_come_from_types_not_text() {
+        let typed = anyhow::Error::new(corrupt());
+        assert!(typed.chain().any(is_decoder_error));
+        let text = anyhow::anyhow!("{typed}: EOF: panicked");
+        assert!(!text.chain().any(is_decoder_error));
+        assert!(!text.chain().any(is_worker_panic));
+
+        let parquet = anyhow::Error::new(ParquetError::EOF("short page".into()));
+        assert!(parquet.chain().any(is_decoder_error));
+        assert!(parquet.chain().any(is_decoder_complaint));
+        let external = anyhow::Error::new(ParquetError::External(Box::new(std::io::Error::other(
+            "disk",
+        ))));
+        assert!(!external.chain().any(is_decoder_complaint));
+    }
+
+    /// geoparquet-io's error is seen through the transparent wrappers of the other
+    /// libraries, whose chain never yields it.
+    #[test]
+    fn io_errors_are_seen_through_wrappers() {
+        let panicked = || geoquet::io::Error::WorkerPanicked {
+            task: "encode",
+            message: "boom".into(),
+        };
+        for e in [
+            anyhow::Error::new(geoquet::stac::Error::GeoParquet(corrupt())),
+            anyhow::Error::new(geoquet::raquet::Error::Output(corrupt())),
+            anyhow::Error::new(geoquet::sliderule::Error::GeoParquet(corrupt())),
+        ] {
+            assert!(e.chain().any(is_decoder_error), "{e}");
+            assert!(!e.chain().any(is_worker_panic), "{e}");
+        }
+        for e in [
+            anyhow::Error::new(panicked()),
+            anyhow::Error::new(geoquet::stac::Error::GeoParquet(panicked())),
+            anyhow::Error::new(geoquet::sliderule::Error::GeoParquet(panicked())),
+        ] {
+            assert!(e.chain().any(is_worker_panic), "{e}");
+        }
+    }
+}
