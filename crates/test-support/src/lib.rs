@@ -32,10 +32,13 @@ static SKIPPED: AtomicUsize = AtomicUsize::new(0);
 /// assert_eq!(strict, test_support::in_ci());
 /// ```
 pub fn in_ci() -> bool {
-    std::env::var(CI_ENV).is_ok_and(|v| {
-        let v = v.trim();
-        !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false"))
-    })
+    std::env::var(CI_ENV).is_ok_and(|v| means_ci(&v))
+}
+
+/// Whether a value of `CI` says CI: anything but empty, `0` or `false`.
+fn means_ci(value: &str) -> bool {
+    let v = value.trim();
+    !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false"))
 }
 
 /// Where the corpus is looked for: `$GEOQUET_TEST_DATA`, else `../shared/test-data`
@@ -69,7 +72,7 @@ pub fn test_data_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        missing(&dir, "");
+        missing(&dir, "", in_ci());
         None
     }
 }
@@ -90,7 +93,7 @@ pub fn corpus(sub: &str) -> Option<PathBuf> {
     if dir.exists() {
         Some(dir)
     } else {
-        missing(&dir, sub);
+        missing(&dir, sub, in_ci());
         None
     }
 }
@@ -109,14 +112,14 @@ pub fn skipped() -> usize {
 /// The one place a missing corpus is reported: a panic under CI, else a counted skip
 /// written straight to the process' standard error, past libtest's capture, so that
 /// it shows in every `cargo test` run (not only with `--nocapture`).
-fn missing(dir: &Path, sub: &str) {
+fn missing(dir: &Path, sub: &str, ci: bool) {
     let what = if sub.is_empty() {
         format!("the conformance corpus {}", dir.display())
     } else {
         format!("corpus folder {sub} ({})", dir.display())
     };
     assert!(
-        !in_ci(),
+        !ci,
         "{what} does not exist, and {CI_ENV} is set: a CI run needs the corpus (set {TEST_DATA_ENV} to its folder, or put shared/test-data beside the workspace)"
     );
     let n = SKIPPED.fetch_add(1, Ordering::Relaxed) + 1;
@@ -200,5 +203,35 @@ impl Rng {
     /// Uniform in `[lo, hi)`.
     pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_values() {
+        for v in ["true", "1", "yes", "TRUE"] {
+            assert!(means_ci(v), "{v}");
+        }
+        for v in ["", " ", "0", "false", "False"] {
+            assert!(!means_ci(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_folder_is_a_counted_skip_outside_ci() {
+        let before = skipped();
+        missing(Path::new("/nowhere/raquet"), "raquet", false);
+        assert!(skipped() > before);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "corpus folder raquet (/nowhere/raquet) does not exist, and CI is set"
+    )]
+    fn a_missing_folder_fails_under_ci() {
+        missing(Path::new("/nowhere/raquet"), "raquet", true);
     }
 }
