@@ -176,33 +176,46 @@ pub const DEFAULT_GZIP_LEVEL: u32 = 4;
 pub const HISTOGRAM_BUCKETS: usize = 256;
 
 /// Options of [`geotiff_to_raquet`]; `Default` gives raquet-io's defaults.
+///
+/// ```
+/// use raquet::{ConvertOptions, Resampling};
+///
+/// let options = ConvertOptions::default()
+///     .with_resampling(Resampling::Bilinear)
+///     .with_min_zoom(3);
+/// assert_eq!((options.resampling, options.min_zoom), (Resampling::Bilinear, Some(3)));
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConvertOptions {
-    /// Native zoom rounding.
+    /// Native zoom rounding. Default [`ZoomStrategy::Auto`].
     pub zoom_strategy: ZoomStrategy,
-    /// Resampling onto the tile grid.
+    /// Resampling onto the tile grid. Default [`Resampling::Nearest`].
     pub resampling: Resampling,
-    /// Tile size: a power of two, at least 16.
+    /// Tile size: a power of two in 16..=4096. Default [`DEFAULT_BLOCK_SIZE`] (256).
     pub block_size: u32,
-    /// Sequential (one column per band) or interleaved (`pixels`).
+    /// Sequential (one column per band) or interleaved (`pixels`). Default
+    /// [`BandLayout::Sequential`].
     pub layout: BandLayout,
-    /// Per-blob compression: [`Compression::Gzip`] or [`Compression::None`] (then the
-    /// Parquet pages are ZSTD-compressed).
+    /// Per-blob compression: [`Compression::Gzip`] (the default) or
+    /// [`Compression::None`] (then the Parquet pages are ZSTD-compressed).
     pub compression: Compression,
-    /// Build overviews down to `min_zoom` (raquet-io's `--overviews auto`).
+    /// Build overviews down to `min_zoom` (raquet-io's `--overviews auto`). Default
+    /// `true`.
     pub overviews: bool,
-    /// Lowest zoom instead of the automatic one (clamped to `0..=max_zoom`).
+    /// Lowest zoom instead of the automatic one (clamped to `0..=max_zoom`). Default
+    /// `None` (automatic).
     pub min_zoom: Option<u8>,
-    /// Add the per-tile statistics columns (`{band}_count`, …).
+    /// Add the per-tile statistics columns (`{band}_count`, …). Default `false`.
     pub tile_stats: bool,
-    /// Write tiles that hold only nodata too.
+    /// Write tiles that hold only nodata too. Default `false`.
     pub keep_empty: bool,
-    /// Add a 256-bucket histogram per band.
+    /// Add a 256-bucket histogram per band. Default `false`.
     pub histogram: bool,
-    /// Rows per row group.
+    /// Rows per row group. Default [`DEFAULT_ROW_GROUP_SIZE`] (200).
     pub row_group_size: usize,
-    /// gzip level (0–9, libdeflate's scale; 0 stores).
+    /// gzip level (0–9, libdeflate's scale; 0 stores). Default [`DEFAULT_GZIP_LEVEL`]
+    /// (4).
     pub gzip_level: u32,
 }
 

@@ -19,6 +19,11 @@ use crate::metadata::{BandLayout, Compression, Metadata};
 use crate::{Error, Pixels, Result, blob};
 
 /// Options for [`Reader::open_with`].
+///
+/// ```
+/// let options = raquet::ReaderOptions::default().with_byte_interleaved(true);
+/// assert!(options.byte_interleaved);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct ReaderOptions {
