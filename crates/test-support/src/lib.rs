@@ -228,10 +228,20 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(
-        expected = "corpus folder raquet (/nowhere/raquet) does not exist, and CI is set"
-    )]
     fn a_missing_folder_fails_under_ci() {
-        missing(Path::new("/nowhere/raquet"), "raquet", true);
+        let caught = std::panic::catch_unwind(|| {
+            missing(Path::new("/nowhere/raquet"), "raquet", true);
+        });
+        let payload = caught.expect_err("no panic under CI");
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            message.starts_with(
+                "corpus folder raquet (/nowhere/raquet) does not exist, and CI is set"
+            ) && message.contains("GEOQUET_TEST_DATA"),
+            "{message}"
+        );
     }
 }
