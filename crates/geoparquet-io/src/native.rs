@@ -36,10 +36,10 @@ use geo_traits::{
     CoordTrait, GeometryTrait, GeometryType as GT, LineStringTrait, MultiLineStringTrait,
     MultiPointTrait, MultiPolygonTrait, PointTrait, PolygonTrait,
 };
+use geoparquet_meta::geometry::{WkbWriter, parse_wkb};
 use geoparquet_meta::{Dimension, GeometryType, GeometryTypeAndDimension};
 
 use crate::error::{Error, Result};
-use crate::geometry::parse_wkb;
 use crate::wkb_column::WkbColumn;
 
 /// Picks the one native type a column can be stored as: a single type, or a
@@ -413,6 +413,12 @@ pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<Binary
                 }
                 other => return Err(layout("a list level", other.to_string())),
             };
+        // WKB counts are u32: a level of more items cannot be written.
+        if u32::try_from(values.len()).is_err() {
+            return Err(Error::NativeTooLarge {
+                column: column.to_owned(),
+            });
+        }
         lists.push((offsets, nulls));
         node = values;
     }
@@ -446,86 +452,102 @@ pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<Binary
     let n_rows = array.len();
     let mut out = BinaryBuilder::with_capacity(n_rows, n_rows * 21);
     let mut buf: Vec<u8> = Vec::new();
-    let code = |base: GeometryType| GeometryTypeAndDimension::new(base, dim).wkb_code();
-    let coord = |buf: &mut Vec<u8>, i: usize| -> Result<()> {
-        for c in &coords {
-            if i >= c.len() {
-                return Err(layout(
-                    "offsets within its coordinates",
-                    format!("coordinate {i} of {}", c.len()),
-                ));
-            }
-            buf.extend_from_slice(&c.value(i).to_le_bytes());
-        }
+    // The coordinate columns by role (the struct's fields decided `dim`).
+    let (Some(xs), Some(ys)) = (coords.first(), coords.get(1)) else {
+        return Err(layout(
+            "coordinate fields x, y[, z][, m]",
+            format!("{names:?}"),
+        ));
+    };
+    let (zs, ms) = match dim {
+        Dimension::Xy => (None, None),
+        Dimension::Xyz => (coords.get(2), None),
+        Dimension::Xym => (None, coords.get(2)),
+        Dimension::Xyzm => (coords.get(2), coords.get(3)),
+    };
+    let (xv, yv) = (xs.values(), ys.values());
+    let (zv, mv) = (zs.map(|c| c.values()), ms.map(|c| c.values()));
+    let coord = |w: &mut WkbWriter<'_>, i: usize| -> Result<()> {
+        let (Some(x), Some(y)) = (xv.get(i), yv.get(i)) else {
+            return Err(out_of_range(
+                column,
+                t,
+                "offsets within its coordinates",
+                i,
+                xv.len(),
+            ));
+        };
+        let z = zv.and_then(|v| v.get(i)).copied().unwrap_or(f64::NAN);
+        let m = mv.and_then(|v| v.get(i)).copied().unwrap_or(f64::NAN);
+        w.coord(*x, *y, z, m);
         Ok(())
     };
     let range = |level: usize, i: usize| -> Result<(usize, usize)> {
         let offs = &lists[level].0;
         match (offs.get(i), offs.get(i + 1)) {
             (Some(a), Some(b)) if *a >= 0 && b >= a => Ok((*a as usize, *b as usize)),
-            _ => Err(layout(
+            _ => Err(out_of_range(
+                column,
+                t,
                 "offsets within its list levels",
-                format!("item {i} of level {level} out of range"),
+                i,
+                offs.len(),
             )),
         }
     };
-    let header = |buf: &mut Vec<u8>, c: u32| {
-        buf.push(1);
-        buf.extend_from_slice(&c.to_le_bytes());
-    };
-    let count = |buf: &mut Vec<u8>, n: usize| {
-        buf.extend_from_slice(&(u32::try_from(n).unwrap_or(u32::MAX)).to_le_bytes());
-    };
+    // A count is at most the length of the level below, checked to fit WKB's u32 once above.
+    let count = |w: &mut WkbWriter<'_>, n: usize| w.count_u32(u32::try_from(n).unwrap_or(u32::MAX));
     for row in 0..n_rows {
         if outer_nulls.as_ref().is_some_and(|n| n.is_null(row)) {
             out.append_null();
             continue;
         }
         buf.clear();
+        let w = &mut WkbWriter::new(&mut buf, dim);
         match t {
             GeometryType::Point => {
-                header(&mut buf, code(GeometryType::Point));
-                coord(&mut buf, row)?;
+                w.header(GeometryType::Point);
+                coord(w, row)?;
             }
             GeometryType::LineString | GeometryType::MultiPoint => {
                 let (a, b) = range(0, row)?;
-                header(&mut buf, code(t));
-                count(&mut buf, b - a);
+                w.header(t);
+                count(w, b - a);
                 for i in a..b {
                     if t == GeometryType::MultiPoint {
-                        header(&mut buf, code(GeometryType::Point));
+                        w.header(GeometryType::Point);
                     }
-                    coord(&mut buf, i)?;
+                    coord(w, i)?;
                 }
             }
             GeometryType::Polygon | GeometryType::MultiLineString => {
                 let (a, b) = range(0, row)?;
-                header(&mut buf, code(t));
-                count(&mut buf, b - a);
+                w.header(t);
+                count(w, b - a);
                 for part in a..b {
                     let (c0, c1) = range(1, part)?;
                     if t == GeometryType::MultiLineString {
-                        header(&mut buf, code(GeometryType::LineString));
+                        w.header(GeometryType::LineString);
                     }
-                    count(&mut buf, c1 - c0);
+                    count(w, c1 - c0);
                     for i in c0..c1 {
-                        coord(&mut buf, i)?;
+                        coord(w, i)?;
                     }
                 }
             }
             GeometryType::MultiPolygon => {
                 let (a, b) = range(0, row)?;
-                header(&mut buf, code(t));
-                count(&mut buf, b - a);
+                w.header(t);
+                count(w, b - a);
                 for poly in a..b {
                     let (r0, r1) = range(1, poly)?;
-                    header(&mut buf, code(GeometryType::Polygon));
-                    count(&mut buf, r1 - r0);
+                    w.header(GeometryType::Polygon);
+                    count(w, r1 - r0);
                     for ring in r0..r1 {
                         let (c0, c1) = range(2, ring)?;
-                        count(&mut buf, c1 - c0);
+                        count(w, c1 - c0);
                         for i in c0..c1 {
-                            coord(&mut buf, i)?;
+                            coord(w, i)?;
                         }
                     }
                 }
@@ -540,6 +562,24 @@ pub fn to_wkb(array: &dyn Array, t: GeometryType, column: &str) -> Result<Binary
         out.append_value(&buf);
     }
     Ok(out.finish())
+}
+
+/// The error of an offset beyond what it indexes (out of the hot loops).
+#[cold]
+#[inline(never)]
+fn out_of_range(
+    column: &str,
+    encoding: GeometryType,
+    expected: &'static str,
+    index: usize,
+    len: usize,
+) -> Error {
+    Error::NativeLayout {
+        column: column.to_owned(),
+        encoding,
+        expected,
+        found: format!("index {index} of {len}"),
+    }
 }
 
 fn arrow_cast_f64(a: &dyn Array) -> Option<Float64Array> {

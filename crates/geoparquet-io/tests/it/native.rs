@@ -109,9 +109,12 @@ fn binary(values: &[Option<Vec<u8>>]) -> BinaryArray {
     values.iter().map(|v| v.as_deref()).collect()
 }
 
+/// WKB values of one column, `None` for null.
+type Values = Vec<Option<Vec<u8>>>;
+
 /// WKB values of one column of type `t` (with a null, empties and, for Multi
 /// types, single geometries promoted), and the WKB read back from the native column.
-fn column_of(t: GeometryType, d: Dimension) -> (Vec<Option<Vec<u8>>>, Vec<Option<Vec<u8>>>) {
+fn column_of(t: GeometryType, d: Dimension) -> (Values, Values) {
     use GeometryType as G;
     let p = |x, y| point(d, x, y);
     let l = || line(d, &[(0., 0.), (1., 1.), (2., 0.)]);
