@@ -10,7 +10,6 @@ use geoquet::io::arrow_schema::SchemaRef;
 use geoquet::io::writer::{WriterOptions, write_file};
 use geoquet::meta::{Encoding, GeoParquetColumnMetadata, GeoParquetMetadata};
 
-use crate::Unreadable;
 use crate::convert::{Format, Progress, format_of};
 
 /// A write error with `writing OUT: ` before it, unless it already names OUT (the
@@ -61,9 +60,8 @@ where
     }
     // Checked before any work, written beside, renamed into place when complete; a
     // write error (a full disk) names the output.
-    let out = geoquet::io::output::Output::create(Path::new(output))
-        .map_err(|e| Unreadable(e.to_string()))?;
-    let sink = out.writer().map_err(|e| Unreadable(e.to_string()))?;
+    let out = geoquet::io::output::Output::create(Path::new(output))?;
+    let sink = out.writer()?;
     let written =
         write_batches(BufWriter::new(sink), schema, counted, options).and_then(|mut w| {
             w.flush().map_err(|source| geoquet::geojson::Error::Io {
@@ -71,7 +69,7 @@ where
                 source,
             })
         });
-    out.finish(written).map_err(|e| Unreadable(e.to_string()))?;
+    out.finish(written)?;
     Ok(rows)
 }
 
@@ -94,8 +92,7 @@ pub(crate) fn convert_geojson(
         let (path, guard) = crate::source::Source::parse(input)?.local_copy()?;
         _download = guard;
         GeoJsonReader::try_from_path(path, options)
-    }
-    .map_err(|e| Unreadable(e.to_string()))?;
+    }?;
     let schema = reader.schema();
     let geometry = geoquet::geojson::GEOMETRY_COLUMN;
     match format_of(output)? {

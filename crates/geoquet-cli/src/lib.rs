@@ -367,7 +367,22 @@ fn io_error<'a>(c: &'a (dyn std::error::Error + 'static)) -> Option<&'a geoquet:
     {
         return Some(e);
     }
+    if let Some(geoquet::geojson::Error::GeoParquet(e)) =
+        c.downcast_ref::<geoquet::geojson::Error>()
+    {
+        return Some(e);
+    }
     None
+}
+
+/// An error of the chain that is a geometry value that is not valid WKB (read from
+/// Parquet, or met while writing GeoJSON).
+fn is_invalid_wkb(c: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(io_error(c), Some(geoquet::io::Error::InvalidWkb { .. }))
+        || matches!(
+            c.downcast_ref::<geoquet::geojson::Error>(),
+            Some(geoquet::geojson::Error::InvalidWkb { .. })
+        )
 }
 
 /// An error of the chain that comes from decoding Parquet data: the Parquet or
@@ -419,6 +434,10 @@ fn is_worker_panic(c: &(dyn std::error::Error + 'static)) -> bool {
             c.downcast_ref::<geoquet::sliderule::Error>(),
             Some(geoquet::sliderule::Error::WorkerPanicked { .. })
         )
+        || matches!(
+            c.downcast_ref::<geoquet::geojson::Error>(),
+            Some(geoquet::geojson::Error::WorkerPanicked { .. })
+        )
         || c.is::<geoquet::io::workers::WorkerPanic>()
 }
 
@@ -427,7 +446,6 @@ fn is_worker_panic(c: &(dyn std::error::Error + 'static)) -> bool {
 /// input; anything else is the error and its causes. What the error is comes
 /// from its types (`downcast_ref` over the chain), never from its text.
 fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
-    use geoquet::io::Error as IoError;
     let line = one_line(e);
     if let Some(hint) = s3_credentials_hint(cli, e)
         && let Some(input) = command_input(cli)
@@ -466,9 +484,7 @@ fn explain(cli: &Cli, e: &anyhow::Error, panic: Option<&PanicNote>) -> String {
     }
     // Invalid WKB in the input: name the input, not the output being written.
     if let Some(input) = parquet_input(cli)
-        && let Some(wkb) = e
-            .chain()
-            .find(|c| matches!(io_error(*c), Some(IoError::InvalidWkb { .. })))
+        && let Some(wkb) = e.chain().find(|c| is_invalid_wkb(*c))
     {
         return format!("{input}: {wkb}");
     }
@@ -540,6 +556,7 @@ mod tests {
             anyhow::Error::new(geoquet::stac::Error::GeoParquet(corrupt())),
             anyhow::Error::new(geoquet::raquet::Error::Output(corrupt())),
             anyhow::Error::new(geoquet::sliderule::Error::GeoParquet(corrupt())),
+            anyhow::Error::new(geoquet::geojson::Error::GeoParquet(corrupt())),
         ] {
             assert!(e.chain().any(is_decoder_error), "{e}");
             assert!(!e.chain().any(is_worker_panic), "{e}");
