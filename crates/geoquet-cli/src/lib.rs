@@ -221,7 +221,9 @@ pub fn main_entry() -> ExitCode {
     }
 }
 
-/// Whether an error is a write to a closed pipe.
+/// Whether an error is a write to a closed pipe: an `io::Error` of that kind in the
+/// chain, or, for the commands that still flatten their errors to text (`stac`'s
+/// messages that name a hidden copy of the input), the operating system's words.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
