@@ -261,7 +261,25 @@ impl Location {
     }
 
     /// Opens the object for reading, with pruning and filters as
-    /// [`crate::reader::open_with`]; errors name the URL.
+    /// [`crate::reader::open_with`]; errors name the URL. The stream is a
+    /// `futures::Stream` of batches.
+    ///
+    /// ```
+    /// use futures::TryStreamExt;
+    /// use geoparquet_io::meta::BoundingBox;
+    /// use geoparquet_io::reader::ReadOptions;
+    ///
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+    /// let location = geoparquet_io::store::parse_location(&format!("file://{path}"))?;
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let options = ReadOptions::default().with_bbox(BoundingBox::new(-20.0, -40.0, 60.0, 60.0));
+    /// let stream = location.open_with(options).await?;
+    /// let batches: Vec<_> = stream.try_collect().await?;
+    /// assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2); // Paris, Nairobi
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn open_with(&self, options: ReadOptions) -> Result<GeoParquetStream<StoreReader>> {
         open_async(self.reader().await?, &self.url, options).await
     }
