@@ -175,11 +175,13 @@ fn run_export(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> anyhow::Resu
                 .map_err(|e| Unreadable(e.to_string()))?,
         );
     }
-    let kind = match args.record {
-        RecordArg::Atl06 => RecordKind::Atl06,
-        RecordArg::Atl08 => RecordKind::Atl08,
-        RecordArg::Atl03 => RecordKind::Atl03,
-    };
+    // The flag's name (clap lists the values in --help) parsed by the library.
+    let kind = args
+        .record
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
+        .parse::<RecordKind>()?;
     // A streamed path without --stream: write the file the client would
     // have written, at that path (atomically).
     let dest = params
