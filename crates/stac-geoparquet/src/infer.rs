@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
+use geoparquet_io::meta::GeometryTypeAndDimension;
 use serde_json::{Map, Value};
 
 use crate::datetime::{self, Style};
@@ -107,7 +108,7 @@ pub(crate) struct Node {
     /// `style * 4 + digits index`.
     dt_canon: [u64; 16],
     geom_patch: bool,
-    geom_types: BTreeSet<(usize, usize)>,
+    geom_types: BTreeSet<GeometryTypeAndDimension>,
     bbox_z: bool,
     bbox_patch: bool,
     element: Option<Box<Node>>,
@@ -405,11 +406,10 @@ impl Node {
     }
 }
 
-/// The WKB type code (0-based type index, coordinate count) of WKB we wrote.
-fn wkb_type(wkb: &[u8]) -> Option<(usize, usize)> {
+/// The type and dimension of WKB we wrote (little endian).
+fn wkb_type(wkb: &[u8]) -> Option<GeometryTypeAndDimension> {
     let code = u32::from_le_bytes(wkb.get(1..5)?.try_into().ok()?);
-    let dims = if code >= 1000 { 3 } else { 2 };
-    Some((usize::try_from(code % 1000).ok()?.checked_sub(1)?, dims))
+    GeometryTypeAndDimension::from_wkb_code(code)
 }
 
 /// The numbers of a 4- or 6-value bbox, and whether they read back exactly
@@ -542,7 +542,7 @@ pub(crate) struct Layout {
     /// `assets` was `{}` in every item (no column; restored on read).
     pub(crate) empty_assets: bool,
     /// Geometry types seen in `geometry` (type index, coordinates).
-    pub(crate) geometry_types: BTreeSet<(usize, usize)>,
+    pub(crate) geometry_types: BTreeSet<GeometryTypeAndDimension>,
     pub(crate) items: u64,
 }
 

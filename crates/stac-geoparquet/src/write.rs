@@ -292,27 +292,8 @@ fn lite_item(line: &str) -> Option<Lite<'_>> {
     ok.then_some(item)
 }
 
-fn geometry_types(set: &BTreeSet<(usize, usize)>) -> Vec<GeometryTypeAndDimension> {
-    const NAMES: [&str; 7] = [
-        "Point",
-        "LineString",
-        "Polygon",
-        "MultiPoint",
-        "MultiLineString",
-        "MultiPolygon",
-        "GeometryCollection",
-    ];
-    set.iter()
-        .filter_map(|(t, d)| {
-            let name = NAMES.get(*t)?;
-            let s = if *d == 3 {
-                format!("{name} Z")
-            } else {
-                (*name).to_owned()
-            };
-            s.parse().ok()
-        })
-        .collect()
+fn geometry_types(set: &BTreeSet<GeometryTypeAndDimension>) -> Vec<GeometryTypeAndDimension> {
+    set.iter().copied().collect()
 }
 
 /// The `stac-geoparquet` metadata value for these collections.
