@@ -57,7 +57,7 @@ pub fn test_data_location() -> PathBuf {
 
 /// The shared conformance corpus ([`test_data_location`]), or `None` when it is not
 /// there. A test that returns early on `None` therefore skips; to make that skip
-/// visible, and a failure under CI, the `None` case goes through [`missing`]: without
+/// visible, and a failure under CI, the `None` case is reported: without
 /// CI it prints a `SKIP` line to standard error and counts it, under CI
 /// ([`in_ci`]) it panics naming `GEOQUET_TEST_DATA` and the folder.
 ///
