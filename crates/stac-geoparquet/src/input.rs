@@ -381,10 +381,21 @@ fn is_item_file(path: &Path) -> bool {
 /// sorted by path (a deterministic order whatever the file system's).
 /// Hidden entries (names starting with `.`) are skipped; symbolic links to
 /// directories are followed once (loops are cut).
-pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir(dir.path().join("b"))?;
+/// for name in ["b/2.json", "1.NDJSON", "notes.txt", ".hidden.json"] {
+///     std::fs::write(dir.path().join(name), "")?;
+/// }
+/// let files = stac_geoparquet::files_below(dir.path())?;
+/// assert_eq!(files, [dir.path().join("1.NDJSON"), dir.path().join("b/2.json")]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn files_below(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    let mut stack = vec![dir.to_path_buf()];
+    let mut stack = vec![dir.as_ref().to_path_buf()];
     while let Some(d) = stack.pop() {
         let canonical = d.canonicalize().map_err(|e| Error::io(&d, e))?;
         if !seen.insert(canonical) {
@@ -419,6 +430,24 @@ pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
 /// a byte-order mark and whitespace must be `{`, `[` or the start of `PAR1`, so
 /// that an endless stream of something else (`< /dev/zero`) is refused at once
 /// rather than filling the temporary directory.
+///
+/// ```
+/// use stac_geoparquet::{Source, read_items, spill, write_parquet, WriterOptions};
+///
+/// let text = br#"{"type":"Feature","stac_version":"1.1.0","id":"a","geometry":null,"properties":{"datetime":null},"links":[],"assets":{}}"#;
+/// let copy = spill(&text[..], "standard input")?;
+/// let dir = tempfile::tempdir()?;
+/// let out = dir.path().join("items.parquet");
+/// write_parquet(&[Source::Path(copy.path().to_path_buf())], &out, &WriterOptions::default())?;
+/// assert_eq!(read_items(&out)?[0]["id"], "a");
+///
+/// let refused = spill(&b"\0\0\0"[..], "standard input").unwrap_err();
+/// assert_eq!(
+///     refused.to_string(),
+///     "standard input: neither JSON nor Parquet: byte 0x00 at offset 0"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn spill(mut reader: impl Read, name: &str) -> Result<geoparquet_io::output::ScratchPath> {
     let mut tmp = geoparquet_io::output::ScratchPath::new_in(None, ".geoquet-stdin-")?;
     tmp.show_as(name);

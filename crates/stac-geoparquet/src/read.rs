@@ -397,7 +397,23 @@ fn decode_rows(
     Ok(items)
 }
 
-/// Items of a stac-geoparquet file, one at a time (a batch is decoded at once).
+/// Items of a stac-geoparquet file, one at a time (a batch is decoded at once),
+/// from [`open`] or [`open_with`].
+///
+/// ```
+/// # use stac_geoparquet::{Source, WriterOptions, write_parquet};
+/// # let dir = tempfile::tempdir()?;
+/// # let input = dir.path().join("items.ndjson");
+/// # std::fs::write(&input, r#"{"type":"Feature","stac_version":"1.1.0","id":"a","geometry":null,"properties":{"datetime":null},"links":[],"assets":{}}"#)?;
+/// # let path = dir.path().join("items.parquet");
+/// # write_parquet(&[Source::Path(input)], &path, &WriterOptions::default())?;
+/// let reader = stac_geoparquet::open(&path)?;
+/// assert!(reader.metadata().lossless, "written by this crate");
+/// assert_eq!(reader.row_groups(), (1, 1));
+/// let items: Vec<serde_json::Value> = reader.collect::<Result<_, _>>()?;
+/// assert_eq!(items[0]["id"], "a");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ItemReader {
     /// Batches read, decompressed and prepared on a thread of their own.
     inner: geoparquet_io::workers::Prefetch<Result<RecordBatch>>,

@@ -383,6 +383,19 @@ fn infer<'p>(
 ///
 /// Reads the sources twice (schema inference over all items, then the
 /// write); memory holds one item and one batch, never the whole input.
+///
+/// ```
+/// use stac_geoparquet::{Source, WriterOptions, write_to};
+///
+/// let dir = tempfile::tempdir()?;
+/// let input = dir.path().join("item.json");
+/// std::fs::write(&input, r#"{"type":"Feature","stac_version":"1.1.0","id":"a","geometry":null,"properties":{"datetime":"2020-01-01T00:00:00Z"},"links":[],"assets":{}}"#)?;
+/// let mut bytes = Vec::new();
+/// let summary = write_to(&[Source::Path(input)], &mut bytes, &WriterOptions::default(), None)?;
+/// assert_eq!(summary.items, 1);
+/// assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_to<W: Write + Send>(
     sources: &[Source],
     sink: W,
@@ -566,7 +579,25 @@ pub fn write_parquet(
     write_parquet_with_progress(sources, path, options, None)
 }
 
-/// [`write_parquet`] with a progress callback.
+/// [`write_parquet`] with a progress callback ([`Progress`]: the pass, 1 or 2,
+/// and the items done in it so far).
+///
+/// ```
+/// use stac_geoparquet::{Source, WriterOptions, write_parquet_with_progress};
+///
+/// let dir = tempfile::tempdir()?;
+/// let input = dir.path().join("items.ndjson");
+/// let item = r#"{"type":"Feature","stac_version":"1.1.0","id":"a","geometry":null,"properties":{"datetime":null},"links":[],"assets":{}}"#;
+/// std::fs::write(&input, format!("{item}\n").repeat(3_000))?;
+/// let mut seen = Vec::new();
+/// let mut progress = |pass: u8, items: u64| seen.push((pass, items));
+/// let options = WriterOptions::default().with_batch_rows(1_000);
+/// let output = dir.path().join("items.parquet");
+/// write_parquet_with_progress(&[Source::Path(input)], &output, &options, Some(&mut progress))?;
+/// assert_eq!(seen.first(), Some(&(1, 1_024)));
+/// assert_eq!(seen.last(), Some(&(2, 3_000)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_parquet_with_progress(
     sources: &[Source],
     path: impl AsRef<Path>,
