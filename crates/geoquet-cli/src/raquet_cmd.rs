@@ -210,9 +210,14 @@ pub struct RaquetValidateArgs {
     pub json: bool,
 }
 
-/// The error as one line that names `file` (prefixed unless the message names it).
+/// The error as one line that names `file` (prefixed unless the message names it);
+/// a worker thread's panic is a bug, not bad input, and keeps its type for the
+/// message.
 fn unreadable_in(file: &Path) -> impl Fn(raquet::Error) -> anyhow::Error + '_ {
     move |e| {
+        if matches!(e, raquet::Error::WorkerPanicked { .. }) {
+            return e.into();
+        }
         let msg = e.to_string().replace('\n', " ");
         let name = file.display().to_string();
         if msg.contains(&name) {
