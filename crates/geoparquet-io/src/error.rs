@@ -281,9 +281,6 @@ pub enum Error {
         /// What should have held.
         invariant: &'static str,
     },
-    /// A requested column or option does not fit the data.
-    #[error("{0}")]
-    InvalidInput(String),
 }
 
 /// ` (column "c", row group g)`, the parts that are known.
