@@ -96,7 +96,7 @@ fn check_file(rel: &str, text: &str, crate_text: &str, problems: &mut Vec<String
             && name.ends_with("Options")
         {
             let attrs = attributes_above(&lines, i);
-            if !attrs.iter().any(|a| *a == "#[non_exhaustive]") {
+            if !attrs.contains(&"#[non_exhaustive]") {
                 problems.push(format!(
                     "{rel}:{n}: options struct {name} must be #[non_exhaustive] (docs/src/conventions.md)"
                 ));
@@ -112,8 +112,10 @@ fn check_file(rel: &str, text: &str, crate_text: &str, problems: &mut Vec<String
         }
         if t == "pub enum Error {" {
             let attrs = attributes_above(&lines, i);
-            if !attrs.iter().any(|a| *a == "#[non_exhaustive]") {
-                problems.push(format!("{rel}:{n}: pub enum Error must be #[non_exhaustive]"));
+            if !attrs.contains(&"#[non_exhaustive]") {
+                problems.push(format!(
+                    "{rel}:{n}: pub enum Error must be #[non_exhaustive]"
+                ));
             }
             // Catch-all variants: `Name(String)`.
             for (j, v) in lines[i + 1..].iter().enumerate() {
@@ -150,14 +152,14 @@ fn check_file(rel: &str, text: &str, crate_text: &str, problems: &mut Vec<String
             }
         }
         // Types parsed from text implement FromStr.
-        if t.starts_with("pub fn parse(") && t.contains("&str") {
-            if let Some(ty) = enclosing_impl(&lines, i)
-                && !crate_text.contains(&format!("FromStr for {ty}"))
-            {
-                problems.push(format!(
-                    "{rel}:{n}: {ty} has `pub fn parse(&str)` but no FromStr impl (docs/src/conventions.md)"
-                ));
-            }
+        if t.starts_with("pub fn parse(")
+            && t.contains("&str")
+            && let Some(ty) = enclosing_impl(&lines, i)
+            && !crate_text.contains(&format!("FromStr for {ty}"))
+        {
+            problems.push(format!(
+                "{rel}:{n}: {ty} has `pub fn parse(&str)` but no FromStr impl (docs/src/conventions.md)"
+            ));
         }
         // Threads start in geoparquet_io::workers only.
         if !THREAD_OWNERS.iter().any(|o| rel.ends_with(o))
@@ -235,7 +237,10 @@ fn go() { std::thread::spawn(|| ()); }
         assert!(has("pub enum Error must be #[non_exhaustive]"), "{p:?}");
         assert!(has("InvalidInput(String)"), "{p:?}");
         assert!(has("returns Result<_, String>"), "{p:?}");
-        assert!(has("Version has `pub fn parse(&str)` but no FromStr"), "{p:?}");
+        assert!(
+            has("Version has `pub fn parse(&str)` but no FromStr"),
+            "{p:?}"
+        );
         assert!(has("starts a thread itself"), "{p:?}");
         assert_eq!(p.len(), 7, "{p:?}");
     }

@@ -185,8 +185,10 @@ pub fn to_json(report: &CheckReport) -> Value {
 ///
 /// ```
 /// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
-/// let report = geoparquet_io::check::check_file(path.as_ref())?;
-/// assert_eq!(report.item("compression").unwrap().status, geoparquet_io::check::Status::Pass);
+/// use geoparquet_io::check::{Rule, Status, check_file, status};
+///
+/// let report = check_file(path.as_ref())?;
+/// assert_eq!(status(&report, Rule::Compression), Some(Status::Pass));
 /// # Ok::<(), geoparquet_io::Error>(())
 /// ```
 pub fn check_file(path: &Path) -> Result<CheckReport> {
