@@ -75,9 +75,12 @@ pub enum Error {
     },
     /// A format this exporter does not write (`h5`, `las`, `laz`).
     #[error(
-        "output format \"{0}\" is not written by this exporter (geoparquet, parquet, feather and csv are)"
+        "output format \"{format}\" is not written by this exporter (geoparquet, parquet, feather and csv are)"
     )]
-    UnsupportedFormat(String),
+    UnsupportedFormat {
+        /// The format asked for.
+        format: String,
+    },
     /// An input row is not a valid record (missing or mistyped field).
     #[error("record {row}: field \"{field}\": {message}")]
     InvalidRecord {

@@ -332,6 +332,25 @@ const KNOWN_KEYS: &[&str] = &[
     "with_openapi",
 ];
 
+impl std::str::FromStr for OutputParams {
+    type Err = Error;
+
+    /// Parses the `output` JSON strictly: a fallback that
+    /// [`OutputParams::parse`] would return as a [`Warning`] is an error.
+    /// (No `Display`: the credentials are never printed.)
+    ///
+    /// ```
+    /// use sliderule_export::output::{Format, OutputParams};
+    /// let p: OutputParams = r#"{"path": "out.parquet", "format": "feather"}"#.parse()?;
+    /// assert_eq!(p.format, Format::Feather);
+    /// assert!(r#"{"path": "x", "format": "xyz"}"#.parse::<OutputParams>().is_err());
+    /// # Ok::<(), sliderule_export::Error>(())
+    /// ```
+    fn from_str(json: &str) -> Result<Self> {
+        Self::parse(json, ParseOptions::default().with_strict(true)).map(|p| p.params)
+    }
+}
+
 impl OutputParams {
     /// Parses the `output` JSON (the object itself, or `{"output": {...}}`).
     ///
@@ -388,7 +407,7 @@ impl OutputParams {
                 "parquet" => Format::Parquet,
                 "feather" => Format::Feather,
                 "csv" => Format::Csv,
-                "h5" | "las" | "laz" => return Err(Error::UnsupportedFormat(s.clone())),
+                "h5" | "las" | "laz" => return Err(Error::UnsupportedFormat { format: s.clone() }),
                 other => {
                     cx.warn("format", format!("format is an invalid value: {other}"))?;
                     Format::GeoParquet
@@ -399,9 +418,21 @@ impl OutputParams {
                 Some(2) => Format::Parquet,
                 Some(3) => Format::GeoParquet,
                 Some(4) => Format::Csv,
-                Some(5) => return Err(Error::UnsupportedFormat("h5".into())),
-                Some(6) => return Err(Error::UnsupportedFormat("las".into())),
-                Some(7) => return Err(Error::UnsupportedFormat("laz".into())),
+                Some(5) => {
+                    return Err(Error::UnsupportedFormat {
+                        format: "h5".into(),
+                    });
+                }
+                Some(6) => {
+                    return Err(Error::UnsupportedFormat {
+                        format: "las".into(),
+                    });
+                }
+                Some(7) => {
+                    return Err(Error::UnsupportedFormat {
+                        format: "laz".into(),
+                    });
+                }
                 _ => {
                     cx.warn("format", format!("format is an invalid value: {n}"))?;
                     Format::GeoParquet
@@ -704,7 +735,7 @@ mod tests {
         );
         assert!(matches!(
             f(r#"{"path":"a","format":"h5"}"#),
-            Err(Error::UnsupportedFormat(_))
+            Err(Error::UnsupportedFormat { .. })
         ));
         Ok(())
     }
