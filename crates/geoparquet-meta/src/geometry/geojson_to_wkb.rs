@@ -1,5 +1,7 @@
 //! GeoJSON geometry objects to ISO WKB (little endian).
 
+use std::cell::Cell;
+
 use serde_json::{Map, Value};
 
 use super::{Extent, WkbWriter};
@@ -82,16 +84,27 @@ impl GeoJsonToWkbOptions {
     }
 }
 
-/// One position: up to four numbers (`n` of them; 0 for the empty position).
+/// One position: up to four numbers, the missing ones 0 (so that a 2D
+/// position in an XYZ geometry has Z = 0); the empty position `[]` is all NaN
+/// (JSON numbers never are).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Position {
     v: [f64; 4],
-    n: usize,
 }
 
+/// The parser's errors are boxed: the `Ok` path of every nested `collect`
+/// stays as small as the values it carries.
+type R<T> = std::result::Result<T, Box<Error>>;
+
 impl Position {
+    fn is_empty(&self) -> bool {
+        self.v[0].is_nan()
+    }
+
+    /// The same point (numbers compared as numbers; two empty positions are
+    /// the same).
     fn same(&self, other: &Position) -> bool {
-        self.n == other.n && self.v[..self.n] == other.v[..other.n]
+        (self.is_empty() && other.is_empty()) || self.v == other.v
     }
 }
 
@@ -120,52 +133,47 @@ impl Geometry {
             Geometry::Collection(_) => GeometryType::GeometryCollection,
         }
     }
-
-    /// Calls `f` on every position, in document order, until it fails.
-    fn try_for_each(&self, f: &mut impl FnMut(&Position) -> Result<()>) -> Result<()> {
-        match self {
-            Geometry::Point(p) => p.iter().try_for_each(f),
-            Geometry::LineString(ps) | Geometry::MultiPoint(ps) => ps.iter().try_for_each(f),
-            Geometry::Polygon(rings) | Geometry::MultiLineString(rings) => {
-                rings.iter().flatten().try_for_each(f)
-            }
-            Geometry::MultiPolygon(polys) => polys.iter().flatten().flatten().try_for_each(f),
-            Geometry::Collection(gs) => gs.iter().try_for_each(|g| g.try_for_each(f)),
-        }
-    }
 }
 
-fn problem(problem: GeoJsonProblem) -> Error {
-    Error::InvalidGeoJsonGeometry {
+fn problem(problem: GeoJsonProblem) -> Box<Error> {
+    Box::new(Error::InvalidGeoJsonGeometry {
         path: Vec::new(),
         problem,
-    }
+    })
 }
 
 /// Puts `t` in front of the path of a GeoJSON error.
-fn inside(t: GeometryType) -> impl Fn(Error) -> Error {
-    move |e| match e {
-        Error::InvalidGeoJsonGeometry { mut path, problem } => {
+fn inside(t: GeometryType) -> impl Fn(Box<Error>) -> Box<Error> {
+    move |mut e| {
+        if let Error::InvalidGeoJsonGeometry { path, .. } = e.as_mut() {
             path.insert(0, t);
-            Error::InvalidGeoJsonGeometry { path, problem }
         }
-        other => other,
+        e
     }
 }
 
+/// Parses a geometry and notes, on the way, what its positions say about
+/// its dimension.
 struct Parser {
     uniform: bool,
+    /// Widest: whether some position has three or more numbers.
+    any_z: Cell<bool>,
+    /// Uniform: the length of the first non-empty position, and the first
+    /// length that differs from it.
+    first: Cell<Option<u8>>,
+    mixed: Cell<Option<u8>>,
 }
 
 impl Parser {
-    fn position(&self, v: &Value) -> Result<Position> {
+    #[inline]
+    fn position(&self, v: &Value) -> R<Position> {
         let Value::Array(items) = v else {
             return Err(problem(GeoJsonProblem::NotAnArray {
                 expected: "a position (an array of numbers)",
                 found: json_kind(v),
             }));
         };
-        let mut p = Position { v: [0.0; 4], n: 0 };
+        let mut p = Position { v: [0.0; 4] };
         let keep = if self.uniform { 4 } else { 3 };
         for (i, item) in items.iter().enumerate() {
             let n = item.as_f64().ok_or_else(|| {
@@ -178,7 +186,17 @@ impl Parser {
                 *slot = n;
             }
         }
-        p.n = items.len().min(keep);
+        let n = u8::try_from(items.len().min(keep)).unwrap_or(4);
+        if self.uniform {
+            match self.first.get() {
+                _ if n == 0 => p.v = [f64::NAN; 4],
+                None => self.first.set(Some(n)),
+                Some(f) if f != n && self.mixed.get().is_none() => self.mixed.set(Some(n)),
+                Some(_) => {}
+            }
+        } else if n >= 3 {
+            self.any_z.set(true);
+        }
         match items.len() {
             0 if self.uniform => Ok(p),
             0 | 1 => Err(problem(GeoJsonProblem::TooFewNumbers {
@@ -189,28 +207,28 @@ impl Parser {
         }
     }
 
-    fn positions(&self, v: &Value) -> Result<Vec<Position>> {
+    fn positions(&self, v: &Value) -> R<Vec<Position>> {
         array(v, "an array of positions")?
             .iter()
             .map(|p| self.position(p))
             .collect()
     }
 
-    fn rings(&self, v: &Value) -> Result<Vec<Vec<Position>>> {
+    fn rings(&self, v: &Value) -> R<Vec<Vec<Position>>> {
         array(v, "an array of arrays of positions")?
             .iter()
             .map(|r| self.positions(r))
             .collect()
     }
 
-    fn polygons(&self, v: &Value) -> Result<Vec<Vec<Vec<Position>>>> {
+    fn polygons(&self, v: &Value) -> R<Vec<Vec<Vec<Position>>>> {
         array(v, "an array of polygons (arrays of rings)")?
             .iter()
             .map(|p| self.rings(p))
             .collect()
     }
 
-    fn parse(&self, v: &Value) -> Result<Geometry> {
+    fn parse(&self, v: &Value) -> R<Geometry> {
         let Value::Object(obj) = v else {
             return Err(problem(GeoJsonProblem::NotAnObject {
                 found: json_kind(v),
@@ -260,7 +278,7 @@ impl Parser {
                     members
                         .iter()
                         .map(|m| self.parse(m))
-                        .collect::<Result<_>>()
+                        .collect::<R<_>>()
                         .map_err(in_type)?,
                 )
             }
@@ -268,7 +286,7 @@ impl Parser {
     }
 }
 
-fn array<'a>(v: &'a Value, expected: &'static str) -> Result<&'a [Value]> {
+fn array<'a>(v: &'a Value, expected: &'static str) -> R<&'a [Value]> {
     match v {
         Value::Array(items) => Ok(items),
         other => Err(problem(GeoJsonProblem::NotAnArray {
@@ -282,7 +300,7 @@ fn member<'a>(
     obj: &'a Map<String, Value>,
     key: &'static str,
     geometry_type: GeometryType,
-) -> Result<&'a Value> {
+) -> R<&'a Value> {
     obj.get(key)
         .ok_or_else(|| problem(GeoJsonProblem::MissingMember { geometry_type, key }))
 }
@@ -295,10 +313,11 @@ struct Writer<'a, 'e> {
 }
 
 impl Writer<'_, '_> {
+    #[inline]
     fn position(&mut self, p: &Position) {
         let dim = self.w.dimension();
         if self.uniform {
-            if p.n == 0 {
+            if p.is_empty() {
                 self.w.empty_coord();
                 return;
             }
@@ -314,9 +333,8 @@ impl Writer<'_, '_> {
         } else {
             // A 2D position inside a 3D geometry gets Z = 0, as GDAL does.
             let [x, y, z, _] = p.v;
-            let z = if p.n >= 3 { z } else { 0.0 };
             if let Some(e) = self.extent.as_deref_mut() {
-                e.add(x, y, dim.has_z().then_some(z), None);
+                e.add(x, y, (dim == Dimension::Xyz).then_some(z), None);
             }
             self.w.coord(x, y, z, f64::NAN);
         }
@@ -389,33 +407,22 @@ impl Writer<'_, '_> {
     }
 }
 
-/// The dimension of a parsed geometry under `dimensions`.
-fn dimension_of(g: &Geometry, dimensions: PositionDimensions) -> Result<Dimension> {
-    let mut first: Option<usize> = None;
-    let mut any_z = false;
-    g.try_for_each(&mut |p| {
-        match dimensions {
-            PositionDimensions::Widest => any_z |= p.n >= 3,
-            PositionDimensions::Uniform => match (first, p.n) {
-                (_, 0) => {}
-                (None, n) => first = Some(n),
-                (Some(f), n) if f != n => {
-                    return Err(problem(GeoJsonProblem::MixedDimensions {
-                        first: f,
-                        other: n,
-                    }));
-                }
-                _ => {}
-            },
+impl Parser {
+    /// The dimension of what was parsed.
+    fn dimension(&self) -> std::result::Result<Dimension, Box<Error>> {
+        if let (Some(first), Some(other)) = (self.first.get(), self.mixed.get()) {
+            return Err(problem(GeoJsonProblem::MixedDimensions {
+                first: usize::from(first),
+                other: usize::from(other),
+            }));
         }
-        Ok(())
-    })?;
-    Ok(match (dimensions, first) {
-        (PositionDimensions::Widest, _) if any_z => Dimension::Xyz,
-        (PositionDimensions::Uniform, Some(3)) => Dimension::Xyz,
-        (PositionDimensions::Uniform, Some(4)) => Dimension::Xyzm,
-        _ => Dimension::Xy,
-    })
+        Ok(match (self.uniform, self.first.get()) {
+            (false, _) if self.any_z.get() => Dimension::Xyz,
+            (true, Some(3)) => Dimension::Xyz,
+            (true, Some(4)) => Dimension::Xyzm,
+            _ => Dimension::Xy,
+        })
+    }
 }
 
 /// Appends the little-endian ISO WKB of a GeoJSON geometry object to `out`
@@ -461,8 +468,14 @@ pub fn geojson_to_wkb(
     extent: Option<&mut Extent>,
 ) -> Result<GeometryTypeAndDimension> {
     let uniform = options.dimensions == PositionDimensions::Uniform;
-    let g = Parser { uniform }.parse(geometry)?;
-    let dimension = dimension_of(&g, options.dimensions)?;
+    let parser = Parser {
+        uniform,
+        any_z: Cell::new(false),
+        first: Cell::new(None),
+        mixed: Cell::new(None),
+    };
+    let g = parser.parse(geometry).map_err(|e| *e)?;
+    let dimension = parser.dimension().map_err(|e| *e)?;
     let mut w = Writer {
         w: WkbWriter::new(out, dimension),
         uniform,

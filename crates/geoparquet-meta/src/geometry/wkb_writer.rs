@@ -70,12 +70,13 @@ impl<'a> WkbWriter<'a> {
     /// is [`GeoJsonProblem::TooManyParts`].
     #[inline]
     pub fn count(&mut self, n: usize) -> Result<()> {
-        let n = u32::try_from(n).map_err(|_| Error::InvalidGeoJsonGeometry {
-            path: Vec::new(),
-            problem: GeoJsonProblem::TooManyParts { count: n },
-        })?;
-        self.count_u32(n);
-        Ok(())
+        match u32::try_from(n) {
+            Ok(n) => {
+                self.count_u32(n);
+                Ok(())
+            }
+            Err(_) => Err(too_many_parts(n)),
+        }
     }
 
     /// Appends a count known to fit.
@@ -105,5 +106,13 @@ impl<'a> WkbWriter<'a> {
     #[inline]
     pub fn empty_coord(&mut self) {
         self.coord(f64::NAN, f64::NAN, f64::NAN, f64::NAN);
+    }
+}
+
+#[cold]
+fn too_many_parts(count: usize) -> Error {
+    Error::InvalidGeoJsonGeometry {
+        path: Vec::new(),
+        problem: GeoJsonProblem::TooManyParts { count },
     }
 }
