@@ -181,7 +181,13 @@ mod tests {
             let (x, y) = ((state & 0xFFFF) as u32, ((state >> 16) & 0xFFFF) as u32);
             assert_eq!(hilbert(x, y), published_hilbert(x, y), "({x}, {y})");
         }
-        for (x, y) in [(0, 0), (65_535, 0), (0, 65_535), (65_535, 65_535), (32_767, 32_768)] {
+        for (x, y) in [
+            (0, 0),
+            (65_535, 0),
+            (0, 65_535),
+            (65_535, 65_535),
+            (32_767, 32_768),
+        ] {
             assert_eq!(hilbert(x, y), published_hilbert(x, y), "({x}, {y})");
         }
         assert_eq!(hilbert(65_535, 0), (1u64 << 32) - 1);

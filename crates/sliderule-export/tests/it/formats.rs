@@ -345,7 +345,9 @@ fn spilled_sorts_write_the_bytes_of_in_memory_sorts() {
     ] {
         let mut files = Vec::new();
         for memory in [usize::MAX / 4, 0] {
-            let path = tmp.path().join(format!("{by}-{memory}.{}", format.as_str()));
+            let path = tmp
+                .path()
+                .join(format!("{by}-{memory}.{}", format.as_str()));
             let options = ExportOptions::default()
                 .with_format(format)
                 .with_sort(Some(by))
