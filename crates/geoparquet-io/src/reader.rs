@@ -909,6 +909,25 @@ impl GeoParquetReader {
     pub fn schema(&self) -> SchemaRef {
         self.shape.schema.clone()
     }
+
+    /// The same batches as an arrow [`RecordBatchReader`](arrow_array::RecordBatchReader)
+    /// (errors as `ArrowError::ExternalError` holding this crate's [`Error`]), for
+    /// APIs that take one (arrow IPC, FFI streams, DataFusion).
+    ///
+    /// ```
+    /// use geoparquet_io::arrow_array::RecordBatchReader;
+    ///
+    /// # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-data/sample.parquet");
+    /// let reader = geoparquet_io::reader::open(path)?.into_record_batch_reader();
+    /// assert!(reader.schema().field_with_name("geometry").is_ok());
+    /// let rows: usize = reader.map(|b| b.map(|b| b.num_rows())).sum::<Result<usize, _>>()?;
+    /// assert_eq!(rows, 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_record_batch_reader(self) -> impl arrow_array::RecordBatchReader + Send {
+        let schema = self.schema();
+        arrow_array::RecordBatchIterator::new(self.map(|b| b.map_err(ArrowError::from)), schema)
+    }
 }
 
 /// The covering's four columns as f64, resolved once per batch.
