@@ -304,7 +304,6 @@ fn render(rows: &[Row], runs: usize, cap_mb: u64, size: u64) -> String {
         .iter()
         .find(|r| r.job == "sort, capped" && r.error.is_none())
     {
-        #[allow(clippy::cast_precision_loss)]
         let cap = cap_mb as f64 * 1.048_576;
         let _ = writeln!(
             md,

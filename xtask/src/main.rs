@@ -6,7 +6,7 @@
 //! - `docs [--check]`: the generated pages of the book (CLI reference, compatibility matrix).
 //! - `release prepare X.Y.Z | check | publish [--execute]`: see `RELEASING.md`.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(clippy::print_stdout)]
 
 mod bench;
 mod bench_check;

@@ -19,7 +19,7 @@
 //! `cargo build --release -p geoparquet-io --example bench_read`, then
 //! `target/release/examples/bench_read FILE`.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(clippy::print_stdout)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

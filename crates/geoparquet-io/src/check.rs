@@ -211,7 +211,6 @@ pub fn check_file(path: &Path) -> Result<CheckReport> {
 }
 
 fn mib(b: u64) -> String {
-    #[allow(clippy::cast_precision_loss)]
     let v = b as f64 / 1024.0 / 1024.0;
     format!("{v:.1} MiB")
 }

@@ -525,9 +525,7 @@ impl Keyer {
         let cell = |v: f64, lo: f64, hi: f64| -> u64 {
             let span = hi - lo;
             let t = if span > 0.0 { (v - lo) / span } else { 0.0 };
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let c = (t.clamp(0.0, 1.0) * (n - 1.0)) as u64;
-            c
+            (t.clamp(0.0, 1.0) * (n - 1.0)) as u64
         };
         (
             cell(x, self.extent.xmin, self.extent.xmax),
@@ -846,7 +844,6 @@ pub fn quadkey_key(lon: f64, lat: f64) -> u64 {
         .to_radians();
     let x = ((lon.clamp(-180.0, 180.0) + 180.0) / 360.0 * n).floor();
     let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let (x, y) = (x.clamp(0.0, n - 1.0) as u64, y.clamp(0.0, n - 1.0) as u64);
     morton(x, y)
 }

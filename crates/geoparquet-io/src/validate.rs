@@ -920,7 +920,6 @@ fn reaches_antimeridian(b: &BoundingBox) -> bool {
 
 /// The largest f32 not above `v`, as f64 (outward rounding of a minimum).
 fn down32(v: f64) -> f64 {
-    #[allow(clippy::cast_possible_truncation)]
     let f = v as f32;
     if f64::from(f) > v {
         f64::from(f.next_down())
@@ -931,7 +930,6 @@ fn down32(v: f64) -> f64 {
 
 /// The smallest f32 not below `v`, as f64.
 fn up32(v: f64) -> f64 {
-    #[allow(clippy::cast_possible_truncation)]
     let f = v as f32;
     if f64::from(f) < v {
         f64::from(f.next_up())
@@ -958,7 +956,6 @@ fn fit(cov: f64, exact: f64, is_min: bool, f32: bool) -> Fit {
     // Fast path, the common case: the covering holds the bound itself (or,
     // for float32, its outward rounding). Both are within the one-step slack
     // of `fit_slack`, so this decides exactly as the full test does.
-    #[allow(clippy::float_cmp)]
     if cov == exact || (f32 && cov == if is_min { down32(exact) } else { up32(exact) }) {
         return Fit::Exact;
     }
@@ -975,7 +972,6 @@ fn fit_slack(cov: f64, exact: f64, is_min: bool, f32: bool) -> Fit {
     if !contains {
         return Fit::Outside;
     }
-    #[allow(clippy::cast_possible_truncation)]
     let slack = match (f32, is_min) {
         (false, true) => exact.next_down(),
         (false, false) => exact.next_up(),
@@ -1108,8 +1104,6 @@ fn for_each_x_path<G: GeometryTrait<T = f64>>(g: &G, f: &mut dyn FnMut(&[f64])) 
         _ => crate::geometry::for_each_xy(g, &mut |x, _| f(&[x])),
     }
 }
-
-#[allow(clippy::too_many_lines)]
 fn check_column(
     col: &ColumnPlan,
     array: &ArrayRef,

@@ -93,11 +93,6 @@ pub(crate) fn parse_size(s: &str) -> anyhow::Result<usize> {
     if !(n.is_finite() && n > 0.0) {
         return Err(Unreadable(format!("size {s:?} must be positive")).into());
     }
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
     Ok((n * mult as f64) as usize)
 }
 

@@ -187,11 +187,6 @@ fn kring_count(cell: Cell, k: u32) -> CellCount {
 
 /// An upper estimate of the cells of a bbox polyfill: the tile rows times
 /// the tile columns the box spans (its area over a cell's, in Web Mercator).
-#[allow(
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)]
 fn polyfill_count(bbox: [f64; 4], res: u8) -> CellCount {
     let n = (1u64 << res.min(26)) as f64;
     let col = |lon: f64| {

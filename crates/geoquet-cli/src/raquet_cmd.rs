@@ -426,7 +426,6 @@ fn tile(cli: &Cli, a: &TileArgs, out: &mut dyn Write) -> anyhow::Result<Outcome>
                     }
                 }
             }
-            #[allow(clippy::cast_precision_loss)]
             let mean = if n > 0 {
                 json!(sum / n as f64)
             } else {

@@ -135,7 +135,6 @@ const SPREAD_BYTE: [u16; 256] = {
     let mut t = [0u16; 256];
     let mut i = 0;
     while i < 256 {
-        #[allow(clippy::cast_possible_truncation)] // 8 bits spread to 16
         {
             t[i] = spread(i as u64) as u16;
         }
@@ -176,7 +175,6 @@ fn index_violation(value: u64) -> Option<&'static str> {
     if z > u64::from(MAX_RESOLUTION) {
         return Some("the resolution (bits 52-56) is above 26");
     }
-    #[allow(clippy::cast_possible_truncation)] // z <= 26 here
     let mask = unused_bits(z as u8);
     if value & mask != mask {
         return Some("the unused bits below the Morton code are not all ones");
@@ -313,7 +311,6 @@ impl Cell {
         let z = self.resolution();
         let q = (self.0 & FOOTER) << 12;
         let shift = 32 - u32::from(z);
-        #[allow(clippy::cast_possible_truncation)] // compact returns 32 bits
         let (x, y) = (
             (compact(q) >> shift) as u32,
             (compact(q >> 1) >> shift) as u32,
@@ -331,9 +328,7 @@ impl Cell {
     #[must_use]
     pub const fn resolution(self) -> u8 {
         // A valid cell's resolution is at most 26, so the cast keeps it.
-        #[allow(clippy::cast_possible_truncation)]
-        let z = ((self.0 & RESOLUTION_MASK) >> 52) as u8;
-        z
+        ((self.0 & RESOLUTION_MASK) >> 52) as u8
     }
 
     /// The parent at `resolution` (`QUADBIN_TOPARENT`); the cell itself when
@@ -583,7 +578,6 @@ impl Cell {
             }
             digits = (digits << 2) | u64::from(b - b'0');
         }
-        #[allow(clippy::cast_possible_truncation)] // at most 26
         let z = bytes.len() as u8;
         Ok(Self(
             HEADER
@@ -771,7 +765,6 @@ impl Iterator for KRing {
         let dx = dx.min(self.n - dx);
         let dy = self.row.abs_diff(self.y);
         let distance = u32::try_from(dx.max(dy)).unwrap_or(u32::MAX);
-        #[allow(clippy::cast_possible_truncation)] // below 2^26
         let cell = Cell(encode(cx as u32, self.row as u32, self.z));
         self.col += 1;
         if self.col == self.width {

@@ -178,11 +178,6 @@ const LN_TABLE: [(f64, f64); LN_TABLE_SIZE] = {
 /// midpoint is `1 + r` with |r| <= 1/128, whose `ln` is its series to `r^6`
 /// (truncation below 3e-16).
 #[inline(always)]
-#[allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_possible_wrap,
-    clippy::cast_precision_loss
-)]
 fn fast_ln(x: f64) -> f64 {
     const MANTISSA: u64 = (1 << 52) - 1;
     const ONE: u64 = 0x3FF0_0000_0000_0000;
@@ -217,9 +212,7 @@ fn finish(lon: f64, lat: f64, z: u8, ln_q: f64, cos2: f64) -> (u32, u32) {
     let v = (nf * yf).clamp(0.0, nf - 1.0);
     // Non-negative, so the cast is floor (and needs no libm call); through
     // i64, which x86-64 converts in one instruction, unlike u64.
-    #[allow(clippy::cast_possible_truncation)]
     let y = v as i64;
-    #[allow(clippy::cast_precision_loss)] // below 2^26, exact
     let frac = v - y as f64;
     let margin = nf * 1e-14 * (cos2 + 1.0);
     if (y > 0 && frac * cos2 <= margin) || (y < last && (1.0 - frac) * cos2 <= margin) {
@@ -227,9 +220,7 @@ fn finish(lon: f64, lat: f64, z: u8, ln_q: f64, cos2: f64) -> (u32, u32) {
     }
     let lon = lon.clamp(-180.0, 180.0);
     // In [0, n]: the cast is floor; column n (longitude 180) wraps to 0.
-    #[allow(clippy::cast_possible_truncation)]
     let x = (nf * (lon / 360.0 + 0.5)) as i64 & last;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in [0, 2^26)
     (x as u32, y as u32)
 }
 
@@ -263,9 +254,7 @@ pub(crate) fn point_to_tile_exact(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     let yf = 0.5 - 0.25 * ((1.0 + sin_lat) / (1.0 - sin_lat)).ln() / std::f64::consts::PI;
     let yf = (nf * yf).clamp(0.0, nf - 1.0);
     // Both are in [0, n] here, so the casts are floor.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
     let (x, y) = (xf as i64 & (n as i64 - 1), yf as i64);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in [0, 2^26)
     (x as u32, y as u32)
 }
 
@@ -363,7 +352,6 @@ mod tests {
     fn fast_path_equals_reference_formula() {
         let mut st = 12;
         for i in 0..3_000_000u32 {
-            #[allow(clippy::cast_possible_truncation)]
             let z = (i % 27) as u8;
             let lon = rng(&mut st) * 400.0 - 200.0;
             let lat = if i % 2 == 0 {

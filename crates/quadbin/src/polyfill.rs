@@ -297,7 +297,6 @@ impl Polyfill {
     }
 
     /// Computes the column ranges of `row` into `self.ranges`.
-    #[allow(clippy::cast_precision_loss)] // n is at most 2^26
     fn compute_row(&mut self, row: u64) {
         let nf = self.n as f64;
         let y = row as f64;
@@ -363,11 +362,6 @@ impl Polyfill {
 }
 
 /// The smallest column `x` with `lon(x + off) >= l` (`> l` if `strict`), or `n`.
-#[allow(
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)]
 fn first_x(n: u64, off: f64, l: f64, strict: bool) -> u64 {
     let nf = n as f64;
     let ok = |x: u64| {
@@ -386,11 +380,6 @@ fn first_x(n: u64, off: f64, l: f64, strict: bool) -> u64 {
 
 /// The largest column `x` with `lon(x + off) <= r` (`< r` if `strict`), or
 /// `None` when there is none.
-#[allow(
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)]
 fn last_x(n: u64, off: f64, r: f64, strict: bool) -> Option<u64> {
     let nf = n as f64;
     let ok = |x: u64| {
@@ -461,7 +450,6 @@ impl Iterator for Polyfill {
                 if self.next_x <= b {
                     let x = self.next_x;
                     self.next_x += 1;
-                    #[allow(clippy::cast_possible_truncation)] // below 2^26
                     return Some(Cell(encode(x as u32, self.row as u32, self.z)));
                 }
                 self.range_index += 1;

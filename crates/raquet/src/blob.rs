@@ -106,7 +106,6 @@ pub(crate) fn gzip(data: &[u8], level: u32) -> Vec<u8> {
             *slot = None;
         }
         let (_, c) = slot.get_or_insert_with(|| {
-            #[allow(clippy::cast_possible_wrap)]
             let lvl = libdeflater::CompressionLvl::new(level as i32).unwrap_or_default();
             (level, libdeflater::Compressor::new(lvl))
         });

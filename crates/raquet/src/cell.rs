@@ -87,7 +87,6 @@ pub(crate) fn tile_of(lon: f64, lat: f64, z: u8) -> (u64, u64) {
         }
     };
     // Values are in 0..2^z, z <= 32.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     (f(x) as u64, f(y) as u64)
 }
 
@@ -124,17 +123,13 @@ pub(crate) fn auto_min_zoom(bounds: [f64; 4], block_zoom: u8, max_zoom: u8) -> u
     } else {
         tile_of(e, s, 32)
     };
-    #[allow(clippy::cast_precision_loss)]
     let hyp = ((lx as f64 - ux as f64).powi(2) + (ly as f64 - uy as f64).powi(2)).sqrt();
     let target = (128.0f64 * 128.0 * 2.0).sqrt();
     let z = 32.0 - (hyp / target).log2() - f64::from(block_zoom);
     if !z.is_finite() {
         return max_zoom;
     }
-    let z = z.round().clamp(0.0, f64::from(max_zoom));
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let z = z as u8;
-    z
+    z.round().clamp(0.0, f64::from(max_zoom)) as u8
 }
 
 #[cfg(test)]

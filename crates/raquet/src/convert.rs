@@ -534,7 +534,6 @@ fn native_zoom(
             format!("the native zoom {zoom} is beyond Quadbin's 26"),
         ));
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let max_zoom = zoom.max(0.0) as u8;
     Ok(max_zoom)
 }
@@ -861,11 +860,9 @@ fn band_statistics(ctx: &mut Ctx<'_>, grid: &Grid) -> Vec<Band> {
     let n = (bs as usize) * (bs as usize);
     let (x0, y0, x1, y1) = tile_range(grid.bounds, grid.max_zoom);
     let native_tiles = u64::from(x1 - x0 + 1) * u64::from(y1 - y0 + 1);
-    #[allow(clippy::cast_precision_loss)]
     let total = (native_tiles * n as u64) as f64;
     let mut bands = std::mem::take(&mut ctx.bands);
     for (b, st) in bands.iter_mut().zip(&ctx.native_stats) {
-        #[allow(clippy::cast_precision_loss)]
         let valid = st.count as f64;
         b.statistics = if st.count == 0 {
             BandStatistics {
@@ -1082,9 +1079,7 @@ fn mercator_rows(src: &GeoTiff, tr: &Transformer) -> (u32, u32) {
     let row_of = |lat: f64| (lat - gt[3]) / gt[5];
     let (a, b) = (row_of(cell::MAX_LAT), row_of(-cell::MAX_LAT));
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let r0 = lo.ceil().clamp(0.0, h) as u32;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let r1 = hi.floor().clamp(0.0, h) as u32;
     (r0, r1)
 }
@@ -1162,9 +1157,7 @@ fn source_rows(
         _ => 3.0,
     };
     let h = f64::from(height);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let r0 = (lo - margin).floor().clamp(0.0, h) as u32;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let r1 = (hi + margin).ceil().clamp(0.0, h) as u32;
     (r0, r1, scale)
 }
@@ -1348,7 +1341,6 @@ impl SourceWindow {
     /// The offset of (clamped, in-raster) `row` in the band buffers, `None` outside
     /// the window.
     #[inline]
-    #[allow(clippy::cast_sign_loss)]
     fn row_offset(&self, row: i64) -> Option<usize> {
         (row >= i64::from(self.r0) && row < i64::from(self.end))
             .then(|| (row - i64::from(self.r0)) as usize * self.width)
@@ -1385,7 +1377,6 @@ fn cubic_weight(t: f64, spline: bool) -> f64 {
 /// `x.floor()` for finite `|x| < 2^62`, without the libm call the baseline x86-64
 /// target needs (no SSE4.1 `roundsd`).
 #[inline]
-#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 fn floor_i64(x: f64) -> i64 {
     let t = x as i64;
     t - i64::from((t as f64) > x)
@@ -1393,7 +1384,6 @@ fn floor_i64(x: f64) -> i64 {
 
 /// `x.floor()` as a float, for finite `|x| < 2^52` (see [`floor_i64`]).
 #[inline]
-#[allow(clippy::cast_precision_loss)]
 fn floor_f64(x: f64) -> f64 {
     floor_i64(x) as f64
 }
@@ -1402,11 +1392,9 @@ fn floor_f64(x: f64) -> f64 {
 /// (edges clamped) its offset in the window's band buffers (`None` outside the window
 /// or with a zero weight) and its weight.
 #[inline]
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn bilinear_taps(win: &SourceWindow, c: f64, r: f64) -> [(Option<usize>, f64); 4] {
     let (x, y) = (c - 0.5, r - 0.5);
     let (ix, iy) = (floor_i64(x), floor_i64(y));
-    #[allow(clippy::cast_precision_loss)]
     let (fx, fy) = (x - ix as f64, y - iy as f64);
     let mut taps = [(None, 0.0); 4];
     let mut k = 0;
@@ -1456,7 +1444,6 @@ struct Kernel {
 
 impl Kernel {
     #[inline]
-    #[allow(clippy::cast_possible_truncation)]
     fn cubic(v: f64, spline: bool) -> Self {
         let x = v - 0.5;
         let f0 = floor_f64(x);
@@ -1475,7 +1462,6 @@ impl Kernel {
 
 /// Cubic interpolation at `(c, r)` with edges clamped and nodata taps left out; next
 /// to nodata, bilinear over the valid neighbours.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn cubic_careful(win: &SourceWindow, band: &[f64], c: f64, r: f64, spline: bool) -> Option<f64> {
     let (kx, ky) = (Kernel::cubic(c, spline), Kernel::cubic(r, spline));
     let rows = [0i64, 1, 2, 3].map(|dy| {
@@ -1508,7 +1494,6 @@ fn cubic_careful(win: &SourceWindow, band: &[f64], c: f64, r: f64, spline: bool)
 }
 
 /// Resamples the source window at every coordinate into `out` (NaN = no value).
-#[allow(clippy::cast_possible_truncation)]
 fn warp(
     win: &SourceWindow,
     coords: &TileCoords,
@@ -1586,7 +1571,6 @@ fn warp(
                             wsum += wy * wx;
                         }
                     }
-                    #[allow(clippy::cast_sign_loss)]
                     let base = (ky.first - r0) as usize * win.width + kx.first as usize;
                     FastCubic { w, base, wsum }
                 },
@@ -1653,7 +1637,6 @@ fn warp(
 /// (in the order of [`bilinear_taps`]), the offset of the top-left one and the
 /// weights' sum, added in that order.
 #[inline]
-#[allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
 fn bilinear_inside(win: &SourceWindow, c: f64, r: f64) -> Option<([f64; 4], usize, f64)> {
     let (x, y) = (c - 0.5, r - 0.5);
     let (ix, iy) = (floor_i64(x), floor_i64(y));
@@ -1675,7 +1658,6 @@ fn bilinear_inside(win: &SourceWindow, c: f64, r: f64) -> Option<([f64; 4], usiz
 /// [`warp`] for bilinear resampling (categorical bands: nearest), in a loop of its
 /// own: when the four taps lie inside the window they are read directly, and a NaN
 /// sum (a nodata tap) hands the pixel to the careful path.
-#[allow(clippy::cast_precision_loss)]
 fn warp_bilinear(win: &SourceWindow, coords: &TileCoords, info: &[BandInfo], out: &mut TileData) {
     let (wf, hf) = (win.width as f64, win.height as f64);
     let bands: Vec<&[f64]> = (0..out.len()).map(|b| win.band(b)).collect();
@@ -1711,7 +1693,6 @@ fn warp_bilinear(win: &SourceWindow, coords: &TileCoords, info: &[BandInfo], out
 
 /// Area-weighted mean (or mode) of the source pixels under a destination pixel of
 /// `scale` source pixels centred at `(c, r)`.
-#[allow(clippy::cast_possible_truncation)]
 fn area(
     win: &SourceWindow,
     b: usize,
@@ -1979,7 +1960,6 @@ fn prepare(
                 if st.count == 0 {
                     [None; 6]
                 } else {
-                    #[allow(clippy::cast_precision_loss)]
                     let c = st.count as f64;
                     [
                         Some(c),
@@ -2050,7 +2030,6 @@ fn encode(opts: &ConvertOptions, bands: &[Band], data: &TileData) -> Vec<Vec<u8>
 }
 
 /// The little-endian bytes of one band's (quantised) values, NaN written as `fill`.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn band_bytes(t: crate::BandType, values: &[f64], fill: f64) -> Vec<u8> {
     use crate::BandType as T;
     let mut raw = vec![0u8; values.len() * t.size()];
@@ -2101,7 +2080,6 @@ fn par_map<T: Send, R: Send>(
 fn quantise(v: f64, t: crate::BandType) -> f64 {
     match t {
         crate::BandType::Float64 => v,
-        #[allow(clippy::cast_possible_truncation)]
         crate::BandType::Float32 => f64::from(v as f32),
         crate::BandType::Float16 => half::f16::from_f64(v).to_f64(),
         _ => {
@@ -2114,7 +2092,6 @@ fn quantise(v: f64, t: crate::BandType) -> f64 {
 /// `v.round()` (half away from zero) without the libm call below 2^53, where the
 /// truncation and the fraction are exact.
 #[inline]
-#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 fn round(v: f64) -> f64 {
     if v.abs() < 9.0e15 {
         let t = v as i64;
@@ -2206,7 +2183,6 @@ fn histograms(ctx: &mut Ctx<'_>, bands: &mut [Band]) -> Result<()> {
                 {
                     continue;
                 }
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let k = (((v - lo) / width * HISTOGRAM_BUCKETS as f64) as usize)
                     .min(HISTOGRAM_BUCKETS - 1);
                 counts[b][k] += 1;
@@ -2436,7 +2412,6 @@ fn tile_stats_columns(chunk: &[Entry], nb: usize, cols: &mut Vec<ArrayRef>) {
         for s in 0..6 {
             let vals = chunk.iter().map(|e| e.stats.get(b).and_then(|st| st[s]));
             if s == 0 {
-                #[allow(clippy::cast_possible_truncation)]
                 let a: Int64Array = vals.map(|v| v.map(|c| c as i64)).collect();
                 cols.push(Arc::new(a));
             } else {

@@ -53,7 +53,6 @@ pub fn render_rgba(reader: &Reader, tile: &Tile) -> Vec<u8> {
     if let Some(ct) = m.bands.first().and_then(|b| b.colortable.as_ref()) {
         for i in 0..n {
             if let Some(v) = value(0, i) {
-                #[allow(clippy::cast_possible_truncation)]
                 let c = ct.get(&(v as i64)).copied().unwrap_or([0, 0, 0, 0]);
                 out[i * 4..i * 4 + 4].copy_from_slice(&c);
             }
@@ -73,11 +72,9 @@ pub fn render_rgba(reader: &Reader, tile: &Tile) -> Vec<u8> {
                 continue;
             }
             for (k, v) in px.iter().enumerate() {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let b = v.unwrap_or(0.0) as u8;
                 out[i * 4 + k] = b;
             }
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let a = alpha.and_then(|a| value(a, i)).map_or(255, |a| a as u8);
             out[i * 4 + 3] = a;
         }
@@ -101,7 +98,6 @@ pub fn render_rgba(reader: &Reader, tile: &Tile) -> Vec<u8> {
     let span = (hi - lo).max(f64::MIN_POSITIVE);
     for i in 0..n {
         if let Some(v) = value(0, i).filter(|v| v.is_finite()) {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let g = (((v - lo) / span).clamp(0.0, 1.0) * 255.0).round() as u8;
             out[i * 4..i * 4 + 4].copy_from_slice(&[g, g, g, 255]);
         }
@@ -138,11 +134,6 @@ macro_rules! sample {
         impl Sample for $t {
             const BITS: u16 = $bits;
             const FORMAT: u16 = $fmt;
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                clippy::cast_lossless
-            )]
             fn from_f64(v: f64) -> Self {
                 v as $t
             }

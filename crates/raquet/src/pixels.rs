@@ -48,12 +48,10 @@ pub(crate) trait Sample: Copy {
 macro_rules! int_sample {
     ($($t:ty),*) => {$(
         impl Sample for $t {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_lossless)]
             fn from_f64(v: f64) -> Self {
                 // `as` saturates and maps NaN to 0, which is what we want.
                 v.round() as $t
             }
-            #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
             fn to_f64(self) -> f64 {
                 self as f64
             }
@@ -71,7 +69,6 @@ impl Sample for f16 {
     }
 }
 impl Sample for f32 {
-    #[allow(clippy::cast_possible_truncation)]
     fn from_f64(v: f64) -> Self {
         v as f32
     }

@@ -24,7 +24,6 @@ impl RunningStats {
         self.count += 1;
         self.sum += v;
         let d = v - self.mean;
-        #[allow(clippy::cast_precision_loss)]
         let n = self.count as f64;
         self.mean += d / n;
         self.m2 += d * (v - self.mean);
@@ -62,7 +61,6 @@ impl RunningStats {
             return RunningStats::default();
         }
         let sum = (sum[0] + sum[1]) + (sum[2] + sum[3]);
-        #[allow(clippy::cast_precision_loss)]
         let mean = sum / count as f64;
         let mut m2 = [0.0f64; L];
         let mut dev = |k: usize, v: f64| {
@@ -96,7 +94,6 @@ impl RunningStats {
             *self = *o;
             return;
         }
-        #[allow(clippy::cast_precision_loss)]
         let (na, nb) = (self.count as f64, o.count as f64);
         let n = na + nb;
         let d = o.mean - self.mean;
@@ -113,7 +110,6 @@ impl RunningStats {
         if self.count == 0 {
             0.0
         } else {
-            #[allow(clippy::cast_precision_loss)]
             let n = self.count as f64;
             (self.m2 / n).max(0.0).sqrt()
         }

@@ -3,7 +3,7 @@
 //! for a converter of your own (and what we profile; the `geoquet stac` command
 //! adds URLs, standard input, search and progress). See `items_round_trip.rs`
 //! for the API step by step.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(clippy::print_stdout)]
 
 use std::path::PathBuf;
 

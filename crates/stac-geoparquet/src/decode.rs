@@ -79,7 +79,6 @@ fn value(a: &dyn Array, i: usize, f: &Field, ours: bool) -> Result<Value, String
                     .is_some_and(|s| s == "integer")
             {
                 // Exact: `integral` bounds it by 2^53.
-                #[allow(clippy::cast_possible_truncation)]
                 Value::from(x as i64)
             } else {
                 number_f64(x)

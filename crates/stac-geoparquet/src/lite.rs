@@ -241,7 +241,6 @@ impl Json for Lite<'_> {
             _ => None,
         }
     }
-    #[allow(clippy::cast_precision_loss)]
     fn float(&self) -> Option<(f64, bool)> {
         match self {
             Lite::I(i) => Some((*i as f64, false)),

@@ -640,7 +640,6 @@ mod crafted {
         let (x, y) = (0.1f64, -33.3f64);
         // The tightest float32 bounds, then one more step outward (what a
         // writer doing `nextafter` after a cast produces), then two.
-        #[allow(clippy::cast_possible_truncation)]
         let (fx, fy) = (x as f32, y as f32);
         let down = |v: f64, f: f32| if f64::from(f) > v { f.next_down() } else { f };
         let up = |v: f64, f: f32| if f64::from(f) < v { f.next_up() } else { f };
