@@ -9,7 +9,9 @@
 //!   input order, with at most `in_flight` inputs taken and not yet consumed, so
 //!   memory stays bounded whatever the input size;
 //! - [`prefetch`]: an iterator produced on a thread of its own, a bounded number of
-//!   items ahead of the consumer (reading overlaps writing).
+//!   items ahead of the consumer (reading overlaps writing);
+//! - [`spawn_detached`] with [`catch`]: a pipeline stage on a thread of its own that
+//!   talks to its consumer over channels and sends its own panics on.
 //!
 //! A worker's panic becomes [`WorkerPanic`] (the task's name and the panic message);
 //! each crate maps it to its own `Error::WorkerPanicked { task, message }`, so that a
@@ -147,6 +149,59 @@ impl<T> Handle<'_, T> {
             .join()
             .map_err(|payload| WorkerPanic::from_payload(task, &*payload))
     }
+}
+
+/// Starts a detached thread named `task` running `f`, for a pipeline stage that
+/// hands its results (and its failures) to its consumer over channels and ends
+/// when they close. `f` is run under `catch_unwind`: a panic ends the thread (its
+/// channels close) and is otherwise dropped, so a stage whose consumer must know of
+/// a panic catches it itself (see [`catch`]) and sends it on.
+///
+/// ```
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// geoparquet_io::workers::spawn_detached("count", move || {
+///     for i in 0..3u32 {
+///         let _ = tx.send(i);
+///     }
+/// })?;
+/// assert_eq!(rx.iter().collect::<Vec<_>>(), vec![0, 1, 2]);
+/// # Ok::<(), geoparquet_io::workers::WorkerPanic>(())
+/// ```
+///
+/// # Errors
+///
+/// A [`WorkerPanic`] saying why the thread could not be started.
+pub fn spawn_detached(
+    task: &'static str,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<(), WorkerPanic> {
+    std::thread::Builder::new()
+        .name(task.to_owned())
+        .spawn(move || {
+            let _ = catch_unwind(AssertUnwindSafe(f));
+        })
+        .map(drop)
+        .map_err(|e| WorkerPanic {
+            task,
+            message: format!("the thread could not be started: {e}"),
+        })
+}
+
+/// Runs `f`, turning its panic into a [`WorkerPanic`] of `task` (for work on a
+/// thread of [`spawn_detached`] whose consumer must learn of the panic).
+///
+/// ```
+/// use geoparquet_io::workers::catch;
+///
+/// assert_eq!(catch("add", || 2 + 2), Ok(4));
+/// assert_eq!(catch("fail", || -> u8 { panic!("bad") }).unwrap_err().message, "bad");
+/// ```
+///
+/// # Errors
+///
+/// The panic of `f`.
+pub fn catch<T>(task: &'static str, f: impl FnOnce() -> T) -> Result<T, WorkerPanic> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| WorkerPanic::from_payload(task, &*p))
 }
 
 /// A counting semaphore that can be closed (waiters then give up).

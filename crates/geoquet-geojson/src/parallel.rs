@@ -289,12 +289,14 @@ enum Source<T> {
     },
 }
 
-/// Starts a named background thread (an error, not a panic, if it cannot).
-fn spawn(f: impl FnOnce() + Send + 'static) -> io::Result<()> {
-    std::thread::Builder::new()
-        .name("geojson-read".to_owned())
-        .spawn(f)
-        .map(drop)
+/// Starts a background stage (an error, not a panic, if it cannot).
+fn spawn(task: &'static str, f: impl FnOnce() + Send + 'static) -> io::Result<()> {
+    geoparquet_io::workers::spawn_detached(task, f).map_err(io::Error::other)
+}
+
+/// A panic of a stage as the I/O error its consumer reports (never an early end).
+fn panicked(p: geoparquet_io::workers::WorkerPanic) -> io::Error {
+    io::Error::other(p)
 }
 
 /// What comes next in an array of features.
@@ -338,58 +340,63 @@ impl<T: Send + 'static> Ordered<T> {
     ) -> io::Result<Self> {
         let len = file.metadata()?.len();
         let mut reader = ChunkReader::new(file.try_clone()?, start, mode, tuning.chunk_bytes);
-        let source =
-            if tuning.workers <= 1 || len.saturating_sub(start) <= tuning.chunk_bytes as u64 {
-                Source::Inline(reader)
-            } else {
-                let workers = tuning.workers;
-                let in_flight = workers * READ_AHEAD;
-                let (tickets, ticket_rx) = sync_channel::<()>(in_flight);
-                for _ in 0..in_flight {
-                    let _ = tickets.try_send(());
+        let source = if tuning.workers <= 1
+            || len.saturating_sub(start) <= tuning.chunk_bytes as u64
+        {
+            Source::Inline(reader)
+        } else {
+            let workers = tuning.workers;
+            let in_flight = workers * READ_AHEAD;
+            let (tickets, ticket_rx) = sync_channel::<()>(in_flight);
+            for _ in 0..in_flight {
+                let _ = tickets.try_send(());
+            }
+            let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(workers);
+            let (result_tx, results) = sync_channel::<(u64, Parsed<T>)>(in_flight);
+            spawn("geojson: read", move || {
+                let mut seq = 0;
+                while ticket_rx.recv().is_ok() {
+                    let next =
+                        geoparquet_io::workers::catch("geojson: read", || reader.next_chunk())
+                            .unwrap_or_else(|p| Err(panicked(p).into()));
+                    let last = !matches!(next, Ok(Some(_)));
+                    let item = match next {
+                        Ok(Some(chunk)) => Ok(chunk),
+                        Ok(None) => break,
+                        Err(e) => Err(e),
+                    };
+                    if work_tx.send((seq, item)).is_err() || last {
+                        break;
+                    }
+                    seq += 1;
                 }
-                let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(workers);
-                let (result_tx, results) = sync_channel::<(u64, Parsed<T>)>(in_flight);
-                spawn(move || {
-                    let mut seq = 0;
-                    while ticket_rx.recv().is_ok() {
-                        let next = reader.next_chunk();
-                        let last = !matches!(next, Ok(Some(_)));
-                        let item = match next {
-                            Ok(Some(chunk)) => Ok(chunk),
-                            Ok(None) => break,
-                            Err(e) => Err(e),
+            })?;
+            let work_rx = Arc::new(Mutex::new(work_rx));
+            for _ in 0..workers {
+                let work_rx = Arc::clone(&work_rx);
+                let result_tx = result_tx.clone();
+                let parse = Arc::clone(&parse);
+                spawn("geojson: parse", move || {
+                    loop {
+                        let next = match work_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
                         };
-                        if work_tx.send((seq, item)).is_err() || last {
-                            break;
+                        let Ok((seq, item)) = next else { return };
+                        let parsed = item.and_then(|(offset, bytes)| {
+                            let (start, end, value) =
+                                geoparquet_io::workers::catch("geojson: parse", || parse(&bytes))
+                                    .map_err(|p| Fail::Io(panicked(p)))?;
+                            Ok((offset, bytes, start, end, value))
+                        });
+                        if result_tx.send((seq, parsed)).is_err() {
+                            return;
                         }
-                        seq += 1;
                     }
                 })?;
-                let work_rx = Arc::new(Mutex::new(work_rx));
-                for _ in 0..workers {
-                    let work_rx = Arc::clone(&work_rx);
-                    let result_tx = result_tx.clone();
-                    let parse = Arc::clone(&parse);
-                    spawn(move || {
-                        loop {
-                            let next = match work_rx.lock() {
-                                Ok(rx) => rx.recv(),
-                                Err(_) => return,
-                            };
-                            let Ok((seq, item)) = next else { return };
-                            let parsed = item.map(|(offset, bytes)| {
-                                let (start, end, value) = parse(&bytes);
-                                (offset, bytes, start, end, value)
-                            });
-                            if result_tx.send((seq, parsed)).is_err() {
-                                return;
-                            }
-                        }
-                    })?;
-                }
-                Source::Threads { results, tickets }
-            };
+            }
+            Source::Threads { results, tickets }
+        };
         Ok(Self {
             mode,
             parse,
@@ -1554,6 +1561,47 @@ mod tests {
         }
         // Most inputs took the fast path (duplicate keys make some careful).
         assert!(fast_readers() - before > 150, "{}", fast_readers() - before);
+    }
+
+    #[test]
+    fn a_panicking_parse_stage_is_an_error_not_an_early_end() {
+        let mut text = Vec::new();
+        for i in 0..2000 {
+            text.extend_from_slice(
+                format!(
+                    "{{\"type\":\"Feature\",\"geometry\":null,\"properties\":{{\"i\":{i}}}}}\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, &text).unwrap();
+        let tuning = Tuning {
+            chunk_bytes: 4096,
+            workers: 3,
+        };
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let calls = Arc::new(calls);
+        let seen = Arc::clone(&calls);
+        let parse: Arc<ParseFn<()>> = Arc::new(move |bytes: &[u8]| {
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            assert!(n != 5, "parser bug on chunk {n}");
+            let (start, end, _) = learn(bytes, Mode::Sequence);
+            (start, end, ())
+        });
+        let mut ordered = Ordered::new(&file, 0, Mode::Sequence, tuning, parse).unwrap();
+        let mut failure = None;
+        while let Some(r) = ordered.next_result() {
+            if let Err(e) = r {
+                failure = Some(e);
+                break;
+            }
+        }
+        match failure {
+            Some(Fail::Io(e)) => assert!(e.to_string().contains("parser bug"), "{e}"),
+            Some(Fail::Bail) => panic!("a panic is not a reason to bail to the careful path"),
+            None => panic!("the reader ended early without an error"),
+        }
     }
 
     #[test]
