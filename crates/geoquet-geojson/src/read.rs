@@ -51,6 +51,7 @@ const BATCH_BYTES: usize = 128 << 20;
 /// assert_eq!(options.batch_size(), 1024);
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReadOptions {
     batch_size: usize,
     source_name: Option<String>,

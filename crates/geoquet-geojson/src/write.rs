@@ -40,6 +40,7 @@ enum IdColumn {
 /// assert_eq!(options.geometry_column(), "geom");
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct WriteOptions {
     format: GeoJsonFormat,
     geometry_column: String,
