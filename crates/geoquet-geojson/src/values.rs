@@ -102,21 +102,18 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    // Howard Hinnant's algorithm (http://howardhinnant.github.io/date_algorithms.html).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
+    use chrono::Datelike;
+    // 146 097 days are exactly 400 Gregorian years: chrono places the day within one
+    // cycle from 1970, whole cycles add 400 years each (so any i64 day count works).
+    let (cycles, within) = (days.div_euclid(146_097), days.rem_euclid(146_097));
+    let day = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .zip(u64::try_from(within).ok())
+        .and_then(|(epoch, n)| epoch.checked_add_days(chrono::Days::new(n)));
+    match day {
+        Some(d) => (i64::from(d.year()) + cycles * 400, d.month(), d.day()),
+        // Unreachable: 1970 plus less than 400 years is within chrono's range.
+        None => (1970 + cycles * 400, 1, 1),
+    }
 }
 
 fn date(days: i64) -> String {
@@ -334,6 +331,12 @@ mod tests {
         assert_eq!(date(-1), "1969-12-31");
         assert_eq!(date(19_723), "2024-01-01");
         assert_eq!(date(11_016), "2000-02-29");
+        // Across the 400-year cycles (146 097 days each).
+        assert_eq!(date(146_097), "2370-01-01");
+        assert_eq!(date(-146_097), "1570-01-01");
+        assert_eq!(date(-135_140), "1600-01-01");
+        assert_eq!(date(-719_528), "0000-01-01");
+        assert_eq!(date(-719_529), "-001-12-31");
         assert_eq!(
             timestamp(1_704_067_200_250, TimeUnit::Millisecond, true),
             "2024-01-01T00:00:00.250Z"
