@@ -10,8 +10,8 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use geoparquet_io::geometry::{wkb_info, wkb_intersects};
 use geoparquet_io::meta::BoundingBox;
+use geoparquet_meta::geometry::{wkb_info, wkb_intersects};
 
 const N: usize = 10_000;
 

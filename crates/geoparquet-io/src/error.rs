@@ -52,16 +52,6 @@ pub enum Error {
     /// An error from the Arrow library.
     #[error(transparent)]
     Arrow(#[from] arrow_schema::ArrowError),
-    /// GeoJSON input that cannot be read, with where it went wrong.
-    #[error("{source_name}{}: {message}", .feature.map(|n| format!(" (feature {n})")).unwrap_or_default())]
-    GeoJson {
-        /// The file, `-` for standard input.
-        source_name: String,
-        /// The 1-based feature number (or line number for NDJSON), when known.
-        feature: Option<u64>,
-        /// What is wrong.
-        message: String,
-    },
     /// A geometry value that is not valid ISO WKB.
     #[error("column \"{column}\", row {row}: invalid WKB: {message}")]
     InvalidWkb {

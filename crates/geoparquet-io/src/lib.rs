@@ -5,8 +5,6 @@ pub mod check;
 pub mod corrupt;
 mod error;
 mod footer;
-/// The geometry codec, re-exported from [`geoparquet_meta::geometry`] (where it lives).
-pub use geoparquet_meta::geometry;
 mod inspect;
 pub mod native;
 pub mod output;

@@ -64,9 +64,9 @@ use parquet::file::statistics::Statistics;
 
 use crate::error::{Error, Result};
 use crate::footer::facts_from_metadata;
-use crate::geometry::{geometry_info, intersects_with_edges, parse_wkb};
 use crate::native;
 use crate::wkb_column::wkb_values;
+use geoparquet_meta::geometry::{geometry_info, intersects_with_edges, parse_wkb};
 
 /// Default rows per batch.
 pub const DEFAULT_BATCH_SIZE: usize = 65_536;
@@ -1054,10 +1054,12 @@ pub fn scan_geometry_types(
             let set = out.entry(name.clone()).or_default();
             for i in 0..values.len() {
                 if let Some(bytes) = values.value(i) {
-                    let info = crate::geometry::wkb_info(bytes).map_err(|e| Error::InvalidWkb {
-                        column: name.clone(),
-                        row: row + i as u64,
-                        message: e.to_string(),
+                    let info = geoparquet_meta::geometry::wkb_info(bytes).map_err(|e| {
+                        Error::InvalidWkb {
+                            column: name.clone(),
+                            row: row + i as u64,
+                            message: e.to_string(),
+                        }
                     })?;
                     set.insert(info.type_and_dimension);
                 }

@@ -36,10 +36,10 @@ use geoparquet_meta::{BoundingBox, Crs, GeoParquetMetadata};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
-use crate::geometry::wkb_info;
 use crate::reader::{ReadOptions, open_with, row_group_boxes};
 use crate::wkb_column::wkb_values;
 use crate::writer::{GeometryEncoding, TargetVersion, WriteSummary, WriterOptions, write_file};
+use geoparquet_meta::geometry::wkb_info;
 
 /// Default memory cap of [`sort_file`]: 256 MiB.
 pub const DEFAULT_SORT_MEMORY: usize = 256 * 1024 * 1024;

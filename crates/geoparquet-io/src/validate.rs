@@ -45,8 +45,8 @@ use parquet::file::metadata::ParquetMetaData;
 
 use crate::error::{Error, Result};
 use crate::footer::read_footer;
-use crate::geometry::{geometry_info, parse_wkb};
 use crate::wkb_column::wkb_values;
+use geoparquet_meta::geometry::{geometry_info, parse_wkb};
 
 /// Validates what a file's footer says: the `geo` key (presence, UTF-8,
 /// JSON, the version's schema, metadata rules) and its agreement with the
@@ -1101,7 +1101,7 @@ fn for_each_x_path<G: GeometryTrait<T = f64>>(g: &G, f: &mut dyn FnMut(&[f64])) 
             }
         }
         // Not in WKB: every vertex on its own.
-        _ => crate::geometry::for_each_xy(g, &mut |x, _| f(&[x])),
+        _ => geoparquet_meta::geometry::for_each_xy(g, &mut |x, _| f(&[x])),
     }
 }
 fn check_column(
@@ -1318,7 +1318,7 @@ fn inside<G: GeometryTrait<T = f64>>(b: &BoundingBox, gb: &BoundingBox, geom: &G
         return false;
     }
     let mut ok = true;
-    crate::geometry::for_each_xy(geom, &mut |x, y| {
+    geoparquet_meta::geometry::for_each_xy(geom, &mut |x, y| {
         if ok && !b.contains_xy(x, y) {
             ok = false;
         }
@@ -1392,7 +1392,7 @@ fn native_nulls_below(array: &dyn Array) -> Vec<u64> {
 fn ring_area<R: LineStringTrait<T = f64>>(ring: &R, wrap: bool) -> f64 {
     let mut pts: Vec<(f64, f64)> = ring.coords().map(|c| (c.x(), c.y())).collect();
     if wrap {
-        crate::geometry::unwrap_longitudes(&mut pts);
+        geoparquet_meta::geometry::unwrap_longitudes(&mut pts);
     }
     let mut s = 0.0;
     for w in pts.windows(2) {

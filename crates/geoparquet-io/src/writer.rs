@@ -34,9 +34,9 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
-use crate::geometry::wkb_info;
 use crate::native;
 use crate::wkb_column::wkb_values;
+use geoparquet_meta::geometry::wkb_info;
 use geoparquet_meta::normalize;
 
 /// The GeoParquet version (or native-types-only layout) to write.
@@ -1131,10 +1131,12 @@ fn rewind_column(
         match values.value(row) {
             None => out.append_null(),
             Some(bytes) => {
-                match crate::geometry::rewind_wkb(bytes, wrap).map_err(|e| Error::InvalidWkb {
-                    column: column.to_owned(),
-                    row: base_row + row as u64,
-                    message: e.to_string(),
+                match geoparquet_meta::geometry::rewind_wkb(bytes, wrap).map_err(|e| {
+                    Error::InvalidWkb {
+                        column: column.to_owned(),
+                        row: base_row + row as u64,
+                        message: e.to_string(),
+                    }
                 })? {
                     Some(fixed) => out.append_value(fixed),
                     None => out.append_value(bytes),

@@ -8,12 +8,12 @@ use clap::Args;
 use geoquet::io::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
 use std::collections::{BTreeMap, BTreeSet};
 
-use geoquet::io::geometry::wkb_info;
 use geoquet::io::reader::{ReadOptions, ScanStats};
 use geoquet::io::wkb_column::wkb_values;
 use geoquet::io::writer::{
     CoveringOptions, GeometryEncoding, TargetVersion, WriterOptions, write_file,
 };
+use geoquet::meta::geometry::wkb_info;
 use geoquet::meta::{BoundingBox, Crs, GeoParquetMetadata, GeometryTypeAndDimension};
 
 use crate::source::{Batches, Source};

@@ -10,10 +10,10 @@ use geo_traits::{
     CoordTrait, GeometryCollectionTrait, GeometryTrait, GeometryType as GT, LineStringTrait,
     MultiLineStringTrait, MultiPointTrait, MultiPolygonTrait, PointTrait, PolygonTrait,
 };
-use geoparquet_io::geometry::{intersects_with_edges, parse_wkb};
 use geoparquet_io::reader::{ReadOptions, open, open_with};
 use geoparquet_io::wkb_column::wkb_values;
 use geoparquet_io::writer::{GeometryEncoding, TargetVersion, WriterOptions, write_file};
+use geoparquet_meta::geometry::{intersects_with_edges, parse_wkb};
 use geoparquet_meta::{BoundingBox, CrsComparison, GeoParquetMetadata};
 
 fn c<C: CoordTrait<T = f64>>(c: &C, out: &mut String) {
@@ -590,7 +590,7 @@ fn float32_and_3d_coverings_contain_their_geometries() {
                 let Some(bytes) = geoms.value(row) else {
                     continue;
                 };
-                let Some(gb) = geoparquet_io::geometry::wkb_info(bytes).unwrap().bbox else {
+                let Some(gb) = geoparquet_meta::geometry::wkb_info(bytes).unwrap().bbox else {
                     continue;
                 };
                 assert!(f("xmin", row) <= gb.xmin && f("ymin", row) <= gb.ymin);
@@ -602,7 +602,7 @@ fn float32_and_3d_coverings_contain_their_geometries() {
 
 #[test]
 fn rewinding_orients_every_ring_and_keeps_the_shape() {
-    use geoparquet_io::geometry::{rewind_wkb, wkb_info};
+    use geoparquet_meta::geometry::{rewind_wkb, wkb_info};
     let mut checked = 0;
     for path in readable_files() {
         let name = path.to_string_lossy().to_string();
