@@ -102,6 +102,44 @@ impl<'a> WkbWriter<'a> {
         }
     }
 
+    /// Appends the coordinates `(x[i], y[i], z[i], m[i])` for every `i` of `x` (with
+    /// Z and M as the writer's dimension has them; an absent or shorter `z`/`m`
+    /// reads as NaN), reserving the room once: the fast way to write a ring, line
+    /// or point list from separated coordinate arrays.
+    ///
+    /// ```
+    /// use geoparquet_meta::Dimension;
+    /// use geoparquet_meta::geometry::WkbWriter;
+    ///
+    /// let (mut one, mut all) = (Vec::new(), Vec::new());
+    /// let (x, y, z) = ([1.0, 2.0], [3.0, 4.0], [5.0, 6.0]);
+    /// let mut w = WkbWriter::new(&mut one, Dimension::Xyz);
+    /// w.coord(1.0, 3.0, 5.0, f64::NAN);
+    /// w.coord(2.0, 4.0, 6.0, f64::NAN);
+    /// WkbWriter::new(&mut all, Dimension::Xyz).coords(&x, &y, Some(&z), None);
+    /// assert_eq!(one, all);
+    /// ```
+    #[inline]
+    pub fn coords(&mut self, x: &[f64], y: &[f64], z: Option<&[f64]>, m: Option<&[f64]>) {
+        let n = x.len().min(y.len());
+        self.out.reserve(n * 8 * self.dimension.size());
+        let at =
+            |v: Option<&[f64]>, i: usize| v.and_then(|v| v.get(i)).copied().unwrap_or(f64::NAN);
+        match self.dimension {
+            Dimension::Xy => {
+                for (x, y) in x.iter().zip(y) {
+                    self.out.extend_from_slice(&x.to_le_bytes());
+                    self.out.extend_from_slice(&y.to_le_bytes());
+                }
+            }
+            _ => {
+                for i in 0..n {
+                    self.coord(x[i], y[i], at(z, i), at(m, i));
+                }
+            }
+        }
+    }
+
     /// Appends the coordinate of an empty point: NaN for every ordinate.
     #[inline]
     pub fn empty_coord(&mut self) {
