@@ -326,9 +326,10 @@ impl<W: Write> std::fmt::Debug for GeoJsonWriter<W> {
 
 impl<W: Write> GeoJsonWriter<W> {
     /// A writer of batches with this schema. Fails with
-    /// [`Error::InvalidInput`] when the geometry column is missing or not
-    /// `Binary`, `LargeBinary` or `BinaryView`, when a named id column is
-    /// missing or not a string or number, or when a column has a type with no
+    /// [`Error::NoGeometryColumn`] or [`Error::GeometryNotWkb`] when the geometry
+    /// column is missing or not `Binary`, `LargeBinary` or `BinaryView`, with
+    /// [`Error::NoIdColumn`] when a named id column is missing or not a string or
+    /// number, and with [`Error::UnsupportedType`] when a column has a type with no
     /// JSON mapping. For a FeatureCollection, the opening text is written now.
     ///
     /// # Examples
